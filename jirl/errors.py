@@ -1,0 +1,17 @@
+"""User-facing errors. Raised at the boundary (config, data, env name), never inside jit."""
+
+
+class JirlError(ValueError):
+    """Base of every error a user can cause; the CLI prints it on one line and exits 2."""
+
+
+class ConfigError(JirlError):
+    """A config value, CLI flag or option is invalid."""
+
+
+class DataError(JirlError):
+    """A demonstration or expert file is missing, malformed or does not match the environment."""
+
+
+class EnvError(JirlError):
+    """An environment name or option is unknown or invalid."""
