@@ -1,0 +1,223 @@
+"""The one functional environment protocol, and the wrappers every algorithm uses.
+
+An `Env` is a pair of pure functions on an *unbatched* state, like Brax:
+
+    state = env.reset(key)            # EnvState
+    state = env.step(state, action)   # EnvState
+
+Batching is `vmap` (see `batch_reset` / `batch_step`), with automatic reset: when an episode
+ends, `obs` is already the first observation of the next one and `final_obs` keeps the last
+observation of the one that ended, so that truncated episodes can be bootstrapped correctly.
+
+Termination semantics (documented on purpose, see DESIGN.md § Environments):
+
+* `terminated`: the MDP reached a terminal state; the value of the next state is zero.
+* `truncated`: the episode was cut by the horizon; the next state still has a value.
+* With `fixed_horizon=True` (as the `seals` benchmark suite does) episodes never terminate
+  early: the underlying physics keeps running, `terminated` is never set, and after the first
+  true termination the *true* reward is masked to 0 (so returns stay comparable), while a learned
+  reward sees every state. This removes the survival / early-termination bias of adversarial IRL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Static description of an environment's spaces.
+
+    Attributes:
+      obs_shape: shape of one observation, e.g. `(4,)`.
+      discrete: True for a categorical action space.
+      num_actions: number of discrete actions (discrete only).
+      action_dim: size of a continuous action vector (continuous only).
+      action_low, action_high: bounds of a continuous action (scalars broadcast per dimension).
+    """
+
+    obs_shape: tuple[int, ...]
+    discrete: bool
+    num_actions: int | None = None
+    action_dim: int | None = None
+    action_low: float | tuple[float, ...] | None = None
+    action_high: float | tuple[float, ...] | None = None
+
+    @property
+    def obs_dim(self) -> int:
+        return int(np.prod(self.obs_shape))
+
+    @property
+    def action_shape(self) -> tuple[int, ...]:
+        return () if self.discrete else (int(self.action_dim),)
+
+    @property
+    def action_dtype(self):
+        return jnp.int32 if self.discrete else jnp.float32
+
+    def to_dict(self) -> dict:
+        """JSON form, as stored in demonstration headers."""
+        if self.discrete:
+            action = {"discrete": True, "n": int(self.num_actions)}
+        else:
+            action = {
+                "discrete": False,
+                "dim": int(self.action_dim),
+                "low": _jsonable(self.action_low),
+                "high": _jsonable(self.action_high),
+            }
+        return {"obs_shape": list(self.obs_shape), "action": action}
+
+
+def _jsonable(x):
+    if x is None:
+        return None
+    a = np.asarray(x, dtype=np.float64)
+    return float(a) if a.ndim == 0 else [float(v) for v in a]
+
+
+@struct.dataclass
+class EnvState:
+    """State of one (unbatched) environment.
+
+    Attributes:
+      inner: the backend's own state (gymnax state, Brax state, tabular state index, ...).
+      obs: [*obs_shape] current observation (already the next episode's first after a reset).
+      reward: [] reward of the last step (true reward; masked to 0 after a fixed-horizon
+        termination).
+      terminated: [] bool, the last step reached a terminal state.
+      truncated: [] bool, the last step hit the horizon.
+      final_obs: [*obs_shape] observation reached by the last step, before any auto-reset.
+      time: [] int32, steps taken in the current episode.
+      key: PRNG key of this environment (stochastic dynamics and auto-reset).
+      episode_return: [] float, undiscounted true return of the episode the last step belongs
+        to (when `done`, the return of the episode that just ended).
+      failed: [] bool, a true termination happened in this fixed-horizon episode.
+    """
+
+    inner: Any
+    obs: Array
+    reward: Array
+    terminated: Array
+    truncated: Array
+    final_obs: Array
+    time: Array
+    key: Array
+    episode_return: Array
+    failed: Array
+
+    @property
+    def done(self) -> Array:
+        return jnp.logical_or(self.terminated, self.truncated)
+
+
+@dataclass(frozen=True)
+class Env:
+    """A functional environment: pure `reset`/`step` on one unbatched `EnvState`.
+
+    Backends provide two raw functions (`raw_reset(key) -> (inner, obs)` and
+    `raw_step(key, inner, action) -> (inner, obs, reward, terminated)`); this class adds the
+    horizon, the fixed-horizon option and the bookkeeping fields, so every backend behaves alike.
+
+    Attributes:
+      name: registered name, e.g. `"cartpole"`.
+      spec: observation and action spaces.
+      horizon: maximum episode length (time limit).
+      fixed_horizon: if True episodes never terminate early (seals-style), see module doc.
+    """
+
+    name: str
+    spec: Spec
+    horizon: int
+    raw_reset: Callable[[Array], tuple[Any, Array]]
+    raw_step: Callable[[Array, Any, Array], tuple[Any, Array, Array, Array]]
+    fixed_horizon: bool = False
+
+    def reset(self, key: Array) -> EnvState:
+        key, key_reset = jax.random.split(key)
+        inner, obs = self.raw_reset(key_reset)
+        obs = jnp.asarray(obs, jnp.float32)
+        false = jnp.zeros((), bool)
+        return EnvState(
+            inner=inner,
+            obs=obs,
+            reward=jnp.zeros((), jnp.float32),
+            terminated=false,
+            truncated=false,
+            final_obs=obs,
+            time=jnp.zeros((), jnp.int32),
+            key=key,
+            episode_return=jnp.zeros((), jnp.float32),
+            failed=false,
+        )
+
+    def step(self, state: EnvState, action: Array) -> EnvState:
+        """One step without auto-reset; `obs == final_obs` afterwards."""
+        key, key_step = jax.random.split(state.key)
+        inner, obs, reward, terminated = self.raw_step(key_step, state.inner, action)
+        obs = jnp.asarray(obs, jnp.float32)
+        reward = jnp.asarray(reward, jnp.float32)
+        terminated = jnp.asarray(terminated, bool)
+        time = state.time + 1
+        if self.fixed_horizon:
+            reward = jnp.where(state.failed, 0.0, reward)
+            failed = jnp.logical_or(state.failed, terminated)
+            terminated = jnp.zeros((), bool)
+        else:
+            failed = state.failed
+        truncated = jnp.logical_and(time >= self.horizon, jnp.logical_not(terminated))
+        return EnvState(
+            inner=inner,
+            obs=obs,
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            final_obs=obs,
+            time=time,
+            key=key,
+            # After an auto-reset the previous step's `done` is still set: a new episode begins.
+            episode_return=jnp.where(state.done, 0.0, state.episode_return) + reward,
+            failed=failed,
+        )
+
+    def step_autoreset(self, state: EnvState, action: Array) -> EnvState:
+        """One step; if the episode ended, `obs` is the next episode's first observation.
+
+        `final_obs`, `reward`, `terminated`, `truncated` and `episode_return` still describe the
+        step just taken, so statistics and bootstrapping read them from the returned state.
+        """
+        stepped = self.step(state, action)
+        fresh = self.reset(stepped.key)
+        done = stepped.done
+        pick = lambda new, old: jnp.where(done, new, old)
+        return stepped.replace(
+            inner=jax.tree.map(pick, fresh.inner, stepped.inner),
+            obs=pick(fresh.obs, stepped.obs),
+            time=pick(fresh.time, stepped.time),
+            key=fresh.key,
+            failed=pick(fresh.failed, stepped.failed),
+        )
+
+    def with_options(self, **changes) -> Env:
+        """A copy with other `horizon` / `fixed_horizon`."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def batch_reset(env: Env, key: Array, num_envs: int) -> EnvState:
+    """Reset `num_envs` independent environments. Returns an EnvState with leading axis [B]."""
+    return jax.vmap(env.reset)(jax.random.split(key, num_envs))
+
+
+def batch_step(env: Env, state: EnvState, action: Array) -> EnvState:
+    """Step a batch [B] of environments with auto-reset. `action: [B, *action_shape]`."""
+    return jax.vmap(env.step_autoreset)(state, action)

@@ -1,0 +1,56 @@
+"""Brax locomotion environments (`inverted_pendulum`, `hopper`, `halfcheetah`, `ant`, ...).
+
+The Brax backend (`generalized`, `positional`, `spring`, `mjx`) is selectable; Brax's own
+episode wrappers are not used: `Env` adds the horizon and auto-reset like for every backend.
+Actions are clipped to Brax's [-1, 1] box before they reach the physics.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jirl.envs.base import Env, Spec
+
+#: jirl name -> brax registry name
+BRAX = {
+    "ant": "ant",
+    "halfcheetah": "halfcheetah",
+    "hopper": "hopper",
+    "humanoid": "humanoid",
+    "humanoidstandup": "humanoidstandup",
+    "inverted_pendulum": "inverted_pendulum",
+    "inverted_double_pendulum": "inverted_double_pendulum",
+    "pusher": "pusher",
+    "reacher": "reacher",
+    "swimmer": "swimmer",
+    "walker2d": "walker2d",
+}
+
+BACKENDS = ("generalized", "positional", "spring", "mjx")
+
+
+def make_brax(
+    name: str, horizon: int | None = None, fixed_horizon: bool = False, backend: str = "generalized"
+) -> Env:
+    from brax import envs as brax_envs
+
+    benv = brax_envs.get_environment(BRAX[name], backend=backend)
+    horizon = 1000 if horizon is None else int(horizon)
+    spec = Spec(
+        obs_shape=(int(benv.observation_size),),
+        discrete=False,
+        action_dim=int(benv.action_size),
+        action_low=-1.0,
+        action_high=1.0,
+    )
+
+    def raw_reset(key):
+        inner = benv.reset(key)
+        return inner, inner.obs
+
+    def raw_step(key, inner, action):
+        del key  # Brax dynamics are deterministic
+        inner = benv.step(inner, jnp.clip(action, -1.0, 1.0))
+        return inner, inner.obs, inner.reward, inner.done > 0.5
+
+    return Env(name, spec, horizon, raw_reset, raw_step, fixed_horizon)

@@ -1,0 +1,52 @@
+"""Classic control through gymnax (CartPole, Acrobot, MountainCar, Pendulum).
+
+gymnax's own time limit is disabled (set beyond the horizon) so that `Env` alone decides
+truncation; gymnax termination is kept as `terminated`.
+"""
+
+from __future__ import annotations
+
+import gymnax
+import jax.numpy as jnp
+
+from jirl.envs.base import Env, Spec
+
+#: jirl name -> (gymnax id, default horizon)
+CLASSIC = {
+    "cartpole": ("CartPole-v1", 500),
+    "acrobot": ("Acrobot-v1", 500),
+    "mountaincar": ("MountainCar-v0", 200),
+    "mountaincar_continuous": ("MountainCarContinuous-v0", 999),
+    "pendulum": ("Pendulum-v1", 200),
+}
+
+
+def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = False) -> Env:
+    gym_id, default_horizon = CLASSIC[name]
+    horizon = default_horizon if horizon is None else int(horizon)
+    genv, params = gymnax.make(gym_id)
+    params = params.replace(max_steps_in_episode=horizon + 10**6)
+    space = genv.action_space(params)
+    obs_shape = tuple(genv.observation_space(params).shape)
+    if hasattr(space, "n"):
+        spec = Spec(obs_shape=obs_shape, discrete=True, num_actions=int(space.n))
+    else:
+        spec = Spec(
+            obs_shape=obs_shape,
+            discrete=False,
+            action_dim=int(space.shape[0]),
+            action_low=float(jnp.min(space.low)),
+            action_high=float(jnp.max(space.high)),
+        )
+
+    def raw_reset(key):
+        obs, inner = genv.reset_env(key, params)
+        return inner, obs
+
+    def raw_step(key, inner, action):
+        if not spec.discrete:
+            action = jnp.clip(action, spec.action_low, spec.action_high)
+        obs, inner, reward, done, _ = genv.step_env(key, inner, action, params)
+        return inner, obs, reward, done
+
+    return Env(name, spec, horizon, raw_reset, raw_step, fixed_horizon)
