@@ -15,3 +15,9 @@ class DataError(JirlError):
 
 class EnvError(JirlError):
     """An environment name or option is unknown or invalid."""
+
+
+def require(condition: bool, message: str, error: type[JirlError] = ConfigError) -> None:
+    """Raise `error(message)` unless `condition`; used by every config's `__post_init__`."""
+    if not condition:
+        raise error(message)

@@ -46,7 +46,9 @@ def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, 
     if name in BRAX:
         unknown = set(options) - {"backend"}
         if unknown:
-            raise EnvError(f"Brax env '{name}' takes only the option 'backend', got {sorted(unknown)}")
+            raise EnvError(
+                f"Brax env '{name}' takes only the option 'backend', got {sorted(unknown)}"
+            )
         backend = options.get("backend", "generalized")
         if backend not in BACKENDS:
             raise EnvError(f"unknown Brax backend '{backend}'; choose one of {', '.join(BACKENDS)}")

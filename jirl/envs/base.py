@@ -21,8 +21,9 @@ Termination semantics (documented on purpose, see DESIGN.md § Environments):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -1,0 +1,151 @@
+"""Flax modules and distrax heads: MLP policies (categorical or diagonal Gaussian), values,
+and a running observation normaliser carried in state.
+
+Action bounds (continuous): the Gaussian is unbounded; the sampled action is stored and its
+log-probability is exact, and the environment clips it to the box before it reaches the physics
+(`jirl.envs`). This is the convention of PPO baselines; it keeps log-probabilities exact and never
+produces the infinite log-densities of a tanh-squashed Gaussian at the bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import distrax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jirl.envs.base import Spec
+
+Array = jax.Array
+
+ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "swish": nn.swish}
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron with orthogonal initialisation; last layer scaled by `out_scale`."""
+
+    hidden: Sequence[int]
+    out_dim: int
+    activation: str = "tanh"
+    out_scale: float = 1.0
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        act = ACTIVATIONS[self.activation]
+        for width in self.hidden:
+            x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(jnp.sqrt(2.0)))(x))
+        return nn.Dense(self.out_dim, kernel_init=nn.initializers.orthogonal(self.out_scale))(x)
+
+
+class PolicyNet(nn.Module):
+    """Policy head: logits `[A]` (discrete) or Gaussian mean `[D]` plus a state-free log-std."""
+
+    hidden: Sequence[int]
+    action_size: int
+    discrete: bool
+    activation: str = "tanh"
+    init_log_std: float = 0.0
+
+    @nn.compact
+    def __call__(self, obs: Array):
+        out = MLP(self.hidden, self.action_size, self.activation, out_scale=0.01)(obs)
+        if self.discrete:
+            return out, None
+        log_std = self.param(
+            "log_std", nn.initializers.constant(self.init_log_std), (self.action_size,)
+        )
+        return out, jnp.broadcast_to(log_std, out.shape)
+
+
+@struct.dataclass
+class Normalizer:
+    """Running mean and variance of observations (Chan et al. parallel update).
+
+    Attributes:
+      mean: [*obs_shape]; var: [*obs_shape]; count: [] number of observations seen.
+    """
+
+    mean: Array
+    var: Array
+    count: Array
+
+    @classmethod
+    def create(cls, obs_shape: Sequence[int]) -> Normalizer:
+        return cls(jnp.zeros(obs_shape), jnp.ones(obs_shape), jnp.zeros(()))
+
+    def update(self, batch: Array) -> Normalizer:
+        """Merge a batch `[N, *obs_shape]` into the running statistics."""
+        batch = batch.reshape((-1, *self.mean.shape))
+        n = batch.shape[0]
+        b_mean, b_var = batch.mean(0), batch.var(0)
+        total = self.count + n
+        delta = b_mean - self.mean
+        mean = self.mean + delta * n / total
+        m2 = self.var * self.count + b_var * n + delta**2 * self.count * n / total
+        return Normalizer(mean, m2 / total, total)
+
+    def __call__(self, obs: Array) -> Array:
+        return jnp.clip((obs - self.mean) / jnp.sqrt(self.var + 1e-8), -10.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A stochastic policy: a flax `PolicyNet` behind an observation normaliser.
+
+    `params` is the flax parameter tree; the normaliser is passed separately because it is
+    statistics, not something gradients flow into.
+    """
+
+    spec: Spec
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    init_log_std: float = 0.0
+
+    @property
+    def net(self) -> PolicyNet:
+        size = self.spec.num_actions if self.spec.discrete else self.spec.action_dim
+        return PolicyNet(
+            tuple(self.hidden), int(size), self.spec.discrete, self.activation, self.init_log_std
+        )
+
+    def init(self, key: Array):
+        return self.net.init(key, jnp.zeros(self.spec.obs_shape))
+
+    def dist(self, params, norm: Normalizer, obs: Array) -> distrax.Distribution:
+        """Action distribution for `obs: [..., *obs_shape]`."""
+        out, log_std = self.net.apply(params, norm(obs))
+        if self.spec.discrete:
+            return distrax.Categorical(logits=out)
+        return distrax.MultivariateNormalDiag(out, jnp.exp(log_std))
+
+    def sample(self, params, norm: Normalizer, obs: Array, key: Array) -> tuple[Array, Array]:
+        """Sample actions and their log-probabilities."""
+        return self.dist(params, norm, obs).sample_and_log_prob(seed=key)
+
+    def mode(self, params, norm: Normalizer, obs: Array) -> Array:
+        """The most likely action (greedy evaluation)."""
+        return self.dist(params, norm, obs).mode()
+
+
+@dataclass(frozen=True)
+class ValueFn:
+    """State-value MLP `V(s)` behind the same observation normaliser as the policy."""
+
+    obs_shape: tuple[int, ...]
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+
+    @property
+    def net(self) -> MLP:
+        return MLP(tuple(self.hidden), 1, self.activation, out_scale=1.0)
+
+    def init(self, key: Array):
+        return self.net.init(key, jnp.zeros(self.obs_shape))
+
+    def __call__(self, params, norm: Normalizer, obs: Array) -> Array:
+        """Values `[...]` for `obs: [..., *obs_shape]`."""
+        return self.net.apply(params, norm(obs))[..., 0]

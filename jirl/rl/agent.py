@@ -1,0 +1,116 @@
+"""An on-policy agent: the one rollout, an optional reward relabelling, and a policy learner.
+
+PPO and TRPO are `Learner`s: `learn(learner_state, transitions [T, B], key)`. `make_agent` turns
+any learner into an `Algorithm` that optimises the environment's reward or a `reward_fn` passed
+in (a frozen learned reward, say), so IRL plugs rewards in without touching the optimisers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.nets import Normalizer, Policy, ValueFn
+from jirl.rl.rollout import rollout
+from jirl.types import Algorithm, Array, Metrics, Transition
+
+#: `reward_fn(transitions) -> rewards` with matching leading shape.
+RewardFn = Callable[[Transition], Array]
+
+
+@struct.dataclass
+class LearnerState:
+    """Parameters and optimiser state of a policy learner.
+
+    Attributes:
+      params: `{"policy": ..., "value": ...}` flax parameter trees.
+      opt_state: optax state (over both for PPO, over the value function for TRPO).
+      normalizer: running observation statistics shared by policy and value.
+    """
+
+    params: dict
+    opt_state: object
+    normalizer: Normalizer
+
+
+class Learner(NamedTuple):
+    """A policy optimiser: `init(key) -> LearnerState`, `learn(state, batch, key)`."""
+
+    policy: Policy
+    value: ValueFn
+    init: Callable[[Array], LearnerState]
+    learn: Callable[[LearnerState, Transition, Array], tuple[LearnerState, Metrics]]
+
+
+@struct.dataclass
+class AgentState:
+    """State of an RL agent: learner, batched environments, key, update count, and the mean
+    true return of the episodes that ended most recently (kept when an update ends none)."""
+
+    learner: LearnerState
+    env_state: EnvState
+    key: Array
+    step: Array
+    last_return: Array
+
+
+def sampler(policy: Policy, learner_state: LearnerState):
+    """The acting function of the current policy on a batch of observations."""
+    return lambda obs, key: policy.sample(
+        learner_state.params["policy"], learner_state.normalizer, obs, key
+    )
+
+
+def make_agent(
+    env: Env,
+    learner: Learner,
+    num_envs: int,
+    num_steps: int,
+    reward_fn: RewardFn | None = None,
+    name: str = "rl",
+) -> Algorithm:
+    """Build the `Algorithm` that alternates `rollout` and `learner.learn`.
+
+    Args:
+      env: environment; `num_envs` copies run in parallel for `num_steps` steps per update.
+      learner: PPO or TRPO learner.
+      reward_fn: reward to optimise instead of the environment's (metrics still report the
+        true return).
+    """
+
+    def init(key: Array) -> AgentState:
+        key, key_learner, key_env = jax.random.split(key, 3)
+        return AgentState(
+            learner=learner.init(key_learner),
+            env_state=batch_reset(env, key_env, num_envs),
+            key=key,
+            step=jnp.zeros((), jnp.int32),
+            last_return=jnp.zeros(()),
+        )
+
+    def update(state: AgentState) -> tuple[AgentState, Metrics]:
+        key, key_rollout, key_learn = jax.random.split(state.key, 3)
+        env_state, batch, stats = rollout(
+            env, sampler(learner.policy, state.learner), state.env_state, key_rollout, num_steps
+        )
+        if reward_fn is not None:
+            batch = batch.replace(reward=reward_fn(batch))
+        learner_state, metrics = learner.learn(state.learner, batch, key_learn)
+        episodes = stats.metrics()
+        last_return = jnp.where(
+            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
+        )
+        metrics = {**metrics, **episodes, "episode_return": last_return}
+        return AgentState(learner_state, env_state, key, state.step + 1, last_return), metrics
+
+    def act(state: AgentState, obs: Array, key: Array) -> Array:
+        return learner.policy.sample(
+            state.learner.params["policy"], state.learner.normalizer, obs, key
+        )[0]
+
+    return Algorithm(init, update, act, name, num_envs * num_steps)

@@ -1,0 +1,198 @@
+"""Proximal policy optimisation (Schulman et al. 2017): clipped surrogate (eq. 7), value loss
+and entropy bonus (eq. 9), epochs × minibatches of Adam with global-norm clipping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jirl.envs.base import Env
+from jirl.errors import require
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn
+from jirl.rl.advantages import batched_gae
+from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
+from jirl.types import Algorithm, Array, Metrics, Transition
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters. `batch_size = num_envs * num_steps` per update."""
+
+    num_envs: int = 16
+    num_steps: int = 64
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    learning_rate: float = 2.5e-4
+    anneal_updates: int = 0  # decay the learning rate linearly to 0 over this many updates
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_obs: bool = True
+    init_log_std: float = -0.5
+
+    def __post_init__(self):
+        for name in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
+            require(getattr(self, name) >= 1, f"ppo.{name} must be >= 1, got {getattr(self, name)}")
+        require(
+            self.batch_size % self.num_minibatches == 0,
+            f"ppo.num_envs * ppo.num_steps ({self.batch_size}) must be divisible by "
+            f"ppo.num_minibatches ({self.num_minibatches})",
+        )
+        require(0.0 <= self.gamma <= 1.0, f"ppo.gamma must be in [0, 1], got {self.gamma}")
+        require(
+            0.0 <= self.gae_lambda <= 1.0,
+            f"ppo.gae_lambda must be in [0, 1], got {self.gae_lambda}",
+        )
+        require(self.clip_eps > 0, f"ppo.clip_eps must be > 0, got {self.clip_eps}")
+        require(self.learning_rate > 0, f"ppo.learning_rate must be > 0, got {self.learning_rate}")
+        require(self.max_grad_norm > 0, f"ppo.max_grad_norm must be > 0, got {self.max_grad_norm}")
+        require(
+            self.ent_coef >= 0 and self.vf_coef >= 0, "ppo.ent_coef and ppo.vf_coef must be >= 0"
+        )
+        require(self.anneal_updates >= 0, "ppo.anneal_updates must be >= 0 (0: constant rate)")
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1,
+            "ppo.hidden must list positive layer widths",
+        )
+        require(
+            self.activation in ACTIVATIONS, f"ppo.activation must be one of {sorted(ACTIVATIONS)}"
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+
+@struct.dataclass
+class PPOBatch:
+    """Flat training samples. obs: [N, *obs_shape]; action: [N, ...]; the rest [N]."""
+
+    obs: Array
+    action: Array
+    log_prob: Array
+    advantage: Array
+    target: Array
+
+
+def ppo_loss(
+    params: dict,
+    policy: Policy,
+    value_fn: ValueFn,
+    normalizer: Normalizer,
+    batch: PPOBatch,
+    clip_eps: float,
+    ent_coef: float,
+    vf_coef: float,
+) -> tuple[Array, Metrics]:
+    """Clipped surrogate + value regression − entropy bonus on one minibatch."""
+    dist = policy.dist(params["policy"], normalizer, batch.obs)
+    log_prob = dist.log_prob(batch.action)
+    log_ratio = log_prob - batch.log_prob
+    ratio = jnp.exp(log_ratio)
+    adv = (batch.advantage - batch.advantage.mean()) / (batch.advantage.std() + 1e-8)
+    surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    policy_loss = -surrogate.mean()
+    value_loss = 0.5 * jnp.mean(
+        (value_fn(params["value"], normalizer, batch.obs) - batch.target) ** 2
+    )
+    entropy = dist.entropy().mean()
+    loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    return loss, {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy,
+        "approx_kl": jnp.mean(ratio - 1.0 - log_ratio),
+        "clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > clip_eps),
+    }
+
+
+def advantage_batch(
+    learner_state: LearnerState, value_fn: ValueFn, batch: Transition, gamma, lam
+) -> PPOBatch:
+    """Values, GAE and value targets for a rollout `[T, B]`, flattened to `[T·B]`."""
+    norm, value_params = learner_state.normalizer, learner_state.params["value"]
+    v = value_fn(value_params, norm, batch.obs)
+    v_next = value_fn(value_params, norm, batch.next_obs)
+    adv, target = batched_gae(batch.reward, v, v_next, batch.terminated, batch.done, gamma, lam)
+    flat = lambda x: x.reshape((-1, *x.shape[2:]))
+    return PPOBatch(
+        flat(batch.obs), flat(batch.action), flat(batch.log_prob), flat(adv), flat(target)
+    )
+
+
+def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTransformation:
+    lr = config.learning_rate
+    if config.anneal_updates:
+        lr = optax.linear_schedule(lr, 0.0, config.anneal_updates * steps_per_update)
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.inject_hyperparams(optax.adam)(learning_rate=lr, eps=1e-5),
+    )
+
+
+def ppo_learner(config: PPOConfig, env: Env) -> Learner:
+    """The PPO `Learner` for `env`'s spaces."""
+    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
+    optimizer = make_optimizer(config, config.num_epochs * config.num_minibatches)
+
+    def init(key: Array) -> LearnerState:
+        key_policy, key_value = jax.random.split(key)
+        params = {"policy": policy.init(key_policy), "value": value_fn.init(key_value)}
+        return LearnerState(params, optimizer.init(params), Normalizer.create(env.spec.obs_shape))
+
+    def learn(state: LearnerState, batch: Transition, key: Array) -> tuple[LearnerState, Metrics]:
+        data = advantage_batch(state, value_fn, batch, config.gamma, config.gae_lambda)
+        grad_fn = jax.grad(ppo_loss, has_aux=True)
+
+        def sgd_step(carry, minibatch: PPOBatch):
+            params, opt_state = carry
+            grads, metrics = grad_fn(
+                params,
+                policy,
+                value_fn,
+                state.normalizer,
+                minibatch,
+                config.clip_eps,
+                config.ent_coef,
+                config.vf_coef,
+            )
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), metrics
+
+        def epoch(carry, key_epoch):
+            perm = jax.random.permutation(key_epoch, config.batch_size)
+            shuffle = lambda x: x[perm].reshape((config.num_minibatches, -1, *x.shape[1:]))
+            return jax.lax.scan(sgd_step, carry, jax.tree.map(shuffle, data))
+
+        (params, opt_state), metrics = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(key, config.num_epochs)
+        )
+        normalizer = (
+            state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer
+        )
+        metrics = jax.tree.map(jnp.mean, metrics)
+        metrics["learning_rate"] = opt_state[1].hyperparams["learning_rate"]
+        return LearnerState(params, opt_state, normalizer), metrics
+
+    return Learner(policy, value_fn, init, learn)
+
+
+def make(config: PPOConfig, env: Env, reward_fn: RewardFn | None = None) -> Algorithm:
+    """PPO as an `Algorithm`, optimising the env's reward or `reward_fn`."""
+    return make_agent(
+        env, ppo_learner(config, env), config.num_envs, config.num_steps, reward_fn, "ppo"
+    )

@@ -1,0 +1,80 @@
+"""The one rollout: `lax.scan` over steps of a batch of auto-resetting environments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jirl.envs.base import Env, EnvState, batch_step
+from jirl.types import Array, Metrics, Transition
+
+#: `act_fn(obs [B, *obs_shape], key) -> (action [B, ...], log_prob [B])`
+ActFn = Callable[[Array, Array], tuple[Array, Array]]
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Per-step episode bookkeeping of a rollout.
+
+    Attributes:
+      ended: [T, B] bool, an episode ended at this step.
+      returns: [T, B] true undiscounted return of the episode the step belongs to (final when
+        `ended`).
+      lengths: [T, B] int32, length of that episode so far.
+    """
+
+    ended: Array
+    returns: Array
+    lengths: Array
+
+    def metrics(self) -> Metrics:
+        """Mean return and length of the episodes that ended in this rollout (0 when none)."""
+        ended = self.ended.astype(jnp.float32)
+        count = ended.sum()
+        safe = jnp.maximum(count, 1.0)
+        return {
+            "episode_return": (self.returns * ended).sum() / safe,
+            "episode_length": (self.lengths * ended).sum() / safe,
+            "episodes": count,
+        }
+
+
+def rollout(
+    env: Env, act_fn: ActFn, env_state: EnvState, key: Array, num_steps: int
+) -> tuple[EnvState, Transition, EpisodeStats]:
+    """Run `num_steps` steps of a batch of environments.
+
+    Args:
+      env: the environment (unbatched protocol; batching is `vmap` here).
+      act_fn: the acting policy on a batch of observations.
+      env_state: EnvState with leading axis [B].
+      key: PRNG key for the policy's sampling.
+      num_steps: T, static.
+
+    Returns:
+      (env_state after T steps, Transition [T, B], EpisodeStats [T, B]).
+    """
+
+    def step(env_state: EnvState, key_t: Array):
+        obs_t, length_t = env_state.obs, env_state.time + 1
+        action_t, log_prob_t = act_fn(obs_t, key_t)
+        env_state = batch_step(env, env_state, action_t)
+        transition = Transition(
+            obs=obs_t,
+            action=action_t,
+            reward=env_state.reward,
+            next_obs=env_state.final_obs,
+            terminated=env_state.terminated,
+            truncated=env_state.truncated,
+            log_prob=log_prob_t,
+        )
+        stats = EpisodeStats(env_state.done, env_state.episode_return, length_t)
+        return env_state, (transition, stats)
+
+    env_state, (transitions, stats) = jax.lax.scan(
+        step, env_state, jax.random.split(key, num_steps)
+    )
+    return env_state, transitions, stats
