@@ -1,4 +1,27 @@
+"""jirl: inverse reinforcement learning and imitation learning in JAX.
+
+    algo = jirl.algos.bc.make(config, env, demos)       # Algorithm(init, update, act)
+    train = jirl.make_train(algo, num_updates)           # pure train(key)
+    state, metrics = jax.jit(jax.vmap(train))(keys)      # many seeds, one compile
+    result = jirl.run(algo, key, num_updates, seeds=8)   # host driver: chunks, checkpoints
+"""
+
 from jirl.errors import ConfigError, DataError, EnvError, JirlError
+from jirl.run import RunResult, run
+from jirl.train import make_train
+from jirl.types import Algorithm, Trajectories, Transition
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "Algorithm",
+    "ConfigError",
+    "DataError",
+    "EnvError",
+    "JirlError",
+    "RunResult",
+    "Trajectories",
+    "Transition",
+    "make_train",
+    "run",
+]

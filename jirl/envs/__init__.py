@@ -19,6 +19,14 @@ def names() -> list[str]:
     return sorted([*CLASSIC, *BRAX, *TABULAR])
 
 
+def check_name(name: str) -> None:
+    """Raise EnvError, listing the known names, unless `name` is registered."""
+    if not isinstance(name, str) or name not in names():
+        close = difflib.get_close_matches(str(name), names(), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise EnvError(f"unknown environment '{name}'.{hint} Known: {', '.join(names())}")
+
+
 def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, **options) -> Env:
     """Make an environment by its lowercase name.
 
@@ -31,10 +39,7 @@ def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, 
     Raises:
       EnvError: unknown name (the message lists the known ones) or unknown option.
     """
-    if not isinstance(name, str) or name not in names():
-        close = difflib.get_close_matches(str(name), names(), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise EnvError(f"unknown environment '{name}'.{hint} Known: {', '.join(names())}")
+    check_name(name)
     if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
         raise EnvError(f"horizon must be a positive integer, got {horizon!r}")
     if name in CLASSIC:

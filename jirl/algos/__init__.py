@@ -1,0 +1,75 @@
+"""The algorithm registry: name -> how to build it from a config, an env and its inputs.
+
+Each algorithm module exposes a frozen `Config` and `make(config, env, ...) -> Algorithm`; the
+registry says which inputs (demonstrations, an expert oracle) it needs, so the host driver and
+the CLI stay generic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from jirl.algos import bc
+from jirl.envs.base import Env
+from jirl.errors import ConfigError
+from jirl.rl import ppo
+from jirl.types import Algorithm, Trajectories
+
+
+class Inputs(NamedTuple):
+    """What an algorithm may learn from besides the environment."""
+
+    demos: Trajectories | None = None
+    expert: Any = None  # jirl.algos.expert.Expert
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    name: str
+    config_cls: type
+    build: Callable[[Any, Env, Inputs], Algorithm]
+    needs_demos: bool = False
+    needs_expert: bool = False
+    summary: str = ""
+
+
+REGISTRY: dict[str, AlgoSpec] = {}
+
+
+def register(spec: AlgoSpec) -> None:
+    REGISTRY[spec.name] = spec
+
+
+register(
+    AlgoSpec(
+        "ppo", ppo.PPOConfig, lambda c, env, i: ppo.make(c, env), summary="PPO on the true reward"
+    )
+)
+register(
+    AlgoSpec(
+        "bc",
+        bc.BCConfig,
+        lambda c, env, i: bc.make(c, env, i.demos),
+        needs_demos=True,
+        summary="behavioural cloning",
+    )
+)
+
+#: tabular IRL algorithms, run by `jirl.tabular_run` (known dynamics, no sampling env)
+TABULAR = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
+
+
+def names() -> list[str]:
+    return sorted([*REGISTRY, *TABULAR])
+
+
+def get(name: str) -> AlgoSpec:
+    if name not in REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), names(), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"unknown algorithm '{name}'.{hint} Known: {', '.join(names())}")
+    return REGISTRY[name]

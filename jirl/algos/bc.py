@@ -1,0 +1,166 @@
+"""Behavioural cloning: maximum likelihood of the demonstrated actions (Pomerleau 1991),
+with optional entropy bonus and L2 penalty, minibatch Adam inside jit.
+
+`bc_loss` and `sgd_steps` are shared with DAgger and SMILe, which fit the same objective on
+data they aggregate themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jirl.envs.base import Env
+from jirl.errors import require
+from jirl.nets import ACTIVATIONS, Normalizer, Policy
+from jirl.types import Algorithm, Array, Metrics, Trajectories
+
+
+@dataclass(frozen=True)
+class BCConfig:
+    """Behavioural cloning hyperparameters; one `update` is `steps_per_update` minibatches."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    steps_per_update: int = 50
+    ent_coef: float = 0.0
+    l2_coef: float = 0.0
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_obs: bool = True
+
+    def __post_init__(self):
+        require(self.learning_rate > 0, f"bc.learning_rate must be > 0, got {self.learning_rate}")
+        require(self.batch_size >= 1, f"bc.batch_size must be >= 1, got {self.batch_size}")
+        require(self.steps_per_update >= 1, "bc.steps_per_update must be >= 1")
+        require(self.ent_coef >= 0 and self.l2_coef >= 0, "bc.ent_coef and bc.l2_coef must be >= 0")
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1, "bc.hidden must list positive widths"
+        )
+        require(
+            self.activation in ACTIVATIONS, f"bc.activation must be one of {sorted(ACTIVATIONS)}"
+        )
+
+
+@struct.dataclass
+class BCState:
+    """Policy parameters, optimiser state, fixed observation statistics, key and step."""
+
+    params: dict
+    opt_state: optax.OptState
+    normalizer: Normalizer
+    key: Array
+    step: Array
+
+
+def bc_loss(
+    params,
+    policy: Policy,
+    normalizer: Normalizer,
+    obs: Array,
+    actions: Array,
+    ent_coef: float = 0.0,
+    l2_coef: float = 0.0,
+) -> tuple[Array, Metrics]:
+    """−mean log π(a|s) − ent_coef·H(π(·|s)) + l2_coef·½‖θ‖².
+
+    Args:
+      obs: [N, *obs_shape]; actions: [N] (discrete) or [N, dim].
+    """
+    dist = policy.dist(params, normalizer, obs)
+    nll = -dist.log_prob(actions).mean()
+    entropy = dist.entropy().mean()
+    l2 = 0.5 * sum(jnp.sum(w**2) for w in jax.tree.leaves(params))
+    loss = nll - ent_coef * entropy + l2_coef * l2
+    metrics = {"bc_loss": loss, "neg_log_likelihood": nll, "entropy": entropy}
+    if policy.spec.discrete:
+        metrics["accuracy"] = jnp.mean(dist.mode() == actions)
+    return loss, metrics
+
+
+def sgd_steps(
+    params,
+    opt_state,
+    optimizer: optax.GradientTransformation,
+    policy: Policy,
+    normalizer: Normalizer,
+    obs: Array,
+    actions: Array,
+    size: Array,
+    key: Array,
+    num_steps: int,
+    batch_size: int,
+    ent_coef: float = 0.0,
+    l2_coef: float = 0.0,
+):
+    """`num_steps` Adam steps of `bc_loss` on minibatches drawn uniformly from `obs[:size]`.
+
+    `size` may be traced (a filling buffer), the arrays keep a fixed capacity.
+    Returns `(params, opt_state, metrics averaged over the steps)`.
+    """
+    grad_fn = jax.grad(bc_loss, has_aux=True)
+
+    def step(carry, key_step):
+        params, opt_state = carry
+        idx = jax.random.randint(key_step, (batch_size,), 0, size)
+        grads, metrics = grad_fn(
+            params, policy, normalizer, obs[idx], actions[idx], ent_coef, l2_coef
+        )
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), metrics
+
+    (params, opt_state), metrics = jax.lax.scan(
+        step, (params, opt_state), jax.random.split(key, num_steps)
+    )
+    return params, opt_state, jax.tree.map(jnp.mean, metrics)
+
+
+def make_policy(config: BCConfig, env: Env) -> Policy:
+    return Policy(env.spec, config.hidden, config.activation)
+
+
+def make(config: BCConfig, env: Env, demos: Trajectories) -> Algorithm:
+    """Behavioural cloning on `demos` for `env`'s spaces (no environment steps while training)."""
+    policy = make_policy(config, env)
+    optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
+    obs = jnp.asarray(demos.obs)
+    actions = jnp.asarray(demos.actions)
+    size = obs.shape[0]
+    normalizer = Normalizer.create(env.spec.obs_shape)
+    if config.normalize_obs:
+        normalizer = normalizer.update(obs)
+
+    def init(key: Array) -> BCState:
+        key, key_params = jax.random.split(key)
+        params = policy.init(key_params)
+        return BCState(params, optimizer.init(params), normalizer, key, jnp.zeros((), jnp.int32))
+
+    def update(state: BCState) -> tuple[BCState, Metrics]:
+        key, key_sgd = jax.random.split(state.key)
+        params, opt_state, metrics = sgd_steps(
+            state.params,
+            state.opt_state,
+            optimizer,
+            policy,
+            state.normalizer,
+            obs,
+            actions,
+            size,
+            key_sgd,
+            config.steps_per_update,
+            config.batch_size,
+            config.ent_coef,
+            config.l2_coef,
+        )
+        return state.replace(
+            params=params, opt_state=opt_state, key=key, step=state.step + 1
+        ), metrics
+
+    def act(state: BCState, obs: Array, key: Array) -> Array:
+        return policy.sample(state.params, state.normalizer, obs, key)[0]
+
+    return Algorithm(init, update, act, "bc", 0)

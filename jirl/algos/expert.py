@@ -1,0 +1,128 @@
+"""Experts: a PPO policy saved without pickle, usable as a demonstrator and as an oracle.
+
+An expert directory holds
+  `expert.msgpack`: flax msgpack of `{"params", "normalizer"}` (no code can run on load),
+  `expert.json`: env name and options, the PPO network settings, expert and random returns,
+  `demos.npz`: demonstrations in the format of `jirl.data`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jax
+from flax import serialization
+
+from jirl.envs.base import Env
+from jirl.errors import DataError
+from jirl.nets import Normalizer, Policy
+from jirl.rl.agent import AgentState
+from jirl.rl.ppo import PPOConfig
+from jirl.types import Array
+
+EXPERT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Expert:
+    """A frozen policy that acts and labels states: `act(obs, key) -> action` (unbatched)."""
+
+    policy: Policy
+    params: dict
+    normalizer: Normalizer
+    expert_return: float
+    random_return: float
+
+    def act(self, obs: Array, key: Array) -> Array:
+        """Sample the expert's action; `obs: [*obs_shape]` or batched."""
+        return self.policy.sample(self.params, self.normalizer, obs, key)[0]
+
+    def mode(self, obs: Array, key: Array | None = None) -> Array:
+        """The expert's most likely action (what an oracle answers)."""
+        del key
+        return self.policy.mode(self.params, self.normalizer, obs)
+
+
+def from_agent(
+    state: AgentState, config: PPOConfig, env: Env, expert_return: float, random_return: float
+) -> Expert:
+    """The expert of a trained PPO agent (one seed, unbatched state)."""
+    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    return Expert(
+        policy,
+        state.learner.params["policy"],
+        state.learner.normalizer,
+        expert_return,
+        random_return,
+    )
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConfig) -> None:
+    """Write `expert.msgpack` and `expert.json` atomically into `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tree = {"params": expert.params, "normalizer": expert.normalizer}
+    _atomic_write(directory / "expert.msgpack", serialization.to_bytes(jax.device_get(tree)))
+    meta = {
+        "format_version": EXPERT_FORMAT,
+        "env": env.name,
+        "horizon": env.horizon,
+        "fixed_horizon": env.fixed_horizon,
+        "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
+        "expert_return": expert.expert_return,
+        "random_return": expert.random_return,
+    }
+    _atomic_write(directory / "expert.json", json.dumps(meta, indent=2).encode())
+
+
+def load(directory: str | os.PathLike, env: Env) -> Expert:
+    """Load an expert saved by `save` (or `jirl expert`) for `env`.
+
+    Raises:
+      DataError: missing or malformed files, or an expert recorded for another environment.
+    """
+    directory = Path(directory)
+    meta_path, params_path = directory / "expert.json", directory / "expert.msgpack"
+    for p in (meta_path, params_path):
+        if not p.is_file():
+            raise DataError(f"{p}: missing; train an expert with `jirl expert --env ENV --out DIR`")
+    try:
+        meta = json.loads(meta_path.read_text())
+        ppo = meta["ppo"]
+        config = PPOConfig(
+            hidden=tuple(ppo["hidden"]),
+            activation=ppo["activation"],
+            init_log_std=ppo["init_log_std"],
+        )
+        expert_return, random_return = float(meta["expert_return"]), float(meta["random_return"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise DataError(f"{meta_path}: malformed expert header ({e!r})") from None
+    if meta.get("format_version") != EXPERT_FORMAT:
+        raise DataError(f"{meta_path}: field 'format_version' must be {EXPERT_FORMAT}")
+    if meta.get("env") != env.name:
+        raise DataError(f"{meta_path}: expert is for '{meta.get('env')}', the env is '{env.name}'")
+    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    template = {
+        "params": policy.init(jax.random.PRNGKey(0)),
+        "normalizer": Normalizer.create(env.spec.obs_shape),
+    }
+    try:
+        tree = serialization.from_bytes(template, params_path.read_bytes())
+    except Exception as e:  # msgpack raises many types; none of them runs code
+        raise DataError(f"{params_path}: cannot restore expert parameters ({e})") from None
+    return Expert(policy, tree["params"], tree["normalizer"], expert_return, random_return)

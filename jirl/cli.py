@@ -1,0 +1,212 @@
+"""The `jirl` command: parse, validate, call, print, exit 0 (done), 1 (run failed), 2 (user error).
+
+jirl expert --env cartpole --out experts/cartpole
+jirl train bc --env cartpole --demos experts/cartpole/demos.npz --out runs/bc
+jirl train maxent --env gridworld --out runs/maxent
+jirl plot runs/bc runs/gail
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from jirl.errors import JirlError
+
+
+class ArgumentError(JirlError):
+    """A command-line flag is wrong."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a user error as one line (no usage block) and exits 2."""
+
+    def error(self, message):
+        raise ArgumentError(f"{message} (see `{self.prog} --help`)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML config: a path or a name in configs/ (e.g. bc-cartpole)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set seeds=8 --set bc.learning_rate=3e-4",
+    )
+    p.add_argument("--seeds", type=int, help="number of seeds, vmapped in one compile")
+    p.add_argument("--seed", type=int, help="base PRNG seed")
+    p.add_argument("--updates", type=int, help="number of updates per seed")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="jirl", description="Inverse RL and imitation learning in JAX.")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("expert", help="train a PPO expert and record its demonstrations")
+    p.add_argument("--env", required=True, help="environment name, e.g. cartpole")
+    p.add_argument("--out", required=True, help="expert directory to write")
+    p.add_argument("--episodes", type=int, default=20, help="demonstration episodes to record")
+    _add_common(p)
+
+    p = sub.add_parser("train", help="train an algorithm and write a run directory")
+    p.add_argument("algo", help="algorithm name, e.g. bc, ppo, maxent")
+    p.add_argument("--env", help="environment name")
+    p.add_argument("--demos", help="demonstrations .npz (from `jirl expert`)")
+    p.add_argument("--num-demos", type=int, help="use only the first N demonstration episodes")
+    p.add_argument("--expert", help="expert directory (from `jirl expert`)")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events")
+    _add_common(p)
+
+    p = sub.add_parser("plot", help="draw learning curves of one or more runs")
+    p.add_argument("runs", nargs="+", help="run directories")
+    p.add_argument("--out", default="curves.png", help="PNG file to write")
+    p.add_argument("--metric", help="metric to plot (default: episode_return when logged)")
+    return parser
+
+
+def _experiment_config(args, defaults: dict):
+    from jirl import algos
+    from jirl.config import apply_overrides, experiment_config, hint_unknown_section, read_yaml
+
+    data = dict(defaults)
+    if args.config:
+        data.update(read_yaml(args.config))
+    for flag in ("env", "demos", "expert", "seeds", "seed", "updates"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            data[flag] = value
+    if getattr(args, "num_demos", None) is not None:
+        data["num_demos"] = args.num_demos
+    data = apply_overrides(data, args.set)
+    algo = data.get("algo")
+    if not data.get("env"):
+        raise ArgumentError("--env is required (or set env: in the --config file)")
+    from jirl import envs
+
+    envs.check_name(data["env"])
+    spec = algos.get(algo)
+    hint_unknown_section(data, algo)
+    return experiment_config(data, spec.config_cls)
+
+
+def cmd_train(args) -> int:
+    from jirl import algos
+
+    if args.algo in algos.TABULAR:
+        return _train_tabular(args)
+    algos.get(args.algo)
+    cfg = _experiment_config(args, {"algo": args.algo})
+    from jirl import experiment
+
+    summary = experiment.train(
+        cfg,
+        args.out,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        tensorboard=args.tensorboard,
+    )
+    if not args.quiet:
+        _print_summary(summary)
+    return 0
+
+
+def _train_tabular(args) -> int:
+    from jirl.config import apply_overrides, read_yaml
+    from jirl.tabular_run import train_tabular
+
+    options = read_yaml(args.config) if args.config else {}
+    options = apply_overrides(options, args.set)
+    env = args.env or options.pop("env", None)
+    options.pop("algo", None)
+    if env is None:
+        raise ArgumentError("--env is required: gridworld or objectworld")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise ArgumentError(f"{out} exists; pass --overwrite to replace it")
+    summary = train_tabular(
+        args.algo, env, out, options, seeds=args.seeds or 1, seed=args.seed or 0
+    )
+    if not args.quiet:
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['algo']} on {summary['env']} ({summary['seeds']} seeds)")
+    for col in ("return", "normalized score", "expert", "random", "env steps/s"):
+        table.add_column(col)
+    score = summary["normalized_score"]
+    fmt = lambda x: "-" if x is None else f"{x:.3g}"
+    table.add_row(
+        fmt(summary["return"]["mean"]),
+        fmt(score["mean"] if score else None),
+        fmt(summary["expert_return"]),
+        fmt(summary["random_return"]),
+        f"{summary['env_steps_per_second']:,.0f}",
+    )
+    Console().print(table)
+
+
+def cmd_expert(args) -> int:
+    if args.episodes < 1:
+        raise ArgumentError("--episodes must be >= 1")
+    defaults = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
+    from jirl.config import CONFIG_DIR
+
+    if args.config is None and args.env and (CONFIG_DIR / f"expert-{args.env}.yaml").is_file():
+        args.config = f"expert-{args.env}"
+    cfg = _experiment_config(args, defaults)
+    from jirl.expert_run import train_expert
+
+    result = train_expert(
+        cfg,
+        Path(args.out),
+        episodes=args.episodes,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(
+            f"expert return {result['expert_return']:.1f} (random {result['random_return']:.1f}); "
+            f"{args.episodes} demos -> {result['demos']}"
+        )
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from jirl.plots import plot_runs
+
+    out = plot_runs([Path(r) for r in args.runs], Path(args.out), args.metric)
+    print(out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        command = {"train": cmd_train, "expert": cmd_expert, "plot": cmd_plot}[args.command]
+        return command(args)
+    except JirlError as e:
+        from jirl.run import NonFiniteError
+
+        print(f"jirl: error: {e}", file=sys.stderr)
+        return 1 if isinstance(e, NonFiniteError) else 2
+    except KeyboardInterrupt:
+        print("jirl: interrupted; resume with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

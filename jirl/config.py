@@ -1,0 +1,223 @@
+"""Strict loading of YAML configs and `--set key=value` overrides into frozen dataclasses.
+
+A run config is a flat map of experiment keys plus one section named after the algorithm:
+
+    algo: bc
+    env: cartpole
+    seeds: 4
+    bc:
+      learning_rate: 0.001
+
+Unknown keys fail with the closest valid key suggested; values are coerced to the field's type
+(YAML reads `1e-3` as a string, for example) and each dataclass validates its own ranges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jirl.errors import ConfigError, require
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What `jirl train` runs: the environment, the data, the seeds and the algorithm's config.
+
+    Attributes:
+      algo: registered algorithm name (`jirl.algos.names()`).
+      env: environment name (`jirl.envs.names()`).
+      horizon: episode time limit (None: the env's usual one).
+      fixed_horizon: never terminate early (seals-style); the default for adversarial IRL.
+      backend: Brax physics backend (Brax envs only).
+      demos: path of a demonstration `.npz` (algorithms that learn from demonstrations).
+      num_demos: use only the first N episodes of `demos` (None: all).
+      expert: expert directory (DAgger, SMILe: the oracle; also supplies demos and returns).
+      seeds: number of seeds, vmapped in one compile.
+      seed: base PRNG seed.
+      updates: number of `update` calls per seed.
+      chunk: updates per jitted chunk (logging, progress and checkpoints happen between).
+      checkpoint_every: write a checkpoint every N chunks.
+      eval_episodes: episodes per seed for the final score.
+      algo_config: the algorithm's own frozen config (YAML section named after `algo`).
+    """
+
+    algo: str
+    env: str
+    horizon: int | None = None
+    fixed_horizon: bool = False
+    backend: str | None = None
+    demos: str | None = None
+    num_demos: int | None = None
+    expert: str | None = None
+    seeds: int = 1
+    seed: int = 0
+    updates: int = 100
+    chunk: int = 10
+    checkpoint_every: int = 1
+    eval_episodes: int = 32
+    algo_config: Any = field(default=None)
+
+    def __post_init__(self):
+        require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
+        require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")
+        require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
+        require(self.eval_episodes >= 1, f"eval_episodes must be >= 1, got {self.eval_episodes}")
+        require(
+            self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
+        )
+        require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
+
+    def to_dict(self) -> dict:
+        """The fully resolved config as plain YAML-able data."""
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "algo_config"
+        }
+        if self.algo_config is not None:
+            out[self.algo] = _plain(dataclasses.asdict(self.algo_config))
+        return _plain(out)
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _suggest(key: str, valid) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(valid))}"
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """Convert a YAML or command-line value to the annotated type `hint`."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return _coerce(value, args[0], name)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name} must be a list, got {value!r}")
+        return tuple(_coerce(v, typing.get_args(hint)[0], name) for v in value)
+    try:
+        if hint is bool:
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, bool):
+                return value
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return (
+                int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+            )
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        kind = getattr(hint, "__name__", str(hint))
+        raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
+    return value
+
+
+def build(cls, values: dict, prefix: str = ""):
+    """Construct the frozen dataclass `cls` from a dict, strictly."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping of keys to values")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(f"unknown config key '{prefix}{key}'{_suggest(key, names)}")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"{prefix or 'config'}: {e}") from None
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping; `path` may also be a name in `configs/` without `.yaml`."""
+    path = Path(path)
+    if not path.suffix and not path.exists():
+        path = CONFIG_DIR / f"{path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
+        raise ConfigError(f"config '{path}' not found; known configs: {', '.join(known) or 'none'}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    return data
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply `key=value` / `section.key=value` overrides (values parsed as YAML scalars)."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got '{item}'")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        parts = key.strip().split(".")
+        if len(parts) > 2 or not all(parts):
+            raise ConfigError(f"--set key must be 'key' or 'section.key', got '{key}'")
+        if len(parts) == 2:
+            section = data.setdefault(parts[0], {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"'{parts[0]}' is not a section; cannot set '{key}'")
+            section[parts[1]] = value
+        else:
+            data[parts[0]] = value
+    return data
+
+
+def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
+    """Build an `ExperimentConfig` whose section `data[algo]` fills `algo_config_cls`."""
+    data = dict(data)
+    algo = data.get("algo")
+    section = data.pop(algo, None) or {}
+    algo_config = build(algo_config_cls, section, prefix=f"{algo}.")
+    return build(ExperimentConfig, {**data, "algo_config": algo_config})
+
+
+def hint_unknown_section(data: dict, algo: str) -> None:
+    """A mapping-valued key other than the algorithm's section is a mistake: say which."""
+    for key, value in data.items():
+        if isinstance(value, dict) and key != algo:
+            raise ConfigError(
+                f"config section '{key}' does not belong to algorithm '{algo}'; "
+                f"put algorithm settings under '{algo}:'"
+            )

@@ -1,0 +1,296 @@
+"""Demonstrations: collect in a batched env, save to `.npz`, load and validate.
+
+File format (version 1): one `.npz` written with `np.savez` and read with
+`np.load(..., allow_pickle=False)`, so no file can run code. Fields:
+
+| field | dtype | shape |
+| --- | --- | --- |
+| `header` | uint8 | [bytes] UTF-8 JSON (see `DemoHeader`) |
+| `obs`, `next_obs` | float32 | [N, *obs_shape] |
+| `actions` | int32 / float32 | [N] / [N, dim] (as executed, i.e. clipped to the bounds) |
+| `rewards` | float32 | [N] |
+| `terminated`, `truncated` | bool | [N] |
+| `episode_lengths` | int32 | [E], positive, summing to N |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jirl.envs.base import Env, batch_reset
+from jirl.errors import DataError
+from jirl.types import Array, Trajectories
+
+FORMAT_VERSION = 1
+FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated", "episode_lengths")
+
+
+@dataclass(frozen=True)
+class DemoHeader:
+    """Metadata stored beside the arrays of a demonstration file."""
+
+    env: str
+    obs_shape: tuple[int, ...]
+    action: dict
+    num_episodes: int
+    num_transitions: int
+    expert_return: float
+    random_return: float | None = None
+    format_version: int = FORMAT_VERSION
+
+
+class Demos(NamedTuple):
+    """Loaded demonstrations: arrays plus their header."""
+
+    trajectories: Trajectories
+    header: DemoHeader
+
+
+def collect(
+    env: Env, act_fn: Callable[[Array, Array], Array], key: Array, num_episodes: int
+) -> Trajectories:
+    """Roll out `num_episodes` whole episodes of `act_fn(obs, key) -> action` (unbatched).
+
+    The episodes run side by side in one jitted scan of `env.horizon` steps; steps after an
+    episode's end are dropped on the host, so the result holds exactly the episodes' steps.
+    """
+
+    @jax.jit
+    def run(key):
+        key_reset, key_act = jax.random.split(key)
+        state = batch_reset(env, key_reset, num_episodes)
+
+        def step(carry, key_t):
+            state, running = carry
+            action = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
+            if not env.spec.discrete:
+                low, high = env.spec.action_low, env.spec.action_high
+                action = jnp.clip(action, low, high)
+            nxt = jax.vmap(env.step)(state, action)
+            record = (state.obs, action, nxt.reward, nxt.obs, nxt.terminated, nxt.truncated)
+            return (nxt, running & ~nxt.done), (record, running)
+
+        init = (state, jnp.ones(num_episodes, bool))
+        _, (records, valid) = jax.lax.scan(step, init, jax.random.split(key_act, env.horizon))
+        return records, valid
+
+    records, valid = jax.device_get(run(key))
+    valid = np.asarray(valid).T  # [E, H]
+    flat = [np.swapaxes(np.asarray(r), 0, 1)[valid] for r in records]  # episode-major order
+    obs, actions, rewards, next_obs, terminated, truncated = flat
+    return Trajectories(
+        obs=obs.astype(np.float32),
+        actions=actions.astype(np.int32 if env.spec.discrete else np.float32),
+        rewards=rewards.astype(np.float32),
+        next_obs=next_obs.astype(np.float32),
+        terminated=terminated.astype(bool),
+        truncated=truncated.astype(bool),
+        episode_lengths=valid.sum(1).astype(np.int32),
+    )
+
+
+def episode_returns(trajectories: Trajectories) -> np.ndarray:
+    """Undiscounted return of each stored episode, `[E]`."""
+    ends = np.cumsum(np.asarray(trajectories.episode_lengths))
+    sums = np.concatenate([[0.0], np.cumsum(np.asarray(trajectories.rewards, np.float64))])
+    return sums[ends] - sums[ends - np.asarray(trajectories.episode_lengths)]
+
+
+def take_episodes(trajectories: Trajectories, count: int) -> Trajectories:
+    """The first `count` episodes."""
+    if not 1 <= count <= trajectories.num_episodes:
+        raise DataError(
+            f"asked for {count} demonstration episodes, the file holds "
+            f"{trajectories.num_episodes}; record more with `jirl expert --episodes N`"
+        )
+    lengths = np.asarray(trajectories.episode_lengths)[:count]
+    n = int(lengths.sum())
+    rows = lambda x: np.asarray(x)[:n]
+    return Trajectories(
+        *(rows(getattr(trajectories, f)) for f in FIELDS[:-1]), episode_lengths=lengths
+    )
+
+
+def save(
+    path: str | os.PathLike,
+    trajectories: Trajectories,
+    env: Env,
+    *,
+    expert_return: float | None = None,
+    random_return: float | None = None,
+) -> Path:
+    """Write demonstrations atomically (temporary file, then rename)."""
+    path = Path(path)
+    if expert_return is None:
+        expert_return = float(episode_returns(trajectories).mean())
+    spec = env.spec.to_dict()
+    header = DemoHeader(
+        env=env.name,
+        obs_shape=tuple(spec["obs_shape"]),
+        action=spec["action"],
+        num_episodes=trajectories.num_episodes,
+        num_transitions=trajectories.num_transitions,
+        expert_return=float(expert_return),
+        random_return=None if random_return is None else float(random_return),
+    )
+    header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
+    arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, header=header_bytes, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
+    """Load and validate a demonstration file; with `env`, also check it matches `env`.
+
+    Raises:
+      DataError: naming the file and the field, for any missing, malformed or mismatched part.
+    """
+    path = Path(path)
+
+    def fail(msg: str):
+        raise DataError(f"{path}: {msg}")
+
+    if not path.is_file():
+        fail("no such demonstration file; record one with `jirl expert --env ENV --out DIR`")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = set(npz.files)
+            for field in ("header", *FIELDS):
+                if field not in names:
+                    fail(f"field '{field}' is missing; is this a jirl demonstration file?")
+            arrays = {}
+            for field in ("header", *FIELDS):
+                try:
+                    arrays[field] = npz[field]
+                except ValueError as e:  # object arrays need pickle, which we never allow
+                    fail(f"field '{field}' cannot be read without pickle ({e}); re-save it")
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        fail(f"not a readable .npz file (truncated or corrupt?): {e}")
+    header = _parse_header(arrays.pop("header"), fail)
+    trajectories = Trajectories(**arrays)
+    _validate(trajectories, header, fail)
+    if env is not None:
+        check_matches_env(header, trajectories, env, fail)
+    return Demos(trajectories, header)
+
+
+def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        fail(f"field 'header' must be uint8 JSON bytes, got {raw.dtype} {raw.shape}")
+    try:
+        data = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        fail(f"field 'header' is not valid JSON: {e}")
+    if not isinstance(data, dict):
+        fail("field 'header' must be a JSON object")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        fail(f"field 'header.format_version' is {version!r}; this jirl reads version 1")
+    required = ("env", "obs_shape", "action", "num_episodes", "num_transitions", "expert_return")
+    for key in required:
+        if key not in data:
+            fail(f"field 'header.{key}' is missing")
+    unknown = set(data) - set(DemoHeader.__dataclass_fields__)
+    if unknown:
+        fail(f"field 'header' has unknown keys {sorted(unknown)}")
+    action = data["action"]
+    if not isinstance(action, dict) or "discrete" not in action:
+        fail("field 'header.action' must be an object with 'discrete'")
+    if action["discrete"] and not (isinstance(action.get("n"), int) and action["n"] >= 1):
+        fail("field 'header.action.n' must be a positive integer for discrete actions")
+    if not action["discrete"] and not (isinstance(action.get("dim"), int) and action["dim"] >= 1):
+        fail("field 'header.action.dim' must be a positive integer for continuous actions")
+    if not isinstance(data["obs_shape"], list) or not all(
+        isinstance(d, int) and d >= 1 for d in data["obs_shape"]
+    ):
+        fail("field 'header.obs_shape' must be a list of positive integers")
+    try:
+        expert = float(data["expert_return"])
+    except (TypeError, ValueError):
+        fail("field 'header.expert_return' must be a number")
+    if not np.isfinite(expert):
+        fail("field 'header.expert_return' must be finite")
+    data["obs_shape"] = tuple(data["obs_shape"])
+    return DemoHeader(**data)
+
+
+def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
+    lengths = t.episode_lengths
+    if lengths.dtype.kind not in "iu" or lengths.ndim != 1:
+        fail(
+            f"field 'episode_lengths' must be a 1-d integer array, got {lengths.dtype}"
+        )
+    if lengths.shape[0] == 0:
+        fail("field 'episode_lengths' is empty: the file holds zero episodes")
+    if (lengths < 1).any():
+        fail("field 'episode_lengths' has an episode of length < 1")
+    n = int(lengths.sum())
+    if header.num_episodes != lengths.shape[0] or header.num_transitions != n:
+        fail("field 'header' counts do not match 'episode_lengths' (truncated file?)")
+    discrete = bool(header.action["discrete"])
+    action_shape = (n,) if discrete else (n, header.action["dim"])
+    expected = {
+        "obs": ((n, *header.obs_shape), "f"),
+        "next_obs": ((n, *header.obs_shape), "f"),
+        "actions": (action_shape, "iu" if discrete else "f"),
+        "rewards": ((n,), "f"),
+        "terminated": ((n,), "b"),
+        "truncated": ((n,), "b"),
+    }
+    for field, (shape, kinds) in expected.items():
+        arr = getattr(t, field)
+        if arr.dtype.kind not in kinds:
+            fail(f"field '{field}' has dtype {arr.dtype}, expected kind {kinds!r}")
+        if arr.shape != shape:
+            fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            fail(f"field '{field}' contains NaN or inf")
+    if discrete and ((t.actions < 0) | (t.actions >= header.action["n"])).any():
+        fail(f"field 'actions' has a discrete action outside [0, {header.action['n']})")
+    if not discrete and header.action.get("low") is not None:
+        low = np.asarray(header.action["low"]) - 1e-5
+        high = np.asarray(header.action["high"]) + 1e-5
+        if ((t.actions < low) | (t.actions > high)).any():
+            fail("field 'actions' has a continuous action outside the action bounds")
+
+
+def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) -> None:
+    """Raise DataError unless the demonstrations fit `env`'s spaces."""
+    if fail is None:
+
+        def fail(msg):
+            raise DataError(msg)
+
+    if header.env != env.name:
+        fail(f"field 'header.env' is '{header.env}', but the environment is '{env.name}'")
+    if tuple(header.obs_shape) != tuple(env.spec.obs_shape):
+        fail(
+            f"field 'obs' has observations of shape {tuple(header.obs_shape)}, "
+            f"the environment's are {tuple(env.spec.obs_shape)}"
+        )
+    want = env.spec.to_dict()["action"]
+    if header.action.get("discrete") != want["discrete"] or header.action.get(
+        "n" if want["discrete"] else "dim"
+    ) != want.get("n" if want["discrete"] else "dim"):
+        fail(f"field 'actions' is for action space {header.action}, the environment has {want}")

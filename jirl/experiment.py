@@ -1,0 +1,170 @@
+"""One experiment from a resolved config to a run directory (DESIGN.md § Run directory):
+
+    OUT/config.yaml  OUT/metrics.jsonl  OUT/summary.json  OUT/checkpoint/  OUT/curves.png
+
+Used by `jirl train`, `jirl quickstart` and the tests alike.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import yaml
+
+from jirl import algos, data, envs
+from jirl.algos import expert as experts
+from jirl.config import ExperimentConfig
+from jirl.envs.base import Env
+from jirl.errors import ConfigError
+from jirl.evaluation import episode_returns, normalized_score, random_act_fn
+from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
+from jirl.run import has_checkpoint, run
+from jirl.types import Algorithm
+
+
+def make_env(cfg: ExperimentConfig) -> Env:
+    options = {"backend": cfg.backend} if cfg.backend else {}
+    return envs.make(cfg.env, horizon=cfg.horizon, fixed_horizon=cfg.fixed_horizon, **options)
+
+
+def random_return(env: Env, key: jax.Array, episodes: int = 64) -> float:
+    """Mean return of a uniformly random policy (the 0 of the normalized score)."""
+    fn = jax.jit(lambda k: episode_returns(env, random_act_fn(env), k, episodes))
+    return float(fn(key).mean())
+
+
+def prepare(cfg: ExperimentConfig) -> tuple[Env, Algorithm, dict]:
+    """Build the env, load the algorithm's inputs and build it; returns reference returns too."""
+    spec = algos.get(cfg.algo)
+    env = make_env(cfg)
+    expert = experts.load(cfg.expert, env) if cfg.expert else None
+    demos_path = cfg.demos
+    if demos_path is None and spec.needs_demos and cfg.expert:
+        demos_path = str(Path(cfg.expert) / "demos.npz")
+    if spec.needs_demos and demos_path is None:
+        raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
+    if spec.needs_expert and expert is None:
+        raise ConfigError(f"'{cfg.algo}' queries an expert: pass --expert DIR (from `jirl expert`)")
+    demos = None
+    reference = {"expert_return": None, "random_return": None}
+    if demos_path is not None:
+        loaded = data.load(demos_path, env=env)
+        demos = loaded.trajectories
+        if cfg.num_demos is not None:
+            demos = data.take_episodes(demos, cfg.num_demos)
+        reference = {
+            "expert_return": loaded.header.expert_return,
+            "random_return": loaded.header.random_return,
+        }
+    if expert is not None:
+        reference = {"expert_return": expert.expert_return, "random_return": expert.random_return}
+    if reference["random_return"] is None:
+        reference["random_return"] = random_return(env, jax.random.PRNGKey(cfg.seed + 1))
+    algo = spec.build(cfg.algo_config, env, algos.Inputs(demos, expert))
+    return env, algo, reference
+
+
+def evaluate_seeds(algo: Algorithm, env: Env, state, key: jax.Array, episodes: int) -> np.ndarray:
+    """Mean true return of each seed's final policy, `[seeds]`, in one vmapped call."""
+
+    def one(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+
+    seeds = jax.tree.leaves(state)[0].shape[0]
+    return np.asarray(jax.jit(jax.vmap(one))(state, jax.random.split(key, seeds)))
+
+
+def prepare_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+    if resume:
+        if not has_checkpoint(out / "checkpoint"):
+            raise ConfigError(f"{out}: nothing to resume (no checkpoint/); start a new run instead")
+        return
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(
+                f"{out} exists; pass --resume to continue it or --overwrite to replace it"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def train(
+    cfg: ExperimentConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    tensorboard: bool = False,
+) -> dict:
+    """Run `cfg` and write the run directory `out`; returns the summary."""
+    out = Path(out)
+    prepare_out_dir(out, resume=resume, overwrite=overwrite)
+    if resume:
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+        if saved != cfg.to_dict():
+            raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
+    env, algo, reference = prepare(cfg)
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
+    callbacks = [writer]
+    if progress:
+        callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds))
+    if tensorboard:
+        callbacks.append(TensorBoardWriter(out / "tensorboard", algo.env_steps_per_update))
+    start = time.perf_counter()
+    try:
+        result = run(
+            algo,
+            jax.random.PRNGKey(cfg.seed),
+            cfg.updates,
+            seeds=cfg.seeds,
+            chunk_size=cfg.chunk,
+            callbacks=callbacks,
+            checkpoint_dir=out / "checkpoint",
+            checkpoint_every=cfg.checkpoint_every,
+            resume=resume,
+        )
+    finally:
+        for callback in callbacks:
+            callback.close()
+    wall = time.perf_counter() - start
+    returns = evaluate_seeds(
+        algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes
+    )
+    summary = summarize(cfg, algo, returns, reference, result, wall)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    from jirl.plots import plot_runs
+
+    plot_runs([out], out / "curves.png")
+    return summary
+
+
+def summarize(cfg, algo, returns, reference, result, wall) -> dict:
+    expert_return, rand = reference["expert_return"], reference["random_return"]
+    env_steps = int(algo.env_steps_per_update * cfg.updates)
+    per_seed = [float(r) for r in returns]
+    summary = {
+        "algo": cfg.algo,
+        "env": cfg.env,
+        "seeds": cfg.seeds,
+        "return": {"mean": float(np.mean(returns)), "per_seed": per_seed},
+        "normalized_score": None,
+        "expert_return": expert_return,
+        "random_return": rand,
+        "env_steps": env_steps,
+        "wall_seconds": wall,
+        "compile_seconds": result.compile_seconds,
+        "env_steps_per_second": env_steps * cfg.seeds / result.wall_seconds
+        if result.wall_seconds > 0
+        else 0.0,
+    }
+    if expert_return is not None:
+        scores = [float(normalized_score(r, expert_return, rand)) for r in returns]
+        summary["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
+    return summary

@@ -1,0 +1,84 @@
+"""`jirl expert`: train PPO experts over several seeds, keep the best, record demonstrations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jirl import data
+from jirl.algos import expert as experts
+from jirl.config import ExperimentConfig
+from jirl.errors import ConfigError
+from jirl.experiment import evaluate_seeds, make_env, random_return
+from jirl.logging import ProgressBar
+from jirl.rl import ppo
+from jirl.run import run
+
+
+def train_expert(
+    cfg: ExperimentConfig,
+    out: Path,
+    *,
+    episodes: int = 20,
+    overwrite: bool = False,
+    progress: bool = False,
+    eval_episodes: int = 64,
+) -> dict:
+    """Train `cfg.seeds` PPO seeds, keep the best by evaluated return, save it and its demos.
+
+    Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`.
+    """
+    if cfg.algo != "ppo":
+        raise ConfigError(f"experts are trained with ppo, not '{cfg.algo}'")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+        shutil.rmtree(out)
+    env = make_env(cfg)
+    algo = ppo.make(cfg.algo_config, env)
+    callbacks = (
+        [ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds)] if progress else []
+    )
+    try:
+        result = run(
+            algo,
+            jax.random.PRNGKey(cfg.seed),
+            cfg.updates,
+            seeds=cfg.seeds,
+            chunk_size=cfg.chunk,
+            callbacks=callbacks,
+        )
+    finally:
+        for c in callbacks:
+            c.close()
+    key_eval, key_demos, key_random = jax.random.split(jax.random.PRNGKey(cfg.seed + 1), 3)
+    returns = evaluate_seeds(algo, env, result.state, key_eval, eval_episodes)
+    best = int(np.argmax(returns))
+    state = jax.tree.map(lambda x: x[best], result.state)
+    rand = random_return(env, key_random)
+    expert = experts.from_agent(state, cfg.algo_config, env, float(returns[best]), rand)
+    experts.save(out, expert, env, cfg.algo_config)
+    demos = data.collect(env, expert.act, key_demos, episodes)
+    path = data.save(
+        out / "demos.npz", demos, env, expert_return=expert.expert_return, random_return=rand
+    )
+    summary = {
+        "env": env.name,
+        "expert_return": expert.expert_return,
+        "random_return": rand,
+        "seed_returns": [float(r) for r in returns],
+        "best_seed": best,
+        "demo_episodes": episodes,
+        "demo_mean_return": float(data.episode_returns(demos).mean()),
+        "demos": str(path),
+        "env_steps": algo.env_steps_per_update * cfg.updates,
+        "wall_seconds": result.wall_seconds,
+        "compile_seconds": result.compile_seconds,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

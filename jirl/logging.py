@@ -1,0 +1,115 @@
+"""Metric sinks and the progress bar: host-side callbacks of `jirl.run.run`, between chunks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class JsonlWriter:
+    """`metrics.jsonl`: one line per update with step, env_steps, wall time and every metric
+    per seed. On resume, lines past the checkpoint are dropped so the file matches the state."""
+
+    def __init__(self, path: Path, env_steps_per_update: int, resume: bool = False):
+        self.path = Path(path)
+        self.env_steps_per_update = env_steps_per_update
+        self.start = time.perf_counter()
+        self.offset = 0.0
+        if resume and self.path.exists():
+            self.lines = self.path.read_text().splitlines()
+        else:
+            self.lines = []
+            self.path.write_text("")
+
+    def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
+        if self.lines:  # resuming: keep what precedes this chunk, then append as usual
+            kept = [ln for ln in self.lines if json.loads(ln)["step"] <= first]
+            if kept:
+                self.offset = json.loads(kept[-1])["wall_time"]
+            self.path.write_text("".join(ln + "\n" for ln in kept))
+            self.lines = []
+        length = next(iter(metrics.values())).shape[0]
+        now = self.offset + time.perf_counter() - self.start
+        with self.path.open("a") as f:
+            for i in range(length):
+                step = first + i + 1
+                row = {
+                    "step": step,
+                    "env_steps": step * self.env_steps_per_update,
+                    "wall_time": now,
+                }
+                row.update({k: [float(x) for x in v[i]] for k, v in metrics.items()})
+                f.write(json.dumps(row) + "\n")
+
+    def close(self) -> None:
+        pass
+
+
+class ProgressBar:
+    """A rich progress bar: updates, env steps, steps/s, ETA and the current mean return."""
+
+    def __init__(self, total_updates: int, env_steps_per_update: int):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.env_steps_per_update = env_steps_per_update
+        self.progress = Progress(
+            TextColumn("[bold]update"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self.task = self.progress.add_task("train", total=total_updates, info="compiling...")
+        self.start = None
+        self.progress.start()
+
+    def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
+        length = next(iter(metrics.values())).shape[0]
+        now = time.perf_counter()
+        if self.start is None:
+            self.start, self.first = now, first
+        steps = (first + length) * self.env_steps_per_update
+        rate = (
+            (first + length - self.first) * self.env_steps_per_update / max(now - self.start, 1e-9)
+        )
+        info = f"env steps {steps:,}"
+        if self.start != now:
+            info += f"  {rate:,.0f}/s"
+        for name in ("episode_return", "bc_loss"):
+            if name in metrics:
+                info += f"  {name} {np.mean(metrics[name][-1]):.3g}"
+                break
+        self.progress.update(self.task, completed=first + length, info=info)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+class TensorBoardWriter:
+    """TensorBoard event files (tensorboardX): the seed mean of every metric, per update."""
+
+    def __init__(self, logdir: Path, env_steps_per_update: int):
+        from tensorboardX import SummaryWriter
+
+        self.writer = SummaryWriter(str(logdir))
+        self.env_steps_per_update = env_steps_per_update
+
+    def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
+        length = next(iter(metrics.values())).shape[0]
+        for i in range(length):
+            for k, v in metrics.items():
+                self.writer.add_scalar(k, float(np.mean(v[i])), first + i + 1)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,184 @@
+"""The host driver: chunks of jitted updates over vmapped seeds, with callbacks, checkpoints,
+resume and a NaN guard between chunks (DESIGN.md § The one interface).
+
+`run(algo, key, num_updates, seeds=N)` compiles `jit(vmap(scan(update)))` over a chunk of
+updates once and loops over chunks on the host. Nothing inside jit knows about files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import serialization
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jirl.errors import JirlError
+from jirl.types import Algorithm, Array
+
+CHECKPOINT_FILE = "state.msgpack"
+
+#: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk.
+Callback = Callable[[int, dict[str, np.ndarray], Any], None]
+
+
+class NonFiniteError(JirlError):
+    """A loss or parameter became NaN or inf; the last good checkpoint is kept."""
+
+
+@dataclass
+class RunResult:
+    """What `run` returns.
+
+    Attributes:
+      state: final state, every leaf with a leading seed axis `[seeds, ...]`.
+      metrics: `{name: [num_updates, seeds]}` host arrays.
+      compile_seconds: time to compile the chunk function (and init).
+      wall_seconds: time spent running chunks, compile excluded.
+    """
+
+    state: Any
+    metrics: dict[str, np.ndarray]
+    compile_seconds: float
+    wall_seconds: float
+
+
+def seed_keys(key: Array, seeds: int, devices: Sequence | None = None) -> Array:
+    """`seeds` keys, sharded along the seed axis over `devices` when they divide it."""
+    keys = jax.random.split(key, seeds)
+    devices = list(devices) if devices is not None else jax.devices()
+    if len(devices) > 1 and seeds % len(devices) == 0:
+        mesh = Mesh(np.array(devices), ("seed",))
+        keys = jax.device_put(keys, NamedSharding(mesh, PartitionSpec("seed")))
+    return keys
+
+
+def _chunk_fn(algo: Algorithm, length: int):
+    def chunk(state):
+        state, metrics = jax.lax.scan(lambda s, _: algo.update(s), state, None, length=length)
+        leaves = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
+        finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in leaves]))
+        return state, metrics, finite
+
+    return jax.jit(jax.vmap(chunk))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(directory: Path, state, metrics: dict[str, np.ndarray], update: int) -> None:
+    """Atomically write state, metrics so far and the update count (msgpack, no pickle)."""
+    payload = {
+        "update": np.asarray(update),
+        "state": serialization.to_state_dict(jax.device_get(state)),
+        "metrics": {k: np.asarray(v) for k, v in metrics.items()},
+    }
+    _atomic_write(Path(directory) / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+
+
+def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int]:
+    """Restore `(state, metrics, update)` written by `save_checkpoint` into `template`'s tree."""
+    raw = serialization.msgpack_restore((Path(directory) / CHECKPOINT_FILE).read_bytes())
+    state = serialization.from_state_dict(template, raw["state"])
+    metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
+    return state, metrics, int(raw["update"])
+
+
+def has_checkpoint(directory: Path | None) -> bool:
+    return directory is not None and (Path(directory) / CHECKPOINT_FILE).is_file()
+
+
+def run(
+    algo: Algorithm,
+    key: Array,
+    num_updates: int,
+    *,
+    seeds: int = 1,
+    chunk_size: int = 10,
+    callbacks: Sequence[Callback] = (),
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    devices: Sequence | None = None,
+) -> RunResult:
+    """Train `seeds` seeds of `algo` for `num_updates` updates, chunk by chunk.
+
+    Args:
+      algo: any `Algorithm`.
+      key: base key; seed `i` uses `jax.random.split(key, seeds)[i]`.
+      chunk_size: updates per jitted call; callbacks and checkpoints happen between calls.
+      checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
+        the end; with `resume=True` training continues from it, bit for bit.
+      devices: devices to shard the seed axis over (default: all visible).
+
+    Raises:
+      NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
+        chunk is kept.
+    """
+    chunk_size = max(1, min(chunk_size, num_updates))
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    t0 = time.perf_counter()
+    keys = seed_keys(key, seeds, devices)
+    state = jax.jit(jax.vmap(algo.init))(keys)
+    history: dict[str, list[np.ndarray]] = {}
+    done = 0
+    if resume and has_checkpoint(ckpt):
+        state, saved, done = load_checkpoint(ckpt, state)
+        state = jax.device_put(state, keys.sharding) if len(keys.sharding.device_set) > 1 else state
+        history = {k: [v] for k, v in saved.items()}
+    chunk = _chunk_fn(algo, chunk_size)
+    compiled = chunk.lower(state).compile()
+    compile_seconds = time.perf_counter() - t0
+    tail = None
+    wall = 0.0
+    chunks_run = 0
+    while done < num_updates:
+        length = min(chunk_size, num_updates - done)
+        t = time.perf_counter()
+        if length == chunk_size:
+            new_state, metrics, finite = compiled(state)
+        else:
+            tail = tail or _chunk_fn(algo, length)
+            new_state, metrics, finite = tail(state)
+        metrics = {k: np.asarray(v).T for k, v in jax.device_get(metrics).items()}  # [chunk, seeds]
+        wall += time.perf_counter() - t
+        bad = [k for k, v in metrics.items() if not np.isfinite(v).all()]
+        if bad or not bool(np.all(finite)):
+            what = f"metric '{bad[0]}'" if bad else "a parameter"
+            first = (
+                done + 1 + int(np.argmax(~np.isfinite(metrics[bad[0]]).all(1))) if bad else done + 1
+            )
+            raise NonFiniteError(
+                f"{what} became NaN or inf at update {first} (chunk of updates {done + 1}-"
+                f"{done + length}); the last good checkpoint is kept. Lower the learning rate?"
+            )
+        state = new_state
+        for k, v in metrics.items():
+            history.setdefault(k, []).append(v)
+        for callback in callbacks:
+            callback(done, metrics, state)
+        done += length
+        chunks_run += 1
+        if ckpt is not None and (chunks_run % checkpoint_every == 0 or done == num_updates):
+            save_checkpoint(ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done)
+    all_metrics = {k: np.concatenate(v) for k, v in history.items()}
+    return RunResult(state, all_metrics, compile_seconds, wall)
