@@ -1,0 +1,567 @@
+"""Tabular MDPs: one pytree, three transition formats, validated builders.
+
+A `TabularMDP` stores its transitions in exactly one of three formats:
+
+* dense: `transition [S, A, S]`, `transition[s, a, s'] = P(s' | s, a)`; planners use matrix
+  products on the `[S·A, S]` reshape.
+* sparse: `next_state [S, A, K]` int32 and `prob [S, A, K]`: the K possible successors of each
+  (s, a). Planners gather; visitation uses a predecessor table (`pred_sa`, `pred_prob`, computed
+  once here in NumPy), a gather instead of a scatter-add, because XLA's CPU scatter is serial.
+* grid: translation-invariant dynamics on a `rows × cols` grid: action a moves by displacement
+  `moves[d]` with probability `move_prob[a, d]`, and a move off the grid stays put. This is the
+  same MDP as the sparse gridworld, but planners use shifted copies of the value grid instead of
+  gathers (the stencil is the same in every cell), which is many times faster on CPU.
+
+The gridworld and objectworld follow Levine, Popović & Koltun, "Nonlinear Inverse Reinforcement
+Learning with Gaussian Processes", NeurIPS 2011, §5 (objectworld: objects with an outer and an
+inner colour; the true reward is +1 within distance 3 of outer colour 0 *and* within distance 2 of
+outer colour 1, −1 within distance 3 of colour 0 only, 0 elsewhere). Garnet MDPs follow Archibald
+et al. 1995 (random MDPs with a fixed branching factor).
+
+Validation runs on the host (NumPy), never inside jit: every builder calls `validate_mdp`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jirl.errors import ConfigError
+
+Array = jax.Array
+
+#: Displacements (row, col) of the five gridworld actions: stay, up, down, left, right.
+GRID_MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+_ROW_TOL = 1e-4
+
+
+@struct.dataclass
+class TabularMDP:
+    """A finite MDP with known dynamics (one of three transition formats, see module doc).
+
+    Attributes:
+      initial: [S] initial state distribution.
+      transition: [S, A, S] dense transition probabilities, or None.
+      next_state: [S, A, K] int32 successor indices (sparse format), or None.
+      prob: [S, A, K] successor probabilities (sparse format), or None.
+      pred_sa: [S, M] int32 flat `s * A + a` index of each predecessor entry of a state (sparse).
+      pred_prob: [S, M] probability of that entry; 0 pads a state with fewer than M entries.
+      move_prob: [A, D] probability of each displacement per action (grid format), or None.
+      features: [S, F] state features, or None.
+      reward: [S] or [S, A] true reward, when known (builders set it; metrics and envs use it).
+      grid_shape: (rows, cols) of the state grid (grid format; also set for grid builders).
+      moves: D displacements (row, col) of the grid format.
+      num_actions_static: A, kept static so every format knows it without tracing.
+    """
+
+    initial: Array
+    transition: Array | None = None
+    next_state: Array | None = None
+    prob: Array | None = None
+    pred_sa: Array | None = None
+    pred_prob: Array | None = None
+    move_prob: Array | None = None
+    features: Array | None = None
+    reward: Array | None = None
+    grid_shape: tuple[int, int] | None = struct.field(pytree_node=False, default=None)
+    moves: tuple[tuple[int, int], ...] | None = struct.field(pytree_node=False, default=None)
+    num_actions_static: int = struct.field(pytree_node=False, default=0)
+
+    @property
+    def num_states(self) -> int:
+        return self.initial.shape[-1]
+
+    @property
+    def num_actions(self) -> int:
+        return self.num_actions_static
+
+    @property
+    def format(self) -> str:
+        """`"dense"`, `"sparse"` or `"grid"`."""
+        if self.transition is not None:
+            return "dense"
+        if self.next_state is not None:
+            return "sparse"
+        return "grid"
+
+    @property
+    def num_features(self) -> int:
+        return 0 if self.features is None else self.features.shape[-1]
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def dense_mdp(transition, initial, *, features=None, reward=None) -> TabularMDP:
+    """A validated MDP with dense transitions `[S, A, S]`."""
+    transition = np.asarray(transition, np.float32)
+    if transition.ndim != 3 or transition.shape[0] != transition.shape[2]:
+        raise ConfigError(f"transition must have shape [S, A, S], got {transition.shape}")
+    mdp = TabularMDP(
+        initial=jnp.asarray(initial, jnp.float32),
+        transition=jnp.asarray(transition),
+        features=_opt(features),
+        reward=_opt(reward),
+        num_actions_static=transition.shape[1],
+    )
+    validate_mdp(mdp)
+    return mdp
+
+
+def sparse_mdp(
+    next_state, prob, initial, *, features=None, reward=None, predecessors: bool = True
+) -> TabularMDP:
+    """A validated MDP with sparse transitions `next_state, prob: [S, A, K]`.
+
+    Duplicate successors of one (s, a) are allowed. With `predecessors=True` (default) the
+    predecessor table used by `visitation` is built here; without it visitation scatter-adds.
+    """
+    next_state = np.asarray(next_state)
+    prob = np.asarray(prob, np.float32)
+    if next_state.ndim != 3 or next_state.shape != prob.shape:
+        raise ConfigError(
+            f"next_state and prob must both have shape [S, A, K], got {next_state.shape} "
+            f"and {prob.shape}"
+        )
+    if not np.issubdtype(next_state.dtype, np.integer):
+        raise ConfigError(f"next_state must hold integer state indices, got {next_state.dtype}")
+    mdp = TabularMDP(
+        initial=jnp.asarray(initial, jnp.float32),
+        next_state=jnp.asarray(next_state, jnp.int32),
+        prob=jnp.asarray(prob),
+        features=_opt(features),
+        reward=_opt(reward),
+        num_actions_static=next_state.shape[1],
+    )
+    validate_mdp(mdp)
+    if predecessors:
+        pred_sa, pred_prob = predecessor_table(next_state, prob)
+        mdp = mdp.replace(pred_sa=jnp.asarray(pred_sa), pred_prob=jnp.asarray(pred_prob))
+    return mdp
+
+
+def grid_mdp(
+    grid_shape, move_prob, initial, *, moves=GRID_MOVES, features=None, reward=None
+) -> TabularMDP:
+    """A validated translation-invariant grid MDP (see module doc). `move_prob: [A, D]`."""
+    rows, cols = (int(n) for n in grid_shape)
+    move_prob = np.asarray(move_prob, np.float32)
+    moves = tuple((int(dr), int(dc)) for dr, dc in moves)
+    if move_prob.ndim != 2 or move_prob.shape[1] != len(moves):
+        raise ConfigError(
+            f"move_prob must have shape [A, {len(moves)}] (one column per move), "
+            f"got {move_prob.shape}"
+        )
+    if any(abs(dr) > 1 or abs(dc) > 1 for dr, dc in moves):
+        raise ConfigError(f"grid moves must be one cell at most in each direction, got {moves}")
+    mdp = TabularMDP(
+        initial=jnp.asarray(initial, jnp.float32),
+        move_prob=jnp.asarray(move_prob),
+        features=_opt(features),
+        reward=_opt(reward),
+        grid_shape=(rows, cols),
+        moves=moves,
+        num_actions_static=move_prob.shape[0],
+    )
+    validate_mdp(mdp)
+    return mdp
+
+
+def _opt(x):
+    return None if x is None else jnp.asarray(x, jnp.float32)
+
+
+def predecessor_table(next_state: np.ndarray, prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each state, the flat (s·A + a) indices and probabilities of the entries leading to it.
+
+    Returns `pred_sa [S, M]` int32 and `pred_prob [S, M]` float32, M the largest in-degree;
+    padding entries have probability 0. Zero-probability entries are dropped first.
+    """
+    num_states, num_actions, branching = next_state.shape
+    dest = next_state.reshape(-1)
+    p = prob.reshape(-1)
+    sa = np.repeat(np.arange(num_states * num_actions), branching)
+    keep = p > 0
+    dest, p, sa = dest[keep], p[keep], sa[keep]
+    order = np.argsort(dest, kind="stable")
+    dest, p, sa = dest[order], p[order], sa[order]
+    counts = np.bincount(dest, minlength=num_states)
+    width = max(int(counts.max(initial=0)), 1)
+    slot = np.arange(dest.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    pred_sa = np.zeros((num_states, width), np.int32)
+    pred_prob = np.zeros((num_states, width), np.float32)
+    pred_sa[dest, slot] = sa
+    pred_prob[dest, slot] = p
+    return pred_sa, pred_prob
+
+
+def validate_mdp(mdp: TabularMDP) -> None:
+    """Check shapes, index ranges and probabilities on the host. Raises `ConfigError`."""
+    initial = np.asarray(mdp.initial, np.float64)
+    if initial.ndim != 1 or initial.size == 0:
+        raise ConfigError(f"initial must be a non-empty vector [S], got shape {initial.shape}")
+    num_states, num_actions = initial.size, mdp.num_actions
+    _check_distribution("initial", initial, axis=0)
+    if mdp.format == "dense":
+        t = np.asarray(mdp.transition, np.float64)
+        if t.shape != (num_states, num_actions, num_states):
+            raise ConfigError(
+                f"transition has shape {t.shape} but initial has {num_states} states; "
+                f"expected {(num_states, num_actions, num_states)}"
+            )
+        _check_distribution("transition", t, axis=2)
+    elif mdp.format == "sparse":
+        idx = np.asarray(mdp.next_state)
+        p = np.asarray(mdp.prob, np.float64)
+        if idx.shape[:2] != (num_states, num_actions):
+            raise ConfigError(
+                f"next_state has shape {idx.shape} but initial has {num_states} states; "
+                f"expected [{num_states}, {num_actions}, K]"
+            )
+        bad = (idx < 0) | (idx >= num_states)
+        if bad.any():
+            s, a, k = np.argwhere(bad)[0]
+            raise ConfigError(
+                f"next_state[{s}, {a}, {k}] = {idx[s, a, k]} is not a state index in "
+                f"[0, {num_states}); fix the successor table"
+            )
+        _check_distribution("prob", p, axis=2)
+    else:
+        if mdp.grid_shape is None or mdp.move_prob is None:
+            raise ConfigError("an MDP needs transitions: dense, sparse or grid (move_prob)")
+        rows, cols = mdp.grid_shape
+        if rows * cols != num_states:
+            raise ConfigError(
+                f"grid_shape {mdp.grid_shape} has {rows * cols} cells but initial has "
+                f"{num_states} states"
+            )
+        _check_distribution("move_prob", np.asarray(mdp.move_prob, np.float64), axis=1)
+    if mdp.features is not None:
+        f = np.asarray(mdp.features)
+        if f.ndim != 2 or f.shape[0] != num_states:
+            raise ConfigError(f"features must have shape [{num_states}, F], got {f.shape}")
+        if not np.isfinite(f).all():
+            raise ConfigError("features contain NaN or inf; every feature must be finite")
+    if mdp.reward is not None:
+        r = np.asarray(mdp.reward)
+        if r.shape not in ((num_states,), (num_states, num_actions)):
+            raise ConfigError(
+                f"reward must have shape [{num_states}] or [{num_states}, {num_actions}], "
+                f"got {r.shape}"
+            )
+        if not np.isfinite(r).all():
+            raise ConfigError("reward contains NaN or inf; every reward must be finite")
+
+
+def _check_distribution(name: str, p: np.ndarray, axis: int) -> None:
+    if not np.isfinite(p).all():
+        raise ConfigError(f"{name} contains NaN or inf; probabilities must be finite")
+    if (p < 0).any():
+        where = tuple(int(i) for i in np.argwhere(p < 0)[0])
+        raise ConfigError(
+            f"{name}{list(where)} = {p[where]:.4g} is negative; probabilities must be >= 0"
+        )
+    sums = p.sum(axis=axis)
+    bad = np.abs(sums - 1.0) > _ROW_TOL
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if sums.ndim else ()
+        total = sums[where] if sums.ndim else float(sums)
+        raise ConfigError(
+            f"{name} row {list(where)} sums to {total:.6g}, not 1; normalise each distribution"
+        )
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def to_dense(mdp: TabularMDP) -> TabularMDP:
+    """The same MDP with dense `[S, A, S]` transitions (host-side; for tests and small MDPs)."""
+    if mdp.format == "dense":
+        return mdp
+    next_state, prob = _successors(mdp)
+    num_states, num_actions, _ = next_state.shape
+    dense = np.zeros((num_states, num_actions, num_states), np.float64)
+    s_idx, a_idx, _ = np.indices(next_state.shape)
+    np.add.at(dense, (s_idx, a_idx, next_state), prob)
+    return mdp.replace(
+        transition=jnp.asarray(dense, jnp.float32),
+        next_state=None,
+        prob=None,
+        pred_sa=None,
+        pred_prob=None,
+        move_prob=None,
+        moves=None,
+    )
+
+
+def to_sparse(mdp: TabularMDP, *, predecessors: bool = True) -> TabularMDP:
+    """The same MDP in the sparse format (grid: K = number of moves; dense: K = S)."""
+    if mdp.format == "sparse":
+        return mdp
+    next_state, prob = _successors(mdp)
+    out = sparse_mdp(
+        next_state,
+        prob,
+        mdp.initial,
+        features=mdp.features,
+        reward=mdp.reward,
+        predecessors=predecessors,
+    )
+    return out.replace(grid_shape=mdp.grid_shape)
+
+
+def _successors(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    if mdp.format == "sparse":
+        return np.asarray(mdp.next_state), np.asarray(mdp.prob)
+    if mdp.format == "dense":
+        t = np.asarray(mdp.transition)
+        num_states, num_actions, _ = t.shape
+        idx = np.broadcast_to(np.arange(num_states), t.shape).astype(np.int32)
+        return idx, t
+    rows, cols = mdp.grid_shape
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    dest = np.stack(
+        [
+            np.clip(r + dr, 0, rows - 1) * cols + np.clip(c + dc, 0, cols - 1)
+            for dr, dc in mdp.moves
+        ],
+        axis=-1,
+    )  # [S, D]
+    move_prob = np.asarray(mdp.move_prob)
+    num_actions = move_prob.shape[0]
+    next_state = np.broadcast_to(dest[:, None, :], (rows * cols, num_actions, len(mdp.moves)))
+    prob = np.broadcast_to(move_prob[None], next_state.shape)
+    return next_state.astype(np.int32), prob.astype(np.float32)
+
+
+def state_action_features(features: Array, num_actions: int, *, per_action: bool) -> Array:
+    """φ(s, a) `[S, A, F']` from state features `[S, F]`.
+
+    `per_action=False`: φ(s, a) = f(s) (a state reward, F' = F). `per_action=True`: one copy of
+    f per action, φ(s, a) = f(s) ⊗ e_a (a state-action reward, F' = F·A), as in maximum causal
+    entropy IRL with action-dependent rewards.
+    """
+    num_states, num_features = features.shape
+    if not per_action:
+        return jnp.broadcast_to(features[:, None, :], (num_states, num_actions, num_features))
+    eye = jnp.eye(num_actions, dtype=features.dtype)
+    return jnp.einsum("sf,ab->sabf", features, eye).reshape(
+        num_states, num_actions, num_actions * num_features
+    )
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def grid_move_prob(slip: float, num_moves: int = len(GRID_MOVES)) -> np.ndarray:
+    """`[A, D]` with A = D: the intended move with 1 − slip, a uniformly random one with slip."""
+    return (1.0 - slip) * np.eye(num_moves) + slip / num_moves
+
+
+def gridworld(
+    size: int,
+    *,
+    slip: float = 0.1,
+    goal: int | tuple[int, int] | None = None,
+    absorbing: bool = False,
+    format: str = "sparse",  # noqa: A002 - the user-facing name of the transition format
+    features: str = "onehot",
+    block: int = 2,
+) -> TabularMDP:
+    """A `size × size` gridworld with 5 actions (stay, up, down, left, right) and slip.
+
+    With probability `slip` the agent moves in a uniformly random one of the 5 directions instead
+    of the intended one; a move off the grid stays put. Start: uniform over all cells. The true
+    reward is 1 at `goal` (default: the bottom-right cell) and 0 elsewhere; with `absorbing=True`
+    every action at the goal stays there (so its reward is collected until the horizon).
+
+    Args:
+      format: `"sparse"` (default; K = 5 successors, duplicates merged), `"dense"` or `"grid"`
+        (the stencil format; not with `absorbing`, which breaks translation invariance).
+      features: `"onehot"` (`[S, S]`, the reward table itself) or `"blocks"` (`[S, B]`:
+        indicators of `block × block` macro-cells, as in Ng & Russell 2000).
+    """
+    _check_builder_args(size=size, slip=slip)
+    num_states = size * size
+    goal_index = _goal_index(goal, size)
+    reward = np.zeros(num_states, np.float32)
+    reward[goal_index] = 1.0
+    feats = _grid_features(size, features, block)
+    initial = np.full(num_states, 1.0 / num_states)
+    move_prob = grid_move_prob(slip)
+    if format == "grid":
+        if absorbing:
+            raise ConfigError("format='grid' cannot have an absorbing goal; use format='sparse'")
+        return grid_mdp((size, size), move_prob, initial, features=feats, reward=reward)
+    if format not in ("sparse", "dense"):
+        raise ConfigError(f"format must be 'sparse', 'dense' or 'grid', got {format!r}")
+    grid = grid_mdp((size, size), move_prob, initial)
+    next_state, prob = _successors(grid)
+    next_state, prob = _merge_duplicates(next_state, prob)
+    if absorbing:
+        next_state[goal_index] = goal_index
+        prob[goal_index] = 0.0
+        prob[goal_index, :, 0] = 1.0
+    mdp = sparse_mdp(next_state, prob, initial, features=feats, reward=reward)
+    mdp = mdp.replace(grid_shape=(size, size))
+    return to_dense(mdp) if format == "dense" else mdp
+
+
+def _merge_duplicates(next_state: np.ndarray, prob: np.ndarray):
+    """Sum the probabilities of repeated successors (off-grid moves that stay) into one entry.
+
+    The emptied entries keep probability 0 and point at the first successor, so the predecessor
+    table (which drops zero entries) stays small.
+    """
+    next_state = next_state.copy()
+    prob = prob.astype(np.float64).copy()
+    branching = next_state.shape[-1]
+    for k in range(1, branching):
+        for j in range(k):
+            same = (next_state[..., k] == next_state[..., j]) & (prob[..., j] > 0)
+            prob[..., j] += np.where(same, prob[..., k], 0.0)
+            prob[..., k] = np.where(same, 0.0, prob[..., k])
+            next_state[..., k] = np.where(same, next_state[..., 0], next_state[..., k])
+    return next_state.astype(np.int32), prob.astype(np.float32)
+
+
+def _goal_index(goal, size: int) -> int:
+    if goal is None:
+        return size * size - 1
+    if isinstance(goal, (tuple, list)):
+        row, col = (int(g) for g in goal)
+        if not (0 <= row < size and 0 <= col < size):
+            raise ConfigError(f"goal {tuple(goal)} is outside the {size}x{size} grid")
+        return row * size + col
+    goal = int(goal)
+    if not 0 <= goal < size * size:
+        raise ConfigError(f"goal {goal} is not a cell index in [0, {size * size})")
+    return goal
+
+
+def _grid_features(size: int, kind: str, block: int) -> np.ndarray:
+    if kind == "onehot":
+        return np.eye(size * size, dtype=np.float32)
+    if kind == "blocks":
+        if not 1 <= block <= size:
+            raise ConfigError(f"block must be in [1, size={size}], got {block}")
+        per_side = -(-size // block)
+        r, c = np.divmod(np.arange(size * size), size)
+        cell = (r // block) * per_side + c // block
+        return np.eye(per_side * per_side, dtype=np.float32)[cell]
+    raise ConfigError(f"features must be 'onehot' or 'blocks', got {kind!r}")
+
+
+def _check_builder_args(**args) -> None:
+    size = args.get("size")
+    if size is not None and (not isinstance(size, (int, np.integer)) or size < 2):
+        raise ConfigError(f"size must be an integer >= 2, got {size!r}")
+    slip = args.get("slip")
+    if slip is not None and not 0.0 <= float(slip) <= 1.0:
+        raise ConfigError(f"slip must be a probability in [0, 1], got {slip!r}")
+
+
+def objectworld(
+    size: int,
+    num_colours: int,
+    num_objects: int,
+    key: Array,
+    *,
+    slip: float = 0.3,
+    features: str = "both",
+    format: str = "sparse",  # noqa: A002 - the user-facing name of the transition format
+) -> TabularMDP:
+    """Levine et al. (2011) objectworld: a gridworld with coloured objects.
+
+    Each object has an outer and an inner colour drawn from `num_colours` (the first objects take
+    every outer colour once, so that the reward is never trivially zero). Features, for every
+    colour c: the Euclidean distance to the nearest object of outer colour c and of inner colour c
+    (continuous, divided by `size`), and the indicators "that distance is ≤ d" for d = 1..size
+    (discrete). True reward (needs ≥ 2 colours): +1 within distance 3 of outer colour 0 and within
+    2 of outer colour 1; −1 within 3 of outer colour 0 only; 0 elsewhere.
+
+    Args:
+      key: PRNG key for the object layout.
+      features: `"continuous"` `[S, 2C]`, `"discrete"` `[S, 2C·size]` or `"both"` (concatenated).
+      format: transition format, `"sparse"`, `"dense"` or `"grid"`.
+    """
+    _check_builder_args(size=size, slip=slip)
+    if num_colours < 2:
+        raise ConfigError(f"objectworld needs num_colours >= 2, got {num_colours}")
+    if not num_colours <= num_objects <= size * size:
+        raise ConfigError(
+            f"num_objects must be in [num_colours={num_colours}, size*size={size * size}], "
+            f"got {num_objects}"
+        )
+    if features not in ("continuous", "discrete", "both"):
+        raise ConfigError(f"features must be 'continuous', 'discrete' or 'both', got {features!r}")
+    key_cell, key_outer, key_inner = jax.random.split(key, 3)
+    cells = np.asarray(jax.random.choice(key_cell, size * size, (num_objects,), replace=False))
+    outer = np.array(jax.random.randint(key_outer, (num_objects,), 0, num_colours))
+    outer[:num_colours] = np.arange(num_colours)
+    inner = np.asarray(jax.random.randint(key_inner, (num_objects,), 0, num_colours))
+
+    r, c = np.divmod(np.arange(size * size), size)
+    orow, ocol = np.divmod(cells, size)
+    dist = np.hypot(r[:, None] - orow[None], c[:, None] - ocol[None])  # [S, objects]
+    nearest = []  # [S] per (outer colour, inner colour) pair, distance to the nearest object
+    for colours in (outer, inner):
+        for colour in range(num_colours):
+            mask = colours == colour
+            nearest.append(
+                dist[:, mask].min(axis=1) if mask.any() else np.full(size * size, 2.0 * size)
+            )
+    nearest = np.stack(nearest, axis=1)  # [S, 2C]
+    continuous = nearest / size
+    thresholds = np.arange(1, size + 1)
+    discrete = (nearest[:, :, None] <= thresholds).reshape(size * size, -1)
+    feats = {
+        "continuous": continuous,
+        "discrete": discrete,
+        "both": np.concatenate([continuous, discrete], axis=1),
+    }[features].astype(np.float32)
+    near0, near1 = nearest[:, 0] <= 3.0, nearest[:, 1] <= 2.0
+    reward = np.where(near0 & near1, 1.0, np.where(near0, -1.0, 0.0)).astype(np.float32)
+
+    base = gridworld(size, slip=slip, format="grid" if format == "grid" else "sparse")
+    base = base.replace(features=jnp.asarray(feats), reward=jnp.asarray(reward))
+    validate_mdp(base)
+    return to_dense(base) if format == "dense" else base
+
+
+def garnet(
+    num_states: int,
+    num_actions: int,
+    branching: int,
+    key: Array,
+    *,
+    num_features: int = 0,
+    dense: bool = False,
+) -> TabularMDP:
+    """A random Garnet MDP: each (s, a) has `branching` distinct successors, Dirichlet(1) probs.
+
+    Start: uniform. Reward: standard normal `[S]`. With `num_features > 0`, features are standard
+    normal `[S, F]` and the reward is linear in them. `dense=True` returns dense transitions.
+    """
+    if num_states < 1 or num_actions < 1 or not 1 <= branching <= num_states:
+        raise ConfigError(
+            "garnet needs num_states >= 1, num_actions >= 1 and 1 <= branching <= num_states, "
+            f"got {num_states}, {num_actions}, {branching}"
+        )
+    key_next, key_prob, key_feat, key_w = jax.random.split(key, 4)
+    scores = jax.random.uniform(key_next, (num_states, num_actions, num_states))
+    next_state = np.asarray(jnp.argsort(scores, axis=-1)[..., :branching], np.int32)
+    prob = np.asarray(
+        jax.random.dirichlet(key_prob, jnp.ones(branching), (num_states, num_actions)), np.float64
+    )
+    prob = (prob / prob.sum(-1, keepdims=True)).astype(np.float32)
+    initial = np.full(num_states, 1.0 / num_states)
+    if num_features > 0:
+        feats = np.asarray(jax.random.normal(key_feat, (num_states, num_features)))
+        reward = feats @ np.asarray(jax.random.normal(key_w, (num_features,)))
+    else:
+        feats, reward = None, np.asarray(jax.random.normal(key_w, (num_states,)))
+    mdp = sparse_mdp(next_state, prob, initial, features=feats, reward=reward)
+    return to_dense(mdp) if dense else mdp

@@ -1,0 +1,215 @@
+"""Demonstrations in a tabular MDP and the scores of tabular IRL.
+
+* `sample_demos`: trajectories of a (soft-)optimal expert, a `lax.scan` over time.
+* `expected_value_difference` (EVD; Levine, Popović & Koltun 2011, §6): the value of the optimal
+  policy under the true reward minus the value, under the true reward, of the policy optimal for
+  the learned reward, both from the initial distribution. `policy_value_difference` is the same
+  gap for a given (e.g. mixed) policy.
+* `reward_correlation`: Pearson correlation of the learned and true reward tables.
+* `feature_expectation_gap`: ‖μ(π) − μ_E‖₂ between a policy's and the demos' feature counts.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jirl.errors import DataError
+from jirl.tabular import planning
+from jirl.tabular.mdp import TabularMDP
+
+Array = jax.Array
+
+
+@struct.dataclass
+class Demos:
+    """Trajectories sampled in a tabular MDP.
+
+    Attributes:
+      states: [N, H] int32 state indices s_t.
+      actions: [N, H] int32 action indices a_t, taken in s_t.
+    """
+
+    states: Array
+    actions: Array
+
+    @property
+    def num_demos(self) -> int:
+        return self.states.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        return self.states.shape[1]
+
+
+def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
+    """Check shapes, dtypes and index ranges on the host. Raises `DataError`."""
+    states, actions = np.asarray(demos.states), np.asarray(demos.actions)
+    for name, arr, bound in (
+        ("states", states, mdp.num_states),
+        ("actions", actions, mdp.num_actions),
+    ):
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise DataError(f"demos.{name} must have shape [N, H] with N, H >= 1, got {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise DataError(f"demos.{name} must hold integer indices, got dtype {arr.dtype}")
+        bad = (arr < 0) | (arr >= bound)
+        if bad.any():
+            n, t = np.argwhere(bad)[0]
+            raise DataError(
+                f"demos.{name}[{n}, {t}] = {arr[n, t]} is out of range [0, {bound}); "
+                f"the demonstrations do not belong to this MDP"
+            )
+    if states.shape != actions.shape:
+        raise DataError(
+            f"demos.states {states.shape} and demos.actions {actions.shape} must have the same "
+            "shape"
+        )
+
+
+def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, horizon: int) -> Demos:
+    """Sample `num_demos` trajectories of length `horizon` (static ints).
+
+    Args:
+      policy: [H', S, A] time-indexed (H' ≥ horizon; step t uses π_t) or [S, A] stationary.
+    Returns:
+      `Demos` with states and actions [num_demos, horizon].
+    """
+    chex.assert_rank(policy, {2, 3})
+    if policy.ndim == 3 and policy.shape[0] < horizon:
+        raise ValueError(f"policy covers {policy.shape[0]} steps, fewer than horizon={horizon}")
+    successors, probs = _successor_table(mdp)
+
+    def one(key):
+        key_start, key_steps = jax.random.split(key)
+        s0 = jax.random.choice(key_start, mdp.num_states, p=mdp.initial)
+
+        def step(s, inputs):
+            t, key_t = inputs
+            key_a, key_s = jax.random.split(key_t)
+            pi = policy[t] if policy.ndim == 3 else policy
+            a = jax.random.categorical(key_a, jnp.log(pi[s]))
+            k = jax.random.categorical(key_s, jnp.log(probs(s, a)))
+            return successors(s, a, k), (s, a)
+
+        steps = (jnp.arange(horizon), jax.random.split(key_steps, horizon))
+        _, (states, actions) = jax.lax.scan(step, s0, steps)
+        return states, actions
+
+    states, actions = jax.vmap(one)(jax.random.split(key, num_demos))
+    return Demos(states=states.astype(jnp.int32), actions=actions.astype(jnp.int32))
+
+
+def _successor_table(mdp: TabularMDP):
+    """(successor(s, a, k), probabilities(s, a) [K]) for any transition format."""
+    fmt = mdp.format
+    if fmt == "dense":
+        return (lambda s, a, k: k), (lambda s, a: mdp.transition[s, a])
+    if fmt == "sparse":
+        return (lambda s, a, k: mdp.next_state[s, a, k]), (lambda s, a: mdp.prob[s, a])
+    rows, cols = mdp.grid_shape
+    moves = jnp.asarray(mdp.moves, jnp.int32)
+
+    def successor(s, a, k):
+        r, c = jnp.divmod(s, cols)
+        return jnp.clip(r + moves[k, 0], 0, rows - 1) * cols + jnp.clip(
+            c + moves[k, 1], 0, cols - 1
+        )
+
+    return successor, (lambda s, a: mdp.move_prob[a])
+
+
+def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discount: float = 1.0):
+    """Mean discounted state-action counts of the demos: (1/N) Σ_n Σ_t γ^t [s_t, a_t] `[S, A]`."""
+    chex.assert_rank([demos.states, demos.actions], 2)
+    weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), demos.states.shape)
+    flat = demos.states * num_actions + demos.actions
+    counts = jnp.zeros(num_states * num_actions).at[flat.reshape(-1)].add(weights.reshape(-1))
+    return (counts / demos.num_demos).reshape(num_states, num_actions)
+
+
+def feature_counts(state_action_visitation: Array, features: Array) -> Array:
+    """μ = Σ_{s, a} ρ(s, a) φ(s, a). `ρ: [S, A]`, `φ: [S, A, F]` -> `[F]`."""
+    chex.assert_rank([state_action_visitation, features], [2, 3])
+    return jnp.einsum("sa,saf->f", state_action_visitation, features)
+
+
+def discounted_length(horizon: int | None, discount: float):
+    """Σ_t γ^t over the horizon (1/(1−γ) when infinite): the scale of a visitation."""
+    if horizon is None:
+        return 1.0 / (1.0 - discount)
+    if discount == 1.0:
+        return float(horizon)
+    return (1.0 - discount**horizon) / (1.0 - discount)
+
+
+def policy_value(mdp: TabularMDP, reward: Array, policy: Array, *, horizon=None, discount=1.0):
+    """initial · V^π_0 under `reward` `[S]`/`[S, A]`; `policy` `[H, S, A]` or `[S, A]`."""
+    values = planning.policy_evaluation(mdp, reward, policy, horizon=horizon, discount=discount)
+    v0 = values.values[0] if values.values.ndim == 2 else values.values
+    return mdp.initial @ v0
+
+
+def optimal_value(mdp: TabularMDP, reward: Array, *, horizon=None, discount=1.0):
+    """initial · V*_0, the value of the optimal policy under `reward`."""
+    plan = planning.value_iteration(mdp, reward, horizon=horizon, discount=discount)
+    v0 = plan.values[0] if plan.values.ndim == 2 else plan.values
+    return mdp.initial @ v0
+
+
+def policy_value_difference(
+    mdp: TabularMDP, true_reward: Array, policy: Array, *, horizon=None, discount=1.0
+):
+    """V*(true) − V^π(true) from the initial distribution (≥ 0); EVD of a given policy."""
+    best = optimal_value(mdp, true_reward, horizon=horizon, discount=discount)
+    return best - policy_value(mdp, true_reward, policy, horizon=horizon, discount=discount)
+
+
+def expected_value_difference(
+    mdp: TabularMDP, true_reward: Array, learned_reward: Array, *, horizon=None, discount=1.0
+):
+    """EVD: V*(true) − V^{π*(learned)}(true), π*(learned) the optimal policy for the learned
+    reward. Rewards `[S]` or `[S, A]`; returns a scalar."""
+    policy = planning.value_iteration(
+        mdp, learned_reward, horizon=horizon, discount=discount
+    ).policy
+    return policy_value_difference(mdp, true_reward, policy, horizon=horizon, discount=discount)
+
+
+def random_policy_gap(mdp: TabularMDP, true_reward: Array, *, horizon=None, discount=1.0):
+    """V*(true) − V^{uniform}(true): the scale against which an EVD is small or large."""
+    uniform = jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions)
+    return policy_value_difference(mdp, true_reward, uniform, horizon=horizon, discount=discount)
+
+
+def reward_correlation(learned_reward: Array, true_reward: Array) -> Array:
+    """Pearson correlation of two reward tables of the same shape (0 if one is constant)."""
+    chex.assert_equal_shape([learned_reward, true_reward])
+    x = learned_reward.reshape(-1) - learned_reward.mean()
+    y = true_reward.reshape(-1) - true_reward.mean()
+    denom = jnp.sqrt(jnp.sum(x * x) * jnp.sum(y * y))
+    return jnp.where(denom > 0, jnp.sum(x * y) / jnp.where(denom > 0, denom, 1.0), 0.0)
+
+
+def feature_expectation_gap(
+    mdp: TabularMDP, policy: Array, demos: Demos, features: Array, *, horizon=None, discount=1.0
+):
+    """‖μ(π) − μ_E‖₂ / Σ_t γ^t: the per-step feature gap between a policy and the demos.
+
+    `features`: `[S, F]` or `[S, A, F]`. The policy's counts use the demos' horizon when
+    `horizon` is None and the policy is stationary with `discount == 1`.
+    """
+    if features.ndim == 2:
+        features = jnp.broadcast_to(
+            features[:, None], (mdp.num_states, mdp.num_actions, features.shape[-1])
+        )
+    if horizon is None and policy.ndim == 2 and discount == 1.0:
+        horizon = demos.horizon
+    vis = planning.visitation(mdp, policy, horizon=horizon, discount=discount)
+    demo_vis = empirical_visitation(demos, mdp.num_states, mdp.num_actions, discount)
+    gap = feature_counts(vis.state_action, features) - feature_counts(demo_vis, features)
+    steps = discounted_length(policy.shape[0] if policy.ndim == 3 else horizon, discount)
+    return jnp.linalg.norm(gap) / steps

@@ -1,0 +1,131 @@
+"""Game-theoretic apprenticeship learning: MWAL (Multiplicative Weights Apprenticeship Learning).
+
+Syed & Schapire, "A Game-Theoretic Approach to Apprenticeship Learning", NeurIPS 2007,
+Algorithm 1 (MWAL): the reward is a convex combination w ∈ Δ_k of k features in [0, 1], and
+the learner plays the zero-sum game max_ψ min_w wᵀ(μ(ψ) − μ_E) against a multiplicative-weights
+adversary. Each round t: π^(t) is optimal for r = W^(t)·φ, and
+
+    W^(t+1)_i ∝ W^(t)_i · β^{G(i, μ^(t))},   G(i, μ) = ((μ_i − μ_E,i) + 2) / 4,
+    β = 1 / (1 + sqrt(2 ln k / T)),
+
+with μ per-step feature expectations (the paper's (1 − γ)μ). The output is the *mixed* policy,
+uniform over π^(1..T), here represented by its occupancy-equivalent time-indexed policy.
+
+Features are rescaled to [0, 1] per column and complemented, φ' = [f, 1 − f], so that the
+simplex of weights contains rewards of both signs; the mixed policy then makes μ(ψ) ≥ μ_E in
+every column of φ', i.e. matches the expert's feature expectations (up to ε).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from jax import lax
+
+from jirl.tabular.maxmargin import (
+    demo_feature_expectations,
+    mixture_policy,
+    occupancy,
+    optimal_occupancy,
+)
+from jirl.tabular.mdp import TabularMDP
+from jirl.tabular.metrics import Demos
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class MWALConfig:
+    """Hyperparameters of MWAL (static).
+
+    Attributes:
+      horizon, discount: planning horizon (None: infinite, discounted) and γ.
+      num_iterations: rounds T of the game (the β of the paper depends on it).
+    """
+
+    horizon: int | None = 20
+    discount: float = 1.0
+    num_iterations: int = 100
+
+
+@struct.dataclass
+class MWALResult:
+    """Output of `mwal_irl`.
+
+    Attributes:
+      weights: [2F] mean weights W̄ over the rounds, on the complemented features φ'.
+      reward: [S] the reward of the mean weights, φ'·W̄ (for display; MWAL's answer is the
+        mixed policy).
+      policy: [H, S, A] | [S, A] the mixed policy (occupancy-equivalent).
+      feature_expectations: [F] μ of the mixed policy on the original (rescaled) features.
+      metrics: per-round scalars [num_iterations]: `game_value` (W^(t)ᵀ(μ^(t) − μ_E)) and
+        `feature_gap` (‖μ_mix − μ_E‖ of the mixture so far, on the rescaled features).
+    """
+
+    weights: Array
+    reward: Array
+    policy: Array
+    feature_expectations: Array
+    metrics: dict
+
+
+def complemented_features(features: Array) -> Array:
+    """[f̃, 1 − f̃] `[S, 2F]` with f̃ the per-column min-max rescaling of `features [S, F]`."""
+    low, high = features.min(axis=0), features.max(axis=0)
+    span = jnp.where(high > low, high - low, 1.0)
+    scaled = (features - low) / span
+    return jnp.concatenate([scaled, 1.0 - scaled], axis=1)
+
+
+def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> MWALResult:
+    """MWAL (Syed & Schapire 2007, Algorithm 1); pure and jittable.
+
+    Args:
+      key: unused (MWAL is deterministic given the demos); kept for the common signature.
+      mdp: the MDP, with `features [S, F]`.
+      demos: [N, H] state and action indices.
+    """
+    del key
+    if mdp.features is None:
+        raise ValueError("MWAL needs mdp.features [S, F]; build the MDP with features")
+    kw = dict(horizon=config.horizon, discount=config.discount)
+    phi = complemented_features(mdp.features)  # [S, k]
+    num_features = phi.shape[1]
+    half = num_features // 2
+    mu_expert = demo_feature_expectations(demos, phi, mdp.num_actions, **kw)
+    beta = 1.0 / (1.0 + jnp.sqrt(2.0 * jnp.log(num_features) / config.num_iterations))
+    state_action_shape = occupancy(
+        mdp, jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions), phi, **kw
+    ).state_action.shape
+
+    def step(carry, t):
+        log_w, rho_sum, mu_sum, w_sum = carry
+        weights = jax.nn.softmax(log_w)  # W^(t) = w / Σw, kept in log space for stability
+        occ = optimal_occupancy(mdp, phi @ weights, phi, **kw)
+        gain = ((occ.features - mu_expert) + 2.0) / 4.0
+        mu_sum = mu_sum + occ.features
+        metrics = {
+            "game_value": weights @ (occ.features - mu_expert),
+            "feature_gap": jnp.linalg.norm((mu_sum / (t + 1) - mu_expert)[:half]),
+        }
+        carry = (log_w + gain * jnp.log(beta), rho_sum + occ.state_action, mu_sum, w_sum + weights)
+        return carry, metrics
+
+    init = (
+        jnp.zeros(num_features),
+        jnp.zeros(state_action_shape),
+        jnp.zeros(num_features),
+        jnp.zeros(num_features),
+    )
+    (_, rho_sum, mu_sum, w_sum), metrics = lax.scan(step, init, jnp.arange(config.num_iterations))
+    mean_w = w_sum / config.num_iterations
+    return MWALResult(
+        weights=mean_w,
+        reward=phi @ mean_w,
+        policy=mixture_policy(rho_sum),
+        feature_expectations=(mu_sum / config.num_iterations)[:half],
+        metrics=metrics,
+    )

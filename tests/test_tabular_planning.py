@@ -1,0 +1,217 @@
+"""Planners against an independent float64 NumPy reference written with plain loops."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jirl.tabular import mdp as mdp_lib
+from jirl.tabular import planning
+
+NUM_STATES, NUM_ACTIONS, BRANCHING, HORIZON, DISCOUNT = 7, 3, 3, 6, 0.8
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def ref_dense(mdp):
+    return np.asarray(mdp_lib.to_dense(mdp).transition, np.float64)
+
+
+def ref_reward(reward, num_actions):
+    r = np.asarray(reward, np.float64)
+    return np.repeat(r[:, None], num_actions, axis=1) if r.ndim == 1 else r
+
+
+def ref_backup(q, soft):
+    num_states, num_actions = q.shape
+    v = np.zeros(num_states)
+    pi = np.zeros((num_states, num_actions))
+    for s in range(num_states):
+        if soft:
+            m = max(q[s])
+            v[s] = m + np.log(sum(np.exp(q[s, a] - m) for a in range(num_actions)))
+            for a in range(num_actions):
+                pi[s, a] = np.exp(q[s, a] - v[s])
+        else:
+            best = int(np.argmax(q[s]))
+            v[s] = q[s, best]
+            pi[s, best] = 1.0
+    return v, pi
+
+
+def ref_bellman(t, r, v_next, discount):
+    num_states, num_actions, _ = t.shape
+    q = np.zeros((num_states, num_actions))
+    for s in range(num_states):
+        for a in range(num_actions):
+            q[s, a] = r[s, a] + discount * sum(t[s, a, s2] * v_next[s2] for s2 in range(num_states))
+    return q
+
+
+def ref_plan(t, r, horizon, discount, soft):
+    if horizon is None:
+        v = np.zeros(t.shape[0])
+        for _ in range(400):  # 0.8**400: converged far below 1e-12
+            v, _ = ref_backup(ref_bellman(t, r, v, discount), soft)
+        q = ref_bellman(t, r, v, discount)
+        v, pi = ref_backup(q, soft)
+        return v, q, pi
+    vs, qs, pis = [None] * horizon, [None] * horizon, [None] * horizon
+    qs[-1] = r
+    vs[-1], pis[-1] = ref_backup(r, soft)
+    for step in reversed(range(horizon - 1)):
+        qs[step] = ref_bellman(t, r, vs[step + 1], discount)
+        vs[step], pis[step] = ref_backup(qs[step], soft)
+    return np.stack(vs), np.stack(qs), np.stack(pis)
+
+
+def ref_visitation(t, initial, pi, horizon, discount):
+    num_states, num_actions, _ = t.shape
+    steps = horizon if horizon is not None else 400
+    d = np.asarray(initial, np.float64)
+    states, flows = [], []
+    for step in range(steps):
+        p = pi[step] if pi.ndim == 3 else pi
+        flow = np.zeros((num_states, num_actions))
+        nxt = np.zeros(num_states)
+        for s in range(num_states):
+            for a in range(num_actions):
+                flow[s, a] = d[s] * p[s, a]
+                for s2 in range(num_states):
+                    nxt[s2] += flow[s, a] * t[s, a, s2]
+        states.append(d)
+        flows.append(flow)
+        d = nxt
+    weights = discount ** np.arange(steps)
+    summed_sa = sum(w * f for w, f in zip(weights, flows, strict=True))
+    return np.stack(states), np.stack(flows), summed_sa
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def random_mdp(fmt, seed=0):
+    key = jax.random.PRNGKey(seed)
+    if fmt == "grid":
+        rng = np.random.default_rng(seed)
+        move_prob = rng.dirichlet(np.ones(5), size=4)
+        initial = rng.dirichlet(np.ones(12))
+        return mdp_lib.grid_mdp((3, 4), move_prob, initial)
+    mdp = mdp_lib.garnet(NUM_STATES, NUM_ACTIONS, BRANCHING, key, dense=fmt == "dense")
+    if fmt == "sparse_scatter":
+        mdp = mdp.replace(pred_sa=None, pred_prob=None)
+    initial = np.random.default_rng(seed).dirichlet(np.ones(mdp.num_states))
+    return mdp.replace(initial=jnp.asarray(initial, jnp.float32))
+
+
+def random_reward(mdp, state_action, seed=1):
+    shape = (mdp.num_states, mdp.num_actions) if state_action else (mdp.num_states,)
+    return jax.random.uniform(jax.random.PRNGKey(seed), shape)
+
+
+FORMATS = ["dense", "sparse", "sparse_scatter", "grid"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("horizon", [HORIZON, None])
+@pytest.mark.parametrize("state_action", [False, True])
+@pytest.mark.parametrize("soft", [True, False])
+def test_value_iteration_matches_reference(fmt, horizon, state_action, soft):
+    mdp = random_mdp(fmt)
+    reward = random_reward(mdp, state_action)
+    discount = 1.0 if horizon else DISCOUNT
+    planner = planning.soft_value_iteration if soft else planning.value_iteration
+    plan = jax.jit(lambda m, r: planner(m, r, horizon=horizon, discount=discount, tol=1e-7))(
+        mdp, reward
+    )
+    v, q, pi = ref_plan(
+        ref_dense(mdp), ref_reward(reward, mdp.num_actions), horizon, discount, soft
+    )
+    np.testing.assert_allclose(plan.values, v, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(plan.q_values, q, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(plan.policy, pi, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("horizon", [HORIZON, None])
+def test_visitation_matches_reference(fmt, horizon):
+    mdp = random_mdp(fmt)
+    discount = 0.9 if horizon else DISCOUNT
+    pi = planning.soft_value_iteration(
+        mdp, random_reward(mdp, True), horizon=horizon, discount=DISCOUNT
+    ).policy
+    t = ref_dense(mdp)
+    states, flows, summed = ref_visitation(
+        t, mdp.initial, np.asarray(pi, np.float64), horizon, discount
+    )
+    vis = planning.visitation(mdp, pi, horizon=horizon, discount=discount, tol=1e-7)
+    np.testing.assert_allclose(vis.state_action, summed, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(vis.state, summed.sum(-1), atol=1e-5, rtol=1e-5)
+    if horizon:
+        timed = planning.visitation(mdp, pi, time_indexed=True)
+        np.testing.assert_allclose(timed.state, states, atol=1e-5)
+        np.testing.assert_allclose(timed.state_action, flows, atol=1e-5)
+        # A stationary policy with a horizon: same recursion with π_t = π.
+        stat = planning.visitation(mdp, pi[0], horizon=horizon, discount=discount)
+        _, _, summed_stat = ref_visitation(t, mdp.initial, np.asarray(pi[0]), horizon, discount)
+        np.testing.assert_allclose(stat.state_action, summed_stat, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "grid"])
+@pytest.mark.parametrize("horizon", [HORIZON, None])
+def test_policy_evaluation_matches_reference(fmt, horizon):
+    mdp = random_mdp(fmt)
+    reward = random_reward(mdp, True)
+    discount = 0.95 if horizon else DISCOUNT
+    pi = jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(3), (mdp.num_states, mdp.num_actions)))
+    plan = planning.policy_evaluation(mdp, reward, pi, horizon=horizon, discount=discount, tol=1e-7)
+    t, r, p = ref_dense(mdp), ref_reward(reward, mdp.num_actions), np.asarray(pi, np.float64)
+    steps = horizon or 400
+    v = (p * r).sum(-1)
+    for _ in range(steps - 1):
+        v = (p * ref_bellman(t, r, v, discount)).sum(-1)
+    values = plan.values[0] if horizon else plan.values
+    np.testing.assert_allclose(values, v, atol=1e-5, rtol=1e-5)
+    # Policy evaluation of the soft-optimal policy with the entropy bonus equals soft VI's value.
+    soft = planning.soft_value_iteration(mdp, reward, horizon=horizon, discount=discount, tol=1e-7)
+    bonus = reward - jnp.log(soft.policy if horizon is None else soft.policy[0])
+    if horizon is None:
+        ent = planning.policy_evaluation(
+            mdp, bonus, soft.policy, discount=discount, tol=1e-7
+        ).values
+        np.testing.assert_allclose(ent, soft.values, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "grid"])
+def test_one_pass_feature_expectations_match_visitation(fmt):
+    mdp = random_mdp(fmt)
+    reward = random_reward(mdp, True)
+    feats = jax.random.normal(jax.random.PRNGKey(5), (mdp.num_states, mdp.num_actions, 4))
+    counts, log_z = planning.soft_expected_features(
+        mdp, reward, feats, horizon=HORIZON, discount=0.9
+    )
+    plan = planning.soft_value_iteration(mdp, reward, horizon=HORIZON, discount=0.9)
+    vis = planning.visitation(mdp, plan.policy, discount=0.9)
+    np.testing.assert_allclose(counts, jnp.einsum("sa,saf->f", vis.state_action, feats), atol=1e-5)
+    np.testing.assert_allclose(log_z, mdp.initial @ plan.values[0], atol=1e-5)
+
+
+def test_log_partition_gradient_is_visitation():
+    """∂(initial · V_0)/∂r = Σ_t D_t π_t: the MaxEnt identity the IRL gradient relies on."""
+    mdp = random_mdp("sparse")
+    reward = random_reward(mdp, True)
+    grad = jax.grad(
+        lambda r: mdp.initial @ planning.soft_value_iteration(mdp, r, horizon=HORIZON).values[0]
+    )(reward)
+    plan = planning.soft_value_iteration(mdp, reward, horizon=HORIZON)
+    np.testing.assert_allclose(grad, planning.visitation(mdp, plan.policy).state_action, atol=1e-5)
+
+
+def test_visitation_vmaps_over_policies():
+    mdp = random_mdp("sparse")
+    rewards = jax.random.uniform(jax.random.PRNGKey(0), (4, mdp.num_states))
+    plans = jax.vmap(lambda r: planning.soft_value_iteration(mdp, r, horizon=HORIZON))(rewards)
+    vis = jax.vmap(lambda p: planning.visitation(mdp, p))(plans.policy)
+    assert vis.state.shape == (4, mdp.num_states)
+    np.testing.assert_allclose(vis.state.sum(-1), HORIZON, rtol=1e-5)
