@@ -81,7 +81,7 @@ def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, hor
     chex.assert_rank(policy, {2, 3})
     if policy.ndim == 3 and policy.shape[0] < horizon:
         raise ValueError(f"policy covers {policy.shape[0]} steps, fewer than horizon={horizon}")
-    successors, probs = _successor_table(mdp)
+    successors, probs = successor_sampler(mdp)
 
     def one(key):
         key_start, key_steps = jax.random.split(key)
@@ -103,7 +103,7 @@ def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, hor
     return Demos(states=states.astype(jnp.int32), actions=actions.astype(jnp.int32))
 
 
-def _successor_table(mdp: TabularMDP):
+def successor_sampler(mdp: TabularMDP):
     """(successor(s, a, k), probabilities(s, a) [K]) for any transition format."""
     fmt = mdp.format
     if fmt == "dense":

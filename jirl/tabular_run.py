@@ -1,0 +1,426 @@
+"""Host driver of tabular IRL for the CLI: `train_tabular(algo, env, out_dir, options)`.
+
+It builds the MDP, samples demos from the (soft-)optimal expert, runs the algorithm over all
+seeds in one `jit(vmap(...))` (each seed draws its own demos and initialisation; the MDP is
+shared), and writes the run directory:
+
+    config.yaml    algo, env and the fully resolved options (feed it back as --config)
+    metrics.jsonl  one line per logged iteration: {"step": i, metric: [per seed], ...}
+    summary.json   algo, env, seeds, evd {mean, per_seed}, reward_correlation {mean, per_seed},
+                   random_policy_gap, wall_seconds, compile_seconds
+    reward.png     true vs learned reward (seed 0) as heatmaps, side by side
+
+EVD is `expected_value_difference` of the learned reward, except for MWAL whose answer is a mixed
+policy: there it is the value gap of that policy. For a state-action reward (maxcausalent) the
+learned state reward shown and correlated is its mean over actions. Nothing is printed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import yaml
+
+from jirl.errors import ConfigError
+from jirl.tabular import metrics as tab_metrics
+from jirl.tabular import planning
+from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
+from jirl.tabular.maxent import MaxEntConfig, maxent_irl
+from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
+from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
+from jirl.tabular.mwal import MWALConfig, mwal_irl
+
+ALGOS = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
+ENVS = ("gridworld", "objectworld")
+
+#: options every run accepts (None: derived, see `resolve_options`).
+COMMON_OPTIONS = {
+    "size": None,
+    "slip": None,
+    "horizon": None,
+    "discount": 1.0,
+    "num_demos": 64,
+    "expert": "soft",
+    "num_iterations": None,
+    "log_every": 10,
+}
+ENV_OPTIONS = {
+    "gridworld": {"goal": None, "absorbing": False, "features": "onehot", "block": 2},
+    "objectworld": {
+        "num_colours": 2,
+        "num_objects": None,
+        "features": "discrete",
+        "layout_seed": 0,
+    },
+}
+ALGO_OPTIONS = {
+    "maxent": {"learning_rate": 0.1, "l2": 0.0},
+    "maxcausalent": {"learning_rate": 0.1, "l2": 0.0},
+    "deep_maxent": {"learning_rate": 3e-3, "weight_decay": 1e-2, "hidden_sizes": [32, 32]},
+    "max_margin": {"method": "projection", "margin_c": 10.0, "loss_scale": 1.0, "qp_steps": 500},
+    "mwal": {},
+}
+_ITERATIONS = {
+    "maxent": 100,
+    "maxcausalent": 100,
+    "deep_maxent": 300,
+    "max_margin": 30,
+    "mwal": 100,
+}
+_SIZE = {"gridworld": 8, "objectworld": 16}
+_SLIP = {"gridworld": 0.1, "objectworld": 0.3}
+
+
+def valid_options(algo: str, env: str) -> dict:
+    """Every option `train_tabular(algo, env, ...)` accepts, with its default (None: derived)."""
+    return {**COMMON_OPTIONS, **ENV_OPTIONS[env], **ALGO_OPTIONS[algo]}
+
+
+def train_tabular(
+    algo: str, env: str, out_dir: pathlib.Path, options: dict, seeds: int = 1, seed: int = 0
+) -> dict:
+    """Train one tabular IRL algorithm on a tabular world for `seeds` seeds; write the run dir.
+
+    Args:
+      algo: `maxent`, `maxcausalent`, `deep_maxent`, `max_margin` or `mwal`.
+      env: `gridworld` or `objectworld`.
+      out_dir: run directory (created if missing; its files are overwritten).
+      options: flat map of options (see `valid_options(algo, env)`); missing ones take defaults.
+      seeds: number of seeds, vmapped in one compile.
+      seed: base seed; seed i uses `fold_in(PRNGKey(seed), i)`. The world's layout comes from
+        `layout_seed` (objectworld) and is the same for every seed.
+    Returns:
+      The summary dict also written to `summary.json`.
+    Raises:
+      ConfigError: an invalid algo, env, option, seeds or seed (one line, says what to do).
+    """
+    start = time.perf_counter()
+    opts = resolve_options(algo, env, options)
+    seeds, seed = _check_seed_args(seeds, seed)
+    mdp = build_mdp(env, opts)
+    run = make_run(algo, mdp, opts)
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(seeds))
+    compile_start = time.perf_counter()
+    compiled = jax.jit(run).lower(keys).compile()
+    compile_seconds = time.perf_counter() - compile_start
+    out = jax.device_get(jax.block_until_ready(compiled(keys)))
+
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "config.yaml", "w") as f:
+        yaml.safe_dump({"algo": algo, "env": env, **opts}, f, sort_keys=False)
+    _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])
+    summary = {
+        "algo": algo,
+        "env": env,
+        "seeds": seeds,
+        "seed": seed,
+        "evd": _stat(out["evd"]),
+        "reward_correlation": _stat(out["reward_correlation"]),
+        "random_policy_gap": float(out["random_policy_gap"][0]),
+        "compile_seconds": compile_seconds,
+    }
+    _plot_rewards(
+        out_dir / "reward.png", np.asarray(mdp.reward), out["reward"][0], mdp.grid_shape, algo, env
+    )
+    summary["wall_seconds"] = time.perf_counter() - start
+    with open(out_dir / "summary.json", "w") as f:
+        json.dump(summary, f, indent=2)
+    return summary
+
+
+# --------------------------------------------------------------------------- options
+
+
+def resolve_options(algo: str, env: str, options: dict) -> dict:
+    """Validate `options` and fill in every default. Raises `ConfigError` (one line)."""
+    if algo not in ALGOS:
+        raise ConfigError(f"unknown tabular algo '{algo}'{_hint(algo, ALGOS)}; use one of {ALGOS}")
+    if env not in ENVS:
+        raise ConfigError(f"unknown tabular env '{env}'{_hint(env, ENVS)}; use one of {ENVS}")
+    if not isinstance(options, dict):
+        raise ConfigError(
+            f"options must be a mapping of option: value, got {type(options).__name__}"
+        )
+    valid = valid_options(algo, env)
+    for key in options:
+        if key not in valid:
+            raise ConfigError(_unknown_key_message(key, algo, env, valid))
+    opts = {**valid, **options}
+    size = opts["size"] if opts["size"] is not None else _SIZE[env]
+    opts["size"] = _int(opts, "size", size, low=2)
+    opts["slip"] = _float(opts, "slip", _SLIP[env] if opts["slip"] is None else opts["slip"])
+    if not 0.0 <= opts["slip"] <= 1.0:
+        raise ConfigError(f"slip must be a probability in [0, 1], got {opts['slip']}")
+    horizon = 2 * opts["size"] if opts["horizon"] is None else opts["horizon"]
+    opts["horizon"] = _int(opts, "horizon", horizon, low=1)
+    opts["discount"] = _float(opts, "discount", opts["discount"])
+    if not 0.0 < opts["discount"] <= 1.0:
+        raise ConfigError(f"discount must be in (0, 1], got {opts['discount']}")
+    opts["num_demos"] = _int(opts, "num_demos", opts["num_demos"], low=1)
+    iterations = _ITERATIONS[algo] if opts["num_iterations"] is None else opts["num_iterations"]
+    opts["num_iterations"] = _int(opts, "num_iterations", iterations, low=1)
+    opts["log_every"] = _int(opts, "log_every", opts["log_every"], low=1)
+    _choice(opts, "expert", ("soft", "optimal"))
+    if env == "gridworld":
+        _choice(opts, "features", ("onehot", "blocks"))
+        opts["block"] = _int(opts, "block", opts["block"], low=1)
+        if opts["block"] > opts["size"]:
+            raise ConfigError(f"block must be at most size={opts['size']}, got {opts['block']}")
+        _bool(opts, "absorbing")
+        _check_goal(opts)
+    else:
+        _choice(opts, "features", ("continuous", "discrete", "both"))
+        opts["num_colours"] = _int(opts, "num_colours", opts["num_colours"], low=2)
+        cells = opts["size"] ** 2
+        default_objects = max(opts["num_colours"], cells // 10)
+        objects = default_objects if opts["num_objects"] is None else opts["num_objects"]
+        opts["num_objects"] = _int(opts, "num_objects", objects, low=opts["num_colours"])
+        if opts["num_objects"] > cells:
+            raise ConfigError(
+                f"num_objects must be at most size*size={cells}, got {opts['num_objects']}"
+            )
+        opts["layout_seed"] = _int(opts, "layout_seed", opts["layout_seed"], low=0)
+    if algo in ("maxent", "maxcausalent", "deep_maxent"):
+        opts["learning_rate"] = _float(opts, "learning_rate", opts["learning_rate"], positive=True)
+    if algo in ("maxent", "maxcausalent"):
+        opts["l2"] = _float(opts, "l2", opts["l2"], non_negative=True)
+    if algo == "deep_maxent":
+        opts["weight_decay"] = _float(opts, "weight_decay", opts["weight_decay"], non_negative=True)
+        sizes = opts["hidden_sizes"]
+        if (
+            not isinstance(sizes, (list, tuple))
+            or not sizes
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)
+        ):
+            raise ConfigError(
+                f"hidden_sizes must be a non-empty list of positive integers, e.g. [32, 32], "
+                f"got {sizes!r}"
+            )
+        opts["hidden_sizes"] = [int(n) for n in sizes]
+    if algo == "max_margin":
+        _choice(opts, "method", ("projection", "planning"))
+        opts["margin_c"] = _float(opts, "margin_c", opts["margin_c"], positive=True)
+        opts["loss_scale"] = _float(opts, "loss_scale", opts["loss_scale"], non_negative=True)
+        opts["qp_steps"] = _int(opts, "qp_steps", opts["qp_steps"], low=1)
+    return opts
+
+
+def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
+    owners = [a for a, keys in ALGO_OPTIONS.items() if key in keys]
+    owners += [e for e, keys in ENV_OPTIONS.items() if key in keys]
+    if owners:
+        return (
+            f"option '{key}' does not apply to {algo} on {env} (it is for {', '.join(owners)}); "
+            f"remove it"
+        )
+    return (
+        f"unknown option '{key}'{_hint(str(key), list(valid))}; "
+        f"valid options for {algo} on {env}: {', '.join(valid)}"
+    )
+
+
+def _hint(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _int(opts, name, value, *, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value}")
+    return int(value)
+
+
+def _float(opts, name, value, *, positive=False, non_negative=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}; use a small positive value")
+    if non_negative and value < 0:
+        raise ConfigError(f"{name} must be >= 0, got {value}; use 0 to disable it")
+    return value
+
+
+def _choice(opts, name, choices) -> None:
+    if opts[name] not in choices:
+        raise ConfigError(
+            f"{name} must be one of {', '.join(choices)}, got {opts[name]!r}"
+            f"{_hint(str(opts[name]), choices)}"
+        )
+
+
+def _bool(opts, name) -> None:
+    if not isinstance(opts[name], bool):
+        raise ConfigError(f"{name} must be true or false, got {opts[name]!r}")
+
+
+def _check_goal(opts) -> None:
+    goal, size = opts["goal"], opts["size"]
+    if goal is None:
+        return
+    if isinstance(goal, int) and not isinstance(goal, bool):
+        ok = 0 <= goal < size * size
+    else:
+        ok = (
+            isinstance(goal, (list, tuple))
+            and len(goal) == 2
+            and all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < size for g in goal)
+        )
+    if not ok:
+        raise ConfigError(
+            f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
+            f"{size}x{size} grid, got {goal!r}"
+        )
+    opts["goal"] = list(goal) if isinstance(goal, (list, tuple)) else goal
+
+
+def _check_seed_args(seeds, seed) -> tuple[int, int]:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    return seeds, seed
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def build_mdp(env: str, opts: dict) -> TabularMDP:
+    """The world of resolved options (sparse transitions, true reward, features)."""
+    if env == "gridworld":
+        goal = opts["goal"]
+        return gridworld(
+            opts["size"],
+            slip=opts["slip"],
+            goal=tuple(goal) if isinstance(goal, list) else goal,
+            absorbing=opts["absorbing"],
+            features=opts["features"],
+            block=opts["block"],
+        )
+    return objectworld(
+        opts["size"],
+        opts["num_colours"],
+        opts["num_objects"],
+        jax.random.PRNGKey(opts["layout_seed"]),
+        slip=opts["slip"],
+        features=opts["features"],
+    )
+
+
+def algo_config(algo: str, opts: dict):
+    """The algorithm's config dataclass from resolved options."""
+    common = dict(
+        horizon=opts["horizon"], discount=opts["discount"], num_iterations=opts["num_iterations"]
+    )
+    if algo in ("maxent", "maxcausalent"):
+        return MaxEntConfig(
+            **common,
+            learning_rate=opts["learning_rate"],
+            l2=opts["l2"],
+            causal=algo == "maxcausalent",
+        )
+    if algo == "deep_maxent":
+        return DeepMaxEntConfig(
+            **common,
+            learning_rate=opts["learning_rate"],
+            weight_decay=opts["weight_decay"],
+            hidden_sizes=tuple(opts["hidden_sizes"]),
+        )
+    if algo == "max_margin":
+        return MaxMarginConfig(
+            **common,
+            method=opts["method"],
+            margin_c=opts["margin_c"],
+            loss_scale=opts["loss_scale"],
+            qp_steps=opts["qp_steps"],
+        )
+    return MWALConfig(**common)
+
+
+_ALGO_FNS = {
+    "maxent": maxent_irl,
+    "maxcausalent": maxent_irl,
+    "deep_maxent": deep_maxent_irl,
+    "max_margin": max_margin_irl,
+    "mwal": mwal_irl,
+}
+
+
+def make_run(algo: str, mdp: TabularMDP, opts: dict):
+    """`run(keys [seeds]) -> dict` of per-seed results: pure, to be jitted."""
+    config = algo_config(algo, opts)
+    fit = _ALGO_FNS[algo]
+    kw = dict(horizon=opts["horizon"], discount=opts["discount"])
+    true_reward = mdp.reward
+    planner = (
+        planning.soft_value_iteration if opts["expert"] == "soft" else planning.value_iteration
+    )
+    expert = planner(mdp, true_reward, **kw).policy
+
+    def one_seed(key):
+        key_demos, key_fit = jax.random.split(key)
+        demos = tab_metrics.sample_demos(key_demos, mdp, expert, opts["num_demos"], opts["horizon"])
+        result = fit(key_fit, mdp, demos, config)
+        reward = result.reward if result.reward.ndim == 1 else result.reward.mean(-1)
+        if algo == "mwal":
+            evd = tab_metrics.policy_value_difference(mdp, true_reward, result.policy, **kw)
+        else:
+            evd = tab_metrics.expected_value_difference(mdp, true_reward, result.reward, **kw)
+        return {
+            "metrics": result.metrics,
+            "evd": evd,
+            "reward_correlation": tab_metrics.reward_correlation(reward, true_reward),
+            "reward": reward,
+            "random_policy_gap": tab_metrics.random_policy_gap(mdp, true_reward, **kw),
+        }
+
+    return jax.vmap(one_seed)
+
+
+def _stat(per_seed) -> dict:
+    per_seed = [float(x) for x in np.asarray(per_seed)]
+    return {"mean": float(np.mean(per_seed)), "per_seed": per_seed}
+
+
+def _write_metrics(path: pathlib.Path, metrics: dict, log_every: int) -> None:
+    num_iterations = next(iter(metrics.values())).shape[1]
+    steps = sorted(set(range(log_every - 1, num_iterations, log_every)) | {num_iterations - 1})
+    with open(path, "w") as f:
+        for i in steps:
+            line = {"step": i + 1}
+            line.update(
+                {name: [float(x) for x in values[:, i]] for name, values in metrics.items()}
+            )
+            f.write(json.dumps(line) + "\n")
+
+
+def _plot_rewards(path, true_reward, learned_reward, grid_shape, algo, env) -> None:
+    # The object-oriented API with the Agg canvas: no global backend switch, no display needed.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.8))
+    FigureCanvasAgg(fig)
+    panels = (("true reward", true_reward), (f"learned reward ({algo}, seed 0)", learned_reward))
+    for i, (title, values) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, i + 1)
+        image = ax.imshow(np.asarray(values).reshape(grid_shape), cmap="viridis")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.suptitle(env)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
