@@ -1,0 +1,162 @@
+import json
+import zipfile
+
+import jax
+import numpy as np
+import pytest
+
+from jirl import DataError, data, envs
+from jirl.types import Trajectories
+
+
+@pytest.fixture(scope="module")
+def cartpole():
+    return envs.make("cartpole", horizon=30)
+
+
+@pytest.fixture(scope="module")
+def demos(cartpole):
+    act = lambda obs, key: jax.random.randint(key, (), 0, 2)
+    return data.collect(cartpole, act, jax.random.PRNGKey(0), 5)
+
+
+def test_collect_holds_whole_episodes(demos):
+    assert demos.num_episodes == 5
+    assert int(demos.episode_lengths.sum()) == demos.num_transitions
+    ends = np.cumsum(demos.episode_lengths) - 1
+    assert (demos.terminated[ends] | demos.truncated[ends]).all()
+    np.testing.assert_allclose(data.episode_returns(demos), demos.episode_lengths)  # reward 1/step
+
+
+def test_roundtrip_exact(tmp_path, cartpole, demos):
+    path = data.save(tmp_path / "d.npz", demos, cartpole, expert_return=30.0, random_return=20.0)
+    loaded = data.load(path, env=cartpole)
+    for field in data.FIELDS:
+        a, b = np.asarray(getattr(demos, field)), getattr(loaded.trajectories, field)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert loaded.header.expert_return == 30.0 and loaded.header.random_return == 20.0
+    assert loaded.header.env == "cartpole"
+
+
+def write(path, demos, cartpole, **changes):
+    """Save valid demos, then rewrite the npz with `changes` (None deletes a field)."""
+    data.save(path, demos, cartpole, expert_return=30.0)
+    with np.load(path) as npz:
+        fields = {k: npz[k] for k in npz.files}
+    for k, v in changes.items():
+        if v is None:
+            fields.pop(k)
+        else:
+            fields[k] = v
+    np.savez(path, **fields)
+    return path
+
+
+def header_with(demos, cartpole, **changes):
+    h = {
+        "format_version": 1,
+        "env": "cartpole",
+        "obs_shape": [4],
+        "action": {"discrete": True, "n": 2},
+        "num_episodes": demos.num_episodes,
+        "num_transitions": demos.num_transitions,
+        "expert_return": 30.0,
+        "random_return": None,
+    }
+    h.update(changes)
+    return np.frombuffer(json.dumps(h).encode(), np.uint8)
+
+
+def test_missing_file(tmp_path, cartpole):
+    with pytest.raises(DataError, match="no such demonstration file"):
+        data.load(tmp_path / "nope.npz", env=cartpole)
+
+
+def test_not_an_npz(tmp_path, cartpole):
+    p = tmp_path / "x.npz"
+    p.write_text("hello")
+    with pytest.raises(DataError, match="not a readable .npz"):
+        data.load(p, env=cartpole)
+
+
+def test_truncated(tmp_path, cartpole, demos):
+    p = data.save(tmp_path / "d.npz", demos, cartpole)
+    raw = p.read_bytes()
+    p.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataError, match=str(p)):
+        data.load(p, env=cartpole)
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"actions": None}, "field 'actions' is missing"),
+        ({"obs": np.zeros((3, 4), np.float32)}, "field 'obs' has shape"),
+        ({"rewards": "BAD_DTYPE"}, "field 'rewards' has dtype"),
+        ({"actions": "OUT_OF_RANGE"}, "discrete action outside"),
+        ({"obs": "NAN"}, "field 'obs' contains NaN"),
+        ({"episode_lengths": np.zeros((0,), np.int32)}, "zero episodes"),
+        ({"header": "VERSION"}, "format_version"),
+        ({"header": "NOT_JSON"}, "not valid JSON"),
+    ],
+)
+def test_bad_fields(tmp_path, cartpole, demos, changes, match):
+    n = demos.num_transitions
+    resolved = {}
+    for k, v in changes.items():
+        if isinstance(v, str):
+            v = {
+                "BAD_DTYPE": np.zeros(n, np.int64).astype(np.complex64),
+                "OUT_OF_RANGE": np.full(n, 7, np.int32),
+                "NAN": np.full((n, 4), np.nan, np.float32),
+                "VERSION": header_with(demos, cartpole, format_version=99),
+                "NOT_JSON": np.frombuffer(b"{nope", np.uint8),
+            }[v]
+        resolved[k] = v
+    p = write(tmp_path / "d.npz", demos, cartpole, **resolved)
+    with pytest.raises(DataError, match=match):
+        data.load(p, env=cartpole)
+
+
+def test_obs_size_not_the_envs(tmp_path, demos, cartpole):
+    p = data.save(tmp_path / "d.npz", demos, cartpole)
+    with pytest.raises(DataError, match="header.env"):
+        data.load(p, env=envs.make("acrobot"))
+    t = Trajectories(
+        obs=np.zeros((4, 6), np.float32),
+        actions=np.zeros(4, np.int32),
+        rewards=np.zeros(4, np.float32),
+        next_obs=np.zeros((4, 6), np.float32),
+        terminated=np.zeros(4, bool),
+        truncated=np.array([0, 0, 0, 1], bool),
+        episode_lengths=np.array([4], np.int32),
+    )
+    p = data.save(tmp_path / "a.npz", t, envs.make("acrobot"))
+    with pytest.raises(DataError):
+        data.load(p, env=cartpole)
+
+
+def test_object_array_needs_pickle_and_is_refused(tmp_path, demos, cartpole):
+    p = tmp_path / "d.npz"
+    write(p, demos, cartpole)
+    with np.load(p) as npz:
+        fields = {k: npz[k] for k in npz.files}
+    fields["rewards"] = np.array([object()] * demos.num_transitions, dtype=object)
+    np.savez(p, **fields)  # writes a pickled object array
+    with pytest.raises(DataError, match="cannot be read without pickle"):
+        data.load(p, env=cartpole)
+
+
+def test_data_error_is_one_line(tmp_path, cartpole):
+    with pytest.raises(DataError) as info:
+        data.load(tmp_path / "nope.npz", env=cartpole)
+    assert "\n" not in str(info.value)
+
+
+def test_zip_is_not_mistaken(tmp_path, cartpole):
+    p = tmp_path / "z.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("other.txt", "x")
+    with pytest.raises(DataError, match="field 'header' is missing"):
+        data.load(p, env=cartpole)

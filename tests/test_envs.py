@@ -1,0 +1,75 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jirl import EnvError, envs
+
+
+def test_unknown_env_lists_known_names():
+    with pytest.raises(
+        EnvError, match="unknown environment 'cartpol'.*Did you mean 'cartpole'.*Known: "
+    ):
+        envs.make("cartpol")
+
+
+def test_bad_options_raise():
+    with pytest.raises(EnvError, match="takes no options"):
+        envs.make("cartpole", backend="spring")
+    with pytest.raises(EnvError, match="unknown Brax backend"):
+        envs.make("hopper", backend="nope")
+    with pytest.raises(EnvError, match="horizon"):
+        envs.make("cartpole", horizon=0)
+
+
+@pytest.mark.parametrize(
+    "name", ["cartpole", "acrobot", "mountaincar", "mountaincar_continuous", "pendulum"]
+)
+def test_classic_batch_reset_step(name):
+    env = envs.make(name)
+    state = envs.batch_reset(env, jax.random.PRNGKey(0), 3)
+    action = jnp.zeros((3, *env.spec.action_shape), env.spec.action_dtype)
+    state = jax.jit(lambda s, a: envs.batch_step(env, s, a))(state, action)
+    assert state.obs.shape == (3, *env.spec.obs_shape)
+    assert state.reward.shape == (3,)
+    assert np.isfinite(np.asarray(state.obs)).all()
+
+
+def test_brax_inverted_pendulum_batch_on_cpu():
+    env = envs.make("inverted_pendulum")
+    assert not env.spec.discrete and env.spec.action_dim == 1
+    state = envs.batch_reset(env, jax.random.PRNGKey(0), 4)
+    step = jax.jit(lambda s, a: envs.batch_step(env, s, a))
+    for _ in range(3):
+        state = step(state, jnp.zeros((4, 1)))
+    assert state.obs.shape == (4, 4)
+    np.testing.assert_array_equal(np.asarray(state.time), 3)
+
+
+def test_autoreset_keeps_final_obs_and_return():
+    env = envs.make("cartpole", horizon=5)
+    state = envs.batch_reset(env, jax.random.PRNGKey(0), 2)
+    step = jax.jit(lambda s: envs.batch_step(env, s, jnp.zeros(2, jnp.int32)))
+    for _ in range(5):
+        state = step(state)
+    # horizon reached: truncated, not terminated; obs is a fresh episode's, final_obs the last.
+    assert bool(state.truncated.all()) and not bool(state.terminated.any())
+    np.testing.assert_array_equal(np.asarray(state.episode_return), 5.0)
+    np.testing.assert_array_equal(np.asarray(state.time), 0)
+    assert not np.allclose(np.asarray(state.obs), np.asarray(state.final_obs))
+    state = step(state)
+    np.testing.assert_array_equal(np.asarray(state.episode_return), 1.0)
+
+
+def test_fixed_horizon_never_terminates_and_masks_reward():
+    env = envs.make("cartpole", horizon=200, fixed_horizon=True)
+    state = env.reset(jax.random.PRNGKey(0))
+    step = jax.jit(env.step)
+    ended_early, total = False, 0.0
+    for t in range(200):
+        state = step(state, jnp.int32(0))  # always push left: the pole falls quickly
+        total += float(state.reward)
+        ended_early |= bool(state.done) and t < 199
+    assert not ended_early and bool(state.truncated)
+    assert bool(state.failed)
+    assert 5 < total < 100  # reward stopped counting after the pole fell

@@ -1,0 +1,57 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jirl
+from jirl import envs
+from jirl.rl import ppo
+from jirl.run import NonFiniteError, load_checkpoint
+from jirl.types import Algorithm
+
+
+def small_ppo():
+    return ppo.make(ppo.PPOConfig(num_envs=4, num_steps=16), envs.make("cartpole"))
+
+
+def test_run_matches_make_train():
+    algo = small_ppo()
+    result = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=3)
+    state, metrics = jax.jit(jax.vmap(jirl.make_train(algo, 6)))(
+        jax.random.split(jax.random.PRNGKey(0), 2)
+    )
+    np.testing.assert_allclose(
+        result.metrics["policy_loss"], np.asarray(metrics["policy_loss"]).T, rtol=1e-5, atol=1e-6
+    )
+    assert result.metrics["policy_loss"].shape == (6, 2)
+
+
+def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
+    algo = small_ppo()
+    full = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2)
+    ckpt = tmp_path / "ckpt"
+    jirl.run(algo, jax.random.PRNGKey(0), 4, seeds=2, chunk_size=2, checkpoint_dir=ckpt)
+    resumed = jirl.run(
+        algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2, checkpoint_dir=ckpt, resume=True
+    )
+    for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for k in full.metrics:
+        np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k])
+
+
+def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
+    def init(key):
+        return {"x": jnp.ones(()), "step": jnp.zeros((), jnp.int32)}
+
+    def update(state):
+        step = state["step"] + 1
+        x = jnp.where(step >= 5, jnp.nan, state["x"] * 2.0)
+        return {"x": x, "step": step}, {"loss": x}
+
+    algo = Algorithm(init, update, lambda s, o, k: o)
+    with pytest.raises(NonFiniteError, match="metric 'loss' became NaN or inf at update 5"):
+        jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=2, checkpoint_dir=tmp_path)
+    state, metrics, update = load_checkpoint(tmp_path, init(None))
+    assert update == 4
+    assert float(np.asarray(state["x"]).reshape(())) == 16.0
