@@ -50,7 +50,9 @@ def test_seeds_vmapped_compile_once_and_match_single_runs():
         np.testing.assert_allclose(
             m_i["policy_loss"], metrics["policy_loss"][i], rtol=1e-5, atol=1e-6
         )
-        leaves = zip(jax.tree.leaves(s_i.learner.params), jax.tree.leaves(state.learner.params))
+        leaves = zip(
+            jax.tree.leaves(s_i.learner.params), jax.tree.leaves(state.learner.params), strict=True
+        )
         for a, b in leaves:
             np.testing.assert_allclose(a, b[i], rtol=1e-5, atol=1e-6)
 

@@ -34,7 +34,7 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     resumed = jirl.run(
         algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2, checkpoint_dir=ckpt, resume=True
     )
-    for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state)):
+    for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(resumed.state), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for k in full.metrics:
         np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k])
