@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from jirl.algos import bc
+from jirl.algos import bc, dagger, smile
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.rl import ppo
@@ -54,6 +54,26 @@ register(
         lambda c, env, i: bc.make(c, env, i.demos),
         needs_demos=True,
         summary="behavioural cloning",
+    )
+)
+
+register(
+    AlgoSpec(
+        "dagger",
+        dagger.DAggerConfig,
+        lambda c, env, i: dagger.make(c, env, i.demos, i.expert),
+        needs_demos=True,
+        needs_expert=True,
+        summary="DAgger: beta-mixed roll-outs labelled by the expert, aggregated, BC",
+    )
+)
+register(
+    AlgoSpec(
+        "smile",
+        smile.SMILeConfig,
+        lambda c, env, i: smile.make(c, env, i.expert, i.demos),
+        needs_expert=True,
+        summary="SMILe: geometric mixture of policies, each cloned on fresh expert labels",
     )
 )
 

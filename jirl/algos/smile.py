@@ -1,0 +1,298 @@
+"""SMILe: stochastic mixing iterative learning (Ross & Bagnell 2010, "Efficient Reductions for
+Imitation Learning", AISTATS, Algorithm SMILe, section 4.2).
+
+Start from π_0 = π* (the expert). Round k = 1, 2, ... (one `update`):
+
+1. collect a fresh dataset by running the current mixture π_{k−1} in the batched env (the
+   shared `jirl.rl.rollout`) and label every visited state with the expert oracle;
+2. train a NEW policy π̂_k by behavioural cloning on that dataset only (fresh parameters and
+   optimiser; the BC loss of `jirl.algos.bc`, shared);
+3. update the mixture: π_k = π_{k−1} + β(1 − β)^(k−1) (π̂_k − π*).
+
+After k rounds the expert has weight (1 − β)^k and policy i ≤ k has weight β(1 − β)^(i−1)
+(`mixture_weights`, the closed form): earlier policies, trained nearer the expert's
+distribution, weigh more.
+
+Members are stored as stacked parameters `[max_rounds, ...]` (each with its own observation
+normaliser); rounds past `max_rounds` change nothing (they still roll out, for metrics, but
+neither query the expert nor train).
+
+Sampling a member is done **per step** (and per environment): at every step an independent
+member is drawn from the mixture weights and acts. In data collection the expert is a member
+(with weight (1 − β)^(k−1)); `act`, the policy a user evaluates and deploys, is the learned
+mixture without the expert, renormalised, which is the paper's π̃_k = (π_k − (1 − β)^k π*) /
+(1 − (1 − β)^k) and never queries the expert.
+
+If demonstrations are given, the first policy π̂_1 is trained on them in `init` instead of on a
+round of expert roll-outs (π_0 = π* acts alone on round 1, so the two are the same distribution);
+that round then costs no expert queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jirl.algos.bc import sgd_steps
+from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.errors import require
+from jirl.nets import ACTIVATIONS, Normalizer, Policy
+from jirl.oracle import Oracle, as_oracle, label
+from jirl.rl.rollout import rollout
+from jirl.types import Algorithm, Array, Metrics, Trajectories
+
+
+@dataclass(frozen=True)
+class SMILeConfig:
+    """SMILe hyperparameters. One `update` is one round of `num_envs * steps_per_round` steps.
+
+    Attributes:
+      beta: mixing rate β in (0, 1]: the weight the first new policy takes from the expert.
+      max_rounds: capacity of the mixture (stacked members); static.
+      num_envs: parallel environments of the rollout.
+      steps_per_round: steps per environment per round (dataset = num_envs * steps_per_round).
+      sgd_steps: Adam steps of the BC loss that train each new policy.
+      batch_size, learning_rate, ent_coef, l2_coef: BC settings.
+      hidden, activation: each member's network.
+      normalize_obs: each member normalises observations with its own dataset's statistics.
+    """
+
+    beta: float = 0.3
+    max_rounds: int = 10
+    num_envs: int = 8
+    steps_per_round: int = 128
+    sgd_steps: int = 300
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    ent_coef: float = 0.0
+    l2_coef: float = 0.0
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_obs: bool = True
+
+    def __post_init__(self):
+        require(0.0 < self.beta <= 1.0, f"smile.beta must be in (0, 1], got {self.beta}")
+        for name in ("max_rounds", "num_envs", "steps_per_round", "sgd_steps", "batch_size"):
+            value = getattr(self, name)
+            require(value >= 1, f"smile.{name} must be >= 1, got {value}")
+        require(
+            self.learning_rate > 0, f"smile.learning_rate must be > 0, got {self.learning_rate}"
+        )
+        require(
+            self.ent_coef >= 0 and self.l2_coef >= 0,
+            "smile.ent_coef and smile.l2_coef must be >= 0",
+        )
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1,
+            "smile.hidden must list positive layer widths",
+        )
+        require(
+            self.activation in ACTIVATIONS,
+            f"smile.activation must be one of {sorted(ACTIVATIONS)}",
+        )
+
+    @property
+    def samples_per_round(self) -> int:
+        """Labelled states (expert queries) per round."""
+        return self.num_envs * self.steps_per_round
+
+
+def mixture_weights(beta: Array | float, rounds: Array | int, max_rounds: int) -> Array:
+    """Weights of the SMILe mixture after `rounds` rounds (the closed form).
+
+    Args:
+      beta: mixing rate β, `[]` (may be traced).
+      rounds: k, rounds done, `[]` int (may be traced); clipped to `max_rounds`.
+      max_rounds: M, static.
+
+    Returns:
+      [M + 1]: entry 0 the expert, (1 − β)^k; entry i ∈ 1..M policy i, β(1 − β)^(i−1) for
+      i ≤ k and 0 after. They sum to 1.
+    """
+    beta = jnp.asarray(beta, jnp.float32)
+    k = jnp.minimum(jnp.asarray(rounds, jnp.int32), max_rounds)
+    i = jnp.arange(1, max_rounds + 1)
+    policies = jnp.where(i <= k, beta * (1.0 - beta) ** (i - 1), 0.0)
+    expert = (1.0 - beta) ** k
+    return jnp.concatenate([expert[None], policies]).astype(jnp.float32)
+
+
+def learner_weights(weights: Array) -> Array:
+    """The mixture without the expert, renormalised: `[M + 1] -> [M]` (π̃ of the paper).
+
+    Before any round (no member yet) all weight goes to member 1.
+    """
+    policies = weights[1:]
+    total = policies.sum()
+    first = jnp.zeros_like(policies).at[0].set(1.0)
+    return jnp.where(total > 0, policies / jnp.maximum(total, 1e-30), first)
+
+
+def sample_member(key: Array, weights: Array) -> Array:
+    """Draw a member index from `weights [K]` (unnormalised, non-negative); `[]` int32."""
+    return jax.random.categorical(key, jnp.log(weights)).astype(jnp.int32)
+
+
+@struct.dataclass
+class SMILeState:
+    """The mixture's members, batched environments, counters, key and round count.
+
+    Attributes:
+      params: member policy parameters, every leaf stacked `[max_rounds, ...]`.
+      normalizers: Normalizer with leaves `[max_rounds, *obs_shape]` (count `[max_rounds]`).
+      env_state: EnvState [num_envs], carried across rounds.
+      expert_queries: [] int32, states labelled by the expert so far.
+      last_return: [] mean true return of the mixture's most recently ended episodes.
+      key: PRNG key; step: [] int32, rounds done (= members trained).
+    """
+
+    params: dict
+    normalizers: Normalizer
+    env_state: EnvState
+    expert_queries: Array
+    last_return: Array
+    key: Array
+    step: Array
+
+
+def make(
+    config: SMILeConfig, env: Env, expert: Oracle | object, demos: Trajectories | None = None
+) -> Algorithm:
+    """SMILe for `env`, querying `expert`; `demos` (optional) train the first member.
+
+    Args:
+      expert: a jirl `Expert` (labels with its greedy action) or any `act(obs, key) -> action`.
+    """
+    oracle = as_oracle(expert)
+    spec = env.spec
+    policy = Policy(spec, config.hidden, config.activation)
+    optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
+    num_members = config.max_rounds
+    per_round = config.samples_per_round
+
+    def train_member(obs: Array, actions: Array, key: Array) -> tuple[dict, Normalizer, Metrics]:
+        """A new policy fit by BC on `obs [N, *obs_shape]`, `actions [N, ...]` alone."""
+        key_params, key_sgd = jax.random.split(key)
+        params = policy.init(key_params)
+        normalizer = Normalizer.create(spec.obs_shape)
+        if config.normalize_obs:
+            normalizer = normalizer.update(obs)
+        params, _, metrics = sgd_steps(
+            params,
+            optimizer.init(params),
+            optimizer,
+            policy,
+            normalizer,
+            obs,
+            actions,
+            obs.shape[0],
+            key_sgd,
+            config.sgd_steps,
+            config.batch_size,
+            config.ent_coef,
+            config.l2_coef,
+        )
+        return params, normalizer, metrics
+
+    def member(state: SMILeState, index: Array):
+        take = lambda x: x[index]
+        return jax.tree.map(take, state.params), jax.tree.map(take, state.normalizers)
+
+    def member_act(state: SMILeState, index: Array, obs: Array, key: Array) -> Array:
+        params, normalizer = member(state, index)
+        return policy.sample(params, normalizer, obs, key)[0].astype(spec.action_dtype)
+
+    def init(key: Array) -> SMILeState:
+        key, key_params, key_env, key_demo = jax.random.split(key, 4)
+        one = policy.init(key_params)
+        params = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_members, *x.shape)), one)
+        normalizers = jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (num_members, *x.shape)),
+            Normalizer.create(spec.obs_shape),
+        )
+        step = jnp.zeros((), jnp.int32)
+        if demos is not None:
+            first, first_norm, _ = train_member(
+                jnp.asarray(demos.obs, jnp.float32),
+                jnp.asarray(demos.actions, spec.action_dtype),
+                key_demo,
+            )
+            put = lambda stack, x: stack.at[0].set(x)
+            params = jax.tree.map(put, params, first)
+            normalizers = jax.tree.map(put, normalizers, first_norm)
+            step = jnp.ones((), jnp.int32)
+        return SMILeState(
+            params=params,
+            normalizers=normalizers,
+            env_state=batch_reset(env, key_env, config.num_envs),
+            expert_queries=jnp.zeros((), jnp.int32),
+            last_return=jnp.zeros(()),
+            key=key,
+            step=step,
+        )
+
+    def update(state: SMILeState) -> tuple[SMILeState, Metrics]:
+        key, key_rollout, key_label, key_train = jax.random.split(state.key, 4)
+        weights = mixture_weights(config.beta, state.step, num_members)  # π_{k−1}
+
+        def mixture_one(obs: Array, key: Array) -> Array:
+            """One step of the full mixture (expert included) on one observation."""
+            key_member, key_expert, key_policy = jax.random.split(key, 3)
+            index = sample_member(key_member, weights)  # 0: expert, i: policy i
+            expert_action = label(oracle, spec, obs[None], key_expert)[0]
+            learner_action = member_act(state, jnp.maximum(index - 1, 0), obs, key_policy)
+            return jnp.where(index == 0, expert_action, learner_action)
+
+        def mixture(obs: Array, key: Array) -> tuple[Array, Array]:
+            keys = jax.random.split(key, obs.shape[0])
+            return jax.vmap(mixture_one)(obs, keys), jnp.zeros(obs.shape[0])
+
+        env_state, batch, stats = rollout(
+            env, mixture, state.env_state, key_rollout, config.steps_per_round
+        )
+        obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
+        labels = label(oracle, spec, obs, key_label)
+        params, normalizer, fit_metrics = train_member(obs, labels, key_train)
+        training = state.step < num_members
+        slot = jnp.minimum(state.step, num_members - 1)
+
+        def put(stack, x):
+            return jnp.where(training, stack.at[slot].set(x), stack)
+
+        step = state.step + training.astype(jnp.int32)
+        expert_queries = state.expert_queries + training.astype(jnp.int32) * per_round
+        episodes = stats.metrics()
+        last_return = jnp.where(
+            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
+        )
+        metrics = {
+            **fit_metrics,
+            **episodes,
+            "episode_return": last_return,
+            "beta": jnp.asarray(config.beta, jnp.float32),
+            "expert_weight": mixture_weights(config.beta, step, num_members)[0],
+            "rounds": step.astype(jnp.float32),
+            "expert_queries": expert_queries.astype(jnp.float32),
+        }
+        new_state = SMILeState(
+            params=jax.tree.map(put, state.params, params),
+            normalizers=jax.tree.map(put, state.normalizers, normalizer),
+            env_state=env_state,
+            expert_queries=expert_queries,
+            last_return=last_return,
+            key=key,
+            step=step,
+        )
+        return new_state, metrics
+
+    def act(state: SMILeState, obs: Array, key: Array) -> Array:
+        """The learned mixture π̃ (no expert), one member drawn per call (per step)."""
+        key_member, key_policy = jax.random.split(key)
+        weights = learner_weights(mixture_weights(config.beta, state.step, num_members))
+        return member_act(state, sample_member(key_member, weights), obs, key_policy)
+
+    return Algorithm(init, update, act, "smile", per_round)

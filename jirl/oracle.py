@@ -1,0 +1,63 @@
+"""The expert oracle of interactive imitation (DAgger, SMILe): a function that labels states.
+
+An oracle is any pure, jittable `act(obs, key) -> action` on one unbatched observation: a
+`jirl.algos.expert.Expert` (its greedy `mode` by default, what DAgger's analysis assumes), or a
+user's own function (a scripted controller, a planner, another library's policy). Interactive
+methods call it inside jit on the states their learner visits, so it must be traceable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jirl.envs.base import Spec
+from jirl.errors import ConfigError
+from jirl.types import Array
+
+#: `oracle(obs [*obs_shape], key) -> action [*action_shape]`, unbatched and jittable.
+Oracle = Callable[[Array, Array], Array]
+
+
+def as_oracle(expert: Any, *, greedy: bool = True) -> Oracle:
+    """The labelling function of `expert`.
+
+    Args:
+      expert: an object with `mode(obs, key)` / `act(obs, key)` (a jirl `Expert`), or any
+        callable `act(obs, key) -> action`.
+      greedy: for an `Expert`, label with its most likely action (`mode`) rather than a sample.
+
+    Raises:
+      ConfigError: `expert` is neither.
+    """
+    if hasattr(expert, "mode") and hasattr(expert, "act"):
+        return expert.mode if greedy else expert.act
+    if callable(expert):
+        return expert
+    raise ConfigError(
+        f"an expert oracle must be a jirl Expert or a function act(obs, key) -> action, "
+        f"got {type(expert).__name__}"
+    )
+
+
+def label(oracle: Oracle, spec: Spec, obs: Array, key: Array) -> Array:
+    """Ask the oracle for the actions of a batch of states.
+
+    Continuous labels are clipped to the action bounds, as executed actions and recorded
+    demonstrations are (`jirl.data`).
+
+    Args:
+      obs: [N, *obs_shape].
+      key: one key; split into N.
+
+    Returns:
+      actions [N] int32 (discrete) or [N, action_dim] float32.
+    """
+    actions = jax.vmap(oracle)(obs, jax.random.split(key, obs.shape[0]))
+    if spec.discrete:
+        return actions.astype(jnp.int32)
+    actions = actions.astype(jnp.float32).reshape((obs.shape[0], *spec.action_shape))
+    return jnp.clip(actions, spec.action_low, spec.action_high)
