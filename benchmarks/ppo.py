@@ -1,0 +1,103 @@
+"""PPO throughput: env steps per second of the whole jitted training loop, compile seconds, and
+the wall time of 1, 8 and 64 seeds in one compile.
+
+    python benchmarks/ppo.py            # quick CPU mode (cartpole)
+    python benchmarks/ppo.py --full     # accelerator: adds Brax halfcheetah, hopper, ant
+
+Prints a markdown table and writes JSON (default benchmarks/results/ppo.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import jirl
+from jirl import envs
+from jirl.rl import ppo
+
+
+def measure(env_name: str, config: ppo.PPOConfig, updates: int, seeds: int, repeats: int) -> dict:
+    """Compile once, then time `repeats` runs of `seeds` vmapped seeds × `updates` updates."""
+    env = envs.make(env_name)
+    algo = ppo.make(config, env)
+    train = jax.jit(jax.vmap(jirl.make_train(algo, updates)))
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    t = time.perf_counter()
+    compiled = train.lower(keys).compile()
+    compile_seconds = time.perf_counter() - t
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(keys))
+        times.append(time.perf_counter() - t)
+    wall = float(np.median(times))
+    steps = algo.env_steps_per_update * updates * seeds
+    return {
+        "env": env_name,
+        "num_envs": config.num_envs,
+        "num_steps": config.num_steps,
+        "seeds": seeds,
+        "updates": updates,
+        "env_steps": steps,
+        "compile_seconds": compile_seconds,
+        "wall_seconds": wall,
+        "env_steps_per_second": steps / wall,
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="accelerator mode: Brax envs too")
+    parser.add_argument("--out", default="benchmarks/results/ppo.json")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    default = ppo.PPOConfig()  # the config the tests use to solve cartpole
+    wide = ppo.PPOConfig(num_envs=64, num_steps=64, num_minibatches=4)
+    rows = []
+    updates = 20 if not args.full else 50
+    for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
+        for seeds in (1, 8, 64) if not args.full else (1, 8, 64, 256):
+            r = measure("cartpole", cfg, updates, seeds, args.repeats)
+            r["config"] = name
+            rows.append(r)
+    if args.full:
+        brax_cfg = ppo.PPOConfig(num_envs=2048, num_steps=32, num_minibatches=32, hidden=(256, 256))
+        for env_name in ("halfcheetah", "hopper", "ant"):
+            for seeds in (1, 8):
+                r = measure(env_name, brax_cfg, 10, seeds, args.repeats)
+                r["config"] = "brax 2048x32"
+                rows.append(r)
+
+    device = jax.devices()[0]
+    header = f"device: {device.device_kind} ({device.platform}), {platform.processor() or platform.machine()}"
+    print(header)
+    print("| env | config | seeds | env steps | compile s | wall s | env steps/s | wall / 1-seed wall |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        base = next(
+            x["wall_seconds"]
+            for x in rows
+            if x["env"] == r["env"] and x["config"] == r["config"] and x["seeds"] == 1
+        )
+        r["wall_ratio_vs_1_seed"] = r["wall_seconds"] / base
+        print(
+            f"| {r['env']} | {r['config']} | {r['seeds']} | {r['env_steps']:,} | "
+            f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
+            f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"device": header, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
