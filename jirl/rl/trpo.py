@@ -1,0 +1,296 @@
+"""Trust region policy optimisation (Schulman et al. 2015, "Trust Region Policy Optimization").
+
+One update solves the KL-constrained problem of eq. 14,
+
+    maximise_θ  L(θ) = E[π_θ(a|s) / π_old(a|s) · Â]  +  λ·H(π_θ)     s.t.  E_s[KL(π_old ‖ π_θ)] ≤ δ,
+
+as in appendix C: the natural-gradient direction s ≈ F⁻¹g by conjugate gradient on
+Fisher-vector products F·v = ∇²KL·v (a jvp of the KL's gradient, plus damping), the step scaled
+to the boundary β = sqrt(2δ / sᵀFs), then a backtracking line search that accepts the first
+fraction whose mean KL is ≤ δ and whose surrogate improves; when none does the policy is kept.
+The value function is fitted separately (Adam minibatches on the GAE(γ, λ) targets of
+`jirl.rl.advantages`). The entropy weight λ is `ent_coef` (GAIL's causal entropy weight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+from jax.flatten_util import ravel_pytree
+
+from jirl.envs.base import Env
+from jirl.errors import require
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn
+from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
+from jirl.rl.ppo import PPOBatch, advantage_batch
+from jirl.types import Algorithm, Array, Metrics, Transition
+
+
+@dataclass(frozen=True)
+class TRPOConfig:
+    """TRPO hyperparameters. `batch_size = num_envs * num_steps` per update.
+
+    Attributes:
+      max_kl: δ, the trust region radius on the mean KL(π_old ‖ π_new).
+      cg_iters: conjugate gradient iterations; cg_damping: added to F (F + damping·I).
+      backtrack_iters: line-search trials at fractions backtrack_coef**i of the full step.
+      ent_coef: λ, weight of the entropy bonus in the surrogate.
+      vf_learning_rate, vf_epochs, vf_minibatches: the separate Adam fit of V(s).
+    """
+
+    num_envs: int = 16
+    num_steps: int = 128
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    max_kl: float = 0.01
+    cg_iters: int = 10
+    cg_damping: float = 0.1
+    backtrack_iters: int = 10
+    backtrack_coef: float = 0.8
+    ent_coef: float = 0.0
+    vf_learning_rate: float = 3e-3
+    vf_epochs: int = 10
+    vf_minibatches: int = 4
+    max_grad_norm: float = 0.5
+    normalize_advantages: bool = True
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_obs: bool = True
+    init_log_std: float = -0.5
+
+    def __post_init__(self):
+        for name in (
+            "num_envs",
+            "num_steps",
+            "cg_iters",
+            "backtrack_iters",
+            "vf_epochs",
+            "vf_minibatches",
+        ):
+            value = getattr(self, name)
+            require(value >= 1, f"trpo.{name} must be >= 1, got {value}")
+        require(
+            self.batch_size % self.vf_minibatches == 0,
+            f"trpo.num_envs * trpo.num_steps ({self.batch_size}) must be divisible by "
+            f"trpo.vf_minibatches ({self.vf_minibatches})",
+        )
+        require(0.0 <= self.gamma <= 1.0, f"trpo.gamma must be in [0, 1], got {self.gamma}")
+        require(0.0 <= self.gae_lambda <= 1.0, "trpo.gae_lambda must be in [0, 1]")
+        require(self.max_kl > 0, f"trpo.max_kl must be > 0, got {self.max_kl}")
+        require(self.cg_damping >= 0, f"trpo.cg_damping must be >= 0, got {self.cg_damping}")
+        require(
+            0.0 < self.backtrack_coef < 1.0,
+            f"trpo.backtrack_coef must be in (0, 1), got {self.backtrack_coef}",
+        )
+        require(self.ent_coef >= 0, f"trpo.ent_coef must be >= 0, got {self.ent_coef}")
+        require(self.vf_learning_rate > 0, "trpo.vf_learning_rate must be > 0")
+        require(self.max_grad_norm > 0, "trpo.max_grad_norm must be > 0")
+        require(
+            len(self.hidden) >= 1 and min(self.hidden) >= 1,
+            "trpo.hidden must list positive layer widths",
+        )
+        require(
+            self.activation in ACTIVATIONS, f"trpo.activation must be one of {sorted(ACTIVATIONS)}"
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+
+def surrogate_loss(
+    policy_params,
+    policy: Policy,
+    normalizer: Normalizer,
+    batch: PPOBatch,
+    old_log_prob: Array,
+    ent_coef: float,
+) -> tuple[Array, Metrics]:
+    """−(importance-weighted surrogate + λ·entropy), eq. 14's objective negated.
+
+    Args:
+      batch: flat samples, obs [N, *obs_shape], action [N, ...], advantage [N] (already
+        normalised if wanted).
+      old_log_prob: [N] log π_old(a|s), the policy before this update.
+    """
+    chex.assert_rank([batch.advantage, old_log_prob], 1)
+    dist = policy.dist(policy_params, normalizer, batch.obs)
+    ratio = jnp.exp(dist.log_prob(batch.action) - old_log_prob)
+    surrogate = jnp.mean(ratio * batch.advantage)
+    entropy = dist.entropy().mean()
+    return -(surrogate + ent_coef * entropy), {"surrogate": surrogate, "entropy": entropy}
+
+
+def mean_kl(policy_params, old_params, policy: Policy, normalizer: Normalizer, obs: Array) -> Array:
+    """E_s[KL(π_old(·|s) ‖ π_θ(·|s))] over `obs: [N, *obs_shape]`; π_old is held constant."""
+    old = policy.dist(jax.lax.stop_gradient(old_params), normalizer, obs)
+    new = policy.dist(policy_params, normalizer, obs)
+    return jnp.mean(old.kl_divergence(new))
+
+
+def conjugate_gradient(matvec, b: Array, iters: int, tol: float = 1e-10) -> Array:
+    """Solve A x = b for symmetric positive definite A given as `matvec`, `iters` steps.
+
+    Args:
+      b: [P]. Returns x: [P]. Iterations stop updating once the residual is below `tol`.
+    """
+    chex.assert_rank(b, 1)
+
+    def body(_, carry):
+        x, r, p, rr = carry
+        active = rr > tol
+        ap = matvec(p)
+        alpha = rr / jnp.maximum(jnp.dot(p, ap), 1e-12)
+        x_new = x + alpha * p
+        r_new = r - alpha * ap
+        rr_new = jnp.dot(r_new, r_new)
+        p_new = r_new + (rr_new / jnp.maximum(rr, 1e-12)) * p
+        keep = lambda new, old: jnp.where(active, new, old)
+        return keep(x_new, x), keep(r_new, r), keep(p_new, p), keep(rr_new, rr)
+
+    init = (jnp.zeros_like(b), b, b, jnp.dot(b, b))
+    x, *_ = jax.lax.fori_loop(0, iters, body, init)
+    return x
+
+
+def natural_step(
+    policy: Policy,
+    policy_params,
+    normalizer: Normalizer,
+    batch: PPOBatch,
+    old_log_prob: Array,
+    config: TRPOConfig,
+) -> tuple[object, Metrics]:
+    """One TRPO policy step (appendix C): CG direction, step to the KL boundary, line search.
+
+    Returns `(new policy params, metrics)`; metrics include `kl`, the mean KL of the accepted
+    step (0 when no fraction was accepted and the policy is kept).
+    """
+    flat_old, unravel = ravel_pytree(policy_params)
+
+    def loss_flat(flat):
+        return surrogate_loss(
+            unravel(flat), policy, normalizer, batch, old_log_prob, config.ent_coef
+        )
+
+    def kl_flat(flat):
+        return mean_kl(unravel(flat), policy_params, policy, normalizer, batch.obs)
+
+    (loss_old, aux_old), grad = jax.value_and_grad(loss_flat, has_aux=True)(flat_old)
+    g = -grad  # ascent direction of the objective
+    grad_kl = jax.grad(kl_flat)
+
+    def fisher_vector(v):
+        return jax.jvp(grad_kl, (flat_old,), (v,))[1] + config.cg_damping * v
+
+    direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
+    shs = jnp.dot(direction, fisher_vector(direction))
+    step_size = jnp.sqrt(2.0 * config.max_kl / jnp.maximum(shs, 1e-12))
+    full_step = step_size * direction
+    expected = jnp.dot(g, full_step)
+
+    def trial(fraction):
+        flat = flat_old + fraction * full_step
+        loss, _ = loss_flat(flat)
+        kl = kl_flat(flat)
+        improve = loss_old - loss
+        ok = (kl <= config.max_kl) & (improve > 0) & jnp.isfinite(loss) & jnp.isfinite(kl)
+        return ok, kl, improve
+
+    def cond(carry):
+        i, accepted, *_ = carry
+        return (i < config.backtrack_iters) & ~accepted
+
+    def body(carry):
+        i, _, _, _, _ = carry
+        fraction = config.backtrack_coef ** i.astype(jnp.float32)
+        ok, kl, improve = trial(fraction)
+        return i + 1, ok, jnp.where(ok, fraction, 0.0), kl, improve
+
+    zero = jnp.zeros(())
+    _, accepted, fraction, kl, improve = jax.lax.while_loop(
+        cond, body, (jnp.zeros((), jnp.int32), jnp.zeros((), bool), zero, zero, zero)
+    )
+    new_flat = flat_old + fraction * full_step
+    metrics = {
+        "kl": jnp.where(accepted, kl, 0.0),
+        "step_accepted": accepted.astype(jnp.float32),
+        "step_fraction": fraction,
+        "surrogate_improvement": jnp.where(accepted, improve, 0.0),
+        "expected_improvement": expected,
+        "entropy": aux_old["entropy"],
+    }
+    return unravel(new_flat), metrics
+
+
+def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: PPOBatch):
+    """½ mean (V(s) − target)² on a minibatch `obs [N, ...]`, `target [N]`."""
+    chex.assert_rank(batch.target, 1)
+    loss = 0.5 * jnp.mean((value_fn(value_params, normalizer, batch.obs) - batch.target) ** 2)
+    return loss, {"value_loss": loss}
+
+
+def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
+    """The TRPO `Learner` for `env`'s spaces; `opt_state` is the value function's Adam state."""
+    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
+    optimizer = optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adam(config.vf_learning_rate, eps=1e-5),
+    )
+
+    def init(key: Array) -> LearnerState:
+        key_policy, key_value = jax.random.split(key)
+        params = {"policy": policy.init(key_policy), "value": value_fn.init(key_value)}
+        return LearnerState(
+            params, optimizer.init(params["value"]), Normalizer.create(env.spec.obs_shape)
+        )
+
+    def learn(state: LearnerState, batch: Transition, key: Array) -> tuple[LearnerState, Metrics]:
+        data = advantage_batch(state, value_fn, batch, config.gamma, config.gae_lambda)
+        if config.normalize_advantages:
+            adv = (data.advantage - data.advantage.mean()) / (data.advantage.std() + 1e-8)
+            data = data.replace(advantage=adv)
+        old_params = state.params["policy"]
+        old_log_prob = jax.lax.stop_gradient(
+            policy.dist(old_params, state.normalizer, data.obs).log_prob(data.action)
+        )
+        policy_params, metrics = natural_step(
+            policy, old_params, state.normalizer, data, old_log_prob, config
+        )
+
+        grad_fn = jax.grad(value_loss, has_aux=True)
+
+        def sgd_step(carry, minibatch: PPOBatch):
+            params, opt_state = carry
+            grads, m = grad_fn(params, value_fn, state.normalizer, minibatch)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), m
+
+        def epoch(carry, key_epoch):
+            perm = jax.random.permutation(key_epoch, config.batch_size)
+            shuffle = lambda x: x[perm].reshape((config.vf_minibatches, -1, *x.shape[1:]))
+            return jax.lax.scan(sgd_step, carry, jax.tree.map(shuffle, data))
+
+        (value_params, opt_state), value_metrics = jax.lax.scan(
+            epoch, (state.params["value"], state.opt_state), jax.random.split(key, config.vf_epochs)
+        )
+        normalizer = (
+            state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer
+        )
+        metrics = {**metrics, **jax.tree.map(jnp.mean, value_metrics)}
+        params = {"policy": policy_params, "value": value_params}
+        return LearnerState(params, opt_state, normalizer), metrics
+
+    return Learner(policy, value_fn, init, learn)
+
+
+def make(config: TRPOConfig, env: Env, reward_fn: RewardFn | None = None) -> Algorithm:
+    """TRPO as an `Algorithm`, optimising the env's reward or `reward_fn`."""
+    return make_agent(
+        env, trpo_learner(config, env), config.num_envs, config.num_steps, reward_fn, "trpo"
+    )

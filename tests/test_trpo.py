@@ -1,0 +1,82 @@
+"""TRPO: conjugate gradient, the trust region on every accepted step, learning cartpole."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jirl import envs
+from jirl.envs.base import batch_reset
+from jirl.errors import ConfigError
+from jirl.evaluation import episode_returns
+from jirl.rl import trpo
+from jirl.rl.agent import sampler
+from jirl.rl.rollout import rollout
+from jirl.train import make_train
+
+
+def test_conjugate_gradient_matches_solve():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(6, 6))
+    a = m @ m.T + 0.5 * np.eye(6)
+    b = rng.normal(size=6)
+    x = trpo.conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.asarray(b), 20)
+    np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="max_kl"):
+        trpo.TRPOConfig(max_kl=0.0)
+    with pytest.raises(ConfigError, match="backtrack_coef"):
+        trpo.TRPOConfig(backtrack_coef=1.0)
+    with pytest.raises(ConfigError, match="vf_minibatches"):
+        trpo.TRPOConfig(num_envs=3, num_steps=5, vf_minibatches=4)
+
+
+@pytest.mark.parametrize("env_name", ["pendulum"])
+def test_one_step_stays_in_trust_region(env_name):
+    """The KL between the policies before and after `learn`, recomputed here, is ≤ δ."""
+    config = trpo.TRPOConfig(num_envs=4, num_steps=32, max_kl=0.01, vf_epochs=1)
+    env = envs.make(env_name)
+    learner = trpo.trpo_learner(config, env)
+
+    @jax.jit
+    def one_update(key):
+        key_init, key_env, key_roll, key_learn = jax.random.split(key, 4)
+        state = learner.init(key_init)
+        acting = sampler(learner.policy, state)
+        _, batch, _ = rollout(env, acting, batch_reset(env, key_env, 4), key_roll, 32)
+        new_state, metrics = learner.learn(state, batch, key_learn)
+        return state, new_state, batch, metrics
+
+    state, new_state, batch, metrics = one_update(jax.random.PRNGKey(3))
+    obs = batch.obs.reshape((-1, *env.spec.obs_shape))
+    kl = trpo.mean_kl(
+        new_state.params["policy"], state.params["policy"], learner.policy, state.normalizer, obs
+    )
+    assert float(metrics["step_accepted"]) == 1.0
+    np.testing.assert_allclose(float(kl), float(metrics["kl"]), rtol=1e-4, atol=1e-7)
+    assert 0.0 < float(kl) <= config.max_kl
+    assert np.isfinite(float(metrics["value_loss"]))
+
+
+@pytest.mark.slow
+def test_trpo_learns_cartpole_within_trust_region():
+    config = trpo.TRPOConfig(max_kl=0.02)
+    env = envs.make("cartpole")
+    algo = trpo.make(config, env)
+    seeds = 3
+    train = jax.jit(jax.vmap(make_train(algo, 45)))
+    state, metrics = train(jax.random.split(jax.random.PRNGKey(0), seeds))
+    kl = np.asarray(metrics["kl"])  # [seeds, updates]
+    accepted = np.asarray(metrics["step_accepted"]) > 0
+    assert accepted.mean() > 0.5
+    assert kl[accepted].max() <= 1.5 * config.max_kl
+
+    def evaluate(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, 16).mean()
+
+    returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), seeds))
+    assert float(returns.mean()) >= 475.0, returns
