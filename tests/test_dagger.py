@@ -1,0 +1,183 @@
+"""DAgger: β schedules, the aggregated ring buffer, config errors, the CLI boundary, and the
+lecture's contrast on cartpole (1 demonstration episode: BC reported, DAgger and SMILe >= 0.95)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jirl
+from jirl import cli, data, envs
+from jirl.algos import bc, dagger, smile
+from jirl.algos import expert as experts
+from jirl.errors import ConfigError
+from jirl.evaluation import episode_returns, normalized_score
+from jirl.oracle import as_oracle, label
+
+
+def scores(algo, env, expert, num_updates, seeds=3, episodes=8):
+    """Normalized score of each seed's final `act`, seeds trained and evaluated vmapped."""
+    train = jax.jit(jax.vmap(jirl.make_train(algo, num_updates)))
+    state, metrics = train(jax.random.split(jax.random.PRNGKey(0), seeds))
+
+    def evaluate(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+
+    keys = jax.random.split(jax.random.PRNGKey(1), seeds)
+    returns = np.asarray(jax.jit(jax.vmap(evaluate))(state, keys))
+    return normalized_score(returns, expert.expert_return, expert.random_return), metrics
+
+
+def test_dagger_and_smile_from_one_episode_bc_reported(cartpole_expert):
+    env = envs.make("cartpole")
+    expert = experts.load(cartpole_expert, env)
+    demos = data.load(cartpole_expert / "demos.npz", env=env).trajectories
+    one = data.take_episodes(demos, 1)
+
+    bc_scores, _ = scores(bc.make(bc.BCConfig(steps_per_update=100), env, one), env, expert, 3)
+    dagger_config = dagger.DAggerConfig(
+        beta_schedule="exponential",
+        num_envs=4,
+        steps_per_round=64,
+        sgd_steps=100,
+        buffer_capacity=4096,
+    )
+    dagger_scores, dagger_metrics = scores(
+        dagger.make(dagger_config, env, one, expert), env, expert, 4
+    )
+    smile_config = smile.SMILeConfig(
+        beta=0.5, max_rounds=4, num_envs=4, steps_per_round=64, sgd_steps=150
+    )
+    smile_scores, smile_metrics = scores(smile.make(smile_config, env, expert, one), env, expert, 3)
+    print(
+        f"\ncartpole, 1 demo episode ({one.num_transitions} steps), normalized score: "
+        f"BC {bc_scores.mean():.3f}  DAgger {dagger_scores.mean():.3f} "
+        f"({int(dagger_metrics['expert_queries'][0, -1])} queries)  "
+        f"SMILe {smile_scores.mean():.3f} ({int(smile_metrics['expert_queries'][0, -1])} queries)"
+    )
+    assert np.isfinite(bc_scores.mean())
+    assert dagger_scores.mean() >= 0.95
+    assert smile_scores.mean() >= 0.95
+    # Expert queries are counted per labelled state, cumulatively.
+    per_round = dagger_config.samples_per_round
+    np.testing.assert_array_equal(dagger_metrics["expert_queries"][0], per_round * np.arange(1, 5))
+    np.testing.assert_allclose(dagger_metrics["beta"][0], 0.5 ** np.arange(4))
+    assert (dagger_metrics["buffer_size"] <= dagger_config.buffer_capacity).all()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("constant", [0.8, 0.8, 0.8, 0.8, 0.8]),
+        ("linear", [0.8, 0.4, 0.0, 0.0, 0.0]),
+        ("exponential", [0.8, 0.4, 0.2, 0.1, 0.05]),
+        ("first", [0.8, 0.0, 0.0, 0.0, 0.0]),
+    ],
+)
+def test_beta_schedules(schedule, expected):
+    config = dagger.DAggerConfig(beta_schedule=schedule, beta=0.8, beta_decay=0.5, beta_rounds=2)
+    got = jax.vmap(lambda i: dagger.beta_at(config, i))(jnp.arange(5))
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_buffer_never_exceeds_capacity_and_keeps_newest():
+    capacity = 7
+    buffer = dagger.buffer_init(capacity, (2,), (), jnp.int32)
+
+    def add(buffer, start):
+        ids = start + jnp.arange(3)  # rows labelled by their global insertion index
+        obs = jnp.stack([ids, -ids], axis=1).astype(jnp.float32)
+        buffer = dagger.buffer_add(buffer, obs, ids)
+        return buffer, (buffer.size, buffer.actions)
+
+    buffer, (sizes, _) = jax.lax.scan(add, buffer, 3 * jnp.arange(5))  # 15 rows in all
+    np.testing.assert_array_equal(sizes, [3, 6, 7, 7, 7])
+    assert buffer.obs.shape == (capacity, 2) and buffer.actions.shape == (capacity,)
+    assert int(buffer.added) == 15
+    # The newest 7 of 0..14 are kept, each in its ring slot (id % capacity).
+    np.testing.assert_array_equal(np.sort(buffer.actions), np.arange(8, 15))
+    np.testing.assert_array_equal(buffer.actions % capacity, np.arange(capacity))
+    np.testing.assert_array_equal(buffer.obs[:, 0], buffer.actions)
+    # One batch larger than the buffer: only its newest rows are written.
+    big = dagger.buffer_add(
+        dagger.buffer_init(4, (1,), (), jnp.int32), jnp.zeros((10, 1)), jnp.arange(10)
+    )
+    assert int(big.size) == 4
+    np.testing.assert_array_equal(np.sort(big.actions), [6, 7, 8, 9])
+
+
+def cartpole_controller(obs, key):
+    """A scripted cartpole oracle (a user's function, not a jirl Expert)."""
+    del key
+    x, x_dot, theta, theta_dot = obs
+    return (theta + 0.5 * theta_dot + 0.05 * x + 0.1 * x_dot > 0).astype(jnp.int32)
+
+
+def test_dagger_with_a_user_oracle_fills_buffer_to_capacity():
+    env = envs.make("cartpole")
+    config = dagger.DAggerConfig(
+        num_envs=2, steps_per_round=16, buffer_capacity=48, sgd_steps=5, batch_size=16
+    )
+    algo = dagger.make(config, env, None, cartpole_controller)
+    state, metrics = jax.jit(jirl.make_train(algo, 4))(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(metrics["buffer_size"], [32, 48, 48, 48])
+    np.testing.assert_array_equal(metrics["expert_queries"], [32, 64, 96, 128])
+    np.testing.assert_array_equal(metrics["beta"], [1.0, 0.0, 0.0, 0.0])
+    assert int(state.buffer.added) == 128 and int(state.step) == 4
+    # Every stored label is the oracle's answer for its stored state.
+    want = label(cartpole_controller, env.spec, state.buffer.obs, jax.random.PRNGKey(1))
+    np.testing.assert_array_equal(state.buffer.actions, want)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"beta_schedule": "cosine"},
+        {"beta": 1.5},
+        {"beta": -0.1},
+        {"beta_decay": 2.0},
+        {"beta_rounds": 0},
+        {"num_envs": 0},
+        {"steps_per_round": 0},
+        {"sgd_steps": 0},
+        {"batch_size": 0},
+        {"buffer_capacity": 10},  # smaller than one round
+        {"learning_rate": 0.0},
+        {"ent_coef": -1.0},
+        {"hidden": ()},
+        {"activation": "sigmoid"},
+    ],
+)
+def test_bad_config_raises(bad):
+    with pytest.raises(ConfigError):
+        dagger.DAggerConfig(**bad)
+
+
+def test_bad_oracle_and_too_many_demos_raise(cartpole_expert):
+    env = envs.make("cartpole")
+    with pytest.raises(ConfigError, match="oracle"):
+        as_oracle(42)
+    demos = data.load(cartpole_expert / "demos.npz", env=env).trajectories
+    small = dagger.DAggerConfig(buffer_capacity=1024)
+    with pytest.raises(ConfigError, match="buffer_capacity"):
+        dagger.make(small, env, demos, cartpole_controller)
+
+
+def test_yaml_config_loads_and_bad_section_value_is_config_error():
+    from jirl.config import experiment_config, read_yaml
+
+    cfg = experiment_config(read_yaml("dagger-cartpole"), dagger.DAggerConfig)
+    assert cfg.algo == "dagger" and cfg.algo_config.beta_schedule == "first"
+    with pytest.raises(ConfigError):
+        experiment_config(
+            {"algo": "dagger", "env": "cartpole", "dagger": {"beta": 3}}, dagger.DAggerConfig
+        )
+
+
+def test_cli_train_dagger_without_expert_exits_2(tmp_path, capsys):
+    code = cli.main(["train", "dagger", "--env", "cartpole", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("jirl: error:")

@@ -1,0 +1,128 @@
+"""SMILe: the closed-form mixture weights, the expert's sampling probability, stacked members,
+config errors and the CLI boundary. (Learning on cartpole is asserted in test_dagger.py, in the
+one test that reports BC beside DAgger and SMILe.)"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jirl
+from jirl import cli, envs
+from jirl.algos import smile
+from jirl.errors import ConfigError
+
+
+def recursive_weights(beta: float, rounds: int, max_rounds: int) -> np.ndarray:
+    """The paper's update π_k = π_{k−1} + β(1−β)^(k−1)(π̂_k − π*), applied k times."""
+    w = np.zeros(max_rounds + 1)
+    w[0] = 1.0
+    for k in range(1, min(rounds, max_rounds) + 1):
+        step = beta * (1 - beta) ** (k - 1)
+        w[k] += step
+        w[0] -= step
+    return w
+
+
+@pytest.mark.parametrize("beta", [0.1, 0.3, 0.5, 1.0])
+def test_mixture_weights_closed_form(beta):
+    max_rounds = 6
+    for k in range(max_rounds + 3):
+        w = np.asarray(smile.mixture_weights(beta, k, max_rounds))
+        assert w.shape == (max_rounds + 1,)
+        np.testing.assert_allclose(w, recursive_weights(beta, k, max_rounds), atol=1e-6)
+        kk = min(k, max_rounds)
+        np.testing.assert_allclose(w[0], (1 - beta) ** kk, atol=1e-6)
+        i = np.arange(1, max_rounds + 1)
+        np.testing.assert_allclose(
+            w[1:], np.where(i <= kk, beta * (1 - beta) ** (i - 1), 0.0), atol=1e-6
+        )
+        np.testing.assert_allclose(w.sum(), 1.0, atol=1e-6)
+    # Traced rounds and beta give the same weights (a sweep may vmap over them).
+    got = jax.vmap(lambda k: smile.mixture_weights(beta, k, max_rounds))(jnp.arange(4))
+    np.testing.assert_allclose(got[3], recursive_weights(beta, 3, max_rounds), atol=1e-6)
+
+
+def test_expert_chosen_with_probability_one_minus_beta_to_the_k():
+    beta, rounds, max_rounds, n = 0.3, 3, 5, 40_000
+    weights = smile.mixture_weights(beta, rounds, max_rounds)
+    keys = jax.random.split(jax.random.PRNGKey(42), n)
+    members = np.asarray(jax.vmap(smile.sample_member, in_axes=(0, None))(keys, weights))
+    freq = np.bincount(members, minlength=max_rounds + 1) / n
+    p = np.asarray(weights)
+    tol = 4 * np.sqrt(p * (1 - p) / n) + 1e-9  # 4 standard errors
+    assert abs(freq[0] - (1 - beta) ** rounds) <= tol[0]
+    assert (np.abs(freq - p) <= tol).all(), (freq, p)
+    assert freq[rounds + 1 :].sum() == 0  # untrained members are never drawn
+
+
+def test_learner_mixture_excludes_the_expert():
+    w = smile.mixture_weights(0.3, 2, 4)
+    lw = np.asarray(smile.learner_weights(w))
+    np.testing.assert_allclose(lw, np.array([0.3, 0.21, 0, 0]) / 0.51, atol=1e-6)
+    np.testing.assert_allclose(
+        smile.learner_weights(smile.mixture_weights(0.3, 0, 4)), [1, 0, 0, 0]
+    )
+
+
+def cartpole_controller(obs, key):
+    """A scripted cartpole oracle (a user's function, not a jirl Expert)."""
+    del key
+    x, x_dot, theta, theta_dot = obs
+    return (theta + 0.5 * theta_dot + 0.05 * x + 0.1 * x_dot > 0).astype(jnp.int32)
+
+
+def test_rounds_stack_new_members_and_stop_at_max_rounds():
+    env = envs.make("cartpole")
+    config = smile.SMILeConfig(
+        beta=0.5, max_rounds=2, num_envs=2, steps_per_round=16, sgd_steps=5, batch_size=16
+    )
+    algo = smile.make(config, env, cartpole_controller)
+    state0 = algo.init(jax.random.PRNGKey(0))
+    state, metrics = jax.jit(jirl.make_train(algo, 3))(jax.random.PRNGKey(0))
+    leaves = jax.tree.leaves(state.params)
+    assert all(x.shape[0] == 2 for x in leaves)
+    assert state.normalizers.mean.shape == (2, 4)
+    np.testing.assert_array_equal(metrics["rounds"], [1, 2, 2])
+    np.testing.assert_allclose(metrics["expert_weight"], [0.5, 0.25, 0.25])
+    np.testing.assert_array_equal(metrics["expert_queries"], [32, 64, 64])
+    # Each member is a new policy, trained from its own initialisation on its own data.
+    first, second = (jax.tree.map(lambda x, i=i: x[i], state.params) for i in range(2))
+    differs = [
+        not np.allclose(a, b)
+        for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(second), strict=True)
+    ]
+    assert all(differs)
+    assert not np.allclose(jax.tree.leaves(state0.params)[0][0], jax.tree.leaves(first)[0])
+    action = algo.act(state, jnp.zeros(4), jax.random.PRNGKey(3))
+    assert action.shape == () and action.dtype == jnp.int32
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"beta": 0.0},
+        {"beta": 1.2},
+        {"max_rounds": 0},
+        {"num_envs": 0},
+        {"steps_per_round": 0},
+        {"sgd_steps": 0},
+        {"batch_size": 0},
+        {"learning_rate": -1.0},
+        {"l2_coef": -1.0},
+        {"hidden": (0,)},
+        {"activation": "sine"},
+    ],
+)
+def test_bad_config_raises(bad):
+    with pytest.raises(ConfigError):
+        smile.SMILeConfig(**bad)
+
+
+def test_cli_train_smile_without_expert_exits_2(tmp_path, capsys):
+    code = cli.main(["train", "smile", "--env", "cartpole", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "--expert" in err
