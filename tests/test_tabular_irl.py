@@ -1,0 +1,197 @@
+"""Tabular IRL: recovery, exact gradients, the max-margin QP, MWAL, deep vs linear MaxEnt."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from jirl.tabular import (
+    DeepMaxEntConfig,
+    MaxEntConfig,
+    MaxMarginConfig,
+    MWALConfig,
+    deep_maxent_irl,
+    max_margin_irl,
+    maxent_gradient,
+    maxent_irl,
+    metrics,
+    mwal_irl,
+    planning,
+    solve_margin_qp,
+)
+from jirl.tabular import mdp as mdp_lib
+from jirl.tabular.maxent import reward_features
+from jirl.tabular.mwal import complemented_features
+
+HORIZON = 10
+
+
+@functools.lru_cache
+def linear_gridworld():
+    """5×5 gridworld whose true reward is linear in 3×3 macro-cell features."""
+    mdp = mdp_lib.gridworld(5, slip=0.1, features="blocks", block=2)
+    weights = jax.random.normal(jax.random.PRNGKey(1), (mdp.num_features,))
+    return mdp.replace(reward=mdp.features @ weights)
+
+
+def expert_demos(mdp, num_demos, soft=True, seed=2):
+    planner = planning.soft_value_iteration if soft else planning.value_iteration
+    policy = planner(mdp, mdp.reward, horizon=HORIZON).policy
+    return metrics.sample_demos(jax.random.PRNGKey(seed), mdp, policy, num_demos, HORIZON)
+
+
+def test_maxent_recovers_a_linear_gridworld_reward():
+    mdp = linear_gridworld()
+    demos = expert_demos(mdp, 1000)
+    config = MaxEntConfig(horizon=HORIZON, num_iterations=200, learning_rate=0.1)
+    result = jax.jit(maxent_irl, static_argnums=3)(jax.random.PRNGKey(0), mdp, demos, config)
+    evd = metrics.expected_value_difference(mdp, mdp.reward, result.reward, horizon=HORIZON)
+    gap = metrics.random_policy_gap(mdp, mdp.reward, horizon=HORIZON)
+    assert float(evd) < 0.01 * float(gap)
+    assert float(metrics.reward_correlation(result.reward, mdp.reward)) >= 0.9
+    assert result.metrics["feature_gap"][-1] < 0.1 * result.metrics["feature_gap"][0]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_maxent_gradient_vanishes_at_the_truth_and_one_pass_agrees(causal):
+    mdp = linear_gridworld()
+    feats = reward_features(mdp, causal)
+    weights = jax.random.normal(jax.random.PRNGKey(3), (feats.shape[-1],))
+    # Exact demo counts: the expected counts of the soft-optimal policy of θ*.
+    plan = planning.soft_value_iteration(mdp, feats @ weights, horizon=HORIZON)
+    vis = planning.visitation(mdp, plan.policy)
+    counts = metrics.feature_counts(vis.state_action, feats)
+    grad, _ = maxent_gradient(mdp, weights, feats, counts, horizon=HORIZON)
+    np.testing.assert_allclose(grad, 0.0, atol=1e-4)
+    other = weights + 0.3
+    two, dual_two = maxent_gradient(mdp, other, feats, counts, horizon=HORIZON)
+    one, dual_one = maxent_gradient(mdp, other, feats, counts, horizon=HORIZON, one_pass=True)
+    np.testing.assert_allclose(one, two, atol=1e-4)
+    np.testing.assert_allclose(dual_one, dual_two, atol=1e-4)
+    # The gradient is the gradient of the dual objective θ·μ_E − log Z(θ).
+    auto = jax.grad(lambda w: maxent_gradient(mdp, w, feats, counts, horizon=HORIZON)[1])(other)
+    np.testing.assert_allclose(two, auto, atol=1e-4)
+
+
+def test_maxent_vmaps_over_seeds_and_over_problems_sharing_dynamics():
+    mdp = linear_gridworld()
+    config = MaxEntConfig(horizon=HORIZON, num_iterations=5)
+    demos = jax.vmap(
+        lambda k: metrics.sample_demos(
+            k,
+            mdp,
+            planning.soft_value_iteration(mdp, mdp.reward, horizon=HORIZON).policy,
+            8,
+            HORIZON,
+        )
+    )(jax.random.split(jax.random.PRNGKey(0), 3))
+    run = jax.jit(jax.vmap(lambda k, d: maxent_irl(k, mdp, d, config)))
+    batched = run(jax.random.split(jax.random.PRNGKey(1), 3), demos)
+    single = maxent_irl(jax.random.PRNGKey(0), mdp, jax.tree.map(lambda x: x[1], demos), config)
+    assert batched.weights.shape == (3, mdp.num_features)
+    np.testing.assert_allclose(batched.weights[1], single.weights, atol=1e-5)
+
+
+def test_max_margin_qp_matches_scipy():
+    rng = np.random.default_rng(0)
+    mu_expert = rng.uniform(size=3)
+    mu_policies = rng.uniform(size=(5, 3))
+    losses = rng.uniform(0.2, 1.0, size=5)
+    mask = np.array([True, True, True, True, False])
+    c = 1.0
+    w, slack, _ = solve_margin_qp(
+        jnp.asarray(mu_expert),
+        jnp.asarray(mu_policies),
+        jnp.asarray(losses),
+        jnp.asarray(mask),
+        c,
+        num_steps=3000,
+    )
+    g = (mu_expert - mu_policies)[mask]
+    cons = [
+        {"type": "ineq", "fun": lambda x, i=i: x[:3] @ g[i] - losses[mask][i] + x[3]}
+        for i in range(len(g))
+    ]
+    cons.append({"type": "ineq", "fun": lambda x: x[3]})
+    ref = minimize(
+        lambda x: 0.5 * x[:3] @ x[:3] + c * x[3],
+        np.zeros(4),
+        constraints=cons,
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 500},
+    )
+    assert ref.success
+    np.testing.assert_allclose(w, ref.x[:3], atol=1e-3)
+    np.testing.assert_allclose(slack, ref.x[3], atol=1e-3)
+
+
+@pytest.mark.parametrize("method", ["projection", "planning"])
+def test_max_margin_learns_a_good_policy(method):
+    mdp = linear_gridworld()
+    demos = expert_demos(mdp, 300, soft=False)
+    config = MaxMarginConfig(method=method, horizon=HORIZON, num_iterations=15, qp_steps=300)
+    result = jax.jit(max_margin_irl, static_argnums=3)(jax.random.PRNGKey(0), mdp, demos, config)
+    gap = metrics.random_policy_gap(mdp, mdp.reward, horizon=HORIZON)
+    evd = metrics.policy_value_difference(mdp, mdp.reward, result.policy, horizon=HORIZON)
+    assert float(evd) < 0.05 * float(gap)
+    if method == "projection":
+        # The projection never moves μ̄ away from μ_E.
+        assert bool(jnp.all(jnp.diff(result.metrics["margin"]) <= 1e-6))
+
+
+def test_mwal_mixed_policy_matches_the_experts_feature_expectations():
+    mdp = linear_gridworld()
+    demos = expert_demos(mdp, 300, soft=False)
+    phi = complemented_features(mdp.features)[:, : mdp.num_features]
+    gaps = []
+    for rounds in (5, 200):
+        result = mwal_irl(
+            jax.random.PRNGKey(0), mdp, demos, MWALConfig(horizon=HORIZON, num_iterations=rounds)
+        )
+        gaps.append(float(metrics.feature_expectation_gap(mdp, result.policy, demos, phi)))
+        np.testing.assert_allclose(
+            metrics.feature_expectation_gap(mdp, result.policy, demos, phi),
+            jnp.linalg.norm(
+                result.feature_expectations
+                - metrics.empirical_visitation(demos, mdp.num_states, mdp.num_actions).sum(-1)
+                @ phi
+                / HORIZON
+            ),
+            atol=1e-5,
+        )
+    uniform = jnp.full((mdp.num_states, mdp.num_actions), 0.2)
+    random_gap = float(metrics.feature_expectation_gap(mdp, uniform, demos, phi))
+    assert gaps[1] < 0.5 * gaps[0] and gaps[1] < 0.1 * random_gap
+
+
+def test_deep_maxent_beats_linear_maxent_on_objectworld():
+    mdp = mdp_lib.objectworld(10, 2, 8, jax.random.PRNGKey(0), features="continuous")
+    horizon = 20
+    policy = planning.soft_value_iteration(mdp, mdp.reward, horizon=horizon).policy
+    demos = metrics.sample_demos(jax.random.PRNGKey(2), mdp, policy, 128, horizon)
+    linear = maxent_irl(
+        jax.random.PRNGKey(0),
+        mdp,
+        demos,
+        MaxEntConfig(horizon=horizon, num_iterations=200, learning_rate=0.05),
+    )
+    deep = deep_maxent_irl(
+        jax.random.PRNGKey(0),
+        mdp,
+        demos,
+        DeepMaxEntConfig(
+            horizon=horizon,
+            hidden_sizes=(16, 16),
+            num_iterations=300,
+            learning_rate=3e-3,
+            weight_decay=1e-2,
+        ),
+    )
+    evd = lambda r: float(metrics.expected_value_difference(mdp, mdp.reward, r, horizon=horizon))
+    assert evd(deep.reward) < 0.7 * evd(linear.reward)
+    assert metrics.reward_correlation(deep.reward, mdp.reward) > metrics.reward_correlation(
+        linear.reward, mdp.reward
+    )

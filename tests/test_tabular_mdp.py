@@ -1,0 +1,141 @@
+"""MDP builders and validation, demos validation, and the tabular sampling environments."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jirl.envs
+from jirl.errors import ConfigError, DataError, EnvError
+from jirl.tabular import mdp as mdp_lib
+from jirl.tabular import metrics, planning
+
+
+def test_gridworld_formats_are_the_same_mdp():
+    sparse = mdp_lib.gridworld(4, slip=0.2)
+    grid = mdp_lib.gridworld(4, slip=0.2, format="grid")
+    dense = mdp_lib.gridworld(4, slip=0.2, format="dense")
+    assert (sparse.format, grid.format, dense.format) == ("sparse", "grid", "dense")
+    assert sparse.next_state.shape == (16, 5, 5)
+    t = np.asarray(dense.transition)
+    np.testing.assert_allclose(mdp_lib.to_dense(sparse).transition, t, atol=1e-6)
+    np.testing.assert_allclose(mdp_lib.to_dense(grid).transition, t, atol=1e-6)
+    # Corner (0, 0), action "up": stays with 1 − slip + 3·slip/5 (up, left and stay slips).
+    np.testing.assert_allclose(t[0, 1, 0], 0.8 + 3 * 0.2 / 5, atol=1e-6)
+    np.testing.assert_allclose(t[0, 4, 1], 0.8 + 0.2 / 5, atol=1e-6)
+
+
+def test_absorbing_goal_keeps_the_agent():
+    mdp = mdp_lib.to_dense(mdp_lib.gridworld(3, goal=(1, 1), absorbing=True))
+    np.testing.assert_allclose(mdp.transition[4, :, 4], 1.0)
+    assert float(mdp.reward[4]) == 1.0 and float(mdp.reward.sum()) == 1.0
+
+
+def test_objectworld_reward_and_features():
+    mdp = mdp_lib.objectworld(8, 2, 6, jax.random.PRNGKey(0), features="both")
+    assert mdp.features.shape == (64, 4 + 4 * 8)
+    assert set(np.unique(mdp.reward)) <= {-1.0, 0.0, 1.0}
+    near0 = np.asarray(mdp.features[:, 0]) * 8 <= 3.0  # continuous distance to outer colour 0
+    np.testing.assert_array_equal(np.asarray(mdp.reward) != 0, near0)
+
+
+def test_garnet_branching():
+    mdp = mdp_lib.garnet(10, 3, 4, jax.random.PRNGKey(0), num_features=2)
+    assert mdp.next_state.shape == (10, 3, 4) and mdp.features.shape == (10, 2)
+    assert all(len(set(row)) == 4 for row in np.asarray(mdp.next_state).reshape(-1, 4))
+
+
+def test_sparse_predecessor_table_matches_scatter():
+    mdp = mdp_lib.gridworld(5, slip=0.3)
+    flow = jax.random.uniform(jax.random.PRNGKey(0), (25, 5))
+    gathered = planning.push_forward(mdp, flow)
+    scattered = planning.push_forward(mdp.replace(pred_sa=None, pred_prob=None), flow)
+    np.testing.assert_allclose(gathered, scattered, atol=1e-6)
+
+
+def dense_t():
+    t = np.full((3, 2, 3), 1.0 / 3)
+    return t
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: mdp_lib.dense_mdp(dense_t() * 1.1, np.ones(3) / 3), "sums to"),
+        (lambda: mdp_lib.dense_mdp(dense_t(), [0.5, 0.6, -0.1]), "negative"),
+        (
+            lambda: mdp_lib.sparse_mdp(np.full((3, 2, 1), 3), np.ones((3, 2, 1)), np.ones(3) / 3),
+            "not a state index",
+        ),
+        (
+            lambda: mdp_lib.sparse_mdp(
+                np.zeros((3, 2, 2), int),
+                np.array([1.5, -0.5])[None, None].repeat(3, 0).repeat(2, 1),
+                np.ones(3) / 3,
+            ),
+            "negative",
+        ),
+        (lambda: mdp_lib.dense_mdp(np.ones((3, 2, 4)) / 4, np.ones(3) / 3), "shape"),
+        (lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, reward=np.ones(4)), "reward"),
+        (lambda: mdp_lib.gridworld(4, slip=1.5), "slip"),
+        (lambda: mdp_lib.gridworld(4, goal=(4, 0)), "outside"),
+    ],
+)
+def test_bad_mdps_raise_one_line_errors(make, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        make()
+    assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
+
+
+def test_bad_demos_raise_data_errors():
+    mdp = mdp_lib.gridworld(3)
+    good = metrics.Demos(states=jnp.zeros((2, 4), jnp.int32), actions=jnp.zeros((2, 4), jnp.int32))
+    metrics.validate_demos(mdp, good)
+    with pytest.raises(DataError, match=r"states\[1, 2\] = 9"):
+        metrics.validate_demos(mdp, good.replace(states=good.states.at[1, 2].set(9)))
+    with pytest.raises(DataError, match="actions"):
+        metrics.validate_demos(mdp, good.replace(actions=good.actions.at[0, 0].set(-1)))
+    with pytest.raises(DataError, match="integer"):
+        metrics.validate_demos(mdp, good.replace(states=good.states.astype(jnp.float32)))
+    with pytest.raises(DataError, match="same shape"):
+        metrics.validate_demos(mdp, good.replace(actions=good.actions[:, :3]))
+
+
+def test_sampled_demos_follow_the_dynamics():
+    mdp = mdp_lib.gridworld(4, slip=0.0)
+    right = jnp.zeros((16, 5)).at[:, 4].set(1.0)
+    demos = metrics.sample_demos(jax.random.PRNGKey(0), mdp, right, 8, 5)
+    metrics.validate_demos(mdp, demos)
+    cols = np.asarray(demos.states) % 4
+    assert (np.diff(cols, axis=1) >= 0).all() and (cols[:, -1] == 3).all()
+    assert (np.asarray(demos.actions) == 4).all()
+
+
+def test_make_gridworld_rejects_unknown_options():
+    with pytest.raises(EnvError, match="bogus"):
+        jirl.envs.make("gridworld", bogus=1)
+    with pytest.raises(EnvError, match="slip"):
+        jirl.envs.make("gridworld", slip=2.0)
+
+
+@pytest.mark.parametrize("name", ["gridworld", "objectworld"])
+def test_tabular_env_steps_in_a_vmapped_batch(name):
+    env = jirl.envs.make(name, size=4, horizon=6)
+    assert env.spec.discrete and env.spec.num_actions == 5 and env.spec.obs_shape == (16,)
+    state = jirl.envs.batch_reset(env, jax.random.PRNGKey(0), 8)
+    step = jax.jit(lambda s, a: jirl.envs.batch_step(env, s, a))
+    for _ in range(6):
+        state = step(state, jnp.full((8,), 4, jnp.int32))
+    assert state.obs.shape == (8, 16)
+    np.testing.assert_allclose(state.obs.sum(-1), 1.0)
+    assert bool(state.truncated.all()) and not bool(state.terminated.any())
+
+
+def test_gridworld_env_reward_is_the_true_reward_of_the_current_state():
+    env = jirl.envs.make("gridworld", size=3, slip=0.0, goal=8, horizon=10)
+    state = env.reset(jax.random.PRNGKey(0))
+    returns = []
+    for _ in range(5):  # move right, then down: reach the goal and stay
+        state = env.step(state, jnp.int32(4 if int(state.inner) % 3 < 2 else 2))
+        returns.append(float(state.reward))
+    assert int(state.inner) == 8 and returns[-1] == 1.0

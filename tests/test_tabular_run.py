@@ -1,0 +1,67 @@
+"""train_tabular: the run directory, and every bad option raises a one-line ConfigError."""
+
+import json
+
+import pytest
+import yaml
+
+from jirl.errors import ConfigError
+from jirl.tabular_run import resolve_options, train_tabular
+
+
+def test_train_tabular_writes_the_run_directory(tmp_path):
+    options = {"size": 4, "num_iterations": 6, "num_demos": 8, "log_every": 4}
+    summary = train_tabular("maxent", "gridworld", tmp_path, options, seeds=2, seed=3)
+    for name in ("config.yaml", "metrics.jsonl", "summary.json", "reward.png"):
+        assert (tmp_path / name).is_file() and (tmp_path / name).stat().st_size > 0
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["algo"] == "maxent" and config["horizon"] == 8 and config["size"] == 4
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [4, 6]
+    assert len(lines[0]["feature_gap"]) == 2
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk == summary
+    assert summary["seeds"] == 2 and len(summary["evd"]["per_seed"]) == 2
+    assert summary["evd"]["mean"] >= -1e-4 and -1 <= summary["reward_correlation"]["mean"] <= 1
+    assert summary["compile_seconds"] > 0 and summary["wall_seconds"] >= summary["compile_seconds"]
+    assert (tmp_path / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "algo, env, options, match",
+    [
+        ("maxent", "gridworld", {"learning_rat": 0.1}, "did you mean 'learning_rate'"),
+        ("maxent", "gridworld", {"learning_rate": -0.1}, "learning_rate must be > 0"),
+        ("maxent", "gridworld", {"horizon": 0}, "horizon must be an integer >= 1"),
+        ("maxent", "gridworld", {"hidden_sizes": [8]}, "is for deep_maxent"),
+        ("maxent", "gridworld", {"num_colours": 3}, "is for objectworld"),
+        ("deep_maxent", "objectworld", {"hidden_sizes": [0]}, "hidden_sizes"),
+        ("deep_maxent", "objectworld", {"weight_decay": -1.0}, "weight_decay must be >= 0"),
+        ("max_margin", "gridworld", {"method": "projectin"}, "did you mean 'projection'"),
+        ("mwal", "gridworld", {"discount": 1.5}, "discount"),
+        ("mwal", "gridworld", {"slip": "high"}, "slip must be a number"),
+        ("mwal", "gridworld", {"goal": [9, 9]}, "goal"),
+        ("mwal", "objectworld", {"num_objects": 1}, "num_objects"),
+        ("maxent", "objectworld", {"features": "pixels"}, "features must be one of"),
+        ("maxent", "gridworld", {"absorbing": "yes"}, "absorbing must be true or false"),
+        ("maxnet", "gridworld", {}, "did you mean 'maxent'"),
+        ("maxent", "gridwrld", {}, "did you mean 'gridworld'"),
+    ],
+)
+def test_bad_options_raise_config_errors(algo, env, options, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        resolve_options(algo, env, options)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_seeds_raise_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="seeds"):
+        train_tabular("maxent", "gridworld", tmp_path, {}, seeds=0)
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_defaults_resolve_for_every_algorithm():
+    for algo in ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal"):
+        for env in ("gridworld", "objectworld"):
+            opts = resolve_options(algo, env, {})
+            assert opts["horizon"] == 2 * opts["size"] and opts["num_iterations"] >= 1
