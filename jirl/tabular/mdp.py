@@ -380,8 +380,9 @@ def gridworld(
     Args:
       format: `"sparse"` (default; K = 5 successors, duplicates merged), `"dense"` or `"grid"`
         (the stencil format; not with `absorbing`, which breaks translation invariance).
-      features: `"onehot"` (`[S, S]`, the reward table itself) or `"blocks"` (`[S, B]`:
-        indicators of `block × block` macro-cells, as in Ng & Russell 2000).
+      features: `"onehot"` (`[S, S]`, the reward table itself), `"blocks"` (`[S, B]`:
+        indicators of `block × block` macro-cells, as in Ng & Russell 2000) or `"none"` (no
+        features: for large grids, where one-hot features would take S² floats).
     """
     _check_builder_args(size=size, slip=slip)
     num_states = size * size
@@ -441,7 +442,9 @@ def _goal_index(goal, size: int) -> int:
     return goal
 
 
-def _grid_features(size: int, kind: str, block: int) -> np.ndarray:
+def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
+    if kind == "none":
+        return None
     if kind == "onehot":
         return np.eye(size * size, dtype=np.float32)
     if kind == "blocks":
@@ -451,7 +454,7 @@ def _grid_features(size: int, kind: str, block: int) -> np.ndarray:
         r, c = np.divmod(np.arange(size * size), size)
         cell = (r // block) * per_side + c // block
         return np.eye(per_side * per_side, dtype=np.float32)[cell]
-    raise ConfigError(f"features must be 'onehot' or 'blocks', got {kind!r}")
+    raise ConfigError(f"features must be 'onehot', 'blocks' or 'none', got {kind!r}")
 
 
 def _check_builder_args(**args) -> None:
@@ -525,7 +528,9 @@ def objectworld(
     near0, near1 = nearest[:, 0] <= 3.0, nearest[:, 1] <= 2.0
     reward = np.where(near0 & near1, 1.0, np.where(near0, -1.0, 0.0)).astype(np.float32)
 
-    base = gridworld(size, slip=slip, format="grid" if format == "grid" else "sparse")
+    base = gridworld(
+        size, slip=slip, format="grid" if format == "grid" else "sparse", features="none"
+    )
     base = base.replace(features=jnp.asarray(feats), reward=jnp.asarray(reward))
     validate_mdp(base)
     return to_dense(base) if format == "dense" else base
