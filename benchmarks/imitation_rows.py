@@ -1,0 +1,269 @@
+"""Quality rows for interactive imitation: DAgger, SMILe and BC from N expert episodes, with the
+number of expert queries each paid (Ross, Gordon & Bagnell 2011; Ross & Bagnell 2010).
+
+    python benchmarks/imitation_rows.py          # quick CPU mode: 1 and 4 demos, 2 seeds
+    python benchmarks/imitation_rows.py --full   # 1, 4, 7, 10 demos, 5 seeds, longer training
+
+Prints a markdown table and writes JSON (default benchmarks/results/imitation.json).
+
+Importable: `bc_row`, `dagger_row`, `smile_row` return one row (a dict) each, so the quality
+table of `benchmarks/adversarial.py` can add them beside GAIL and AIRL:
+
+    env, expert, demos = load_inputs("cartpole", expert_dir)
+    row = dagger_row(env, expert, demos, num_demos=4)
+
+Experts are PPO policies trained here with `jirl.expert_run.train_expert` (kept in
+`--experts DIR`, reused when present). Normalized score: 1 is the expert's evaluated return,
+0 a uniformly random policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import jirl
+from jirl import data, envs
+from jirl.algos import bc, dagger, smile
+from jirl.algos import expert as experts
+from jirl.config import experiment_config
+from jirl.envs.base import Env
+from jirl.evaluation import episode_returns, normalized_score
+from jirl.rl.ppo import PPOConfig
+from jirl.types import Algorithm, Trajectories
+
+ENVS = ("cartpole", "acrobot", "pendulum")
+
+#: PPO settings for the benchmark experts (experiment keys plus a `ppo` section).
+EXPERT_SETTINGS = {
+    "cartpole": {"seeds": 2, "updates": 480},
+    "acrobot": {"seeds": 2, "updates": 240},
+    "pendulum": {
+        "seeds": 2,
+        "updates": 600,
+        "ppo": {
+            "num_envs": 16,
+            "num_steps": 128,
+            "gamma": 0.95,
+            "learning_rate": 1e-3,
+            "ent_coef": 0.0,
+            "num_epochs": 10,
+            "anneal_updates": 600,
+        },
+    },
+}
+
+
+def ensure_expert(env_name: str, directory: str | Path, episodes: int = 10) -> Path:
+    """Train (once) a PPO expert with `episodes` demonstrations for `env_name` in `directory`."""
+    from jirl.expert_run import train_expert
+
+    directory = Path(directory)
+    if (directory / "expert.msgpack").is_file() and (directory / "demos.npz").is_file():
+        return directory
+    settings = dict(EXPERT_SETTINGS.get(env_name, {"seeds": 2, "updates": 480}))
+    section = settings.pop("ppo", {})
+    cfg = experiment_config(
+        {"algo": "ppo", "env": env_name, "chunk": 40, **settings, "ppo": section}, PPOConfig
+    )
+    train_expert(cfg, directory, episodes=episodes, overwrite=True)
+    return directory
+
+
+def load_inputs(env_name: str, expert_dir: str | Path) -> tuple[Env, experts.Expert, Trajectories]:
+    """The env, the expert (oracle) and all its demonstrations from an expert directory."""
+    env = envs.make(env_name)
+    expert = experts.load(expert_dir, env)
+    demos = data.load(Path(expert_dir) / "demos.npz", env=env).trajectories
+    return env, expert, demos
+
+
+def evaluate(
+    algo: Algorithm,
+    env: Env,
+    expert: experts.Expert,
+    num_updates: int,
+    *,
+    seeds: int,
+    episodes: int,
+    key: jax.Array,
+) -> dict:
+    """Train `seeds` seeds vmapped in one compile, evaluate each seed's `act`, summarise."""
+    key_train, key_eval = jax.random.split(key)
+    start = time.perf_counter()
+    train = jax.jit(jax.vmap(jirl.make_train(algo, num_updates)))
+    state, metrics = train(jax.random.split(key_train, seeds))
+
+    def mean_return(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+
+    returns = np.asarray(jax.jit(jax.vmap(mean_return))(state, jax.random.split(key_eval, seeds)))
+    scores = np.asarray(normalized_score(returns, expert.expert_return, expert.random_return))
+    queries = metrics.get("expert_queries")
+    return {
+        "return": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "normalized_score": float(scores.mean()),
+        "normalized_std": float(scores.std()),
+        "per_seed": [float(s) for s in scores],
+        "expert_queries": 0 if queries is None else int(np.asarray(queries)[0, -1]),
+        "updates": num_updates,
+        "seeds": seeds,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _row(algo_name, env, expert, demos, num_demos, result) -> dict:
+    return {
+        "algo": algo_name,
+        "env": env.name,
+        "num_demos": num_demos,
+        "demo_steps": int(demos.num_transitions),
+        "expert_return": expert.expert_return,
+        "random_return": expert.random_return,
+        **result,
+    }
+
+
+def bc_row(
+    env: Env,
+    expert: experts.Expert,
+    demos: Trajectories,
+    num_demos: int,
+    *,
+    seeds: int = 3,
+    updates: int = 20,
+    episodes: int = 16,
+    config: bc.BCConfig | None = None,
+    key: jax.Array | None = None,
+) -> dict:
+    """Behavioural cloning on the first `num_demos` episodes of `demos` (no expert queries)."""
+    demos = data.take_episodes(demos, num_demos)
+    algo = bc.make(config or bc.BCConfig(), env, demos)
+    key = jax.random.PRNGKey(0) if key is None else key
+    result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
+    return _row("bc", env, expert, demos, num_demos, result)
+
+
+def dagger_row(
+    env: Env,
+    expert: experts.Expert,
+    demos: Trajectories,
+    num_demos: int,
+    *,
+    seeds: int = 3,
+    updates: int = 10,
+    episodes: int = 16,
+    config: dagger.DAggerConfig | None = None,
+    key: jax.Array | None = None,
+) -> dict:
+    """DAgger seeded with the first `num_demos` episodes of `demos`, `updates` rounds."""
+    demos = data.take_episodes(demos, num_demos)
+    config = config or dagger.DAggerConfig(
+        beta_schedule="exponential", steps_per_round=64, buffer_capacity=50_000
+    )
+    algo = dagger.make(config, env, demos, expert)
+    key = jax.random.PRNGKey(0) if key is None else key
+    result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
+    return _row("dagger", env, expert, demos, num_demos, result)
+
+
+def smile_row(
+    env: Env,
+    expert: experts.Expert,
+    demos: Trajectories,
+    num_demos: int,
+    *,
+    seeds: int = 3,
+    updates: int = 10,
+    episodes: int = 16,
+    config: smile.SMILeConfig | None = None,
+    key: jax.Array | None = None,
+) -> dict:
+    """SMILe whose first member is cloned from the first `num_demos` episodes of `demos`."""
+    demos = data.take_episodes(demos, num_demos)
+    config = config or smile.SMILeConfig(max_rounds=updates + 1)
+    algo = smile.make(config, env, expert, demos)
+    key = jax.random.PRNGKey(0) if key is None else key
+    result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
+    return _row("smile", env, expert, demos, num_demos, result)
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| env | demos | algo | return | normalized score | expert queries | seconds |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['env']} | {r['num_demos']} | {r['algo']} | {r['return']:.1f} ± "
+            f"{r['return_std']:.1f} | {r['normalized_score']:.3f} ± {r['normalized_std']:.3f} | "
+            f"{r['expert_queries']:,} | {r['seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="1, 4, 7, 10 demos, 5 seeds")
+    parser.add_argument("--envs", nargs="+", default=list(ENVS), help="environments to run")
+    parser.add_argument("--demos", nargs="+", type=int, help="demo counts (override the mode)")
+    parser.add_argument(
+        "--experts",
+        default="benchmarks/results/experts",
+        help="expert directories (<DIR>/<env>), trained when missing",
+    )
+    parser.add_argument("--out", default="benchmarks/results/imitation.json")
+    args = parser.parse_args(argv)
+    counts = args.demos or ([1, 4, 7, 10] if args.full else [1, 4])
+    seeds, episodes = (5, 32) if args.full else (2, 8)
+    updates = {
+        "bc": 40 if args.full else 20,
+        "dagger": 20 if args.full else 8,
+        "smile": 10 if args.full else 6,
+    }
+    rows, experts_info = [], {}
+    for env_name in args.envs:
+        start = time.perf_counter()
+        expert_dir = ensure_expert(env_name, Path(args.experts) / env_name, episodes=max(counts))
+        env, expert, demos = load_inputs(env_name, expert_dir)
+        experts_info[env_name] = {
+            "expert_return": expert.expert_return,
+            "random_return": expert.random_return,
+            "demo_mean_return": float(data.episode_returns(demos).mean()),
+            "seconds": time.perf_counter() - start,
+        }
+        print(
+            f"{env_name}: expert {expert.expert_return:.1f}, random {expert.random_return:.1f}",
+            flush=True,
+        )
+        for n in counts:
+            common = {"seeds": seeds, "episodes": episodes}
+            for name, row_fn in (("bc", bc_row), ("dagger", dagger_row), ("smile", smile_row)):
+                row = row_fn(env, expert, demos, n, updates=updates[name], **common)
+                rows.append(row)
+                print(markdown([row]).splitlines()[-1], flush=True)
+    table = markdown(rows)
+    print()
+    print(table)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "mode": "full" if args.full else "quick",
+        "device": jax.devices()[0].device_kind,
+        "platform": platform.platform(),
+        "experts": experts_info,
+        "rows": rows,
+    }
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
