@@ -23,13 +23,11 @@ every state ever added.
 
 β schedules (`round` i counts from 0, `beta` is β_0):
 
-| `beta_schedule` | β_i |
-| --- | --- |
-| `constant` | β |
-| `linear` | β · max(0, 1 − i / `beta_rounds`) |
-| `exponential` | β · `beta_decay`^i (the paper's β_i = p^(i−1)) |
-| `first` | β on round 0, then 0 (the lecture's "expert only on the first round"; the paper's
-  β_i = I(i = 1), which it found best in practice) |
+* `constant`: β_i = β;
+* `linear`: β_i = β · max(0, 1 − i / `beta_rounds`);
+* `exponential`: β_i = β · `beta_decay`^i (the paper's β_i = p^(i−1));
+* `first`: β on round 0, then 0 (the lecture's "expert only on the first round"; the paper's
+  β_i = I(i = 1), which it found best in practice).
 """
 
 from __future__ import annotations
