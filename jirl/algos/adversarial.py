@@ -1,0 +1,345 @@
+"""The one adversarial imitation loop, shared by GAIL (Ho & Ermon 2016, algorithm 1) and AIRL
+(Fu, Luo & Levine 2018, algorithm 1).
+
+One `update` is one round:
+
+1. collect `num_envs × num_steps` transitions with the current policy (the shared `rollout`);
+2. take `disc_updates` Adam steps on the discriminator's cross-entropy, each on a minibatch of
+   policy transitions from this round against one of demonstration transitions;
+3. relabel the round's rewards with the reward map of the updated discriminator's logit
+   (GAIL: −log(1 − D); AIRL: f − log π);
+4. update the policy with the generator's `Learner.learn`: PPO or TRPO (`generator`), with the
+   causal-entropy weight λ as the learner's `ent_coef`.
+
+Termination bias, on purpose: adversarial rewards have a sign (log D ≤ 0 punishes living, −log(1−D)
+≥ 0 rewards it), so with episodes that end early the policy can learn from the episode length
+rather than the demonstrations. By default (`fixed_horizon=True`) the loop collects in the
+environment made with fixed horizons, as the `seals` suite does (`jirl.envs.base`): episodes never
+terminate early, the physics keeps running after a failure, the learned reward sees every state,
+and the true return is masked after the first failure so it stays comparable. Set
+`fixed_horizon: false` in the algorithm's section to collect with the environment as it is, or
+`fixed_horizon: true` at the top of the experiment config to fix the horizon for evaluation too.
+Absorbing states (Kostrikov et al. 2019) are not implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.errors import require
+from jirl.nets import ACTIVATIONS, Normalizer
+from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
+from jirl.rl import ppo, trpo
+from jirl.rl.agent import Learner, LearnerState, sampler
+from jirl.rl.rollout import rollout
+from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition
+
+GENERATORS = ("ppo", "trpo")
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    """Hyperparameters of the adversarial loop: the generator's, then the discriminator's.
+
+    Generator (both): `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
+    PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
+    TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `backtrack_iters`, `backtrack_coef`,
+    `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
+    Discriminator: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
+    transitions per round, `grad_penalty` coefficient (0: none), `reward_map` (logit → reward).
+    `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
+    """
+
+    generator: str = "ppo"
+    fixed_horizon: bool = True
+    num_envs: int = 8
+    num_steps: int = 128
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.0
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_obs: bool = True
+    init_log_std: float = -0.5
+    max_grad_norm: float = 0.5
+    # PPO generator
+    learning_rate: float = 1e-3
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    # TRPO generator
+    max_kl: float = 0.02
+    cg_iters: int = 10
+    cg_damping: float = 0.1
+    backtrack_iters: int = 10
+    backtrack_coef: float = 0.8
+    vf_learning_rate: float = 3e-3
+    vf_epochs: int = 10
+    vf_minibatches: int = 4
+    # discriminator
+    disc_hidden: tuple[int, ...] = (64, 64)
+    disc_activation: str = "tanh"
+    disc_learning_rate: float = 1e-3
+    disc_updates: int = 10
+    disc_batch_size: int = 256
+    grad_penalty: float = 0.0
+    reward_map: str = "log_d"
+    reward_log_pi_weight: float = 1.0
+
+    def __post_init__(self):
+        require(
+            self.generator in GENERATORS,
+            f"generator must be one of {', '.join(GENERATORS)}, got '{self.generator}'",
+        )
+        require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
+        require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
+        require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
+        require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
+        require(self.grad_penalty >= 0, f"grad_penalty must be >= 0, got {self.grad_penalty}")
+        require(
+            self.reward_map in REWARD_MAPS,
+            f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
+        )
+        require(
+            len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
+            "disc_hidden must list positive layer widths",
+        )
+        require(
+            self.disc_activation in ACTIVATIONS,
+            f"disc_activation must be one of {sorted(ACTIVATIONS)}",
+        )
+        # The generator's own config validates the rest, with its own messages.
+        _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
+
+    @property
+    def ppo_config(self) -> ppo.PPOConfig:
+        return ppo.PPOConfig(
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            num_epochs=self.num_epochs,
+            num_minibatches=self.num_minibatches,
+            gamma=self.gamma,
+            gae_lambda=self.gae_lambda,
+            clip_eps=self.clip_eps,
+            ent_coef=self.ent_coef,
+            vf_coef=self.vf_coef,
+            max_grad_norm=self.max_grad_norm,
+            learning_rate=self.learning_rate,
+            hidden=self.hidden,
+            activation=self.activation,
+            normalize_obs=False,
+            init_log_std=self.init_log_std,
+        )
+
+    @property
+    def trpo_config(self) -> trpo.TRPOConfig:
+        return trpo.TRPOConfig(
+            num_envs=self.num_envs,
+            num_steps=self.num_steps,
+            gamma=self.gamma,
+            gae_lambda=self.gae_lambda,
+            max_kl=self.max_kl,
+            cg_iters=self.cg_iters,
+            cg_damping=self.cg_damping,
+            backtrack_iters=self.backtrack_iters,
+            backtrack_coef=self.backtrack_coef,
+            ent_coef=self.ent_coef,
+            vf_learning_rate=self.vf_learning_rate,
+            vf_epochs=self.vf_epochs,
+            vf_minibatches=self.vf_minibatches,
+            max_grad_norm=self.max_grad_norm,
+            hidden=self.hidden,
+            activation=self.activation,
+            normalize_obs=False,
+            init_log_std=self.init_log_std,
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+
+class RewardModel:
+    """What the loop needs of a discriminator (`jirl.rewards.Discriminator`, `ShapedReward`):
+    `init(key) -> params`, `logits(params, normalizer, t) -> [...]`,
+    `transfer_reward(params, normalizer, t) -> [...]`."""
+
+    init: Callable[[Array], dict]
+    logits: LogitFn
+    transfer_reward: LogitFn
+
+
+@struct.dataclass
+class AdversarialState:
+    """State of the adversarial loop.
+
+    Attributes:
+      learner: the generator's parameters, optimiser state and observation statistics.
+      env_state: batched environments `[num_envs]`.
+      disc_params: discriminator (reward) parameters; disc_opt_state: its Adam state.
+      disc_normalizer: fixed observation statistics of the demonstrations, the discriminator's
+        input scaling (part of the learned reward).
+      key, step: PRNG key and update count.
+      last_return: mean true return of the most recent episodes that ended.
+    """
+
+    learner: LearnerState
+    env_state: EnvState
+    disc_params: dict
+    disc_opt_state: optax.OptState
+    disc_normalizer: Normalizer
+    key: Array
+    step: Array
+    last_return: Array
+
+
+def make_generator(config: AdversarialConfig, env: Env) -> Learner:
+    if config.generator == "trpo":
+        return trpo.trpo_learner(config.trpo_config, env)
+    return ppo.ppo_learner(config.ppo_config, env)
+
+
+def training_env(config: AdversarialConfig, env: Env) -> Env:
+    """The environment the loop collects in: `env` with a fixed horizon unless switched off."""
+    if config.fixed_horizon and not env.fixed_horizon:
+        return env.with_options(fixed_horizon=True)
+    return env
+
+
+def demo_transitions(demos: Trajectories) -> Transition:
+    """Demonstrations as flat `Transition [N]` (rewards and log-probabilities zero)."""
+    n = demos.num_transitions
+    return Transition(
+        obs=jnp.asarray(demos.obs, jnp.float32),
+        action=jnp.asarray(demos.actions),
+        reward=jnp.zeros(n),
+        next_obs=jnp.asarray(demos.next_obs, jnp.float32),
+        terminated=jnp.asarray(demos.terminated, bool),
+        truncated=jnp.asarray(demos.truncated, bool),
+        log_prob=jnp.zeros(n),
+    )
+
+
+def make(
+    config: AdversarialConfig,
+    env: Env,
+    demos: Trajectories,
+    model: RewardModel,
+    loss_fn: DiscLoss,
+    name: str,
+) -> Algorithm:
+    """The adversarial loop as an `Algorithm` (module docstring).
+
+    Args:
+      model: the discriminator (its `logits` feed `config.reward_map`).
+      loss_fn: its loss, `loss(params, normalizer, DiscriminatorBatch, key)`, possibly wrapped.
+    """
+    env = training_env(config, env)
+    learner = make_generator(config, env)
+    policy = learner.policy
+    expert = demo_transitions(demos)
+    num_demos = expert.reward.shape[0]
+    demo_normalizer = Normalizer.create(env.spec.obs_shape).update(expert.obs)
+    optimizer = optax.adam(config.disc_learning_rate)
+    reward_map = REWARD_MAPS[config.reward_map]
+    grad_fn = jax.grad(loss_fn, has_aux=True)
+
+    def init(key: Array) -> AdversarialState:
+        key, key_learner, key_env, key_disc = jax.random.split(key, 4)
+        disc_params = model.init(key_disc)
+        learner_state = learner.init(key_learner)
+        if config.normalize_obs:
+            learner_state = learner_state.replace(normalizer=demo_normalizer)
+        return AdversarialState(
+            learner=learner_state,
+            env_state=batch_reset(env, key_env, config.num_envs),
+            disc_params=disc_params,
+            disc_opt_state=optimizer.init(disc_params),
+            disc_normalizer=demo_normalizer,
+            key=key,
+            step=jnp.zeros((), jnp.int32),
+            last_return=jnp.zeros(()),
+        )
+
+    def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
+        """`disc_updates` Adam steps on minibatches of `batch` (flat [T·B]) vs demonstrations."""
+        log_prob = lambda t: policy.dist(
+            state.learner.params["policy"], state.learner.normalizer, t.obs
+        ).log_prob(t.action)
+
+        def step(carry, key_step):
+            params, opt_state = carry
+            key_policy, key_expert, key_loss = jax.random.split(key_step, 3)
+            idx_policy = jax.random.randint(
+                key_policy, (config.disc_batch_size,), 0, config.batch_size
+            )
+            idx_expert = jax.random.randint(key_expert, (config.disc_batch_size,), 0, num_demos)
+            expert_mb = jax.tree.map(lambda x: x[idx_expert], expert)
+            expert_mb = expert_mb.replace(log_prob=log_prob(expert_mb))
+            policy_mb = jax.tree.map(lambda x: x[idx_policy], batch)
+            minibatch = DiscriminatorBatch(expert=expert_mb, policy=policy_mb)
+            grads, metrics = grad_fn(params, state.disc_normalizer, minibatch, key_loss)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), metrics
+
+        (params, opt_state), metrics = jax.lax.scan(
+            step,
+            (state.disc_params, state.disc_opt_state),
+            jax.random.split(key, config.disc_updates),
+        )
+        return params, opt_state, jax.tree.map(jnp.mean, metrics)
+
+    def update(state: AdversarialState) -> tuple[AdversarialState, Metrics]:
+        key, key_rollout, key_disc, key_learn = jax.random.split(state.key, 4)
+        env_state, batch, stats = rollout(
+            env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
+        )
+        flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+        disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
+        scaled = batch.replace(log_prob=config.reward_log_pi_weight * batch.log_prob)
+        logits = model.logits(disc_params, state.disc_normalizer, scaled)  # [T, B]
+        learned = reward_map(logits)
+        learner_state, learner_metrics = learner.learn(
+            state.learner, batch.replace(reward=learned), key_learn
+        )
+        episodes = stats.metrics()
+        last_return = jnp.where(
+            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
+        )
+        metrics = {
+            **learner_metrics,
+            **disc_metrics,
+            **episodes,
+            "episode_return": last_return,
+            "learned_reward": learned.mean(),
+            "true_reward": batch.reward.mean(),
+        }
+        new_state = AdversarialState(
+            learner=learner_state,
+            env_state=env_state,
+            disc_params=disc_params,
+            disc_opt_state=disc_opt_state,
+            disc_normalizer=state.disc_normalizer,
+            key=key,
+            step=state.step + 1,
+            last_return=last_return,
+        )
+        return new_state, metrics
+
+    def act(state: AdversarialState, obs: Array, key: Array) -> Array:
+        return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
+
+    return Algorithm(init, update, act, name, config.batch_size)
+
+
+def frozen_reward(model: RewardModel, params, normalizer: Normalizer):
+    """`reward_fn(transitions) -> rewards` of a trained model's transfer reward, for retraining."""
+    return lambda t: model.transfer_reward(params, normalizer, t)

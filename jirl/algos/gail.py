@@ -1,0 +1,44 @@
+"""Generative adversarial imitation learning (Ho & Ermon 2016, algorithm 1): a discriminator
+D(s, a) trained by cross-entropy against the demonstrations, and a policy trained by TRPO (as in
+the paper) or PPO on the reward −log(1 − D) (eq. 17, in the expert-is-1 convention of
+`jirl.rewards`), with causal entropy weight λ = `ent_coef`.
+
+A thin configuration of `jirl.algos.adversarial`; the loop lives there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jirl.algos import adversarial
+from jirl.envs.base import Env
+from jirl.errors import require
+from jirl.rewards import INPUTS, Discriminator, gail_loss, with_gradient_penalty
+from jirl.types import Algorithm, Trajectories
+
+
+@dataclass(frozen=True)
+class GAILConfig(adversarial.AdversarialConfig):
+    """`AdversarialConfig` plus the discriminator's inputs: "s", "sa" (the paper's) or "sas"."""
+
+    disc_inputs: str = "sa"
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(
+            self.disc_inputs in INPUTS,
+            f"gail.disc_inputs must be one of {', '.join(INPUTS)}, got '{self.disc_inputs}'",
+        )
+
+
+def discriminator(config: GAILConfig, env: Env) -> Discriminator:
+    return Discriminator(env.spec, config.disc_inputs, config.disc_hidden, config.disc_activation)
+
+
+def make(config: GAILConfig, env: Env, demos: Trajectories) -> Algorithm:
+    """GAIL on `demos` in `env` (collected with a fixed horizon by default)."""
+    model = discriminator(config, env)
+    loss = gail_loss(model)
+    if config.grad_penalty > 0:
+        loss = with_gradient_penalty(loss, model.logits, config.grad_penalty)
+    return adversarial.make(config, env, demos, model, loss, "gail")
