@@ -287,15 +287,6 @@ def main(argv=None) -> None:
     result["gridworld"] = bench_gridworld(args.full)
     result["batch"] = bench_batch(args.full)
     result["quality"] = None if args.skip_quality else bench_quality(args.full)
-    if result["quality"] is None:
-        result["quality"] = {
-            "size": 0,
-            "features": "-",
-            "horizon": 0,
-            "seeds": 0,
-            "demo_counts": [],
-            "evd": {},
-        }
     print_report(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
