@@ -252,6 +252,9 @@ def print_report(result: dict) -> None:
     print("|---|---|---|")
     print(f"| {fmt(b['vmapped_ms'])} | {fmt(b['sequential_ms'])} | {fmt(b['throughput_ratio'])}x |")
     q = result["quality"]
+    if q is None:
+        print("\n(quality section skipped: --skip-quality)")
+        return
     print(
         f"\n## EVD on objectworld {q['size']}x{q['size']}, C = 2, {q['features']} features, "
         f"H = {q['horizon']}, mean over {q['seeds']} seeds (lower is better)\n"
