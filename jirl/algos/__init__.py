@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from jirl.algos import bc, dagger, smile
+from jirl.algos import airl, bc, dagger, gail, smile
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
-from jirl.rl import ppo
+from jirl.rl import ppo, trpo
 from jirl.types import Algorithm, Trajectories
 
 
@@ -74,6 +74,33 @@ register(
         lambda c, env, i: smile.make(c, env, i.expert, i.demos),
         needs_expert=True,
         summary="SMILe: geometric mixture of policies, each cloned on fresh expert labels",
+    )
+)
+
+register(
+    AlgoSpec(
+        "trpo",
+        trpo.TRPOConfig,
+        lambda c, env, i: trpo.make(c, env),
+        summary="TRPO on the true reward",
+    )
+)
+register(
+    AlgoSpec(
+        "gail",
+        gail.GAILConfig,
+        lambda c, env, i: gail.make(c, env, i.demos),
+        needs_demos=True,
+        summary="GAIL: discriminator reward, PPO or TRPO generator",
+    )
+)
+register(
+    AlgoSpec(
+        "airl",
+        airl.AIRLConfig,
+        lambda c, env, i: airl.make(c, env, i.demos),
+        needs_demos=True,
+        summary="AIRL: shaped reward g + γh' − h, PPO or TRPO generator",
     )
 )
 

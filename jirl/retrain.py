@@ -1,0 +1,183 @@
+"""Reward transfer: train a fresh PPO agent on the frozen reward learned by a GAIL or AIRL run.
+
+This is the test of AIRL's claim (Fu et al. 2018, sec. 7.1-7.2): the disentangled reward g(s)
+(or the shaped f) is a reward, not only a training signal for the policy it was learned with.
+A fresh agent that reaches the expert's *true* return on it shows that the reward was learned;
+GAIL's discriminator reward (its reward map of the logit) is offered for comparison.
+
+`retrain(run_dir, env_name, out_dir)` restores the run's discriminator parameters from
+`run_dir/checkpoint/state.msgpack` (template: the algorithm's own `init`, built from
+`run_dir/config.yaml`), trains one PPO agent per seed of the run on its reward, all seeds vmapped
+in one compile, evaluates the true return and writes `out_dir/summary.json` and
+`out_dir/config.yaml`.
+
+The agent collects in the same kind of environment the reward was learned in (fixed horizon by
+default, `jirl.algos.adversarial`) and scales its observations by the demonstrations' statistics,
+as the adversarial loop does; the PPO settings default to the run's generator settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import yaml
+
+from jirl import algos, envs
+from jirl.algos import adversarial, airl, gail
+from jirl.config import build, experiment_config
+from jirl.errors import ConfigError
+from jirl.evaluation import episode_returns, normalized_score
+from jirl.experiment import prepare
+from jirl.rewards import REWARD_MAPS
+from jirl.rl import ppo
+from jirl.rl.agent import Learner, make_agent
+from jirl.run import has_checkpoint, load_checkpoint
+from jirl.train import make_train
+
+#: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward.
+KINDS = {"airl": ("g", "f"), "gail": ("disc",)}
+
+
+def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str):
+    """`reward(transitions) -> rewards` of a learned reward model with frozen parameters."""
+    if algo_name == "airl":
+        model = airl.shaped_reward(config, env)
+        fn = model.g if kind == "g" else model.f
+        return lambda t: fn(params, normalizer, t)
+    model = gail.discriminator(config, env)
+    reward_map = REWARD_MAPS[config.reward_map]
+    return lambda t: reward_map(model.logits(params, normalizer, t))
+
+
+def retrain(
+    run_dir: str | Path,
+    env_name: str | None,
+    out_dir: str | Path,
+    *,
+    kind: str | None = None,
+    updates: int | None = None,
+    seed: int = 0,
+    ppo_overrides: dict | None = None,
+    eval_episodes: int = 32,
+    overwrite: bool = False,
+) -> dict:
+    """Train PPO from scratch on the frozen learned reward of `run_dir`; returns the summary.
+
+    Args:
+      run_dir: a finished `jirl train gail|airl` run directory.
+      env_name: environment to train in (None: the run's); it must have the run's spaces.
+      out_dir: directory to write `summary.json` and `config.yaml` into.
+      kind: "g" (AIRL default) or "f" for AIRL, "disc" for GAIL.
+      updates: PPO updates per seed (None: the run's count).
+      ppo_overrides: PPOConfig fields to change from the run's generator settings.
+
+    Raises:
+      ConfigError: not an adversarial run, no checkpoint, unknown kind, mismatched spaces.
+    """
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir}: no config.yaml; pass a run directory from `jirl train`")
+    data = yaml.safe_load(config_path.read_text())
+    algo_name = data.get("algo")
+    if algo_name not in KINDS:
+        raise ConfigError(
+            f"{run_dir}: a '{algo_name}' run learned no reward; retrain needs a "
+            f"{' or '.join(KINDS)} run"
+        )
+    kind = kind or KINDS[algo_name][0]
+    if kind not in KINDS[algo_name]:
+        raise ConfigError(
+            f"--kind for a {algo_name} run must be one of {', '.join(KINDS[algo_name])}, "
+            f"got '{kind}'"
+        )
+    if not has_checkpoint(run_dir / "checkpoint"):
+        raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    cfg = experiment_config(data, algos.get(algo_name).config_cls)
+    reward_env, algo, reference = prepare(cfg)
+    template = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.PRNGKey(0), cfg.seeds))
+    state, _, _ = load_checkpoint(run_dir / "checkpoint", template)
+
+    env_name = env_name or cfg.env
+    env = envs.make(env_name, horizon=cfg.horizon, fixed_horizon=cfg.fixed_horizon)
+    if env.spec != reward_env.spec:
+        raise ConfigError(
+            f"'{env_name}' has spaces {env.spec.to_dict()}, the reward was learned on "
+            f"'{cfg.env}' with {reward_env.spec.to_dict()}"
+        )
+    env = adversarial.training_env(cfg.algo_config, env)
+    base = cfg.algo_config.ppo_config
+    ppo_config = build(ppo.PPOConfig, {**dataclasses.asdict(base), **(ppo_overrides or {})})
+    updates = updates or cfg.updates
+    learner = ppo.ppo_learner(ppo_config, env)
+    policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
+
+    def train_one(params, normalizer, key):
+        learner_one = learner
+        if policy_scaled:
+            learner_one = Learner(
+                learner.policy,
+                learner.value,
+                lambda k: learner.init(k).replace(normalizer=normalizer),
+                learner.learn,
+            )
+        fn = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
+        agent = make_agent(
+            env, learner_one, ppo_config.num_envs, ppo_config.num_steps, fn, "retrain"
+        )
+        final, metrics = make_train(agent, updates)(key)
+        key_eval = jax.random.fold_in(key, 1)
+        act = lambda o, k: agent.act(final, o, k)
+        return episode_returns(env, act, key_eval, eval_episodes).mean(), metrics
+
+    keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
+    start = time.perf_counter()
+    returns, metrics = jax.jit(jax.vmap(train_one))(state.disc_params, state.disc_normalizer, keys)
+    returns = np.asarray(returns)
+    wall = time.perf_counter() - start
+    expert_return, rand = reference["expert_return"], reference["random_return"]
+    summary = {
+        "algo": "retrain",
+        "reward_run": str(run_dir),
+        "reward_algo": algo_name,
+        "reward_kind": kind,
+        "env": env_name,
+        "seeds": cfg.seeds,
+        "updates": updates,
+        "return": {"mean": float(returns.mean()), "per_seed": [float(r) for r in returns]},
+        "normalized_score": None,
+        "expert_return": expert_return,
+        "random_return": rand,
+        "learned_return_curve": [float(x) for x in np.asarray(metrics["episode_return"]).mean(0)],
+        "env_steps": ppo_config.batch_size * updates,
+        "wall_seconds": wall,
+    }
+    if expert_return is not None:
+        scores = [float(normalized_score(r, expert_return, rand)) for r in returns]
+        summary["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
+    resolved = {
+        "reward_run": str(run_dir),
+        "env": env_name,
+        "kind": kind,
+        "updates": updates,
+        "seed": seed,
+        "ppo": {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(ppo_config).items()
+        },
+    }
+    (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
