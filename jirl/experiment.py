@@ -46,10 +46,10 @@ def prepare(cfg: ExperimentConfig) -> tuple[Env, Algorithm, dict]:
     demos_path = cfg.demos
     if demos_path is None and spec.needs_demos and cfg.expert:
         demos_path = str(Path(cfg.expert) / "demos.npz")
-    if spec.needs_demos and demos_path is None:
-        raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
     if spec.needs_expert and expert is None:
         raise ConfigError(f"'{cfg.algo}' queries an expert: pass --expert DIR (from `jirl expert`)")
+    if spec.needs_demos and demos_path is None:
+        raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
     demos = None
     reference = {"expert_return": None, "random_return": None}
     if demos_path is not None:

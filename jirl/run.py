@@ -51,24 +51,29 @@ class RunResult:
     wall_seconds: float
 
 
-def seed_keys(key: Array, seeds: int, devices: Sequence | None = None) -> Array:
-    """`seeds` keys, sharded along the seed axis over `devices` when they divide it."""
-    keys = jax.random.split(key, seeds)
+def seed_sharding(seeds: int, devices: Sequence | None = None) -> NamedSharding | None:
+    """Sharding of a leading seed axis over `devices` (default: all), or None for one device
+    or when the devices do not divide the seeds."""
     devices = list(devices) if devices is not None else jax.devices()
     if len(devices) > 1 and seeds % len(devices) == 0:
-        mesh = Mesh(np.array(devices), ("seed",))
-        keys = jax.device_put(keys, NamedSharding(mesh, PartitionSpec("seed")))
-    return keys
+        return NamedSharding(Mesh(np.array(devices), ("seed",)), PartitionSpec("seed"))
+    return None
 
 
-def _chunk_fn(algo: Algorithm, length: int):
+def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     def chunk(state):
         state, metrics = jax.lax.scan(lambda s, _: algo.update(s), state, None, length=length)
         leaves = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in leaves]))
         return state, metrics, finite
 
-    return jax.jit(jax.vmap(chunk))
+    if sharding is None:
+        return jax.jit(jax.vmap(chunk))
+    # Seeds are independent: each device runs its slice of seeds with no communication.
+    spec = sharding.spec
+    return jax.jit(
+        jax.shard_map(jax.vmap(chunk), mesh=sharding.mesh, in_specs=spec, out_specs=spec)
+    )
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -137,15 +142,23 @@ def run(
     chunk_size = max(1, min(chunk_size, num_updates))
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     t0 = time.perf_counter()
-    keys = seed_keys(key, seeds, devices)
-    state = jax.jit(jax.vmap(algo.init))(keys)
+    sharding = seed_sharding(seeds, devices)
+    keys = jax.random.split(key, seeds)
+    if sharding is not None:
+        keys = jax.device_put(keys, sharding)
+        init = jax.shard_map(
+            jax.vmap(algo.init), mesh=sharding.mesh, in_specs=sharding.spec, out_specs=sharding.spec
+        )
+    else:
+        init = jax.vmap(algo.init)
+    state = jax.jit(init)(keys)
     history: dict[str, list[np.ndarray]] = {}
     done = 0
     if resume and has_checkpoint(ckpt):
         state, saved, done = load_checkpoint(ckpt, state)
-        state = jax.device_put(state, keys.sharding) if len(keys.sharding.device_set) > 1 else state
+        state = jax.device_put(state, sharding) if sharding is not None else state
         history = {k: [v] for k, v in saved.items()}
-    chunk = _chunk_fn(algo, chunk_size)
+    chunk = _chunk_fn(algo, chunk_size, sharding)
     compiled = chunk.lower(state).compile()
     compile_seconds = time.perf_counter() - t0
     tail = None
@@ -157,7 +170,7 @@ def run(
         if length == chunk_size:
             new_state, metrics, finite = compiled(state)
         else:
-            tail = tail or _chunk_fn(algo, length)
+            tail = tail or _chunk_fn(algo, length, sharding)
             new_state, metrics, finite = tail(state)
         metrics = {k: np.asarray(v).T for k, v in jax.device_get(metrics).items()}  # [chunk, seeds]
         wall += time.perf_counter() - t
