@@ -38,7 +38,6 @@ from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
 from jirl.run import has_checkpoint, load_checkpoint
-from jirl.train import make_train
 
 #: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward.
 KINDS = {"airl": ("g", "f"), "gail": ("disc",)}
@@ -107,7 +106,9 @@ def retrain(
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     reward_env, algo, reference = prepare(cfg)
-    template = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.PRNGKey(0), cfg.seeds))
+    template = jax.jit(lambda k: jax.lax.map(algo.init, k))(
+        jax.random.split(jax.random.PRNGKey(0), cfg.seeds)
+    )
     state, _, _ = load_checkpoint(run_dir / "checkpoint", template)
 
     env_name = env_name or cfg.env
@@ -124,27 +125,48 @@ def retrain(
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 
-    def train_one(params, normalizer, key):
-        learner_one = learner
-        if policy_scaled:
-            learner_one = Learner(
-                learner.policy,
-                learner.value,
-                lambda k: learner.init(k).replace(normalizer=normalizer),
-                learner.learn,
-            )
-        fn = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
-        agent = make_agent(
-            env, learner_one, ppo_config.num_envs, ppo_config.num_steps, fn, "retrain"
+    def learner_for(normalizer) -> Learner:
+        if not policy_scaled:
+            return learner
+        return Learner(
+            learner.policy,
+            learner.value,
+            lambda k: learner.init(k).replace(normalizer=normalizer),
+            learner.learn,
         )
-        final, metrics = make_train(agent, updates)(key)
-        key_eval = jax.random.fold_in(key, 1)
+
+    def agent_for(params, normalizer, reward=True):
+        fn = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
+        return make_agent(
+            env,
+            learner_for(normalizer),
+            ppo_config.num_envs,
+            ppo_config.num_steps,
+            fn if reward else None,
+            "retrain",
+        )
+
+    def init_one(args):
+        params, normalizer, key = args
+        return agent_for(params, normalizer, reward=False).init(key)
+
+    def train_one(params, normalizer, agent_state, key):
+        agent = agent_for(params, normalizer)
+        final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
         act = lambda o, k: agent.act(final, o, k)
-        return episode_returns(env, act, key_eval, eval_episodes).mean(), metrics
+        return episode_returns(env, act, key, eval_episodes).mean(), metrics
 
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
+    key_init, key_eval = jax.vmap(jax.random.split, out_axes=1)(keys)
     start = time.perf_counter()
-    returns, metrics = jax.jit(jax.vmap(train_one))(state.disc_params, state.disc_normalizer, keys)
+    # Seeds are initialised one after another (`lax.map`): a vmapped orthogonal initialiser is a
+    # batched QR, which can deadlock jaxlib's CPU LAPACK thread pool on small machines.
+    inits = jax.jit(lambda a: jax.lax.map(init_one, a))(
+        (state.disc_params, state.disc_normalizer, key_init)
+    )
+    returns, metrics = jax.jit(jax.vmap(train_one))(
+        state.disc_params, state.disc_normalizer, inits, key_eval
+    )
     returns = np.asarray(returns)
     wall = time.perf_counter() - start
     expert_return, rand = reference["expert_return"], reference["random_return"]
