@@ -193,18 +193,8 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def _configure_jax() -> None:
-    """Synchronous dispatch on the CPU: XLA:CPU's pool is as large as the core count, and on
-    small machines two computations in flight can starve each other (seen with jax 0.10.2)."""
-    import jax
-
-    if jax.default_backend() == "cpu":
-        jax.config.update("jax_cpu_enable_async_dispatch", False)
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
-        _configure_jax()
         args = build_parser().parse_args(argv)
         command = {"train": cmd_train, "expert": cmd_expert, "plot": cmd_plot}[args.command]
         return command(args)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import jax
 import pytest
 
-# XLA:CPU runs asynchronously dispatched computations on a pool as large as the core count;
-# on a 2-core machine two computations in flight can starve each other and hang (seen with
-# jax 0.10.2). Synchronous dispatch runs one at a time and costs nothing measurable here.
-jax.config.update("jax_cpu_enable_async_dispatch", False)
+import jirl  # noqa: F401  (sets XLA_FLAGS before the first computation)
 
 
 @pytest.fixture(scope="session")
