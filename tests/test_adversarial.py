@@ -82,7 +82,7 @@ def test_config_validation_and_defaults():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("generator,updates", [("ppo", 80), ("trpo", 100)])
+@pytest.mark.parametrize("generator,updates", [("ppo", 80), ("trpo", 120)])
 def test_gail_learns_cartpole(cartpole_expert, generator, updates):
     demos, header = _demos(cartpole_expert, 4)
     algo = gail.make(gail.GAILConfig(generator=generator), envs.make("cartpole"), demos)
@@ -90,7 +90,7 @@ def test_gail_learns_cartpole(cartpole_expert, generator, updates):
     assert score >= 0.9, score
     if generator == "trpo":
         accepted = np.asarray(metrics["step_accepted"]) > 0
-        assert np.asarray(metrics["kl"])[accepted].max() <= 1.5 * 0.02
+        assert np.asarray(metrics["kl"])[accepted].max() <= 1.5 * 0.01
 
 
 @pytest.fixture(scope="module")

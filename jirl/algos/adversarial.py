@@ -76,7 +76,7 @@ class AdversarialConfig:
     clip_eps: float = 0.2
     vf_coef: float = 0.5
     # TRPO generator
-    max_kl: float = 0.02
+    max_kl: float = 0.01
     cg_iters: int = 10
     cg_damping: float = 0.1
     backtrack_iters: int = 10
