@@ -1,0 +1,206 @@
+"""The GAIL paper's Table 3 (Ho & Ermon 2016), our run: true return of BC, GAIL (TRPO),
+GAIL (PPO) and AIRL trained from N expert episodes, beside the expert and a random policy,
+mean ± std over vmapped seeds, plus the normalized score; and the throughput of the whole
+adversarial loop (collection, discriminator updates, policy updates) in env steps per second.
+
+    python benchmarks/adversarial.py                  # quick CPU mode (see QUICK below)
+    python benchmarks/adversarial.py --envs cartpole --demos 1 4
+    python benchmarks/adversarial.py --full           # GPU: classic control + Brax four
+
+Quick mode runs a subset and says so in its output: classic control only, 1 and 4 demo episodes,
+5 seeds. `--full` adds 7 and 10 demos on classic control and Brax hopper, halfcheetah, walker2d,
+ant with 4, 11, 18, 25 demos (the paper's counts), longer training.
+
+The table is built from `ROWS`, a dict of algorithm name -> row builder
+`builder(env, expert, demos, num_demos, *, seeds, full, key) -> row dict` (see
+`benchmarks/imitation_rows.py` for the row format); DAgger / SMILe / GCL rows are added by
+putting their builders in `ROWS` (DAgger and SMILe are there already, off by default; pass
+`--algos` to pick).
+
+Writes JSON (`--out`, default benchmarks/results/adversarial.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares row format)
+
+from jirl import data  # noqa: E402
+from jirl.algos import airl, gail  # noqa: E402
+
+CLASSIC = ("cartpole", "acrobot", "mountaincar")
+BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
+DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
+QUICK_DEMOS = (1, 4)
+
+#: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default.
+UPDATES = {"gail_trpo": (120, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
+
+
+def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:
+    def row(env, expert, demos, num_demos, *, seeds, full, key):
+        taken = data.take_episodes(demos, num_demos)
+        algo = make(config, env, taken)
+        updates = UPDATES[updates_key][int(full)]
+        result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
+        steps = algo.env_steps_per_update * updates * seeds
+        result["env_steps"] = algo.env_steps_per_update * updates
+        # `seconds` includes compile and evaluation, so this is a lower bound on throughput.
+        result["env_steps_per_second"] = steps / result["seconds"]
+        return base._row(name, env, expert, taken, num_demos, result)
+
+    return row
+
+
+def _bc_row(env, expert, demos, num_demos, *, seeds, full, key):
+    return base.bc_row(
+        env, expert, demos, num_demos, seeds=seeds, updates=40 if full else 20, key=key
+    )
+
+
+def _dagger_row(env, expert, demos, num_demos, *, seeds, full, key):
+    return base.dagger_row(env, expert, demos, num_demos, seeds=seeds, key=key)
+
+
+def _smile_row(env, expert, demos, num_demos, *, seeds, full, key):
+    return base.smile_row(env, expert, demos, num_demos, seeds=seeds, key=key)
+
+
+#: algorithm name -> row builder; add DAgger / SMILe / GCL rows here.
+ROWS: dict[str, Callable] = {
+    "bc": _bc_row,
+    "gail_trpo": _adversarial_row(
+        "gail_trpo", gail.make, gail.GAILConfig(generator="trpo"), "gail_trpo"
+    ),
+    "gail_ppo": _adversarial_row("gail_ppo", gail.make, gail.GAILConfig(), "gail_ppo"),
+    "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),
+    "dagger": _dagger_row,
+    "smile": _smile_row,
+}
+DEFAULT_ALGOS = ("bc", "gail_trpo", "gail_ppo", "airl")
+
+
+def fmt(mean: float, std: float) -> str:
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def markdown(rows: list[dict], algos: list[str]) -> str:
+    """The Table-3 layout: one line per (env, demos), a column per algorithm:
+    `return mean ± std (normalized score)`."""
+    head = ["env", "demos", "expert", "random", *algos]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * len(head)) + " |"]
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        groups.setdefault((r["env"], r["num_demos"]), {})[r["algo"]] = r
+    for (env, n), by_algo in groups.items():
+        any_row = next(iter(by_algo.values()))
+        cells = [env, str(n), f"{any_row['expert_return']:.1f}", f"{any_row['random_return']:.1f}"]
+        for a in algos:
+            r = by_algo.get(a)
+            cells.append(
+                "-"
+                if r is None
+                else f"{fmt(r['return'], r['return_std'])} ({r['normalized_score']:.2f})"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="all demo counts, Brax, GPU")
+    parser.add_argument("--envs", nargs="+", help="environments (default: by mode)")
+    parser.add_argument("--demos", nargs="+", type=int, help="demo episode counts")
+    parser.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=sorted(ROWS))
+    parser.add_argument("--seeds", type=int, default=5, help="seeds, vmapped (default 5)")
+    parser.add_argument("--experts", default="benchmarks/results/experts", help="expert cache")
+    parser.add_argument("--out", default="benchmarks/results/adversarial.json")
+    args = parser.parse_args(argv)
+    if jax.default_backend() == "cpu":
+        # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+    env_names = args.envs or (list(CLASSIC) + (list(BRAX) if args.full else []))
+    rows, notes = [], []
+    if not args.full:
+        notes.append(
+            f"quick mode: classic control only, demos {args.demos or list(QUICK_DEMOS)}, "
+            f"{args.seeds} seeds, short training; --full for all counts and Brax"
+        )
+    for env_name in env_names:
+        kind = "brax" if env_name in BRAX else "classic"
+        counts = args.demos or (list(DEMOS[kind]) if args.full else list(QUICK_DEMOS))
+        expert_dir = base.ensure_expert(
+            env_name, Path(args.experts) / env_name, episodes=max(max(counts), 10)
+        )
+        env, expert, demos = base.load_inputs(env_name, expert_dir)
+        for n in counts:
+            if n > demos.num_episodes:
+                notes.append(f"{env_name}: {n} demos asked, {demos.num_episodes} recorded")
+                continue
+            for name in args.algos:
+                t = time.perf_counter()
+                row = ROWS[name](
+                    env,
+                    expert,
+                    demos,
+                    n,
+                    seeds=args.seeds,
+                    full=args.full,
+                    key=jax.random.PRNGKey(0),
+                )
+                print(
+                    f"{env_name} demos={n} {name}: {fmt(row['return'], row['return_std'])} "
+                    f"norm {row['normalized_score']:.2f} ({time.perf_counter() - t:.0f}s)",
+                    flush=True,
+                )
+                rows.append(row)
+
+    throughput = [
+        {"algo": r["algo"], "env": r["env"], "env_steps_per_second": r["env_steps_per_second"]}
+        for r in rows
+        if "env_steps_per_second" in r
+    ]
+    if importlib.util.find_spec("imitation") is None:
+        notes.append("`imitation` is not installed: no side-by-side run of imitation's GAIL")
+    table = markdown(rows, args.algos)
+    print()
+    print(table)
+    print()
+    for t in throughput:
+        print(f"throughput {t['algo']} on {t['env']}: {t['env_steps_per_second']:,.0f} env steps/s")
+    for note in notes:
+        print("note:", note)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "mode": "full" if args.full else "quick",
+                "device": str(jax.devices()[0]),
+                "platform": platform.platform(),
+                "rows": rows,
+                "throughput": throughput,
+                "notes": notes,
+                "table": table,
+                "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, 0 = random",
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
