@@ -16,11 +16,36 @@ import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jirl.envs.base import Spec
 
 Array = jax.Array
+
+def orthogonal(scale: float = 1.0):
+    """Orthogonal initialiser (Saxe et al. 2014) computed without a QR decomposition.
+
+    The polar factor of a Gaussian matrix is a Haar-random orthogonal matrix; we reach it with
+    Newton–Schulz iterations (matrix products only). jax's QR-based initialiser calls LAPACK,
+    whose batched form (what `vmap` over seeds produces) deadlocks XLA:CPU on small machines.
+    """
+
+    def init(key, shape, dtype=jnp.float32):
+        rows, cols = shape[0], int(np.prod(shape[1:]))
+        tall = (max(rows, cols), min(rows, cols))
+        a = jax.random.normal(key, tall, jnp.float32)
+        x = a / jnp.linalg.norm(a)  # singular values in (0, 1]: inside the basin of convergence
+
+        def newton_schulz(_, x):
+            return 1.5 * x - 0.5 * x @ (x.T @ x)
+
+        x = jax.lax.fori_loop(0, 60, newton_schulz, x)
+        q = x if rows >= cols else x.T
+        return (scale * q).reshape(shape).astype(dtype)
+
+    return init
+
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "swish": nn.swish}
 
@@ -37,8 +62,8 @@ class MLP(nn.Module):
     def __call__(self, x: Array) -> Array:
         act = ACTIVATIONS[self.activation]
         for width in self.hidden:
-            x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(jnp.sqrt(2.0)))(x))
-        return nn.Dense(self.out_dim, kernel_init=nn.initializers.orthogonal(self.out_scale))(x)
+            x = act(nn.Dense(width, kernel_init=orthogonal(float(np.sqrt(2.0))))(x))
+        return nn.Dense(self.out_dim, kernel_init=orthogonal(self.out_scale))(x)
 
 
 class PolicyNet(nn.Module):
