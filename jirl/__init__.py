@@ -6,16 +6,6 @@ state, metrics = jax.jit(jax.vmap(train))(keys)      # many seeds, one compile
 result = jirl.run(algo, key, num_updates, seeds=8)   # host driver: chunks, checkpoints
 """
 
-import os as _os
-
-# XLA:CPU's XNNPACK path (jax 0.10) can deadlock on small machines: a computation waits forever
-# with the CPU idle (reproduced on 2 cores). Turn it off unless the user chose a setting; XLA
-# reads XLA_FLAGS when the first computation runs, so importing jirl before that is enough.
-if "xla_cpu_use_xnnpack" not in _os.environ.get("XLA_FLAGS", ""):
-    _os.environ["XLA_FLAGS"] = (
-        _os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_xnnpack=false"
-    ).strip()
-
 from jirl.errors import ConfigError, DataError, EnvError, JirlError
 from jirl.run import RunResult, run
 from jirl.train import make_train

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import jirl  # noqa: F401  (sets XLA_FLAGS before the first computation)
-
 
 @pytest.fixture(scope="session")
 def cartpole_expert(tmp_path_factory):
