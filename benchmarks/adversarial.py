@@ -45,7 +45,7 @@ DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
 QUICK_DEMOS = (1, 4)
 
 #: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default.
-UPDATES = {"gail_trpo": (120, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
+UPDATES = {"gail_trpo": (160, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
 
 
 def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:
@@ -81,7 +81,10 @@ def _smile_row(env, expert, demos, num_demos, *, seeds, full, key):
 ROWS: dict[str, Callable] = {
     "bc": _bc_row,
     "gail_trpo": _adversarial_row(
-        "gail_trpo", gail.make, gail.GAILConfig(generator="trpo"), "gail_trpo"
+        "gail_trpo",
+        gail.make,
+        gail.GAILConfig(generator="trpo", disc_learning_rate=3e-4),
+        "gail_trpo",
     ),
     "gail_ppo": _adversarial_row("gail_ppo", gail.make, gail.GAILConfig(), "gail_ppo"),
     "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),

@@ -82,10 +82,13 @@ def test_config_validation_and_defaults():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("generator,updates", [("ppo", 80), ("trpo", 120)])
-def test_gail_learns_cartpole(cartpole_expert, generator, updates):
+@pytest.mark.parametrize(
+    "generator,updates,disc_learning_rate", [("ppo", 80, 1e-3), ("trpo", 160, 3e-4)]
+)
+def test_gail_learns_cartpole(cartpole_expert, generator, updates, disc_learning_rate):
     demos, header = _demos(cartpole_expert, 4)
-    algo = gail.make(gail.GAILConfig(generator=generator), envs.make("cartpole"), demos)
+    config = gail.GAILConfig(generator=generator, disc_learning_rate=disc_learning_rate)
+    algo = gail.make(config, envs.make("cartpole"), demos)
     score, metrics = _mean_score(algo, updates, header)
     assert score >= 0.9, score
     if generator == "trpo":
