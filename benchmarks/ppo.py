@@ -77,9 +77,11 @@ def main(argv=None) -> None:
                 rows.append(r)
 
     device = jax.devices()[0]
-    header = f"device: {device.device_kind} ({device.platform}), {platform.processor() or platform.machine()}"
+    cpu = platform.processor() or platform.machine()
+    header = f"device: {device.device_kind} ({device.platform}), {cpu}"
     print(header)
-    print("| env | config | seeds | env steps | compile s | wall s | env steps/s | wall / 1-seed wall |")
+    columns = "env | config | seeds | env steps | compile s | wall s | env steps/s | vs 1 seed"
+    print(f"| {columns} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         base = next(
