@@ -65,6 +65,23 @@ def build_parser() -> Parser:
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events")
     _add_common(p)
 
+    p = sub.add_parser("retrain", help="train PPO from scratch on the frozen reward of a run")
+    p.add_argument("--reward", required=True, help="run directory of a finished gail or airl run")
+    p.add_argument("--env", help="environment to train in (default: the run's)")
+    p.add_argument("--out", required=True, help="directory to write summary.json and config.yaml")
+    p.add_argument("--kind", choices=["g", "f", "disc"], help="AIRL: g (default) or f; GAIL: disc")
+    p.add_argument("--updates", type=int, help="PPO updates per seed (default: the run's)")
+    p.add_argument("--seed", type=int, default=0, help="base PRNG seed")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a PPO field, e.g. --set learning_rate=3e-4",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+
     p = sub.add_parser("plot", help="draw learning curves of one or more runs")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--out", default="curves.png", help="PNG file to write")
@@ -185,6 +202,30 @@ def cmd_expert(args) -> int:
     return 0
 
 
+def cmd_retrain(args) -> int:
+    from jirl.config import apply_overrides
+    from jirl.retrain import retrain
+
+    summary = retrain(
+        args.reward,
+        args.env,
+        args.out,
+        kind=args.kind,
+        updates=args.updates,
+        seed=args.seed,
+        ppo_overrides=apply_overrides({}, args.set),
+        overwrite=args.overwrite,
+    )
+    if not args.quiet:
+        score = summary["normalized_score"]
+        shown = "-" if score is None else format(score["mean"], ".2f")
+        print(
+            f"retrain on {summary['reward_algo']} reward '{summary['reward_kind']}': return "
+            f"{summary['return']['mean']:.1f}, normalized {shown} -> {args.out}/summary.json"
+        )
+    return 0
+
+
 def cmd_plot(args) -> int:
     from jirl.plots import plot_runs
 
@@ -196,7 +237,12 @@ def cmd_plot(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        command = {"train": cmd_train, "expert": cmd_expert, "plot": cmd_plot}[args.command]
+        command = {
+            "train": cmd_train,
+            "expert": cmd_expert,
+            "plot": cmd_plot,
+            "retrain": cmd_retrain,
+        }[args.command]
         return command(args)
     except JirlError as e:
         from jirl.run import NonFiniteError

@@ -184,3 +184,10 @@ def test_plot_command(capsys, tmp_path, cartpole_expert):
     assert (tmp_path / "c.png").stat().st_size > 1000
     code, _, err = run_cli(capsys, "plot", str(tmp_path / "nothing"))
     one_line_error(code, err)
+
+
+def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "retrain", "--reward", str(tmp_path / "none"), "--out", str(tmp_path / "o")
+    )
+    one_line_error(code, err)
