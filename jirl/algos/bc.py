@@ -46,6 +46,25 @@ class BCConfig:
         )
 
 
+def validate_policy_fit(config, prefix: str) -> None:
+    """Range checks shared by every config that fits a policy with `sgd_steps` (DAgger, SMILe)."""
+    require(
+        config.learning_rate > 0, f"{prefix}.learning_rate must be > 0, got {config.learning_rate}"
+    )
+    require(
+        config.ent_coef >= 0 and config.l2_coef >= 0,
+        f"{prefix}.ent_coef and {prefix}.l2_coef must be >= 0",
+    )
+    require(
+        len(config.hidden) >= 1 and min(config.hidden) >= 1,
+        f"{prefix}.hidden must list positive layer widths",
+    )
+    require(
+        config.activation in ACTIVATIONS,
+        f"{prefix}.activation must be one of {sorted(ACTIVATIONS)}",
+    )
+
+
 @struct.dataclass
 class BCState:
     """Policy parameters, optimiser state, fixed observation statistics, key and step."""

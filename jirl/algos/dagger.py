@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jirl.algos.bc import sgd_steps
+from jirl.algos.bc import sgd_steps, validate_policy_fit
 from jirl.envs.base import Env, EnvState, batch_reset
 from jirl.errors import ConfigError, require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy
+from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, label
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories
@@ -105,21 +105,7 @@ class DAggerConfig:
             f"dagger.buffer_capacity ({self.buffer_capacity}) must hold at least one round, "
             f"num_envs * steps_per_round = {self.samples_per_round}",
         )
-        require(
-            self.learning_rate > 0, f"dagger.learning_rate must be > 0, got {self.learning_rate}"
-        )
-        require(
-            self.ent_coef >= 0 and self.l2_coef >= 0,
-            "dagger.ent_coef and dagger.l2_coef must be >= 0",
-        )
-        require(
-            len(self.hidden) >= 1 and min(self.hidden) >= 1,
-            "dagger.hidden must list positive layer widths",
-        )
-        require(
-            self.activation in ACTIVATIONS,
-            f"dagger.activation must be one of {sorted(ACTIVATIONS)}",
-        )
+        validate_policy_fit(self, "dagger")
 
     @property
     def samples_per_round(self) -> int:

@@ -37,10 +37,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jirl.algos.bc import sgd_steps
+from jirl.algos.bc import sgd_steps, validate_policy_fit
 from jirl.envs.base import Env, EnvState, batch_reset
 from jirl.errors import require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy
+from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, label
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories
@@ -79,21 +79,7 @@ class SMILeConfig:
         for name in ("max_rounds", "num_envs", "steps_per_round", "sgd_steps", "batch_size"):
             value = getattr(self, name)
             require(value >= 1, f"smile.{name} must be >= 1, got {value}")
-        require(
-            self.learning_rate > 0, f"smile.learning_rate must be > 0, got {self.learning_rate}"
-        )
-        require(
-            self.ent_coef >= 0 and self.l2_coef >= 0,
-            "smile.ent_coef and smile.l2_coef must be >= 0",
-        )
-        require(
-            len(self.hidden) >= 1 and min(self.hidden) >= 1,
-            "smile.hidden must list positive layer widths",
-        )
-        require(
-            self.activation in ACTIVATIONS,
-            f"smile.activation must be one of {sorted(ACTIVATIONS)}",
-        )
+        validate_policy_fit(self, "smile")
 
     @property
     def samples_per_round(self) -> int:
