@@ -14,6 +14,12 @@ transitions, D = σ(ℓ) is the probability that a transition came from the expe
   or on (s, a)). The policy's reward is log D − log(1 − D) = ℓ = f − log π; the reward that
   transfers to a new policy or dynamics is g (or f).
 
+* GCL and GAN-GCL (Finn, Levine & Abbeel 2016; Finn, Christiano, Abbeel & Levine 2016): a
+  reward r_θ(s, a) summed over trajectory segments (`TrajectoryReward`); GCL minimises the
+  importance-sampled MaxEnt objective (`gcl_loss`), GAN-GCL the cross-entropy of the logit
+  r_θ(τ) − log Z − log q(τ) with log Z learned (`gan_gcl_loss`); both give the policy the
+  per-step reward r_θ − log π. The importance weights are computed in log space.
+
 Everything is numerically stable at any logit: log D = −softplus(−ℓ), −log(1 − D) = softplus(ℓ),
 and the cross-entropy is written with softplus, so ℓ = ±50 gives finite values and gradients.
 
@@ -46,7 +52,8 @@ LogitFn = Callable[[dict, Normalizer, Transition], Array]
 
 @struct.dataclass
 class DiscriminatorBatch:
-    """Equal-sized minibatches of expert and policy transitions, each `Transition [N]`.
+    """Equal-sized minibatches of expert and policy transitions, each `Transition [N]` (or, for a
+    trajectory-level discriminator, segments `Transition [N, L]`).
 
     `log_prob` of both must hold log π(a|s) of the *current* policy (AIRL's logit uses it).
     """
@@ -294,5 +301,170 @@ def with_gradient_penalty(
         norms = jax.vmap(grad_norm)(mixed)
         penalty = jnp.mean((norms - target) ** 2)
         return value + coef * penalty, {**metrics, "grad_penalty": penalty}
+
+    return loss
+
+
+# ---------------------------------------------------------------------------------------------
+# trajectory-level rewards: guided cost learning and GAN-GCL
+
+
+def importance_log_weights(log_ratio: Array) -> Array:
+    """Self-normalised importance weights in log space: log w_j = ℓ_j − logsumexp(ℓ).
+
+    With ℓ_j = r_θ(τ_j) − log q(τ_j), w_j ∝ exp(r_θ(τ_j)) / q(τ_j) (Finn, Levine & Abbeel 2016,
+    eq. 3-4), finite for any ℓ (returns of ±1e3 included).
+
+    Args:
+      log_ratio: [M] unnormalised log-weights ℓ_j.
+    Returns:
+      [M] log w_j, logsumexp(log w) = 0.
+    """
+    chex.assert_rank(log_ratio, 1)
+    return jax.nn.log_softmax(log_ratio)
+
+
+def importance_log_partition(log_ratio: Array) -> Array:
+    """log Ẑ = log (1/M) Σ_j exp(r_θ(τ_j)) / q(τ_j): the importance-sampling estimate of the
+    partition function (Finn, Levine & Abbeel 2016, eq. 4), in log space. `log_ratio: [M]`."""
+    chex.assert_rank(log_ratio, 1)
+    return jax.nn.logsumexp(log_ratio) - jnp.log(log_ratio.shape[0])
+
+
+def mixture_log_partition(returns: Array, log_q: Array, num_iterations: int = 200) -> Array:
+    """The importance-sampling estimate of log Z with the mixture density
+    μ̃(τ) = ½ exp(r_θ(τ)) / Z + ½ q(τ) of GAN-GCL (Finn, Christiano, Abbeel & Levine 2016, §3):
+
+        Z = (1/M) Σ_j exp(r_θ(τ_j)) / μ̃(τ_j),
+
+    an equation in Z, solved by fixed-point iteration in log space (the map is increasing with
+    slope in (0, 1), so the iteration converges). At this Z the GAN-GCL discriminator loss is
+    stationary in log Z when the M samples are half demonstrations, half policy samples.
+
+    Args:
+      returns: [M] r_θ(τ_j). log_q: [M] log q(τ_j).
+    Returns:
+      [] log Z.
+    """
+    chex.assert_rank([returns, log_q], 1)
+
+    def step(log_z, _):
+        log_mix = jnp.logaddexp(returns - log_z, log_q) - jnp.log(2.0)
+        return importance_log_partition(returns - log_mix), None
+
+    log_z, _ = jax.lax.scan(step, importance_log_partition(returns - log_q), None, num_iterations)
+    return log_z
+
+
+@dataclass(frozen=True)
+class TrajectoryReward:
+    """A reward r_θ(s, a) summed along trajectory segments, for GCL and GAN-GCL.
+
+    Per step the logit is r_θ(s, a) − log π(a|s) (from `t.log_prob`); summed over a segment it is
+    r_θ(τ) − log q(τ), the log importance ratio of GCL and, minus log Z, the logit of GAN-GCL's
+    discriminator D(τ) = exp(r_θ(τ)) / (exp(r_θ(τ)) + Z q(τ)). The dynamics' factors of q(τ)
+    cancel against those of the MaxEnt model p(τ) ∝ p(dynamics) exp(r_θ(τ)), so only the
+    policy's log-probabilities appear. Parameters: `{"reward": MLP, "log_z": []}`; log Z is
+    learned by GAN-GCL only.
+    """
+
+    spec: Spec
+    inputs: str = "sa"
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+
+    @property
+    def net(self) -> MLP:
+        return MLP(tuple(self.hidden), 1, self.activation, out_scale=1.0)
+
+    def init(self, key: Array) -> dict:
+        x = jnp.zeros((_input_dim(self.spec, self.inputs),))
+        return {"reward": self.net.init(key, x), "log_z": jnp.zeros(())}
+
+    def reward(self, params, normalizer: Normalizer, t: Transition) -> Array:
+        """r_θ `[...]` per step, for transitions of any leading shape."""
+        x = features(self.spec, normalizer, t, self.inputs)
+        return self.net.apply(params["reward"], x)[..., 0]
+
+    def logits(self, params, normalizer: Normalizer, t: Transition) -> Array:
+        """r_θ(s, a) − log π(a|s) `[...]` per step: the generator's max-ent reward."""
+        return self.reward(params, normalizer, t) - t.log_prob
+
+    def segment_returns(self, params, normalizer: Normalizer, segments: Transition) -> Array:
+        """r_θ(τ) `[M]` of segments `Transition [M, L]`."""
+        return self.reward(params, normalizer, segments).sum(-1)
+
+    def segment_log_ratio(self, params, normalizer: Normalizer, segments: Transition) -> Array:
+        """r_θ(τ) − log q(τ) `[M]` of segments `Transition [M, L]`."""
+        return self.logits(params, normalizer, segments).sum(-1)
+
+    def transfer_reward(self, params, normalizer: Normalizer, t: Transition) -> Array:
+        """The learned reward r_θ."""
+        return self.reward(params, normalizer, t)
+
+
+def gcl_loss(model: TrajectoryReward, mixture_density: bool = True) -> DiscLoss:
+    """Guided cost learning's IOC objective (Finn, Levine & Abbeel 2016, eq. 3-4, reward = −cost):
+
+        L(θ) = −(1/N) Σ_demo r_θ(τ_i) + log (1/M) Σ_j exp(r_θ(τ_j)) / μ̃(τ_j),
+
+    the second sum over the mixture of the batch's demonstration and policy segments (§4.1), so
+    ∇L = −mean_demo ∇r + Σ_j w_j ∇r(τ_j) with self-normalised weights w_j ∝ exp(r_θ(τ_j))/μ̃(τ_j)
+    computed in log space (`importance_log_weights`); μ̃ is held fixed in the gradient.
+
+    The samples come from the mixture ½ p_demo + ½ q, but the demonstrations' density is
+    unknown. With `mixture_density` (default) it is estimated by the current model
+    exp(r_θ)/Z, μ̃ = ½ exp(r_θ)/Z + ½ q with Z its own importance-sampling estimate
+    (`mixture_log_partition`, the estimator GAN-GCL's discriminator reproduces): exp(r)/μ̃ ≤ 2Z
+    and the weights sum to M·Z, so no sample weighs more than 2/M and a few well-rewarded
+    demonstrations cannot take all the weight. Without it μ̃ = q, the policy's density, for
+    every sample.
+    q(τ) = Π_t π(a_t|s_t) of the current policy (`t.log_prob`).
+
+    The batch holds segments `Transition [N, L]` on both sides.
+    """
+
+    def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
+        del key
+        mixture = jax.tree.map(lambda e, p: jnp.concatenate([e, p]), batch.expert, batch.policy)
+        demo_return = model.segment_returns(params, normalizer, batch.expert)
+        returns = model.segment_returns(params, normalizer, mixture)
+        log_q = returns - model.segment_log_ratio(params, normalizer, mixture)
+        log_density = log_q
+        if mixture_density:
+            r = jax.lax.stop_gradient(returns)
+            log_p = r - mixture_log_partition(r, log_q)
+            log_density = jnp.logaddexp(log_p, log_q) - jnp.log(2.0)
+        log_ratio = returns - jax.lax.stop_gradient(log_density)
+        log_z = importance_log_partition(log_ratio)
+        value = -demo_return.mean() + log_z
+        weights = jnp.exp(importance_log_weights(jax.lax.stop_gradient(log_ratio)))
+        n = demo_return.shape[0]
+        return value, {
+            "disc_loss": value,
+            "log_z": log_z,
+            "demo_return": demo_return.mean(),
+            "policy_return": returns[n:].mean(),
+            "demo_weight": weights[:n].sum(),
+            "effective_samples": 1.0 / jnp.sum(weights**2),
+        }
+
+    return loss
+
+
+def gan_gcl_loss(model: TrajectoryReward) -> DiscLoss:
+    """GAN-GCL's discriminator loss (Finn, Christiano, Abbeel & Levine 2016, §3): the
+    cross-entropy of D(τ) = exp(r_θ(τ)) / (exp(r_θ(τ)) + Z q(τ)), i.e. of the logit
+    r_θ(τ) − log Z − log q(τ), with log Z a learned parameter (`params["log_z"]`). At the
+    optimum in log Z, Z is the importance-sampling estimate of `mixture_log_partition`.
+
+    The batch holds segments `Transition [N, L]` on both sides.
+    """
+
+    def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
+        del key
+        logit = lambda t: model.segment_log_ratio(params, normalizer, t) - params["log_z"]
+        value, metrics = bce_loss(logit(batch.expert), logit(batch.policy))
+        return value, {**metrics, "log_z": params["log_z"]}
 
     return loss

@@ -1,11 +1,14 @@
-"""The one adversarial imitation loop, shared by GAIL (Ho & Ermon 2016, algorithm 1) and AIRL
-(Fu, Luo & Levine 2018, algorithm 1).
+"""The one adversarial imitation loop, shared by GAIL (Ho & Ermon 2016, algorithm 1), AIRL
+(Fu, Luo & Levine 2018, algorithm 1), and, on trajectory segments, guided cost learning (Finn,
+Levine & Abbeel 2016) and GAN-GCL (Finn, Christiano, Abbeel & Levine 2016).
 
 One `update` is one round:
 
 1. collect `num_envs × num_steps` transitions with the current policy (the shared `rollout`);
-2. take `disc_updates` Adam steps on the discriminator's cross-entropy, each on a minibatch of
-   policy transitions from this round against one of demonstration transitions;
+2. take `disc_updates` Adam steps on the discriminator's loss (the cross-entropy for GAIL and
+   AIRL), each on a minibatch of policy samples from this round against one of demonstration
+   samples; a sample is a transition, or with `segment_length=L` a trajectory segment of L
+   consecutive steps (`Transition [M, L]`, the input of a trajectory-level discriminator);
 3. relabel the round's rewards with the reward map of the updated discriminator's logit
    (GAIL: −log(1 − D); AIRL: f − log π);
 4. update the policy with the generator's `Learner.learn`: PPO or TRPO (`generator`), with the
@@ -20,6 +23,12 @@ and the true return is masked after the first failure so it stays comparable. Se
 `fixed_horizon: false` in the algorithm's section to collect with the environment as it is, or
 `fixed_horizon: true` at the top of the experiment config to fix the horizon for evaluation too.
 Absorbing states (Kostrikov et al. 2019) are not implemented.
+
+Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
+episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
+into `num_steps / L` consecutive pieces per environment (a piece that straddles an automatic
+reset, one in `horizon / L`, is kept as it is); demonstration segments are all windows of L steps
+inside one demonstration episode.
 """
 
 from __future__ import annotations
@@ -29,11 +38,12 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
 from jirl.envs.base import Env, EnvState, batch_reset
-from jirl.errors import require
+from jirl.errors import DataError, require
 from jirl.nets import ACTIVATIONS, Normalizer
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
@@ -45,15 +55,14 @@ GENERATORS = ("ppo", "trpo")
 
 
 @dataclass(frozen=True)
-class AdversarialConfig:
-    """Hyperparameters of the adversarial loop: the generator's, then the discriminator's.
+class GeneratorConfig:
+    """Hyperparameters of the policy optimised against a learned reward (the generator), shared
+    by the adversarial loop and the sample-based apprenticeship learners.
 
-    Generator (both): `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
+    Both: `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
     PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
     TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `backtrack_iters`, `backtrack_coef`,
     `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
-    Discriminator: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
-    transitions per round, `grad_penalty` coefficient (0: none), `reward_map` (logit → reward).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
     """
 
@@ -84,37 +93,11 @@ class AdversarialConfig:
     vf_learning_rate: float = 3e-3
     vf_epochs: int = 10
     vf_minibatches: int = 4
-    # discriminator
-    disc_hidden: tuple[int, ...] = (64, 64)
-    disc_activation: str = "tanh"
-    disc_learning_rate: float = 1e-3
-    disc_updates: int = 10
-    disc_batch_size: int = 256
-    grad_penalty: float = 0.0
-    reward_map: str = "log_d"
-    reward_log_pi_weight: float = 1.0
 
     def __post_init__(self):
         require(
             self.generator in GENERATORS,
             f"generator must be one of {', '.join(GENERATORS)}, got '{self.generator}'",
-        )
-        require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
-        require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
-        require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
-        require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
-        require(self.grad_penalty >= 0, f"grad_penalty must be >= 0, got {self.grad_penalty}")
-        require(
-            self.reward_map in REWARD_MAPS,
-            f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
-        )
-        require(
-            len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
-            "disc_hidden must list positive layer widths",
-        )
-        require(
-            self.disc_activation in ACTIVATIONS,
-            f"disc_activation must be one of {sorted(ACTIVATIONS)}",
         )
         # The generator's own config validates the rest, with its own messages.
         _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
@@ -165,6 +148,45 @@ class AdversarialConfig:
     @property
     def batch_size(self) -> int:
         return self.num_envs * self.num_steps
+
+
+@dataclass(frozen=True)
+class AdversarialConfig(GeneratorConfig):
+    """Hyperparameters of the adversarial loop: the generator's (`GeneratorConfig`), then the
+    discriminator's: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
+    transitions (or segments, `make(segment_length=...)`) per round, `grad_penalty` coefficient
+    (0: none), `reward_map` (logit → reward), `reward_log_pi_weight` (the weight of log π in
+    logits that use it, at relabelling only).
+    """
+
+    disc_hidden: tuple[int, ...] = (64, 64)
+    disc_activation: str = "tanh"
+    disc_learning_rate: float = 1e-3
+    disc_updates: int = 10
+    disc_batch_size: int = 256
+    grad_penalty: float = 0.0
+    reward_map: str = "log_d"
+    reward_log_pi_weight: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
+        require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
+        require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
+        require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
+        require(self.grad_penalty >= 0, f"grad_penalty must be >= 0, got {self.grad_penalty}")
+        require(
+            self.reward_map in REWARD_MAPS,
+            f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
+        )
+        require(
+            len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
+            "disc_hidden must list positive layer widths",
+        )
+        require(
+            self.disc_activation in ACTIVATIONS,
+            f"disc_activation must be one of {sorted(ACTIVATIONS)}",
+        )
 
 
 class RewardModel:
@@ -228,6 +250,34 @@ def demo_transitions(demos: Trajectories) -> Transition:
     )
 
 
+def demo_segments(demos: Trajectories, length: int) -> Transition:
+    """Every window of `length` consecutive steps inside one demonstration episode, as
+    `Transition [W, length]` (W = Σ_e max(0, len_e − length + 1); rewards, log-probs zero)."""
+    flat = demo_transitions(demos)
+    lengths = np.asarray(demos.episode_lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    windows = [s + np.arange(max(0, n - length + 1)) for s, n in zip(starts, lengths, strict=True)]
+    first = np.concatenate(windows).astype(np.int32)
+    if first.size == 0:
+        raise DataError(
+            f"no demonstration episode has {length} steps (longest: {int(lengths.max())}); "
+            "use a shorter segment_length"
+        )
+    rows = first[:, None] + np.arange(length)[None, :]
+    return jax.tree.map(lambda x: x[rows], flat)
+
+
+def rollout_segments(batch: Transition, length: int) -> Transition:
+    """`Transition [T, B]` → `[T / length · B, length]`: each environment's steps cut in order."""
+
+    def cut(x):
+        t, b = x.shape[:2]
+        x = x.reshape((t // length, length, b, *x.shape[2:]))
+        return jnp.swapaxes(x, 1, 2).reshape((t // length * b, length, *x.shape[3:]))
+
+    return jax.tree.map(cut, batch)
+
+
 def make(
     config: AdversarialConfig,
     env: Env,
@@ -235,20 +285,34 @@ def make(
     model: RewardModel,
     loss_fn: DiscLoss,
     name: str,
+    *,
+    segment_length: int | None = None,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> Algorithm:
     """The adversarial loop as an `Algorithm` (module docstring).
 
     Args:
       model: the discriminator (its `logits` feed `config.reward_map`).
       loss_fn: its loss, `loss(params, normalizer, DiscriminatorBatch, key)`, possibly wrapped.
+      segment_length: None: the loss sees transitions `[M]`; L: trajectory segments `[M, L]`
+        (module docstring); `config.num_steps` must be a multiple of L.
+      optimizer: the discriminator's optimiser (default Adam at `config.disc_learning_rate`).
     """
+    if segment_length is not None:
+        require(segment_length >= 1, f"segment_length must be >= 1, got {segment_length}")
+        require(
+            config.num_steps % segment_length == 0,
+            f"segment_length ({segment_length}) must divide num_steps ({config.num_steps})",
+        )
     env = training_env(config, env)
     learner = make_generator(config, env)
     policy = learner.policy
-    expert = demo_transitions(demos)
+    flat_demos = demo_transitions(demos)
+    expert = flat_demos if segment_length is None else demo_segments(demos, segment_length)
     num_demos = expert.reward.shape[0]
-    demo_normalizer = Normalizer.create(env.spec.obs_shape).update(expert.obs)
-    optimizer = optax.adam(config.disc_learning_rate)
+    demo_normalizer = Normalizer.create(env.spec.obs_shape).update(flat_demos.obs)
+    if optimizer is None:
+        optimizer = optax.adam(config.disc_learning_rate)
     reward_map = REWARD_MAPS[config.reward_map]
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
@@ -270,7 +334,9 @@ def make(
         )
 
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
-        """`disc_updates` Adam steps on minibatches of `batch` (flat [T·B]) vs demonstrations."""
+        """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
+        `[T/L·B, L]`) vs demonstrations of the same shape."""
+        num_samples = batch.reward.shape[0]
         log_prob = lambda t: policy.dist(
             state.learner.params["policy"], state.learner.normalizer, t.obs
         ).log_prob(t.action)
@@ -278,9 +344,7 @@ def make(
         def step(carry, key_step):
             params, opt_state = carry
             key_policy, key_expert, key_loss = jax.random.split(key_step, 3)
-            idx_policy = jax.random.randint(
-                key_policy, (config.disc_batch_size,), 0, config.batch_size
-            )
+            idx_policy = jax.random.randint(key_policy, (config.disc_batch_size,), 0, num_samples)
             idx_expert = jax.random.randint(key_expert, (config.disc_batch_size,), 0, num_demos)
             expert_mb = jax.tree.map(lambda x: x[idx_expert], expert)
             expert_mb = expert_mb.replace(log_prob=log_prob(expert_mb))
@@ -302,7 +366,10 @@ def make(
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
         )
-        flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+        if segment_length is None:
+            flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+        else:
+            flat = rollout_segments(batch, segment_length)
         disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
         scaled = batch.replace(log_prob=config.reward_log_pi_weight * batch.log_prob)
         logits = model.logits(disc_params, state.disc_normalizer, scaled)  # [T, B]

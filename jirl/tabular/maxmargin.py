@@ -206,6 +206,29 @@ def _largest_eigenvalue(gram: Array, num_steps: int = 50) -> Array:
     return jnp.maximum(x @ gram @ x, jnp.trace(gram) / gram.shape[0])
 
 
+# --------------------------------------------------------------------------- the projection
+
+
+def projection_step(mu_expert: Array, mu_bar: Array, mu_new: Array) -> tuple[Array, Array]:
+    """One step of Abbeel & Ng's projection method (2004, §3.1, eq. 7-8).
+
+    μ̄ ← μ̄ + α (μ_new − μ̄) with α = clip((μ_new − μ̄)ᵀ(μ_E − μ̄) / ‖μ_new − μ̄‖², 0, 1): the
+    orthogonal projection of μ_E onto the segment [μ̄, μ_new] (no step if μ_new = μ̄). The next
+    reward weights are w = μ_E − μ̄. Shared with the sample-based FEM (`jirl.algos.apprenticeship`).
+
+    Args:
+      mu_expert: [F] μ_E. mu_bar: [F] μ̄ so far (a mixture's). mu_new: [F] μ of the new policy.
+    Returns:
+      (the new μ̄ [F], the mixing weight α [] of the new policy).
+    """
+    chex.assert_rank([mu_expert, mu_bar, mu_new], 1)
+    direction = mu_new - mu_bar
+    denom = direction @ direction
+    alpha = jnp.clip(direction @ (mu_expert - mu_bar) / jnp.where(denom > 0, denom, 1.0), 0, 1)
+    alpha = jnp.where(denom > 0, alpha, 0.0)
+    return mu_bar + alpha * direction, alpha
+
+
 # --------------------------------------------------------------------------- the algorithms
 
 
@@ -248,12 +271,7 @@ def _projection(mdp, features, mu_expert, first: Occupancy, config) -> MaxMargin
         mu_bar, rho_bar = carry
         w = mu_expert - mu_bar
         occ = optimal_occupancy(mdp, features @ w, features, **kw)
-        direction = occ.features - mu_bar
-        denom = direction @ direction
-        # Step to the projection of μ_E onto the segment [μ̄, μ(π)]; no step if μ(π) = μ̄.
-        alpha = jnp.clip(direction @ (mu_expert - mu_bar) / jnp.where(denom > 0, denom, 1.0), 0, 1)
-        alpha = jnp.where(denom > 0, alpha, 0.0)
-        mu_bar = mu_bar + alpha * direction
+        mu_bar, alpha = projection_step(mu_expert, mu_bar, occ.features)
         rho_bar = rho_bar + alpha * (occ.state_action - rho_bar)
         metrics = {
             "margin": jnp.linalg.norm(mu_expert - mu_bar),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import chex
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -76,8 +77,33 @@ def complemented_features(features: Array) -> Array:
     """[f̃, 1 − f̃] `[S, 2F]` with f̃ the per-column min-max rescaling of `features [S, F]`."""
     low, high = features.min(axis=0), features.max(axis=0)
     span = jnp.where(high > low, high - low, 1.0)
-    scaled = (features - low) / span
-    return jnp.concatenate([scaled, 1.0 - scaled], axis=1)
+    return complement((features - low) / span)
+
+
+def complement(scaled: Array) -> Array:
+    """[f, 1 − f] `[..., 2F]` of features `[..., F]` in [0, 1]: a simplex of weights over them
+    holds rewards of both signs."""
+    return jnp.concatenate([scaled, 1.0 - scaled], axis=-1)
+
+
+def mw_beta(num_features: int, num_rounds: int) -> Array:
+    """β = 1 / (1 + sqrt(2 ln k / T)), Syed & Schapire 2007, Algorithm 1."""
+    return 1.0 / (1.0 + jnp.sqrt(2.0 * jnp.log(num_features) / num_rounds))
+
+
+def mw_update(log_w: Array, mu: Array, mu_expert: Array, beta: Array) -> Array:
+    """One multiplicative-weights round in log space (Syed & Schapire 2007, Algorithm 1):
+    W_i ← W_i · β^{G(i, μ)}, G(i, μ) = ((μ_i − μ_E,i) + 2) / 4; W = softmax(log_w).
+
+    Shared with the sample-based GTAL (`jirl.algos.apprenticeship`).
+
+    Args:
+      log_w: [k] unnormalised log-weights. mu, mu_expert: [k] per-step feature expectations
+        in [0, 1] of the round's policy and of the expert.
+    """
+    chex.assert_rank([log_w, mu, mu_expert], 1)
+    gain = ((mu - mu_expert) + 2.0) / 4.0
+    return log_w + gain * jnp.log(beta)
 
 
 def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> MWALResult:
@@ -96,7 +122,7 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
     num_features = phi.shape[1]
     half = num_features // 2
     mu_expert = demo_feature_expectations(demos, phi, mdp.num_actions, **kw)
-    beta = 1.0 / (1.0 + jnp.sqrt(2.0 * jnp.log(num_features) / config.num_iterations))
+    beta = mw_beta(num_features, config.num_iterations)
     state_action_shape = occupancy(
         mdp, jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions), phi, **kw
     ).state_action.shape
@@ -105,13 +131,13 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
         log_w, rho_sum, mu_sum, w_sum = carry
         weights = jax.nn.softmax(log_w)  # W^(t) = w / Σw, kept in log space for stability
         occ = optimal_occupancy(mdp, phi @ weights, phi, **kw)
-        gain = ((occ.features - mu_expert) + 2.0) / 4.0
         mu_sum = mu_sum + occ.features
         metrics = {
             "game_value": weights @ (occ.features - mu_expert),
             "feature_gap": jnp.linalg.norm((mu_sum / (t + 1) - mu_expert)[:half]),
         }
-        carry = (log_w + gain * jnp.log(beta), rho_sum + occ.state_action, mu_sum, w_sum + weights)
+        log_w = mw_update(log_w, occ.features, mu_expert, beta)
+        carry = (log_w, rho_sum + occ.state_action, mu_sum, w_sum + weights)
         return carry, metrics
 
     init = (
