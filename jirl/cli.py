@@ -2,8 +2,11 @@
 
 jirl expert --env cartpole --out experts/cartpole
 jirl train bc --env cartpole --demos experts/cartpole/demos.npz --out runs/bc
+jirl train gail --config gail-cartpole --demos experts/cartpole/demos.npz --out runs/gail \
+    --sweep gail.learning_rate=1e-3,3e-4 --seeds 8
 jirl train maxent --env gridworld --out runs/maxent
 jirl plot runs/bc runs/gail
+jirl quickstart
 """
 
 from __future__ import annotations
@@ -63,7 +66,25 @@ def build_parser() -> Parser:
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events")
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="run every value of a float hyperparameter side by side in one compile, e.g. "
+        "--sweep gail.learning_rate=1e-3,3e-4 (repeat for a grid)",
+    )
+    p.add_argument("--devices", type=int, help="shard the runs over the first N devices only")
     _add_common(p)
+
+    p = sub.add_parser(
+        "quickstart", help="train a cartpole expert, then BC and GAIL from its demos (CPU, minutes)"
+    )
+    p.add_argument("--out", default="runs/quickstart", help="directory to write")
+    p.add_argument("--seeds", type=int, default=4, help="seeds of BC and of GAIL")
+    p.add_argument("--updates", type=int, help="GAIL updates per seed (default: the config's)")
+    p.add_argument("--overwrite", action="store_true", help="rerun BC and GAIL in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
     p = sub.add_parser("retrain", help="train PPO from scratch on the frozen reward of a run")
     p.add_argument("--reward", required=True, help="run directory of a finished gail or airl run")
@@ -103,6 +124,10 @@ def _experiment_config(args, defaults: dict):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
+    if getattr(args, "sweep", None):
+        from jirl.sweep import parse_items
+
+        data["sweep"] = {**(data.get("sweep") or {}), **parse_items(args.sweep)}
     algo = data.get("algo")
     if not data.get("env"):
         raise ArgumentError("--env is required (or set env: in the --config file)")
@@ -118,6 +143,10 @@ def cmd_train(args) -> int:
     from jirl import algos
 
     if args.algo in algos.TABULAR:
+        if args.sweep or args.devices is not None:
+            raise ArgumentError(
+                f"--sweep and --devices are for sampling algorithms, not '{args.algo}'"
+            )
         return _train_tabular(args)
     algos.get(args.algo)
     cfg = _experiment_config(args, {"algo": args.algo})
@@ -130,6 +159,7 @@ def cmd_train(args) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         tensorboard=args.tensorboard,
+        devices=args.devices,
     )
     if not args.quiet:
         _print_summary(summary)
@@ -162,29 +192,51 @@ def _print_summary(summary: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"{summary['algo']} on {summary['env']} ({summary['seeds']} seeds)")
-    for col in ("return", "normalized score", "expert", "random", "env steps/s"):
+    rows = summary.get("sweep") or [{"setting": None, **summary}]
+    if summary.get("sweep"):
+        table.add_column("setting")
+    for col in ("return", "normalized score", "expert", "random"):
         table.add_column(col)
-    score = summary["normalized_score"]
     fmt = lambda x: "-" if x is None else f"{x:.3g}"
-    table.add_row(
-        fmt(summary["return"]["mean"]),
-        fmt(score["mean"] if score else None),
-        fmt(summary["expert_return"]),
-        fmt(summary["random_return"]),
-        f"{summary['env_steps_per_second']:,.0f}",
-    )
+    for row in rows:
+        score = row["normalized_score"]
+        cells = [
+            fmt(row["return"]["mean"]),
+            fmt(score["mean"] if score else None),
+            fmt(summary["expert_return"]),
+            fmt(summary["random_return"]),
+        ]
+        if row["setting"] is not None:
+            cells.insert(0, " ".join(f"{k}={v:g}" for k, v in row["setting"].items()))
+        table.add_row(*cells)
+    table.caption = f"{summary['env_steps_per_second']:,.0f} env steps/s"
     Console().print(table)
+
+
+def cmd_quickstart(args) -> int:
+    from jirl.quickstart import print_table, quickstart
+
+    table = quickstart(
+        args.out,
+        seeds=args.seeds,
+        updates=args.updates,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print_table(table)
+    return 0
 
 
 def cmd_expert(args) -> int:
     if args.episodes < 1:
         raise ArgumentError("--episodes must be >= 1")
-    defaults = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
     from jirl.config import CONFIG_DIR
+    from jirl.expert_run import EXPERT_DEFAULTS
 
     if args.config is None and args.env and (CONFIG_DIR / f"expert-{args.env}.yaml").is_file():
         args.config = f"expert-{args.env}"
-    cfg = _experiment_config(args, defaults)
+    cfg = _experiment_config(args, EXPERT_DEFAULTS)
     from jirl.expert_run import train_expert
 
     result = train_expert(
@@ -242,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "expert": cmd_expert,
             "plot": cmd_plot,
             "retrain": cmd_retrain,
+            "quickstart": cmd_quickstart,
         }[args.command]
         return command(args)
     except JirlError as e:

@@ -48,6 +48,8 @@ class ExperimentConfig:
       chunk: updates per jitted chunk (logging, progress and checkpoints happen between).
       checkpoint_every: write a checkpoint every N chunks.
       eval_episodes: episodes per seed for the final score.
+      sweep: `{field: [values]}` of the algorithm's float hyperparameters; every setting of
+        the grid runs `seeds` seeds, all in one compile (`jirl.sweep`). None: no sweep.
       algo_config: the algorithm's own frozen config (YAML section named after `algo`).
     """
 
@@ -65,6 +67,7 @@ class ExperimentConfig:
     chunk: int = 10
     checkpoint_every: int = 1
     eval_episodes: int = 32
+    sweep: Any = None
     algo_config: Any = field(default=None)
 
     def __post_init__(self):
@@ -77,6 +80,14 @@ class ExperimentConfig:
             self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
         )
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
+
+    @property
+    def runs(self) -> int:
+        """Sweep settings × seeds: the leading axis of every batched state and metric."""
+        settings = 1
+        for values in (self.sweep or {}).values():
+            settings *= len(values)
+        return settings * self.seeds
 
     def to_dict(self) -> dict:
         """The fully resolved config as plain YAML-able data."""
@@ -210,13 +221,19 @@ def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
     algo = data.get("algo")
     section = data.pop(algo, None) or {}
     algo_config = build(algo_config_cls, section, prefix=f"{algo}.")
-    return build(ExperimentConfig, {**data, "algo_config": algo_config})
+    cfg = build(ExperimentConfig, {**data, "algo_config": algo_config})
+    if cfg.sweep is not None:
+        from jirl.sweep import check_grid
+
+        grid = check_grid(cfg.sweep, algo_config, algo)
+        cfg = dataclasses.replace(cfg, sweep={k: list(v) for k, v in grid.items()})
+    return cfg
 
 
 def hint_unknown_section(data: dict, algo: str) -> None:
     """A mapping-valued key other than the algorithm's section is a mistake: say which."""
     for key, value in data.items():
-        if isinstance(value, dict) and key != algo:
+        if isinstance(value, dict) and key not in (algo, "sweep"):
             raise ConfigError(
                 f"config section '{key}' does not belong to algorithm '{algo}'; "
                 f"put algorithm settings under '{algo}:'"

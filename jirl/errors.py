@@ -18,6 +18,17 @@ class EnvError(JirlError):
 
 
 def require(condition: bool, message: str, error: type[JirlError] = ConfigError) -> None:
-    """Raise `error(message)` unless `condition`; used by every config's `__post_init__`."""
-    if not condition:
+    """Raise `error(message)` unless `condition`; used by every config's `__post_init__`.
+
+    A traced condition (a config rebuilt inside `jit` with swept hyperparameters, `jirl.sweep`)
+    is skipped: every swept value was checked concretely at the boundary before tracing.
+    Write compound checks with `&` rather than `and` or chained comparisons, so that they trace.
+    """
+    import jax
+
+    try:
+        ok = bool(condition)
+    except jax.errors.ConcretizationTypeError:
+        return
+    if not ok:
         raise error(message)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 import yaml
 
-from jirl import algos, data, envs
+from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
@@ -38,8 +40,25 @@ def random_return(env: Env, key: jax.Array, episodes: int = 64) -> float:
     return float(fn(key).mean())
 
 
-def prepare(cfg: ExperimentConfig) -> tuple[Env, Algorithm, dict]:
-    """Build the env, load the algorithm's inputs and build it; returns reference returns too."""
+class Prepared(NamedTuple):
+    """An experiment ready to run.
+
+    Attributes:
+      env: the environment; algo: the algorithm (of a sweep, when the config has one).
+      reference: `{"expert_return", "random_return"}` for the normalized score.
+      initial_state: `key -> state [runs, ...]`; None: `run` initialises `cfg.seeds` seeds.
+      settings: the sweep's settings, in the order of the runs (None: no sweep).
+    """
+
+    env: Env
+    algo: Algorithm
+    reference: dict
+    initial_state: Callable[[jax.Array], Any] | None = None
+    settings: list[dict[str, float]] | None = None
+
+
+def prepare(cfg: ExperimentConfig) -> Prepared:
+    """Build the env, load the algorithm's inputs and build it; reference returns too."""
     spec = algos.get(cfg.algo)
     env = make_env(cfg)
     expert = experts.load(cfg.expert, env) if cfg.expert else None
@@ -65,8 +84,17 @@ def prepare(cfg: ExperimentConfig) -> tuple[Env, Algorithm, dict]:
         reference = {"expert_return": expert.expert_return, "random_return": expert.random_return}
     if reference["random_return"] is None:
         reference["random_return"] = random_return(env, jax.random.PRNGKey(cfg.seed + 1))
-    algo = spec.build(cfg.algo_config, env, algos.Inputs(demos, expert))
-    return env, algo, reference
+    inputs = algos.Inputs(demos, expert)
+    if not cfg.sweep:
+        return Prepared(env, spec.build(cfg.algo_config, env, inputs), reference)
+    swept = sweep.sweep_algorithm(lambda c: spec.build(c, env, inputs), cfg.algo_config, cfg.sweep)
+    sweep.check_traceable(swept, cfg.algo)
+
+    def initial_state(key: jax.Array):
+        keys, values, _ = sweep.batch(cfg.sweep, key, cfg.seeds)
+        return sweep.init_sweep(swept, keys, values)
+
+    return Prepared(env, swept.algo, reference, initial_state, sweep.settings(cfg.sweep))
 
 
 def evaluate_seeds(algo: Algorithm, env: Env, state, key: jax.Array, episodes: int) -> np.ndarray:
@@ -101,27 +129,34 @@ def train(
     overwrite: bool = False,
     progress: bool = False,
     tensorboard: bool = False,
+    devices: int | None = None,
 ) -> dict:
-    """Run `cfg` and write the run directory `out`; returns the summary."""
+    """Run `cfg` and write the run directory `out`; returns the summary.
+
+    Args:
+      devices: shard the runs over the first `devices` visible devices (default: all).
+    """
     out = Path(out)
+    device_list = select_devices(devices)
     prepare_out_dir(out, resume=resume, overwrite=overwrite)
     if resume:
         saved = yaml.safe_load((out / "config.yaml").read_text())
         if saved != cfg.to_dict():
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
-    env, algo, reference = prepare(cfg)
+    env, algo, reference, initial_state, settings = prepare(cfg)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]
     if progress:
-        callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds))
+        callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.runs))
     if tensorboard:
         callbacks.append(TensorBoardWriter(out / "tensorboard", algo.env_steps_per_update))
     start = time.perf_counter()
     try:
+        key = jax.random.PRNGKey(cfg.seed)
         result = run(
             algo,
-            jax.random.PRNGKey(cfg.seed),
+            key,
             cfg.updates,
             seeds=cfg.seeds,
             chunk_size=cfg.chunk,
@@ -129,6 +164,8 @@ def train(
             checkpoint_dir=out / "checkpoint",
             checkpoint_every=cfg.checkpoint_every,
             resume=resume,
+            devices=device_list,
+            initial_state=None if initial_state is None else initial_state(key),
         )
     finally:
         for callback in callbacks:
@@ -137,7 +174,7 @@ def train(
     returns = evaluate_seeds(
         algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes
     )
-    summary = summarize(cfg, algo, returns, reference, result, wall)
+    summary = summarize(cfg, algo, returns, reference, result, wall, settings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     from jirl.plots import plot_runs
 
@@ -145,26 +182,55 @@ def train(
     return summary
 
 
-def summarize(cfg, algo, returns, reference, result, wall) -> dict:
+def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dict:
+    """The run's `summary.json` (DESIGN.md § Run directory); a sweep adds one entry per setting
+    under `sweep` (runs are setting-major: `cfg.seeds` consecutive runs per setting)."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
-    per_seed = [float(r) for r in returns]
     summary = {
         "algo": cfg.algo,
         "env": cfg.env,
         "seeds": cfg.seeds,
-        "return": {"mean": float(np.mean(returns)), "per_seed": per_seed},
-        "normalized_score": None,
+        **_scores(returns, expert_return, rand),
         "expert_return": expert_return,
         "random_return": rand,
         "env_steps": env_steps,
         "wall_seconds": wall,
         "compile_seconds": result.compile_seconds,
-        "env_steps_per_second": env_steps * cfg.seeds / result.wall_seconds
+        "env_steps_per_second": env_steps * cfg.runs / result.wall_seconds
         if result.wall_seconds > 0
         else 0.0,
     }
-    if expert_return is not None:
-        scores = [float(normalized_score(r, expert_return, rand)) for r in returns]
-        summary["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
+    if settings:
+        per_setting = np.asarray(returns).reshape(len(settings), cfg.seeds)
+        summary["sweep"] = [
+            {"setting": setting, **_scores(r, expert_return, rand)}
+            for setting, r in zip(settings, per_setting, strict=True)
+        ]
+        best = int(np.argmax(per_setting.mean(1)))
+        summary["best_setting"] = settings[best]
     return summary
+
+
+def _scores(returns, expert_return, random_return) -> dict:
+    """`{"return": {mean, per_seed}, "normalized_score": {mean, per_seed} | None}`."""
+    per_seed = [float(r) for r in returns]
+    out = {"return": {"mean": float(np.mean(per_seed)), "per_seed": per_seed}}
+    out["normalized_score"] = None
+    if expert_return is not None:
+        scores = [float(normalized_score(r, expert_return, random_return)) for r in per_seed]
+        out["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
+    return out
+
+
+def select_devices(count: int | None) -> list | None:
+    """The first `count` visible devices (None: all); a count out of range is a user error."""
+    if count is None:
+        return None
+    available = jax.devices()
+    if not 1 <= count <= len(available):
+        raise ConfigError(
+            f"--devices must be between 1 and {len(available)} (the devices visible to JAX: "
+            f"{len(available)} {available[0].platform}), got {count}"
+        )
+    return available[:count]

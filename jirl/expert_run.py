@@ -18,6 +18,9 @@ from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
 
+#: what `jirl expert` runs unless told otherwise: 4 PPO seeds of 480 updates, the best kept
+EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
+
 
 def train_expert(
     cfg: ExperimentConfig,

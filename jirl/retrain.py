@@ -105,10 +105,13 @@ def retrain(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
-    reward_env, algo, reference = prepare(cfg)
-    template = jax.jit(lambda k: jax.lax.map(algo.init, k))(
-        jax.random.split(jax.random.PRNGKey(0), cfg.seeds)
-    )
+    if cfg.sweep:
+        raise ConfigError(
+            f"{run_dir} is a sweep (one reward per setting); retrain a run of the chosen "
+            f"setting, trained without --sweep"
+        )
+    reward_env, algo, reference, _, _ = prepare(cfg)
+    template = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.PRNGKey(0), cfg.seeds))
     state, _, _ = load_checkpoint(run_dir / "checkpoint", template)
 
     env_name = env_name or cfg.env
@@ -159,11 +162,7 @@ def retrain(
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
     key_init, key_eval = jax.vmap(jax.random.split, out_axes=1)(keys)
     start = time.perf_counter()
-    # Seeds are initialised one after another (`lax.map`): a vmapped orthogonal initialiser is a
-    # batched QR, which can deadlock jaxlib's CPU LAPACK thread pool on small machines.
-    inits = jax.jit(lambda a: jax.lax.map(init_one, a))(
-        (state.disc_params, state.disc_normalizer, key_init)
-    )
+    inits = jax.jit(jax.vmap(init_one))((state.disc_params, state.disc_normalizer, key_init))
     returns, metrics = jax.jit(jax.vmap(train_one))(
         state.disc_params, state.disc_normalizer, inits, key_eval
     )

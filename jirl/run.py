@@ -76,6 +76,16 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     )
 
 
+def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):
+    """`vmap(algo.init)(keys)`, each device initialising its own slice of seeds."""
+    if sharding is None:
+        return jax.jit(jax.vmap(algo.init))(keys)
+    init = jax.shard_map(
+        jax.vmap(algo.init), mesh=sharding.mesh, in_specs=sharding.spec, out_specs=sharding.spec
+    )
+    return jax.jit(init)(jax.device_put(keys, sharding))
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -124,6 +134,7 @@ def run(
     checkpoint_every: int = 1,
     resume: bool = False,
     devices: Sequence | None = None,
+    initial_state: Any = None,
 ) -> RunResult:
     """Train `seeds` seeds of `algo` for `num_updates` updates, chunk by chunk.
 
@@ -134,6 +145,9 @@ def run(
       checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
         the end; with `resume=True` training continues from it, bit for bit.
       devices: devices to shard the seed axis over (default: all visible).
+      initial_state: a batched state `[seeds, ...]` to start from instead of
+        `vmap(algo.init)(split(key, seeds))`, e.g. the runs of a sweep (`jirl.sweep`); `seeds`
+        is then its leading axis.
 
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
@@ -142,16 +156,13 @@ def run(
     chunk_size = max(1, min(chunk_size, num_updates))
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     t0 = time.perf_counter()
+    if initial_state is not None:
+        seeds = jax.tree.leaves(initial_state)[0].shape[0]
     sharding = seed_sharding(seeds, devices)
-    keys = jax.random.split(key, seeds)
-    if sharding is not None:
-        keys = jax.device_put(keys, sharding)
-        init = jax.shard_map(
-            jax.vmap(algo.init), mesh=sharding.mesh, in_specs=sharding.spec, out_specs=sharding.spec
-        )
+    if initial_state is not None:
+        state = initial_state if sharding is None else jax.device_put(initial_state, sharding)
     else:
-        init = jax.vmap(algo.init)
-    state = jax.jit(init)(keys)
+        state = _init(algo, jax.random.split(key, seeds), sharding)
     history: dict[str, list[np.ndarray]] = {}
     done = 0
     if resume and has_checkpoint(ckpt):

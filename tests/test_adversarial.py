@@ -27,13 +27,9 @@ def _demos(expert_dir, episodes):
 
 
 def train_seeds(algo, updates: int, seeds: int = SEEDS):
-    """`seeds` seeds of `algo`, updates vmapped in one compile.
-
-    Seeds are *initialised* one after another (`lax.map`): a vmapped orthogonal initialiser is a
-    batched QR, which intermittently deadlocks jaxlib 0.10's CPU LAPACK thread pool here.
-    """
+    """`seeds` seeds of `algo`, vmapped in one compile."""
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    states = jax.jit(lambda k: jax.lax.map(algo.init, k))(keys)
+    states = jax.jit(jax.vmap(algo.init))(keys)
     run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)
     return jax.jit(jax.vmap(run))(states)
 

@@ -68,9 +68,7 @@ def test_trpo_learns_cartpole_within_trust_region():
     algo = trpo.make(config, env)
     seeds = 3
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    # Seeds are initialised one after another: a vmapped orthogonal initialiser is a batched QR,
-    # which intermittently deadlocks jaxlib 0.10's CPU LAPACK thread pool on this machine.
-    states = jax.jit(lambda k: jax.lax.map(algo.init, k))(keys)
+    states = jax.jit(jax.vmap(algo.init))(keys)
     run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=45)
     state, metrics = jax.jit(jax.vmap(run))(states)
     kl = np.asarray(metrics["kl"])  # [seeds, updates]

@@ -37,7 +37,9 @@ class BCConfig:
         require(self.learning_rate > 0, f"bc.learning_rate must be > 0, got {self.learning_rate}")
         require(self.batch_size >= 1, f"bc.batch_size must be >= 1, got {self.batch_size}")
         require(self.steps_per_update >= 1, "bc.steps_per_update must be >= 1")
-        require(self.ent_coef >= 0 and self.l2_coef >= 0, "bc.ent_coef and bc.l2_coef must be >= 0")
+        require(
+            (self.ent_coef >= 0) & (self.l2_coef >= 0), "bc.ent_coef and bc.l2_coef must be >= 0"
+        )
         require(
             len(self.hidden) >= 1 and min(self.hidden) >= 1, "bc.hidden must list positive widths"
         )
@@ -52,7 +54,7 @@ def validate_policy_fit(config, prefix: str) -> None:
         config.learning_rate > 0, f"{prefix}.learning_rate must be > 0, got {config.learning_rate}"
     )
     require(
-        config.ent_coef >= 0 and config.l2_coef >= 0,
+        (config.ent_coef >= 0) & (config.l2_coef >= 0),
         f"{prefix}.ent_coef and {prefix}.l2_coef must be >= 0",
     )
     require(

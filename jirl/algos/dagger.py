@@ -91,9 +91,12 @@ class DAggerConfig:
             f"dagger.beta_schedule must be one of {', '.join(BETA_SCHEDULES)}, "
             f"got '{self.beta_schedule}'",
         )
-        require(0.0 <= self.beta <= 1.0, f"dagger.beta must be in [0, 1], got {self.beta}")
         require(
-            0.0 <= self.beta_decay <= 1.0,
+            (0.0 <= self.beta) & (self.beta <= 1.0),
+            f"dagger.beta must be in [0, 1], got {self.beta}",
+        )
+        require(
+            (0.0 <= self.beta_decay) & (self.beta_decay <= 1.0),
             f"dagger.beta_decay must be in [0, 1], got {self.beta_decay}",
         )
         require(self.beta_rounds >= 1, f"dagger.beta_rounds must be >= 1, got {self.beta_rounds}")

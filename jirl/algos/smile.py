@@ -75,7 +75,9 @@ class SMILeConfig:
     normalize_obs: bool = True
 
     def __post_init__(self):
-        require(0.0 < self.beta <= 1.0, f"smile.beta must be in (0, 1], got {self.beta}")
+        require(
+            (0.0 < self.beta) & (self.beta <= 1.0), f"smile.beta must be in (0, 1], got {self.beta}"
+        )
         for name in ("max_rounds", "num_envs", "steps_per_round", "sgd_steps", "batch_size"):
             value = getattr(self, name)
             require(value >= 1, f"smile.{name} must be >= 1, got {value}")

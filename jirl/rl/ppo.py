@@ -47,16 +47,19 @@ class PPOConfig:
             f"ppo.num_envs * ppo.num_steps ({self.batch_size}) must be divisible by "
             f"ppo.num_minibatches ({self.num_minibatches})",
         )
-        require(0.0 <= self.gamma <= 1.0, f"ppo.gamma must be in [0, 1], got {self.gamma}")
         require(
-            0.0 <= self.gae_lambda <= 1.0,
+            (0.0 <= self.gamma) & (self.gamma <= 1.0),
+            f"ppo.gamma must be in [0, 1], got {self.gamma}",
+        )
+        require(
+            (0.0 <= self.gae_lambda) & (self.gae_lambda <= 1.0),
             f"ppo.gae_lambda must be in [0, 1], got {self.gae_lambda}",
         )
         require(self.clip_eps > 0, f"ppo.clip_eps must be > 0, got {self.clip_eps}")
         require(self.learning_rate > 0, f"ppo.learning_rate must be > 0, got {self.learning_rate}")
         require(self.max_grad_norm > 0, f"ppo.max_grad_norm must be > 0, got {self.max_grad_norm}")
         require(
-            self.ent_coef >= 0 and self.vf_coef >= 0, "ppo.ent_coef and ppo.vf_coef must be >= 0"
+            (self.ent_coef >= 0) & (self.vf_coef >= 0), "ppo.ent_coef and ppo.vf_coef must be >= 0"
         )
         require(self.anneal_updates >= 0, "ppo.anneal_updates must be >= 0 (0: constant rate)")
         require(

@@ -78,12 +78,17 @@ class TRPOConfig:
             f"trpo.num_envs * trpo.num_steps ({self.batch_size}) must be divisible by "
             f"trpo.vf_minibatches ({self.vf_minibatches})",
         )
-        require(0.0 <= self.gamma <= 1.0, f"trpo.gamma must be in [0, 1], got {self.gamma}")
-        require(0.0 <= self.gae_lambda <= 1.0, "trpo.gae_lambda must be in [0, 1]")
+        require(
+            (0.0 <= self.gamma) & (self.gamma <= 1.0),
+            f"trpo.gamma must be in [0, 1], got {self.gamma}",
+        )
+        require(
+            (0.0 <= self.gae_lambda) & (self.gae_lambda <= 1.0), "trpo.gae_lambda must be in [0, 1]"
+        )
         require(self.max_kl > 0, f"trpo.max_kl must be > 0, got {self.max_kl}")
         require(self.cg_damping >= 0, f"trpo.cg_damping must be >= 0, got {self.cg_damping}")
         require(
-            0.0 < self.backtrack_coef < 1.0,
+            (0.0 < self.backtrack_coef) & (self.backtrack_coef < 1.0),
             f"trpo.backtrack_coef must be in (0, 1), got {self.backtrack_coef}",
         )
         require(self.ent_coef >= 0, f"trpo.ent_coef must be >= 0, got {self.ent_coef}")

@@ -1,0 +1,219 @@
+"""Hyperparameter sweeps in one compile (DESIGN.md § The one interface: learning rates and
+coefficients may be traced, so a sweep can vmap over them too).
+
+A sweep is a grid of float hyperparameters of an algorithm's config, e.g.
+`{"learning_rate": (1e-3, 3e-4, 1e-4)}`. Each setting is run on the same `seeds` keys as a plain
+run with that setting would use, and all `settings × seeds` runs share one compile: the
+algorithm is rebuilt *inside* the trace from a config whose swept fields are tracers, so one
+program serves every setting and `jax.vmap` runs them side by side.
+
+    swept = sweep_algorithm(lambda c: ppo.make(c, env), config, ("learning_rate",))
+    state = init_sweep(swept, keys, {"learning_rate": lrs})       # [settings · seeds, ...]
+    result = jirl.run(swept.algo, key, n, initial_state=state)
+
+Only float fields are sweepable: sizes, counts, names and switches change shapes or control
+flow, so each needs its own program. A float field that the algorithm itself branches on in
+Python (for example `grad_penalty > 0` switching the penalty on) is found by tracing once
+(`check_traceable`) and refused with the same kind of message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jirl.errors import ConfigError
+from jirl.types import Algorithm, Array
+
+
+@struct.dataclass
+class SweptState:
+    """One run of a sweep: its setting `{field: scalar}` and the algorithm's own state."""
+
+    hyperparams: dict[str, Array]
+    inner: Any
+
+
+class Swept(NamedTuple):
+    """A swept algorithm: `algo` runs the setting held in each state; `build(hyperparams)` is
+    the algorithm of one setting, `defaults` the base config's values of the swept `fields`."""
+
+    algo: Algorithm
+    build: Callable[[Mapping[str, Array]], Algorithm]
+    fields: tuple[str, ...]
+    defaults: dict[str, float]
+
+
+def sweepable_fields(config_cls: type) -> tuple[str, ...]:
+    """The float fields of a config dataclass, the only candidates for a sweep."""
+    hints = typing.get_type_hints(config_cls)
+    return tuple(f.name for f in dataclasses.fields(config_cls) if hints[f.name] is float)
+
+
+def parse_items(items: Sequence[str]) -> dict[str, list[str]]:
+    """`["ppo.learning_rate=1e-3,3e-4", ...]` (the CLI's `--sweep`) into `{key: [values]}`;
+    `check_grid` validates it against the algorithm's config."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[1].strip(","):
+            raise ConfigError(f"--sweep expects key=v1,v2,..., got '{item}'")
+        key, raw = item.split("=", 1)
+        grid[key.strip()] = [v.strip() for v in raw.split(",") if v.strip()]
+    return grid
+
+
+def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, tuple[float, ...]]:
+    """Validate a sweep grid (from `--sweep` or a config's `sweep:` mapping) against the
+    algorithm's `config` (section name `section`); returns `{field: values}` as floats.
+
+    A key is a field of the algorithm's config, optionally prefixed with its section
+    (`ppo.learning_rate`). Every value must be a number that the config accepts on its own.
+    """
+    if not isinstance(grid, Mapping):
+        raise ConfigError("sweep must map config keys to lists of values")
+    names = {f.name for f in dataclasses.fields(config)}
+    floats = sweepable_fields(type(config))
+    out: dict[str, tuple[float, ...]] = {}
+    for key, values in grid.items():
+        name = str(key).removeprefix(f"{section}.")
+        if "." in name or name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(name, floats, n=1, cutoff=0.5)
+            hint = f"; did you mean '{section}.{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"cannot sweep '{key}': not a field of {section}'s config{hint} "
+                f"(sweepable: {', '.join(f'{section}.{f}' for f in floats)})"
+            )
+        if name not in floats:
+            raise ConfigError(
+                f"cannot sweep '{key}': it is static (a size, count, name or switch changes "
+                f"shapes or control flow, so each value needs its own compile); run separate "
+                f"runs with --set {section}.{name}=..."
+            )
+        if isinstance(values, (str, int, float)):
+            values = [values]
+        try:
+            numbers = tuple(float(v) for v in values)
+        except (TypeError, ValueError):
+            raise ConfigError(f"sweep values of '{key}' must be numbers, got {values!r}") from None
+        if len(numbers) < 1 or len(set(numbers)) != len(numbers):
+            raise ConfigError(f"sweep '{key}' needs one or more distinct values, got {values!r}")
+        for v in numbers:  # each setting must be a valid config on its own
+            dataclasses.replace(config, **{name: v})
+        out[name] = numbers
+    if not out:
+        raise ConfigError("--sweep needs at least one key=v1,v2,...")
+    return out
+
+
+def settings(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
+    """The Cartesian product of a grid, in order: the last key varies fastest."""
+    keys = list(grid)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def sweep_algorithm(build: Callable[[Any], Algorithm], config, fields: Sequence[str]) -> Swept:
+    """An `Algorithm` whose state carries its own values of `fields` (`SweptState`).
+
+    Args:
+      build: `config -> Algorithm` (e.g. a registry entry's build with env and inputs bound);
+        it is called inside the trace with tracers in `fields`, so it must only compute with
+        them (`jirl.errors.require` skips traced checks).
+      config: the base config; fields not swept keep its values.
+      fields: the float fields to carry; `init(key)` uses the base config's values.
+    """
+    fields = tuple(fields)
+
+    def rebuild(hyperparams: Mapping[str, Array]) -> Algorithm:
+        return build(dataclasses.replace(config, **dict(hyperparams)))
+
+    base = build(config)
+    defaults = {f: getattr(config, f) for f in fields}
+
+    def init(key: Array) -> SweptState:
+        return SweptState(_as_arrays(defaults), base.init(key))
+
+    def update(state: SweptState):
+        inner, metrics = rebuild(state.hyperparams).update(state.inner)
+        return state.replace(inner=inner), metrics
+
+    def act(state: SweptState, obs: Array, key: Array) -> Array:
+        return rebuild(state.hyperparams).act(state.inner, obs, key)
+
+    algo = Algorithm(init, update, act, base.name, base.env_steps_per_update)
+    return Swept(algo, rebuild, fields, defaults)
+
+
+def _as_arrays(values: Mapping[str, Any]) -> dict[str, Array]:
+    return {k: jnp.asarray(v, jnp.float32) for k, v in values.items()}
+
+
+def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptState:
+    """Initial states of a batch of runs: run `i` starts from `keys[i]` with setting
+    `{f: values[f][i]}`, initialised by the algorithm built with that setting.
+
+    Args:
+      keys: `[N, 2]` PRNG keys; values: `{field: [N]}`.
+    Returns:
+      `SweptState` with every leaf `[N, ...]`.
+    """
+
+    def one(key, hyperparams):
+        return SweptState(hyperparams, swept.build(hyperparams).init(key))
+
+    return jax.jit(jax.vmap(one))(keys, _as_arrays(values))
+
+
+def batch(
+    grid: Mapping[str, Sequence[float]], key: Array, seeds: int
+) -> tuple[Array, dict[str, np.ndarray], list[dict[str, float]]]:
+    """Keys and values of `settings × seeds` runs, setting-major.
+
+    Setting `i`'s seeds use `jax.random.split(key, seeds)`, the keys of a plain run with that
+    setting, so each sweep entry equals the run made on its own.
+
+    Returns:
+      keys `[S·seeds, 2]`, values `{field: [S·seeds]}`, and the settings list.
+    """
+    grid_settings = settings(grid)
+    keys = jnp.tile(jax.random.split(key, seeds), (len(grid_settings), 1))
+    values = {
+        f: np.repeat(np.array([s[f] for s in grid_settings], np.float32), seeds) for f in grid
+    }
+    return keys, values, grid_settings
+
+
+def check_traceable(swept: Swept, section: str) -> None:
+    """Trace `init` and `update` abstractly (no compile); a swept field that the algorithm
+    branches on in Python is refused with a one-line `ConfigError`."""
+
+    def traces(fields: Sequence[str]) -> bool:
+        def program(key, traced):
+            algo = swept.build({**swept.defaults, **traced})
+            return algo.update(algo.init(key))
+
+        try:
+            jax.eval_shape(
+                program, jax.random.PRNGKey(0), _as_arrays({f: swept.defaults[f] for f in fields})
+            )
+        except jax.errors.ConcretizationTypeError:
+            return False
+        return True
+
+    if traces(swept.fields):
+        return
+    bad = [f for f in swept.fields if not traces([f])] or list(swept.fields)
+    raise ConfigError(
+        f"cannot sweep {', '.join(f'{section}.{f}' for f in bad)}: the algorithm branches on it "
+        f"in Python (e.g. to switch a term on or off), so each value needs its own compile; "
+        f"run separate runs with --set"
+    )
