@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from jirl.algos import airl, bc, dagger, gail, smile
+from jirl.algos import airl, apprenticeship, bc, dagger, gail, gan_gcl, gcl, smile
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.rl import ppo, trpo
@@ -101,6 +101,43 @@ register(
         lambda c, env, i: airl.make(c, env, i.demos),
         needs_demos=True,
         summary="AIRL: shaped reward g + γh' − h, PPO or TRPO generator",
+    )
+)
+
+register(
+    AlgoSpec(
+        "gcl",
+        gcl.GCLConfig,
+        lambda c, env, i: gcl.make(c, env, i.demos),
+        needs_demos=True,
+        summary="guided cost learning: importance-sampled MaxEnt IRL on trajectory segments",
+    )
+)
+register(
+    AlgoSpec(
+        "gan_gcl",
+        gan_gcl.GANGCLConfig,
+        lambda c, env, i: gan_gcl.make(c, env, i.demos),
+        needs_demos=True,
+        summary="GAN-GCL: trajectory discriminator exp(r)/(exp(r) + Z q), learned log Z",
+    )
+)
+register(
+    AlgoSpec(
+        "fem",
+        apprenticeship.FEMConfig,
+        lambda c, env, i: apprenticeship.make_fem(c, env, i.demos),
+        needs_demos=True,
+        summary="FEM: Abbeel-Ng projection, linear reward on (s, a) features, sampled RL",
+    )
+)
+register(
+    AlgoSpec(
+        "gtal",
+        apprenticeship.GTALConfig,
+        lambda c, env, i: apprenticeship.make_gtal(c, env, i.demos),
+        needs_demos=True,
+        summary="GTAL: Syed-Schapire multiplicative weights, linear reward, sampled RL",
     )
 )
 
