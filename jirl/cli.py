@@ -110,7 +110,8 @@ def build_parser() -> Parser:
     return parser
 
 
-def _experiment_config(args, defaults: dict):
+def _experiment_config(args, defaults: dict, complete=None):
+    """Defaults < --config file < flags < --set, then `complete(data)`, built strictly."""
     from jirl import algos
     from jirl.config import apply_overrides, experiment_config, hint_unknown_section, read_yaml
 
@@ -128,6 +129,8 @@ def _experiment_config(args, defaults: dict):
         from jirl.sweep import parse_items
 
         data["sweep"] = {**(data.get("sweep") or {}), **parse_items(args.sweep)}
+    if complete is not None:
+        data = complete(data)
     algo = data.get("algo")
     if not data.get("env"):
         raise ArgumentError("--env is required (or set env: in the --config file)")
@@ -232,11 +235,11 @@ def cmd_expert(args) -> int:
     if args.episodes < 1:
         raise ArgumentError("--episodes must be >= 1")
     from jirl.config import CONFIG_DIR
-    from jirl.expert_run import EXPERT_DEFAULTS
+    from jirl.expert_run import EXPERT_DEFAULTS, with_annealing
 
     if args.config is None and args.env and (CONFIG_DIR / f"expert-{args.env}.yaml").is_file():
         args.config = f"expert-{args.env}"
-    cfg = _experiment_config(args, EXPERT_DEFAULTS)
+    cfg = _experiment_config(args, EXPERT_DEFAULTS, with_annealing)
     from jirl.expert_run import train_expert
 
     result = train_expert(

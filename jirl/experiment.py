@@ -107,16 +107,22 @@ def evaluate_seeds(algo: Algorithm, env: Env, state, key: jax.Array, episodes: i
     return np.asarray(jax.jit(jax.vmap(one))(state, jax.random.split(key, seeds)))
 
 
-def prepare_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing."""
     if resume:
         if not has_checkpoint(out / "checkpoint"):
             raise ConfigError(f"{out}: nothing to resume (no checkpoint/); start a new run instead")
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"{out} exists; pass --resume to continue it or --overwrite to replace it"
+        )
+
+
+def make_out_dir(out: Path, *, resume: bool) -> None:
+    """An empty run directory (an existing one is replaced), or the one to resume as it is."""
+    if resume:
         return
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(
-                f"{out} exists; pass --resume to continue it or --overwrite to replace it"
-            )
+    if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -138,12 +144,14 @@ def train(
     """
     out = Path(out)
     device_list = select_devices(devices)
-    prepare_out_dir(out, resume=resume, overwrite=overwrite)
+    check_out_dir(out, resume=resume, overwrite=overwrite)
     if resume:
         saved = yaml.safe_load((out / "config.yaml").read_text())
         if saved != cfg.to_dict():
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
+    # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
+    make_out_dir(out, resume=resume)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]

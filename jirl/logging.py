@@ -11,7 +11,8 @@ import numpy as np
 
 class JsonlWriter:
     """`metrics.jsonl`: one line per update with step, env_steps, wall time and every metric
-    per seed. On resume, lines past the checkpoint are dropped so the file matches the state."""
+    per seed. On resume, lines past the checkpoint (and a last line cut short by a crash) are
+    dropped so the file matches the state."""
 
     def __init__(self, path: Path, env_steps_per_update: int, resume: bool = False):
         self.path = Path(path)
@@ -26,10 +27,10 @@ class JsonlWriter:
 
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
         if self.lines:  # resuming: keep what precedes this chunk, then append as usual
-            kept = [ln for ln in self.lines if json.loads(ln)["step"] <= first]
+            kept = [row for row in map(_parse, self.lines) if row and row["step"] <= first]
             if kept:
-                self.offset = json.loads(kept[-1])["wall_time"]
-            self.path.write_text("".join(ln + "\n" for ln in kept))
+                self.offset = kept[-1]["wall_time"]
+            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
             self.lines = []
         length = next(iter(metrics.values())).shape[0]
         now = self.offset + time.perf_counter() - self.start
@@ -46,6 +47,14 @@ class JsonlWriter:
 
     def close(self) -> None:
         pass
+
+
+def _parse(line: str) -> dict | None:
+    """A metrics.jsonl row, or None for a line cut short by a crash."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 class ProgressBar:

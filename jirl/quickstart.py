@@ -16,7 +16,7 @@ from jirl import algos, data, envs
 from jirl.config import experiment_config, read_yaml
 from jirl.errors import ConfigError, DataError
 from jirl.experiment import train
-from jirl.expert_run import EXPERT_DEFAULTS, train_expert
+from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
 
 ENV = "cartpole"
 DEMO_EPISODES = 10
@@ -35,7 +35,8 @@ def _expert_dir(out: Path, *, progress: bool) -> Path:
             return expert_dir
         except (ConfigError, DataError) as e:
             raise ConfigError(f"{expert_dir} cannot be reused ({e}); pass --overwrite") from None
-    cfg = experiment_config({**EXPERT_DEFAULTS, "env": ENV}, algos.get("ppo").config_cls)
+    raw = with_annealing({**EXPERT_DEFAULTS, "env": ENV})
+    cfg = experiment_config(raw, algos.get("ppo").config_cls)
     train_expert(cfg, expert_dir, episodes=DEMO_EPISODES, overwrite=True, progress=progress)
     return expert_dir
 

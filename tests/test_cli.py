@@ -1,8 +1,14 @@
+import dataclasses
 import json
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
+from jirl import algos
 from jirl.cli import main
+from jirl.run import load_checkpoint
+from jirl.types import Algorithm
 
 
 def run_cli(capsys, *argv):
@@ -191,3 +197,69 @@ def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):
         capsys, "retrain", "--reward", str(tmp_path / "none"), "--out", str(tmp_path / "o")
     )
     one_line_error(code, err)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplodingConfig:
+    """A toy algorithm whose loss doubles each update and becomes NaN at update `nan_at`."""
+
+    nan_at: int = 5
+
+
+def exploding(config, env, inputs):
+    def init(key):
+        return {"x": jnp.ones(()), "step": jnp.zeros((), jnp.int32)}
+
+    def update(state):
+        step = state["step"] + 1
+        x = jnp.where(step >= config.nan_at, jnp.nan, state["x"] * 2.0)
+        return {"x": x, "step": step}, {"loss": x}
+
+    return Algorithm(init, update, lambda s, o, k: jnp.zeros((), jnp.int32), "exploding", 0)
+
+
+def test_nan_stops_the_cli_with_exit_1_and_keeps_the_last_good_checkpoint(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(
+        algos.REGISTRY, "exploding", algos.AlgoSpec("exploding", ExplodingConfig, exploding)
+    )
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, "train", "exploding", "--env", "cartpole", "--out", str(out),
+        "--updates", "8", "--set", "chunk=2", "--quiet",
+    )  # fmt: skip
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "metric 'loss' became NaN or inf at update 5" in err
+    template = exploding(None, None, None).init(0)
+    state, metrics, update = load_checkpoint(out / "checkpoint", template)
+    assert update == 4 and float(np.asarray(state["x"]).reshape(())) == 16.0
+    assert metrics["loss"].shape == (4, 1)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_bad_input_leaves_an_existing_run_directory_as_it_was(capsys, tmp_path, cartpole_expert):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    for extra in (
+        ["--set", "bc.learning_rate=-1"],
+        ["--set", "horizon=0"],
+        ["--num-demos", "0"],
+        ["--demos", str(tmp_path / "missing.npz")],
+        ["--env", "pendulum"],  # demos recorded on cartpole
+    ):
+        argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+        code, _, err = run_cli(capsys, *argv, "--out", str(out), "--overwrite", *extra)
+        one_line_error(code, err)
+        assert [p.name for p in out.iterdir()] == ["summary.json"], extra
+        assert (out / "summary.json").read_text() == "{}"
+
+
+def test_ppo_batch_that_does_not_divide_is_refused(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "train", "ppo", "--env", "cartpole", "--out", str(tmp_path / "r"),
+        "--set", "ppo.num_minibatches=3",
+    )  # fmt: skip
+    one_line_error(code, err)
+    assert "must be divisible by ppo.num_minibatches (3)" in err

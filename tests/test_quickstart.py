@@ -1,0 +1,55 @@
+"""`jirl quickstart` in a reduced mode: expert reused, BC and GAIL over 2 seeds, short runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from jirl.cli import main
+
+DESIGN_KEYS = {
+    "algo", "env", "seeds", "return", "normalized_score", "expert_return", "random_return",
+    "env_steps", "wall_seconds", "compile_seconds", "env_steps_per_second",
+}  # fmt: skip
+
+
+def test_quickstart_reuses_the_expert_and_writes_every_run_directory(
+    cartpole_expert, tmp_path, capsys
+):
+    out = tmp_path / "qs"
+    shutil.copytree(cartpole_expert, out / "expert")
+    argv = ["quickstart", "--out", str(out), "--seeds", "2", "--updates", "6"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    for row in ("expert (PPO)", "random", "BC", "GAIL"):
+        assert row in printed
+    table = json.loads((out / "quickstart.json").read_text())
+    assert set(table["rows"]) == {"bc", "gail"}
+    assert table["expert_return"] > 400 and table["random_return"] < 50
+    for name in ("bc", "gail"):
+        run = out / name
+        summary = json.loads((run / "summary.json").read_text())
+        assert DESIGN_KEYS <= set(summary), DESIGN_KEYS - set(summary)
+        assert summary["seeds"] == 2 and len(summary["return"]["per_seed"]) == 2
+        assert table["rows"][name]["return"] == summary["return"]["mean"]
+        for path in ("config.yaml", "metrics.jsonl", "checkpoint/state.msgpack", "curves.png"):
+            assert (run / path).is_file(), path
+    assert json.loads((out / "gail" / "summary.json").read_text())["env_steps"] == 6 * 1024
+    assert (out / "curves.png").is_file()
+
+    # a second call refuses to clobber the runs, in one line, and changes nothing
+    before = (out / "gail" / "summary.json").read_text()
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --overwrite" in err and err.count("\n") == 1
+    assert (out / "gail" / "summary.json").read_text() == before
+
+
+def test_quickstart_rejects_bad_flags(tmp_path, capsys):
+    for flags, message in (
+        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--updates", "-3"], "--updates must be >= 1"),
+    ):
+        assert main(["quickstart", "--out", str(tmp_path / "q"), *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()

@@ -1,0 +1,157 @@
+"""Sweeps in one compile (`jirl.sweep`, `jirl train --sweep`)."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import jirl
+from jirl import envs, sweep
+from jirl.cli import main
+from jirl.rl import ppo
+
+BASE = ppo.PPOConfig(num_envs=4, num_steps=16, anneal_updates=8)
+RATES = (1e-3, 3e-4, 1e-4)
+SEEDS = 4
+
+
+def leaves(tree):
+    return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def test_sweep_of_3_rates_by_4_seeds_compiles_once_and_equals_the_runs_made_one_by_one():
+    env = envs.make("cartpole")
+    swept = sweep.sweep_algorithm(lambda c: ppo.make(c, env), BASE, ("learning_rate",))
+    traces = []
+
+    def update(state):
+        traces.append(1)
+        return swept.algo.update(state)
+
+    counted = swept.algo._replace(update=update)
+    keys, values, settings = sweep.batch({"learning_rate": RATES}, jax.random.PRNGKey(0), SEEDS)
+    assert [s["learning_rate"] for s in settings] == list(RATES)
+    state = sweep.init_sweep(swept, keys, values)
+    result = jirl.run(counted, None, 8, chunk_size=4, initial_state=state)
+    assert len(traces) == 1  # one program for all 12 runs
+    assert result.metrics["policy_loss"].shape == (8, len(RATES) * SEEDS)
+    np.testing.assert_array_equal(
+        np.asarray(result.state.hyperparams["learning_rate"]),
+        np.repeat(np.float32(RATES), SEEDS),
+    )
+    finals = []
+    for i, rate in enumerate(RATES):
+        config = BASE.__class__(**{**BASE.__dict__, "learning_rate": rate})
+        alone = jirl.run(ppo.make(config, env), jax.random.PRNGKey(0), 8, seeds=SEEDS, chunk_size=4)
+        rows = slice(i * SEEDS, (i + 1) * SEEDS)
+        # Equal up to XLA:CPU's rounding, which depends on the vmapped batch width (12 runs
+        # here, 4 there): a few ulps, where a different learning rate moves parameters by 1e-3.
+        for a, b in zip(leaves(alone.state), leaves(result.state.inner), strict=True):
+            np.testing.assert_allclose(a, b[rows], rtol=1e-5, atol=1e-6)
+        for k, v in alone.metrics.items():
+            np.testing.assert_allclose(v, result.metrics[k][:, rows], rtol=1e-4, atol=1e-5)
+        finals.append(max(leaves(alone.state), key=lambda x: x.size))
+    assert np.abs(finals[0] - finals[2]).max() > 1e-3  # the settings really differ
+
+
+def test_grid_is_the_cartesian_product_and_values_are_checked():
+    grid = sweep.check_grid(
+        {"ppo.learning_rate": ["1e-3", 3e-4], "ent_coef": [0.0, 0.01]}, BASE, "ppo"
+    )
+    assert grid == {"learning_rate": (1e-3, 3e-4), "ent_coef": (0.0, 0.01)}
+    assert sweep.settings(grid) == [
+        {"learning_rate": 1e-3, "ent_coef": 0.0},
+        {"learning_rate": 1e-3, "ent_coef": 0.01},
+        {"learning_rate": 3e-4, "ent_coef": 0.0},
+        {"learning_rate": 3e-4, "ent_coef": 0.01},
+    ]
+    assert "learning_rate" in sweep.sweepable_fields(ppo.PPOConfig)
+    assert "num_envs" not in sweep.sweepable_fields(ppo.PPOConfig)
+
+
+@pytest.fixture(scope="module")
+def bc_sweep(cartpole_expert, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    argv += ["--out", str(out), "--seeds", "2", "--updates", "4", "--quiet"]
+    argv += ["--sweep", "bc.learning_rate=1e-3,1e-4", "--sweep", "l2_coef=0,0.001"]
+    assert main(argv) == 0
+    return out, argv
+
+
+def test_cli_sweep_reports_each_setting(bc_sweep):
+    out, _ = bc_sweep
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["setting"] for s in summary["sweep"]] == [
+        {"learning_rate": 1e-3, "l2_coef": 0.0},
+        {"learning_rate": 1e-3, "l2_coef": 1e-3},
+        {"learning_rate": 1e-4, "l2_coef": 0.0},
+        {"learning_rate": 1e-4, "l2_coef": 1e-3},
+    ]
+    assert all(len(s["return"]["per_seed"]) == 2 for s in summary["sweep"])
+    assert summary["best_setting"] in [s["setting"] for s in summary["sweep"]]
+    assert len(summary["return"]["per_seed"]) == 8
+    first = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert len(first["bc_loss"]) == 8
+    assert (out / "curves.png").is_file()
+
+
+def test_cli_resumes_a_sweep(bc_sweep, capsys):
+    out, argv = bc_sweep
+    before = (out / "summary.json").read_text()
+    assert main([*argv, "--resume"]) == 0
+    after = json.loads((out / "summary.json").read_text())
+    assert [s["return"] for s in after["sweep"]] == [
+        s["return"] for s in json.loads(before)["sweep"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "flag,message",
+    [
+        ("bc.batch_size=32,64", "cannot sweep 'bc.batch_size': it is static"),
+        ("bc.learning_rte=1e-3,1e-4", "did you mean 'bc.learning_rate'"),
+        ("bc.learning_rate=fast,slow", "must be numbers"),
+        ("bc.learning_rate=1e-3,-1", "bc.learning_rate must be > 0"),
+        ("bc.learning_rate=1e-3,1e-3", "distinct values"),
+        ("bc.learning_rate", "--sweep expects key=v1,v2"),
+        ("seeds=1,2", "not a field of bc's config"),
+    ],
+)
+def test_cli_refuses_bad_sweeps(cartpole_expert, tmp_path, capsys, flag, message):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    code = main([*argv, "--out", str(out), "--sweep", flag, "--overwrite", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err, err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]  # nothing touched
+
+
+def test_a_float_the_algorithm_branches_on_is_refused(tmp_path, capsys, cartpole_expert):
+    argv = ["train", "gail", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    argv += ["--out", str(tmp_path / "r"), "--sweep", "gail.grad_penalty=0,1", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot sweep gail.grad_penalty: the algorithm branches on it" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_tabular_algorithms_refuse_sweep_and_devices(tmp_path, capsys):
+    for extra in (["--sweep", "learning_rate=0.1,0.2"], ["--devices", "1"]):
+        code = main(["train", "maxent", "--env", "gridworld", "--out", str(tmp_path), *extra])
+        assert code == 2
+        assert "for sampling algorithms" in capsys.readouterr().err
+
+
+def test_devices_out_of_range_is_a_user_error(tmp_path, capsys, cartpole_expert):
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    code = main([*argv, "--out", str(tmp_path / "r"), "--devices", "64", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--devices must be between 1 and" in err
+    assert not (tmp_path / "r").exists()
