@@ -1,4 +1,5 @@
-"""Learning curves from run directories: mean and spread (min–max) over seeds."""
+"""Learning curves from run directories: mean and spread (min–max) over seeds, one curve per
+run (per setting for a sweep)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,23 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
 
 
+def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
+    """Curves of a run: one over all seeds, or one per setting of a sweep (its summary.json
+    lists the settings; each owns `runs / settings` consecutive columns)."""
+    summary = run_dir / "summary.json"
+    settings = json.loads(summary.read_text()).get("sweep") if summary.is_file() else None
+    if not settings or runs % len(settings):
+        return [(run_dir.name, slice(None))]
+    seeds = runs // len(settings)
+    return [
+        (
+            f"{run_dir.name} " + " ".join(f"{k}={v:g}" for k, v in s["setting"].items()),
+            slice(i * seeds, (i + 1) * seeds),
+        )
+        for i, s in enumerate(settings)
+    ]
+
+
 def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     """Draw one metric of several runs on one figure and save it to `out` (PNG)."""
     import matplotlib
@@ -38,9 +56,9 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
         x = m["env_steps"] if m["env_steps"].max() > 0 else m["step"]
         y = m[name].reshape(len(x), -1)
-        label = Path(run_dir).name
-        ax.plot(x, y.mean(1), label=label)
-        ax.fill_between(x, y.min(1), y.max(1), alpha=0.2)
+        for label, cols in _groups(Path(run_dir), y.shape[1]):
+            ax.plot(x, y[:, cols].mean(1), label=label)
+            ax.fill_between(x, y[:, cols].min(1), y[:, cols].max(1), alpha=0.2)
         ax.set_ylabel(name)
         ax.set_xlabel("env steps" if m["env_steps"].max() > 0 else "update")
     ax.legend()

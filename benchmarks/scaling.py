@@ -1,0 +1,187 @@
+"""Scaling and the host driver: wall time of 1, 8 and 64 seeds and of a 4 × 8 sweep (one compile
+each), compile seconds of every registered algorithm's train function, and the overhead of
+`jirl.run` (progress bar, metrics.jsonl, checkpoints between chunks) over a bare
+`jax.jit(jax.vmap(train))` doing the same work.
+
+    python benchmarks/scaling.py            # quick CPU mode (cartpole)
+    python benchmarks/scaling.py --full     # accelerator: longer runs, more seeds
+
+Prints markdown tables and writes JSON (default benchmarks/results/scaling.json). Algorithms
+that learn from demonstrations or query an expert use `benchmarks/results/experts/cartpole`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import jirl
+from jirl import algos, envs, sweep
+from jirl.config import experiment_config
+from jirl.experiment import prepare
+from jirl.logging import JsonlWriter, ProgressBar
+from jirl.rl import ppo
+
+EXPERT = Path(__file__).resolve().parent / "results" / "experts" / "cartpole"
+SWEEP_RATES = (1e-3, 5e-4, 2.5e-4, 1e-4)
+
+
+def _timed(fn, *args) -> tuple[float, float]:
+    """(compile seconds, median run seconds of 3) of `jax.jit(fn)(*args)`."""
+    t = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_seconds = time.perf_counter() - t
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t)
+    return compile_seconds, float(np.median(times))
+
+
+def seeds_and_sweep(updates: int, seed_counts: tuple[int, ...]) -> list[dict]:
+    """PPO on cartpole: `n` seeds vmapped, then 4 learning rates × 8 seeds as one sweep."""
+    env = envs.make("cartpole")
+    config = ppo.PPOConfig()
+    algo = ppo.make(config, env)
+    rows = []
+    for n in seed_counts:
+        keys = jax.random.split(jax.random.PRNGKey(0), n)
+        c, w = _timed(jax.vmap(jirl.make_train(algo, updates)), keys)
+        rows.append(_row(f"{n} seeds", n, c, w, algo.env_steps_per_update * updates * n))
+    swept = sweep.sweep_algorithm(lambda cfg: ppo.make(cfg, env), config, ("learning_rate",))
+    keys, values, _ = sweep.batch({"learning_rate": SWEEP_RATES}, jax.random.PRNGKey(0), 8)
+
+    def train_sweep(keys, values):
+        state = jax.vmap(lambda k, v: sweep.SweptState(v, swept.build(v).init(k)))(keys, values)
+        step = jax.vmap(lambda s: jax.lax.scan(lambda c, _: swept.algo.update(c), s, None, updates))
+        return step(state)
+
+    values = {k: jax.numpy.asarray(v) for k, v in values.items()}
+    c, w = _timed(train_sweep, keys, values)
+    n = len(SWEEP_RATES) * 8
+    rows.append(_row("4 rates × 8 seeds", n, c, w, algo.env_steps_per_update * updates * n))
+    return rows
+
+
+def _row(name, runs, compile_seconds, wall, steps) -> dict:
+    return {
+        "case": name,
+        "runs": runs,
+        "compile_seconds": compile_seconds,
+        "wall_seconds": wall,
+        "env_steps": steps,
+        "env_steps_per_second": steps / wall,
+    }
+
+
+def compile_times(updates: int, seeds: int) -> list[dict]:
+    """Compile seconds of `jit(vmap(make_train(algo, updates)))` for every registered algorithm."""
+    rows = []
+    for name in sorted(algos.REGISTRY):
+        spec = algos.get(name)
+        raw = {"algo": name, "env": "cartpole", "seeds": seeds, "updates": updates}
+        if spec.needs_demos or spec.needs_expert:
+            raw["expert"] = str(EXPERT)
+        cfg = experiment_config(raw, spec.config_cls)
+        algo = prepare(cfg).algo
+        keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+        train = jax.jit(jax.vmap(jirl.make_train(algo, updates)))
+        t = time.perf_counter()
+        train.lower(keys).compile()
+        rows.append({"algo": name, "seeds": seeds, "compile_seconds": time.perf_counter() - t})
+    return rows
+
+
+def driver_overhead(updates: int, seeds: int, chunk: int) -> dict:
+    """Run seconds (compile excluded) of `jirl.run` with a progress bar, metrics.jsonl and a
+    checkpoint after every chunk vs the bare jitted train function on the same work."""
+    algo = ppo.make(ppo.PPOConfig(), envs.make("cartpole"))
+    key = jax.random.PRNGKey(0)
+    _, bare = _timed(jax.vmap(jirl.make_train(algo, updates)), jax.random.split(key, seeds))
+    driven = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as tmp:
+            callbacks = [
+                JsonlWriter(Path(tmp) / "metrics.jsonl", algo.env_steps_per_update),
+                ProgressBar(updates, algo.env_steps_per_update * seeds),
+            ]
+            t = time.perf_counter()
+            result = jirl.run(
+                algo, key, updates, seeds=seeds, chunk_size=chunk, callbacks=callbacks,
+                checkpoint_dir=Path(tmp) / "checkpoint",
+            )  # fmt: skip
+            total = time.perf_counter() - t
+            for c in callbacks:
+                c.close()
+            driven.append(total - result.compile_seconds)
+    run_seconds = float(np.median(driven))
+    return {
+        "updates": updates,
+        "seeds": seeds,
+        "chunk": chunk,
+        "checkpoints": -(-updates // chunk),
+        "bare_seconds": bare,
+        "driver_seconds": run_seconds,
+        "overhead": run_seconds / bare - 1.0,
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="accelerator mode: longer runs")
+    parser.add_argument("--out", default="benchmarks/results/scaling.json")
+    args = parser.parse_args(argv)
+    updates = 480 if args.full else 40
+    device = jax.devices()[0]
+    cpu = platform.processor() or platform.machine()
+    machine = f"{device.platform}: {device.device_kind}, {cpu}"
+
+    scaling = seeds_and_sweep(updates, (1, 8, 64))
+    print(f"\n### PPO cartpole, {updates} updates per run, one compile each ({machine})\n")
+    print("| case | runs | compile s | wall s | env steps/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for r in scaling:
+        print(
+            f"| {r['case']} | {r['runs']} | {r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} "
+            f"| {r['env_steps_per_second']:,.0f} |"
+        )
+
+    compiles = compile_times(updates=10, seeds=8)
+    print("\n### Compile seconds of `jit(vmap(make_train(algo, 10)))`, 8 seeds, cartpole\n")
+    print("| algorithm | compile s |")
+    print("| --- | ---: |")
+    for r in compiles:
+        print(f"| {r['algo']} | {r['compile_seconds']:.1f} |")
+
+    overhead = driver_overhead(updates=200 if not args.full else 960, seeds=8, chunk=10)
+    print("\n### Host driver overhead (PPO cartpole, 8 seeds, chunk 10, checkpoint every chunk)\n")
+    print("| bare jit s | jirl.run s | overhead |")
+    print("| ---: | ---: | ---: |")
+    print(
+        f"| {overhead['bare_seconds']:.2f} | {overhead['driver_seconds']:.2f} "
+        f"| {100 * overhead['overhead']:+.1f}% |"
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "machine": machine,
+        "jax": jax.__version__,
+        "full": args.full,
+        "scaling": scaling,
+        "compile": compiles,
+        "driver_overhead": overhead,
+    }
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
