@@ -45,12 +45,29 @@ def test_garnet_branching():
     assert all(len(set(row)) == 4 for row in np.asarray(mdp.next_state).reshape(-1, 4))
 
 
-def test_sparse_predecessor_table_matches_scatter():
-    mdp = mdp_lib.gridworld(5, slip=0.3)
+def test_sparse_band_gather_and_scatter_agree():
+    banded = mdp_lib.gridworld(5, slip=0.3, goal=(2, 2), absorbing=True)
+    assert banded.band_offsets == (-5, -1, 0, 1, 5) and banded.pred_sa is None
+    gathered = mdp_lib.sparse_mdp(banded.next_state, banded.prob, banded.initial, max_bands=0)
+    scattered = gathered.replace(pred_sa=None, pred_prob=None)
+    assert gathered.band_prob is None and gathered.pred_sa is not None
     flow = jax.random.uniform(jax.random.PRNGKey(0), (25, 5))
-    gathered = planning.push_forward(mdp, flow)
-    scattered = planning.push_forward(mdp.replace(pred_sa=None, pred_prob=None), flow)
-    np.testing.assert_allclose(gathered, scattered, atol=1e-6)
+    v = jax.random.normal(jax.random.PRNGKey(1), (25,))
+    for other in (gathered, scattered):
+        np.testing.assert_allclose(
+            planning.push_forward(banded, flow), planning.push_forward(other, flow), atol=1e-6
+        )
+        np.testing.assert_allclose(
+            planning.expected_next(banded, v), planning.expected_next(other, v), atol=1e-6
+        )
+
+
+def test_dense_transpose_is_checked():
+    mdp = mdp_lib.gridworld(3, format="dense")
+    assert mdp.transition_t.shape == (9, 45)
+    assert mdp_lib.dense_mdp(mdp.transition, mdp.initial, transposed=False).transition_t is None
+    with pytest.raises(ConfigError, match="transition_t is not the transpose"):
+        mdp_lib.validate_mdp(mdp.replace(transition_t=mdp.transition_t[::-1]))
 
 
 def dense_t():

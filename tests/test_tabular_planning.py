@@ -99,9 +99,17 @@ def random_mdp(fmt, seed=0):
         initial = rng.dirichlet(np.ones(12))
         return mdp_lib.grid_mdp((3, 4), move_prob, initial)
     mdp = mdp_lib.garnet(NUM_STATES, NUM_ACTIONS, BRANCHING, key, dense=fmt == "dense")
-    if fmt == "sparse_scatter":
-        mdp = mdp.replace(pred_sa=None, pred_prob=None)
     initial = np.random.default_rng(seed).dirichlet(np.ones(mdp.num_states))
+    if fmt.startswith("sparse"):
+        # One sparse MDP in its three planning paths: band table, predecessor gather, scatter.
+        mdp = mdp_lib.sparse_mdp(
+            mdp.next_state,
+            mdp.prob,
+            initial,
+            max_bands=2 * NUM_STATES if fmt == "sparse_band" else 0,
+            predecessors=fmt != "sparse_scatter",
+        )
+        assert (mdp.band_prob is not None) == (fmt == "sparse_band")
     return mdp.replace(initial=jnp.asarray(initial, jnp.float32))
 
 
@@ -110,11 +118,11 @@ def random_reward(mdp, state_action, seed=1):
     return jax.random.uniform(jax.random.PRNGKey(seed), shape)
 
 
-FORMATS = ["dense", "sparse", "sparse_scatter", "grid"]
+FORMATS = ["dense", "sparse", "sparse_band", "sparse_scatter", "grid"]
 
 
 # The scatter variant differs from "sparse" only in the forward (visitation) pass.
-@pytest.mark.parametrize("fmt", ["dense", "sparse", "grid"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse_band", "grid"])
 @pytest.mark.parametrize("horizon", [HORIZON, None])
 @pytest.mark.parametrize("state_action", [False, True])
 @pytest.mark.parametrize("soft", [True, False])
@@ -159,7 +167,7 @@ def test_visitation_matches_reference(fmt, horizon):
         np.testing.assert_allclose(stat.state_action, summed_stat, atol=1e-5)
 
 
-@pytest.mark.parametrize("fmt", ["dense", "sparse", "grid"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse_band", "grid"])
 @pytest.mark.parametrize("horizon", [HORIZON, None])
 def test_policy_evaluation_matches_reference(fmt, horizon):
     mdp = random_mdp(fmt)
@@ -184,7 +192,7 @@ def test_policy_evaluation_matches_reference(fmt, horizon):
         np.testing.assert_allclose(ent, soft.values, atol=1e-4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("fmt", ["dense", "sparse", "grid"])
+@pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse_band", "grid"])
 def test_one_pass_feature_expectations_match_visitation(fmt):
     mdp = random_mdp(fmt)
     reward = random_reward(mdp, True)
@@ -216,3 +224,32 @@ def test_visitation_vmaps_over_policies():
     vis = jax.vmap(lambda p: planning.visitation(mdp, p))(plans.policy)
     assert vis.state.shape == (4, mdp.num_states)
     np.testing.assert_allclose(vis.state.sum(-1), HORIZON, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_operators_are_transposes(fmt):
+    """push is the transpose of expect, in every format: <flow, expect(v)> = <push(flow), v>."""
+    mdp = random_mdp(fmt)
+    ops = planning.transition_operators(mdp)
+    v = jax.random.normal(jax.random.PRNGKey(7), (mdp.num_states,))
+    flow = jax.random.uniform(jax.random.PRNGKey(8), (mdp.num_states, mdp.num_actions))
+    t = ref_dense(mdp)
+    np.testing.assert_allclose(ops.expect(v), t @ np.asarray(v, np.float64), atol=1e-5)
+    np.testing.assert_allclose(
+        ops.push(flow), np.einsum("sa,sat->t", np.asarray(flow, np.float64), t), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("fmt", ["dense", "sparse_band", "grid"])
+def test_vmapped_planning_matches_one_by_one(fmt):
+    """A batch of rewards over one closed-over MDP gives each problem's own answer."""
+    mdp = random_mdp(fmt)
+    rewards = jax.random.normal(jax.random.PRNGKey(9), (3, mdp.num_states))
+
+    def grad(r):
+        plan = planning.soft_value_iteration(mdp, r, horizon=HORIZON)
+        return planning.visitation(mdp, plan.policy).state
+
+    batched = jax.jit(jax.vmap(grad))(rewards)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], grad(rewards[i]), atol=1e-5)
