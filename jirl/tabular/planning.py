@@ -13,9 +13,14 @@ Principle of Maximum Causal Entropy", eq. 4-5, the soft Bellman recursion):
 The hard planners replace logsumexp by max and π_t by the greedy one-hot policy (ties: lowest
 action index). `reward` is `[S]` or `[S, A]` everywhere.
 
-Transition formats (see `jirl.tabular.mdp`): dense uses matrix products on `T: [S·A, S]`; sparse
-gathers `V[next_state]` backwards and gathers through the predecessor table forwards (falling
-back to a scatter-add when the MDP has none); grid uses shifted copies of the value grid.
+Every planner is one `lax.scan` (or `while_loop`) body written against two linear maps,
+`Operators(expect, push)` (E_{s'~T(s,a)} V(s') and its transpose Σ_{s,a} flow T), built once per
+call by `transition_operators` for the MDP's format (see `jirl.tabular.mdp`): dense uses matrix
+products on `T: [S·A, S]` and on its stored transpose; sparse uses shifted copies along the band
+table's diagonals when it has one, else gathers `V[next_state]` backwards and gathers through the
+predecessor table forwards (or scatter-adds when it has none); grid uses shifted copies of the
+value grid. Under `vmap` over rewards with the MDP closed over, the dense products become
+matrix-matrix products.
 """
 
 from __future__ import annotations
@@ -527,13 +532,14 @@ def soft_expected_features(
     r = state_action_reward(mdp, reward)
     expect = transition_operators(mdp).expect
     v_last, pi_last = _soft_backup(r)
-    w_last = jnp.einsum("sa,saf->sf", pi_last, features)
+    # Σ_a as unrolled elementwise sums: an einsum here is S batched [1, A] @ [A, F] products.
+    w_last = sum_actions(pi_last[..., None] * features)
 
     def step(carry, _):
         vw = jnp.concatenate([carry[0][:, None], carry[1]], axis=1)  # [S, 1 + F]
         nxt = expect(vw)  # [S, A, 1 + F]
         v, pi = _soft_backup(r + discount * nxt[..., 0])
-        w = jnp.einsum("sa,saf->sf", pi, features + discount * nxt[..., 1:])
+        w = sum_actions(pi[..., None] * (features + discount * nxt[..., 1:]))
         return (v, w), None
 
     (v0, w0), _ = lax.scan(step, (v_last, w_last), None, length=horizon - 1)
