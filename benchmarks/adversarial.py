@@ -45,7 +45,7 @@ DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
 QUICK_DEMOS = (1, 4)
 
 #: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default.
-UPDATES = {"gail_trpo": (160, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
+UPDATES = {"gail_trpo": (200, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
 
 
 def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:

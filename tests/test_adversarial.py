@@ -79,7 +79,7 @@ def test_config_validation_and_defaults():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "generator,updates,disc_learning_rate", [("ppo", 80, 1e-3), ("trpo", 160, 3e-4)]
+    "generator,updates,disc_learning_rate", [("ppo", 80, 1e-3), ("trpo", 200, 3e-4)]
 )
 def test_gail_learns_cartpole(cartpole_expert, generator, updates, disc_learning_rate):
     demos, header = _demos(cartpole_expert, 4)
