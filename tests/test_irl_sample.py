@@ -1,0 +1,249 @@
+"""Sample-based IRL: guided cost learning's importance weights, GAN-GCL's log Z identity, and
+GCL, GAN-GCL, FEM and GTAL learning cartpole from a few demonstrations."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jirl import algos, data, envs
+from jirl.algos import apprenticeship, gan_gcl, gcl
+from jirl.config import experiment_config, read_yaml
+from jirl.errors import ConfigError
+from jirl.evaluation import episode_returns, normalized_score
+from jirl.nets import Normalizer
+from jirl.rewards import (
+    DiscriminatorBatch,
+    TrajectoryReward,
+    gan_gcl_loss,
+    gcl_loss,
+    importance_log_partition,
+    importance_log_weights,
+    mixture_log_partition,
+)
+from jirl.tabular.maxmargin import projection_step
+from jirl.types import Transition
+
+SEEDS = 3
+NUM_DEMOS = 4
+
+
+# --------------------------------------------------------------------------- importance weights
+
+
+def test_importance_weights_match_the_exact_expectation():
+    # Known densities on 5 points: q proposes, p ∝ exp(r) is the target. With the sample counts
+    # exactly proportional to q the self-normalised estimator is exact.
+    q = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    r = np.array([0.3, -1.2, 2.0, 0.1, -0.4])
+    f = np.array([1.0, -2.0, 0.5, 3.0, 4.0])
+    counts = (q * 20).round().astype(int)  # [2, 4, 6, 5, 3]
+    idx = np.repeat(np.arange(5), counts)
+    log_ratio = jnp.asarray(r[idx] - np.log(q[idx]))
+    weights = jnp.exp(importance_log_weights(log_ratio))
+    p = np.exp(r) / np.exp(r).sum()
+    np.testing.assert_allclose(float(weights @ f[idx]), p @ f, rtol=1e-5)
+    np.testing.assert_allclose(
+        float(importance_log_partition(log_ratio)), np.log(np.exp(r).sum()), rtol=1e-5
+    )
+
+    # Continuous, Monte Carlo: q = N(0, 2²), p ∝ exp(−(x − 1)²/2) = N(1, 1), Z = sqrt(2π).
+    x = 2.0 * jax.random.normal(jax.random.PRNGKey(0), (200_000,))
+    log_q = -0.5 * (x / 2.0) ** 2 - jnp.log(2.0 * jnp.sqrt(2.0 * jnp.pi))
+    log_ratio = -0.5 * (x - 1.0) ** 2 - log_q
+    weights = jnp.exp(importance_log_weights(log_ratio))
+    np.testing.assert_allclose(float(weights @ x), 1.0, atol=0.02)
+    np.testing.assert_allclose(float(weights @ x**2), 2.0, atol=0.04)
+    np.testing.assert_allclose(
+        float(importance_log_partition(log_ratio)), 0.5 * np.log(2 * np.pi), atol=0.01
+    )
+
+
+def test_importance_weights_do_not_overflow_with_returns_of_1e3():
+    base = jnp.array([0.3, -1.2, 2.0, 0.1])
+    expected = importance_log_weights(base)
+    for shift in (1e3, -1e3):
+        np.testing.assert_allclose(importance_log_weights(base + shift), expected, atol=1e-4)
+        assert np.isfinite(float(importance_log_partition(base + shift)))
+    spread = jnp.array([1e3, -1e3, 999.0, 0.0])
+    weights = jnp.exp(importance_log_weights(spread))
+    assert np.all(np.isfinite(weights))
+    np.testing.assert_allclose(float(weights.sum()), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(weights[:3], [1 / (1 + np.exp(-1)), 0.0, 1 / (1 + np.e)], atol=1e-6)
+    log_q = jnp.array([-5.0, -3.0, -4.0, -2.0])
+    log_z = mixture_log_partition(spread, log_q)
+    assert np.isfinite(float(log_z))
+
+
+# --------------------------------------------------------------------------- GCL / GAN-GCL losses
+
+
+def _segments(key, spec, n: int, length: int) -> Transition:
+    key_obs, key_action, key_log_prob = jax.random.split(key, 3)
+    obs = jax.random.normal(key_obs, (n, length, spec.obs_dim))
+    return Transition(
+        obs=obs,
+        action=jax.random.randint(key_action, (n, length), 0, spec.num_actions),
+        reward=jnp.zeros((n, length)),
+        next_obs=obs,
+        terminated=jnp.zeros((n, length), bool),
+        truncated=jnp.zeros((n, length), bool),
+        log_prob=-jax.random.uniform(key_log_prob, (n, length), minval=0.1, maxval=1.5),
+    )
+
+
+def _small_batch():
+    spec = envs.make("cartpole").spec
+    model = TrajectoryReward(spec, "sa", (16,), "tanh")
+    key_params, key_expert, key_policy = jax.random.split(jax.random.PRNGKey(3), 3)
+    params = model.init(key_params)
+    params["reward"] = jax.tree.map(lambda w: 3.0 * w, params["reward"])  # spread the returns
+    batch = DiscriminatorBatch(
+        expert=_segments(key_expert, spec, 8, 4), policy=_segments(key_policy, spec, 8, 4)
+    )
+    return model, params, Normalizer.create(spec.obs_shape), batch
+
+
+def test_gan_gcl_optimal_log_z_is_the_importance_sampling_estimate():
+    model, params, norm, batch = _small_batch()
+    loss = gan_gcl_loss(model)
+
+    def loss_of(log_z):
+        return loss({**params, "log_z": log_z}, norm, batch, None)[0]
+
+    # The loss is convex in log Z: bisection on its derivative finds the minimiser.
+    grad = jax.jit(jax.grad(loss_of))
+    low, high = -50.0, 50.0
+    assert float(grad(jnp.asarray(low))) < 0 < float(grad(jnp.asarray(high)))
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if float(grad(jnp.asarray(mid))) < 0 else (low, mid)
+    log_z = 0.5 * (low + high)
+
+    both = jax.tree.map(lambda e, p: jnp.concatenate([e, p]), batch.expert, batch.policy)
+    returns = model.segment_returns(params, norm, both)
+    log_q = both.log_prob.sum(-1)
+    assert float(returns.max() - returns.min()) > 1.0  # a batch where the weights differ
+    estimate = mixture_log_partition(returns, log_q)
+    np.testing.assert_allclose(log_z, float(estimate), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mixture_density", [False, True])
+def test_gcl_gradient_is_demo_mean_minus_importance_weighted_mean(mixture_density):
+    model, params, norm, batch = _small_batch()
+    grads, metrics = jax.grad(gcl_loss(model, mixture_density), has_aux=True)(
+        params, norm, batch, None
+    )
+    both = jax.tree.map(lambda e, p: jnp.concatenate([e, p]), batch.expert, batch.policy)
+    returns = model.segment_returns(params, norm, both)
+    log_q = both.log_prob.sum(-1)
+    if mixture_density:
+        log_z = mixture_log_partition(returns, log_q)
+        log_density = jnp.logaddexp(returns - log_z, log_q) - jnp.log(2.0)
+    else:
+        log_density = log_q
+    weights = jax.nn.softmax(returns - log_density)
+    jac = jax.jacobian(lambda p: model.segment_returns({**params, "reward": p}, norm, both))(
+        params["reward"]
+    )
+    expected = jax.tree.map(lambda j: -j[:8].mean(0) + jnp.tensordot(weights, j, 1), jac)
+    for g, e in zip(jax.tree.leaves(grads["reward"]), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-6)
+    if mixture_density:
+        assert float(weights.max()) <= 2.0 / 16 + 1e-6  # no sample weighs more than 2/M
+
+
+def test_projection_step_is_the_orthogonal_projection_onto_the_segment():
+    mu_expert, mu_bar, mu_new = jnp.array([1.0, 1.0]), jnp.array([0.0, 0.0]), jnp.array([2.0, 0.0])
+    projected, alpha = projection_step(mu_expert, mu_bar, mu_new)
+    np.testing.assert_allclose(projected, [1.0, 0.0])
+    np.testing.assert_allclose(alpha, 0.5)
+    _, alpha = projection_step(mu_expert, mu_bar, mu_bar)
+    assert float(alpha) == 0.0
+
+
+def test_fem_feature_expectations_of_whole_episodes():
+    # Two fixed-horizon episodes of 3 steps in one environment, constant features per episode.
+    phi = jnp.concatenate([jnp.ones((3, 1, 1)), 3.0 * jnp.ones((3, 1, 1))])
+    mu = apprenticeship.discounted_feature_expectations(phi, 0.5, horizon=3)
+    np.testing.assert_allclose(mu, [2.0])
+    phi_demo = jnp.array([[1.0], [0.0], [0.0], [1.0]])  # episodes of lengths 3 and 1
+    mu_e = apprenticeship.demo_feature_expectations(phi_demo, [3, 1], 0.5, horizon=3)
+    np.testing.assert_allclose(mu_e, [(1.0 + 1.0) / (2 * 1.75)], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize(
+    "cls,values,match",
+    [
+        (gcl.GCLConfig, {"segment_length": 0}, "segment_length must be >= 1"),
+        (gcl.GCLConfig, {"segment_length": 48}, "must divide num_steps"),
+        (gcl.GCLConfig, {"reward_inputs": "a"}, "reward_inputs"),
+        (gcl.GCLConfig, {"generator": "sac"}, "generator"),
+        (gan_gcl.GANGCLConfig, {"log_z_learning_rate": 0.0}, "log_z_learning_rate"),
+        (gan_gcl.GANGCLConfig, {"disc_updates": 0}, "disc_updates"),
+        (apprenticeship.FEMConfig, {"features": "cubic"}, "features"),
+        (apprenticeship.FEMConfig, {"fixed_horizon": False}, "fixed_horizon"),
+        (apprenticeship.GTALConfig, {"num_rounds": 0}, "num_rounds"),
+        (apprenticeship.GTALConfig, {"num_envs": 0}, "num_envs"),
+    ],
+)
+def test_config_rejects_bad_values(cls, values, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        cls(**values)
+    assert "\n" not in str(info.value)
+
+
+def test_registered_configs_load_and_fem_needs_whole_episodes(cartpole_expert):
+    for name in ("gcl", "gan_gcl", "fem", "gtal"):
+        spec = algos.get(name)
+        assert spec.needs_demos
+        cfg = experiment_config(read_yaml(f"{name}-cartpole"), spec.config_cls)
+        assert cfg.algo_config.fixed_horizon
+    demos, _ = _demos(cartpole_expert)
+    with pytest.raises(ConfigError, match="multiple of the cartpole horizon"):
+        apprenticeship.make_fem(
+            apprenticeship.FEMConfig(num_steps=250), envs.make("cartpole"), demos
+        )
+
+
+# --------------------------------------------------------------------------- learning
+
+
+def _demos(expert_dir):
+    loaded = data.load(expert_dir / "demos.npz", env=envs.make("cartpole"))
+    return data.take_episodes(loaded.trajectories, NUM_DEMOS), loaded.header
+
+
+def _mean_score(algo, updates: int, header) -> float:
+    """Mean normalized score of `SEEDS` seeds, trained vmapped in one compile."""
+    env = envs.make("cartpole")
+    keys = jax.random.split(jax.random.PRNGKey(0), SEEDS)
+    states = jax.jit(jax.vmap(algo.init))(keys)
+    run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)
+    state, _ = jax.jit(jax.vmap(run))(states)
+
+    def evaluate(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, 16).mean()
+
+    returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), SEEDS))
+    scores = normalized_score(np.asarray(returns), header.expert_return, header.random_return)
+    return float(scores.mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name,updates",
+    [("gcl", 150), ("gan_gcl", 120), ("fem", 120), ("gtal", 120)],
+)
+def test_learns_cartpole(cartpole_expert, name, updates):
+    demos, header = _demos(cartpole_expert)
+    spec = algos.get(name)
+    config = spec.config_cls(num_rounds=updates) if name == "gtal" else spec.config_cls()
+    algo = spec.build(config, envs.make("cartpole"), algos.Inputs(demos=demos))
+    score = _mean_score(algo, updates, header)
+    assert score >= 0.8, score
