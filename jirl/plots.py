@@ -10,7 +10,9 @@ import numpy as np
 
 from jirl.errors import ConfigError
 
-PREFERRED = ("episode_return", "bc_loss", "neg_log_likelihood", "policy_loss")
+PREFERRED = (
+    "episode_return", "bc_loss", "neg_log_likelihood", "policy_loss", "feature_gap", "margin",
+)  # fmt: skip
 
 
 def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
@@ -52,15 +54,18 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     for run_dir in run_dirs:
         m = read_metrics(run_dir)
         name = metric or next((k for k in PREFERRED if k in m), None)
+        if name is None and metric is None:
+            name = next((k for k in sorted(m) if k not in ("step", "env_steps", "wall_time")), None)
         if name is None or name not in m:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
-        x = m["env_steps"] if m["env_steps"].max() > 0 else m["step"]
+        by_steps = "env_steps" in m and m["env_steps"].max() > 0
+        x = m["env_steps"] if by_steps else m["step"]
         y = m[name].reshape(len(x), -1)
         for label, cols in _groups(Path(run_dir), y.shape[1]):
             ax.plot(x, y[:, cols].mean(1), label=label)
             ax.fill_between(x, y[:, cols].min(1), y[:, cols].max(1), alpha=0.2)
         ax.set_ylabel(name)
-        ax.set_xlabel("env steps" if m["env_steps"].max() > 0 else "update")
+        ax.set_xlabel("env steps" if by_steps else "update")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

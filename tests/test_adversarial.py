@@ -117,11 +117,6 @@ def test_airl_learns_cartpole(airl_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap: PPO from scratch on AIRL's frozen g (or f) reaches ~0.0-0.4 normalized "
-    "on cartpole, below the 0.8 the issue asks for",
-)
 def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
     run_dir, _ = airl_run
     summary = retrain(run_dir, "cartpole", tmp_path / "retrain")

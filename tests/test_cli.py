@@ -263,3 +263,15 @@ def test_ppo_batch_that_does_not_divide_is_refused(capsys, tmp_path):
     )  # fmt: skip
     one_line_error(code, err)
     assert "must be divisible by ppo.num_minibatches (3)" in err
+
+
+def test_plot_draws_a_tabular_run(capsys, tmp_path):
+    from jirl.tabular_run import train_tabular
+
+    options = {"size": 4, "num_iterations": 6, "num_demos": 8, "log_every": 2}
+    train_tabular("maxent", "gridworld", tmp_path / "tab", options, seeds=2)
+    code, printed, err = run_cli(
+        capsys, "plot", str(tmp_path / "tab"), "--out", str(tmp_path / "t.png")
+    )
+    assert code == 0, err
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
