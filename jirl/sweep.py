@@ -20,6 +20,7 @@ Python (for example `grad_penalty > 0` switching the penalty on) is found by tra
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import itertools
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -85,8 +86,6 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
     for key, values in grid.items():
         name = str(key).removeprefix(f"{section}.")
         if "." in name or name not in names:
-            import difflib
-
             close = difflib.get_close_matches(name, floats, n=1, cutoff=0.5)
             hint = f"; did you mean '{section}.{close[0]}'?" if close else ""
             raise ConfigError(
