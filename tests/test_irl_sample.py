@@ -238,7 +238,7 @@ def _mean_score(algo, updates: int, header) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name,updates",
-    [("gcl", 150), ("gan_gcl", 120), ("fem", 120), ("gtal", 120)],
+    [("gcl", 150), ("gan_gcl", 120), ("fem", 120), ("gtal", 150)],
 )
 def test_learns_cartpole(cartpole_expert, name, updates):
     demos, header = _demos(cartpole_expert)
