@@ -7,7 +7,8 @@ each), compile seconds of every registered algorithm's train function, and the o
     python benchmarks/scaling.py --full     # accelerator: longer runs, more seeds
 
 Prints markdown tables and writes JSON (default benchmarks/results/scaling.json). Algorithms
-that learn from demonstrations or query an expert use `benchmarks/results/experts/cartpole`.
+that learn from demonstrations or query an expert use `benchmarks/results/experts/cartpole`
+(trained there first if missing, as by the other benchmarks).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,12 +24,15 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import jirl
-from jirl import algos, envs, sweep
-from jirl.config import experiment_config
-from jirl.experiment import prepare
-from jirl.logging import JsonlWriter, ProgressBar
-from jirl.rl import ppo
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import imitation_rows  # noqa: E402  (sibling benchmark module: the expert cache)
+
+import jirl  # noqa: E402
+from jirl import algos, envs, sweep  # noqa: E402
+from jirl.config import experiment_config  # noqa: E402
+from jirl.experiment import prepare  # noqa: E402
+from jirl.logging import JsonlWriter, ProgressBar  # noqa: E402
+from jirl.rl import ppo  # noqa: E402
 
 EXPERT = Path(__file__).resolve().parent / "results" / "experts" / "cartpole"
 SWEEP_RATES = (1e-3, 5e-4, 2.5e-4, 1e-4)
@@ -84,12 +89,13 @@ def _row(name, runs, compile_seconds, wall, steps) -> dict:
 
 def compile_times(updates: int, seeds: int) -> list[dict]:
     """Compile seconds of `jit(vmap(make_train(algo, updates)))` for every registered algorithm."""
+    expert = imitation_rows.ensure_expert("cartpole", EXPERT)
     rows = []
     for name in sorted(algos.REGISTRY):
         spec = algos.get(name)
         raw = {"algo": name, "env": "cartpole", "seeds": seeds, "updates": updates}
         if spec.needs_demos or spec.needs_expert:
-            raw["expert"] = str(EXPERT)
+            raw["expert"] = str(expert)
         cfg = experiment_config(raw, spec.config_cls)
         algo = prepare(cfg).algo
         keys = jax.random.split(jax.random.PRNGKey(0), seeds)
