@@ -1,5 +1,6 @@
 """The GAIL paper's Table 3 (Ho & Ermon 2016), our run: true return of BC, GAIL (TRPO),
-GAIL (PPO) and AIRL trained from N expert episodes, beside the expert and a random policy,
+GAIL (PPO), AIRL, GCL, GAN-GCL, FEM and GTAL trained from N expert episodes, beside the expert
+and a random policy,
 mean ± std over vmapped seeds, plus the normalized score; and the throughput of the whole
 adversarial loop (collection, discriminator updates, policy updates) in env steps per second.
 
@@ -13,9 +14,10 @@ ant with 4, 11, 18, 25 demos (the paper's counts), longer training.
 
 The table is built from `ROWS`, a dict of algorithm name -> row builder
 `builder(env, expert, demos, num_demos, *, seeds, full, key) -> row dict` (see
-`benchmarks/imitation_rows.py` for the row format); DAgger / SMILe / GCL rows are added by
-putting their builders in `ROWS` (DAgger and SMILe are there already, off by default; pass
-`--algos` to pick).
+`benchmarks/imitation_rows.py` for the row format). Beside BC, GAIL and AIRL the default table
+has the sample-based IRL rows of the GAIL paper's story: GCL, GAN-GCL, and the linear-cost
+apprenticeship learners FEM and GTAL (`jirl.algos.gcl`, `gan_gcl`, `apprenticeship`); DAgger and
+SMILe are in `ROWS` too, off by default (pass `--algos` to pick).
 
 Writes JSON (`--out`, default benchmarks/results/adversarial.json).
 """
@@ -37,22 +39,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares row format)
 
 from jirl import data  # noqa: E402
-from jirl.algos import airl, gail  # noqa: E402
+from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
 DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
 QUICK_DEMOS = (1, 4)
 
-#: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default.
-UPDATES = {"gail_trpo": (200, 300), "gail_ppo": (100, 300), "airl": (150, 400)}
+#: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default
+#: (FEM and GTAL: 4 whole episodes each).
+UPDATES = {
+    "gail_trpo": (200, 300),
+    "gail_ppo": (100, 300),
+    "airl": (150, 400),
+    "gcl": (150, 400),
+    "gan_gcl": (120, 400),
+    "fem": (120, 300),
+    "gtal": (150, 300),
+}
 
 
 def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:
+    """A row builder; `config` is a config or `config(env, updates) -> config`."""
+
     def row(env, expert, demos, num_demos, *, seeds, full, key):
         taken = data.take_episodes(demos, num_demos)
-        algo = make(config, env, taken)
         updates = UPDATES[updates_key][int(full)]
+        algo = make(config(env, updates) if callable(config) else config, env, taken)
         result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
         steps = algo.env_steps_per_update * updates * seeds
         result["env_steps"] = algo.env_steps_per_update * updates
@@ -88,10 +101,25 @@ ROWS: dict[str, Callable] = {
     ),
     "gail_ppo": _adversarial_row("gail_ppo", gail.make, gail.GAILConfig(), "gail_ppo"),
     "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),
+    "gcl": _adversarial_row("gcl", gcl.make, gcl.GCLConfig(), "gcl"),
+    "gan_gcl": _adversarial_row("gan_gcl", gan_gcl.make, gan_gcl.GANGCLConfig(), "gan_gcl"),
+    # Whole episodes per update: num_steps is the env's horizon; GTAL's T is the update count.
+    "fem": _adversarial_row(
+        "fem",
+        apprenticeship.make_fem,
+        lambda env, updates: apprenticeship.FEMConfig(num_steps=env.horizon),
+        "fem",
+    ),
+    "gtal": _adversarial_row(
+        "gtal",
+        apprenticeship.make_gtal,
+        lambda env, updates: apprenticeship.GTALConfig(num_steps=env.horizon, num_rounds=updates),
+        "gtal",
+    ),
     "dagger": _dagger_row,
     "smile": _smile_row,
 }
-DEFAULT_ALGOS = ("bc", "gail_trpo", "gail_ppo", "airl")
+DEFAULT_ALGOS = ("bc", "gail_trpo", "gail_ppo", "airl", "gcl", "gan_gcl", "fem", "gtal")
 
 
 def fmt(mean: float, std: float) -> str:
