@@ -114,6 +114,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     """Defaults < --config file < flags < --set, then `complete(data)`, built strictly."""
     from jirl import algos
     from jirl.config import apply_overrides, experiment_config, hint_unknown_section, read_yaml
+    from jirl.errors import ConfigError
 
     data = dict(defaults)
     if args.config:
@@ -128,6 +129,8 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "sweep", None):
         from jirl.sweep import parse_items
 
+        if not isinstance(data.get("sweep") or {}, dict):
+            raise ConfigError("sweep: in the config must map keys to lists of values")
         data["sweep"] = {**(data.get("sweep") or {}), **parse_items(args.sweep)}
     if complete is not None:
         data = complete(data)

@@ -238,9 +238,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
 def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
     lengths = t.episode_lengths
     if lengths.dtype.kind not in "iu" or lengths.ndim != 1:
-        fail(
-            f"field 'episode_lengths' must be a 1-d integer array, got {lengths.dtype}"
-        )
+        fail(f"field 'episode_lengths' must be a 1-d integer array, got {lengths.dtype}")
     if lengths.shape[0] == 0:
         fail("field 'episode_lengths' is empty: the file holds zero episodes")
     if (lengths < 1).any():

@@ -1,5 +1,14 @@
 """User-facing errors. Raised at the boundary (config, data, env name), never inside jit."""
 
+import jax
+
+#: what JAX raises when Python needs the concrete value of a traced one (`bool`, `int`, NumPy)
+TRACER_ERRORS = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
+
 
 class JirlError(ValueError):
     """Base of every error a user can cause; the CLI prints it on one line and exits 2."""
@@ -24,11 +33,9 @@ def require(condition: bool, message: str, error: type[JirlError] = ConfigError)
     is skipped: every swept value was checked concretely at the boundary before tracing.
     Write compound checks with `&` rather than `and` or chained comparisons, so that they trace.
     """
-    import jax
-
     try:
         ok = bool(condition)
-    except jax.errors.ConcretizationTypeError:
+    except TRACER_ERRORS:
         return
     if not ok:
         raise error(message)

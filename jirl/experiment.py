@@ -97,21 +97,32 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
     return Prepared(env, swept.algo, reference, initial_state, sweep.settings(cfg.sweep))
 
 
-def evaluate_seeds(algo: Algorithm, env: Env, state, key: jax.Array, episodes: int) -> np.ndarray:
-    """Mean true return of each seed's final policy, `[seeds]`, in one vmapped call."""
+def evaluate_seeds(
+    algo: Algorithm, env: Env, state, key: jax.Array, episodes: int, seeds: int | None = None
+) -> np.ndarray:
+    """Mean true return of each run's final policy, `[runs]`, in one vmapped call.
+
+    Run `i` is evaluated with `jax.random.split(key, seeds)[i % seeds]`, so the runs of a sweep
+    (`seeds` consecutive runs per setting) are scored as plain runs of their setting would be.
+    """
 
     def one(state, key):
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
 
-    seeds = jax.tree.leaves(state)[0].shape[0]
-    return np.asarray(jax.jit(jax.vmap(one))(state, jax.random.split(key, seeds)))
+    runs = jax.tree.leaves(state)[0].shape[0]
+    seeds = seeds or runs
+    keys = jax.numpy.tile(jax.random.split(key, seeds), (runs // seeds, 1))
+    return np.asarray(jax.jit(jax.vmap(one))(state, keys))
 
 
 def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing."""
     if resume:
         if not has_checkpoint(out / "checkpoint"):
-            raise ConfigError(f"{out}: nothing to resume (no checkpoint/); start a new run instead")
+            raise ConfigError(
+                f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
+                f"instead of --resume to start it again"
+            )
     elif out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(
             f"{out} exists; pass --resume to continue it or --overwrite to replace it"
@@ -144,10 +155,16 @@ def train(
     """
     out = Path(out)
     device_list = select_devices(devices)
+    if device_list is not None and cfg.runs % len(device_list):
+        raise ConfigError(
+            f"--devices {len(device_list)} does not divide the {cfg.runs} runs (seeds × sweep "
+            f"settings); choose a divisor so that every device trains as many runs"
+        )
     check_out_dir(out, resume=resume, overwrite=overwrite)
     if resume:
         saved = yaml.safe_load((out / "config.yaml").read_text())
-        if saved != cfg.to_dict():
+        # (the sweep's key order is the order of its runs, which a dict comparison ignores)
+        if saved != cfg.to_dict() or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
     # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
@@ -180,7 +197,7 @@ def train(
             callback.close()
     wall = time.perf_counter() - start
     returns = evaluate_seeds(
-        algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes
+        algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
     )
     summary = summarize(cfg, algo, returns, reference, result, wall, settings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -191,14 +208,16 @@ def train(
 
 
 def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dict:
-    """The run's `summary.json` (DESIGN.md § Run directory); a sweep adds one entry per setting
-    under `sweep` (runs are setting-major: `cfg.seeds` consecutive runs per setting)."""
+    """The run's `summary.json` (DESIGN.md § Run directory), plus `runs` (seeds × settings).
+    A sweep adds one entry per setting under `sweep` (runs are setting-major: `cfg.seeds`
+    consecutive runs per setting) and `best_setting`; the top-level return is over all runs."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
     summary = {
         "algo": cfg.algo,
         "env": cfg.env,
         "seeds": cfg.seeds,
+        "runs": cfg.runs,
         **_scores(returns, expert_return, rand),
         "expert_return": expert_return,
         "random_return": rand,

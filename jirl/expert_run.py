@@ -46,6 +46,8 @@ def train_expert(
     """
     if cfg.algo != "ppo":
         raise ConfigError(f"experts are trained with ppo, not '{cfg.algo}'")
+    if cfg.sweep:
+        raise ConfigError("an expert is one PPO config: remove sweep: from its config")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:

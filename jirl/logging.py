@@ -27,7 +27,7 @@ class JsonlWriter:
 
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
         if self.lines:  # resuming: keep what precedes this chunk, then append as usual
-            kept = [row for row in map(_parse, self.lines) if row and row["step"] <= first]
+            kept = [row for row in map(parse_row, self.lines) if row and row["step"] <= first]
             if kept:
                 self.offset = kept[-1]["wall_time"]
             self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
@@ -49,10 +49,10 @@ class JsonlWriter:
         pass
 
 
-def _parse(line: str) -> dict | None:
-    """A metrics.jsonl row, or None for a line cut short by a crash."""
+def parse_row(line: str) -> dict | None:
+    """A metrics.jsonl row, or None for a blank line or one cut short by a crash."""
     try:
-        return json.loads(line)
+        return json.loads(line) if line.strip() else None
     except json.JSONDecodeError:
         return None
 

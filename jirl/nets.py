@@ -23,6 +23,7 @@ from jirl.envs.base import Spec
 
 Array = jax.Array
 
+
 def orthogonal(scale: float = 1.0):
     """Orthogonal initialiser (Saxe et al. 2014) computed without a QR decomposition.
 

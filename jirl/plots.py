@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from jirl.errors import ConfigError
+from jirl.logging import parse_row
 
 PREFERRED = (
     "episode_return", "bc_loss", "neg_log_likelihood", "policy_loss", "feature_gap", "margin",
@@ -20,7 +21,7 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no metrics.jsonl; is this a jirl run directory?")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [row for row in map(parse_row, path.read_text().splitlines()) if row]
     if not rows:
         raise ConfigError(f"{path}: empty; the run logged no update yet")
     return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
@@ -44,30 +45,39 @@ def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
 
 
 def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
-    """Draw one metric of several runs on one figure and save it to `out` (PNG)."""
+    """Draw one metric of several runs and save the figure to `out` (PNG).
+
+    Runs that share the metric and the x axis (env steps, or updates for runs that take no env
+    step) share a panel; others get a panel each (e.g. BC's loss beside GAIL's return).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for run_dir in run_dirs:
+    panels: dict[tuple[str, str], list] = {}
+    for run_dir in map(Path, run_dirs):
         m = read_metrics(run_dir)
         name = metric or next((k for k in PREFERRED if k in m), None)
         if name is None and metric is None:
-            name = next((k for k in sorted(m) if k not in ("step", "env_steps", "wall_time")), None)
+            skip = ("step", "env_steps", "wall_time")
+            name = next((k for k in sorted(m) if k not in skip), None)
         if name is None or name not in m:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
-        y = m[name].reshape(len(x), -1)
-        for label, cols in _groups(Path(run_dir), y.shape[1]):
-            ax.plot(x, y[:, cols].mean(1), label=label)
-            ax.fill_between(x, y[:, cols].min(1), y[:, cols].max(1), alpha=0.2)
+        axis = "env steps" if by_steps else "update"
+        panels.setdefault((name, axis), []).append((run_dir, x, m[name].reshape(len(x), -1)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, ((name, axis), curves) in zip(axes[0], panels.items(), strict=True):
+        for run_dir, x, y in curves:
+            for label, cols in _groups(run_dir, y.shape[1]):
+                ax.plot(x, y[:, cols].mean(1), label=label)
+                ax.fill_between(x, y[:, cols].min(1), y[:, cols].max(1), alpha=0.2)
         ax.set_ylabel(name)
-        ax.set_xlabel("env steps" if by_steps else "update")
-    ax.legend()
-    ax.grid(alpha=0.3)
+        ax.set_xlabel(axis)
+        ax.legend()
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     out = Path(out)
     fig.savefig(out, dpi=100)

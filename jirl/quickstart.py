@@ -34,7 +34,9 @@ def _expert_dir(out: Path, *, progress: bool) -> Path:
             data.load(expert_dir / "demos.npz", env=env)
             return expert_dir
         except (ConfigError, DataError) as e:
-            raise ConfigError(f"{expert_dir} cannot be reused ({e}); pass --overwrite") from None
+            raise ConfigError(
+                f"{expert_dir} cannot be reused ({e}); remove it to train a new expert"
+            ) from None
     raw = with_annealing({**EXPERT_DEFAULTS, "env": ENV})
     cfg = experiment_config(raw, algos.get("ppo").config_cls)
     train_expert(cfg, expert_dir, episodes=DEMO_EPISODES, overwrite=True, progress=progress)

@@ -98,11 +98,8 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:
@@ -124,6 +121,10 @@ def retrain(
     env = adversarial.training_env(cfg.algo_config, env)
     base = cfg.algo_config.ppo_config
     ppo_config = build(ppo.PPOConfig, {**dataclasses.asdict(base), **(ppo_overrides or {})})
+    # every input is checked; only now is the output directory replaced
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
     updates = updates or cfg.updates
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs

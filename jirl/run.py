@@ -52,10 +52,12 @@ class RunResult:
 
 
 def seed_sharding(seeds: int, devices: Sequence | None = None) -> NamedSharding | None:
-    """Sharding of a leading seed axis over `devices` (default: all), or None for one device
-    or when the devices do not divide the seeds."""
-    devices = list(devices) if devices is not None else jax.devices()
-    if len(devices) > 1 and seeds % len(devices) == 0:
+    """Sharding of a leading seed axis over `devices` (default: all visible), or None (the
+    default device) when there is one device and none was named, or when the devices do not
+    divide the seeds."""
+    named = devices is not None
+    devices = list(devices) if named else jax.devices()
+    if (len(devices) > 1 or named) and seeds % len(devices) == 0:
         return NamedSharding(Mesh(np.array(devices), ("seed",)), PartitionSpec("seed"))
     return None
 

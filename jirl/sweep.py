@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import ConfigError
+from jirl.errors import TRACER_ERRORS, ConfigError
 from jirl.types import Algorithm, Array
 
 
@@ -111,6 +111,8 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
         out[name] = numbers
     if not out:
         raise ConfigError("--sweep needs at least one key=v1,v2,...")
+    for setting in settings(out):  # and so must every combination
+        dataclasses.replace(config, **setting)
     return out
 
 
@@ -204,7 +206,7 @@ def check_traceable(swept: Swept, section: str) -> None:
             jax.eval_shape(
                 program, jax.random.PRNGKey(0), _as_arrays({f: swept.defaults[f] for f in fields})
             )
-        except jax.errors.ConcretizationTypeError:
+        except TRACER_ERRORS:
             return False
         return True
 
@@ -213,6 +215,7 @@ def check_traceable(swept: Swept, section: str) -> None:
     bad = [f for f in swept.fields if not traces([f])] or list(swept.fields)
     raise ConfigError(
         f"cannot sweep {', '.join(f'{section}.{f}' for f in bad)}: the algorithm branches on it "
-        f"in Python (e.g. to switch a term on or off), so each value needs its own compile; "
+        f"in Python or NumPy (e.g. to switch a term on or off), so each value needs its own "
+        f"compile; "
         f"run separate runs with --set"
     )

@@ -275,3 +275,19 @@ def test_plot_draws_a_tabular_run(capsys, tmp_path):
     )
     assert code == 0, err
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.msgpack").write_bytes(b"")
+    sweep = "sweep: {learning_rate: [0.001, 0.0003]}\n"
+    (run / "config.yaml").write_text(f"algo: gail\nenv: cartpole\n{sweep}")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    argv = ["retrain", "--reward", str(run), "--out", str(out), "--overwrite"]
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert "is a sweep" in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]

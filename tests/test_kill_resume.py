@@ -64,6 +64,10 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
     _, err = refused.communicate(timeout=300)
     assert refused.returncode == 2 and "pass --resume" in err and err.count("\n") == 1
 
+    # what a crash can leave past the checkpoint: rows of an unsaved chunk, a line cut short
+    with (killed / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": stopped_at + 1, "env_steps": 0, "wall_time": 0.0}) + "\n")
+        f.write('{"step": 9')
     resumed = jirl(*ARGS, "--out", str(killed), "--resume")
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err

@@ -11,9 +11,12 @@ import pytest
 import jirl
 from jirl import envs, sweep
 from jirl.cli import main
+from jirl.errors import ConfigError
 from jirl.rl import ppo
 
-BASE = ppo.PPOConfig(num_envs=4, num_steps=16, anneal_updates=8)
+BASE = ppo.PPOConfig(
+    num_envs=4, num_steps=16, num_epochs=2, num_minibatches=2, hidden=(16,), anneal_updates=8
+)
 RATES = (1e-3, 3e-4, 1e-4)
 SEEDS = 4
 
@@ -99,14 +102,31 @@ def test_cli_sweep_reports_each_setting(bc_sweep):
     assert (out / "curves.png").is_file()
 
 
-def test_cli_resumes_a_sweep(bc_sweep, capsys):
+def test_a_sweep_stopped_half_way_resumes_bit_for_bit(tmp_path):
+    env = envs.make("cartpole")
+    swept = sweep.sweep_algorithm(lambda c: ppo.make(c, env), BASE, ("learning_rate",))
+    keys, values, _ = sweep.batch({"learning_rate": RATES[:2]}, jax.random.PRNGKey(0), 2)
+    start = sweep.init_sweep(swept, keys, values)
+    full = jirl.run(swept.algo, None, 8, chunk_size=2, initial_state=start)
+    jirl.run(swept.algo, None, 4, chunk_size=2, initial_state=start, checkpoint_dir=tmp_path)
+    resumed = jirl.run(
+        swept.algo, None, 8, chunk_size=2, initial_state=start, checkpoint_dir=tmp_path,
+        resume=True,
+    )  # fmt: skip
+    for a, b in zip(leaves(full.state), leaves(resumed.state), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for k in full.metrics:
+        np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k])
+
+
+def test_cli_resume_refuses_a_reordered_sweep(bc_sweep, capsys):
     out, argv = bc_sweep
     before = (out / "summary.json").read_text()
-    assert main([*argv, "--resume"]) == 0
-    after = json.loads((out / "summary.json").read_text())
-    assert [s["return"] for s in after["sweep"]] == [
-        s["return"] for s in json.loads(before)["sweep"]
-    ]
+    i = argv.index("--sweep")
+    reordered = argv[:i] + argv[i + 2 : i + 4] + argv[i : i + 2] + argv[i + 4 :]
+    assert main([*reordered, "--resume"]) == 2
+    assert "--resume needs the same config" in capsys.readouterr().err
+    assert (out / "summary.json").read_text() == before
 
 
 @pytest.mark.parametrize(
@@ -155,3 +175,29 @@ def test_devices_out_of_range_is_a_user_error(tmp_path, capsys, cartpole_expert)
     err = capsys.readouterr().err
     assert code == 2 and "--devices must be between 1 and" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_swept_float_used_by_numpy_is_refused_in_one_line():
+    """A build that hands a traced value to NumPy (not just to `bool`) is refused too."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        scale: float = 1.0
+
+    def build(config):
+        np.asarray(config.scale)  # needs a concrete value
+        return ppo.make(BASE, envs.make("cartpole"))
+
+    swept = sweep.sweep_algorithm(build, Config(), ("scale",))
+    with pytest.raises(ConfigError, match="cannot sweep toy.scale: the algorithm branches"):
+        sweep.check_traceable(swept, "toy")
+
+
+def test_each_combination_of_a_grid_must_be_a_valid_config():
+    from jirl.rl import trpo
+
+    # each value alone is valid; together they break nothing here, so the grid is accepted
+    sweep.check_grid({"gamma": [0.9, 0.99], "gae_lambda": [0.9, 1.0]}, trpo.TRPOConfig(), "trpo")
+    with pytest.raises(ConfigError, match="trpo.gamma must be in"):
+        sweep.check_grid({"gamma": [0.9, 1.5]}, trpo.TRPOConfig(), "trpo")
