@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -147,7 +148,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     updates = 480 if args.full else 40
     device = jax.devices()[0]
-    cpu = platform.processor() or platform.machine()
+    cpu = f"{platform.machine()} {os.cpu_count()} cores"
     machine = f"{device.platform}: {device.device_kind}, {cpu}"
 
     scaling = seeds_and_sweep(updates, (1, 8, 64))
