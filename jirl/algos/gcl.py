@@ -8,7 +8,12 @@ A reward network r_θ(s, a) is trained on the IOC objective of eq. 3-4,
 
 whose gradient is the mean over demonstrations of ∇r minus the self-normalised
 importance-weighted mean over a mixture of demonstration and policy samples (§4.1), weights
-w_j ∝ exp(r_θ(τ_j)) / q(τ_j) computed in log space (`jirl.rewards.gcl_loss`). The policy is not
+w_j ∝ exp(r_θ(τ_j)) / μ̃(τ_j) computed in log space (`jirl.rewards.gcl_loss`). μ̃ is the density
+of the demonstration/policy mixture, ½ exp(r_θ)/Z + ½ q, the unknown demonstration density
+estimated by the current model as in GAN-GCL's reading of GCL (`mixture_density: false` uses q
+for every sample; then the demonstrations soon take all the weight and the reward stops
+learning: 0.11 normalized on cartpole after 100 updates, 2 seeds, against 0.40 with μ̃, both
+with λ = 1 and 16-step segments). The policy is not
 re-solved: each iteration improves it a little (one PPO or TRPO update, the paper's "guided"
 policy optimisation) on the max-ent objective, per-step reward r_θ(s, a) − λ log π(a|s), so q
 moves towards the current MaxEnt distribution and the importance weights stay useful. The
@@ -17,12 +22,16 @@ entropy weight λ = `reward_log_pi_weight` defaults to 0.1: at the MaxEnt model'
 normalized after 100 updates against 0.94 with λ = 0.1, 2 seeds). Three reward steps per update
 (`disc_updates`) rather than the adversarial loop's ten: a reward that is quickly sharp around
 the demonstrations gives a policy far from them a flat reward, and some seeds never leave it
-(measured on cartpole, 3 seeds, 120 updates: 0.70 normalized with 10 steps, 0.99 with 3).
+(measured on cartpole, 16-step segments, 3 seeds, 120 updates: 0.70 normalized with 10
+steps, 0.99 with 3).
 
 Trajectories are fixed-length segments of `segment_length` steps (see `jirl.algos.adversarial`):
 the importance ratio of a segment of L steps is a product of L policy probabilities, so shorter
-segments keep more effective samples. The regularisers of the paper's §4.2 (monotonic and
-local-constant-rate cost terms) are not implemented.
+segments keep more effective samples, and a trajectory discriminator separates long segments
+outright, leaving the policy a flat reward. The default is L = 4 (measured on cartpole, GAN-GCL,
+5 seeds, 120 updates: 4 of 5 seeds learn with L = 16, 4 of 5 with L = 8, 5 of 5 with L = 4).
+The regularisers of the paper's §4.2 (monotonic and local-constant-rate cost terms) are not
+implemented.
 
 A thin configuration of `jirl.algos.adversarial`; the loop lives there.
 """
@@ -42,14 +51,16 @@ from jirl.types import Algorithm, Trajectories
 class GCLConfig(adversarial.AdversarialConfig):
     """`AdversarialConfig` on trajectory segments: `segment_length` steps per sample (dividing
     `num_steps`), `disc_batch_size` segments of each kind per reward step, the reward's inputs
-    `reward_inputs` ("s", "sa" or "sas"); the policy's reward is the logit r_θ − log π."""
+    `reward_inputs` ("s", "sa" or "sas"); the policy's reward is the logit r_θ − λ log π;
+    `mixture_density`: the importance weights' density (module docstring)."""
 
-    segment_length: int = 16
+    segment_length: int = 4
     reward_inputs: str = "sa"
     reward_map: str = "logit"
     reward_log_pi_weight: float = 0.1
     disc_updates: int = 3
     disc_batch_size: int = 64
+    mixture_density: bool = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -73,7 +84,7 @@ def trajectory_reward(config: GCLConfig, env: Env) -> TrajectoryReward:
 def make(config: GCLConfig, env: Env, demos: Trajectories) -> Algorithm:
     """Guided cost learning on `demos` in `env` (collected with a fixed horizon by default)."""
     model = trajectory_reward(config, env)
-    loss = gcl_loss(model)
+    loss = gcl_loss(model, config.mixture_density)
     if config.grad_penalty > 0:
         loss = with_gradient_penalty(loss, model.segment_log_ratio, config.grad_penalty)
     return adversarial.make(
