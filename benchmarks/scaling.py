@@ -66,7 +66,7 @@ def seeds_and_sweep(updates: int, seed_counts: tuple[int, ...]) -> list[dict]:
     keys, values, _ = sweep.batch({"learning_rate": SWEEP_RATES}, jax.random.PRNGKey(0), 8)
 
     def train_sweep(keys, values):
-        state = jax.vmap(lambda k, v: sweep.SweptState(v, swept.build(v).init(k)))(keys, values)
+        state = sweep.init_sweep(swept, keys, values)
         step = jax.vmap(lambda s: jax.lax.scan(lambda c, _: swept.algo.update(c), s, None, updates))
         return step(state)
 

@@ -34,7 +34,8 @@ def train_seeds(algo, updates: int, seeds: int = SEEDS):
     return jax.jit(jax.vmap(run))(states)
 
 
-def _mean_score(algo, updates, header) -> tuple[float, np.ndarray]:
+def _trained_scores(algo, updates, header):
+    """`(state, metrics, returns, scores)` of `SEEDS` seeds trained and evaluated on cartpole."""
     env = envs.make("cartpole")
     state, metrics = train_seeds(algo, updates)
 
@@ -43,18 +44,16 @@ def _mean_score(algo, updates, header) -> tuple[float, np.ndarray]:
 
     returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), SEEDS))
     scores = normalized_score(np.asarray(returns), header.expert_return, header.random_return)
+    return state, metrics, returns, scores
+
+
+def _mean_score(algo, updates, header) -> tuple[float, np.ndarray]:
+    _, metrics, _, scores = _trained_scores(algo, updates, header)
     return float(scores.mean()), metrics
 
 
 def _mean_score_of(algo, updates, header):
-    env = envs.make("cartpole")
-    state, _ = train_seeds(algo, updates)
-
-    def evaluate(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, 16).mean()
-
-    returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), SEEDS))
-    scores = normalized_score(np.asarray(returns), header.expert_return, header.random_return)
+    state, _, returns, scores = _trained_scores(algo, updates, header)
     return {"state": state, "score": float(scores.mean())}, returns
 
 
