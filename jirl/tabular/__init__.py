@@ -42,6 +42,7 @@ from jirl.tabular.planning import (
     policy_evaluation,
     soft_expected_features,
     soft_value_iteration,
+    soft_visitation,
     value_iteration,
     visitation,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "sample_demos",
     "soft_expected_features",
     "soft_value_iteration",
+    "soft_visitation",
     "solve_margin_qp",
     "sparse_mdp",
     "to_dense",

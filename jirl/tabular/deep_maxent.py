@@ -90,10 +90,8 @@ def reward_table_gradient(
 ) -> tuple[Array, Array]:
     """∂L/∂r = μ_D − E[μ] `[S]` for a state reward `[S]`, and the dual objective."""
     chex.assert_rank([reward, demo_visitation], 1)
-    plan = planning.soft_value_iteration(mdp, reward, horizon=horizon, discount=discount)
-    expected = planning.visitation(mdp, plan.policy, horizon=horizon, discount=discount).state
-    log_z = mdp.initial @ (plan.values[0] if horizon is not None else plan.values)
-    return demo_visitation - expected, reward @ demo_visitation - log_z
+    log_z, expected = planning.soft_visitation(mdp, reward, horizon=horizon, discount=discount)
+    return demo_visitation - expected.state, reward @ demo_visitation - log_z
 
 
 def deep_maxent_irl(

@@ -112,10 +112,8 @@ def maxent_gradient(
             mdp, reward, features, horizon=horizon, discount=discount
         )
     else:
-        plan = planning.soft_value_iteration(mdp, reward, horizon=horizon, discount=discount)
-        vis = planning.visitation(mdp, plan.policy, horizon=horizon, discount=discount)
+        log_z, vis = planning.soft_visitation(mdp, reward, horizon=horizon, discount=discount)
         expected = feature_counts(vis.state_action, features)
-        log_z = mdp.initial @ (plan.values[0] if horizon is not None else plan.values)
     return demo_counts - expected, weights @ demo_counts - log_z
 
 

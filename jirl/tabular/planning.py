@@ -25,6 +25,7 @@ matrix-matrix products.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -71,11 +72,13 @@ class Operators(NamedTuple):
     """The two linear maps of an MDP's transitions, the only place where formats differ.
 
     Attributes:
-      expect: v [S, ...] -> [S, A, ...], E_{s' ~ T(s, a)} v(s') (trailing columns all at once).
-      push: flow [S, A] -> [S], Σ_{s, a} flow(s, a) T(s' | s, a), the transpose of `expect`.
+      expect: v [S, ...] -> [S, A, ...], E_{s' ~ T(s, a)} v(s').
+      push: flow [S, A, ...] -> [S, ...], Σ_{s, a} flow(s, a) T(s' | s, a), the transpose of
+        `expect`.
 
-    Both are written for one problem; under `vmap` over v or flow (with the MDP unbatched) the
-    dense products become matrix-matrix products and the band and grid shifts stay vectorised.
+    Both take trailing columns `...`, several problems at once (batch minor: see
+    `soft_visitation`, whose `vmap` rule puts a batch there); the dense products then become
+    matrix-matrix products and the band and grid shifts stay contiguous.
     """
 
     expect: Callable[[Array], Array]
@@ -100,7 +103,7 @@ def expected_next(mdp: TabularMDP, v: Array) -> Array:
 
 
 def push_forward(mdp: TabularMDP, flow: Array) -> Array:
-    """Next-state mass Σ_{s, a} flow(s, a) T(s' | s, a). flow: [S, A]. Returns [S]."""
+    """Next-state mass Σ_{s, a} flow(s, a) T(s' | s, a). flow: [S, A, ...]. Returns [S, ...]."""
     return transition_operators(mdp).push(flow)
 
 
@@ -112,9 +115,10 @@ def _dense_operators(mdp: TabularMDP) -> Operators:
         return (t_sa @ v).reshape(num_states, num_actions, *v.shape[1:])
 
     def push(flow):
-        if mdp.transition_t is not None:  # [S, S·A]: a matrix-vector product, not vector-matrix
-            return mdp.transition_t @ flow.reshape(-1)
-        return flow.reshape(-1) @ t_sa
+        flat = flow.reshape(num_states * num_actions, *flow.shape[2:])  # [S·A, ...]
+        if mdp.transition_t is not None:  # [S, S·A]: T_t @ flow, not flowᵀ @ T (XLA:CPU)
+            return jnp.tensordot(mdp.transition_t, flat, axes=1)
+        return jnp.moveaxis(jnp.tensordot(flat, t_sa, axes=(0, 0)), -1, 0)
 
     return Operators(expect, push)
 
@@ -122,13 +126,18 @@ def _dense_operators(mdp: TabularMDP) -> Operators:
 def _band_operators(band: Array, offsets: tuple[int, ...]) -> Operators:
     """Transitions on diagonals: T(s + δ_i | s, a) = band[i, s, a], `band: [Δ, S, A]`.
 
-    Padding by the largest offsets makes every shift a static slice; the padded entries meet
-    band entries that are 0 (their successor would be off the state range).
+    Both maps are Δ static slices of a padded copy of their input, times a diagonal, summed:
+    `expect` reads v at s + δ_i; `push` reads the flow at s' − δ_i against the diagonals shifted
+    to their destination, `incoming[i][s'] = band[i, s' − δ_i]` (0 where that is off the state
+    range). Padding is a separate, materialised array, so the multiply-adds are one contiguous
+    loop; the form "sum over actions, then shift" put the padding inside the fused loop and ran
+    about 1.3× slower (benchmarks/tabular.py, 32 problems as columns).
     """
     num_states = band.shape[1]
     below, above = max(0, -min(offsets)), max(0, max(offsets))
     # Sliced here, outside any loop that the operators run in: XLA does not hoist the slices.
     diagonals = [band[i] for i in range(len(offsets))]  # Δ × [S, A]
+    incoming = [_shift_rows(band[i], delta, below, above) for i, delta in enumerate(offsets)]
 
     def expect(v):
         padded = jnp.pad(v, ((below, above),) + ((0, 0),) * (v.ndim - 1))
@@ -139,14 +148,20 @@ def _band_operators(band: Array, offsets: tuple[int, ...]) -> Operators:
         return out
 
     def push(flow):
+        padded = jnp.pad(flow, ((above, below),) + ((0, 0),) * (flow.ndim - 1))
         out = 0.0
         for i, delta in enumerate(offsets):
-            leaving = sum_actions(diagonals[i] * flow)  # [S] mass from s along offset δ_i
-            padded = jnp.pad(leaving, (above, below))
-            out = out + padded[above - delta : above - delta + num_states]
-        return out
+            shifted = padded[above - delta : above - delta + num_states]  # flow(s' − δ_i)
+            out = out + _expand_like(incoming[i], flow[:, 0]) * shifted
+        return sum_actions(out)
 
     return Operators(expect, push)
+
+
+def _shift_rows(x: Array, delta: int, below: int, above: int) -> Array:
+    """y[s] = x[s − δ], 0 where s − δ is off the range; `below, above` ≥ the largest −δ, δ."""
+    padded = jnp.pad(x, ((above, below),) + ((0, 0),) * (x.ndim - 1))
+    return padded[above - delta : above - delta + x.shape[0]]
 
 
 def _expand_like(x: Array, v: Array) -> Array:
@@ -161,11 +176,14 @@ def _sparse_operators(mdp: TabularMDP) -> Operators:
         return jnp.einsum("sak,sak...->sa...", mdp.prob, v[mdp.next_state])
 
     def push(flow):
-        if mdp.pred_sa is not None:
-            return jnp.sum(flow.reshape(-1)[mdp.pred_sa] * mdp.pred_prob, axis=-1)
-        mass = flow[:, :, None] * mdp.prob
+        flat = flow.reshape(-1, *flow.shape[2:])  # [S·A, ...]
+        if mdp.pred_sa is not None:  # [S, M, ...] gathered predecessor flows
+            return jnp.sum(flat[mdp.pred_sa] * _expand_like(mdp.pred_prob, flat), axis=1)
+        mass = flow[:, :, None] * _expand_like(mdp.prob, flat)  # [S, A, K, ...]
         return jax.ops.segment_sum(
-            mass.reshape(-1), mdp.next_state.reshape(-1), num_segments=num_states
+            mass.reshape(-1, *flow.shape[2:]),
+            mdp.next_state.reshape(-1),
+            num_segments=num_states,
         )
 
     return Operators(expect, push)
@@ -194,11 +212,13 @@ def _grid_operators(mdp: TabularMDP) -> Operators:
         return out
 
     def push(flow):
-        out = jnp.zeros((rows + 2, cols + 2), flow.dtype)
+        columns = flow.shape[2:]
+        out = jnp.zeros((rows + 2, cols + 2, *columns), flow.dtype)
         for d, (dr, dc) in enumerate(mdp.moves):
-            moving = sum_actions(flow * mdp.move_prob[None, :, d]).reshape(rows, cols)
-            out = out + jnp.pad(moving, ((1 + dr, 1 - dr), (1 + dc, 1 - dc)))
-        return _unpad_edge(out).reshape(num_states)
+            moving = sum_actions(flow * _expand_like(mdp.move_prob[None, :, d], flow[:, 0]))
+            pad = ((1 + dr, 1 - dr), (1 + dc, 1 - dc)) + ((0, 0),) * len(columns)
+            out = out + jnp.pad(moving.reshape(rows, cols, *columns), pad)
+        return _unpad_edge(out).reshape(num_states, *columns)
 
     return Operators(expect, push)
 
@@ -206,7 +226,7 @@ def _grid_operators(mdp: TabularMDP) -> Operators:
 def _unpad_edge(padded: Array) -> Array:
     """Adjoint of edge-padding a 2-D grid by one cell on each side: the border folds back in.
 
-    padded: [rows + 2, cols + 2]. Returns [rows, cols].
+    padded: [rows + 2, cols + 2, ...]. Returns [rows, cols, ...].
     """
 
     def fold(x, axis):  # fold the two border slices of `axis` onto the first and last cells
@@ -280,11 +300,12 @@ def _backward(expect, r, backup, horizon, discount) -> Plan:
     """The finite-horizon backward pass: H steps from V_H = 0, so Q_{H-1} = r exactly.
 
     Args:
-      expect: v [S] -> [S, A] (see `Operators`).
-      r: [S, A] reward.
-      backup: q [S, A] -> (v [S], π [S, A]).
+      expect: v [S, ...] -> [S, A, ...] (see `Operators`).
+      r: [S, A, ...] reward (trailing columns: several problems).
+      backup: q [S, A, ...] -> (v [S, ...], π [S, A, ...]).
     Returns:
-      `Plan` with values [H, S], q_values and policy [H, S, A], written by the scan in place.
+      `Plan` with values [H, S, ...], q_values and policy [H, S, A, ...], written by the scan in
+      place (under jit, outputs that nobody reads are never stored).
     """
 
     def step(v_next, _):
@@ -292,22 +313,33 @@ def _backward(expect, r, backup, horizon, discount) -> Plan:
         v, pi = backup(q)
         return v, (v, q, pi)
 
-    v_horizon = jnp.zeros(r.shape[0], r.dtype)
-    _, (v, q, pi) = lax.scan(step, v_horizon, None, length=horizon, reverse=True)
+    _, (v, q, pi) = lax.scan(step, _state_zeros(r), None, length=horizon, reverse=True)
     return Plan(values=v, q_values=q, policy=pi)
 
 
+def _state_zeros(r: Array) -> Array:
+    """Zero values `[S, ...]` for a reward `[S, A, ...]`."""
+    return jnp.zeros(r.shape[:1] + r.shape[2:], r.dtype)
+
+
 def _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations) -> Plan:
-    r = state_action_reward(mdp, reward)
-    expect = transition_operators(mdp).expect
     if horizon is not None:
         _check_horizon(horizon)
+    r = state_action_reward(mdp, reward)
+    return _plan(
+        transition_operators(mdp).expect, r, backup, horizon, discount, tol, max_iterations
+    )
+
+
+def _plan(expect, r, backup, horizon, discount, tol, max_iterations) -> Plan:
+    """Value iteration on `r: [S, A, ...]`: the backward pass, or the discounted fixed point."""
+    if horizon is not None:
         return _backward(expect, r, backup, horizon, discount)
 
     def update(v):
         return backup(r + discount * expect(v))[0]
 
-    v = _fixed_point(update, jnp.zeros(mdp.num_states, r.dtype), discount, tol, max_iterations)
+    v = _fixed_point(update, _state_zeros(r), discount, tol, max_iterations)
     q = r + discount * expect(v)
     v, pi = backup(q)
     return Plan(values=v, q_values=q, policy=pi)
@@ -468,15 +500,20 @@ def visitation(
     if horizon is None:
         if time_indexed:
             raise ValueError("time_indexed visitation needs a finite horizon")
-
-        def update(d):
-            return d0 + discount * push(d[:, None] * policy)
-
-        d = _fixed_point(update, d0, discount, tol, max_iterations)
-        return Visitation(state=d, state_action=d[:, None] * policy)
+        return _forward_discounted(push, d0, policy, discount, tol, max_iterations)
     if time_indexed:
         return _forward_time_indexed(push, d0, policy, horizon)
-    return _forward_summed(push, d0, policy, horizon, discount)
+    return _forward_summed(push, d0, lambda t: _policy_at(policy, t), horizon, discount)
+
+
+def _forward_discounted(push, d0, policy, discount, tol, max_iterations) -> Visitation:
+    """The fixed point D = d0 + γ push(D π) of a stationary policy [S, A, ...]; d0: [S, ...]."""
+
+    def update(d):
+        return d0 + discount * push(d[:, None] * policy)
+
+    d = _fixed_point(update, d0, discount, tol, max_iterations)
+    return Visitation(state=d, state_action=d[:, None] * policy)
 
 
 def _forward_time_indexed(push, d0: Array, policy: Array, horizon: int) -> Visitation:
@@ -490,18 +527,163 @@ def _forward_time_indexed(push, d0: Array, policy: Array, horizon: int) -> Visit
     return Visitation(state=d, state_action=flow)
 
 
-def _forward_summed(push, d0: Array, policy: Array, horizon: int, discount) -> Visitation:
-    """Σ_t γ^t D_t π_t [S, A], accumulated in the carry: nothing of size [H, S, A] is stored."""
+def _forward_summed(push, d0: Array, policy_at, horizon: int, discount) -> Visitation:
+    """Σ_t γ^t D_t π_t [S, A, ...], accumulated in the carry: nothing of size [H, S, A] is stored.
+
+    Args:
+      d0: [S, ...] initial distribution (trailing columns: several problems).
+      policy_at: t -> π_t [S, A, ...], for t traced in [0, H − 2] and for the int H − 1.
+    """
 
     def step(carry, t):
         d, weight, total = carry
-        flow = d[:, None] * _policy_at(policy, t)
+        flow = d[:, None] * policy_at(t)
         return (push(flow), weight * discount, total + weight * flow), None
 
-    init = (d0, jnp.ones((), d0.dtype), jnp.zeros(d0.shape + policy.shape[-1:], d0.dtype))
+    last_flow = jax.eval_shape(policy_at, horizon - 1)
+    init = (d0, jnp.ones((), d0.dtype), jnp.zeros(last_flow.shape, d0.dtype))
     (d_last, weight, total), _ = lax.scan(step, init, jnp.arange(horizon - 1))
-    total = total + weight * d_last[:, None] * _policy_at(policy, horizon - 1)
+    total = total + weight * d_last[:, None] * policy_at(horizon - 1)
     return Visitation(state=sum_actions(total), state_action=total)
+
+
+# --------------------------------------------------------------------------- soft visitation
+
+#: Above this many bytes, `soft_visitation` recomputes π_t in its forward pass instead of
+#: storing [H, S, A, ...] (sparse and grid formats): a fresh buffer that size costs page faults
+#: and a zero fill, and it no longer stays in cache. Measured (benchmarks/tabular.py, 2-core EPYC,
+#: 32 MB L3): storing is faster for an 8 MB policy (64x64 gridworld, H = 100: 8.6 vs 10.6 ms),
+#: recomputing for a 33 MB one (128x128, H = 100) and beyond.
+POLICY_STORE_BYTES = 16 * 2**20
+
+
+def soft_visitation(
+    mdp: TabularMDP,
+    reward: Array,
+    *,
+    horizon: int | None = None,
+    discount: float = 1.0,
+    tol: float = 1e-5,
+    max_iterations: int = 10_000,
+) -> tuple[Array, Visitation]:
+    """The log partition and visitation of the soft-optimal policy: soft VI, then `visitation`.
+
+    What the MaxEnt gradients need, in one call that stores no [H, S, A] policy when that is large
+    (π_t = exp(Q_t − V_t) is recomputed from the stored values, `POLICY_STORE_BYTES`), and that
+    batches well:
+
+    * under `jax.vmap` over rewards with the MDP shared, the batch is carried as trailing columns
+      `[S, A, B]` (batch minor and contiguous; see `Operators`) instead of vmap's `[B, S, A]`,
+      by a `jax.custom_batching.custom_vmap` rule; nested vmaps (seeds × problems) nest
+      columns. When the dynamics or the initial distribution are batched too, plain vmap.
+    * reverse-mode derivatives with respect to the reward are exact and free: ∂ log Z / ∂r is
+      the returned state-action visitation (`jax.custom_vjp`; the maximum causal entropy
+      identity). The MDP is treated as a constant, and differentiating the visitation itself
+      raises: use `soft_value_iteration` and `visitation` for that.
+
+    Args:
+      reward: [S] or [S, A].
+      horizon, discount, tol, max_iterations: as in `soft_value_iteration` (`discount` a float).
+    Returns:
+      (log partition initial · V_0 [], `Visitation` summed with weights γ^t: state [S],
+      state_action [S, A]).
+    """
+    if horizon is not None:
+        _check_horizon(horizon)
+    solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
+    planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
+    log_z, state_action = solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
+    return log_z, Visitation(state=sum_actions(state_action), state_action=state_action)
+
+
+def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
+    """`soft_visitation` for `r: [S, A, ...]` (trailing columns: problems sharing the MDP).
+
+    Returns (log partition [...], Σ_t γ^t D_t π_t [S, A, ...]).
+    """
+    ops = transition_operators(mdp)
+    plan = _plan(ops.expect, r, _soft_backup, horizon, discount, tol, max_iterations)
+    d0 = jnp.broadcast_to(_expand_like(mdp.initial, r[:, 0]), r[:, 0].shape)  # [S, ...]
+    if horizon is None:
+        vis = _forward_discounted(ops.push, d0, plan.policy, discount, tol, max_iterations)
+        return _log_partition(mdp, plan.values), vis.state_action
+    if mdp.format == "dense" or horizon * r.size * r.itemsize <= POLICY_STORE_BYTES:
+        policy_at = plan.policy.__getitem__
+    else:  # under jit the backward scan then stores the values only
+        policy_at = _recomputed_policy(ops.expect, r, plan.values, discount, horizon)
+    vis = _forward_summed(ops.push, d0, policy_at, horizon, discount)
+    return _log_partition(mdp, plan.values[0]), vis.state_action
+
+
+def _log_partition(mdp: TabularMDP, v0: Array) -> Array:
+    """initial · V_0: v0 [S, ...] -> [...]."""
+    return jnp.tensordot(mdp.initial, v0, axes=1)
+
+
+def _recomputed_policy(expect, r: Array, values: Array, discount, horizon: int):
+    """t -> π_t from the stored values: Q_t = r + γ T V_{t+1} (V_H = 0), π_t ∝ exp(Q_t − V_t).
+
+    Normalised by its own sum, so that each π_t sums to 1 as a stored one does (exp(Q − V)
+    alone drifts: V rounds to its magnitude, H·max r, and the error enters every action alike).
+    """
+
+    def policy_at(t):
+        if isinstance(t, int) and t == horizon - 1:
+            q = r
+        else:
+            q = r + discount * expect(values[t + 1])
+        e = jnp.exp(q - values[t][:, None])
+        return e / sum_actions(e)[:, None]
+
+    return policy_at
+
+
+def _batched_soft_visitation(horizon, discount, tol, max_iterations):
+    """`_soft_visitation_columns` with the vmap rule and the VJP that `soft_visitation` documents.
+
+    Returns (mdp, r [S, A, ...]) -> (log partition [...], state_action [S, A, ...]).
+    """
+    solve = functools.partial(
+        _soft_visitation_columns,
+        horizon=horizon,
+        discount=discount,
+        tol=tol,
+        max_iterations=max_iterations,
+    )
+    columns = jax.custom_batching.custom_vmap(solve)
+
+    @columns.def_vmap
+    def batch_as_columns(axis_size, in_batched, mdp, r):
+        del axis_size
+        mdp_batched, r_batched = in_batched
+        if any(jax.tree.leaves(mdp_batched)) or not r_batched:  # own dynamics: plain vmap
+            mdp_axes = jax.tree.map(lambda b: 0 if b else None, mdp_batched)
+            return jax.vmap(solve, in_axes=(mdp_axes, 0 if r_batched else None))(mdp, r), (
+                True,
+                True,
+            )
+        log_z, state_action = columns(mdp, jnp.moveaxis(r, 0, -1))
+        return (jnp.moveaxis(log_z, -1, 0), jnp.moveaxis(state_action, -1, 0)), (True, True)
+
+    exact = jax.custom_vjp(columns)
+
+    def forward(mdp, r):
+        out = columns(*jax.tree.map(lambda p: p.value, (mdp, r)))
+        return out, out[1]
+
+    def backward(state_action, cotangents):
+        d_log_z, d_state_action = cotangents
+        if not isinstance(d_state_action, jax.custom_derivatives.SymbolicZero):
+            raise NotImplementedError(
+                "soft_visitation differentiates its log partition only; differentiate "
+                "soft_value_iteration + visitation to get derivatives of the visitation"
+            )
+        if isinstance(d_log_z, jax.custom_derivatives.SymbolicZero):
+            return None, jnp.zeros_like(state_action)
+        return None, d_log_z * state_action  # ∂ log Z / ∂r(s, a) = Σ_t γ^t D_t(s) π_t(a | s)
+
+    exact.defvjp(forward, backward, symbolic_zeros=True)
+    return exact
 
 
 def soft_expected_features(
