@@ -85,14 +85,18 @@ class Operators(NamedTuple):
     push: Callable[[Array], Array]
 
 
-def transition_operators(mdp: TabularMDP) -> Operators:
-    """`Operators` for the MDP's transition format (dense, sparse band/gather/scatter, grid)."""
+def transition_operators(mdp: TabularMDP, *, materialised_flow: bool = False) -> Operators:
+    """`Operators` for the MDP's transition format (dense, sparse band/gather/scatter, grid).
+
+    `materialised_flow`: the caller's flow is an array of its own, not a cheap expression that
+    XLA fuses into `push` (see `_band_operators`, the only format where this matters).
+    """
     fmt = mdp.format
     if fmt == "dense":
         return _dense_operators(mdp)
     if fmt == "sparse":
         if mdp.band_prob is not None:
-            return _band_operators(mdp.band_prob, mdp.band_offsets)
+            return _band_operators(mdp.band_prob, mdp.band_offsets, materialised_flow)
         return _sparse_operators(mdp)
     return _grid_operators(mdp)
 
@@ -123,15 +127,21 @@ def _dense_operators(mdp: TabularMDP) -> Operators:
     return Operators(expect, push)
 
 
-def _band_operators(band: Array, offsets: tuple[int, ...]) -> Operators:
+def _band_operators(
+    band: Array, offsets: tuple[int, ...], materialised_flow: bool = False
+) -> Operators:
     """Transitions on diagonals: T(s + δ_i | s, a) = band[i, s, a], `band: [Δ, S, A]`.
 
-    Both maps are Δ static slices of a padded copy of their input, times a diagonal, summed:
-    `expect` reads v at s + δ_i; `push` reads the flow at s' − δ_i against the diagonals shifted
-    to their destination, `incoming[i][s'] = band[i, s' − δ_i]` (0 where that is off the state
-    range). Padding is a separate, materialised array, so the multiply-adds are one contiguous
-    loop; the form "sum over actions, then shift" put the padding inside the fused loop and ran
-    about 1.3× slower (benchmarks/tabular.py, 32 problems as columns).
+    `expect` is Δ static slices of a padded copy of v, times a diagonal, summed. `push` has two
+    forms, each faster in its own case (measured on one core, benchmarks/tabular.py):
+
+    * a flow that is a cheap expression (D_t times a stored π_t): sum over actions, then shift;
+      one loop, with the flow and the padding fused in (128x128, H = 30: 10.2 vs 10.9 ms);
+    * a materialised flow (π_t recomputed, or problems as trailing columns): the padded flow read
+      at s' − δ_i against the diagonals shifted to their destination,
+      `incoming[i][s'] = band[i, s' − δ_i]` (0 off the state range), so that the padding is an
+      array of its own and the multiply-adds one contiguous loop (128x128, H = 60: 17.9 vs
+      21.7 ms; 32 problems as columns: 34 vs 42 ms).
     """
     num_states = band.shape[1]
     below, above = max(0, -min(offsets)), max(0, max(offsets))
@@ -147,7 +157,14 @@ def _band_operators(band: Array, offsets: tuple[int, ...]) -> Operators:
             out = out + _expand_like(diagonals[i], v) * shifted[:, None]
         return out
 
-    def push(flow):
+    def push_fused(flow):
+        out = 0.0
+        for i, delta in enumerate(offsets):
+            leaving = sum_actions(_expand_like(diagonals[i], flow[:, 0]) * flow)  # from s along δ_i
+            out = out + _shift_rows(leaving, delta, below, above)
+        return out
+
+    def push_gathered(flow):
         padded = jnp.pad(flow, ((above, below),) + ((0, 0),) * (flow.ndim - 1))
         out = 0.0
         for i, delta in enumerate(offsets):
@@ -155,7 +172,7 @@ def _band_operators(band: Array, offsets: tuple[int, ...]) -> Operators:
             out = out + _expand_like(incoming[i], flow[:, 0]) * shifted
         return sum_actions(out)
 
-    return Operators(expect, push)
+    return Operators(expect, push_gathered if materialised_flow else push_fused)
 
 
 def _shift_rows(x: Array, delta: int, below: int, above: int) -> Array:
@@ -601,16 +618,21 @@ def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
 
     Returns (log partition [...], Σ_t γ^t D_t π_t [S, A, ...]).
     """
-    ops = transition_operators(mdp)
+    recompute = (
+        horizon is not None
+        and mdp.format != "dense"
+        and horizon * r.size * r.itemsize > POLICY_STORE_BYTES
+    )
+    ops = transition_operators(mdp, materialised_flow=recompute or r.ndim > 2)
     plan = _plan(ops.expect, r, _soft_backup, horizon, discount, tol, max_iterations)
     d0 = jnp.broadcast_to(_expand_like(mdp.initial, r[:, 0]), r[:, 0].shape)  # [S, ...]
     if horizon is None:
         vis = _forward_discounted(ops.push, d0, plan.policy, discount, tol, max_iterations)
         return _log_partition(mdp, plan.values), vis.state_action
-    if mdp.format == "dense" or horizon * r.size * r.itemsize <= POLICY_STORE_BYTES:
-        policy_at = plan.policy.__getitem__
-    else:  # under jit the backward scan then stores the values only
+    if recompute:  # under jit the backward scan then stores the values only
         policy_at = _recomputed_policy(ops.expect, r, plan.values, discount, horizon)
+    else:
+        policy_at = plan.policy.__getitem__  # t -> π_t
     vis = _forward_summed(ops.push, d0, policy_at, horizon, discount)
     return _log_partition(mdp, plan.values[0]), vis.state_action
 
