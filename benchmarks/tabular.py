@@ -15,9 +15,12 @@ Sections:
    (`planning.soft_expected_features`, which reads T once per step instead of twice);
 2. one MaxEnt gradient on the sparse gridworld (A = 5, 5 successors) in four representations:
    sparse with the band (diagonal) table (the default), sparse with the predecessor-table gather,
-   sparse with scatter-add, and the translation-invariant grid stencil;
+   sparse with scatter-add, and the translation-invariant grid stencil (above 16 MiB of policy,
+   `planning.POLICY_STORE_BYTES`, the forward pass recomputes π_t instead of storing it);
 3. 32 reward problems sharing dynamics (sparse gridworld, and the same MDP dense): one vmapped
-   call against 32 sequential calls;
+   call against 32 sequential calls of the jitted single-problem gradient. Under vmap,
+   `planning.soft_visitation` carries the batch as trailing columns `[S, A, B]` (its
+   `custom_vmap` rule), not as vmap's leading axis;
 4. quality: EVD on objectworld (C = 2) against the number of demos, per algorithm, mean over
    seeds vmapped in one compile.
 """
@@ -76,7 +79,7 @@ def random_dense_mdp(num_states: int, num_actions: int, seed: int = 0) -> mdp_li
 
 
 def table_gradient_fn(horizon: int):
-    """One reward-table MaxEnt gradient: soft VI + summed state visitation."""
+    """One reward-table MaxEnt gradient: soft VI + summed state visitation (`soft_visitation`)."""
 
     @jax.jit
     def grad(mdp, reward, demo_visitation):

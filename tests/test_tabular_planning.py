@@ -253,3 +253,92 @@ def test_vmapped_planning_matches_one_by_one(fmt):
     batched = jax.jit(jax.vmap(grad))(rewards)
     for i in range(3):
         np.testing.assert_allclose(batched[i], grad(rewards[i]), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- soft_visitation
+
+
+def soft_visitation_reference(mdp, reward, horizon, discount):
+    """The same quantities from soft VI + visitation (each already checked against NumPy)."""
+    plan = planning.soft_value_iteration(mdp, reward, horizon=horizon, discount=discount, tol=1e-7)
+    vis = planning.visitation(mdp, plan.policy, horizon=horizon, discount=discount, tol=1e-7)
+    return mdp.initial @ (plan.values[0] if horizon else plan.values), vis.state_action
+
+
+@pytest.fixture(params=["stored", "recomputed"])
+def policy_store(request, monkeypatch):
+    """Both forward passes of `soft_visitation`: stored π_t, or recomputed from the values."""
+    if request.param == "recomputed":
+        monkeypatch.setattr(planning, "POLICY_STORE_BYTES", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("horizon, discount", [(HORIZON, 1.0), (HORIZON, 0.9), (None, DISCOUNT)])
+def test_soft_visitation_vmapped_matches_one_by_one(fmt, horizon, discount, policy_store):
+    """vmap over rewards (batch carried as trailing columns) = the per-problem loop = reference."""
+    mdp = random_mdp(fmt)
+    rewards = jax.random.normal(jax.random.PRNGKey(9), (3, mdp.num_states, mdp.num_actions))
+
+    def solve(r):
+        log_z, vis = planning.soft_visitation(mdp, r, horizon=horizon, discount=discount, tol=1e-7)
+        return log_z, vis.state_action
+
+    batched = jax.jit(jax.vmap(solve))(rewards)
+    for i in range(3):
+        one = jax.jit(solve)(rewards[i])
+        ref = soft_visitation_reference(mdp, rewards[i], horizon, discount)
+        for got_batched, got_one, want in zip(batched, one, ref, strict=True):
+            np.testing.assert_allclose(got_batched[i], got_one, atol=1e-5, rtol=1e-5)
+            np.testing.assert_allclose(got_one, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "sparse_band", "grid"])
+def test_soft_visitation_nested_vmap_and_batched_dynamics(fmt):
+    """seeds × problems nest columns; a batched initial distribution falls back to plain vmap."""
+    mdp = random_mdp(fmt)
+    rewards = jax.random.normal(jax.random.PRNGKey(3), (2, 3, mdp.num_states))
+
+    def log_z(m, r):
+        return planning.soft_visitation(m, r, horizon=HORIZON)[0]
+
+    nested = jax.jit(jax.vmap(jax.vmap(log_z, in_axes=(None, 0)), in_axes=(None, 0)))(mdp, rewards)
+    initials = jnp.stack([mdp.initial, jnp.roll(mdp.initial, 1)])
+    own = jax.vmap(lambda i, r: log_z(mdp.replace(initial=i), r))(initials, rewards[:, 0])
+    for i in range(2):
+        own_i = log_z(mdp.replace(initial=initials[i]), rewards[i, 0])
+        np.testing.assert_allclose(own[i], own_i, atol=1e-5, rtol=1e-6)
+        for j in range(3):
+            np.testing.assert_allclose(nested[i, j], log_z(mdp, rewards[i, j]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("horizon, discount", [(HORIZON, 0.9), (None, DISCOUNT)])
+def test_soft_visitation_log_partition_gradient_is_visitation(horizon, discount):
+    """The custom VJP: ∂ log Z / ∂r = the visitation, also under vmap; the visitation's raises."""
+    mdp = random_mdp("sparse_band")
+    rewards = random_reward(mdp, True)[None] + jnp.arange(2.0)[:, None, None]
+
+    def log_z(r):
+        return planning.soft_visitation(mdp, r, horizon=horizon, discount=discount, tol=1e-7)[0]
+
+    grads = jax.vmap(jax.grad(log_z))(rewards)
+    for i in range(2):
+        want = soft_visitation_reference(mdp, rewards[i], horizon, discount)[1]
+        np.testing.assert_allclose(grads[i], want, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="log partition only"):
+        jax.grad(lambda r: planning.soft_visitation(mdp, r, horizon=HORIZON)[1].state.sum())(
+            rewards[0]
+        )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("materialised_flow", [False, True])
+def test_operators_take_trailing_columns(fmt, materialised_flow):
+    """expect and push on [S, C] / [S, A, C] act column by column, in both band push forms."""
+    mdp = random_mdp(fmt)
+    ops = planning.transition_operators(mdp, materialised_flow=materialised_flow)
+    v = jax.random.normal(jax.random.PRNGKey(7), (mdp.num_states, 2))
+    flow = jax.random.uniform(jax.random.PRNGKey(8), (mdp.num_states, mdp.num_actions, 2))
+    t = ref_dense(mdp)
+    np.testing.assert_allclose(ops.expect(v), np.einsum("sat,tc->sac", t, v), atol=1e-5)
+    np.testing.assert_allclose(ops.push(flow), np.einsum("sac,sat->tc", flow, t), atol=1e-5)

@@ -116,7 +116,7 @@ def _dense_operators(mdp: TabularMDP) -> Operators:
     t_sa = mdp.transition.reshape(num_states * num_actions, num_states)  # [S·A, S]
 
     def expect(v):
-        return (t_sa @ v).reshape(num_states, num_actions, *v.shape[1:])
+        return jnp.tensordot(t_sa, v, axes=1).reshape(num_states, num_actions, *v.shape[1:])
 
     def push(flow):
         flat = flow.reshape(num_states * num_actions, *flow.shape[2:])  # [S·A, ...]
