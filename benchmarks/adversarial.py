@@ -50,9 +50,9 @@ QUICK_DEMOS = (1, 4)
 #: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default
 #: (FEM and GTAL: 4 whole episodes each).
 UPDATES = {
-    "gail_trpo": (200, 300),
+    "gail_trpo": (100, 150),  # 4096 env steps each (num_envs=32, below)
     "gail_ppo": (100, 300),
-    "airl": (150, 400),
+    "airl": (300, 400),
     "gcl": (150, 400),
     "gan_gcl": (120, 400),
     "fem": (120, 300),
@@ -108,10 +108,16 @@ ROWS: dict[str, Callable] = {
     "gail_trpo": _adversarial_row(
         "gail_trpo",
         gail.make,
-        gail.GAILConfig(generator="trpo", disc_learning_rate=3e-4),
+        gail.GAILConfig(generator="trpo", disc_learning_rate=3e-4, num_envs=32),
         "gail_trpo",
     ),
-    "gail_ppo": _adversarial_row("gail_ppo", gail.make, gail.GAILConfig(), "gail_ppo"),
+    # The PPO rate decays to 0 over the run: without it GAIL-PPO drifts after converging.
+    "gail_ppo": _adversarial_row(
+        "gail_ppo",
+        gail.make,
+        lambda env, updates: gail.GAILConfig(anneal_updates=updates),
+        "gail_ppo",
+    ),
     "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),
     "gcl": _adversarial_row("gcl", gcl.make, gcl.GCLConfig(), "gcl"),
     "gan_gcl": _adversarial_row("gan_gcl", gan_gcl.make, gan_gcl.GANGCLConfig(), "gan_gcl"),

@@ -80,6 +80,13 @@ class ExperimentConfig:
             self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
         )
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
+        anneal = getattr(self.algo_config, "anneal_updates", 0)
+        require(
+            not anneal or anneal >= self.updates,
+            f"{self.algo}.anneal_updates ({anneal}) is below updates ({self.updates}): the "
+            f"learning rate would stay 0 for the last {self.updates - anneal}; set it to "
+            f"{self.updates}, or to 0 for a constant rate",
+        )
 
     @property
     def runs(self) -> int:

@@ -76,6 +76,8 @@ def quickstart(
     gail_raw.update(seeds=seeds, demos=demos)
     if updates is not None:
         gail_raw.update(updates=updates, chunk=min(gail_raw.get("chunk", 10), updates))
+        if gail_raw["gail"].get("anneal_updates"):
+            gail_raw["gail"]["anneal_updates"] = updates
     bc_updates = max(1, gail_raw["updates"] // 2)
     bc_raw = {
         "algo": "bc",

@@ -119,13 +119,15 @@ def retrain(
             f"'{cfg.env}' with {reward_env.spec.to_dict()}"
         )
     env = adversarial.training_env(cfg.algo_config, env)
-    base = cfg.algo_config.ppo_config
-    ppo_config = build(ppo.PPOConfig, {**dataclasses.asdict(base), **(ppo_overrides or {})})
+    updates = updates or cfg.updates
+    base = dataclasses.asdict(cfg.algo_config.ppo_config)
+    if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
+        base["anneal_updates"] = updates
+    ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
     # every input is checked; only now is the output directory replaced
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    updates = updates or cfg.updates
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 

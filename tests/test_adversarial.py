@@ -74,15 +74,23 @@ def test_config_validation_and_defaults():
         assert spec.needs_demos
         cfg = experiment_config(read_yaml(f"{name}-cartpole"), spec.config_cls)
         assert cfg.algo_config.fixed_horizon
+    # GAIL's paper reward; a rate annealed over fewer updates than the run is refused.
+    assert gail.GAILConfig().reward_map == "neg_log_one_minus_d"
+    with pytest.raises(ConfigError, match=r"gail.anneal_updates \(100\) is below updates \(200\)"):
+        experiment_config({**read_yaml("gail-cartpole"), "updates": 200}, gail.GAILConfig)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "generator,updates,disc_learning_rate", [("ppo", 80, 1e-3), ("trpo", 200, 3e-4)]
+    "generator,updates,overrides",
+    [
+        ("ppo", 100, {"anneal_updates": 100}),
+        ("trpo", 100, {"disc_learning_rate": 3e-4, "num_envs": 32}),
+    ],
 )
-def test_gail_learns_cartpole(cartpole_expert, generator, updates, disc_learning_rate):
+def test_gail_learns_cartpole(cartpole_expert, generator, updates, overrides):
     demos, header = _demos(cartpole_expert, 4)
-    config = gail.GAILConfig(generator=generator, disc_learning_rate=disc_learning_rate)
+    config = gail.GAILConfig(generator=generator, **overrides)
     algo = gail.make(config, envs.make("cartpole"), demos)
     score, metrics = _mean_score(algo, updates, header)
     assert score >= 0.9, score

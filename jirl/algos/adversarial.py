@@ -60,7 +60,8 @@ class GeneratorConfig:
     by the adversarial loop and the sample-based apprenticeship learners.
 
     Both: `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
-    PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
+    PPO only: `learning_rate`, `anneal_updates` (decay it linearly to 0 over that many updates;
+    0 keeps it constant), `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
     TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `backtrack_iters`, `backtrack_coef`,
     `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
@@ -80,6 +81,7 @@ class GeneratorConfig:
     max_grad_norm: float = 0.5
     # PPO generator
     learning_rate: float = 1e-3
+    anneal_updates: int = 0
     num_epochs: int = 4
     num_minibatches: int = 4
     clip_eps: float = 0.2
@@ -116,6 +118,7 @@ class GeneratorConfig:
             vf_coef=self.vf_coef,
             max_grad_norm=self.max_grad_norm,
             learning_rate=self.learning_rate,
+            anneal_updates=self.anneal_updates,
             hidden=self.hidden,
             activation=self.activation,
             normalize_obs=False,
