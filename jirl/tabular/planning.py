@@ -553,15 +553,16 @@ def _forward_summed(push, d0: Array, policy_at, horizon: int, discount) -> Visit
     """
 
     def step(carry, t):
-        d, weight, total = carry
+        d, weight, state, total = carry
         flow = d[:, None] * policy_at(t)
-        return (push(flow), weight * discount, total + weight * flow), None
+        return (push(flow), weight * discount, state + weight * d, total + weight * flow), None
 
+    # The state sum is its own carry, so that XLA drops the [S, A] one where it goes unread.
     last_flow = jax.eval_shape(policy_at, horizon - 1)
-    init = (d0, jnp.ones((), d0.dtype), jnp.zeros(last_flow.shape, d0.dtype))
-    (d_last, weight, total), _ = lax.scan(step, init, jnp.arange(horizon - 1))
+    init = (d0, jnp.ones((), d0.dtype), jnp.zeros_like(d0), jnp.zeros(last_flow.shape, d0.dtype))
+    (d_last, weight, state, total), _ = lax.scan(step, init, jnp.arange(horizon - 1))
     total = total + weight * d_last[:, None] * policy_at(horizon - 1)
-    return Visitation(state=sum_actions(total), state_action=total)
+    return Visitation(state=state + weight * d_last, state_action=total)
 
 
 # --------------------------------------------------------------------------- soft visitation
@@ -603,20 +604,20 @@ def soft_visitation(
       horizon, discount, tol, max_iterations: as in `soft_value_iteration` (`discount` a float).
     Returns:
       (log partition initial · V_0 [], `Visitation` summed with weights γ^t: state [S],
-      state_action [S, A]).
+      state_action [S, A]). Under jit, an unread state_action is never accumulated.
     """
     if horizon is not None:
         _check_horizon(horizon)
     solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
     planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
-    log_z, state_action = solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
-    return log_z, Visitation(state=sum_actions(state_action), state_action=state_action)
+    log_z, vis = solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
+    return log_z, vis
 
 
 def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
     """`soft_visitation` for `r: [S, A, ...]` (trailing columns: problems sharing the MDP).
 
-    Returns (log partition [...], Σ_t γ^t D_t π_t [S, A, ...]).
+    Returns (log partition [...], `Visitation` summed: state [S, ...], state_action [S, A, ...]).
     """
     recompute = (
         horizon is not None
@@ -628,13 +629,13 @@ def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
     d0 = jnp.broadcast_to(_expand_like(mdp.initial, r[:, 0]), r[:, 0].shape)  # [S, ...]
     if horizon is None:
         vis = _forward_discounted(ops.push, d0, plan.policy, discount, tol, max_iterations)
-        return _log_partition(mdp, plan.values), vis.state_action
+        return _log_partition(mdp, plan.values), vis
     if recompute:  # under jit the backward scan then stores the values only
         policy_at = _recomputed_policy(ops.expect, r, plan.values, discount, horizon)
     else:
         policy_at = plan.policy.__getitem__  # t -> π_t
     vis = _forward_summed(ops.push, d0, policy_at, horizon, discount)
-    return _log_partition(mdp, plan.values[0]), vis.state_action
+    return _log_partition(mdp, plan.values[0]), vis
 
 
 def _log_partition(mdp: TabularMDP, v0: Array) -> Array:
@@ -663,7 +664,7 @@ def _recomputed_policy(expect, r: Array, values: Array, discount, horizon: int):
 def _batched_soft_visitation(horizon, discount, tol, max_iterations):
     """`_soft_visitation_columns` with the vmap rule and the VJP that `soft_visitation` documents.
 
-    Returns (mdp, r [S, A, ...]) -> (log partition [...], state_action [S, A, ...]).
+    Returns (mdp, r [S, A, ...]) -> (log partition [...], `Visitation` [S, ...], [S, A, ...]).
     """
     solve = functools.partial(
         _soft_visitation_columns,
@@ -682,20 +683,21 @@ def _batched_soft_visitation(horizon, discount, tol, max_iterations):
             mdp_axes = jax.tree.map(lambda b: 0 if b else None, mdp_batched)
             return jax.vmap(solve, in_axes=(mdp_axes, 0 if r_batched else None))(mdp, r), (
                 True,
-                True,
+                Visitation(True, True),
             )
-        log_z, state_action = columns(mdp, jnp.moveaxis(r, 0, -1))
-        return (jnp.moveaxis(log_z, -1, 0), jnp.moveaxis(state_action, -1, 0)), (True, True)
+        out = columns(mdp, jnp.moveaxis(r, 0, -1))
+        return jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), out), (True, Visitation(True, True))
 
     exact = jax.custom_vjp(columns)
 
     def forward(mdp, r):
         out = columns(*jax.tree.map(lambda p: p.value, (mdp, r)))
-        return out, out[1]
+        return out, out[1].state_action
 
     def backward(state_action, cotangents):
-        d_log_z, d_state_action = cotangents
-        if not isinstance(d_state_action, jax.custom_derivatives.SymbolicZero):
+        d_log_z, d_visitation = cotangents
+        zero = jax.custom_derivatives.SymbolicZero
+        if not all(isinstance(d, zero) for d in d_visitation):
             raise NotImplementedError(
                 "soft_visitation differentiates its log partition only; differentiate "
                 "soft_value_iteration + visitation to get derivatives of the visitation"
