@@ -568,7 +568,7 @@ def _forward_summed(push, d0: Array, policy_at, horizon: int, discount) -> Visit
 # --------------------------------------------------------------------------- soft visitation
 
 #: Above this many bytes, `soft_visitation` recomputes π_t in its forward pass instead of
-#: storing [H, S, A, ...] (sparse and grid formats): a fresh buffer that size costs page faults
+#: storing [H, S, A, ...] (band and grid formats): a fresh buffer that size costs page faults
 #: and a zero fill, and it no longer stays in cache. Measured (benchmarks/tabular.py, 2-core EPYC,
 #: 32 MB L3): storing is faster for an 8 MB policy (64x64 gridworld, H = 100: 8.6 vs 10.6 ms),
 #: recomputing for a 33 MB one (128x128, H = 100) and beyond.
@@ -587,8 +587,8 @@ def soft_visitation(
     """The log partition and visitation of the soft-optimal policy: soft VI, then `visitation`.
 
     What the MaxEnt gradients need, in one call that stores no [H, S, A] policy when that is large
-    (π_t = exp(Q_t − V_t) is recomputed from the stored values, `POLICY_STORE_BYTES`), and that
-    batches well:
+    and the transitions are shifts (band and grid formats: π_t ∝ exp(Q_t − V_t) is recomputed
+    from the stored values, see `POLICY_STORE_BYTES`), and that batches well:
 
     * under `jax.vmap` over rewards with the MDP shared, the batch is carried as trailing columns
       `[S, A, B]` (batch minor and contiguous; see `Operators`) instead of vmap's `[B, S, A]`,
@@ -619,10 +619,11 @@ def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
 
     Returns (log partition [...], `Visitation` summed: state [S, ...], state_action [S, A, ...]).
     """
+    # Recomputing costs one more `expect` per step: worth it where that is shifts (band, grid),
+    # not matrix products or gathers (gather format, 128x128, H = 100: 204 vs 125 ms).
+    shifts = mdp.format == "grid" or mdp.band_prob is not None
     recompute = (
-        horizon is not None
-        and mdp.format != "dense"
-        and horizon * r.size * r.itemsize > POLICY_STORE_BYTES
+        horizon is not None and shifts and horizon * r.size * r.itemsize > POLICY_STORE_BYTES
     )
     ops = transition_operators(mdp, materialised_flow=recompute or r.ndim > 2)
     plan = _plan(ops.expect, r, _soft_backup, horizon, discount, tol, max_iterations)
