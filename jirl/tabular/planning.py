@@ -596,8 +596,8 @@ def soft_visitation(
       columns. When the dynamics or the initial distribution are batched too, plain vmap.
     * reverse-mode derivatives with respect to the reward are exact and free: ∂ log Z / ∂r is
       the returned state-action visitation (`jax.custom_vjp`; the maximum causal entropy
-      identity). The MDP is treated as a constant, and differentiating the visitation itself
-      raises: use `soft_value_iteration` and `visitation` for that.
+      identity). The MDP is treated as a constant; differentiating the visitation itself, or
+      forward mode (`jax.jvp`), raises: use `soft_value_iteration` and `visitation` for that.
 
     Args:
       reward: [S] or [S, A].
@@ -610,8 +610,7 @@ def soft_visitation(
         _check_horizon(horizon)
     solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
     planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
-    log_z, vis = solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
-    return log_z, vis
+    return solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
 
 
 def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
@@ -675,6 +674,7 @@ def _batched_soft_visitation(horizon, discount, tol, max_iterations):
         max_iterations=max_iterations,
     )
     columns = jax.custom_batching.custom_vmap(solve)
+    out_batched = (True, Visitation(True, True))
 
     @columns.def_vmap
     def batch_as_columns(axis_size, in_batched, mdp, r):
@@ -682,12 +682,10 @@ def _batched_soft_visitation(horizon, discount, tol, max_iterations):
         mdp_batched, r_batched = in_batched
         if any(jax.tree.leaves(mdp_batched)) or not r_batched:  # own dynamics: plain vmap
             mdp_axes = jax.tree.map(lambda b: 0 if b else None, mdp_batched)
-            return jax.vmap(solve, in_axes=(mdp_axes, 0 if r_batched else None))(mdp, r), (
-                True,
-                Visitation(True, True),
-            )
-        out = columns(mdp, jnp.moveaxis(r, 0, -1))
-        return jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), out), (True, Visitation(True, True))
+            in_axes = (mdp_axes, 0 if r_batched else None)
+            return jax.vmap(solve, in_axes=in_axes)(mdp, r), out_batched
+        out = columns(mdp, jnp.moveaxis(r, 0, -1))  # [S, A, ..., B]: the batch as a column
+        return jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), out), out_batched
 
     exact = jax.custom_vjp(columns)
 
@@ -703,7 +701,7 @@ def _batched_soft_visitation(horizon, discount, tol, max_iterations):
                 "soft_visitation differentiates its log partition only; differentiate "
                 "soft_value_iteration + visitation to get derivatives of the visitation"
             )
-        if isinstance(d_log_z, jax.custom_derivatives.SymbolicZero):
+        if isinstance(d_log_z, zero):
             return None, jnp.zeros_like(state_action)
         return None, d_log_z * state_action  # ∂ log Z / ∂r(s, a) = Σ_t γ^t D_t(s) π_t(a | s)
 
