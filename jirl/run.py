@@ -22,6 +22,11 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import JirlError
+
+if hasattr(jax, "shard_map"):
+    shard_map = jax.shard_map
+else:  # jax < 0.6: the same function under jax.experimental, same keywords used here
+    from jax.experimental.shard_map import shard_map
 from jirl.types import Algorithm, Array
 
 CHECKPOINT_FILE = "state.msgpack"
@@ -74,7 +79,7 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     # Seeds are independent: each device runs its slice of seeds with no communication.
     spec = sharding.spec
     return jax.jit(
-        jax.shard_map(jax.vmap(chunk), mesh=sharding.mesh, in_specs=spec, out_specs=spec)
+        shard_map(jax.vmap(chunk), mesh=sharding.mesh, in_specs=spec, out_specs=spec)
     )
 
 
@@ -82,7 +87,7 @@ def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):
     """`vmap(algo.init)(keys)`, each device initialising its own slice of seeds."""
     if sharding is None:
         return jax.jit(jax.vmap(algo.init))(keys)
-    init = jax.shard_map(
+    init = shard_map(
         jax.vmap(algo.init), mesh=sharding.mesh, in_specs=sharding.spec, out_specs=sharding.spec
     )
     return jax.jit(init)(jax.device_put(keys, sharding))

@@ -380,15 +380,11 @@ def make(
         learner_state, learner_metrics = learner.learn(
             state.learner, batch.replace(reward=learned), key_learn
         )
-        episodes = stats.metrics()
-        last_return = jnp.where(
-            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
-        )
+        episodes, last_return = stats.metrics_carried(state.last_return)
         metrics = {
             **learner_metrics,
             **disc_metrics,
             **episodes,
-            "episode_return": last_return,
             "learned_reward": learned.mean(),
             "true_reward": batch.reward.mean(),
         }

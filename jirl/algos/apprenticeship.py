@@ -260,14 +260,10 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         learner_state, learner_metrics = learner.learn(
             state.learner, batch.replace(reward=learned), key_learn
         )
-        episodes = stats.metrics()
-        last_return = jnp.where(
-            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
-        )
+        episodes, last_return = stats.metrics_carried(state.last_return)
         metrics = {
             **learner_metrics,
             **episodes,
-            "episode_return": last_return,
             "feature_gap": jnp.linalg.norm(mu_expert - mu),
             "mixture_gap": jnp.linalg.norm(mu_expert - mu_bar),
             "learned_reward": learned.mean(),

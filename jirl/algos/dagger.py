@@ -297,15 +297,11 @@ def make(
         params, opt_state, fit_metrics = fit(
             state.params, state.opt_state, normalizer, buffer, key_fit
         )
-        episodes = stats.metrics()
-        last_return = jnp.where(
-            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
-        )
+        episodes, last_return = stats.metrics_carried(state.last_return)
         expert_queries = state.expert_queries + per_round
         metrics = {
             **fit_metrics,
             **episodes,
-            "episode_return": last_return,
             "beta": beta,
             "expert_queries": expert_queries.astype(jnp.float32),
             "buffer_size": buffer.size.astype(jnp.float32),

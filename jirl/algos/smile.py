@@ -253,14 +253,10 @@ def make(
 
         step = state.step + training.astype(jnp.int32)
         expert_queries = state.expert_queries + training.astype(jnp.int32) * per_round
-        episodes = stats.metrics()
-        last_return = jnp.where(
-            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
-        )
+        episodes, last_return = stats.metrics_carried(state.last_return)
         metrics = {
             **fit_metrics,
             **episodes,
-            "episode_return": last_return,
             "beta": jnp.asarray(config.beta, jnp.float32),
             "expert_weight": mixture_weights(config.beta, step, num_members)[0],
             "rounds": step.astype(jnp.float32),

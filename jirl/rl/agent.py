@@ -101,11 +101,8 @@ def make_agent(
         if reward_fn is not None:
             batch = batch.replace(reward=reward_fn(batch))
         learner_state, metrics = learner.learn(state.learner, batch, key_learn)
-        episodes = stats.metrics()
-        last_return = jnp.where(
-            episodes["episodes"] > 0, episodes["episode_return"], state.last_return
-        )
-        metrics = {**metrics, **episodes, "episode_return": last_return}
+        episodes, last_return = stats.metrics_carried(state.last_return)
+        metrics = {**metrics, **episodes}
         return AgentState(learner_state, env_state, key, state.step + 1, last_return), metrics
 
     def act(state: AgentState, obs: Array, key: Array) -> Array:

@@ -41,6 +41,16 @@ class EpisodeStats:
             "episodes": count,
         }
 
+    def metrics_carried(self, last_return: Array) -> tuple[Metrics, Array]:
+        """`metrics()` with `episode_return` carried over from `last_return` ([]) when no
+        episode ended in this rollout, so the curve holds its value between long episodes.
+
+        Returns (metrics, the return to carry into the next rollout []).
+        """
+        metrics = self.metrics()
+        carried = jnp.where(metrics["episodes"] > 0, metrics["episode_return"], last_return)
+        return {**metrics, "episode_return": carried}, carried
+
 
 def rollout(
     env: Env, act_fn: ActFn, env_state: EnvState, key: Array, num_steps: int
