@@ -87,10 +87,14 @@ def build_parser() -> Parser:
     p.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
     p = sub.add_parser("retrain", help="train PPO from scratch on the frozen reward of a run")
-    p.add_argument("--reward", required=True, help="run directory of a finished gail or airl run")
+    p.add_argument("--reward", required=True, help="a finished gail, airl, gcl or gan_gcl run")
     p.add_argument("--env", help="environment to train in (default: the run's)")
     p.add_argument("--out", required=True, help="directory to write summary.json and config.yaml")
-    p.add_argument("--kind", choices=["g", "f", "disc"], help="AIRL: g (default) or f; GAIL: disc")
+    p.add_argument(
+        "--kind",
+        choices=["g", "f", "disc", "reward"],
+        help="AIRL: g (default) or f; GAIL: disc; GCL, GAN-GCL: reward",
+    )
     p.add_argument("--updates", type=int, help="PPO updates per seed (default: the run's)")
     p.add_argument("--seed", type=int, default=0, help="base PRNG seed")
     p.add_argument(

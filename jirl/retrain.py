@@ -1,4 +1,5 @@
-"""Reward transfer: train a fresh PPO agent on the frozen reward learned by a GAIL or AIRL run.
+"""Reward transfer: train a fresh PPO agent on the frozen reward learned by a GAIL, AIRL, GCL or
+GAN-GCL run.
 
 This is the test of AIRL's claim (Fu et al. 2018, sec. 7.1-7.2): the disentangled reward g(s)
 (or the shaped f) is a reward, not only a training signal for the policy it was learned with.
@@ -29,7 +30,7 @@ import numpy as np
 import yaml
 
 from jirl import algos, envs
-from jirl.algos import adversarial, airl, gail
+from jirl.algos import adversarial, airl, gail, gcl
 from jirl.config import build, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
@@ -39,8 +40,9 @@ from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
 from jirl.run import has_checkpoint, load_checkpoint
 
-#: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward.
-KINDS = {"airl": ("g", "f"), "gail": ("disc",)}
+#: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward, GCL's and GAN-GCL's
+#: per-step reward r_θ (the cost's negative, without the −λ log π the policy was trained with).
+KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": ("reward",)}
 
 
 def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str):
@@ -49,6 +51,9 @@ def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: s
         model = airl.shaped_reward(config, env)
         fn = model.g if kind == "g" else model.f
         return lambda t: fn(params, normalizer, t)
+    if algo_name in ("gcl", "gan_gcl"):
+        model = gcl.trajectory_reward(config, env)
+        return lambda t: model.transfer_reward(params, normalizer, t)
     model = gail.discriminator(config, env)
     reward_map = REWARD_MAPS[config.reward_map]
     return lambda t: reward_map(model.logits(params, normalizer, t))
@@ -69,10 +74,10 @@ def retrain(
     """Train PPO from scratch on the frozen learned reward of `run_dir`; returns the summary.
 
     Args:
-      run_dir: a finished `jirl train gail|airl` run directory.
+      run_dir: a finished `jirl train gail|airl|gcl|gan_gcl` run directory.
       env_name: environment to train in (None: the run's); it must have the run's spaces.
       out_dir: directory to write `summary.json` and `config.yaml` into.
-      kind: "g" (AIRL default) or "f" for AIRL, "disc" for GAIL.
+      kind: "g" (AIRL default) or "f" for AIRL, "disc" for GAIL, "reward" for GCL, GAN-GCL.
       updates: PPO updates per seed (None: the run's count).
       ppo_overrides: PPOConfig fields to change from the run's generator settings.
 

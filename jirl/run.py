@@ -78,9 +78,7 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
         return jax.jit(jax.vmap(chunk))
     # Seeds are independent: each device runs its slice of seeds with no communication.
     spec = sharding.spec
-    return jax.jit(
-        shard_map(jax.vmap(chunk), mesh=sharding.mesh, in_specs=spec, out_specs=spec)
-    )
+    return jax.jit(shard_map(jax.vmap(chunk), mesh=sharding.mesh, in_specs=spec, out_specs=spec))
 
 
 def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):

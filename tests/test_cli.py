@@ -291,3 +291,20 @@ def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path)
     one_line_error(code, err)
     assert "is a sweep" in err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, cartpole_expert):
+    demos = str(cartpole_expert / "demos.npz")
+    run, out = tmp_path / "gcl", tmp_path / "retrain"
+    train = ["train", "gcl", "--config", "gcl-cartpole", "--demos", demos, "--out", str(run)]
+    code, _, err = run_cli(capsys, *train, "--seeds", "2", "--updates", "2", "--quiet")
+    assert code == 0, err
+    argv = ["retrain", "--reward", str(run), "--out", str(out)]
+    code, _, err = run_cli(capsys, *argv, "--kind", "g")
+    one_line_error(code, err)
+    assert "gcl run must be one of reward" in err and not out.exists()
+    code, _, err = run_cli(capsys, *argv, "--updates", "2", "--quiet")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reward_algo"] == "gcl" and summary["reward_kind"] == "reward"
+    assert len(summary["return"]["per_seed"]) == 2
