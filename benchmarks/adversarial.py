@@ -68,6 +68,13 @@ UPDATES = {
 GAIL_REWARD_MAP = {"acrobot": "log_d", "mountaincar": "log_d"}
 
 
+def gail_config(env, **fields) -> gail.GAILConfig:
+    """`GAILConfig(**fields)` with `GAIL_REWARD_MAP`'s reward for `env`, else GAIL's default."""
+    if env.name in GAIL_REWARD_MAP:
+        fields["reward_map"] = GAIL_REWARD_MAP[env.name]
+    return gail.GAILConfig(**fields)
+
+
 def throughput(algo, seeds: int, updates: int = 10) -> float:
     """Env steps per second of the whole training loop (collection, discriminator and policy
     updates) for `seeds` vmapped seeds: compiled once, then the best of 3 timed runs."""
@@ -116,11 +123,8 @@ ROWS: dict[str, Callable] = {
     "gail_trpo": _adversarial_row(
         "gail_trpo",
         gail.make,
-        lambda env, updates: gail.GAILConfig(
-            generator="trpo",
-            disc_learning_rate=3e-4,
-            num_envs=32,
-            reward_map=GAIL_REWARD_MAP.get(env.name, "neg_log_one_minus_d"),
+        lambda env, updates: gail_config(
+            env, generator="trpo", disc_learning_rate=3e-4, num_envs=32
         ),
         "gail_trpo",
     ),
@@ -128,9 +132,7 @@ ROWS: dict[str, Callable] = {
     "gail_ppo": _adversarial_row(
         "gail_ppo",
         gail.make,
-        lambda env, updates: gail.GAILConfig(
-            anneal_updates=updates, reward_map=GAIL_REWARD_MAP.get(env.name, "neg_log_one_minus_d")
-        ),
+        lambda env, updates: gail_config(env, anneal_updates=updates),
         "gail_ppo",
     ),
     "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),
