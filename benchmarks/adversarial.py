@@ -60,19 +60,17 @@ UPDATES = {
 }
 
 
-#: GAIL's reward map where the paper's −log(1 − D) fails: tasks whose episodes end at the goal.
-#: The demonstrations stop there, so with a fixed horizon the states past the goal look unlike
-#: the expert's and a positive reward keeps the policy short of it (acrobot, 1 demo, 8 seeds:
-#: 0.43 with −log(1 − D), 0.88 with log D). Absorbing states (Kostrikov et al. 2019) would
-#: remove the choice; they are not implemented.
-GAIL_REWARD_MAP = {"acrobot": "log_d", "mountaincar": "log_d"}
+#: Tasks whose episodes end at the goal: there GAIL and AIRL use absorbing states (Kostrikov et
+#: al. 2019; `jirl.algos.adversarial`) instead of fixed horizons. With a fixed horizon the
+#: demonstrations stop at the goal, the states past it look unlike the expert's, and a positive
+#: reward keeps the policy short of it (GAIL-PPO on acrobot, 1 demo, 8 seeds: 0.43 with
+#: −log(1 − D), 0.88 with log D; 0.99 with absorbing states and −log(1 − D)).
+GOAL_TERMINATED = ("acrobot", "mountaincar")
 
 
-def gail_config(env, **fields) -> gail.GAILConfig:
-    """`GAILConfig(**fields)` with `GAIL_REWARD_MAP`'s reward for `env`, else GAIL's default."""
-    if env.name in GAIL_REWARD_MAP:
-        fields["reward_map"] = GAIL_REWARD_MAP[env.name]
-    return gail.GAILConfig(**fields)
+def termination(env) -> dict:
+    """Config fields for `env`'s episodes: absorbing states on `GOAL_TERMINATED` tasks."""
+    return {"absorbing": True, "fixed_horizon": False} if env.name in GOAL_TERMINATED else {}
 
 
 def throughput(algo, seeds: int, updates: int = 10) -> float:
@@ -123,8 +121,8 @@ ROWS: dict[str, Callable] = {
     "gail_trpo": _adversarial_row(
         "gail_trpo",
         gail.make,
-        lambda env, updates: gail_config(
-            env, generator="trpo", disc_learning_rate=3e-4, num_envs=32
+        lambda env, updates: gail.GAILConfig(
+            generator="trpo", disc_learning_rate=3e-4, num_envs=32, **termination(env)
         ),
         "gail_trpo",
     ),
@@ -132,10 +130,15 @@ ROWS: dict[str, Callable] = {
     "gail_ppo": _adversarial_row(
         "gail_ppo",
         gail.make,
-        lambda env, updates: gail_config(env, anneal_updates=updates),
+        lambda env, updates: gail.GAILConfig(anneal_updates=updates, **termination(env)),
         "gail_ppo",
     ),
-    "airl": _adversarial_row("airl", airl.make, airl.AIRLConfig(g_inputs="sa"), "airl"),
+    "airl": _adversarial_row(
+        "airl",
+        airl.make,
+        lambda env, updates: airl.AIRLConfig(g_inputs="sa", **termination(env)),
+        "airl",
+    ),
     "gcl": _adversarial_row("gcl", gcl.make, gcl.GCLConfig(), "gcl"),
     "gan_gcl": _adversarial_row("gan_gcl", gan_gcl.make, gan_gcl.GANGCLConfig(), "gan_gcl"),
     # Whole episodes per update: num_steps is the env's horizon; GTAL's T is the update count.

@@ -46,17 +46,20 @@ KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": (
 
 
 def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str):
-    """`reward(transitions) -> rewards` of a learned reward model with frozen parameters."""
+    """`reward(transitions) -> rewards` of a learned reward model with frozen parameters (with
+    the absorbing state's value on terminal steps where the run used absorbing states)."""
     if algo_name == "airl":
         model = airl.shaped_reward(config, env)
         fn = model.g if kind == "g" else model.f
-        return lambda t: fn(params, normalizer, t)
-    if algo_name in ("gcl", "gan_gcl"):
+        reward_of = lambda t: fn(params, normalizer, t)
+    elif algo_name in ("gcl", "gan_gcl"):
         model = gcl.trajectory_reward(config, env)
-        return lambda t: model.transfer_reward(params, normalizer, t)
-    model = gail.discriminator(config, env)
-    reward_map = REWARD_MAPS[config.reward_map]
-    return lambda t: reward_map(model.logits(params, normalizer, t))
+        reward_of = lambda t: model.transfer_reward(params, normalizer, t)
+    else:
+        model = gail.discriminator(config, env)
+        reward_map = REWARD_MAPS[config.reward_map]
+        reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
+    return lambda t: adversarial.relabel(config, env.spec, reward_of, t)
 
 
 def retrain(
@@ -136,33 +139,33 @@ def retrain(
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 
-    def learner_for(normalizer) -> Learner:
+    def learner_for(policy_normalizer) -> Learner:
+        """The PPO learner, its `init` scaling observations as the run's policy did."""
         if not policy_scaled:
             return learner
         return Learner(
             learner.policy,
             learner.value,
-            lambda k: learner.init(k).replace(normalizer=normalizer),
+            lambda k: learner.init(k).replace(normalizer=policy_normalizer),
             learner.learn,
         )
 
-    def agent_for(params, normalizer, reward=True):
-        fn = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
+    def agent_for(policy_normalizer, reward=None):
         return make_agent(
             env,
-            learner_for(normalizer),
+            learner_for(policy_normalizer),
             ppo_config.num_envs,
             ppo_config.num_steps,
-            fn if reward else None,
+            reward,
             "retrain",
         )
 
-    def init_one(args):
-        params, normalizer, key = args
-        return agent_for(params, normalizer, reward=False).init(key)
+    def init_one(policy_normalizer, key):
+        return agent_for(policy_normalizer).init(key)
 
     def train_one(params, normalizer, agent_state, key):
-        agent = agent_for(params, normalizer)
+        reward = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
+        agent = agent_for(agent_state.learner.normalizer, reward)
         final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
         act = lambda o, k: agent.act(final, o, k)
         return episode_returns(env, act, key, eval_episodes).mean(), metrics
@@ -170,7 +173,7 @@ def retrain(
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
     key_init, key_eval = jax.vmap(jax.random.split, out_axes=1)(keys)
     start = time.perf_counter()
-    inits = jax.jit(jax.vmap(init_one))((state.disc_params, state.disc_normalizer, key_init))
+    inits = jax.jit(jax.vmap(init_one))(state.learner.normalizer, key_init)
     returns, metrics = jax.jit(jax.vmap(train_one))(
         state.disc_params, state.disc_normalizer, inits, key_eval
     )

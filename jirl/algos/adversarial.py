@@ -22,7 +22,17 @@ terminate early, the physics keeps running after a failure, the learned reward s
 and the true return is masked after the first failure so it stays comparable. Set
 `fixed_horizon: false` in the algorithm's section to collect with the environment as it is, or
 `fixed_horizon: true` at the top of the experiment config to fix the horizon for evaluation too.
-Absorbing states (Kostrikov et al. 2019) are not implemented.
+
+Absorbing states (Kostrikov et al. 2019, "Discriminator-actor-critic", sec. 4.2), the option for
+tasks whose episodes end at a goal (acrobot, mountaincar): with `absorbing: true` (and
+`fixed_horizon: false`) the loop collects with the environment's own terminations, and the
+discriminator sees a terminal step as a step into an absorbing state s_a that loops on itself:
+its observations gain a flag column (`with_flag`), s_a is (0, …, 0, 1) with action 0 and
+log π = 0, and each episode that terminated (a demonstration's or the policy's) adds one
+s_a → s_a sample to its side of the discriminator's data. The learned reward then prices ending
+an episode: a terminal step earns, beside its own reward, the discounted reward of staying in
+s_a for ever, γ r(s_a)/(1 − γ) (`relabel`), so the policy ends episodes as often and as early as
+the expert did, whatever the sign of the reward map.
 
 Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
 episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
@@ -34,7 +44,7 @@ inside one demonstration episode.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +52,7 @@ import numpy as np
 import optax
 from flax import struct
 
-from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import DataError, require
 from jirl.nets import ACTIVATIONS, Normalizer
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
@@ -159,7 +169,7 @@ class AdversarialConfig(GeneratorConfig):
     discriminator's: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
     transitions (or segments, `make(segment_length=...)`) per round, `grad_penalty` coefficient
     (0: none), `reward_map` (logit → reward), `reward_log_pi_weight` (the weight of log π in
-    logits that use it, at relabelling only).
+    logits that use it, at relabelling only), `absorbing` (absorbing states, module docstring).
     """
 
     disc_hidden: tuple[int, ...] = (64, 64)
@@ -170,9 +180,18 @@ class AdversarialConfig(GeneratorConfig):
     grad_penalty: float = 0.0
     reward_map: str = "log_d"
     reward_log_pi_weight: float = 1.0
+    absorbing: bool = False
 
     def __post_init__(self):
         super().__post_init__()
+        require(
+            not (self.absorbing and self.fixed_horizon),
+            "absorbing: true needs the environment's own terminations; set fixed_horizon: false",
+        )
+        require(
+            not (self.absorbing and self.gamma >= 1.0),
+            f"absorbing: true needs gamma < 1 (the absorbing state's value), got {self.gamma}",
+        )
         require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
         require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
         require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
@@ -253,6 +272,67 @@ def demo_transitions(demos: Trajectories) -> Transition:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# absorbing states (Kostrikov et al. 2019, sec. 4.2; module docstring)
+
+
+def model_spec(config: AdversarialConfig, spec: Spec) -> Spec:
+    """The spaces the reward model sees: `spec`, with flat observations and a flag column when
+    `config.absorbing`."""
+    return replace(spec, obs_shape=(spec.obs_dim + 1,)) if config.absorbing else spec
+
+
+def with_flag(spec: Spec, obs: Array, flag: float = 0.0) -> Array:
+    """Observations `[..., *spec.obs_shape]` → `[..., obs_dim + 1]`, the absorbing flag last."""
+    lead = obs.shape[: obs.ndim - len(spec.obs_shape)]
+    flat = obs.reshape((*lead, spec.obs_dim)).astype(jnp.float32)
+    return jnp.concatenate([flat, jnp.full((*lead, 1), flag, flat.dtype)], axis=-1)
+
+
+def absorbing_loop(spec: Spec) -> Transition:
+    """The self-loop s_a → s_a as one unbatched transition of the flagged spaces: observation
+    (0, …, 0, 1), action 0, log π 0, not terminal."""
+    s_a = with_flag(spec, jnp.zeros(spec.obs_shape), 1.0)
+    false = jnp.zeros((), bool)
+    action = jnp.zeros(spec.action_shape, spec.action_dtype)
+    return Transition(s_a, action, jnp.zeros(()), s_a, false, false, jnp.zeros(()))
+
+
+def into_absorbing(spec: Spec, t: Transition) -> Transition:
+    """Transitions `[...]` of `spec` as the flagged model sees them: a terminal next state is
+    s_a, which is not terminal (it loops on itself)."""
+    s_a = absorbing_loop(spec).obs
+    next_obs = jnp.where(t.terminated[..., None], s_a, with_flag(spec, t.next_obs))
+    return t.replace(
+        obs=with_flag(spec, t.obs), next_obs=next_obs, terminated=jnp.zeros_like(t.terminated)
+    )
+
+
+def relabel(config: AdversarialConfig, spec: Spec, reward_of: Callable, t: Transition) -> Array:
+    """Learned rewards `[...]` of transitions `t` (`[...]`, the environment's spaces `spec`);
+    `reward_of(transitions) -> rewards` is the model's reward on its own spaces
+    (`model_spec`). With absorbing states a terminal step also earns γ r(s_a → s_a) / (1 − γ),
+    the discounted reward of staying in s_a for ever, and its value bootstrap stays 0."""
+    if not config.absorbing:
+        return reward_of(t)
+    value_of_s_a = config.gamma / (1.0 - config.gamma) * reward_of(absorbing_loop(spec))
+    return reward_of(into_absorbing(spec, t)) + jnp.where(t.terminated, value_of_s_a, 0.0)
+
+
+def sample_pool(config: AdversarialConfig, spec: Spec, t: Transition) -> tuple[Transition, Array]:
+    """The discriminator's data from flat transitions `t [N]`: `(pool, weights)`. Without
+    absorbing states, `t` with equal weights; with them, `into_absorbing(t)` plus one s_a → s_a
+    sample weighted by the number of episodes that terminated in `t` (`[N + 1]`)."""
+    n = t.reward.shape[0]
+    if not config.absorbing:
+        return t, jnp.ones(n)
+    loop = jax.tree.map(lambda x: x[None], absorbing_loop(spec))
+    pool = jax.tree.map(
+        lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), into_absorbing(spec, t), loop
+    )
+    return pool, jnp.concatenate([jnp.ones(n), t.terminated.sum(keepdims=True)])
+
+
 def demo_segments(demos: Trajectories, length: int) -> Transition:
     """Every window of `length` consecutive steps inside one demonstration episode, as
     `Transition [W, length]` (W = Σ_e max(0, len_e − length + 1); rewards, log-probs zero)."""
@@ -307,13 +387,28 @@ def make(
             config.num_steps % segment_length == 0,
             f"segment_length ({segment_length}) must divide num_steps ({config.num_steps})",
         )
+        require(
+            not config.absorbing,
+            f"{name} learns from trajectory segments; absorbing: true is for GAIL and AIRL",
+        )
     env = training_env(config, env)
+    spec = env.spec
     learner = make_generator(config, env)
     policy = learner.policy
     flat_demos = demo_transitions(demos)
-    expert = flat_demos if segment_length is None else demo_segments(demos, segment_length)
-    num_demos = expert.reward.shape[0]
-    demo_normalizer = Normalizer.create(env.spec.obs_shape).update(flat_demos.obs)
+    if segment_length is None:
+        expert, expert_weights = sample_pool(config, spec, flat_demos)
+    else:
+        expert = demo_segments(demos, segment_length)
+        expert_weights = jnp.ones(expert.reward.shape[0])
+    demo_normalizer = Normalizer.create(spec.obs_shape).update(flat_demos.obs)
+    disc_normalizer = demo_normalizer
+    if config.absorbing:  # the flag column is passed through as it is
+        disc_normalizer = Normalizer(
+            with_flag(spec, demo_normalizer.mean),
+            with_flag(spec, demo_normalizer.var, 1.0),
+            demo_normalizer.count,
+        )
     if optimizer is None:
         optimizer = optax.adam(config.disc_learning_rate)
     reward_map = REWARD_MAPS[config.reward_map]
@@ -330,25 +425,40 @@ def make(
             env_state=batch_reset(env, key_env, config.num_envs),
             disc_params=disc_params,
             disc_opt_state=optimizer.init(disc_params),
-            disc_normalizer=demo_normalizer,
+            disc_normalizer=disc_normalizer,
             key=key,
             step=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),
         )
 
+    def draw(key: Array, weights: Array) -> Array:
+        """`disc_batch_size` indices into a pool, drawn with replacement in proportion to
+        `weights` (uniformly without absorbing states)."""
+        shape = (config.disc_batch_size,)
+        if not config.absorbing:
+            return jax.random.randint(key, shape, 0, weights.shape[0])
+        return jax.random.choice(key, weights.shape[0], shape, p=weights / weights.sum())
+
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
         """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
         `[T/L·B, L]`) vs demonstrations of the same shape."""
-        num_samples = batch.reward.shape[0]
-        log_prob = lambda t: policy.dist(
-            state.learner.params["policy"], state.learner.normalizer, t.obs
-        ).log_prob(t.action)
+        batch, batch_weights = (batch, jnp.ones(batch.reward.shape[0]))
+        if segment_length is None:
+            batch, batch_weights = sample_pool(config, spec, batch)
+
+        def log_prob(t: Transition) -> Array:
+            obs = t.obs
+            if config.absorbing:  # the policy's own observations; log π(s_a) = 0
+                obs = obs[..., :-1].reshape((*obs.shape[:-1], *spec.obs_shape))
+            params, normalizer = state.learner.params["policy"], state.learner.normalizer
+            log_pi = policy.dist(params, normalizer, obs).log_prob(t.action)
+            return jnp.where(t.obs[..., -1] > 0.5, 0.0, log_pi) if config.absorbing else log_pi
 
         def step(carry, key_step):
             params, opt_state = carry
             key_policy, key_expert, key_loss = jax.random.split(key_step, 3)
-            idx_policy = jax.random.randint(key_policy, (config.disc_batch_size,), 0, num_samples)
-            idx_expert = jax.random.randint(key_expert, (config.disc_batch_size,), 0, num_demos)
+            idx_policy = draw(key_policy, batch_weights)
+            idx_expert = draw(key_expert, expert_weights)
             expert_mb = jax.tree.map(lambda x: x[idx_expert], expert)
             expert_mb = expert_mb.replace(log_prob=log_prob(expert_mb))
             policy_mb = jax.tree.map(lambda x: x[idx_policy], batch)
@@ -375,8 +485,8 @@ def make(
             flat = rollout_segments(batch, segment_length)
         disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
         scaled = batch.replace(log_prob=config.reward_log_pi_weight * batch.log_prob)
-        logits = model.logits(disc_params, state.disc_normalizer, scaled)  # [T, B]
-        learned = reward_map(logits)
+        reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
+        learned = relabel(config, spec, reward_of, scaled)  # [T, B]
         learner_state, learner_metrics = learner.learn(
             state.learner, batch.replace(reward=learned), key_learn
         )

@@ -36,7 +36,11 @@ class AIRLConfig(adversarial.AdversarialConfig):
 
 def shaped_reward(config: AIRLConfig, env: Env) -> ShapedReward:
     return ShapedReward(
-        env.spec, config.g_inputs, config.gamma, config.disc_hidden, config.disc_activation
+        adversarial.model_spec(config, env.spec),
+        config.g_inputs,
+        config.gamma,
+        config.disc_hidden,
+        config.disc_activation,
     )
 
 

@@ -38,7 +38,8 @@ class GAILConfig(adversarial.AdversarialConfig):
 
 
 def discriminator(config: GAILConfig, env: Env) -> Discriminator:
-    return Discriminator(env.spec, config.disc_inputs, config.disc_hidden, config.disc_activation)
+    spec = adversarial.model_spec(config, env.spec)
+    return Discriminator(spec, config.disc_inputs, config.disc_hidden, config.disc_activation)
 
 
 def make(config: GAILConfig, env: Env, demos: Trajectories) -> Algorithm:
