@@ -308,3 +308,18 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     summary = json.loads((out / "summary.json").read_text())
     assert summary["reward_algo"] == "gcl" and summary["reward_kind"] == "reward"
     assert len(summary["return"]["per_seed"]) == 2
+
+
+def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
+    """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
+    demos = str(acrobot_expert / "demos.npz")
+    run, out = tmp_path / "gail", tmp_path / "retrain"
+    train = ["train", "gail", "--config", "gail-acrobot", "--demos", demos, "--out", str(run)]
+    code, _, err = run_cli(capsys, *train, "--seeds", "2", "--updates", "2", "--quiet")
+    assert code == 0, err
+    argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reward_algo"] == "gail" and summary["env"] == "acrobot"
+    assert len(summary["return"]["per_seed"]) == 2
