@@ -58,6 +58,9 @@ UPDATES = {
     "fem": (120, 300),
     "gtal": (150, 300),
 }
+#: (env, learner) pairs that need more updates than `UPDATES`: on mountaincar GAIL (PPO) must
+#: first find the flag (1 demo, 5 seeds: 0.63 after 100 updates, 0.99 after 300).
+ENV_UPDATES = {("mountaincar", "gail_ppo"): (300, 600)}
 
 
 #: Tasks whose episodes end at the goal: there GAIL and AIRL use absorbing states (Kostrikov et
@@ -91,7 +94,7 @@ def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Cal
 
     def row(env, expert, demos, num_demos, *, seeds, full, key):
         taken = data.take_episodes(demos, num_demos)
-        updates = UPDATES[updates_key][int(full)]
+        updates = ENV_UPDATES.get((env.name, updates_key), UPDATES[updates_key])[int(full)]
         algo = make(config(env, updates) if callable(config) else config, env, taken)
         result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
         result["env_steps"] = algo.env_steps_per_update * updates
@@ -133,10 +136,14 @@ ROWS: dict[str, Callable] = {
         lambda env, updates: gail.GAILConfig(anneal_updates=updates, **termination(env)),
         "gail_ppo",
     ),
+    # A discriminator at 3e-4 rather than 1e-3 lets AIRL find mountaincar's flag (1 demo,
+    # 5 seeds: 1.01 against 0.21) and costs little elsewhere (cartpole 0.96, acrobot 0.99).
     "airl": _adversarial_row(
         "airl",
         airl.make,
-        lambda env, updates: airl.AIRLConfig(g_inputs="sa", **termination(env)),
+        lambda env, updates: airl.AIRLConfig(
+            g_inputs="sa", disc_learning_rate=3e-4, **termination(env)
+        ),
         "airl",
     ),
     "gcl": _adversarial_row("gcl", gcl.make, gcl.GCLConfig(), "gcl"),
