@@ -2,6 +2,7 @@
 
     python benchmarks/tabular.py            # quick CPU mode
     python benchmarks/tabular.py --full     # every size, 32x32 objectworld, 6 demo counts, 5 seeds
+    python benchmarks/tabular.py --full --sections quality --out quality.json   # one section
 
 Prints markdown tables and writes JSON (`--out`, default benchmarks/results/tabular.json).
 Times are the *minimum* over repetitions after a warm-up (compile) call, with
@@ -269,6 +270,17 @@ def fmt(x, digits=1):
 
 def print_report(result: dict) -> None:
     print(f"# Tabular benchmark ({'full' if result['full'] else 'quick CPU'} mode)\n")
+    if "dense" in result:
+        print_dense(result)
+    if "gridworld" in result:
+        print_gridworld(result)
+    if "batch" in result:
+        print_batch(result)
+    if "quality" in result:
+        print_quality(result)
+
+
+def print_dense(result: dict) -> None:
     print("## One MaxEnt gradient, dense random MDP, A = 4 (ms, least of the repeats)\n")
     codes = {r["imitation_code"] for r in result["dense"]}
     if "numpy" in codes:
@@ -288,6 +300,9 @@ def print_report(result: dict) -> None:
             f"{fmt(r['imitation_ms'], 2)} | {fmt(r['speedup_two_pass'])}x / "
             f"{fmt(r['speedup_one_pass'])}x | {fmt(r['floor_two_pass_ms'], 2)} |"
         )
+
+
+def print_gridworld(result: dict) -> None:
     print("\n## One MaxEnt gradient (reward table), gridworld, A = 5, 5 successors (ms, least)\n")
     print(
         "| grid | H | sparse, band table | sparse, predecessor gather | sparse, scatter-add "
@@ -300,6 +315,9 @@ def print_report(result: dict) -> None:
             f"{fmt(r['sparse_gather_ms'])} | {fmt(r['sparse_scatter_ms'])} | "
             f"{fmt(r['grid_stencil_ms'])} |"
         )
+
+
+def print_batch(result: dict) -> None:
     b = result["batch"][0]
     print(
         f"\n## {b['problems']} reward problems sharing dynamics ({b['grid']} gridworld, "
@@ -312,6 +330,9 @@ def print_report(result: dict) -> None:
             f"| {b['format']} | {fmt(b['vmapped_ms'])} | {fmt(b['sequential_ms'])} | "
             f"{fmt(b['throughput_ratio'])}x |"
         )
+
+
+def print_quality(result: dict) -> None:
     q = result["quality"]
     if q is None:
         print("\n(quality section skipped: --skip-quality)")
@@ -334,6 +355,15 @@ def print_report(result: dict) -> None:
     print(f"\n(value gap of the uniformly random policy: {gap:.3f})")
 
 
+#: section name -> `bench(full) -> rows`, in the report's order.
+SECTIONS = {
+    "dense": bench_dense,
+    "gridworld": bench_gridworld,
+    "batch": bench_batch,
+    "quality": bench_quality,
+}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="larger problems (accelerator)")
@@ -341,16 +371,18 @@ def main(argv=None) -> None:
         "--out", type=pathlib.Path, default=pathlib.Path("benchmarks/results/tabular.json")
     )
     parser.add_argument("--skip-quality", action="store_true", help="speed sections only")
+    parser.add_argument(
+        "--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS), help="run these"
+    )
     args = parser.parse_args(argv)
     result = {
         "full": args.full,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
     }
-    result["dense"] = bench_dense(args.full)
-    result["gridworld"] = bench_gridworld(args.full)
-    result["batch"] = bench_batch(args.full)
-    result["quality"] = None if args.skip_quality else bench_quality(args.full)
+    for name in args.sections:
+        skipped = name == "quality" and args.skip_quality
+        result[name] = None if skipped else SECTIONS[name](args.full)
     print_report(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -395,12 +395,18 @@ def make(
     spec = env.spec
     learner = make_generator(config, env)
     policy = learner.policy
+
+    def pool(samples: Transition) -> tuple[Transition, Array]:
+        """`(samples, weights)` the discriminator draws from: transitions through
+        `sample_pool`, segments as they are."""
+        if segment_length is None:
+            return sample_pool(config, spec, samples)
+        return samples, jnp.ones(samples.reward.shape[0])
+
     flat_demos = demo_transitions(demos)
-    if segment_length is None:
-        expert, expert_weights = sample_pool(config, spec, flat_demos)
-    else:
-        expert = demo_segments(demos, segment_length)
-        expert_weights = jnp.ones(expert.reward.shape[0])
+    expert, expert_weights = pool(
+        flat_demos if segment_length is None else demo_segments(demos, segment_length)
+    )
     demo_normalizer = Normalizer.create(spec.obs_shape).update(flat_demos.obs)
     disc_normalizer = demo_normalizer
     if config.absorbing:  # the flag column is passed through as it is
@@ -442,9 +448,7 @@ def make(
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
         """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
         `[T/L·B, L]`) vs demonstrations of the same shape."""
-        batch, batch_weights = (batch, jnp.ones(batch.reward.shape[0]))
-        if segment_length is None:
-            batch, batch_weights = sample_pool(config, spec, batch)
+        batch, batch_weights = pool(batch)
 
         def log_prob(t: Transition) -> Array:
             obs = t.obs
