@@ -69,11 +69,17 @@ ENV_UPDATES = {("mountaincar", "gail_ppo"): (300, 600)}
 #: reward keeps the policy short of it (GAIL-PPO on acrobot, 1 demo, 8 seeds: 0.43 with
 #: −log(1 − D), 0.88 with log D; 0.99 with absorbing states and −log(1 − D)).
 GOAL_TERMINATED = ("acrobot", "mountaincar")
+#: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
+#: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
+TERMINATION = {"mode": "auto"}
 
 
 def termination(env) -> dict:
-    """Config fields for `env`'s episodes: absorbing states on `GOAL_TERMINATED` tasks."""
-    return {"absorbing": True, "fixed_horizon": False} if env.name in GOAL_TERMINATED else {}
+    """Config fields for `env`'s episodes under `TERMINATION`."""
+    mode = TERMINATION["mode"]
+    if mode == "absorbing" or (mode == "auto" and env.name in GOAL_TERMINATED):
+        return {"absorbing": True, "fixed_horizon": False}
+    return {"fixed_horizon": True}
 
 
 def throughput(algo, seeds: int, updates: int = 10) -> float:
@@ -202,7 +208,14 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds, vmapped (default 5)")
     parser.add_argument("--experts", default="benchmarks/results/experts", help="expert cache")
     parser.add_argument("--out", default="benchmarks/results/adversarial.json")
+    parser.add_argument(
+        "--termination",
+        choices=("auto", "absorbing", "fixed"),
+        default="auto",
+        help="GAIL/AIRL episodes: absorbing states on goal-terminated tasks (auto), or everywhere",
+    )
     args = parser.parse_args(argv)
+    TERMINATION["mode"] = args.termination
     if jax.default_backend() == "cpu":
         # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
         jax.config.update("jax_cpu_enable_async_dispatch", False)
@@ -264,6 +277,7 @@ def main(argv=None) -> None:
         json.dumps(
             {
                 "mode": "full" if args.full else "quick",
+                "termination": args.termination,
                 "device": str(jax.devices()[0]),
                 "platform": platform.platform(),
                 "rows": rows,

@@ -23,7 +23,9 @@ class GAILConfig(adversarial.AdversarialConfig):
 
     The reward defaults to the paper's −log(1 − D) (`neg_log_one_minus_d`). On cartpole from one
     demonstration (8 seeds, 100 PPO updates) it scores 1.00 normalized on every seed, against
-    0.73 with `log_d`, whose negative reward lets a policy that fails early settle there.
+    0.73 with `log_d`, whose negative reward lets a policy that fails early settle there. On
+    tasks that end at the goal, pair it with absorbing states (`absorbing: true`,
+    `configs/gail-acrobot.yaml`): acrobot, 1 demo, 8 seeds, 0.99, against 0.43 with a fixed horizon.
     """
 
     disc_inputs: str = "sa"
