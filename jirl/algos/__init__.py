@@ -42,22 +42,24 @@ def register(spec: AlgoSpec) -> None:
     REGISTRY[spec.name] = spec
 
 
-register(
+def _on_demos(make: Callable) -> Callable[[Any, Env, Inputs], Algorithm]:
+    """`build` for an algorithm that learns from demonstrations: `make(config, env, demos)`."""
+    return lambda c, env, i: make(c, env, i.demos)
+
+
+for _spec in (
     AlgoSpec(
         "ppo", ppo.PPOConfig, lambda c, env, i: ppo.make(c, env), summary="PPO on the true reward"
-    )
-)
-register(
+    ),
     AlgoSpec(
-        "bc",
-        bc.BCConfig,
-        lambda c, env, i: bc.make(c, env, i.demos),
-        needs_demos=True,
-        summary="behavioural cloning",
-    )
-)
-
-register(
+        "trpo",
+        trpo.TRPOConfig,
+        lambda c, env, i: trpo.make(c, env),
+        summary="TRPO on the true reward",
+    ),
+    AlgoSpec(
+        "bc", bc.BCConfig, _on_demos(bc.make), needs_demos=True, summary="behavioural cloning"
+    ),
     AlgoSpec(
         "dagger",
         dagger.DAggerConfig,
@@ -65,81 +67,58 @@ register(
         needs_demos=True,
         needs_expert=True,
         summary="DAgger: beta-mixed roll-outs labelled by the expert, aggregated, BC",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "smile",
         smile.SMILeConfig,
         lambda c, env, i: smile.make(c, env, i.expert, i.demos),
         needs_expert=True,
         summary="SMILe: geometric mixture of policies, each cloned on fresh expert labels",
-    )
-)
-
-register(
-    AlgoSpec(
-        "trpo",
-        trpo.TRPOConfig,
-        lambda c, env, i: trpo.make(c, env),
-        summary="TRPO on the true reward",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "gail",
         gail.GAILConfig,
-        lambda c, env, i: gail.make(c, env, i.demos),
+        _on_demos(gail.make),
         needs_demos=True,
         summary="GAIL: discriminator reward, PPO or TRPO generator",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "airl",
         airl.AIRLConfig,
-        lambda c, env, i: airl.make(c, env, i.demos),
+        _on_demos(airl.make),
         needs_demos=True,
         summary="AIRL: shaped reward g + γh' − h, PPO or TRPO generator",
-    )
-)
-
-register(
+    ),
     AlgoSpec(
         "gcl",
         gcl.GCLConfig,
-        lambda c, env, i: gcl.make(c, env, i.demos),
+        _on_demos(gcl.make),
         needs_demos=True,
         summary="guided cost learning: importance-sampled MaxEnt IRL on trajectory segments",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "gan_gcl",
         gan_gcl.GANGCLConfig,
-        lambda c, env, i: gan_gcl.make(c, env, i.demos),
+        _on_demos(gan_gcl.make),
         needs_demos=True,
         summary="GAN-GCL: trajectory discriminator exp(r)/(exp(r) + Z q), learned log Z",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "fem",
         apprenticeship.FEMConfig,
-        lambda c, env, i: apprenticeship.make_fem(c, env, i.demos),
+        _on_demos(apprenticeship.make_fem),
         needs_demos=True,
         summary="FEM: Abbeel-Ng projection, linear reward on (s, a) features, sampled RL",
-    )
-)
-register(
+    ),
     AlgoSpec(
         "gtal",
         apprenticeship.GTALConfig,
-        lambda c, env, i: apprenticeship.make_gtal(c, env, i.demos),
+        _on_demos(apprenticeship.make_gtal),
         needs_demos=True,
         summary="GTAL: Syed-Schapire multiplicative weights, linear reward, sampled RL",
-    )
-)
+    ),
+):
+    register(_spec)
 
 #: tabular IRL algorithms, run by `jirl.tabular_run` (known dynamics, no sampling env)
 TABULAR = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
