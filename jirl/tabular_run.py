@@ -63,7 +63,8 @@ ENV_OPTIONS = {
 ALGO_OPTIONS = {
     "maxent": {"learning_rate": 0.1, "l2": 0.0},
     "maxcausalent": {"learning_rate": 0.1, "l2": 0.0},
-    "deep_maxent": {"learning_rate": 3e-3, "weight_decay": 1e-2, "hidden_sizes": [32, 32]},
+    # weight decay 10 bounds the reward network (`DeepMaxEntConfig.weight_decay`)
+    "deep_maxent": {"learning_rate": 3e-3, "weight_decay": 10.0, "hidden_sizes": [32, 32]},
     "max_margin": {"method": "projection", "margin_c": 10.0, "loss_scale": 1.0, "qp_steps": 500},
     "mwal": {},
 }
