@@ -1,5 +1,6 @@
 """GAIL (PPO and TRPO generators) and AIRL learn cartpole from a few demonstrations; PPO learns
-cartpole again from AIRL's frozen reward (`jirl.retrain`)."""
+cartpole again from AIRL's frozen reward (`jirl.retrain`); absorbing states (their pieces, their
+config checks, and GAIL learning acrobot with them)."""
 
 from __future__ import annotations
 
@@ -202,7 +203,7 @@ def test_absorbing_states_config_is_checked(cartpole_expert):
 def test_gail_with_absorbing_states_learns_acrobot(acrobot_expert):
     """Acrobot ends at the goal. With absorbing states GAIL's paper reward −log(1 − D) learns it
     from one demonstration; with a fixed horizon the same reward keeps the policy short of the
-    goal (0.43 over 8 seeds in the benchmark)."""
+    goal (0.43 over 8 seeds with the benchmark's expert)."""
     env = envs.make("acrobot")
     loaded = data.load(acrobot_expert / "demos.npz", env=env)
     demos, header = data.take_episodes(loaded.trajectories, 1), loaded.header
