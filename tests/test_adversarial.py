@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import yaml
@@ -186,6 +187,14 @@ def test_absorbing_states_flag_relabel_and_pool():
     assert int(pool.action[3]) == 0 and float(pool.log_prob[3]) == 0.0
     _, weights = adversarial.sample_pool(config, spec, t.replace(terminated=t.terminated & False))
     np.testing.assert_array_equal(weights, [1, 1, 1, 0])
+
+    # continuous actions: s_a's action is the zero vector
+    continuous = envs.make("mountaincar_continuous").spec
+    moving = t.replace(obs=obs[:, :2], next_obs=obs[:, :2] + 1, action=jnp.ones((3, 1)))
+    pool, weights = adversarial.sample_pool(config, continuous, moving)
+    assert pool.obs.shape == (4, 3) and pool.action.shape == (4, 1)
+    np.testing.assert_array_equal(pool.action[:, 0], [1, 1, 1, 0])
+    np.testing.assert_array_equal(pool.next_obs[2], [0, 0, 1])
 
 
 def test_absorbing_states_config_is_checked(cartpole_expert):
