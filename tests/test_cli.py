@@ -293,12 +293,17 @@ def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
-def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, cartpole_expert):
-    demos = str(cartpole_expert / "demos.npz")
-    run, out = tmp_path / "gcl", tmp_path / "retrain"
-    train = ["train", "gcl", "--config", "gcl-cartpole", "--demos", demos, "--out", str(run)]
+def train_briefly(capsys, algo: str, config: str, expert_dir, run) -> None:
+    """`jirl train ALGO --config CONFIG` on the expert's demos: 2 seeds, 2 updates, into `run`."""
+    demos = str(expert_dir / "demos.npz")
+    train = ["train", algo, "--config", config, "--demos", demos, "--out", str(run)]
     code, _, err = run_cli(capsys, *train, "--seeds", "2", "--updates", "2", "--quiet")
     assert code == 0, err
+
+
+def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, cartpole_expert):
+    run, out = tmp_path / "gcl", tmp_path / "retrain"
+    train_briefly(capsys, "gcl", "gcl-cartpole", cartpole_expert, run)
     argv = ["retrain", "--reward", str(run), "--out", str(out)]
     code, _, err = run_cli(capsys, *argv, "--kind", "g")
     one_line_error(code, err)
@@ -312,11 +317,8 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
 
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
     """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
-    demos = str(acrobot_expert / "demos.npz")
     run, out = tmp_path / "gail", tmp_path / "retrain"
-    train = ["train", "gail", "--config", "gail-acrobot", "--demos", demos, "--out", str(run)]
-    code, _, err = run_cli(capsys, *train, "--seeds", "2", "--updates", "2", "--quiet")
-    assert code == 0, err
+    train_briefly(capsys, "gail", "gail-acrobot", acrobot_expert, run)
     argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
     code, _, err = run_cli(capsys, *argv)
     assert code == 0, err
