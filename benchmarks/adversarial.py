@@ -41,6 +41,7 @@ import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares r
 import jirl  # noqa: E402
 from jirl import data  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
+from jirl.run import seed_map, seed_sharding  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -82,17 +83,36 @@ def termination(env) -> dict:
     return {"fixed_horizon": True}
 
 
-def throughput(algo, seeds: int, updates: int = 10) -> float:
+def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> float:
     """Env steps per second of the whole training loop (collection, discriminator and policy
-    updates) for `seeds` vmapped seeds: compiled once, then the best of 3 timed runs."""
+    updates) for `seeds` vmapped seeds sharded over `devices` (`jirl.run.seed_map`): compiled
+    once, then the best of 3 timed runs."""
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    train = jax.jit(jax.vmap(jirl.make_train(algo, updates))).lower(keys).compile()
+    train = jax.vmap(jirl.make_train(algo, updates))
+    sharding = seed_sharding(seeds, devices)
+    if sharding is not None:
+        train, keys = seed_map(train, sharding), jax.device_put(keys, sharding)
+    compiled = jax.jit(train).lower(keys).compile()
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        jax.block_until_ready(train(keys))
+        jax.block_until_ready(compiled(keys))
         times.append(time.perf_counter() - start)
     return algo.env_steps_per_update * updates * seeds / min(times)
+
+
+def throughput(algo, seeds: int) -> dict:
+    """`env_steps_per_second` of `seeds` seeds on one device and, where JAX has several (a CPU
+    device per core, `jirl.use_cpu_cores`), `env_steps_per_second_all_devices` of the seeds
+    rounded up to a multiple of the device count, sharded over all of them."""
+    devices = jax.devices()
+    out = {"env_steps_per_second": steps_per_second(algo, seeds, devices[:1])}
+    if len(devices) > 1:
+        padded = -(-seeds // len(devices)) * len(devices)
+        out["devices"] = len(devices)
+        out["seeds_all_devices"] = padded
+        out["env_steps_per_second_all_devices"] = steps_per_second(algo, padded, devices)
+    return out
 
 
 def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:
@@ -104,7 +124,7 @@ def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Cal
         algo = make(config(env, updates) if callable(config) else config, env, taken)
         result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
         result["env_steps"] = algo.env_steps_per_update * updates
-        result["env_steps_per_second"] = throughput(algo, seeds)
+        result.update(throughput(algo, seeds))
         return base._row(name, env, expert, taken, num_demos, result)
 
     return row
@@ -214,7 +234,16 @@ def main(argv=None) -> None:
         default="auto",
         help="GAIL/AIRL episodes: absorbing states on goal-terminated tasks (auto), or everywhere",
     )
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="CPU devices for the throughput figure over all devices (default: one per core; "
+        "0: leave JAX's count alone)",
+    )
     args = parser.parse_args(argv)
+    if args.cpu_devices != 0:
+        jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
     TERMINATION["mode"] = args.termination
     if jax.default_backend() == "cpu":
         # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
@@ -256,8 +285,10 @@ def main(argv=None) -> None:
                 )
                 rows.append(row)
 
+    keys = ("env_steps_per_second", "devices", "seeds_all_devices")
+    keys += ("env_steps_per_second_all_devices",)
     throughput = [
-        {"algo": r["algo"], "env": r["env"], "env_steps_per_second": r["env_steps_per_second"]}
+        {"algo": r["algo"], "env": r["env"], **{k: r[k] for k in keys if k in r}}
         for r in rows
         if "env_steps_per_second" in r
     ]
@@ -268,7 +299,14 @@ def main(argv=None) -> None:
     print(table)
     print()
     for t in throughput:
-        print(f"throughput {t['algo']} on {t['env']}: {t['env_steps_per_second']:,.0f} env steps/s")
+        line = f"throughput {t['algo']} on {t['env']}: {t['env_steps_per_second']:,.0f} env steps/s"
+        line += f" ({args.seeds} seeds, one device)"
+        if "devices" in t:
+            line += (
+                f"; {t['env_steps_per_second_all_devices']:,.0f} with {t['seeds_all_devices']} "
+                f"seeds over {t['devices']} devices"
+            )
+        print(line)
     for note in notes:
         print("note:", note)
     out = Path(args.out)

@@ -4,10 +4,11 @@ algo = jirl.algos.bc.make(config, env, demos)       # Algorithm(init, update, ac
 train = jirl.make_train(algo, num_updates)           # pure train(key)
 state, metrics = jax.jit(jax.vmap(train))(keys)      # many seeds, one compile
 result = jirl.run(algo, key, num_updates, seeds=8)   # host driver: chunks, checkpoints
+jirl.use_cpu_cores()    # before any computation: a CPU device per core, seeds side by side
 """
 
 from jirl.errors import ConfigError, DataError, EnvError, JirlError
-from jirl.run import RunResult, run
+from jirl.run import RunResult, run, use_cpu_cores
 from jirl.train import make_train
 from jirl.types import Algorithm, Trajectories, Transition
 
@@ -24,4 +25,5 @@ __all__ = [
     "Transition",
     "make_train",
     "run",
+    "use_cpu_cores",
 ]

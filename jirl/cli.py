@@ -317,5 +317,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `jirl` command: `main` on the process's own JAX, whose CPU runs as one device per
+    core (`jirl.run.use_cpu_cores`) so that seeds are trained side by side; JAX_NUM_CPU_DEVICES=1
+    or `--devices 1` keeps one."""
+    from jirl.run import use_cpu_cores
+
+    use_cpu_cores()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -224,6 +224,8 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         "env_steps": env_steps,
         "wall_seconds": wall,
         "compile_seconds": result.compile_seconds,
+        # the devices the runs were sharded over (`jirl.run.seed_sharding`)
+        "devices": len(jax.tree.leaves(result.state)[0].sharding.device_set),
         "env_steps_per_second": env_steps * cfg.runs / result.wall_seconds
         if result.wall_seconds > 0
         else 0.0,

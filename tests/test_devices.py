@@ -1,6 +1,8 @@
-"""Multi-device: the seed axis sharded over 4 (forced host) devices gives the runs of one device.
+"""Multi-device: the seed axis sharded over 4 (forced host) devices gives the runs of one device;
+`jirl.use_cpu_cores` makes a CPU device per core, and the adversarial loop (whose scans start
+from constants) runs sharded over them.
 
-XLA_FLAGS must be set before JAX starts, so the check runs in a subprocess.
+The device count is fixed when JAX starts, so each check runs in a subprocess.
 """
 
 from __future__ import annotations
@@ -34,16 +36,53 @@ SCRIPT = textwrap.dedent(
     # and the seeds differ from each other by far more, so the comparison is not vacuous
     biggest = max(leaves(one), key=lambda x: x.size)
     assert np.abs(biggest[0] - biggest[1]).max() > 1e-3
+    # by default the seeds go over the most devices that divide them
+    from jirl.run import seed_sharding
+    assert len(seed_sharding(6).mesh.devices) == 3
+    assert seed_sharding(5) is None
+    print("ok")
+    """
+)
+
+CORES_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np, jirl
+    from jirl import data, envs
+    from jirl.algos import gail
+
+    jirl.use_cpu_cores(2)  # after importing jirl.envs: nothing there starts JAX
+    assert len(jax.devices()) == 2, jax.devices()
+    env = envs.make("cartpole")
+    random_policy = lambda obs, key: jax.random.randint(key, (), 0, 2)
+    demos = data.collect(env, random_policy, jax.random.PRNGKey(2), num_episodes=2)
+    # fixed horizons: the rollout's scan carries start from constants
+    algo = gail.make(gail.GAILConfig(num_envs=4, num_steps=16, disc_batch_size=32), env, demos)
+    key = jax.random.PRNGKey(0)
+    sharded = jirl.run(algo, key, 3, seeds=4, chunk_size=3)
+    assert len(jax.tree.leaves(sharded.state)[0].sharding.device_set) == 2
+    one = jirl.run(algo, key, 3, seeds=4, chunk_size=3, devices=jax.devices()[:1])
+    for k in one.metrics:
+        np.testing.assert_allclose(sharded.metrics[k], one.metrics[k], rtol=1e-4, atol=1e-5)
+    jirl.use_cpu_cores(3)  # JAX has started: no effect, no error
+    assert len(jax.devices()) == 2
     print("ok")
     """
 )
 
 
-def test_sharded_run_over_four_devices_equals_one_device():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    env["JAX_PLATFORMS"] = "cpu"
+def run_script(script: str, **variables: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    env.update(JAX_PLATFORMS="cpu", **variables)
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_sharded_run_over_four_devices_equals_one_device():
+    run_script(SCRIPT, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+
+
+def test_use_cpu_cores_shards_the_adversarial_loop_over_cpu_devices():
+    run_script(CORES_SCRIPT)

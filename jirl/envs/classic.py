@@ -6,7 +6,6 @@ truncation; gymnax termination is kept as `terminated`.
 
 from __future__ import annotations
 
-import gymnax
 import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
@@ -22,6 +21,10 @@ CLASSIC = {
 
 
 def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = False) -> Env:
+    # gymnax builds arrays when imported, which starts JAX; imported here, on first use,
+    # `jirl.use_cpu_cores` can still follow `import jirl.envs`.
+    import gymnax
+
     gym_id, default_horizon = CLASSIC[name]
     horizon = default_horizon if horizon is None else int(horizon)
     genv, params = gymnax.make(gym_id)
