@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,8 @@ def use_cpu_cores(count: int | None = None) -> None:
     One XLA:CPU device runs a small network's ops one after another on one core; vmapped seeds
     are independent, so a device per core runs them side by side (GAIL on cartpole, 2 cores:
     about 1.9× the env steps per second of one device). Call it right after `import jax`,
-    before any computation: once JAX has started, its device count is fixed and this does
-    nothing. A count the user set (`XLA_FLAGS=--xla_force_host_platform_device_count=N`,
+    before any computation: once JAX has started, its device count is fixed and this only
+    warns. A count the user set (`XLA_FLAGS=--xla_force_host_platform_device_count=N`,
     `JAX_NUM_CPU_DEVICES`) is left alone. JAX's default devices stay the accelerators where
     there are some.
     """
@@ -100,7 +101,13 @@ def use_cpu_cores(count: int | None = None) -> None:
     try:
         jax.config.update("jax_num_cpu_devices", count)
     except RuntimeError:  # JAX has started
-        pass
+        have = len(jax.devices("cpu"))
+        if have != count:
+            warnings.warn(
+                f"JAX has already computed: it keeps {have} CPU device(s), not {count}; call "
+                "jirl.use_cpu_cores() before the first computation",
+                stacklevel=2,
+            )
     except AttributeError:  # jax without the option reads the flag when it starts
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 

@@ -63,8 +63,12 @@ CORES_SCRIPT = textwrap.dedent(
     one = jirl.run(algo, key, 3, seeds=4, chunk_size=3, devices=jax.devices()[:1])
     for k in one.metrics:
         np.testing.assert_allclose(sharded.metrics[k], one.metrics[k], rtol=1e-4, atol=1e-5)
-    jirl.use_cpu_cores(3)  # JAX has started: no effect, no error
+    import pytest
+    with pytest.warns(UserWarning, match="before the first computation"):
+        jirl.use_cpu_cores(3)  # JAX has started: no effect but a warning
     assert len(jax.devices()) == 2
+    with pytest.raises(jirl.ConfigError, match="must be >= 1"):
+        jirl.use_cpu_cores(0)
     print("ok")
     """
 )
