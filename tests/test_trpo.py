@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from jirl import envs
@@ -32,6 +33,23 @@ def test_config_validation():
         trpo.TRPOConfig(backtrack_coef=1.0)
     with pytest.raises(ConfigError, match="vf_minibatches"):
         trpo.TRPOConfig(num_envs=3, num_steps=5, vf_minibatches=4)
+    with pytest.raises(ConfigError, match="anneal_updates"):
+        trpo.TRPOConfig(anneal_updates=-1)
+
+
+def test_kl_radius_decays_linearly_over_anneal_updates():
+    """δ of update u is max_kl · (1 − u / anneal_updates), u counted from the value fit's Adam
+    steps (vf_epochs × vf_minibatches = 8 per update), and 0 from then on."""
+    config = trpo.TRPOConfig(max_kl=0.02, anneal_updates=4, vf_epochs=2, vf_minibatches=4)
+    learner = trpo.trpo_learner(config, envs.make("cartpole"))
+    opt_state = learner.init(jax.random.PRNGKey(0)).opt_state
+    radii = []
+    for update in range(6):
+        counted = optax.tree_utils.tree_set(opt_state, count=jnp.asarray(8 * update, jnp.int32))
+        radii.append(float(trpo.kl_radius(config, counted)))
+    np.testing.assert_allclose(radii, [0.02, 0.015, 0.01, 0.005, 0.0, 0.0], atol=1e-8)
+    constant = trpo.TRPOConfig(max_kl=0.02)
+    assert float(trpo.kl_radius(constant, counted)) == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize("env_name", ["pendulum"])

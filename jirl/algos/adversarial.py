@@ -70,8 +70,9 @@ class GeneratorConfig:
     by the adversarial loop and the sample-based apprenticeship learners.
 
     Both: `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
-    PPO only: `learning_rate`, `anneal_updates` (decay it linearly to 0 over that many updates;
-    0 keeps it constant), `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
+    `anneal_updates`: decay PPO's rate, or TRPO's KL radius δ, linearly to 0 over that many
+    updates (0 keeps it constant).
+    PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
     TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `backtrack_iters`, `backtrack_coef`,
     `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
@@ -143,6 +144,7 @@ class GeneratorConfig:
             gamma=self.gamma,
             gae_lambda=self.gae_lambda,
             max_kl=self.max_kl,
+            anneal_updates=self.anneal_updates,
             cg_iters=self.cg_iters,
             cg_damping=self.cg_damping,
             backtrack_iters=self.backtrack_iters,

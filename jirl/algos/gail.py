@@ -26,8 +26,17 @@ class GAILConfig(adversarial.AdversarialConfig):
     0.73 with `log_d`, whose negative reward lets a policy that fails early settle there. On
     tasks that end at the goal, pair it with absorbing states (`absorbing: true`,
     `configs/gail-acrobot.yaml`): acrobot, 1 demo, 8 seeds, 0.99, against 0.43 with a fixed horizon.
+
+    The causal entropy weight λ (`ent_coef`) defaults to 0.01, for the PPO generator: on
+    cartpole from one demonstration (30 seeds, 100 annealed updates) every seed reaches 1.00,
+    against a mean of 0.97 with λ = 0, where one seed's policy turned nearly deterministic
+    while the discriminator won every sample, and stalled at 0.09. It is neutral at 4 and 10
+    demos and on acrobot and mountaincar (20 seeds: 0.99 and 0.98 either way). The TRPO generator
+    wants λ = 0 with its δ annealed (`anneal_updates`): 1 demo, 20 seeds, 0.98, against 0.86
+    with λ = 0.01 and 0.87 with a constant δ.
     """
 
+    ent_coef: float = 0.01
     disc_inputs: str = "sa"
     reward_map: str = "neg_log_one_minus_d"
 

@@ -36,6 +36,8 @@ class TRPOConfig:
 
     Attributes:
       max_kl: δ, the trust region radius on the mean KL(π_old ‖ π_new).
+      anneal_updates: decay δ linearly to 0 over that many updates (0: constant), as PPO
+        decays its rate; a generator against a moving reward keeps drifting without it.
       cg_iters: conjugate gradient iterations; cg_damping: added to F (F + damping·I).
       backtrack_iters: line-search trials at fractions backtrack_coef**i of the full step.
       ent_coef: λ, weight of the entropy bonus in the surrogate.
@@ -47,6 +49,7 @@ class TRPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     max_kl: float = 0.01
+    anneal_updates: int = 0
     cg_iters: int = 10
     cg_damping: float = 0.1
     backtrack_iters: int = 10
@@ -86,6 +89,9 @@ class TRPOConfig:
             (0.0 <= self.gae_lambda) & (self.gae_lambda <= 1.0), "trpo.gae_lambda must be in [0, 1]"
         )
         require(self.max_kl > 0, f"trpo.max_kl must be > 0, got {self.max_kl}")
+        require(
+            self.anneal_updates >= 0, f"trpo.anneal_updates must be >= 0, got {self.anneal_updates}"
+        )
         require(self.cg_damping >= 0, f"trpo.cg_damping must be >= 0, got {self.cg_damping}")
         require(
             (0.0 < self.backtrack_coef) & (self.backtrack_coef < 1.0),
@@ -169,8 +175,11 @@ def natural_step(
     batch: PPOBatch,
     old_log_prob: Array,
     config: TRPOConfig,
+    max_kl: Array | float | None = None,
 ) -> tuple[object, Metrics]:
     """One TRPO policy step (appendix C): CG direction, step to the KL boundary, line search.
+
+    `max_kl` is this step's δ (default `config.max_kl`; `kl_radius` anneals it).
 
     Returns `(new policy params, metrics)`; metrics include `kl`, the mean KL of the accepted
     step (0 when no fraction was accepted and the policy is kept).
@@ -194,7 +203,8 @@ def natural_step(
 
     direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
     shs = jnp.dot(direction, fisher_vector(direction))
-    step_size = jnp.sqrt(2.0 * config.max_kl / jnp.maximum(shs, 1e-12))
+    max_kl = config.max_kl if max_kl is None else max_kl
+    step_size = jnp.sqrt(2.0 * max_kl / jnp.maximum(shs, 1e-12))
     full_step = step_size * direction
     expected = jnp.dot(g, full_step)
 
@@ -203,7 +213,7 @@ def natural_step(
         loss, _ = loss_flat(flat)
         kl = kl_flat(flat)
         improve = loss_old - loss
-        ok = (kl <= config.max_kl) & (improve > 0) & jnp.isfinite(loss) & jnp.isfinite(kl)
+        ok = (kl <= max_kl) & (improve > 0) & jnp.isfinite(loss) & jnp.isfinite(kl)
         return ok, kl, improve
 
     def cond(carry):
@@ -230,6 +240,19 @@ def natural_step(
         "entropy": aux_old["entropy"],
     }
     return unravel(new_flat), metrics
+
+
+def kl_radius(config: TRPOConfig, opt_state) -> Array:
+    """δ of the coming update: `max_kl`, decayed linearly to 0 over `anneal_updates` updates.
+
+    The update's index is the value function's Adam step count (`opt_state`) over its steps per
+    update, `vf_epochs × vf_minibatches`.
+    """
+    if not config.anneal_updates:
+        return jnp.asarray(config.max_kl, jnp.float32)
+    count = optax.tree_utils.tree_get(opt_state, "count")
+    update = count // (config.vf_epochs * config.vf_minibatches)
+    return config.max_kl * jnp.clip(1.0 - update / config.anneal_updates, 0.0, 1.0)
 
 
 def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: PPOBatch):
@@ -264,9 +287,11 @@ def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
         old_log_prob = jax.lax.stop_gradient(
             policy.dist(old_params, state.normalizer, data.obs).log_prob(data.action)
         )
+        max_kl = kl_radius(config, state.opt_state)
         policy_params, metrics = natural_step(
-            policy, old_params, state.normalizer, data, old_log_prob, config
+            policy, old_params, state.normalizer, data, old_log_prob, config, max_kl
         )
+        metrics["max_kl"] = max_kl
 
         grad_fn = jax.grad(value_loss, has_aux=True)
 
