@@ -36,6 +36,7 @@ from jirl.config import experiment_config
 from jirl.envs.base import Env
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.rl.ppo import PPOConfig
+from jirl.run import seed_map, seed_sharding
 from jirl.types import Algorithm, Trajectories
 
 ENVS = ("cartpole", "acrobot", "pendulum")
@@ -109,16 +110,24 @@ def evaluate(
     episodes: int,
     key: jax.Array,
 ) -> dict:
-    """Train `seeds` seeds vmapped in one compile, evaluate each seed's `act`, summarise."""
+    """Train `seeds` seeds vmapped in one compile, evaluate each seed's `act`, summarise.
+
+    The seeds are sharded over as many devices as divide them (`jirl.run.seed_sharding`).
+    """
     key_train, key_eval = jax.random.split(key)
     start = time.perf_counter()
-    train = jax.jit(jax.vmap(jirl.make_train(algo, num_updates)))
-    state, metrics = train(jax.random.split(key_train, seeds))
 
     def mean_return(state, key):
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
 
-    returns = np.asarray(jax.jit(jax.vmap(mean_return))(state, jax.random.split(key_eval, seeds)))
+    train, evaluate = jax.vmap(jirl.make_train(algo, num_updates)), jax.vmap(mean_return)
+    keys_train, keys_eval = jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds)
+    sharding = seed_sharding(seeds)
+    if sharding is not None:
+        train, evaluate = seed_map(train, sharding), seed_map(evaluate, sharding)
+        keys_train, keys_eval = jax.device_put((keys_train, keys_eval), sharding)
+    state, metrics = jax.jit(train)(keys_train)
+    returns = np.asarray(jax.jit(evaluate)(state, keys_eval))
     scores = np.asarray(normalized_score(returns, expert.expert_return, expert.random_return))
     queries = metrics.get("expert_queries")
     return {
@@ -236,6 +245,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--out", default="benchmarks/results/imitation.json")
     args = parser.parse_args(argv)
+    jirl.use_cpu_cores()  # a CPU device per core: `evaluate` shards the seeds over them
     counts = args.demos or ([1, 4, 7, 10] if args.full else [1, 4])
     seeds, episodes = (5, 32) if args.full else (2, 8)
     updates = {
