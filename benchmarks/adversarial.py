@@ -91,7 +91,7 @@ def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> floa
     once, then the best of 3 timed runs."""
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     train = jax.vmap(jirl.make_train(algo, updates))
-    sharding = seed_sharding(seeds, devices)
+    sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
     if sharding is not None:
         train, keys = seed_map(train, sharding), jax.device_put(keys, sharding)
     compiled = jax.jit(train).lower(keys).compile()

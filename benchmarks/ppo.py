@@ -1,5 +1,6 @@
 """PPO throughput: env steps per second of the whole jitted training loop, compile seconds, and
-the wall time of 1, 8 and 64 seeds in one compile.
+the wall time of 1, 8 and 64 seeds in one compile: on one device and, where there are several
+(a CPU device per core, `jirl.use_cpu_cores`), with the seeds sharded over all of them.
 
     python benchmarks/ppo.py            # quick CPU mode (cartpole)
     python benchmarks/ppo.py --full     # accelerator: adds Brax halfcheetah, hopper, ant
@@ -21,16 +22,23 @@ import numpy as np
 import jirl
 from jirl import envs
 from jirl.rl import ppo
+from jirl.run import seed_map, seed_sharding
 
 
-def measure(env_name: str, config: ppo.PPOConfig, updates: int, seeds: int, repeats: int) -> dict:
-    """Compile once, then time `repeats` runs of `seeds` vmapped seeds × `updates` updates."""
+def measure(
+    env_name: str, config: ppo.PPOConfig, updates: int, seeds: int, repeats: int, devices: list
+) -> dict:
+    """Compile once, then time `repeats` runs of `seeds` vmapped seeds × `updates` updates,
+    the seeds sharded over `devices` (`jirl.run.seed_map`)."""
     env = envs.make(env_name)
     algo = ppo.make(config, env)
-    train = jax.jit(jax.vmap(jirl.make_train(algo, updates)))
+    train = jax.vmap(jirl.make_train(algo, updates))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
+    if sharding is not None:
+        train, keys = seed_map(train, sharding), jax.device_put(keys, sharding)
     t = time.perf_counter()
-    compiled = train.lower(keys).compile()
+    compiled = jax.jit(train).lower(keys).compile()
     compile_seconds = time.perf_counter() - t
     times = []
     for _ in range(repeats):
@@ -44,6 +52,7 @@ def measure(env_name: str, config: ppo.PPOConfig, updates: int, seeds: int, repe
         "num_envs": config.num_envs,
         "num_steps": config.num_steps,
         "seeds": seeds,
+        "devices": len(devices),
         "updates": updates,
         "env_steps": steps,
         "compile_seconds": compile_seconds,
@@ -57,7 +66,16 @@ def main(argv=None) -> None:
     parser.add_argument("--full", action="store_true", help="accelerator mode: Brax envs too")
     parser.add_argument("--out", default="benchmarks/results/ppo.json")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="CPU devices for the rows over all devices (default: one per core; 0: JAX's count)",
+    )
     args = parser.parse_args(argv)
+    if args.cpu_devices != 0:
+        jirl.use_cpu_cores(args.cpu_devices)
+    one, every = jax.devices()[:1], jax.devices()
 
     default = ppo.PPOConfig()  # the config the tests use to solve cartpole
     wide = ppo.PPOConfig(num_envs=64, num_steps=64, num_minibatches=4)
@@ -65,14 +83,16 @@ def main(argv=None) -> None:
     updates = 20 if not args.full else 50
     for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
         for seeds in (1, 8, 64) if not args.full else (1, 8, 64, 256):
-            r = measure("cartpole", cfg, updates, seeds, args.repeats)
-            r["config"] = name
-            rows.append(r)
+            placements = [one] + ([every] if len(every) > 1 and seeds % len(every) == 0 else [])
+            for devices in placements:
+                r = measure("cartpole", cfg, updates, seeds, args.repeats, devices)
+                r["config"] = name
+                rows.append(r)
     if args.full:
         brax_cfg = ppo.PPOConfig(num_envs=2048, num_steps=32, num_minibatches=32, hidden=(256, 256))
         for env_name in ("halfcheetah", "hopper", "ant"):
             for seeds in (1, 8):
-                r = measure(env_name, brax_cfg, 10, seeds, args.repeats)
+                r = measure(env_name, brax_cfg, 10, seeds, args.repeats, one)
                 r["config"] = "brax 2048x32"
                 rows.append(r)
 
@@ -80,9 +100,9 @@ def main(argv=None) -> None:
     cpu = platform.processor() or platform.machine()
     header = f"device: {device.device_kind} ({device.platform}), {cpu}"
     print(header)
-    columns = "env | config | seeds | env steps | compile s | wall s | env steps/s | vs 1 seed"
-    print(f"| {columns} |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    columns = "env | config | seeds | devices | env steps | compile s | wall s | env steps/s"
+    print(f"| {columns} | vs 1 seed |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         base = next(
             x["wall_seconds"]
@@ -91,7 +111,7 @@ def main(argv=None) -> None:
         )
         r["wall_ratio_vs_1_seed"] = r["wall_seconds"] / base
         print(
-            f"| {r['env']} | {r['config']} | {r['seeds']} | {r['env_steps']:,} | "
+            f"| {r['env']} | {r['config']} | {r['seeds']} | {r['devices']} | {r['env_steps']:,} | "
             f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
             f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
         )
