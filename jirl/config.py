@@ -84,8 +84,8 @@ class ExperimentConfig:
         require(
             not anneal or anneal >= self.updates,
             f"{self.algo}.anneal_updates ({anneal}) is below updates ({self.updates}): the "
-            f"learning rate would stay 0 for the last {self.updates - anneal}; set it to "
-            f"{self.updates}, or to 0 for a constant rate",
+            f"learning rate (TRPO: the KL radius) would stay 0 for the last "
+            f"{self.updates - anneal}; set it to {self.updates}, or to 0 to keep it constant",
         )
 
     @property
