@@ -89,11 +89,9 @@ def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> floa
     """Env steps per second of the whole training loop (collection, discriminator and policy
     updates) for `seeds` vmapped seeds sharded over `devices` (`jirl.run.seed_map`): compiled
     once, then the best of 3 timed runs."""
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    train = jax.vmap(jirl.make_train(algo, updates))
     sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
-    if sharding is not None:
-        train, keys = seed_map(train, sharding), jax.device_put(keys, sharding)
+    keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), seeds), sharding)
+    train = seed_map(jirl.make_train(algo, updates), sharding)
     compiled = jax.jit(train).lower(keys).compile()
     times = []
     for _ in range(3):
@@ -299,8 +297,12 @@ def main(argv=None) -> None:
                 )
                 rows.append(row)
 
-    keys = ("env_steps_per_second", "devices", "seeds_all_devices")
-    keys += ("env_steps_per_second_all_devices",)
+    keys = (
+        "env_steps_per_second",
+        "devices",
+        "seeds_all_devices",
+        "env_steps_per_second_all_devices",
+    )
     throughput = [
         {"algo": r["algo"], "env": r["env"], **{k: r[k] for k in keys if k in r}}
         for r in rows

@@ -120,14 +120,13 @@ def evaluate(
     def mean_return(state, key):
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
 
-    train, evaluate = jax.vmap(jirl.make_train(algo, num_updates)), jax.vmap(mean_return)
-    keys_train, keys_eval = jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds)
     sharding = seed_sharding(seeds)
-    if sharding is not None:
-        train, evaluate = seed_map(train, sharding), seed_map(evaluate, sharding)
-        keys_train, keys_eval = jax.device_put((keys_train, keys_eval), sharding)
-    state, metrics = jax.jit(train)(keys_train)
-    returns = np.asarray(jax.jit(evaluate)(state, keys_eval))
+    keys_train, keys_eval = jax.device_put(
+        (jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds)), sharding
+    )
+    train = jax.jit(seed_map(jirl.make_train(algo, num_updates), sharding))
+    state, metrics = train(keys_train)
+    returns = np.asarray(jax.jit(seed_map(mean_return, sharding))(state, keys_eval))
     scores = np.asarray(normalized_score(returns, expert.expert_return, expert.random_return))
     queries = metrics.get("expert_queries")
     return {

@@ -32,11 +32,9 @@ def measure(
     the seeds sharded over `devices` (`jirl.run.seed_map`)."""
     env = envs.make(env_name)
     algo = ppo.make(config, env)
-    train = jax.vmap(jirl.make_train(algo, updates))
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
-    if sharding is not None:
-        train, keys = seed_map(train, sharding), jax.device_put(keys, sharding)
+    keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), seeds), sharding)
+    train = seed_map(jirl.make_train(algo, updates), sharding)
     t = time.perf_counter()
     compiled = jax.jit(train).lower(keys).compile()
     compile_seconds = time.perf_counter() - t

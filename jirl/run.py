@@ -112,15 +112,18 @@ def use_cpu_cores(count: int | None = None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
-def seed_map(f: Callable, sharding: NamedSharding) -> Callable:
-    """`f` over a seed-batched pytree, each device running its slice of seeds (`shard_map`).
+def seed_map(f: Callable, sharding: NamedSharding | None) -> Callable:
+    """`vmap(f)` over a leading seed axis; with a `sharding` (`seed_sharding`), each of its
+    devices runs its own slice of seeds (`shard_map`).
 
     Seeds never communicate, so the check that tracks which values vary across devices is off:
     with it on, a scan whose carry starts from a constant (an environment's fresh `reward = 0`,
     a fixed horizon's `terminated = False`) and comes back device-varying is refused.
     """
+    if sharding is None:
+        return jax.vmap(f)
     spec = sharding.spec
-    return _shard_map(f, mesh=sharding.mesh, in_specs=spec, out_specs=spec, **_NO_CHECK)
+    return _shard_map(jax.vmap(f), mesh=sharding.mesh, in_specs=spec, out_specs=spec, **_NO_CHECK)
 
 
 def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
@@ -130,16 +133,12 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in leaves]))
         return state, metrics, finite
 
-    if sharding is None:
-        return jax.jit(jax.vmap(chunk))
-    return jax.jit(seed_map(jax.vmap(chunk), sharding))
+    return jax.jit(seed_map(chunk, sharding))
 
 
 def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):
     """`vmap(algo.init)(keys)`, each device initialising its own slice of seeds."""
-    if sharding is None:
-        return jax.jit(jax.vmap(algo.init))(keys)
-    return jax.jit(seed_map(jax.vmap(algo.init), sharding))(jax.device_put(keys, sharding))
+    return jax.jit(seed_map(algo.init, sharding))(jax.device_put(keys, sharding))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
