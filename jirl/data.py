@@ -47,6 +47,7 @@ class DemoHeader:
     num_transitions: int
     expert_return: float
     random_return: float | None = None
+    env_options: dict | None = None  # `Env.options` (e.g. Brax's backend); absent in old files
     format_version: int = FORMAT_VERSION
 
 
@@ -143,6 +144,7 @@ def save(
         num_transitions=trajectories.num_transitions,
         expert_return=float(expert_return),
         random_return=None if random_return is None else float(random_return),
+        env_options=env.options_dict(),
     )
     header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
     arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
@@ -231,6 +233,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.expert_return' must be a number")
     if not np.isfinite(expert):
         fail("field 'header.expert_return' must be finite")
+    if not isinstance(data.get("env_options", {}), dict):
+        fail("field 'header.env_options' must be a JSON object")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
 
@@ -273,6 +277,20 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail("field 'actions' has a continuous action outside the action bounds")
 
 
+def options_mismatch(recorded: dict | None, env: Env) -> str | None:
+    """What differs between the env options a file recorded and `env.options` (None: nothing, or
+    a file from before options were recorded), as a sentence that says how to fix it."""
+    if recorded is None or recorded == env.options_dict():
+        return None
+    want = env.options_dict()
+    keys = sorted(set(recorded) | set(want))
+    differ = [k for k in keys if recorded.get(k) != want.get(k)]
+    said = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
+    have = ", ".join(f"{k}={want.get(k)!r}" for k in differ)
+    sets = " ".join(f"--set {k}={recorded.get(k)}" for k in differ)
+    return f"recorded with {said}, but the environment has {have}; make it the same ({sets})"
+
+
 def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) -> None:
     """Raise DataError unless the demonstrations fit `env`'s spaces."""
     if fail is None:
@@ -282,6 +300,9 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
 
     if header.env != env.name:
         fail(f"field 'header.env' is '{header.env}', but the environment is '{env.name}'")
+    mismatch = options_mismatch(header.env_options, env)
+    if mismatch:
+        fail(f"field 'header.env_options': {mismatch}")
     if tuple(header.obs_shape) != tuple(env.spec.obs_shape):
         fail(
             f"field 'obs' has observations of shape {tuple(header.obs_shape)}, "

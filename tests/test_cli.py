@@ -58,6 +58,20 @@ def test_missing_demos(capsys, tmp_path):
     assert "no such demonstration file" in err
 
 
+def test_demos_from_another_physics_backend_are_a_user_error(capsys, tmp_path):
+    from test_data import brax_demos
+
+    from jirl import data, envs
+
+    spring = envs.make("inverted_pendulum", backend="spring")
+    demos = data.save(tmp_path / "d.npz", brax_demos(spring), spring)
+    argv = ("train", "bc", "--env", "inverted_pendulum", "--demos", str(demos))
+    code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "r"))
+    one_line_error(code, err)
+    assert "backend='spring'" in err and "--set backend=spring" in err
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -160,3 +160,64 @@ def test_zip_is_not_mistaken(tmp_path, cartpole):
         z.writestr("other.txt", "x")
     with pytest.raises(DataError, match="field 'header' is missing"):
         data.load(p, env=cartpole)
+
+
+def brax_demos(env, episodes=2, length=3):
+    """Hand-made demonstrations in a Brax env's spaces (no physics is run)."""
+    n = episodes * length
+    obs = np.zeros((n, *env.spec.obs_shape), np.float32)
+    return Trajectories(
+        obs=obs,
+        actions=np.zeros((n, env.spec.action_dim), np.float32),
+        rewards=np.ones(n, np.float32),
+        next_obs=obs,
+        terminated=np.zeros(n, bool),
+        truncated=np.tile(np.arange(length) == length - 1, episodes),
+        episode_lengths=np.full(episodes, length, np.int32),
+    )
+
+
+def test_demos_record_the_physics_backend_and_refuse_another(tmp_path):
+    spring = envs.make("inverted_pendulum", backend="spring")
+    path = data.save(tmp_path / "d.npz", brax_demos(spring), spring)
+    assert data.load(path, env=spring).header.env_options == {"backend": "spring"}
+    with pytest.raises(DataError, match=r"backend='spring'.*backend='generalized'.*--set backend"):
+        data.load(path, env=envs.make("inverted_pendulum"))
+
+
+def test_demos_record_a_tabular_worlds_layout(tmp_path):
+    world = envs.make("gridworld", size=4, slip=0.1)
+    demos = data.collect(world, lambda obs, key: 0, jax.random.PRNGKey(0), 2)
+    path = data.save(tmp_path / "d.npz", demos, world)
+    data.load(path, env=envs.make("gridworld", size=4, slip=0.1))
+    with pytest.raises(DataError, match="slip=0.1"):
+        data.load(path, env=envs.make("gridworld", size=4, slip=0.3))
+
+
+def test_demos_written_before_env_options_still_load(tmp_path, demos, cartpole):
+    # header_with writes the header of a file from before `env_options` was recorded
+    path = write(tmp_path / "d.npz", demos, cartpole, header=header_with(demos, cartpole))
+    assert data.load(path, env=cartpole).header.env_options is None
+
+
+def test_env_options_must_be_an_object(tmp_path, demos, cartpole):
+    header = header_with(demos, cartpole, env_options=["spring"])
+    path = write(tmp_path / "d.npz", demos, cartpole, header=header)
+    with pytest.raises(DataError, match="header.env_options"):
+        data.load(path, env=cartpole)
+
+
+def test_an_expert_records_the_physics_backend_and_refuses_another(tmp_path):
+    from jirl.algos import expert as experts
+    from jirl.nets import Normalizer, Policy
+    from jirl.rl.ppo import PPOConfig
+
+    spring = envs.make("inverted_pendulum", backend="spring")
+    policy = Policy(spring.spec)
+    params = policy.init(jax.random.PRNGKey(0))
+    normalizer = Normalizer.create(spring.spec.obs_shape)
+    saved = experts.Expert(policy, params, normalizer, 1000.0, 10.0)
+    experts.save(tmp_path, saved, spring, PPOConfig())
+    assert experts.load(tmp_path, spring).expert_return == 1000.0
+    with pytest.raises(DataError, match=r"env_options.*backend='spring'"):
+        experts.load(tmp_path, envs.make("inverted_pendulum", backend="positional"))

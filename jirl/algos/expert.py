@@ -17,6 +17,7 @@ from pathlib import Path
 import jax
 from flax import serialization
 
+from jirl.data import options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import DataError
 from jirl.nets import Normalizer, Policy
@@ -81,6 +82,7 @@ def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConf
     meta = {
         "format_version": EXPERT_FORMAT,
         "env": env.name,
+        "env_options": env.options_dict(),
         "horizon": env.horizon,
         "fixed_horizon": env.fixed_horizon,
         "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()},
@@ -116,6 +118,9 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         raise DataError(f"{meta_path}: field 'format_version' must be {EXPERT_FORMAT}")
     if meta.get("env") != env.name:
         raise DataError(f"{meta_path}: expert is for '{meta.get('env')}', the env is '{env.name}'")
+    mismatch = options_mismatch(meta.get("env_options"), env)
+    if mismatch:
+        raise DataError(f"{meta_path}: field 'env_options': {mismatch}")
     policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
     template = {
         "params": policy.init(jax.random.PRNGKey(0)),

@@ -21,6 +21,7 @@ Termination semantics (documented on purpose, see DESIGN.md § Environments):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,10 @@ class Env:
       spec: observation and action spaces.
       horizon: maximum episode length (time limit).
       fixed_horizon: if True episodes never terminate early (seals-style), see module doc.
+      options: the resolved options that select the dynamics, as sorted `(name, value)` pairs:
+        Brax's physics `backend`, a tabular world's layout. Demonstration files and experts
+        record them, and loading checks them (`jirl.data.check_matches_env`), so that data
+        from one physics backend is not used in another.
     """
 
     name: str
@@ -141,6 +146,11 @@ class Env:
     raw_reset: Callable[[Array], tuple[Any, Array]]
     raw_step: Callable[[Array, Any, Array], tuple[Any, Array, Array, Array]]
     fixed_horizon: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def options_dict(self) -> dict:
+        """`options` as the JSON object that files record."""
+        return json.loads(json.dumps(dict(self.options)))
 
     def reset(self, key: Array) -> EnvState:
         key, key_reset = jax.random.split(key)

@@ -12,6 +12,7 @@ reward, until then, exactly as in the planners), so there is no termination bias
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 import jax
@@ -69,7 +70,9 @@ def make_tabular(
     except ConfigError as err:
         raise EnvError(f"{name}: {err}") from None
     horizon = 2 * int(opts["size"]) if horizon is None else int(horizon)
-    return mdp_env(name, mdp, horizon, fixed_horizon, observation=opts["observation"])
+    env = mdp_env(name, mdp, horizon, fixed_horizon, observation=opts["observation"])
+    layout = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items()))
+    return dataclasses.replace(env, options=layout)
 
 
 def build_world(name: str, opts: dict) -> TabularMDP:
