@@ -10,7 +10,9 @@ adversarial loop (collection, discriminator updates, policy updates) in env step
 
 Quick mode runs a subset and says so in its output: classic control only, 1 and 4 demo episodes,
 5 seeds. `--full` adds 7 and 10 demos on classic control and Brax hopper, halfcheetah, walker2d,
-ant with 4, 11, 18, 25 demos (the paper's counts), longer training.
+ant with 4, 11, 18, 25 demos (the paper's counts), longer training. The Brax four run on the
+physics of `--brax-backend` (default positional); their experts are kept per backend
+(`--experts DIR/hopper-positional`), and demonstrations from one backend are refused by another.
 
 The table is built from `ROWS`, a dict of algorithm name -> row builder
 `builder(env, expert, demos, num_demos, *, seeds, full, key) -> row dict` (see
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares row format)
 
 import jirl  # noqa: E402
-from jirl import data  # noqa: E402
+from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.run import seed_map, seed_sharding  # noqa: E402
 
@@ -62,6 +64,16 @@ UPDATES = {
 #: (env, learner) pairs that need more updates than `UPDATES`: on mountaincar GAIL (PPO) must
 #: first find the flag (1 demo, 5 seeds: 0.63 after 100 updates, 0.99 after 300).
 ENV_UPDATES = {("mountaincar", "gail_ppo"): (300, 600)}
+#: The Brax four: the generator's rollout and PPO settings are the experts' (`base.BRAX_PPO`,
+#: 4096 env steps per update), and every learner gets `BRAX_UPDATES` updates (quick, full).
+#: Not tuned: on this project's CPU GAIL (PPO) on hopper scored 0.14 after 750 updates
+#: (spring backend, 2 seeds, 4 demos; see the README), and no GPU has run `--full` yet.
+BRAX_GENERATOR = {k: base.BRAX_PPO[k] for k in ("num_envs", "num_steps")}
+BRAX_PPO_GENERATOR = {
+    **BRAX_GENERATOR,
+    **{k: base.BRAX_PPO[k] for k in ("num_epochs", "num_minibatches", "learning_rate")},
+}
+BRAX_UPDATES = (750, 2500)
 
 
 #: Tasks whose episodes end at the goal: there GAIL and AIRL use absorbing states (Kostrikov et
@@ -83,6 +95,14 @@ def termination(env) -> dict:
     if mode == "absorbing" or (mode == "auto" and env.name in GOAL_TERMINATED):
         return {"absorbing": True, "fixed_horizon": False}
     return {"fixed_horizon": True}
+
+
+def generator(env, ppo: bool = True) -> dict:
+    """Config fields of the generator for `env`: the Brax experts' rollout and PPO settings on
+    the Brax four (`ppo=False`: the rollout only, for TRPO), the learner's defaults elsewhere."""
+    if env.name not in BRAX:
+        return {}
+    return dict(BRAX_PPO_GENERATOR if ppo else BRAX_GENERATOR)
 
 
 def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> float:
@@ -120,7 +140,10 @@ def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Cal
 
     def row(env, expert, demos, num_demos, *, seeds, full, key):
         taken = data.take_episodes(demos, num_demos)
-        updates = ENV_UPDATES.get((env.name, updates_key), UPDATES[updates_key])[int(full)]
+        if env.name in BRAX:
+            updates = BRAX_UPDATES[int(full)]
+        else:
+            updates = ENV_UPDATES.get((env.name, updates_key), UPDATES[updates_key])[int(full)]
         algo = make(config(env, updates) if callable(config) else config, env, taken)
         result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
         result["env_steps"] = algo.env_steps_per_update * updates
@@ -155,9 +178,9 @@ ROWS: dict[str, Callable] = {
         lambda env, updates: gail.GAILConfig(
             generator="trpo",
             disc_learning_rate=3e-4,
-            num_envs=32,
             anneal_updates=updates,
             ent_coef=0.0,
+            **{"num_envs": 32, **generator(env, ppo=False)},
             **termination(env),
         ),
         "gail_trpo",
@@ -167,7 +190,9 @@ ROWS: dict[str, Callable] = {
     "gail_ppo": _adversarial_row(
         "gail_ppo",
         gail.make,
-        lambda env, updates: gail.GAILConfig(anneal_updates=updates, **termination(env)),
+        lambda env, updates: gail.GAILConfig(
+            anneal_updates=updates, **generator(env), **termination(env)
+        ),
         "gail_ppo",
     ),
     # A discriminator at 3e-4 rather than 1e-3 lets AIRL find mountaincar's flag (1 demo,
@@ -176,7 +201,7 @@ ROWS: dict[str, Callable] = {
         "airl",
         airl.make,
         lambda env, updates: airl.AIRLConfig(
-            g_inputs="sa", disc_learning_rate=3e-4, **termination(env)
+            g_inputs="sa", disc_learning_rate=3e-4, **generator(env), **termination(env)
         ),
         "airl",
     ),
@@ -252,6 +277,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--no-throughput", action="store_true", help="skip the rows' env-steps-per-second runs"
     )
+    parser.add_argument(
+        "--brax-backend",
+        default="positional",
+        choices=envs.BACKENDS,
+        help="Brax physics for the Brax four (default positional; experts are kept per backend)",
+    )
     args = parser.parse_args(argv)
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
@@ -271,10 +302,14 @@ def main(argv=None) -> None:
     for env_name in env_names:
         kind = "brax" if env_name in BRAX else "classic"
         counts = args.demos or (list(DEMOS[kind]) if args.full else list(QUICK_DEMOS))
+        options = {"backend": args.brax_backend} if kind == "brax" else {}
         expert_dir = base.ensure_expert(
-            env_name, Path(args.experts) / env_name, episodes=max(max(counts), 10)
+            env_name,
+            Path(args.experts) / "-".join([env_name, *options.values()]),
+            episodes=max(max(counts), 10),
+            **options,
         )
-        env, expert, demos = base.load_inputs(env_name, expert_dir)
+        env, expert, demos = base.load_inputs(env_name, expert_dir, **options)
         for n in counts:
             if n > demos.num_episodes:
                 notes.append(f"{env_name}: {n} demos asked, {demos.num_episodes} recorded")

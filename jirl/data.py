@@ -287,8 +287,10 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
     differ = [k for k in keys if recorded.get(k) != want.get(k)]
     said = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
     have = ", ".join(f"{k}={want.get(k)!r}" for k in differ)
-    sets = " ".join(f"--set {k}={recorded.get(k)}" for k in differ)
-    return f"recorded with {said}, but the environment has {have}; make it the same ({sets})"
+    fix = f"make the environment with {said}"
+    if "backend" in differ:  # the one env option of the experiment config
+        fix += f" (jirl CLI: --set backend={recorded.get('backend')})"
+    return f"recorded with {said}, but the environment has {have}; {fix}"
 
 
 def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) -> None:
