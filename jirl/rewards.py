@@ -244,10 +244,9 @@ def discriminator_loss(logit_fn: LogitFn) -> DiscLoss:
 
     def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
         del key
-        n = batch.expert.reward.shape[0]
-        both = jax.tree.map(lambda e, p: jnp.concatenate([e, p]), batch.expert, batch.policy)
-        logits = logit_fn(params, normalizer, both)  # one pass over expert and policy samples
-        return bce_loss(logits[:n], logits[n:])
+        return bce_loss(
+            logit_fn(params, normalizer, batch.expert), logit_fn(params, normalizer, batch.policy)
+        )
 
     return loss
 
