@@ -280,9 +280,9 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
 def options_mismatch(recorded: dict | None, env: Env) -> str | None:
     """What differs between the env options a file recorded and `env.options` (None: nothing, or
     a file from before options were recorded), as a sentence that says how to fix it."""
-    if recorded is None or recorded == env.options_dict():
-        return None
     want = env.options_dict()
+    if recorded is None or recorded == want:
+        return None
     keys = sorted(set(recorded) | set(want))
     differ = [k for k in keys if recorded.get(k) != want.get(k)]
     said = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
