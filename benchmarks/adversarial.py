@@ -1,18 +1,23 @@
 """The GAIL paper's Table 3 (Ho & Ermon 2016), our run: true return of BC, GAIL (TRPO),
 GAIL (PPO), AIRL, GCL, GAN-GCL, FEM and GTAL trained from N expert episodes, beside the expert
-and a random policy,
-mean ± std over vmapped seeds, plus the normalized score; and the throughput of the whole
-adversarial loop (collection, discriminator updates, policy updates) in env steps per second.
+and a random policy, mean ± std over vmapped seeds, plus the normalized score; and the throughput
+of the whole adversarial loop (collection, discriminator updates, policy updates) in env steps
+per second.
 
-    python benchmarks/adversarial.py                  # quick CPU mode (see QUICK below)
+    python benchmarks/adversarial.py                  # quick CPU mode (below)
     python benchmarks/adversarial.py --envs cartpole --demos 1 4
     python benchmarks/adversarial.py --full           # GPU: classic control + Brax four
+    python benchmarks/adversarial.py --envs --speed cartpole   # the speed section only
 
 Quick mode runs a subset and says so in its output: classic control only, 1 and 4 demo episodes,
 5 seeds. `--full` adds 7 and 10 demos on classic control and Brax hopper, halfcheetah, walker2d,
 ant with 4, 11, 18, 25 demos (the paper's counts), longer training. The Brax four run on the
 physics of `--brax-backend` (default positional); their experts are kept per backend
 (`--experts DIR/hopper-positional`), and demonstrations from one backend are refused by another.
+
+The speed section (`--speed ENV`, hopper by default in `--full`) times one GAIL (PPO) agent to
+a normalized score of 0.9, evaluated as it trains (compile and evaluations left out), and 16
+seeds vmapped against 1 on one device (`SPEED_RUNS`).
 
 The table is built from `ROWS`, a dict of algorithm name -> row builder
 `builder(env, expert, demos, num_demos, *, seeds, full, key) -> row dict` (see
@@ -43,6 +48,7 @@ import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares r
 import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
+from jirl.evaluation import normalized_score  # noqa: E402
 from jirl.run import seed_map, seed_sharding  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
@@ -71,6 +77,16 @@ ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},
 }
+
+
+#: The speed section (`--speed ENV`; hopper in `--full`): training seconds for one GAIL (PPO)
+#: agent to reach normalized score `SPEED_TARGET`, evaluated (16 episodes) every few updates, and
+#: the wall time of `SPEED_SEEDS[1]` seeds vmapped against 1 on one device. The issue's goals on
+#: Brax hopper: ≤ 2 min on one H100 (jaxirl's README gives ~3.5 min per hopper agent) and ≤ 2×.
+#: env -> (demo episodes, updates between evaluations, updates of each seed-count run).
+SPEED_RUNS = {"hopper": (4, 25, 10), "cartpole": (1, 5, 20)}
+SPEED_TARGET = 0.9
+SPEED_SEEDS = (1, 16)
 
 
 #: Tasks whose episodes end at the goal: there GAIL and AIRL use absorbing states (Kostrikov et
@@ -110,10 +126,10 @@ def generator(env, ppo: bool = True) -> dict:
     return {k: base.BRAX_PPO[k] for k in keys}
 
 
-def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> float:
-    """Env steps per second of the whole training loop (collection, discriminator and policy
-    updates) for `seeds` vmapped seeds sharded over `devices` (`jirl.run.seed_map`): compiled
-    once, then the best of 3 timed runs."""
+def train_seconds(algo, seeds: int, devices: list, updates: int = 10) -> float:
+    """Wall seconds of `updates` updates of the whole training loop (collection, discriminator
+    and policy updates) for `seeds` vmapped seeds sharded over `devices`
+    (`jirl.run.seed_map`): compiled once, then the best of 3 timed runs."""
     sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
     keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), seeds), sharding)
     train = seed_map(jirl.make_train(algo, updates), sharding)
@@ -123,7 +139,14 @@ def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> floa
         start = time.perf_counter()
         jax.block_until_ready(compiled(keys))
         times.append(time.perf_counter() - start)
-    return algo.env_steps_per_update * updates * seeds / min(times)
+    return min(times)
+
+
+def steps_per_second(algo, seeds: int, devices: list, updates: int = 10) -> float:
+    """Env steps per second of `train_seconds`' run."""
+    return (
+        algo.env_steps_per_update * updates * seeds / train_seconds(algo, seeds, devices, updates)
+    )
 
 
 def throughput(algo, seeds: int) -> dict:
@@ -140,13 +163,21 @@ def throughput(algo, seeds: int) -> dict:
     return out
 
 
-def _adversarial_row(name: str, make: Callable, config, updates_key: str) -> Callable:
-    """A row builder; `config` is a config or `config(env, updates) -> config`."""
+def build(name: str, env, demos, num_demos: int, full: bool):
+    """`(algo, updates, demos taken)` of adversarial learner `name` (`LEARNERS`) on the first
+    `num_demos` episodes of `demos`, with the mode's update count (`UPDATES`, `ENV_UPDATES`)."""
+    make, config = LEARNERS[name]
+    taken = data.take_episodes(demos, num_demos)
+    updates = ENV_UPDATES.get((env.name, name), UPDATES[name])[int(full)]
+    algo = make(config(env, updates) if callable(config) else config, env, taken)
+    return algo, updates, taken
+
+
+def _adversarial_row(name: str) -> Callable:
+    """The row builder of adversarial learner `name`."""
 
     def row(env, expert, demos, num_demos, *, seeds, full, key):
-        taken = data.take_episodes(demos, num_demos)
-        updates = ENV_UPDATES.get((env.name, updates_key), UPDATES[updates_key])[int(full)]
-        algo = make(config(env, updates) if callable(config) else config, env, taken)
+        algo, updates, taken = build(name, env, demos, num_demos, full)
         result = base.evaluate(algo, env, expert, updates, seeds=seeds, episodes=16, key=key)
         result["env_steps"] = algo.env_steps_per_update * updates
         if MEASURE_THROUGHPUT["on"]:
@@ -170,13 +201,86 @@ def _smile_row(env, expert, demos, num_demos, *, seeds, full, key):
     return base.smile_row(env, expert, demos, num_demos, seeds=seeds, key=key)
 
 
-#: algorithm name -> row builder; add DAgger / SMILe / GCL rows here.
-ROWS: dict[str, Callable] = {
-    "bc": _bc_row,
-    "gail_trpo": _adversarial_row(
-        "gail_trpo",
+def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> dict:
+    """Train one agent with `jirl.run` until its normalized score (mean true return of 16
+    episodes, evaluated every `eval_every` updates) reaches `SPEED_TARGET`, or `max_updates`.
+
+    `train_seconds` counts the chunks of updates only: compile (`compile_seconds`) and the
+    evaluations are left out. `curve` is `[(updates, score)]` at every evaluation.
+    """
+    evaluate = base.mean_returns(algo, env, episodes=16)
+    curve = []
+
+    def reached(first, metrics, state):
+        done = first + len(next(iter(metrics.values())))
+        ret = evaluate(state, jax.random.fold_in(key, done)[None])[0]
+        curve.append(
+            (done, float(normalized_score(ret, expert.expert_return, expert.random_return)))
+        )
+        return curve[-1][1] >= SPEED_TARGET
+
+    result = jirl.run(
+        algo,
+        key,
+        max_updates,
+        chunk_size=eval_every,
+        callbacks=[reached],
+        devices=jax.devices()[:1],
+    )
+    updates = curve[-1][0]
+    return {
+        "target": SPEED_TARGET,
+        "reached": curve[-1][1] >= SPEED_TARGET,
+        "updates": updates,
+        "env_steps": algo.env_steps_per_update * updates,
+        "train_seconds": result.wall_seconds,
+        "compile_seconds": result.compile_seconds,
+        "best_score": max(score for _, score in curve),
+        "curve": curve,
+    }
+
+
+def speed(env, expert, demos, key) -> dict:
+    """The speed section for GAIL (PPO) on `env` (`SPEED_RUNS`): `time_to_score` with the
+    `--full` update count as its budget, then `SPEED_SEEDS` seeds vmapped on one device for the
+    same number of updates each (`train_seconds`) and their wall-time ratio."""
+    num_demos, eval_every, scaling_updates = SPEED_RUNS[env.name]
+    algo, updates, _ = build("gail_ppo", env, demos, num_demos, full=True)
+    out = {"algo": "gail_ppo", "env": env.name, "num_demos": num_demos}
+    out.update(time_to_score(algo, env, expert, updates, eval_every, key))
+    walls = [train_seconds(algo, n, jax.devices()[:1], scaling_updates) for n in SPEED_SEEDS]
+    out["seeds"] = {
+        "updates": scaling_updates,
+        "counts": list(SPEED_SEEDS),
+        "wall_seconds": walls,
+        "ratio": walls[-1] / walls[0],
+    }
+    return out
+
+
+def print_speed(s: dict, device: str) -> None:
+    steps = f"{s['updates']} updates, {s['env_steps'] / 1e6:.2f}M env steps"
+    what = (
+        f"time to {s['target']:.2f}: {s['algo']} on {s['env']} ({s['num_demos']} demos, {device})"
+    )
+    took = f"{s['train_seconds']:.1f} s of training ({steps}"
+    if s["reached"]:
+        print(f"{what}: {took}); compile {s['compile_seconds']:.1f} s")
+    else:
+        print(f"{what}: not reached, {took}, best {s['best_score']:.2f})")
+    n0, n1 = s["seeds"]["counts"]
+    w0, w1 = s["seeds"]["wall_seconds"]
+    print(
+        f"seeds: {n1} vmapped take {s['seeds']['ratio']:.2f}× the wall time of {n0} "
+        f"({s['seeds']['updates']} updates: {w1:.2f} s vs {w0:.2f} s)"
+    )
+
+
+#: adversarial learner name -> (make, config or `config(env, updates) -> config`).
+LEARNERS: dict[str, tuple[Callable, object]] = {
+    # δ annealed to 0 over the run and no entropy bonus (`gail.GAILConfig`'s docstring).
+    "gail_trpo": (
         gail.make,
-        # δ annealed to 0 over the run and no entropy bonus (`gail.GAILConfig`'s docstring).
         lambda env, updates: gail.GAILConfig(
             generator="trpo",
             disc_learning_rate=3e-4,
@@ -185,43 +289,39 @@ ROWS: dict[str, Callable] = {
             **{"num_envs": 32, **generator(env, ppo=False)},
             **termination(env),
         ),
-        "gail_trpo",
     ),
     # The PPO rate decays to 0 over the run: without it GAIL-PPO drifts after converging.
     # Causal entropy weight λ = 0.01 (the default, `gail.GAILConfig`).
-    "gail_ppo": _adversarial_row(
-        "gail_ppo",
+    "gail_ppo": (
         gail.make,
         lambda env, updates: gail.GAILConfig(
             anneal_updates=updates, **generator(env), **termination(env)
         ),
-        "gail_ppo",
     ),
     # A discriminator at 3e-4 rather than 1e-3 lets AIRL find mountaincar's flag (1 demo,
     # 5 seeds: 1.01 against 0.21) and costs little elsewhere (cartpole 0.96, acrobot 0.99).
-    "airl": _adversarial_row(
-        "airl",
+    "airl": (
         airl.make,
         lambda env, updates: airl.AIRLConfig(
             g_inputs="sa", disc_learning_rate=3e-4, **generator(env), **termination(env)
         ),
-        "airl",
     ),
-    "gcl": _adversarial_row("gcl", gcl.make, gcl.GCLConfig(), "gcl"),
-    "gan_gcl": _adversarial_row("gan_gcl", gan_gcl.make, gan_gcl.GANGCLConfig(), "gan_gcl"),
+    "gcl": (gcl.make, gcl.GCLConfig()),
+    "gan_gcl": (gan_gcl.make, gan_gcl.GANGCLConfig()),
     # Whole episodes per update: num_steps is the env's horizon; GTAL's T is the update count.
-    "fem": _adversarial_row(
-        "fem",
+    "fem": (
         apprenticeship.make_fem,
         lambda env, updates: apprenticeship.FEMConfig(num_steps=env.horizon),
-        "fem",
     ),
-    "gtal": _adversarial_row(
-        "gtal",
+    "gtal": (
         apprenticeship.make_gtal,
         lambda env, updates: apprenticeship.GTALConfig(num_steps=env.horizon, num_rounds=updates),
-        "gtal",
     ),
+}
+#: algorithm name -> row builder; add rows here.
+ROWS: dict[str, Callable] = {
+    "bc": _bc_row,
+    **{name: _adversarial_row(name) for name in LEARNERS},
     "dagger": _dagger_row,
     "smile": _smile_row,
 }
@@ -254,10 +354,25 @@ def markdown(rows: list[dict], algos: list[str]) -> str:
     return "\n".join(lines)
 
 
+def inputs(env_name: str, args, episodes: int):
+    """`(env, expert, demos)` of `env_name`: the Brax four on `args.brax_backend`, the expert
+    from the cache `args.experts` (trained first, with `episodes` demonstrations, if missing)."""
+    options = {"backend": args.brax_backend} if env_name in BRAX else {}
+    expert_dir = base.ensure_expert(
+        env_name,
+        Path(args.experts) / "-".join([env_name, *options.values()]),
+        episodes=episodes,
+        **options,
+    )
+    return base.load_inputs(env_name, expert_dir, **options)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="all demo counts, Brax, GPU")
-    parser.add_argument("--envs", nargs="+", help="environments (default: by mode)")
+    parser.add_argument(
+        "--envs", nargs="*", help="environments (default: by mode; none named: no table)"
+    )
     parser.add_argument("--demos", nargs="+", type=int, help="demo episode counts")
     parser.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=sorted(ROWS))
     parser.add_argument("--seeds", type=int, default=5, help="seeds, vmapped (default 5)")
@@ -285,6 +400,12 @@ def main(argv=None) -> None:
         choices=envs.BACKENDS,
         help="Brax physics for the Brax four (default positional; experts are kept per backend)",
     )
+    parser.add_argument(
+        "--speed",
+        choices=(*SPEED_RUNS, "none"),
+        help="time one GAIL (PPO) agent to normalized 0.9 on ENV, and 16 seeds against 1 "
+        "(default: hopper with --full, none otherwise)",
+    )
     args = parser.parse_args(argv)
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
@@ -294,10 +415,11 @@ def main(argv=None) -> None:
         # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
         jax.config.update("jax_cpu_enable_async_dispatch", False)
 
-    env_names = args.envs or (list(CLASSIC) + (list(BRAX) if args.full else []))
+    default_envs = list(CLASSIC) + (list(BRAX) if args.full else [])
+    env_names = default_envs if args.envs is None else args.envs
     rows, notes = [], []
-    if not args.full:
-        scope = "" if args.envs else "classic control only, "
+    if not args.full and env_names:
+        scope = "" if args.envs is not None else "classic control only, "
         notes.append(
             f"quick mode: {scope}demos {args.demos or list(QUICK_DEMOS)}, "
             f"{args.seeds} seeds, short training; --full for all counts, longer training and Brax"
@@ -305,14 +427,7 @@ def main(argv=None) -> None:
     for env_name in env_names:
         kind = "brax" if env_name in BRAX else "classic"
         counts = args.demos or (list(DEMOS[kind]) if args.full else list(QUICK_DEMOS))
-        options = {"backend": args.brax_backend} if kind == "brax" else {}
-        expert_dir = base.ensure_expert(
-            env_name,
-            Path(args.experts) / "-".join([env_name, *options.values()]),
-            episodes=max(max(counts), 10),
-            **options,
-        )
-        env, expert, demos = base.load_inputs(env_name, expert_dir, **options)
+        env, expert, demos = inputs(env_name, args, episodes=max(max(counts), 10))
         for n in counts:
             if n > demos.num_episodes:
                 notes.append(f"{env_name}: {n} demos asked, {demos.num_episodes} recorded")
@@ -346,12 +461,16 @@ def main(argv=None) -> None:
         for r in rows
         if "env_steps_per_second" in r
     ]
+    speed_env = args.speed or ("hopper" if args.full else "none")
+    speed_result = None
+    if speed_env != "none":
+        env, expert, demos = inputs(speed_env, args, episodes=max(SPEED_RUNS[speed_env][0], 10))
+        speed_result = speed(env, expert, demos, jax.random.PRNGKey(0))
     if importlib.util.find_spec("imitation") is None:
         notes.append("`imitation` is not installed: no side-by-side run of imitation's GAIL")
     table = markdown(rows, args.algos)
-    print()
-    print(table)
-    print()
+    if rows:
+        print(f"\n{table}\n")
     for t in throughput:
         line = f"throughput {t['algo']} on {t['env']}: {t['env_steps_per_second']:,.0f} env steps/s"
         line += f" ({args.seeds} seeds, one device)"
@@ -361,6 +480,8 @@ def main(argv=None) -> None:
                 f"seeds over {t['devices']} devices"
             )
         print(line)
+    if speed_result is not None:
+        print_speed(speed_result, jax.devices()[0].device_kind)
     for note in notes:
         print("note:", note)
     out = Path(args.out)
@@ -374,6 +495,7 @@ def main(argv=None) -> None:
                 "platform": platform.platform(),
                 "rows": rows,
                 "throughput": throughput,
+                "speed": speed_result,
                 "notes": notes,
                 "table": table,
                 "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, 0 = random",

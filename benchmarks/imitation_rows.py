@@ -125,6 +125,16 @@ def load_inputs(
     return env, expert, demos
 
 
+def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None):
+    """`f(states, keys) -> [seeds]`, jitted: each seed's mean true return over `episodes`
+    episodes of its `act` (states and keys with a leading seed axis, over `sharding`)."""
+
+    def mean_return(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+
+    return jax.jit(seed_map(mean_return, sharding))
+
+
 def evaluate(
     algo: Algorithm,
     env: Env,
@@ -141,17 +151,13 @@ def evaluate(
     """
     key_train, key_eval = jax.random.split(key)
     start = time.perf_counter()
-
-    def mean_return(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
-
     sharding = seed_sharding(seeds)
     keys_train, keys_eval = jax.device_put(
         (jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds)), sharding
     )
     train = jax.jit(seed_map(jirl.make_train(algo, num_updates), sharding))
     state, metrics = train(keys_train)
-    returns = np.asarray(jax.jit(seed_map(mean_return, sharding))(state, keys_eval))
+    returns = np.asarray(mean_returns(algo, env, episodes, sharding)(state, keys_eval))
     scores = np.asarray(normalized_score(returns, expert.expert_return, expert.random_return))
     queries = metrics.get("expert_queries")
     return {

@@ -34,8 +34,9 @@ from jirl.types import Algorithm, Array
 
 CHECKPOINT_FILE = "state.msgpack"
 
-#: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk.
-Callback = Callable[[int, dict[str, np.ndarray], Any], None]
+#: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk; a callback
+#: that returns True stops the run after that chunk (e.g. once a target score is reached).
+Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
 class NonFiniteError(JirlError):
@@ -48,7 +49,8 @@ class RunResult:
 
     Attributes:
       state: final state, every leaf with a leading seed axis `[seeds, ...]`.
-      metrics: `{name: [num_updates, seeds]}` host arrays.
+      metrics: `{name: [updates, seeds]}` host arrays, `updates` fewer than asked when a
+        callback stopped the run.
       compile_seconds: time to compile the chunk function (and init).
       wall_seconds: time spent running chunks, compile excluded.
     """
@@ -197,6 +199,8 @@ def run(
       algo: any `Algorithm`.
       key: base key; seed `i` uses `jax.random.split(key, seeds)[i]`.
       chunk_size: updates per jitted call; callbacks and checkpoints happen between calls.
+      callbacks: `Callback`s, called after every chunk; one returning True stops the run there
+        (the checkpoint, if any, is written first).
       checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
         the end; with `resume=True` training continues from it, bit for bit.
       devices: devices to shard the seed axis over (default: all visible).
@@ -253,11 +257,15 @@ def run(
         state = new_state
         for k, v in metrics.items():
             history.setdefault(k, []).append(v)
+        stop = False
         for callback in callbacks:
-            callback(done, metrics, state)
+            stop = bool(callback(done, metrics, state)) or stop
         done += length
         chunks_run += 1
-        if ckpt is not None and (chunks_run % checkpoint_every == 0 or done == num_updates):
+        last = done == num_updates or stop
+        if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
             save_checkpoint(ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done)
+        if stop:
+            break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}
     return RunResult(state, all_metrics, compile_seconds, wall)

@@ -55,3 +55,34 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     state, metrics, update = load_checkpoint(tmp_path, init(None))
     assert update == 4
     assert float(np.asarray(state["x"]).reshape(())) == 16.0
+
+
+def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):
+    def init(key):
+        return {"x": jnp.zeros(())}
+
+    def update(state):
+        x = state["x"] + 1.0
+        return {"x": x}, {"x": x}
+
+    algo = Algorithm(init, update, lambda s, o, k: o)
+    seen = []
+
+    def reached_five(first, metrics, state):
+        seen.append(first)
+        return bool(np.all(metrics["x"][-1] >= 5.0))
+
+    result = jirl.run(
+        algo,
+        jax.random.PRNGKey(0),
+        20,
+        chunk_size=2,
+        callbacks=[reached_five],
+        checkpoint_dir=tmp_path,
+        checkpoint_every=100,
+    )
+    assert seen == [0, 2, 4]
+    assert result.metrics["x"].shape == (6, 1)
+    state, _, update = load_checkpoint(tmp_path, init(None))
+    assert update == 6
+    assert float(np.asarray(state["x"]).reshape(())) == 6.0
