@@ -209,11 +209,12 @@ def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> 
     evaluations are left out. `curve` is `[(updates, score)]` at every evaluation.
     """
     evaluate = base.mean_returns(algo, env, episodes=16)
+    key_train, key_eval = jax.random.split(key)
     curve = []
 
     def reached(first, metrics, state):
         done = first + len(next(iter(metrics.values())))
-        ret = evaluate(state, jax.random.fold_in(key, done)[None])[0]
+        ret = evaluate(state, jax.random.fold_in(key_eval, done)[None])[0]
         curve.append(
             (done, float(normalized_score(ret, expert.expert_return, expert.random_return)))
         )
@@ -221,7 +222,7 @@ def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> 
 
     result = jirl.run(
         algo,
-        key,
+        key_train,
         max_updates,
         chunk_size=eval_every,
         callbacks=[reached],
