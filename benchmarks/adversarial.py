@@ -48,7 +48,7 @@ import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares r
 import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
-from jirl.evaluation import normalized_score  # noqa: E402
+from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.run import seed_map, seed_sharding  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
@@ -208,7 +208,7 @@ def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> 
     `train_seconds` counts the chunks of updates only: compile (`compile_seconds`) and the
     evaluations are left out. `curve` is `[(updates, score)]` at every evaluation.
     """
-    evaluate = base.mean_returns(algo, env, episodes=16)
+    evaluate = mean_returns(algo, env, episodes=16)
     key_train, key_eval = jax.random.split(key)
     curve = []
 
@@ -264,11 +264,11 @@ def print_speed(s: dict, device: str) -> None:
     what = (
         f"time to {s['target']:.2f}: {s['algo']} on {s['env']} ({s['num_demos']} demos, {device})"
     )
-    took = f"{s['train_seconds']:.1f} s of training ({steps}"
+    took = f"{s['train_seconds']:.1f} s of training ({steps})"
     if s["reached"]:
-        print(f"{what}: {took}); compile {s['compile_seconds']:.1f} s")
+        print(f"{what}: {took}; compile {s['compile_seconds']:.1f} s")
     else:
-        print(f"{what}: not reached, {took}, best {s['best_score']:.2f})")
+        print(f"{what}: not reached (best {s['best_score']:.2f}) in {took}")
     n0, n1 = s["seeds"]["counts"]
     w0, w1 = s["seeds"]["wall_seconds"]
     print(

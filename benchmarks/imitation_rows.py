@@ -34,7 +34,7 @@ from jirl.algos import bc, dagger, smile
 from jirl.algos import expert as experts
 from jirl.config import experiment_config
 from jirl.envs.base import Env
-from jirl.evaluation import episode_returns, normalized_score
+from jirl.evaluation import mean_returns, normalized_score
 from jirl.rl.ppo import PPOConfig
 from jirl.run import seed_map, seed_sharding
 from jirl.types import Algorithm, Trajectories
@@ -123,16 +123,6 @@ def load_inputs(
     expert = experts.load(expert_dir, env)
     demos = data.load(Path(expert_dir) / "demos.npz", env=env).trajectories
     return env, expert, demos
-
-
-def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None):
-    """`f(states, keys) -> [seeds]`, jitted: each seed's mean true return over `episodes`
-    episodes of its `act` (states and keys with a leading seed axis, over `sharding`)."""
-
-    def mean_return(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
-
-    return jax.jit(seed_map(mean_return, sharding))
 
 
 def evaluate(

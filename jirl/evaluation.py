@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from jirl.envs.base import Env, batch_reset
-from jirl.types import Array
+from jirl.run import seed_map
+from jirl.types import Algorithm, Array
 
 #: `act_fn(obs [*obs_shape], key) -> action`, one unbatched observation.
 ActFn = Callable[[Array, Array], Array]
@@ -34,6 +35,17 @@ def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> A
     init = (state, jnp.zeros(num_episodes), jnp.ones(num_episodes, bool))
     (_, total, _), _ = jax.lax.scan(step, init, jax.random.split(key_act, env.horizon))
     return total
+
+
+def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
+    """`f(states, keys) -> [seeds]`, jitted once: each seed's mean true return over `episodes`
+    episodes of its `algo.act` (`states` and `keys` with a leading seed axis, over `sharding`,
+    `jirl.run.seed_sharding`; None: one device). Build it once to evaluate repeatedly."""
+
+    def mean_return(state, key):
+        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+
+    return jax.jit(seed_map(mean_return, sharding))
 
 
 def random_act_fn(env: Env) -> ActFn:

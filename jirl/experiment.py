@@ -23,7 +23,7 @@ from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
-from jirl.evaluation import episode_returns, normalized_score, random_act_fn
+from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import has_checkpoint, run
 from jirl.types import Algorithm
@@ -105,14 +105,10 @@ def evaluate_seeds(
     Run `i` is evaluated with `jax.random.split(key, seeds)[i % seeds]`, so the runs of a sweep
     (`seeds` consecutive runs per setting) are scored as plain runs of their setting would be.
     """
-
-    def one(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
-
     runs = jax.tree.leaves(state)[0].shape[0]
     seeds = seeds or runs
     keys = jax.numpy.tile(jax.random.split(key, seeds), (runs // seeds, 1))
-    return np.asarray(jax.jit(jax.vmap(one))(state, keys))
+    return np.asarray(mean_returns(algo, env, episodes)(state, keys))
 
 
 def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
