@@ -99,6 +99,12 @@ SPEED_SEEDS = (1, 16)
 #: with them, −0.05 and −0.04 with a fixed horizon, where the fallen robot's states made the
 #: discriminator win every sample.
 GOAL_TERMINATED = ("acrobot", "mountaincar")
+#: AIRL on the Brax four: log π weighted 0.1 in the discriminator's logit (`log_pi_weight`, D =
+#: e^f / (e^f + π^0.1)), the policy rewarded with f alone, a slower discriminator, and the PPO
+#: rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800 annealed updates: AIRL as
+#: published (α = 1) −0.03 with this discriminator rate; α = 0.1 with the reward f − 0.1 log π
+#: 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06 (README).
+BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
 TERMINATION = {"mode": "auto"}
@@ -304,7 +310,9 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
     "airl": (
         airl.make,
         lambda env, updates: airl.AIRLConfig(
-            g_inputs="sa", disc_learning_rate=3e-4, **generator(env), **termination(env)
+            **{"g_inputs": "sa", "disc_learning_rate": 3e-4, **generator(env)}
+            | termination(env)
+            | (BRAX_AIRL | {"anneal_updates": updates} if env.name in BRAX else {})
         ),
     ),
     "gcl": (gcl.make, gcl.GCLConfig()),

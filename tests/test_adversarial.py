@@ -69,6 +69,8 @@ def test_config_validation_and_defaults():
         gail.GAILConfig(disc_inputs="a")
     with pytest.raises(ConfigError, match="max_kl"):
         gail.GAILConfig(generator="trpo", max_kl=-1.0)
+    with pytest.raises(ConfigError, match="log_pi_weight must be >= 0, got -0.5"):
+        airl.AIRLConfig(log_pi_weight=-0.5)
     env = envs.make("cartpole")
     assert adversarial.training_env(gail.GAILConfig(), env).fixed_horizon
     assert not adversarial.training_env(gail.GAILConfig(fixed_horizon=False), env).fixed_horizon
@@ -150,6 +152,48 @@ def test_retrain_rejects_bad_inputs(tmp_path):
     (tmp_path / "config.yaml").write_text("algo: bc\nenv: cartpole\n")
     with pytest.raises(ConfigError, match="learned no reward"):
         retrain(tmp_path, "cartpole", tmp_path / "out")
+
+
+class _LogProbSpy:
+    """A reward model whose logit is −log π as the loop passes it (`t.log_prob`)."""
+
+    def init(self, key):
+        return {"w": jnp.zeros(())}
+
+    def logits(self, params, normalizer, t):
+        return params["w"] - t.log_prob
+
+    transfer_reward = logits
+
+
+def _spy_loss(params, normalizer, batch, key):
+    """A loss that reports the log π of each side of the discriminator's minibatch."""
+    metrics = {"expert_log_prob": batch.expert.log_prob.mean()}
+    metrics["policy_log_prob"] = batch.policy.log_prob.mean()
+    return params["w"] ** 2, metrics
+
+
+def test_log_pi_weight_scales_log_pi_in_the_loss_and_at_relabelling(cartpole_expert):
+    """α (`log_pi_weight`) scales log π on both sides of the discriminator's data and in the
+    relabelled reward; w (`reward_log_pi_weight`) once more in the reward only."""
+    demos, _ = _demos(cartpole_expert, 1)
+    env = envs.make("cartpole")
+
+    def one_update(**weights):
+        config = airl.AIRLConfig(reward_map="logit", num_envs=2, num_steps=8, **weights)
+        algo = adversarial.make(config, env, demos, _LogProbSpy(), _spy_loss, "spy")
+        _, metrics = jax.jit(algo.update)(algo.init(jax.random.PRNGKey(0)))
+        keys = ("expert_log_prob", "policy_log_prob", "learned_reward")
+        return np.array([float(metrics[k]) for k in keys])
+
+    plain = one_update()
+    assert (plain[:2] < 0).all() and plain[2] > 0  # log π of two actions, then −log π
+    np.testing.assert_allclose(one_update(log_pi_weight=0.5), 0.5 * plain, rtol=1e-5)
+    np.testing.assert_allclose(
+        one_update(log_pi_weight=0.5, reward_log_pi_weight=0.2),
+        plain * [0.5, 0.5, 0.1],
+        rtol=1e-5,
+    )
 
 
 def test_absorbing_states_flag_relabel_and_pool():

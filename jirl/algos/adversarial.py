@@ -170,8 +170,15 @@ class AdversarialConfig(GeneratorConfig):
     """Hyperparameters of the adversarial loop: the generator's (`GeneratorConfig`), then the
     discriminator's: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
     transitions (or segments, `make(segment_length=...)`) per round, `grad_penalty` coefficient
-    (0: none), `reward_map` (logit → reward), `reward_log_pi_weight` (the weight of log π in
-    logits that use it, at relabelling only), `absorbing` (absorbing states, module docstring).
+    (0: none), `reward_map` (logit → reward), `absorbing` (absorbing states, module docstring).
+
+    Logits that use log π(a|s) (AIRL's f − log π, GCL's r − log π) scale it by `log_pi_weight`
+    α everywhere, in the discriminator's loss and at relabelling, so that D = e^f / (e^f + π^α);
+    `reward_log_pi_weight` w scales it once more at relabelling only (the policy's reward is then
+    f − α·w·log π; Fu et al.'s code used w = 0.1 with α = 1). α = 1 is the model as published;
+    α < 1 lowers the entropy bonus the policy collects from the reward (α per nat) while the
+    reward stays log D − log(1 − D), the same at the discriminator's optimum in living and
+    absorbing states alike, which w < 1 is not (README, the Brax four on the CPU).
     """
 
     disc_hidden: tuple[int, ...] = (64, 64)
@@ -181,6 +188,7 @@ class AdversarialConfig(GeneratorConfig):
     disc_batch_size: int = 256
     grad_penalty: float = 0.0
     reward_map: str = "log_d"
+    log_pi_weight: float = 1.0
     reward_log_pi_weight: float = 1.0
     absorbing: bool = False
 
@@ -197,6 +205,7 @@ class AdversarialConfig(GeneratorConfig):
         require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
         require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
         require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
+        require(self.log_pi_weight >= 0, f"log_pi_weight must be >= 0, got {self.log_pi_weight}")
         require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
         require(self.grad_penalty >= 0, f"grad_penalty must be >= 0, got {self.grad_penalty}")
         require(
@@ -450,14 +459,15 @@ def make(
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
         """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
         `[T/L·B, L]`) vs demonstrations of the same shape."""
-        batch, batch_weights = pool(batch)
+        batch, batch_weights = pool(batch.replace(log_prob=config.log_pi_weight * batch.log_prob))
 
         def log_prob(t: Transition) -> Array:
+            """α log π(a|s) of the current policy (0 in s_a)."""
             obs = t.obs
             if config.absorbing:  # the policy's own observations; log π(s_a) = 0
                 obs = obs[..., :-1].reshape((*obs.shape[:-1], *spec.obs_shape))
             params, normalizer = state.learner.params["policy"], state.learner.normalizer
-            log_pi = policy.dist(params, normalizer, obs).log_prob(t.action)
+            log_pi = config.log_pi_weight * policy.dist(params, normalizer, obs).log_prob(t.action)
             return jnp.where(t.obs[..., -1] > 0.5, 0.0, log_pi) if config.absorbing else log_pi
 
         def step(carry, key_step):
@@ -490,7 +500,8 @@ def make(
         else:
             flat = rollout_segments(batch, segment_length)
         disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
-        scaled = batch.replace(log_prob=config.reward_log_pi_weight * batch.log_prob)
+        weight = config.log_pi_weight * config.reward_log_pi_weight
+        scaled = batch.replace(log_prob=weight * batch.log_prob)
         reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
         learned = relabel(config, spec, reward_of, scaled)  # [T, B]
         learner_state, learner_metrics = learner.learn(
