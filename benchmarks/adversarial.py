@@ -100,11 +100,18 @@ SPEED_SEEDS = (1, 16)
 #: discriminator win every sample.
 GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: AIRL on the Brax four: log π weighted 0.1 in the discriminator's logit (`log_pi_weight`, D =
-#: e^f / (e^f + π^0.1)), the policy rewarded with f alone, a slower discriminator, and the PPO
-#: rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800 annealed updates: AIRL as
-#: published (α = 1) −0.03 with this discriminator rate; α = 0.1 with the reward f − 0.1 log π
-#: 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06 (README).
-BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
+#: e^f / (e^f + π^0.1)), the policy rewarded with f alone and GAIL's λ = 0.01, a slower
+#: discriminator, and the PPO rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800
+#: annealed updates: AIRL as published (α = 1) −0.03; α = 0.1 with the reward f − 0.1 log π
+#: 0.31, with f 0.53 (discriminator rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
+#: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
+#: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
+BRAX_AIRL = {
+    "log_pi_weight": 0.1,
+    "reward_log_pi_weight": 0.0,
+    "ent_coef": 0.01,
+    "disc_learning_rate": 1e-4,
+}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
 TERMINATION = {"mode": "auto"}
