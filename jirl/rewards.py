@@ -160,9 +160,7 @@ class ShapedNet(nn.Module):
         self.h = MLP(self.hidden, 1, self.activation, out_scale=1.0)
 
     def __call__(self, g_in: Array, s: Array, s_next: Array):
-        """`(g, h(s), h(s'))`, each `[...]`; h sees s and s' in one batch `[2, ...]`."""
-        h = self.h(jnp.stack([s, s_next]))[..., 0]
-        return self.g(g_in)[..., 0], h[0], h[1]
+        return self.g(g_in)[..., 0], self.h(s)[..., 0], self.h(s_next)[..., 0]
 
 
 @dataclass(frozen=True)
