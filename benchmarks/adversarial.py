@@ -102,8 +102,8 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: AIRL on the Brax four: log π weighted 0.1 in the discriminator's logit (`log_pi_weight`, D =
 #: e^f / (e^f + π^0.1)), the policy rewarded with f alone and GAIL's λ = 0.01, a slower
 #: discriminator, and the PPO rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800
-#: annealed updates: AIRL as published (α = 1) −0.03; α = 0.1 with the reward f − 0.1 log π
-#: 0.31, with f 0.53 (discriminator rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
+#: annealed updates: AIRL as published (α = 1, rate 1e-4) −0.03; α = 0.1 with the reward
+#: f − 0.1 log π 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
 #: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
 #: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
 BRAX_AIRL = {
@@ -125,6 +125,15 @@ def termination(env) -> dict:
     if mode == "absorbing" or (mode == "auto" and env.name in GOAL_TERMINATED + BRAX):
         return {"absorbing": True, "fixed_horizon": False}
     return {"fixed_horizon": True}
+
+
+def airl_fields(env, updates: int) -> dict:
+    """AIRL's config fields on `env`: g on (s, a), discriminator rate 3e-4, the generator's and
+    termination's fields; on the Brax four `BRAX_AIRL` and the PPO rate annealed over `updates`."""
+    fields = {"g_inputs": "sa", "disc_learning_rate": 3e-4, **generator(env), **termination(env)}
+    if env.name in BRAX:
+        fields |= BRAX_AIRL | {"anneal_updates": updates}
+    return fields
 
 
 def generator(env, ppo: bool = True) -> dict:
@@ -316,11 +325,7 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
     # 5 seeds: 1.01 against 0.21) and costs little elsewhere (cartpole 0.96, acrobot 0.99).
     "airl": (
         airl.make,
-        lambda env, updates: airl.AIRLConfig(
-            **{"g_inputs": "sa", "disc_learning_rate": 3e-4, **generator(env)}
-            | termination(env)
-            | (BRAX_AIRL | {"anneal_updates": updates} if env.name in BRAX else {})
-        ),
+        lambda env, updates: airl.AIRLConfig(**airl_fields(env, updates)),
     ),
     "gcl": (gcl.make, gcl.GCLConfig()),
     "gan_gcl": (gan_gcl.make, gan_gcl.GANGCLConfig()),
