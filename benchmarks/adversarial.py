@@ -71,8 +71,9 @@ UPDATES = {
 #: first find the flag (1 demo, 5 seeds: 0.63 after 100 updates, 0.99 after 300). On the Brax
 #: four every learner gets 1200 (quick) or 2500 (full) updates of 4096 env steps (`generator`).
 #: Measured on this project's CPU (README), 4 demos, 2 seeds, 1200 updates: GAIL (PPO) hopper
-#: 0.82 (0.87 after 2500), walker2d 0.75, halfcheetah 0.81; GAIL (TRPO) hopper 0.84; AIRL hopper
-#: 0.00. Ant has not been run. None of it is tuned beyond hopper's GAIL (PPO).
+#: 0.82 (0.87 after 2500), walker2d 0.75, halfcheetah 0.81; GAIL (TRPO) hopper 0.84, walker2d
+#: 0.80; AIRL (`BRAX_AIRL`) hopper 0.62 with 2 seeds and 0.06 with 4, walker2d 0.90 (1.44,
+#: 0.37). Ant has not been run. Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},

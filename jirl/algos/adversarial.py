@@ -458,8 +458,8 @@ def make(
 
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
         """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
-        `[T/L·B, L]`) vs demonstrations of the same shape."""
-        batch, batch_weights = pool(batch.replace(log_prob=config.log_pi_weight * batch.log_prob))
+        `[T/L·B, L]`, with α log π) vs demonstrations of the same shape."""
+        batch, batch_weights = pool(batch)
 
         def log_prob(t: Transition) -> Array:
             """α log π(a|s) of the current policy (0 in s_a)."""
@@ -495,13 +495,14 @@ def make(
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
         )
+        # log π as the discriminator's logits see it (α log π); the learner keeps the raw one.
+        weighted = batch.replace(log_prob=config.log_pi_weight * batch.log_prob)
         if segment_length is None:
-            flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+            flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), weighted)
         else:
-            flat = rollout_segments(batch, segment_length)
+            flat = rollout_segments(weighted, segment_length)
         disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
-        weight = config.log_pi_weight * config.reward_log_pi_weight
-        scaled = batch.replace(log_prob=weight * batch.log_prob)
+        scaled = weighted.replace(log_prob=config.reward_log_pi_weight * weighted.log_prob)
         reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
         learned = relabel(config, spec, reward_of, scaled)  # [T, B]
         learner_state, learner_metrics = learner.learn(
