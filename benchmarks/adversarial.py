@@ -110,7 +110,7 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
 BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
 #: AIRL's λ on the Brax four (0.01 where not listed). On the benchmark's 4 hopper seeds, 1200
-#: updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03: 0.73 (1 stall); 0.05:
+#: updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03: 0.72 (1 stall); 0.05:
 #: 0.51 (no stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1 stall). On walker2d 0.03
 #: failed on all 4 seeds (−0.12: the walker falls at once), so hopper's λ is hopper's only.
 BRAX_AIRL_ENT_COEF = {"hopper": 0.03}
