@@ -109,10 +109,11 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
 #: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
 BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
-#: AIRL's λ on the Brax four (0.01 where not listed). On the benchmark's 4 hopper seeds, 1200
-#: updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03: 0.72 (1 stall); 0.05:
-#: 0.51 (no stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1 stall). On walker2d 0.03
-#: failed on all 4 seeds (−0.12: the walker falls at once), so hopper's λ is hopper's only.
+#: AIRL's λ on the Brax four (GAIL's default, 0.01, where not listed). On the benchmark's 4
+#: hopper seeds, 1200 updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03:
+#: 0.72 (1 stall); 0.05: 0.51 (no stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1
+#: stall). On walker2d 0.03 failed on all 4 seeds (−0.12: the walker falls at once), so
+#: hopper's λ is hopper's only.
 BRAX_AIRL_ENT_COEF = {"hopper": 0.03}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
@@ -136,7 +137,7 @@ def airl_fields(env, updates: int) -> dict:
     fields = {"g_inputs": "sa", "disc_learning_rate": 3e-4, **generator(env), **termination(env)}
     if env.name in BRAX:
         fields |= BRAX_AIRL | {
-            "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, 0.01),
+            "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
             "anneal_updates": updates,
         }
     return fields
