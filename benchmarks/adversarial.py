@@ -19,6 +19,10 @@ The speed section (`--speed ENV`, hopper by default in `--full`) times one GAIL 
 a normalized score of 0.9, evaluated as it trains (compile and evaluations left out), and 16
 seeds vmapped against 1 on one device (`SPEED_RUNS`).
 
+Beside the cartpole throughput rows it runs imitation 1.0.1's GAIL on seals CartPole
+(`benchmarks/imitation_gail.py`, in a subprocess of `--imitation-python`, by default this Python
+when it has `imitation`) and gives each row as a multiple of it; without imitation it says so.
+
 The table is built from `ROWS`, a dict of algorithm name -> row builder
 `builder(env, expert, demos, num_demos, *, seeds, full, key) -> row dict` (see
 `benchmarks/imitation_rows.py` for the row format). Beside BC, GAIL and AIRL the default table
@@ -35,7 +39,10 @@ import argparse
 import importlib.util
 import json
 import platform
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -108,6 +115,12 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: f − 0.1 log π 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
 #: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
 #: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
+#: AIRL's discriminator on classic control: 5 Adam steps per round at 6e-4. Its step costs
+#: twice GAIL's (three MLPs: g, h(s), h(s')), and 10 steps at 3e-4 held AIRL's loop to 42×
+#: imitation's GAIL on cartpole. 5 at 6e-4 learn as well (1 demo, 20 seeds on other keys:
+#: cartpole 1.00, acrobot 0.98, mountaincar 0.98, against 1.00, 0.98, 0.99); 4 steps at 3e-4:
+#: cartpole 0.95. At 1e-3 (10 steps) AIRL missed mountaincar's flag (1 demo, 5 seeds: 0.21).
+CLASSIC_AIRL_DISC = {"disc_updates": 5, "disc_learning_rate": 6e-4}
 BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
 #: AIRL's λ on the Brax four (GAIL's default, 0.01, where not listed). On the benchmark's 4
 #: hopper seeds, 1200 updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03:
@@ -131,11 +144,13 @@ def termination(env) -> dict:
 
 
 def airl_fields(env, updates: int) -> dict:
-    """AIRL's config fields on `env`: g on (s, a), discriminator rate 3e-4, the generator's and
-    termination's fields; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`) and the PPO rate
-    annealed over `updates`."""
-    fields = {"g_inputs": "sa", "disc_learning_rate": 3e-4, **generator(env), **termination(env)}
-    if env.name in BRAX:
+    """AIRL's config fields on `env`: g on (s, a), the generator's and termination's fields; on
+    classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`)
+    and the PPO rate annealed over `updates`."""
+    fields = {"g_inputs": "sa", **generator(env), **termination(env)}
+    if env.name not in BRAX:
+        fields |= CLASSIC_AIRL_DISC
+    else:
         fields |= BRAX_AIRL | {
             "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
             "anneal_updates": updates,
@@ -328,8 +343,7 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
             anneal_updates=updates, **generator(env), **termination(env)
         ),
     ),
-    # A discriminator at 3e-4 rather than 1e-3 lets AIRL find mountaincar's flag (1 demo,
-    # 5 seeds: 1.01 against 0.21) and costs little elsewhere (cartpole 0.96, acrobot 0.99).
+    # `airl_fields`: the discriminator's settings per env family.
     "airl": (
         airl.make,
         lambda env, updates: airl.AIRLConfig(**airl_fields(env, updates)),
@@ -395,6 +409,30 @@ def inputs(env_name: str, args, episodes: int):
     return base.load_inputs(env_name, expert_dir, **options)
 
 
+def imitation_reference(python: str, expert_dir: Path, rounds: int = 5) -> dict:
+    """imitation's GAIL on seals CartPole, timed by `benchmarks/imitation_gail.py` in a
+    subprocess of `python` on `expert_dir`'s demonstrations: its JSON, or `{"error": line}`."""
+    script = Path(__file__).resolve().parent / "imitation_gail.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "imitation.json"
+        command = [python, str(script), "--demos", str(expert_dir / "demos.npz")]
+        done = subprocess.run(
+            [*command, "--rounds", str(rounds), "--out", str(out)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+            return {"error": f"exit {done.returncode}: {lines[-1]}"}
+        return json.loads(out.read_text())
+
+
+def times_reference(row: dict, reference: float) -> dict:
+    """A throughput row's env steps/s as multiples of the `reference` env steps/s."""
+    out = {"times_imitation": row["env_steps_per_second"] / reference}
+    if "env_steps_per_second_all_devices" in row:
+        out["times_imitation_all_devices"] = row["env_steps_per_second_all_devices"] / reference
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="all demo counts, Brax, GPU")
@@ -423,6 +461,11 @@ def main(argv=None) -> None:
         "--no-throughput", action="store_true", help="skip the rows' env-steps-per-second runs"
     )
     parser.add_argument(
+        "--imitation-python",
+        help="a Python with imitation 1.0.1 installed: runs imitation's GAIL beside the cartpole "
+        "throughput rows (benchmarks/imitation_gail.py; default: this Python, if it has imitation)",
+    )
+    parser.add_argument(
         "--brax-backend",
         default="positional",
         choices=envs.BACKENDS,
@@ -435,6 +478,10 @@ def main(argv=None) -> None:
         "(default: hopper with --full, none otherwise)",
     )
     args = parser.parse_args(argv)
+    if args.imitation_python is None and importlib.util.find_spec("imitation") is not None:
+        args.imitation_python = sys.executable
+    if args.imitation_python is not None and shutil.which(args.imitation_python) is None:
+        parser.error(f"--imitation-python {args.imitation_python}: not an executable Python")
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
@@ -494,8 +541,19 @@ def main(argv=None) -> None:
     if speed_env != "none":
         env, expert, demos = inputs(speed_env, args, episodes=max(SPEED_RUNS[speed_env][0], 10))
         speed_result = speed(env, expert, demos, jax.random.PRNGKey(0))
-    if importlib.util.find_spec("imitation") is None:
+    reference = None
+    compared = any(t["env"] == "cartpole" for t in throughput)  # imitation's runs cartpole only
+    if compared and args.imitation_python is None:
         notes.append("`imitation` is not installed: no side-by-side run of imitation's GAIL")
+    elif compared:
+        reference = imitation_reference(args.imitation_python, Path(args.experts) / "cartpole")
+        if "error" in reference:
+            notes.append(f"imitation's GAIL did not run: {reference['error']}")
+            reference = None
+        else:
+            for t in throughput:
+                if t["env"] == "cartpole":
+                    t |= times_reference(t, reference["env_steps_per_second"])
     table = markdown(rows, args.algos)
     if rows:
         print(f"\n{table}\n")
@@ -507,7 +565,17 @@ def main(argv=None) -> None:
                 f"; {t['env_steps_per_second_all_devices']:,.0f} with {t['seeds_all_devices']} "
                 f"seeds over {t['devices']} devices"
             )
+        if "times_imitation" in t:
+            line += f" = {t['times_imitation']:.0f}×"
+            if "times_imitation_all_devices" in t:
+                line += f" and {t['times_imitation_all_devices']:.0f}×"
+            line += " imitation's GAIL"
         print(line)
+    if reference is not None:
+        print(
+            f"imitation {reference['versions']['imitation']} GAIL on seals CartPole (run beside): "
+            f"{reference['env_steps_per_second']:,.0f} env steps/s"
+        )
     if speed_result is not None:
         print_speed(speed_result, jax.devices()[0].device_kind)
     for note in notes:
@@ -523,6 +591,7 @@ def main(argv=None) -> None:
                 "platform": platform.platform(),
                 "rows": rows,
                 "throughput": throughput,
+                "imitation": reference,
                 "speed": speed_result,
                 "notes": notes,
                 "table": table,

@@ -1,0 +1,63 @@
+"""The benchmarks' user-facing edges: flags validated at the boundary, imitation's reference run
+failing into a note rather than a crash."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import adversarial  # noqa: E402
+import imitation_gail  # noqa: E402
+
+
+def test_imitation_python_must_be_an_executable(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        adversarial.main(["--envs", "--imitation-python", "/no/such/python"])
+    assert exit_info.value.code == 2
+    assert "not an executable Python" in capsys.readouterr().err
+
+
+def test_imitation_gail_refuses_missing_demos(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        imitation_gail.main(["--demos", str(tmp_path / "none.npz")])
+    assert exit_info.value.code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_failed_reference_run_is_reported_not_raised(tmp_path):
+    result = adversarial.imitation_reference(sys.executable, tmp_path)  # no demos.npz there
+    assert result["error"].startswith("exit 2: ")
+    assert "no such file" in result["error"]
+
+
+def test_throughput_as_multiples_of_the_reference():
+    row = {"env_steps_per_second": 7400.0, "env_steps_per_second_all_devices": 18500.0}
+    assert adversarial.times_reference(row, 3700.0) == {
+        "times_imitation": 2.0,
+        "times_imitation_all_devices": 5.0,
+    }
+    assert adversarial.times_reference({"env_steps_per_second": 370.0}, 3700.0) == {
+        "times_imitation": 0.1
+    }
+
+
+@pytest.mark.skipif(importlib.util.find_spec("imitation") is None, reason="imitation not installed")
+def test_demos_convert_to_imitation_trajectories(tmp_path):
+    import numpy as np
+
+    lengths = np.array([3, 2], np.int32)
+    obs = np.arange(20, dtype=np.float32).reshape(5, 4)
+    np.savez(
+        tmp_path / "demos.npz",
+        obs=obs,
+        next_obs=obs + 100,
+        actions=np.array([0, 1, 0, 1, 1], np.int32),
+        episode_lengths=lengths,
+    )
+    first, second = imitation_gail.load_trajectories(tmp_path / "demos.npz")
+    np.testing.assert_array_equal(first.obs, np.concatenate([obs[:3], obs[2:3] + 100]))
+    np.testing.assert_array_equal(second.acts, [1, 1])
+    assert second.obs.shape == (3, 4)
