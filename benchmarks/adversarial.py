@@ -107,6 +107,13 @@ SPEED_SEEDS = (1, 16)
 #: with them, −0.05 and −0.04 with a fixed horizon, where the fallen robot's states made the
 #: discriminator win every sample.
 GOAL_TERMINATED = ("acrobot", "mountaincar")
+#: AIRL's discriminator on classic control: 5 Adam steps per round at 6e-4. Its step costs
+#: twice GAIL's (three MLPs: g, h(s), h(s')), and 10 steps at 3e-4 held AIRL's loop to 42×
+#: imitation's GAIL on cartpole. 5 at 6e-4 learn as well (1 demo, 20 seeds on other keys:
+#: cartpole 1.00, acrobot 0.98, mountaincar 0.98, against 1.00, 0.98, 0.99); 4 steps at 3e-4:
+#: cartpole 0.95. At 1e-3 (10 steps) AIRL missed mountaincar's flag (1 demo, 5 seeds: 0.21).
+#: On the benchmark's 20 cartpole seeds with a retrained expert, 1 demo: 5 steps 0.89, 10 0.92.
+CLASSIC_AIRL_DISC = {"disc_updates": 5, "disc_learning_rate": 6e-4}
 #: AIRL on the Brax four: log π weighted 0.1 in the discriminator's logit (`log_pi_weight`, D =
 #: e^f / (e^f + π^0.1)), the policy rewarded with f alone and a causal entropy weight λ
 #: (`BRAX_AIRL_ENT_COEF`: GAIL's 0.01, 0.03 on hopper, where 0.01 stalls), a slower
@@ -115,12 +122,6 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: f − 0.1 log π 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
 #: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
 #: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
-#: AIRL's discriminator on classic control: 5 Adam steps per round at 6e-4. Its step costs
-#: twice GAIL's (three MLPs: g, h(s), h(s')), and 10 steps at 3e-4 held AIRL's loop to 42×
-#: imitation's GAIL on cartpole. 5 at 6e-4 learn as well (1 demo, 20 seeds on other keys:
-#: cartpole 1.00, acrobot 0.98, mountaincar 0.98, against 1.00, 0.98, 0.99); 4 steps at 3e-4:
-#: cartpole 0.95. At 1e-3 (10 steps) AIRL missed mountaincar's flag (1 demo, 5 seeds: 0.21).
-CLASSIC_AIRL_DISC = {"disc_updates": 5, "disc_learning_rate": 6e-4}
 BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
 #: AIRL's λ on the Brax four (GAIL's default, 0.01, where not listed). On the benchmark's 4
 #: hopper seeds, 1200 updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03:
@@ -148,13 +149,13 @@ def airl_fields(env, updates: int) -> dict:
     classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`)
     and the PPO rate annealed over `updates`."""
     fields = {"g_inputs": "sa", **generator(env), **termination(env)}
-    if env.name not in BRAX:
-        fields |= CLASSIC_AIRL_DISC
-    else:
+    if env.name in BRAX:
         fields |= BRAX_AIRL | {
             "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
             "anneal_updates": updates,
         }
+    else:
+        fields |= CLASSIC_AIRL_DISC
     return fields
 
 
