@@ -397,29 +397,34 @@ def markdown(rows: list[dict], algos: list[str]) -> str:
     return "\n".join(lines)
 
 
+def env_options(env_name: str, args) -> dict:
+    """`envs.make` options of `env_name`: Brax's physics backend for the Brax four."""
+    return {"backend": args.brax_backend} if env_name in BRAX else {}
+
+
+def expert_dir(env_name: str, args) -> Path:
+    """The expert cache's directory of `env_name` (per backend on the Brax four)."""
+    return Path(args.experts) / "-".join([env_name, *env_options(env_name, args).values()])
+
+
 def inputs(env_name: str, args, episodes: int):
     """`(env, expert, demos)` of `env_name`: the Brax four on `args.brax_backend`, the expert
     from the cache `args.experts` (trained first, with `episodes` demonstrations, if missing)."""
-    options = {"backend": args.brax_backend} if env_name in BRAX else {}
-    expert_dir = base.ensure_expert(
-        env_name,
-        Path(args.experts) / "-".join([env_name, *options.values()]),
-        episodes=episodes,
-        **options,
+    options = env_options(env_name, args)
+    directory = base.ensure_expert(
+        env_name, expert_dir(env_name, args), episodes=episodes, **options
     )
-    return base.load_inputs(env_name, expert_dir, **options)
+    return base.load_inputs(env_name, directory, **options)
 
 
-def imitation_reference(python: str, expert_dir: Path, rounds: int = 5) -> dict:
+def imitation_reference(python: str, demos: Path, rounds: int = 5) -> dict:
     """imitation's GAIL on seals CartPole, timed by `benchmarks/imitation_gail.py` in a
-    subprocess of `python` on `expert_dir`'s demonstrations: its JSON, or `{"error": line}`."""
+    subprocess of `python` on jirl's `demos` (.npz): its JSON, or `{"error": line}`."""
     script = Path(__file__).resolve().parent / "imitation_gail.py"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "imitation.json"
-        command = [python, str(script), "--demos", str(expert_dir / "demos.npz")]
-        done = subprocess.run(
-            [*command, "--rounds", str(rounds), "--out", str(out)], capture_output=True, text=True
-        )
+        command = [python, str(script), "--demos", str(demos), "--rounds", str(rounds)]
+        done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
             return {"error": f"exit {done.returncode}: {lines[-1]}"}
@@ -547,7 +552,8 @@ def main(argv=None) -> None:
     if compared and args.imitation_python is None:
         notes.append("`imitation` is not installed: no side-by-side run of imitation's GAIL")
     elif compared:
-        reference = imitation_reference(args.imitation_python, Path(args.experts) / "cartpole")
+        demos = expert_dir("cartpole", args) / "demos.npz"
+        reference = imitation_reference(args.imitation_python, demos)
         if "error" in reference:
             notes.append(f"imitation's GAIL did not run: {reference['error']}")
             reference = None

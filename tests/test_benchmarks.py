@@ -27,8 +27,16 @@ def test_imitation_gail_refuses_missing_demos(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_imitation_gail_refuses_zero_rounds(tmp_path, capsys):
+    (tmp_path / "demos.npz").touch()
+    with pytest.raises(SystemExit) as exit_info:
+        imitation_gail.main(["--demos", str(tmp_path / "demos.npz"), "--rounds", "0"])
+    assert exit_info.value.code == 2
+    assert "--rounds must be >= 1" in capsys.readouterr().err
+
+
 def test_failed_reference_run_is_reported_not_raised(tmp_path):
-    result = adversarial.imitation_reference(sys.executable, tmp_path)  # no demos.npz there
+    result = adversarial.imitation_reference(sys.executable, tmp_path / "demos.npz")  # missing
     assert result["error"].startswith("exit 2: ")
     assert "no such file" in result["error"]
 
