@@ -1,22 +1,43 @@
-"""Shared fixtures: a cartpole and an acrobot expert per test session, each trained in-process
-as `jirl expert` trains one (several seeds, the best kept)."""
+"""Shared fixtures: the committed cartpole expert, and an acrobot expert trained in-process as
+`jirl expert` trains one (several seeds, the best kept)."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+
+#: A cartpole expert as `train_expert` makes one (expert.msgpack, expert.json,
+#: demos.npz with 10 episodes of return 500), committed so that every learning test sees the
+#: same demonstrations. Trained afresh, the expert differs from one CPU to the next (float32
+#: rounding moves PPO's trajectory), and learners' scores move with it: GAIL (TRPO) as
+#: `test_adversarial` runs it, 16 seeds, 0.81 from this expert, 0.60 from one (trained with
+#: seed 1) whose cart hovers near the end of the track.
+CARTPOLE_EXPERT = Path(__file__).parent / "data" / "cartpole"
+
+
+def train_expert(out: Path, **raw) -> dict:
+    """An expert as `jirl expert` trains one, from its defaults (4 PPO seeds of 480 annealed
+    updates, the best kept) updated by `raw`, with 10 demonstration episodes, in one process on
+    one CPU device. `CARTPOLE_EXPERT` is `train_expert(CARTPOLE_EXPERT, env="cartpole")`
+    (`python -c "from tests.conftest import *; train_expert(CARTPOLE_EXPERT, env='cartpole')"`
+    remakes it; on another machine, a different expert)."""
+    from jirl.config import experiment_config
+    from jirl.expert_run import EXPERT_DEFAULTS, with_annealing
+    from jirl.expert_run import train_expert as train
+    from jirl.rl.ppo import PPOConfig
+
+    cfg = experiment_config(with_annealing({**EXPERT_DEFAULTS, **raw}), PPOConfig)
+    return train(cfg, out, episodes=10, overwrite=True)
 
 
 @pytest.fixture(scope="session")
 def cartpole_expert(tmp_path_factory):
-    """Path of an expert directory: expert.msgpack, expert.json, demos.npz (10 episodes); 4 seeds,
-    ~45 s."""
-    from jirl.config import experiment_config
-    from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
-    from jirl.rl.ppo import PPOConfig
-
-    cfg = experiment_config(with_annealing({**EXPERT_DEFAULTS, "env": "cartpole"}), PPOConfig)
+    """A copy of `CARTPOLE_EXPERT` (expert.msgpack, expert.json, demos.npz) that tests may
+    write beside."""
     out = tmp_path_factory.mktemp("expert") / "cartpole"
-    train_expert(cfg, out, episodes=10)
+    shutil.copytree(CARTPOLE_EXPERT, out)
     return out
 
 
@@ -24,12 +45,6 @@ def cartpole_expert(tmp_path_factory):
 def acrobot_expert(tmp_path_factory):
     """Path of an acrobot expert directory (2 seeds of 240 PPO updates, the best kept; ~30 s):
     a task whose episodes end at the goal, for absorbing states."""
-    from jirl.config import experiment_config
-    from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
-    from jirl.rl.ppo import PPOConfig
-
-    raw = {**EXPERT_DEFAULTS, "env": "acrobot", "seeds": 2, "updates": 240}
-    cfg = experiment_config(with_annealing(raw), PPOConfig)
     out = tmp_path_factory.mktemp("expert") / "acrobot"
-    train_expert(cfg, out, episodes=10)
+    train_expert(out, env="acrobot", seeds=2, updates=240)
     return out
