@@ -87,10 +87,12 @@ def test_config_validation_and_defaults():
 
 @pytest.mark.slow
 def test_gail_ppo_learns_cartpole(cartpole_expert):
+    """8 seeds, 150 updates: 0.98 from the committed expert (every seed ≥ 0.87). After 100
+    updates about one seed in seven is still short of the expert (27 seeds: 0.53-0.88)."""
     demos, header = _demos(cartpole_expert, 4)
-    algo = gail.make(gail.GAILConfig(anneal_updates=100), envs.make("cartpole"), demos)
-    score, _ = _mean_score(algo, 100, header)
-    assert score >= 0.9, score
+    algo = gail.make(gail.GAILConfig(anneal_updates=150), envs.make("cartpole"), demos)
+    _, _, _, scores = _trained_scores(algo, 150, header, seeds=8)
+    assert scores.mean() >= 0.9, scores
 
 
 @pytest.mark.slow
