@@ -188,6 +188,7 @@ def test_fem_feature_expectations_of_whole_episodes():
         (gan_gcl.GANGCLConfig, {"disc_updates": 0}, "disc_updates"),
         (apprenticeship.FEMConfig, {"features": "cubic"}, "features"),
         (apprenticeship.FEMConfig, {"fixed_horizon": False}, "fixed_horizon"),
+        (apprenticeship.FEMConfig, {"feature_gamma": 0.0}, r"feature_gamma must be in \(0, 1\]"),
         (apprenticeship.GTALConfig, {"num_rounds": 0}, "num_rounds"),
         (apprenticeship.GTALConfig, {"num_envs": 0}, "num_envs"),
     ],
