@@ -50,11 +50,6 @@ def _trained_scores(algo, updates, header, seeds: int = SEEDS):
     return state, metrics, returns, scores
 
 
-def _mean_score(algo, updates, header) -> tuple[float, np.ndarray]:
-    _, metrics, _, scores = _trained_scores(algo, updates, header)
-    return float(scores.mean()), metrics
-
-
 def _mean_score_of(algo, updates, header):
     state, _, returns, scores = _trained_scores(algo, updates, header)
     return {"state": state, "score": float(scores.mean())}, returns
