@@ -66,7 +66,7 @@ QUICK_DEMOS = (1, 4)
 #: updates per seed (quick, full) of each adversarial learner, 1024 env steps each by default
 #: (FEM and GTAL: 4 whole episodes each).
 UPDATES = {
-    "gail_trpo": (100, 150),  # 4096 env steps each (num_envs=32, below)
+    "gail_trpo": (100, 150),
     "gail_ppo": (100, 300),
     "airl": (300, 400),
     "gcl": (150, 400),
@@ -329,10 +329,9 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
         gail.make,
         lambda env, updates: gail.GAILConfig(
             generator="trpo",
-            disc_learning_rate=3e-4,
             anneal_updates=updates,
             ent_coef=0.0,
-            **{"num_envs": 32, **generator(env, ppo=False)},
+            **generator(env, ppo=False),
             **termination(env),
         ),
     ),

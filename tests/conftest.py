@@ -1,5 +1,6 @@
-"""Shared fixtures: the committed cartpole expert, and an acrobot expert trained in-process as
-`jirl expert` trains one (several seeds, the best kept)."""
+"""Shared fixtures: the committed cartpole expert, an acrobot expert trained in-process as
+`jirl expert` trains one (several seeds, the best kept), and `score_seeds`, the learning tests'
+"train N seeds vmapped, evaluate each, normalize"."""
 
 from __future__ import annotations
 
@@ -48,3 +49,31 @@ def acrobot_expert(tmp_path_factory):
     out = tmp_path_factory.mktemp("expert") / "acrobot"
     train_expert(out, env="acrobot", seeds=2, updates=240)
     return out
+
+
+def trained_scores(algo, updates: int, header, seeds: int = 3, env: str = "cartpole"):
+    """`(states, metrics, scores)`: `seeds` seeds of `algo` (keys split from PRNGKey(0)), each
+    trained `updates` updates, vmapped in one compile, then scored over 16 episodes of `env`
+    (`jirl.evaluation.mean_returns`) and normalized by `header`'s expert and random returns
+    (`scores [seeds]`, NumPy). `metrics` has a leading seed axis, then the update axis."""
+    import jax
+    import numpy as np
+
+    from jirl import envs
+    from jirl.evaluation import mean_returns, normalized_score
+
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    states = jax.jit(jax.vmap(algo.init))(keys)
+    run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)
+    states, metrics = jax.jit(jax.vmap(run))(states)
+    returns = mean_returns(algo, envs.make(env), 16)(
+        states, jax.random.split(jax.random.PRNGKey(1), seeds)
+    )
+    scores = normalized_score(np.asarray(returns), header.expert_return, header.random_return)
+    return states, metrics, scores
+
+
+@pytest.fixture(scope="session")
+def score_seeds():
+    """`trained_scores`, for the learning tests."""
+    return trained_scores

@@ -12,7 +12,6 @@ from jirl import algos, data, envs
 from jirl.algos import apprenticeship, gan_gcl, gcl
 from jirl.config import experiment_config, read_yaml
 from jirl.errors import ConfigError
-from jirl.evaluation import episode_returns, normalized_score
 from jirl.nets import Normalizer
 from jirl.rewards import (
     DiscriminatorBatch,
@@ -220,22 +219,6 @@ def _demos(expert_dir):
     return data.take_episodes(loaded.trajectories, NUM_DEMOS), loaded.header
 
 
-def _mean_score(algo, updates: int, header, seeds: int = SEEDS) -> float:
-    """Mean normalized score of `seeds` seeds, trained vmapped in one compile."""
-    env = envs.make("cartpole")
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    states = jax.jit(jax.vmap(algo.init))(keys)
-    run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)
-    state, _ = jax.jit(jax.vmap(run))(states)
-
-    def evaluate(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, 16).mean()
-
-    returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), seeds))
-    scores = normalized_score(np.asarray(returns), header.expert_return, header.random_return)
-    return float(scores.mean())
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name,updates,seeds",
@@ -243,10 +226,10 @@ def _mean_score(algo, updates: int, header, seeds: int = SEEDS) -> float:
     # the adversarial learners', so more seeds narrow its mean instead.
     [("gcl", 150, SEEDS), ("gan_gcl", 120, SEEDS), ("fem", 200, 8), ("gtal", 150, SEEDS)],
 )
-def test_learns_cartpole(cartpole_expert, name, updates, seeds):
+def test_learns_cartpole(cartpole_expert, score_seeds, name, updates, seeds):
     demos, header = _demos(cartpole_expert)
     spec = algos.get(name)
     config = spec.config_cls(num_rounds=updates) if name == "gtal" else spec.config_cls()
     algo = spec.build(config, envs.make("cartpole"), algos.Inputs(demos=demos))
-    score = _mean_score(algo, updates, header, seeds)
-    assert score >= 0.8, score
+    _, _, scores = score_seeds(algo, updates, header, seeds)
+    assert scores.mean() >= 0.8, scores

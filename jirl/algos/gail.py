@@ -33,10 +33,23 @@ class GAILConfig(adversarial.AdversarialConfig):
     while the discriminator won every sample, and stalled at 0.09. It is neutral at 4 and 10
     demos and on acrobot and mountaincar (20 seeds: 0.99 and 0.98 either way). The TRPO generator
     wants λ = 0 with its δ annealed (`anneal_updates`): 1 demo, 20 seeds, 0.98, against 0.86
-    with λ = 0.01 and 0.87 with a constant δ.
+    with λ = 0.01 and 0.87 with a constant δ (an earlier expert, tanh discriminator).
+
+    The discriminator's hidden units default to ReLU (`disc_activation`), not tanh. Its inputs
+    are scaled by the demonstrations' statistics and clipped at ±10 σ, so with a fixed horizon
+    every state after a failure (the pole spinning, the cart far off the track) lands on a
+    corner of that box, where tanh units saturate: the discriminator can barely lower its
+    output there, and a policy that fails early can collect more learned reward after the
+    failure than before it (traced on cartpole, TRPO, after 20 updates: D = 0.77 on
+    post-failure states, 0.80 on the expert's). Measured on cartpole, 4 demos, 100 updates, the
+    committed test expert, runs of 16 seeds: TRPO (8 envs, λ = 0) 0.96 and 1.00 (30 of 32 seeds
+    ≥ 0.9) with ReLU, against 0.87 with tanh (0.80 with tanh at `disc_learning_rate` 3e-4); with
+    1 demo 0.97. PPO: 0.99 either way. Acrobot with absorbing states (1 demo, 8 seeds): 1.07
+    either way.
     """
 
     ent_coef: float = 0.01
+    disc_activation: str = "relu"
     disc_inputs: str = "sa"
     reward_map: str = "neg_log_one_minus_d"
 
