@@ -114,8 +114,13 @@ class Normalizer:
         m2 = self.var * self.count + b_var * n + delta**2 * self.count * n / total
         return Normalizer(mean, m2 / total, total)
 
+    @property
+    def std(self) -> Array:
+        """[*obs_shape] the scale σ that `__call__` divides by."""
+        return jnp.sqrt(self.var + 1e-8)
+
     def __call__(self, obs: Array) -> Array:
-        return jnp.clip((obs - self.mean) / jnp.sqrt(self.var + 1e-8), -10.0, 10.0)
+        return jnp.clip((obs - self.mean) / self.std, -10.0, 10.0)
 
 
 @dataclass(frozen=True)

@@ -266,8 +266,16 @@ def with_gradient_penalty(
 ) -> DiscLoss:
     """`loss_fn` plus coef·E[(‖∇_x ℓ(x̂)‖ − target)²] on random interpolates x̂ of expert and
     policy transitions (Gulrajani et al. 2017). Float fields are mixed; integer (discrete)
-    actions are taken from the expert or the policy side at random. The gradient is taken with
-    respect to the observations and continuous actions."""
+    actions are taken from the expert or the policy side at random.
+
+    The gradient is taken with respect to the continuous actions and the *normalised*
+    observations z = (s − μ)/σ that the network sees (∇_z ℓ = σ ⊙ ∇_s ℓ), so that the penalty
+    bounds the logit's slope per standard deviation of the demonstrations in every coordinate
+    alike. With respect to raw observations it would bound it per unit: on cartpole, whose
+    pole angle has σ = 0.05, a slope of 1 per radian is 0.05 per σ, a discriminator nearly
+    flat along the angle. GAIL (PPO) on cartpole (4 demos, 8 seeds, 150 updates), coefficient
+    10, target 1: 0.77 normalized this way, 0.33 in raw units, 0.98 without a penalty; target 0
+    (zero-centred, as R1): 0.39 at coefficient 10, 0.98 at 1. Keep the coefficient small."""
 
     def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
         key_loss, key_mix, key_pick = jax.random.split(key, 3)
@@ -286,17 +294,18 @@ def with_gradient_penalty(
         mixed = jax.tree.map(mix, batch.expert, batch.policy)
         float_action = jnp.issubdtype(mixed.action.dtype, jnp.floating)
 
-        def logit_one(obs, action, next_obs, rest):
+        def logit_one(obs, next_obs, action, rest):
             t = rest.replace(
                 obs=obs, action=action if float_action else rest.action, next_obs=next_obs
             )
             return logit_fn(params, normalizer, t)
 
         def grad_norm(t):
-            grads = jax.grad(logit_one, argnums=(0, 1, 2) if float_action else (0, 2))(
-                t.obs, t.action, t.next_obs, t
+            grads = jax.grad(logit_one, argnums=(0, 1, 2) if float_action else (0, 1))(
+                t.obs, t.next_obs, t.action, t
             )
-            return jnp.sqrt(sum(jnp.sum(g**2) for g in grads) + 1e-12)
+            d_obs, d_next = (g * normalizer.std for g in grads[:2])  # ∇_z = σ ⊙ ∇_s
+            return jnp.sqrt(sum(jnp.sum(g**2) for g in (d_obs, d_next, *grads[2:])) + 1e-12)
 
         norms = jax.vmap(grad_norm)(mixed)
         penalty = jnp.mean((norms - target) ** 2)

@@ -97,6 +97,21 @@ def test_gail_loss_with_a_constant_discriminator():
     np.testing.assert_allclose(float(loss_gp), expected + 10.0, rtol=1e-5)
 
 
+def test_gradient_penalty_is_taken_in_normalised_units():
+    """A logit linear in the normalised observation, ℓ = w·z with z = (s − μ)/σ, has slope ‖w‖
+    per σ whatever σ is: the zero-centred penalty is ‖w‖² (it would be ‖w/σ‖² in raw units)."""
+    env = envs.make("cartpole")
+    w = jnp.array([1.0, -2.0, 0.5, 3.0])
+    logit_fn = lambda params, norm, t: norm(t.obs) @ w
+    zero_loss = lambda params, norm, batch, key: (jnp.zeros(()), {})
+    norm = Normalizer(jnp.zeros(4), jnp.array([4.0, 0.25, 1.0, 0.0025]), jnp.ones(()))
+    batch = R.DiscriminatorBatch(_transitions(8, env), _transitions(8, env))
+    batch = jax.tree.map(lambda x: x * 0.01 if x.dtype == jnp.float32 else x, batch)  # unclipped
+    loss = R.with_gradient_penalty(zero_loss, logit_fn, coef=1.0, target=0.0)
+    _, metrics = loss({}, norm, batch, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(float(metrics["grad_penalty"]), float(w @ w), rtol=1e-5)
+
+
 @pytest.mark.parametrize("terminated", [False, True])
 def test_airl_shaped_logit_hand_values(terminated):
     env = envs.make("cartpole")
