@@ -45,7 +45,8 @@ class GAILConfig(adversarial.AdversarialConfig):
     committed test expert, runs of 16 seeds: TRPO (8 envs, λ = 0) 0.96 and 1.00 (30 of 32 seeds
     ≥ 0.9) with ReLU, against 0.87 with tanh (0.80 with tanh at `disc_learning_rate` 3e-4); with
     1 demo 0.97. PPO: 0.99 either way. Acrobot with absorbing states (1 demo, 8 seeds): 1.07
-    either way.
+    either way. AIRL keeps tanh (`AdversarialConfig`'s default): its logit reward has both
+    signs, and on cartpole (1 demo, 16 seeds, 300 updates) ReLU scored 0.89 against 1.00.
     """
 
     ent_coef: float = 0.01
