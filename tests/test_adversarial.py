@@ -102,7 +102,6 @@ def airl_run(cartpole_expert, score_seeds, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("airl_run")
 def test_airl_learns_cartpole(airl_run):
     out, score = airl_run
     assert (out / "checkpoint" / "state.msgpack").is_file()
@@ -110,7 +109,6 @@ def test_airl_learns_cartpole(airl_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("airl_run")
 def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
     run_dir, _ = airl_run
     summary = retrain(run_dir, "cartpole", tmp_path / "retrain")
@@ -235,7 +233,6 @@ def test_absorbing_states_config_is_checked(cartpole_expert):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("acrobot_expert")
 def test_gail_with_absorbing_states_learns_acrobot(acrobot_expert, score_seeds):
     """Acrobot ends at the goal. With absorbing states GAIL's paper reward −log(1 − D) learns it
     from one demonstration; with a fixed horizon the same reward keeps the policy short of the

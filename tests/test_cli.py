@@ -329,7 +329,6 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     assert len(summary["return"]["per_seed"]) == 2
 
 
-@pytest.mark.xdist_group("acrobot_expert")
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
     """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
     run, out = tmp_path / "gail", tmp_path / "retrain"
