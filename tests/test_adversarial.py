@@ -18,7 +18,7 @@ from jirl.config import experiment_config, read_yaml
 from jirl.errors import ConfigError
 from jirl.retrain import retrain
 from jirl.run import save_checkpoint
-from jirl.types import Trajectories
+from jirl.types import Trajectories, Transition
 
 SEEDS = 3
 
@@ -39,6 +39,8 @@ def test_config_validation_and_defaults():
         gail.GAILConfig(generator="trpo", max_kl=-1.0)
     with pytest.raises(ConfigError, match="log_pi_weight must be >= 0, got -0.5"):
         airl.AIRLConfig(log_pi_weight=-0.5)
+    with pytest.raises(ConfigError, match="replay_rounds must be >= 1 .*, got 0"):
+        gail.GAILConfig(replay_rounds=0)
     env = envs.make("cartpole")
     assert adversarial.training_env(gail.GAILConfig(), env).fixed_horizon
     assert not adversarial.training_env(gail.GAILConfig(fixed_horizon=False), env).fixed_horizon
@@ -219,6 +221,58 @@ def test_absorbing_states_flag_relabel_and_pool():
     assert pool.obs.shape == (4, 3) and pool.action.shape == (4, 1)
     np.testing.assert_array_equal(pool.action[:, 0], [1, 1, 1, 0])
     np.testing.assert_array_equal(pool.next_obs[2], [0, 0, 1])
+
+
+def test_replay_pool_draws_only_collected_rounds():
+    """A buffer of R = 3 rounds of M = 2 samples: after round 0 only slot 0 may be drawn, after
+    round 1 slots 0-1, from round 2 on all; with absorbing states the s_a sample keeps the
+    terminated count of the filled rounds."""
+    obs = jnp.arange(24, dtype=jnp.float32).reshape(3, 2, 4) + 1
+    replay = Transition(
+        obs=obs,
+        action=jnp.zeros((3, 2), jnp.int32),
+        reward=jnp.zeros((3, 2)),
+        next_obs=obs,
+        terminated=jnp.array([[True, False], [False, False], [False, False]]),
+        truncated=jnp.zeros((3, 2), bool),
+        log_prob=jnp.zeros((3, 2)),
+    )
+    plain = lambda t: adversarial.sample_pool(gail.GAILConfig(), envs.make("cartpole").spec, t)
+    for step, live in [(0, 2), (1, 4), (2, 6), (7, 6)]:
+        samples, weights, n = adversarial.replay_pool(replay, jnp.asarray(step), plain)
+        assert int(n) == live
+        np.testing.assert_array_equal(weights, np.arange(6) < live)
+        np.testing.assert_array_equal(samples.obs, obs.reshape(6, 4))
+    config = gail.GAILConfig(absorbing=True, fixed_horizon=False)
+    absorbing = lambda t: adversarial.sample_pool(config, envs.make("cartpole").spec, t)
+    samples, weights, _ = adversarial.replay_pool(replay, jnp.asarray(0), absorbing)
+    np.testing.assert_array_equal(weights, [1, 1, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(samples.obs[-1], [0, 0, 0, 0, 1])
+
+
+def test_replay_buffer_keeps_the_last_rounds(cartpole_expert):
+    """`replay_rounds=2`: round i's samples go to slot i % 2, so after three rounds slot 1 still
+    holds round 1's and slot 0 holds round 2's; one round (the default) keeps no buffer."""
+    demos, _ = _demos(cartpole_expert, 1)
+    env = envs.make("cartpole")
+    assert gail.make(gail.GAILConfig(), env, demos).init(jax.random.PRNGKey(0)).replay is None
+    for algo in (
+        gail.make(gail.GAILConfig(replay_rounds=2, num_envs=2, num_steps=16), env, demos),
+        airl.make(airl.AIRLConfig(replay_rounds=2, num_envs=2, num_steps=16), env, demos),
+    ):
+        state = algo.init(jax.random.PRNGKey(0))
+        assert state.replay.obs.shape == (2, 32, 4)
+        assert not np.asarray(state.replay.obs).any()
+        update = jax.jit(algo.update)
+        seen = []
+        for _ in range(3):
+            state, metrics = update(state)
+            seen.append(np.asarray(state.replay.obs))
+            assert np.isfinite(metrics["disc_loss"])
+        assert seen[0][0].any() and not seen[0][1].any()
+        np.testing.assert_array_equal(seen[1][0], seen[0][0])
+        np.testing.assert_array_equal(seen[2][1], seen[1][1])
+        assert not np.array_equal(seen[2][0], seen[1][0])
 
 
 def test_absorbing_states_config_is_checked(cartpole_expert):

@@ -6,9 +6,10 @@ One `update` is one round:
 
 1. collect `num_envs × num_steps` transitions with the current policy (the shared `rollout`);
 2. take `disc_updates` Adam steps on the discriminator's loss (the cross-entropy for GAIL and
-   AIRL), each on a minibatch of policy samples from this round against one of demonstration
-   samples; a sample is a transition, or with `segment_length=L` a trajectory segment of L
-   consecutive steps (`Transition [M, L]`, the input of a trajectory-level discriminator);
+   AIRL), each on a minibatch of policy samples from this round (or, with `replay_rounds=R`,
+   from the last R rounds) against one of demonstration samples; a sample is a transition, or
+   with `segment_length=L` a trajectory segment of L consecutive steps (`Transition [M, L]`,
+   the input of a trajectory-level discriminator);
 3. relabel the round's rewards with the reward map of the updated discriminator's logit
    (GAIL: −log(1 − D); AIRL: f − log π);
 4. update the policy with the generator's `Learner.learn`: PPO or TRPO (`generator`), with the
@@ -33,6 +34,14 @@ s_a → s_a sample to its side of the discriminator's data. The learned reward t
 an episode: a terminal step earns, beside its own reward, the discounted reward of staying in
 s_a for ever, γ r(s_a)/(1 − γ) (`relabel`), so the policy ends episodes as often and as early as
 the expert did, whatever the sign of the reward map.
+
+Replay of policy samples (`replay_rounds=R > 1`): the discriminator draws its policy half from a
+ring buffer of the last R rounds' samples instead of this round's alone, as imitation's
+`gen_replay_buffer_capacity` does and as GAN practice does with a history of generated samples
+(Shrivastava et al. 2017, sec. 2.3): a discriminator that still sees where the policy went a few
+rounds ago keeps those states priced, so a policy that drifts back into them is not rewarded
+there. Logits that use log π recompute it for replayed samples with the current policy.
+R = 1 (the default) is the papers' loop.
 
 Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
 episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
@@ -169,8 +178,9 @@ class GeneratorConfig:
 class AdversarialConfig(GeneratorConfig):
     """Hyperparameters of the adversarial loop: the generator's (`GeneratorConfig`), then the
     discriminator's: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
-    transitions (or segments, `make(segment_length=...)`) per round, `grad_penalty` coefficient
-    (0: none), `reward_map` (logit → reward), `absorbing` (absorbing states, module docstring).
+    transitions (or segments, `make(segment_length=...)`) per round, drawn from the last
+    `replay_rounds` rounds' samples (1: this round's), `grad_penalty` coefficient (0: none),
+    `reward_map` (logit → reward), `absorbing` (absorbing states); module docstring.
 
     Logits that use log π(a|s) (AIRL's f − log π, GCL's r − log π) scale it by `log_pi_weight`
     α everywhere, in the discriminator's loss and at relabelling, so that D = e^f / (e^f + π^α);
@@ -186,6 +196,7 @@ class AdversarialConfig(GeneratorConfig):
     disc_learning_rate: float = 1e-3
     disc_updates: int = 10
     disc_batch_size: int = 256
+    replay_rounds: int = 1
     grad_penalty: float = 0.0
     reward_map: str = "log_d"
     log_pi_weight: float = 1.0
@@ -204,6 +215,10 @@ class AdversarialConfig(GeneratorConfig):
         )
         require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
         require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
+        require(
+            self.replay_rounds >= 1,
+            f"replay_rounds must be >= 1 (1: this round's samples only), got {self.replay_rounds}",
+        )
         require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
         require(self.log_pi_weight >= 0, f"log_pi_weight must be >= 0, got {self.log_pi_weight}")
         require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
@@ -244,6 +259,8 @@ class AdversarialState:
         input scaling (part of the learned reward).
       key, step: PRNG key and update count.
       last_return: mean true return of the most recent episodes that ended.
+      replay: the last `replay_rounds` rounds' policy samples, `[R, *samples]`, round `i` in
+        slot `i % R` (None when R = 1).
     """
 
     learner: LearnerState
@@ -254,6 +271,7 @@ class AdversarialState:
     key: Array
     step: Array
     last_return: Array
+    replay: Transition | None = None
 
 
 def make_generator(config: AdversarialConfig, env: Env) -> Learner:
@@ -344,6 +362,21 @@ def sample_pool(config: AdversarialConfig, spec: Spec, t: Transition) -> tuple[T
     return pool, jnp.concatenate([jnp.ones(n), t.terminated.sum(keepdims=True)])
 
 
+def replay_pool(
+    replay: Transition, step: Array, pool: Callable[[Transition], tuple[Transition, Array]]
+) -> tuple[Transition, Array, Array]:
+    """The discriminator's policy data from a replay buffer `replay [R, M, ...]` once round
+    `step` (from 0) has been written to slot `step % R`: `(samples, weights, live)`, where
+    `pool` maps flat samples `[R·M, ...]` to `(samples, weights)` (`sample_pool`). Slots fill
+    in order, so the filled samples are the first `live = min(step + 1, R)·M`; the others
+    weigh 0."""
+    rounds, per_round = replay.reward.shape[:2]
+    samples, weights = pool(jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), replay))
+    live = jnp.minimum(step + 1, rounds) * per_round
+    filled = jnp.arange(rounds * per_round) < live
+    return samples, weights.at[: rounds * per_round].multiply(filled), live
+
+
 def demo_segments(demos: Trajectories, length: int) -> Transition:
     """Every window of `length` consecutive steps inside one demonstration episode, as
     `Transition [W, length]` (W = Σ_e max(0, len_e − length + 1); rewards, log-probs zero)."""
@@ -431,35 +464,59 @@ def make(
     reward_map = REWARD_MAPS[config.reward_map]
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
+    def policy_samples(batch: Transition) -> Transition:
+        """A rollout `[T, B]` (log π already scaled by α) as the discriminator's policy
+        samples: flat transitions `[T·B]`, or segments `[T/L·B, L]`."""
+        if segment_length is None:
+            return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+        return rollout_segments(batch, segment_length)
+
+    def empty_replay(learner_state: LearnerState, env_state: EnvState, key: Array):
+        """Zeros shaped like `replay_rounds` rounds of policy samples (None for one round)."""
+        if config.replay_rounds == 1:
+            return None
+        collect = lambda ls, es, k: policy_samples(
+            rollout(env, sampler(policy, ls), es, k, config.num_steps)[1]
+        )
+        shapes = jax.eval_shape(collect, learner_state, env_state, key)
+        return jax.tree.map(lambda x: jnp.zeros((config.replay_rounds, *x.shape), x.dtype), shapes)
+
     def init(key: Array) -> AdversarialState:
         key, key_learner, key_env, key_disc = jax.random.split(key, 4)
         disc_params = model.init(key_disc)
         learner_state = learner.init(key_learner)
         if config.normalize_obs:
             learner_state = learner_state.replace(normalizer=demo_normalizer)
+        env_state = batch_reset(env, key_env, config.num_envs)
         return AdversarialState(
             learner=learner_state,
-            env_state=batch_reset(env, key_env, config.num_envs),
+            env_state=env_state,
             disc_params=disc_params,
             disc_opt_state=optimizer.init(disc_params),
             disc_normalizer=disc_normalizer,
             key=key,
             step=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),
+            replay=empty_replay(learner_state, env_state, key),
         )
 
-    def draw(key: Array, weights: Array) -> Array:
+    def draw(key: Array, weights: Array, live: Array | int) -> Array:
         """`disc_batch_size` indices into a pool, drawn with replacement in proportion to
-        `weights` (uniformly without absorbing states)."""
+        `weights` with absorbing states, else uniformly from its first `live` samples."""
         shape = (config.disc_batch_size,)
         if not config.absorbing:
-            return jax.random.randint(key, shape, 0, weights.shape[0])
+            return jax.random.randint(key, shape, 0, live)
         return jax.random.choice(key, weights.shape[0], shape, p=weights / weights.sum())
 
     def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
-        """`disc_updates` Adam steps on minibatches of `batch` (flat `[T·B]`, or segments
-        `[T/L·B, L]`, with α log π) vs demonstrations of the same shape."""
-        batch, batch_weights = pool(batch)
+        """`disc_updates` Adam steps on minibatches of policy samples (`batch`: this round's,
+        `policy_samples`, or with replay the buffer `[R, ...]` holding them) vs demonstrations
+        of the same shape."""
+        if state.replay is None:
+            batch, batch_weights = pool(batch)
+            live = batch_weights.shape[0]
+        else:
+            batch, batch_weights, live = replay_pool(batch, state.step, pool)
 
         def log_prob(t: Transition) -> Array:
             """α log π(a|s) of the current policy (0 in s_a)."""
@@ -473,11 +530,13 @@ def make(
         def step(carry, key_step):
             params, opt_state = carry
             key_policy, key_expert, key_loss = jax.random.split(key_step, 3)
-            idx_policy = draw(key_policy, batch_weights)
-            idx_expert = draw(key_expert, expert_weights)
+            idx_policy = draw(key_policy, batch_weights, live)
+            idx_expert = draw(key_expert, expert_weights, expert_weights.shape[0])
             expert_mb = jax.tree.map(lambda x: x[idx_expert], expert)
             expert_mb = expert_mb.replace(log_prob=log_prob(expert_mb))
             policy_mb = jax.tree.map(lambda x: x[idx_policy], batch)
+            if state.replay is not None:  # older rounds' log π is another policy's
+                policy_mb = policy_mb.replace(log_prob=log_prob(policy_mb))
             minibatch = DiscriminatorBatch(expert=expert_mb, policy=policy_mb)
             grads, metrics = grad_fn(params, state.disc_normalizer, minibatch, key_loss)
             updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -497,11 +556,14 @@ def make(
         )
         # log π as the discriminator's logits see it (α log π); the learner keeps the raw one.
         weighted = batch.replace(log_prob=config.log_pi_weight * batch.log_prob)
-        if segment_length is None:
-            flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), weighted)
-        else:
-            flat = rollout_segments(weighted, segment_length)
-        disc_params, disc_opt_state, disc_metrics = update_discriminator(state, flat, key_disc)
+        samples = policy_samples(weighted)
+        replay = state.replay
+        if replay is not None:
+            slot = state.step % config.replay_rounds
+            replay = jax.tree.map(lambda buf, x: buf.at[slot].set(x), replay, samples)
+        disc_params, disc_opt_state, disc_metrics = update_discriminator(
+            state, samples if replay is None else replay, key_disc
+        )
         scaled = weighted.replace(log_prob=config.reward_log_pi_weight * weighted.log_prob)
         reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
         learned = relabel(config, spec, reward_of, scaled)  # [T, B]
@@ -525,6 +587,7 @@ def make(
             key=key,
             step=state.step + 1,
             last_return=last_return,
+            replay=replay,
         )
         return new_state, metrics
 
