@@ -6,7 +6,7 @@ One `update` is one round:
 
 1. collect `num_envs × num_steps` transitions with the current policy (the shared `rollout`);
 2. take `disc_updates` Adam steps on the discriminator's loss (the cross-entropy for GAIL and
-   AIRL), each on a minibatch of policy samples from this round (or, with `replay_rounds=R`,
+   AIRL), each on a minibatch of policy samples from this round (with `replay_rounds=R`, half
    from the last R rounds) against one of demonstration samples; a sample is a transition, or
    with `segment_length=L` a trajectory segment of L consecutive steps (`Transition [M, L]`,
    the input of a trajectory-level discriminator);
@@ -35,13 +35,13 @@ an episode: a terminal step earns, beside its own reward, the discounted reward 
 s_a for ever, γ r(s_a)/(1 − γ) (`relabel`), so the policy ends episodes as often and as early as
 the expert did, whatever the sign of the reward map.
 
-Replay of policy samples (`replay_rounds=R > 1`): the discriminator draws its policy half from a
-ring buffer of the last R rounds' samples instead of this round's alone, as imitation's
-`gen_replay_buffer_capacity` does and as GAN practice does with a history of generated samples
-(Shrivastava et al. 2017, sec. 2.3): a discriminator that still sees where the policy went a few
-rounds ago keeps those states priced, so a policy that drifts back into them is not rewarded
-there. Logits that use log π recompute it for replayed samples with the current policy.
-R = 1 (the default) is the papers' loop.
+Replay of policy samples (`replay_rounds=R > 1`): half of each policy minibatch is drawn from
+this round's samples and half from a ring buffer of the last R rounds' (this one included), as
+Shrivastava et al. (2017, sec. 2.3) train a GAN's discriminator on a history of generated
+samples; imitation's `gen_replay_buffer_capacity` is the same idea without the halves. A
+discriminator that still sees where the policy went a few rounds ago keeps those states priced,
+so a policy that drifts back into them is not rewarded there. Logits that use log π recompute it
+for every policy sample with the current policy. R = 1 (the default) is the papers' loop.
 
 Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
 episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
@@ -178,9 +178,9 @@ class GeneratorConfig:
 class AdversarialConfig(GeneratorConfig):
     """Hyperparameters of the adversarial loop: the generator's (`GeneratorConfig`), then the
     discriminator's: `disc_updates` Adam steps of `disc_batch_size` expert + as many policy
-    transitions (or segments, `make(segment_length=...)`) per round, drawn from the last
-    `replay_rounds` rounds' samples (1: this round's), `grad_penalty` coefficient (0: none),
-    `reward_map` (logit → reward), `absorbing` (absorbing states); module docstring.
+    transitions (or segments, `make(segment_length=...)`) per round, the policy's from this
+    round, or half from the last `replay_rounds` rounds (1: none), `grad_penalty` coefficient
+    (0: none), `reward_map` (logit → reward), `absorbing` (absorbing states); module docstring.
 
     Logits that use log π(a|s) (AIRL's f − log π, GCL's r − log π) scale it by `log_pi_weight`
     α everywhere, in the discriminator's loss and at relabelling, so that D = e^f / (e^f + π^α);
@@ -500,23 +500,25 @@ def make(
             replay=empty_replay(learner_state, env_state, key),
         )
 
-    def draw(key: Array, weights: Array, live: Array | int) -> Array:
-        """`disc_batch_size` indices into a pool, drawn with replacement in proportion to
-        `weights` with absorbing states, else uniformly from its first `live` samples."""
-        shape = (config.disc_batch_size,)
+    def draw(key: Array, weights: Array, live: Array | int, n: int) -> Array:
+        """`n` indices into a pool, drawn with replacement in proportion to `weights` with
+        absorbing states, else uniformly from its first `live` samples."""
         if not config.absorbing:
-            return jax.random.randint(key, shape, 0, live)
-        return jax.random.choice(key, weights.shape[0], shape, p=weights / weights.sum())
+            return jax.random.randint(key, (n,), 0, live)
+        return jax.random.choice(key, weights.shape[0], (n,), p=weights / weights.sum())
 
-    def update_discriminator(state: AdversarialState, batch: Transition, key: Array):
-        """`disc_updates` Adam steps on minibatches of policy samples (`batch`: this round's,
-        `policy_samples`, or with replay the buffer `[R, ...]` holding them) vs demonstrations
-        of the same shape."""
-        if state.replay is None:
-            batch, batch_weights = pool(batch)
-            live = batch_weights.shape[0]
-        else:
-            batch, batch_weights, live = replay_pool(batch, state.step, pool)
+    def update_discriminator(
+        state: AdversarialState, samples: Transition, replay: Transition | None, key: Array
+    ):
+        """`disc_updates` Adam steps on minibatches of policy samples vs demonstrations of the
+        same shape. `samples` are this round's (`policy_samples`); with replay, half of each
+        policy minibatch is drawn from them and half from the buffer `replay [R, ...]`, which
+        already holds them (Shrivastava et al. 2017, sec. 2.3)."""
+        current, current_weights = pool(samples)
+        everything = current_weights.shape[0]
+        if replay is not None:
+            old, old_weights, live = replay_pool(replay, state.step, pool)
+        half = config.disc_batch_size // 2
 
         def log_prob(t: Transition) -> Array:
             """α log π(a|s) of the current policy (0 in s_a)."""
@@ -527,17 +529,26 @@ def make(
             log_pi = config.log_pi_weight * policy.dist(params, normalizer, obs).log_prob(t.action)
             return jnp.where(t.obs[..., -1] > 0.5, 0.0, log_pi) if config.absorbing else log_pi
 
+        def policy_minibatch(key: Array) -> Transition:
+            if replay is None:
+                idx = draw(key, current_weights, everything, config.disc_batch_size)
+                return jax.tree.map(lambda x: x[idx], current)
+            key_current, key_old = jax.random.split(key)
+            idx_current = draw(key_current, current_weights, everything, half)
+            idx_old = draw(key_old, old_weights, live, config.disc_batch_size - half)
+            mb = jax.tree.map(
+                lambda x, y: jnp.concatenate([x[idx_current], y[idx_old]]), current, old
+            )
+            return mb.replace(log_prob=log_prob(mb))  # older rounds' log π is another policy's
+
         def step(carry, key_step):
             params, opt_state = carry
             key_policy, key_expert, key_loss = jax.random.split(key_step, 3)
-            idx_policy = draw(key_policy, batch_weights, live)
-            idx_expert = draw(key_expert, expert_weights, expert_weights.shape[0])
+            n_expert = expert_weights.shape[0]
+            idx_expert = draw(key_expert, expert_weights, n_expert, config.disc_batch_size)
             expert_mb = jax.tree.map(lambda x: x[idx_expert], expert)
             expert_mb = expert_mb.replace(log_prob=log_prob(expert_mb))
-            policy_mb = jax.tree.map(lambda x: x[idx_policy], batch)
-            if state.replay is not None:  # older rounds' log π is another policy's
-                policy_mb = policy_mb.replace(log_prob=log_prob(policy_mb))
-            minibatch = DiscriminatorBatch(expert=expert_mb, policy=policy_mb)
+            minibatch = DiscriminatorBatch(expert=expert_mb, policy=policy_minibatch(key_policy))
             grads, metrics = grad_fn(params, state.disc_normalizer, minibatch, key_loss)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), metrics
@@ -562,7 +573,7 @@ def make(
             slot = state.step % config.replay_rounds
             replay = jax.tree.map(lambda buf, x: buf.at[slot].set(x), replay, samples)
         disc_params, disc_opt_state, disc_metrics = update_discriminator(
-            state, samples if replay is None else replay, key_disc
+            state, samples, replay, key_disc
         )
         scaled = weighted.replace(log_prob=config.reward_log_pi_weight * weighted.log_prob)
         reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
