@@ -132,6 +132,9 @@ BRAX_AIRL_ENT_COEF = {"hopper": 0.03}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
 TERMINATION = {"mode": "auto"}
+#: `--replay-rounds R`: GAIL's and AIRL's discriminator draws half of its policy samples from
+#: the last R rounds (`replay_rounds`, `jirl.algos.adversarial`); 1 (the default) is the papers'.
+REPLAY = {"rounds": 1}
 #: `--no-throughput` turns off the throughput measurement of each row.
 MEASURE_THROUGHPUT = {"on": True}
 
@@ -144,11 +147,16 @@ def termination(env) -> dict:
     return {"fixed_horizon": True}
 
 
+def replay() -> dict:
+    """The discriminator's replay field under `REPLAY`."""
+    return {"replay_rounds": REPLAY["rounds"]}
+
+
 def airl_fields(env, updates: int) -> dict:
     """AIRL's config fields on `env`: g on (s, a), the generator's and termination's fields; on
     classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`)
     and the PPO rate annealed over `updates`."""
-    fields = {"g_inputs": "sa", **generator(env), **termination(env)}
+    fields = {"g_inputs": "sa", **generator(env), **termination(env), **replay()}
     if env.name in BRAX:
         fields |= BRAX_AIRL | {
             "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
@@ -333,6 +341,7 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
             ent_coef=0.0,
             **generator(env, ppo=False),
             **termination(env),
+            **replay(),
         ),
     ),
     # The PPO rate decays to 0 over the run: without it GAIL-PPO drifts after converging.
@@ -340,7 +349,7 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
     "gail_ppo": (
         gail.make,
         lambda env, updates: gail.GAILConfig(
-            anneal_updates=updates, **generator(env), **termination(env)
+            anneal_updates=updates, **generator(env), **termination(env), **replay()
         ),
     ),
     # `airl_fields`: the discriminator's settings per env family.
@@ -456,6 +465,13 @@ def main(argv=None) -> None:
         help="GAIL/AIRL episodes: absorbing states on goal-terminated tasks (auto), or everywhere",
     )
     parser.add_argument(
+        "--replay-rounds",
+        type=int,
+        default=1,
+        help="GAIL/AIRL: draw half of the discriminator's policy samples from the last R rounds "
+        "(default 1: this round's only)",
+    )
+    parser.add_argument(
         "--cpu-devices",
         type=int,
         default=None,
@@ -487,10 +503,13 @@ def main(argv=None) -> None:
         args.imitation_python = sys.executable
     if args.imitation_python is not None and shutil.which(args.imitation_python) is None:
         parser.error(f"--imitation-python {args.imitation_python}: not an executable Python")
+    if args.replay_rounds < 1:
+        parser.error(f"--replay-rounds must be >= 1, got {args.replay_rounds}")
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
     TERMINATION["mode"] = args.termination
+    REPLAY["rounds"] = args.replay_rounds
     if jax.default_backend() == "cpu":
         # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
         jax.config.update("jax_cpu_enable_async_dispatch", False)
@@ -593,6 +612,7 @@ def main(argv=None) -> None:
             {
                 "mode": "full" if args.full else "quick",
                 "termination": args.termination,
+                "replay_rounds": args.replay_rounds,
                 "device": str(jax.devices()[0]),
                 "platform": platform.platform(),
                 "rows": rows,

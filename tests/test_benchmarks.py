@@ -20,6 +20,13 @@ def test_imitation_python_must_be_an_executable(capsys):
     assert "not an executable Python" in capsys.readouterr().err
 
 
+def test_adversarial_refuses_zero_replay_rounds(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        adversarial.main(["--envs", "--replay-rounds", "0"])
+    assert exit_info.value.code == 2
+    assert "--replay-rounds must be >= 1, got 0" in capsys.readouterr().err
+
+
 def test_imitation_gail_refuses_missing_demos(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         imitation_gail.main(["--demos", str(tmp_path / "none.npz")])
