@@ -146,12 +146,21 @@ class Policy:
     def init(self, key: Array):
         return self.net.init(key, jnp.zeros(self.spec.obs_shape))
 
-    def dist(self, params, norm: Normalizer, obs: Array) -> distrax.Distribution:
-        """Action distribution for `obs: [..., *obs_shape]`."""
-        out, log_std = self.net.apply(params, norm(obs))
+    def outputs(self, params, norm: Normalizer, obs: Array) -> tuple[Array, Array | None]:
+        """The head's outputs for `obs: [..., *obs_shape]`: `(logits [..., A], None)` or
+        `(mean [..., D], log_std [..., D])`, what `dist_of` turns into a distribution."""
+        return self.net.apply(params, norm(obs))
+
+    def dist_of(self, outputs: tuple[Array, Array | None]) -> distrax.Distribution:
+        """The action distribution of head outputs (`outputs`)."""
+        out, log_std = outputs
         if self.spec.discrete:
             return distrax.Categorical(logits=out)
         return distrax.MultivariateNormalDiag(out, jnp.exp(log_std))
+
+    def dist(self, params, norm: Normalizer, obs: Array) -> distrax.Distribution:
+        """Action distribution for `obs: [..., *obs_shape]`."""
+        return self.dist_of(self.outputs(params, norm, obs))
 
     def sample(self, params, norm: Normalizer, obs: Array, key: Array) -> tuple[Array, Array]:
         """Sample actions and their log-probabilities."""

@@ -5,7 +5,7 @@ One update solves the KL-constrained problem of eq. 14,
     maximise_θ  L(θ) = E[π_θ(a|s) / π_old(a|s) · Â]  +  λ·H(π_θ)     s.t.  E_s[KL(π_old ‖ π_θ)] ≤ δ,
 
 as in appendix C: the natural-gradient direction s ≈ F⁻¹g by conjugate gradient on
-Fisher-vector products F·v = ∇²KL·v (a jvp of the KL's gradient, plus damping), the step scaled
+Fisher-vector products F·v = ∇²KL·v (plus damping; `fisher_vector_product`), the step scaled
 to the boundary β = sqrt(2δ / sᵀFs), then a backtracking line search that accepts the first
 fraction whose mean KL is ≤ δ and whose surrogate improves; when none does the policy is kept.
 The value function is fitted separately (Adam minibatches on the GAE(γ, λ) targets of
@@ -168,6 +168,33 @@ def conjugate_gradient(matvec, b: Array, iters: int, tol: float = 1e-10) -> Arra
     return x
 
 
+def fisher_vector_product(
+    policy: Policy, policy_params, normalizer: Normalizer, obs: Array, config: TRPOConfig
+):
+    """`v -> (F + damping·I) v` on flat `[P]` vectors, F = ∇²_θ E_s[KL(π_old ‖ π_θ)] at
+    θ = θ_old = `policy_params`, over `obs [N, *obs_shape]`.
+
+    At θ = θ_old the KL's gradient with respect to the head's outputs o(θ) is zero, so its
+    Hessian is exactly the Gauss-Newton product F = Jᵀ H_o J (J = ∂o/∂θ, H_o the KL's Hessian in
+    o; Martens 2014, sec. 9; Schulman et al. 2015, appendix C.1). J v and Jᵀ u use one
+    linearisation of the network, made once for all the conjugate-gradient iterations, where
+    differentiating ∇KL again would re-run the network forward and backward in every one.
+    """
+    flat_old, unravel = ravel_pytree(policy_params)
+    outputs_of = lambda flat: policy.outputs(unravel(flat), normalizer, obs)
+    outputs, jvp = jax.linearize(outputs_of, flat_old)
+    vjp = jax.linear_transpose(jvp, flat_old)
+    old = policy.dist_of(jax.lax.stop_gradient(outputs))
+    kl_of = lambda o: jnp.mean(old.kl_divergence(policy.dist_of(o)))
+    grad_kl = jax.grad(kl_of)
+
+    def product(v: Array) -> Array:
+        h_jv = jax.jvp(grad_kl, (outputs,), (jvp(v),))[1]
+        return vjp(h_jv)[0] + config.cg_damping * v
+
+    return product
+
+
 def natural_step(
     policy: Policy,
     policy_params,
@@ -196,10 +223,7 @@ def natural_step(
 
     (loss_old, aux_old), grad = jax.value_and_grad(loss_flat, has_aux=True)(flat_old)
     g = -grad  # ascent direction of the objective
-    grad_kl = jax.grad(kl_flat)
-
-    def fisher_vector(v):
-        return jax.jvp(grad_kl, (flat_old,), (v,))[1] + config.cg_damping * v
+    fisher_vector = fisher_vector_product(policy, policy_params, normalizer, batch.obs, config)
 
     direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
     shs = jnp.dot(direction, fisher_vector(direction))
