@@ -176,9 +176,9 @@ def fisher_vector_product(
 
     At θ = θ_old the KL's gradient with respect to the head's outputs o(θ) is zero, so its
     Hessian is exactly the Gauss-Newton product F = Jᵀ H_o J (J = ∂o/∂θ, H_o the KL's Hessian in
-    o; Martens 2014, sec. 9; Schulman et al. 2015, appendix C.1). J v and Jᵀ u use one
-    linearisation of the network, made once for all the conjugate-gradient iterations, where
-    differentiating ∇KL again would re-run the network forward and backward in every one.
+    o; Schulman et al. 2015, appendix C.1). J v and Jᵀ u use one linearisation of the network,
+    made once for all the conjugate-gradient iterations, where differentiating ∇KL again would
+    re-run the network forward and backward in every one.
     """
     flat_old, unravel = ravel_pytree(policy_params)
     outputs_of = lambda flat: policy.outputs(unravel(flat), normalizer, obs)
