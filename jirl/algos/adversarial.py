@@ -362,6 +362,12 @@ def sample_pool(config: AdversarialConfig, spec: Spec, t: Transition) -> tuple[T
     return pool, jnp.concatenate([jnp.ones(n), t.terminated.sum(keepdims=True)])
 
 
+def merge_leading(t: Transition) -> Transition:
+    """Transitions `[A, B, ...]` as `[A·B, ...]` (a rollout's steps × envs, or a replay
+    buffer's rounds × samples, as one flat pool)."""
+    return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), t)
+
+
 def replay_pool(
     replay: Transition, step: Array, pool: Callable[[Transition], tuple[Transition, Array]]
 ) -> tuple[Transition, Array, Array]:
@@ -371,7 +377,7 @@ def replay_pool(
     in order, so the filled samples are the first `live = min(step + 1, R)·M`; the others
     weigh 0."""
     rounds, per_round = replay.reward.shape[:2]
-    samples, weights = pool(jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), replay))
+    samples, weights = pool(merge_leading(replay))
     live = jnp.minimum(step + 1, rounds) * per_round
     filled = jnp.arange(rounds * per_round) < live
     return samples, weights.at[: rounds * per_round].multiply(filled), live
@@ -468,7 +474,7 @@ def make(
         """A rollout `[T, B]` (log π already scaled by α) as the discriminator's policy
         samples: flat transitions `[T·B]`, or segments `[T/L·B, L]`."""
         if segment_length is None:
-            return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), batch)
+            return merge_leading(batch)
         return rollout_segments(batch, segment_length)
 
     def empty_replay(learner_state: LearnerState, env_state: EnvState, key: Array):
