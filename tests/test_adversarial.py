@@ -69,11 +69,10 @@ def test_gail_ppo_learns_cartpole(cartpole_expert, score_seeds):
 @pytest.mark.slow
 def test_gail_trpo_learns_cartpole(cartpole_expert, score_seeds):
     """GAIL with its paper's generator, 8 seeds, 100 updates, δ annealed, λ = 0, absorbing
-    states: 0.99 (every seed ≥ 0.95); 32 seeds 0.97 (one at 0.40, the rest ≥ 0.84; 0.99 with
-    every seed ≥ 0.87 before the Gauss-Newton Fisher product changed the rounding). With the
-    default fixed horizon 0.97 (30 of 32 seeds ≥ 0.9, but one seed in about 40 collapses after
-    converging); with a tanh discriminator 0.87 (`GAILConfig`). Every accepted step keeps its
-    KL bound."""
+    states: 1.00 on every seed; 32 seeds 0.985 (min 0.88; 0.959 with one seed at 0.25 before
+    the Fisher products on every 5th sample and 5 value epochs, `trpo.TRPOConfig`). With the
+    default fixed horizon, 64 seeds, 0.980 (was 0.943); with a tanh discriminator 0.87
+    (`GAILConfig`). Every accepted step keeps its KL bound."""
     seeds = 8
     demos, header = _demos(cartpole_expert, 4)
     config = gail.GAILConfig(

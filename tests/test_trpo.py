@@ -53,6 +53,44 @@ def test_fisher_vector_product_is_the_kl_hessian(env_name):
     np.testing.assert_allclose(product, hessian_v + 0.1 * v, rtol=1e-4, atol=1e-5)
 
 
+def test_natural_step_estimates_the_fisher_on_every_kth_sample():
+    """With `fisher_subsample: k` the step is the CG direction of F on `obs[::k]` against the
+    whole batch's gradient, scaled to the KL boundary under that F, and differs from the step
+    with F on every sample."""
+    from jax.flatten_util import ravel_pytree
+
+    from jirl.nets import Normalizer, Policy
+    from jirl.rl.ppo import PPOBatch
+
+    env = envs.make("cartpole")
+    policy = Policy(env.spec, (32, 32), "tanh", -0.5)
+    params = policy.init(jax.random.PRNGKey(0))
+    normalizer = Normalizer.create(env.spec.obs_shape)
+    keys = jax.random.split(jax.random.PRNGKey(1), 3)
+    obs = jax.random.normal(keys[0], (240, *env.spec.obs_shape))
+    action = jax.random.randint(keys[1], (240,), 0, 2)
+    advantage = jax.random.normal(keys[2], (240,))
+    batch = PPOBatch(obs, action, jnp.zeros(240), advantage, jnp.zeros(240))
+    old_log_prob = policy.dist(params, normalizer, obs).log_prob(action)
+    config = trpo.TRPOConfig(fisher_subsample=4, cg_iters=10, max_kl=0.01)
+    new, metrics = trpo.natural_step(policy, params, normalizer, batch, old_log_prob, config)
+    full, _ = trpo.natural_step(
+        policy, params, normalizer, batch, old_log_prob, trpo.TRPOConfig(fisher_subsample=1)
+    )
+
+    flat, _ = ravel_pytree(params)
+    grad = jax.grad(
+        lambda p: trpo.surrogate_loss(p, policy, normalizer, batch, old_log_prob, 0.0)[0]
+    )(params)
+    fisher = trpo.fisher_vector_product(policy, params, normalizer, obs[::4], config)
+    direction = trpo.conjugate_gradient(fisher, -ravel_pytree(grad)[0], 10)
+    step = jnp.sqrt(2 * 0.01 / jnp.dot(direction, fisher(direction))) * direction
+    assert float(metrics["step_accepted"]) == 1.0
+    expected = flat + metrics["step_fraction"] * step
+    np.testing.assert_allclose(ravel_pytree(new)[0], expected, rtol=1e-4, atol=1e-6)
+    assert float(jnp.abs(ravel_pytree(full)[0] - expected).max()) > 1e-3
+
+
 def test_config_validation():
     with pytest.raises(ConfigError, match="max_kl"):
         trpo.TRPOConfig(max_kl=0.0)
@@ -62,6 +100,10 @@ def test_config_validation():
         trpo.TRPOConfig(num_envs=3, num_steps=5, vf_minibatches=4)
     with pytest.raises(ConfigError, match="anneal_updates"):
         trpo.TRPOConfig(anneal_updates=-1)
+    with pytest.raises(ConfigError, match="fisher_subsample"):
+        trpo.TRPOConfig(fisher_subsample=0)
+    with pytest.raises(ConfigError, match="fisher_subsample"):
+        trpo.TRPOConfig(num_envs=2, num_steps=4, vf_minibatches=1, fisher_subsample=9)
 
 
 def test_kl_radius_decays_linearly_over_anneal_updates():

@@ -82,8 +82,8 @@ class GeneratorConfig:
     `anneal_updates`: decay PPO's rate, or TRPO's KL radius δ, linearly to 0 over that many
     updates (0 keeps it constant).
     PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
-    TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `backtrack_iters`, `backtrack_coef`,
-    `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
+    TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `fisher_subsample`, `backtrack_iters`,
+    `backtrack_coef`, `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
     """
 
@@ -110,10 +110,11 @@ class GeneratorConfig:
     max_kl: float = 0.01
     cg_iters: int = 10
     cg_damping: float = 0.1
+    fisher_subsample: int = 5
     backtrack_iters: int = 10
     backtrack_coef: float = 0.8
     vf_learning_rate: float = 3e-3
-    vf_epochs: int = 10
+    vf_epochs: int = 5
     vf_minibatches: int = 4
 
     def __post_init__(self):
@@ -156,6 +157,7 @@ class GeneratorConfig:
             anneal_updates=self.anneal_updates,
             cg_iters=self.cg_iters,
             cg_damping=self.cg_damping,
+            fisher_subsample=self.fisher_subsample,
             backtrack_iters=self.backtrack_iters,
             backtrack_coef=self.backtrack_coef,
             ent_coef=self.ent_coef,

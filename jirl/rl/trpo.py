@@ -39,9 +39,19 @@ class TRPOConfig:
       anneal_updates: decay δ linearly to 0 over that many updates (0: constant), as PPO
         decays its rate; a generator against a moving reward keeps drifting without it.
       cg_iters: conjugate gradient iterations; cg_damping: added to F (F + damping·I).
+      fisher_subsample: F is estimated on every k-th sample of the batch (1: all of them).
+        Schulman et al. 2015, appendix C: the products on ~10% of the data cost little next
+        to the gradient; OpenAI baselines' TRPO takes every 5th. The gradient, the line
+        search's KL and its surrogate always use the whole batch.
       backtrack_iters: line-search trials at fractions backtrack_coef**i of the full step.
       ent_coef: λ, weight of the entropy bonus in the surrogate.
       vf_learning_rate, vf_epochs, vf_minibatches: the separate Adam fit of V(s).
+
+    `fisher_subsample` 5 and `vf_epochs` 5 (were 1 and 10) made GAIL (TRPO)'s update 2.2×
+    cheaper and learned as well or better: on cartpole, fixed horizon, 100 updates, two sets
+    of 32 seeds, 1 demo 0.986 (was 0.955), 4 demos 0.980 (0.943); absorbing states, 4 demos,
+    32 seeds, 0.985 (0.959). TRPO alone on cartpole (45 updates, δ = 0.02, two sets of 16
+    seeds): 1.00 and 0.97 before, 1.00 and 0.96 after.
     """
 
     num_envs: int = 16
@@ -52,11 +62,12 @@ class TRPOConfig:
     anneal_updates: int = 0
     cg_iters: int = 10
     cg_damping: float = 0.1
+    fisher_subsample: int = 5
     backtrack_iters: int = 10
     backtrack_coef: float = 0.8
     ent_coef: float = 0.0
     vf_learning_rate: float = 3e-3
-    vf_epochs: int = 10
+    vf_epochs: int = 5
     vf_minibatches: int = 4
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True
@@ -70,12 +81,18 @@ class TRPOConfig:
             "num_envs",
             "num_steps",
             "cg_iters",
+            "fisher_subsample",
             "backtrack_iters",
             "vf_epochs",
             "vf_minibatches",
         ):
             value = getattr(self, name)
             require(value >= 1, f"trpo.{name} must be >= 1, got {value}")
+        require(
+            self.fisher_subsample <= self.batch_size,
+            f"trpo.fisher_subsample ({self.fisher_subsample}) must be <= num_envs * num_steps "
+            f"({self.batch_size})",
+        )
         require(
             self.batch_size % self.vf_minibatches == 0,
             f"trpo.num_envs * trpo.num_steps ({self.batch_size}) must be divisible by "
@@ -223,7 +240,8 @@ def natural_step(
 
     (loss_old, aux_old), grad = jax.value_and_grad(loss_flat, has_aux=True)(flat_old)
     g = -grad  # ascent direction of the objective
-    fisher_vector = fisher_vector_product(policy, policy_params, normalizer, batch.obs, config)
+    fisher_obs = batch.obs[:: config.fisher_subsample]
+    fisher_vector = fisher_vector_product(policy, policy_params, normalizer, fisher_obs, config)
 
     direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
     shs = jnp.dot(direction, fisher_vector(direction))
