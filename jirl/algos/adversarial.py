@@ -67,7 +67,7 @@ from jirl.nets import ACTIVATIONS, Normalizer
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
 from jirl.rl.agent import Learner, LearnerState, sampler
-from jirl.rl.rollout import rollout
+from jirl.rl.rollout import merge_leading, rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition
 
 GENERATORS = ("ppo", "trpo")
@@ -362,12 +362,6 @@ def sample_pool(config: AdversarialConfig, spec: Spec, t: Transition) -> tuple[T
         lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), into_absorbing(spec, t), loop
     )
     return pool, jnp.concatenate([jnp.ones(n), t.terminated.sum(keepdims=True)])
-
-
-def merge_leading(t: Transition) -> Transition:
-    """Transitions `[A, B, ...]` as `[A·B, ...]` (a rollout's steps × envs, or a replay
-    buffer's rounds × samples, as one flat pool)."""
-    return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), t)
 
 
 def replay_pool(

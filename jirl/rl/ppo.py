@@ -15,6 +15,7 @@ from jirl.errors import require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn
 from jirl.rl.advantages import batched_gae
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
+from jirl.rl.rollout import merge_leading
 from jirl.types import Algorithm, Array, Metrics, Transition
 
 
@@ -130,10 +131,7 @@ def advantage_batch(
     v = value_fn(value_params, norm, batch.obs)
     v_next = value_fn(value_params, norm, batch.next_obs)
     adv, target = batched_gae(batch.reward, v, v_next, batch.terminated, batch.done, gamma, lam)
-    flat = lambda x: x.reshape((-1, *x.shape[2:]))
-    return PPOBatch(
-        flat(batch.obs), flat(batch.action), flat(batch.log_prob), flat(adv), flat(target)
-    )
+    return merge_leading(PPOBatch(batch.obs, batch.action, batch.log_prob, adv, target))
 
 
 def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTransformation:

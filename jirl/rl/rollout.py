@@ -88,3 +88,9 @@ def rollout(
         step, env_state, jax.random.split(key, num_steps)
     )
     return env_state, transitions, stats
+
+
+def merge_leading(tree):
+    """Every leaf `[A, B, ...]` as `[A·B, ...]`: a rollout's steps × envs, or a replay
+    buffer's rounds × samples, as one flat pool."""
+    return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), tree)
