@@ -106,16 +106,16 @@ class GeneratorConfig:
     num_minibatches: int = 4
     clip_eps: float = 0.2
     vf_coef: float = 0.5
-    # TRPO generator
-    max_kl: float = 0.01
-    cg_iters: int = 10
-    cg_damping: float = 0.1
-    fisher_subsample: int = 5
-    backtrack_iters: int = 10
-    backtrack_coef: float = 0.8
-    vf_learning_rate: float = 3e-3
-    vf_epochs: int = 5
-    vf_minibatches: int = 4
+    # TRPO generator: `jirl.rl.trpo.TRPOConfig`'s defaults, one place to change them
+    max_kl: float = trpo.TRPOConfig.max_kl
+    cg_iters: int = trpo.TRPOConfig.cg_iters
+    cg_damping: float = trpo.TRPOConfig.cg_damping
+    fisher_subsample: int = trpo.TRPOConfig.fisher_subsample
+    backtrack_iters: int = trpo.TRPOConfig.backtrack_iters
+    backtrack_coef: float = trpo.TRPOConfig.backtrack_coef
+    vf_learning_rate: float = trpo.TRPOConfig.vf_learning_rate
+    vf_epochs: int = trpo.TRPOConfig.vf_epochs
+    vf_minibatches: int = trpo.TRPOConfig.vf_minibatches
 
     def __post_init__(self):
         require(
