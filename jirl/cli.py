@@ -153,10 +153,6 @@ def cmd_train(args) -> int:
     from jirl import algos
 
     if args.algo in algos.TABULAR:
-        if args.sweep or args.devices is not None:
-            raise ArgumentError(
-                f"--sweep and --devices are for sampling algorithms, not '{args.algo}'"
-            )
         return _train_tabular(args)
     algos.get(args.algo)
     cfg = _experiment_config(args, {"algo": args.algo})
@@ -176,22 +172,61 @@ def cmd_train(args) -> int:
     return 0
 
 
+#: `jirl train` flags that tabular IRL has no use for: it samples its own demonstrations from
+#: the MDP's expert and runs every seed in one jitted call, with no checkpoint to resume.
+_NOT_TABULAR = {
+    "demos": "--demos",
+    "num_demos": "--num-demos",
+    "expert": "--expert",
+    "resume": "--resume",
+    "tensorboard": "--tensorboard",
+    "sweep": "--sweep",
+    "devices": "--devices",
+}
+
+
+def _given(value) -> bool:
+    """Whether a flag was passed (its parser default is None, False or [])."""
+    return value is not None and value is not False and value != []
+
+
 def _train_tabular(args) -> int:
+    """`jirl train maxent|...`: options from --config, then --set (flat, or under the
+    algorithm's section: `--set maxent.learning_rate=0.2`), then the flags; `--updates` is the
+    tabular `num_iterations`."""
     from jirl.config import apply_overrides, read_yaml
     from jirl.tabular_run import train_tabular
 
+    given = [flag for name, flag in _NOT_TABULAR.items() if _given(getattr(args, name))]
+    if given:
+        rerun = "; to rerun, pass --overwrite instead of --resume" if args.resume else ""
+        raise ArgumentError(
+            f"{', '.join(given)}: not for tabular IRL, drop {'them' if len(given) > 1 else 'it'} "
+            f"('{args.algo}' samples its own demos from the MDP and runs every seed in one call, "
+            f"without checkpoints){rerun}"
+        )
     options = read_yaml(args.config) if args.config else {}
     options = apply_overrides(options, args.set)
+    section = options.pop(args.algo, None)
+    if section is not None:
+        if not isinstance(section, dict):
+            raise ArgumentError(f"'{args.algo}' in the config must be a mapping of option: value")
+        options.update(section)
     env = args.env or options.pop("env", None)
+    options.pop("env", None)
     options.pop("algo", None)
+    seeds = args.seeds if args.seeds is not None else options.pop("seeds", 1)
+    seed = args.seed if args.seed is not None else options.pop("seed", 0)
+    options.pop("seeds", None)
+    options.pop("seed", None)
+    if args.updates is not None:
+        options["num_iterations"] = args.updates
     if env is None:
         raise ArgumentError("--env is required: gridworld or objectworld")
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise ArgumentError(f"{out} exists; pass --overwrite to replace it")
-    summary = train_tabular(
-        args.algo, env, out, options, seeds=args.seeds or 1, seed=args.seed or 0
-    )
+    summary = train_tabular(args.algo, env, out, options, seeds=seeds, seed=seed)
     if not args.quiet:
         print(json.dumps(summary, indent=2))
     return 0

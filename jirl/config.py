@@ -116,9 +116,11 @@ def _plain(x):
     return x
 
 
-def _suggest(key: str, valid) -> str:
+def _suggest(key: str, valid, prefix: str = "") -> str:
     close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(valid))}"
+    if close:
+        return f"; did you mean '{prefix}{close[0]}'?"
+    return f"; valid keys: {', '.join(prefix + k for k in sorted(valid))}"
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
@@ -162,8 +164,9 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     return value
 
 
-def build(cls, values: dict, prefix: str = ""):
-    """Construct the frozen dataclass `cls` from a dict, strictly."""
+def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
+    """Construct the frozen dataclass `cls` from a dict, strictly (`hidden`: fields set by the
+    caller, never suggested to the user)."""
     if not isinstance(values, dict):
         raise ConfigError(f"{prefix or 'config'} must be a mapping of keys to values")
     hints = typing.get_type_hints(cls)
@@ -171,7 +174,9 @@ def build(cls, values: dict, prefix: str = ""):
     kwargs = {}
     for key, value in values.items():
         if key not in names:
-            raise ConfigError(f"unknown config key '{prefix}{key}'{_suggest(key, names)}")
+            raise ConfigError(
+                f"unknown config key '{prefix}{key}'{_suggest(key, names - hidden, prefix)}"
+            )
         kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
     try:
         return cls(**kwargs)
@@ -228,7 +233,17 @@ def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
     algo = data.get("algo")
     section = data.pop(algo, None) or {}
     algo_config = build(algo_config_cls, section, prefix=f"{algo}.")
-    cfg = build(ExperimentConfig, {**data, "algo_config": algo_config})
+    experiment_keys = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    algo_keys = {f.name for f in dataclasses.fields(algo_config_cls)}
+    for key in data:
+        if key not in experiment_keys and key in algo_keys:
+            raise ConfigError(
+                f"config key '{key}' belongs to the algorithm: did you mean '{algo}.{key}'? "
+                f"(under '{algo}:' in a config file, --set {algo}.{key}=... on the command line)"
+            )
+    cfg = build(
+        ExperimentConfig, {**data, "algo_config": algo_config}, hidden=frozenset({"algo_config"})
+    )
     if cfg.sweep is not None:
         from jirl.sweep import check_grid
 

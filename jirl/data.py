@@ -173,6 +173,10 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
 
     if not path.is_file():
         fail("no such demonstration file; record one with `jirl expert --env ENV --out DIR`")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":  # np.load would take anything else for a pickle (and refuse it)
+        fail("not an .npz archive (a zip of .npy arrays); record one with `jirl expert`")
     try:
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)

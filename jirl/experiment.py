@@ -87,8 +87,9 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
     inputs = algos.Inputs(demos, expert)
     if not cfg.sweep:
         return Prepared(env, spec.build(cfg.algo_config, env, inputs), reference)
-    swept = sweep.sweep_algorithm(lambda c: spec.build(c, env, inputs), cfg.algo_config, cfg.sweep)
-    sweep.check_traceable(swept, cfg.algo)
+    swept = sweep.sweep_algorithm(
+        lambda c: spec.build(c, env, inputs), cfg.algo_config, cfg.sweep, cfg.algo
+    )
 
     def initial_state(key: jax.Array):
         keys, values, _ = sweep.batch(cfg.sweep, key, cfg.seeds)

@@ -122,7 +122,9 @@ def settings(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
-def sweep_algorithm(build: Callable[[Any], Algorithm], config, fields: Sequence[str]) -> Swept:
+def sweep_algorithm(
+    build: Callable[[Any], Algorithm], config, fields: Sequence[str], section: str = ""
+) -> Swept:
     """An `Algorithm` whose state carries its own values of `fields` (`SweptState`).
 
     Args:
@@ -131,8 +133,20 @@ def sweep_algorithm(build: Callable[[Any], Algorithm], config, fields: Sequence[
         them (`jirl.errors.require` skips traced checks).
       config: the base config; fields not swept keep its values.
       fields: the float fields to carry; `init(key)` uses the base config's values.
+      section: the config's name in error messages (the CLI's section, e.g. `ppo`).
+
+    Raises:
+      ConfigError: a field that is not a float field of `config`, or one that `build` branches
+        on in Python (`check_traceable`).
     """
     fields = tuple(fields)
+    floats = sweepable_fields(type(config))
+    for f in fields:
+        if f not in floats:
+            raise ConfigError(
+                f"cannot sweep {_qualified(section, f)}: only the float fields of "
+                f"{type(config).__name__} can be swept ({', '.join(floats)})"
+            )
 
     def rebuild(hyperparams: Mapping[str, Array]) -> Algorithm:
         return build(dataclasses.replace(config, **dict(hyperparams)))
@@ -151,7 +165,13 @@ def sweep_algorithm(build: Callable[[Any], Algorithm], config, fields: Sequence[
         return rebuild(state.hyperparams).act(state.inner, obs, key)
 
     algo = Algorithm(init, update, act, base.name, base.env_steps_per_update)
-    return Swept(algo, rebuild, fields, defaults)
+    swept = Swept(algo, rebuild, fields, defaults)
+    check_traceable(swept, section)
+    return swept
+
+
+def _qualified(section: str, field: str) -> str:
+    return f"{section}.{field}" if section else field
 
 
 def _as_arrays(values: Mapping[str, Any]) -> dict[str, Array]:
@@ -193,9 +213,10 @@ def batch(
     return keys, values, grid_settings
 
 
-def check_traceable(swept: Swept, section: str) -> None:
+def check_traceable(swept: Swept, section: str = "") -> None:
     """Trace `init` and `update` abstractly (no compile); a swept field that the algorithm
-    branches on in Python is refused with a one-line `ConfigError`."""
+    branches on in Python is refused with a one-line `ConfigError` (`sweep_algorithm` calls
+    it)."""
 
     def traces(fields: Sequence[str]) -> bool:
         def program(key, traced):
@@ -213,8 +234,9 @@ def check_traceable(swept: Swept, section: str) -> None:
     if traces(swept.fields):
         return
     bad = [f for f in swept.fields if not traces([f])] or list(swept.fields)
+    names = ", ".join(_qualified(section, f) for f in bad)
     raise ConfigError(
-        f"cannot sweep {', '.join(f'{section}.{f}' for f in bad)}: the algorithm branches on it "
+        f"cannot sweep {names}: the algorithm branches on it "
         f"in Python or NumPy (e.g. to switch a term on or off), so each value needs its own "
         f"compile; "
         f"run separate runs with --set"

@@ -4,7 +4,7 @@ It builds the MDP, samples demos from the (soft-)optimal expert, runs the algori
 seeds in one `jit(vmap(...))` (each seed draws its own demos and initialisation; the MDP is
 shared), and writes the run directory:
 
-    config.yaml    algo, env and the fully resolved options (feed it back as --config)
+    config.yaml    algo, env, seeds, seed and the resolved options (feed it back as --config)
     metrics.jsonl  one line per logged iteration: {"step": i, metric: [per seed], ...}
     summary.json   algo, env, seeds, evd {mean, per_seed}, reward_correlation {mean, per_seed},
                    random_policy_gap, wall_seconds, compile_seconds
@@ -116,7 +116,9 @@ def train_tabular(
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "config.yaml", "w") as f:
-        yaml.safe_dump({"algo": algo, "env": env, **opts}, f, sort_keys=False)
+        yaml.safe_dump(
+            {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}, f, sort_keys=False
+        )
     _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])
     summary = {
         "algo": algo,

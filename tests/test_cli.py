@@ -89,7 +89,9 @@ def test_bad_flags(capsys, argv):
 @pytest.mark.parametrize(
     "override, match",
     [
-        ("bc.learnin_rate=0.1", "did you mean 'bc.learning_rate'|did you mean 'learning_rate'"),
+        ("bc.learnin_rate=0.1", "did you mean 'bc.learning_rate'"),
+        ("learning_rate=0.1", "belongs to the algorithm: did you mean 'bc.learning_rate'"),
+        ("zzz=1", "valid keys: algo, backend, "),  # the internal algo_config is not offered
         ("bc.learning_rate=-1", "bc.learning_rate must be > 0"),
         ("seeds=0", "seeds must be >= 1"),
         ("horizon=0", "horizon must be >= 1"),
@@ -339,3 +341,48 @@ def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["reward_algo"] == "gail" and summary["env"] == "acrobot"
     assert len(summary["return"]["per_seed"]) == 2
+
+
+def test_tabular_train_takes_section_keys_updates_and_its_own_config(capsys, tmp_path):
+    """`--set maxent.key=v` (the sampling algorithms' form) and flat keys both work, `--updates`
+    is the tabular iteration count, and the run's config.yaml (seeds included) reruns it."""
+    import yaml
+
+    out = tmp_path / "a"
+    args = ["train", "maxent", "--env", "gridworld", "--out", str(out), "--quiet", "--seeds", "2"]
+    args += ["--set", "maxent.learning_rate=0.2", "--set", "size=4", "--updates", "3"]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert (config["learning_rate"], config["num_iterations"], config["seeds"]) == (0.2, 3, 2)
+    again = tmp_path / "b"
+    code, _, err = run_cli(
+        capsys, "train", "maxent", "--config", str(out / "config.yaml"), "--out", str(again)
+    )
+    assert code == 0, err
+    assert yaml.safe_load((again / "config.yaml").read_text()) == config
+    assert json.loads((again / "summary.json").read_text())["seeds"] == 2
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--resume"], ["--tensorboard", "--sweep", "learning_rate=0.1,0.2"], ["--demos", "d.npz"]],
+)
+def test_tabular_train_refuses_the_sampling_flags(capsys, tmp_path, flags):
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        capsys, "train", "maxent", "--env", "gridworld", "--out", str(out), *flags
+    )
+    one_line_error(code, err)
+    assert "not for tabular IRL" in err and not out.exists()
+    assert ("--overwrite" in err) == ("--resume" in flags)
+
+
+def test_a_brax_env_error_is_one_line_too(capsys, tmp_path, cartpole_expert):
+    """MuJoCo's warp notice and Brax's maintenance warning do not reach the user."""
+    demos = str(cartpole_expert / "demos.npz")
+    code, out, err = run_cli(
+        capsys, "train", "gail", "--env", "hopper", "--demos", demos, "--out", str(tmp_path / "r")
+    )
+    one_line_error(code, err)
+    assert "'cartpole', but the environment is 'hopper'" in err and out == ""

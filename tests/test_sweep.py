@@ -166,7 +166,7 @@ def test_tabular_algorithms_refuse_sweep_and_devices(tmp_path, capsys):
     for extra in (["--sweep", "learning_rate=0.1,0.2"], ["--devices", "1"]):
         code = main(["train", "maxent", "--env", "gridworld", "--out", str(tmp_path), *extra])
         assert code == 2
-        assert "for sampling algorithms" in capsys.readouterr().err
+        assert "not for tabular IRL" in capsys.readouterr().err
 
 
 def test_devices_out_of_range_is_a_user_error(tmp_path, capsys, cartpole_expert):
@@ -189,9 +189,25 @@ def test_swept_float_used_by_numpy_is_refused_in_one_line():
         np.asarray(config.scale)  # needs a concrete value
         return ppo.make(BASE, envs.make("cartpole"))
 
-    swept = sweep.sweep_algorithm(build, Config(), ("scale",))
     with pytest.raises(ConfigError, match="cannot sweep toy.scale: the algorithm branches"):
-        sweep.check_traceable(swept, "toy")
+        sweep.sweep_algorithm(build, Config(), ("scale",), "toy")
+
+
+def test_the_python_route_refuses_what_the_command_line_refuses(cartpole_expert):
+    """`sweep_algorithm` itself refuses a field that is not a float (a size, a tuple), as
+    `--sweep` does (a float the algorithm branches on: the test above); a plain float passes."""
+    from jirl import data
+    from jirl.algos import bc
+
+    env = envs.make("cartpole")
+    demos = data.load(cartpole_expert / "demos.npz", env=env).trajectories
+    build = lambda c: bc.make(c, env, demos)  # noqa: E731
+    with pytest.raises(ConfigError, match="cannot sweep batch_size: only the float fields"):
+        sweep.sweep_algorithm(build, bc.BCConfig(), ("batch_size",))
+    with pytest.raises(ConfigError, match="cannot sweep hidden: only the float fields"):
+        sweep.sweep_algorithm(build, bc.BCConfig(), ("hidden",))
+    swept = sweep.sweep_algorithm(build, bc.BCConfig(), ("learning_rate",))
+    assert swept.fields == ("learning_rate",)
 
 
 def test_each_combination_of_a_grid_must_be_a_valid_config():

@@ -7,6 +7,10 @@ Actions are clipped to Brax's [-1, 1] box before they reach the physics.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
+
 import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
@@ -32,9 +36,15 @@ BACKENDS = ("generalized", "positional", "spring", "mjx")
 def make_brax(
     name: str, horizon: int | None = None, fixed_horizon: bool = False, backend: str = "generalized"
 ) -> Env:
-    from brax import envs as brax_envs
-
-    benv = brax_envs.get_environment(BRAX[name], backend=backend)
+    # Quiet two notices that are not the user's business: MuJoCo's "Failed to import warp"
+    # (printed on stdout at import; warp is MJX's optional GPU engine, unused here) and Brax's
+    # "not actively being maintained" UserWarning (raised at every model load). Without this,
+    # a one-line CLI error on a Brax env comes with three more lines.
+    with contextlib.redirect_stdout(io.StringIO()):
+        from brax import envs as brax_envs
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Brax System", UserWarning)
+        benv = brax_envs.get_environment(BRAX[name], backend=backend)
     horizon = 1000 if horizon is None else int(horizon)
     spec = Spec(
         obs_shape=(int(benv.observation_size),),
