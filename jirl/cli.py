@@ -212,13 +212,11 @@ def _train_tabular(args) -> int:
         if not isinstance(section, dict):
             raise ArgumentError(f"'{args.algo}' in the config must be a mapping of option: value")
         options.update(section)
-    env = args.env or options.pop("env", None)
-    options.pop("env", None)
     options.pop("algo", None)
-    seeds = args.seeds if args.seeds is not None else options.pop("seeds", 1)
-    seed = args.seed if args.seed is not None else options.pop("seed", 0)
-    options.pop("seeds", None)
-    options.pop("seed", None)
+    env, seeds, seed = (options.pop(k, d) for k, d in (("env", None), ("seeds", 1), ("seed", 0)))
+    env = args.env or env  # flags over the config file
+    seeds = seeds if args.seeds is None else args.seeds
+    seed = seed if args.seed is None else args.seed
     if args.updates is not None:
         options["num_iterations"] = args.updates
     if env is None:
