@@ -81,8 +81,9 @@ UPDATES = {
 #: 0.82 (0.87 after 2500), walker2d 0.75, halfcheetah 0.81; GAIL (TRPO) hopper 0.84, walker2d
 #: 0.80 (both before TRPO's Fisher products on every 5th sample and 5 value epochs; after,
 #: with `BRAX_GAIL_TRPO`: hopper 0.91, walker2d 0.84); AIRL (`BRAX_AIRL`, 4 seeds) hopper 0.72
-#: (λ = 0.03), walker2d 0.80 (λ = 0.01; 0.90 with 2 seeds). Ant has not been run. Only
-#: hopper's GAIL (PPO) and AIRL are tuned.
+#: (λ = 0.03), walker2d 0.80 (λ = 0.01; 0.90 with 2 seeds). Rerun on hopper with the ReLU
+#: GAIL discriminator and a retrained expert (2 seeds): GAIL (PPO) 1.01, AIRL 1.00. Ant has not
+#: been run. Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},
