@@ -386,3 +386,12 @@ def test_a_brax_env_error_is_one_line_too(capsys, tmp_path, cartpole_expert):
     )
     one_line_error(code, err)
     assert "'cartpole', but the environment is 'hopper'" in err and out == ""
+    # pytest captures warnings itself, so check the filter directly: none of Brax's escapes
+    import warnings
+
+    from jirl import envs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        envs.make("hopper")
+    assert not [w for w in caught if "Brax System" in str(w.message)]
