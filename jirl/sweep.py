@@ -80,24 +80,9 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
     """
     if not isinstance(grid, Mapping):
         raise ConfigError("sweep must map config keys to lists of values")
-    names = {f.name for f in dataclasses.fields(config)}
-    floats = sweepable_fields(type(config))
     out: dict[str, tuple[float, ...]] = {}
     for key, values in grid.items():
-        name = str(key).removeprefix(f"{section}.")
-        if "." in name or name not in names:
-            close = difflib.get_close_matches(name, floats, n=1, cutoff=0.5)
-            hint = f"; did you mean '{section}.{close[0]}'?" if close else ""
-            raise ConfigError(
-                f"cannot sweep '{key}': not a field of {section}'s config{hint} "
-                f"(sweepable: {', '.join(f'{section}.{f}' for f in floats)})"
-            )
-        if name not in floats:
-            raise ConfigError(
-                f"cannot sweep '{key}': it is static (a size, count, name or switch changes "
-                f"shapes or control flow, so each value needs its own compile); run separate "
-                f"runs with --set {section}.{name}=..."
-            )
+        name = sweepable_field(key, config, section)
         if isinstance(values, (str, int, float)):
             values = [values]
         try:
@@ -114,6 +99,29 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
     for setting in settings(out):  # and so must every combination
         dataclasses.replace(config, **setting)
     return out
+
+
+def sweepable_field(key: str, config, section: str = "") -> str:
+    """The float field of `config` that sweep key `key` names (`field`, or `section.field`);
+    a key that names no field, or a static one, is refused with a one-line `ConfigError`."""
+    names = {f.name for f in dataclasses.fields(config)}
+    floats = sweepable_fields(type(config))
+    name = str(key).removeprefix(f"{section}.") if section else str(key)
+    if "." in name or name not in names:
+        close = difflib.get_close_matches(name, floats, n=1, cutoff=0.5)
+        hint = f"; did you mean '{_qualified(section, close[0])}'?" if close else ""
+        owner = f"{section}'s config" if section else type(config).__name__
+        raise ConfigError(
+            f"cannot sweep '{key}': not a field of {owner}{hint} "
+            f"(sweepable: {', '.join(_qualified(section, f) for f in floats)})"
+        )
+    if name not in floats:
+        raise ConfigError(
+            f"cannot sweep '{key}': it is static (a size, count, name or switch changes "
+            f"shapes or control flow, so each value needs its own compile); run separate "
+            f"runs with --set {_qualified(section, name)}=..."
+        )
+    return name
 
 
 def settings(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
@@ -139,14 +147,7 @@ def sweep_algorithm(
       ConfigError: a field that is not a float field of `config`, or one that `build` branches
         on in Python (`check_traceable`).
     """
-    fields = tuple(fields)
-    floats = sweepable_fields(type(config))
-    for f in fields:
-        if f not in floats:
-            raise ConfigError(
-                f"cannot sweep {_qualified(section, f)}: only the float fields of "
-                f"{type(config).__name__} can be swept ({', '.join(floats)})"
-            )
+    fields = tuple(sweepable_field(f, config, section) for f in fields)
 
     def rebuild(hyperparams: Mapping[str, Array]) -> Algorithm:
         return build(dataclasses.replace(config, **dict(hyperparams)))
