@@ -15,9 +15,9 @@ File format (version 1): one `.npz` written with `np.savez` and read with
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +30,7 @@ import numpy as np
 
 from jirl.envs.base import Env, batch_reset
 from jirl.errors import DataError
+from jirl.files import atomic_write
 from jirl.types import Array, Trajectories
 
 FORMAT_VERSION = 1
@@ -131,7 +132,7 @@ def save(
     expert_return: float | None = None,
     random_return: float | None = None,
 ) -> Path:
-    """Write demonstrations atomically (temporary file, then rename)."""
+    """Write demonstrations atomically (`jirl.files.atomic_write`)."""
     path = Path(path)
     if expert_return is None:
         expert_return = float(episode_returns(trajectories).mean())
@@ -148,16 +149,9 @@ def save(
     )
     header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
     arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=header_bytes, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    np.savez(buffer, header=header_bytes, **arrays)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load(path: str | os.PathLike, env: Env | None = None) -> Demos:

@@ -24,6 +24,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
+from jirl.files import atomic_write_text
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import has_checkpoint, run
 from jirl.types import Algorithm
@@ -166,7 +167,7 @@ def train(
     # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
     make_out_dir(out, resume=resume)
-    (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]
     if progress:
@@ -197,7 +198,7 @@ def train(
         algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
     )
     summary = summarize(cfg, algo, returns, reference, result, wall, settings)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     from jirl.plots import plot_runs
 
     plot_runs([out], out / "curves.png")

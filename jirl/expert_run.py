@@ -14,6 +14,7 @@ from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig
 from jirl.errors import ConfigError
 from jirl.experiment import evaluate_seeds, make_env, random_return
+from jirl.files import atomic_write_text
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -94,5 +95,5 @@ def train_expert(
         "wall_seconds": result.wall_seconds,
         "compile_seconds": result.compile_seconds,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary

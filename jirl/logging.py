@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jirl.files import atomic_write_text
+
 
 class JsonlWriter:
     """`metrics.jsonl`: one line per update with step, env_steps, wall time and every metric
@@ -30,7 +32,7 @@ class JsonlWriter:
             kept = [row for row in map(parse_row, self.lines) if row and row["step"] <= first]
             if kept:
                 self.offset = kept[-1]["wall_time"]
-            self.path.write_text("".join(json.dumps(row) + "\n" for row in kept))
+            atomic_write_text(self.path, "".join(json.dumps(row) + "\n" for row in kept))
             self.lines = []
         length = next(iter(metrics.values())).shape[0]
         now = self.offset + time.perf_counter() - self.start

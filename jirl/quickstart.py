@@ -17,6 +17,7 @@ from jirl.config import experiment_config, read_yaml
 from jirl.errors import ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
+from jirl.files import atomic_write_text
 
 ENV = "cartpole"
 DEMO_EPISODES = 10
@@ -113,7 +114,7 @@ def quickstart(
             for name, s in rows.items()
         },
     }
-    (out / "quickstart.json").write_text(json.dumps(table, indent=2))
+    atomic_write_text(out / "quickstart.json", json.dumps(table, indent=2))
     return table
 
 

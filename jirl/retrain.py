@@ -35,10 +35,11 @@ from jirl.config import build, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import prepare
+from jirl.files import atomic_write_text
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
-from jirl.run import has_checkpoint, load_checkpoint
+from jirl.run import has_checkpoint, load_checkpoint, state_template
 
 #: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward, GCL's and GAN-GCL's
 #: per-step reward r_θ (the cost's negative, without the −λ log π the policy was trained with).
@@ -116,8 +117,7 @@ def retrain(
             f"setting, trained without --sweep"
         )
     reward_env, algo, reference, _, _ = prepare(cfg)
-    template = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.PRNGKey(0), cfg.seeds))
-    state, _, _ = load_checkpoint(run_dir / "checkpoint", template)
+    state, _, _ = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
 
     env_name = env_name or cfg.env
     env = envs.make(env_name, horizon=cfg.horizon, fixed_horizon=cfg.fixed_horizon)
@@ -210,6 +210,6 @@ def retrain(
             for k, v in dataclasses.asdict(ppo_config).items()
         },
     }
-    (out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     return summary

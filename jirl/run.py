@@ -8,7 +8,6 @@ updates once and loops over chunks on the host. Nothing inside jit knows about f
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import ConfigError, JirlError
+from jirl.files import atomic_write
 
 if hasattr(jax, "shard_map"):
     _shard_map, _NO_CHECK = jax.shard_map, {"check_vma": False}
@@ -143,20 +143,6 @@ def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):
     return jax.jit(seed_map(algo.init, sharding))(jax.device_put(keys, sharding))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(directory: Path, state, metrics: dict[str, np.ndarray], update: int) -> None:
     """Atomically write state, metrics so far and the update count (msgpack, no pickle)."""
     payload = {
@@ -164,13 +150,28 @@ def save_checkpoint(directory: Path, state, metrics: dict[str, np.ndarray], upda
         "state": serialization.to_state_dict(jax.device_get(state)),
         "metrics": {k: np.asarray(v) for k, v in metrics.items()},
     }
-    _atomic_write(Path(directory) / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+    atomic_write(Path(directory) / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+
+
+def state_template(algo: Algorithm, seeds: int):
+    """The shapes and dtypes of `vmap(algo.init)` over `seeds` keys (`jax.ShapeDtypeStruct`
+    leaves), traced but not compiled: what `load_checkpoint` restores into."""
+    return jax.eval_shape(jax.vmap(algo.init), jax.random.split(jax.random.PRNGKey(0), seeds))
 
 
 def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int]:
-    """Restore `(state, metrics, update)` written by `save_checkpoint` into `template`'s tree."""
-    raw = serialization.msgpack_restore((Path(directory) / CHECKPOINT_FILE).read_bytes())
+    """Restore `(state, metrics, update)` written by `save_checkpoint` into `template`'s tree
+    (a state, or `state_template`'s shapes). A leaf whose shape or dtype differs from the
+    template's raises `ConfigError`."""
+    path = Path(directory) / CHECKPOINT_FILE
+    raw = serialization.msgpack_restore(path.read_bytes())
     state = serialization.from_state_dict(template, raw["state"])
+    for want, got in zip(jax.tree.leaves(template), jax.tree.leaves(state), strict=True):
+        if (np.shape(got), np.result_type(got)) != (want.shape, want.dtype):
+            raise ConfigError(
+                f"{path} holds an array of shape {np.shape(got)} {np.result_type(got)} where this "
+                f"config has {want.shape} {want.dtype}: resume it with the config it was run with"
+            )
     metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
     return state, metrics, int(raw["update"])
 
@@ -218,13 +219,16 @@ def run(
     if initial_state is not None:
         seeds = jax.tree.leaves(initial_state)[0].shape[0]
     sharding = seed_sharding(seeds, devices)
+    resuming = resume and has_checkpoint(ckpt)
     if initial_state is not None:
         state = initial_state if sharding is None else jax.device_put(initial_state, sharding)
+    elif resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
+        state = state_template(algo, seeds)
     else:
         state = _init(algo, jax.random.split(key, seeds), sharding)
     history: dict[str, list[np.ndarray]] = {}
     done = 0
-    if resume and has_checkpoint(ckpt):
+    if resuming:
         state, saved, done = load_checkpoint(ckpt, state)
         state = jax.device_put(state, sharding) if sharding is not None else state
         history = {k: [v] for k, v in saved.items()}

@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from jirl.errors import ConfigError
+from jirl.files import atomic_write_text
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -115,10 +116,8 @@ def train_tabular(
 
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "config.yaml", "w") as f:
-        yaml.safe_dump(
-            {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}, f, sort_keys=False
-        )
+    config = {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}
+    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])
     summary = {
         "algo": algo,
@@ -134,8 +133,7 @@ def train_tabular(
         out_dir / "reward.png", np.asarray(mdp.reward), out["reward"][0], mdp.grid_shape, algo, env
     )
     summary["wall_seconds"] = time.perf_counter() - start
-    with open(out_dir / "summary.json", "w") as f:
-        json.dump(summary, f, indent=2)
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -400,13 +398,11 @@ def _stat(per_seed) -> dict:
 def _write_metrics(path: pathlib.Path, metrics: dict, log_every: int) -> None:
     num_iterations = next(iter(metrics.values())).shape[1]
     steps = sorted(set(range(log_every - 1, num_iterations, log_every)) | {num_iterations - 1})
-    with open(path, "w") as f:
-        for i in steps:
-            line = {"step": i + 1}
-            line.update(
-                {name: [float(x) for x in values[:, i]] for name, values in metrics.items()}
-            )
-            f.write(json.dumps(line) + "\n")
+    rows = (
+        {"step": i + 1, **{name: [float(x) for x in v[:, i]] for name, v in metrics.items()}}
+        for i in steps
+    )
+    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def _plot_rewards(path, true_reward, learned_reward, grid_shape, algo, env) -> None:

@@ -5,8 +5,9 @@ import pytest
 
 import jirl
 from jirl import envs
+from jirl.errors import ConfigError
 from jirl.rl import ppo
-from jirl.run import NonFiniteError, load_checkpoint
+from jirl.run import NonFiniteError, load_checkpoint, state_template
 from jirl.types import Algorithm
 
 
@@ -52,9 +53,9 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     algo = Algorithm(init, update, lambda s, o, k: o)
     with pytest.raises(NonFiniteError, match="metric 'loss' became NaN or inf at update 5"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=2, checkpoint_dir=tmp_path)
-    state, metrics, update = load_checkpoint(tmp_path, init(None))
+    state, metrics, update = load_checkpoint(tmp_path, state_template(algo, 1))
     assert update == 4
-    assert float(np.asarray(state["x"]).reshape(())) == 16.0
+    assert float(state["x"][0]) == 16.0
 
 
 def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):
@@ -83,6 +84,10 @@ def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):
     )
     assert seen == [0, 2, 4]
     assert result.metrics["x"].shape == (6, 1)
-    state, _, update = load_checkpoint(tmp_path, init(None))
+    state, _, update = load_checkpoint(tmp_path, state_template(algo, 1))
     assert update == 6
-    assert float(np.asarray(state["x"]).reshape(())) == 6.0
+    assert float(state["x"][0]) == 6.0
+    with pytest.raises(ConfigError, match=r"shape \(1,\) float32 where this config has \(1, 3\)"):
+        load_checkpoint(
+            tmp_path, state_template(algo._replace(init=lambda k: {"x": jnp.zeros(3)}), 1)
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from flax import serialization
 from jirl.data import options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import DataError
+from jirl.files import atomic_write
 from jirl.nets import Normalizer, Policy
 from jirl.rl.agent import AgentState
 from jirl.rl.ppo import PPOConfig
@@ -62,23 +62,11 @@ def from_agent(
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConfig) -> None:
     """Write `expert.msgpack` and `expert.json` atomically into `directory`."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     tree = {"params": expert.params, "normalizer": expert.normalizer}
-    _atomic_write(directory / "expert.msgpack", serialization.to_bytes(jax.device_get(tree)))
+    atomic_write(directory / "expert.msgpack", serialization.to_bytes(jax.device_get(tree)))
     meta = {
         "format_version": EXPERT_FORMAT,
         "env": env.name,
@@ -89,7 +77,7 @@ def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConf
         "expert_return": expert.expert_return,
         "random_return": expert.random_return,
     }
-    _atomic_write(directory / "expert.json", json.dumps(meta, indent=2).encode())
+    atomic_write(directory / "expert.json", json.dumps(meta, indent=2).encode())
 
 
 def load(directory: str | os.PathLike, env: Env) -> Expert:

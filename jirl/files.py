@@ -1,0 +1,39 @@
+"""Atomic file writes: the one way jirl replaces a file it has written before (checkpoints,
+experts, demonstrations, summaries, a resumed run's metrics). A crash at any moment leaves either
+the old file or the new one, never a file cut short."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# The process's umask, read once (os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file in the same directory, flushed to disk
+    and renamed over `path` (`os.replace` is atomic on POSIX and Windows). Parent directories
+    are created. The file gets the usual permissions (0o666 less the umask), not mkstemp's
+    0o600. Returns `path` as a `Path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """`atomic_write` of `text` encoded as UTF-8."""
+    return atomic_write(path, text.encode())
