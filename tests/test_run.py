@@ -17,7 +17,7 @@ def small_ppo():
 
 def test_run_matches_make_train():
     algo = small_ppo()
-    result = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=3)
+    result = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2)
     state, metrics = jax.jit(jax.vmap(jirl.make_train(algo, 6)))(
         jax.random.split(jax.random.PRNGKey(0), 2)
     )

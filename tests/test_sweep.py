@@ -46,7 +46,8 @@ def test_sweep_of_3_rates_by_4_seeds_compiles_once_and_equals_the_runs_made_one_
         np.repeat(np.float32(RATES), SEEDS),
     )
     finals = []
-    for i, rate in enumerate(RATES):
+    for i in (0, len(RATES) - 1):  # the first and the last setting (each run alone compiles anew)
+        rate = RATES[i]
         config = BASE.__class__(**{**BASE.__dict__, "learning_rate": rate})
         alone = jirl.run(ppo.make(config, env), jax.random.PRNGKey(0), 8, seeds=SEEDS, chunk_size=4)
         rows = slice(i * SEEDS, (i + 1) * SEEDS)
@@ -57,7 +58,7 @@ def test_sweep_of_3_rates_by_4_seeds_compiles_once_and_equals_the_runs_made_one_
         for k, v in alone.metrics.items():
             np.testing.assert_allclose(v, result.metrics[k][:, rows], rtol=1e-4, atol=1e-5)
         finals.append(max(leaves(alone.state), key=lambda x: x.size))
-    assert np.abs(finals[0] - finals[2]).max() > 1e-3  # the settings really differ
+    assert np.abs(finals[0] - finals[1]).max() > 1e-3  # the settings really differ
 
 
 def test_grid_is_the_cartesian_product_and_values_are_checked():
