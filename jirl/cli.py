@@ -292,7 +292,8 @@ def cmd_expert(args) -> int:
     if not args.quiet:
         print(
             f"expert return {result['expert_return']:.1f} (random {result['random_return']:.1f}); "
-            f"{args.episodes} demos -> {result['demos']}"
+            f"{args.episodes} demos ({result['demo_terminated']} end in a termination) -> "
+            f"{result['demos']}"
         )
     return 0
 

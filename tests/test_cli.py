@@ -4,7 +4,7 @@ import json
 import jax.numpy as jnp
 import pytest
 
-from jirl import algos
+from jirl import algos, data
 from jirl.cli import main
 from jirl.run import load_checkpoint, state_template
 from jirl.types import Algorithm
@@ -392,3 +392,18 @@ def test_a_brax_env_error_is_one_line_too(capsys, tmp_path, cartpole_expert):
     one_line_error(code, err)
     assert "'cartpole', but the environment is 'hopper'" in err and out == ""
     assert not [w for w in caught if "Brax System" in str(w.message)]
+
+
+def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, tmp_path):
+    """`jirl expert` (a short run): expert files, demos, and a summary that says how many
+    demonstration episodes end in a termination (a fall, on the Brax robots)."""
+    out = tmp_path / "expert"
+    argv = ["expert", "--env", "acrobot", "--out", str(out), "--seeds", "1", "--updates", "2"]
+    code, printed, err = run_cli(capsys, *argv, "--episodes", "2", "--set", "ppo.num_envs=4")
+    assert code == 0, err
+    for name in ("expert.msgpack", "expert.json", "demos.npz", "summary.json"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    demos = data.load(out / "demos.npz").trajectories
+    assert summary["demo_terminated"] == int(demos.terminated.sum())
+    assert f"2 demos ({summary['demo_terminated']} end in a termination)" in printed
