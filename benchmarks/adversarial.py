@@ -48,7 +48,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares row format)
@@ -538,7 +537,7 @@ def main(argv=None) -> None:
         kind = "brax" if env_name in BRAX else "classic"
         counts = args.demos or (list(DEMOS[kind]) if args.full else list(QUICK_DEMOS))
         env, expert, demos = inputs(env_name, args, episodes=max(max(counts), 10))
-        falls = int(np.asarray(demos.terminated).sum())
+        falls = demos.num_terminated
         if env_name in BRAX and falls:
             notes.append(
                 f"{env_name}: the expert falls in {falls} of {demos.num_episodes} demonstration "

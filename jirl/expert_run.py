@@ -90,8 +90,7 @@ def train_expert(
         "best_seed": best,
         "demo_episodes": episodes,
         "demo_mean_return": float(data.episode_returns(demos).mean()),
-        # episodes that end in a termination (the goal on acrobot, a fall on the Brax robots)
-        "demo_terminated": int(np.asarray(demos.terminated).sum()),
+        "demo_terminated": demos.num_terminated,
         "demos": str(path),
         "env_steps": algo.env_steps_per_update * cfg.updates,
         "wall_seconds": result.wall_seconds,

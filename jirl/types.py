@@ -77,6 +77,11 @@ class Trajectories:
     def num_episodes(self) -> int:
         return int(self.episode_lengths.shape[0])
 
+    @property
+    def num_terminated(self) -> int:
+        """Episodes that end in a termination (the goal on acrobot, a fall on Brax robots)."""
+        return int(self.terminated.sum())
+
 
 class Algorithm(NamedTuple):
     """The one interface (DESIGN.md): an optax-style triple of pure functions.
