@@ -275,7 +275,7 @@ def cmd_expert(args) -> int:
     if args.episodes < 1:
         raise ArgumentError("--episodes must be >= 1")
     from jirl.config import CONFIG_DIR
-    from jirl.expert_run import EXPERT_DEFAULTS, with_annealing
+    from jirl.expert_run import EXPERT_DEFAULTS, MAX_FALL_RATE, with_annealing
 
     if args.config is None and args.env and (CONFIG_DIR / f"expert-{args.env}.yaml").is_file():
         args.config = f"expert-{args.env}"
@@ -294,6 +294,14 @@ def cmd_expert(args) -> int:
             f"expert return {result['expert_return']:.1f} (random {result['random_return']:.1f}); "
             f"{args.episodes} demos ({result['demo_terminated']} end in a termination) -> "
             f"{result['demos']}"
+        )
+    fall_rate = result["seed_terminated"][result["best_seed"]]
+    if result["terminal_failure"] and fall_rate > MAX_FALL_RATE:
+        print(
+            f"warning: every seed falls in more than {MAX_FALL_RATE:.0%} of its evaluation "
+            f"episodes (the kept one in {fall_rate:.0%}); an expert that falls teaches falling: "
+            f"train longer or with more seeds (README, Known issues)",
+            file=sys.stderr,
         )
     return 0
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from flax import struct
 
 from jirl.envs.base import Env, batch_reset
 from jirl.run import seed_map
@@ -15,8 +16,23 @@ from jirl.types import Algorithm, Array
 ActFn = Callable[[Array, Array], Array]
 
 
-def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> Array:
-    """True undiscounted returns `[num_episodes]` of whole episodes, run in one batch.
+@struct.dataclass
+class Outcomes:
+    """What whole episodes of a policy came to, each field `[num_episodes]`.
+
+    Attributes:
+      returns: true undiscounted return.
+      terminated: the episode reached a terminal state before the horizon (with a fixed horizon: its
+        first true termination, after which the true reward is masked). On an env whose
+        `terminal_failure` is set this is a fall; elsewhere it is a goal reached.
+    """
+
+    returns: Array
+    terminated: Array
+
+
+def episode_outcomes(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> Outcomes:
+    """Returns and terminations of `num_episodes` whole episodes, run in one batch.
 
     Each episode runs from reset until it terminates or reaches `env.horizon`; rewards after
     the end are masked, so every episode counts exactly once.
@@ -25,16 +41,25 @@ def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> A
     state = batch_reset(env, key_reset, num_episodes)
 
     def step(carry, key_t):
-        state, total, running = carry
+        state, total, fell, running = carry
         actions = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
         state = jax.vmap(env.step)(state, actions)
         total = total + jnp.where(running, state.reward, 0.0)
+        fell = fell | (running & state.terminated)
         running = running & ~state.done
-        return (state, total, running), None
+        return (state, total, fell, running), None
 
-    init = (state, jnp.zeros(num_episodes), jnp.ones(num_episodes, bool))
-    (_, total, _), _ = jax.lax.scan(step, init, jax.random.split(key_act, env.horizon))
-    return total
+    false = jnp.zeros(num_episodes, bool)
+    init = (state, jnp.zeros(num_episodes), false, ~false)
+    steps = jax.random.split(key_act, env.horizon)
+    (last, total, fell, _), _ = jax.lax.scan(step, init, steps)
+    # Under a fixed horizon nothing terminates; `failed` keeps the first true termination.
+    return Outcomes(returns=total, terminated=fell | last.failed)
+
+
+def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> Array:
+    """True undiscounted returns `[num_episodes]` of whole episodes (`episode_outcomes`)."""
+    return episode_outcomes(env, act_fn, key, num_episodes).returns
 
 
 def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
@@ -46,6 +71,16 @@ def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Cal
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
 
     return jax.jit(seed_map(mean_return, sharding))
+
+
+def seed_outcomes(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
+    """`f(states, keys) -> Outcomes` with `[seeds, episodes]` fields, jitted once: each seed's
+    `episodes` episodes of its `algo.act` (leading seed axes as in `mean_returns`)."""
+
+    def outcomes(state, key):
+        return episode_outcomes(env, lambda o, k: algo.act(state, o, k), key, episodes)
+
+    return jax.jit(seed_map(outcomes, sharding))
 
 
 def random_act_fn(env: Env) -> ActFn:

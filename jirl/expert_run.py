@@ -13,11 +13,17 @@ from jirl import data
 from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig
 from jirl.errors import ConfigError
-from jirl.experiment import evaluate_seeds, make_env, random_return
+from jirl.evaluation import seed_outcomes
+from jirl.experiment import make_env, random_return
 from jirl.files import atomic_write_text
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
+
+#: A seed whose evaluation episodes fall (end in a termination, on an env where that is a
+#: failure) more often than this is kept only if every seed does: an expert that falls teaches
+#: falling (README, Known issues).
+MAX_FALL_RATE = 0.1
 
 #: what `jirl expert` runs unless told otherwise: 4 PPO seeds of 480 updates, the best kept
 EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
@@ -32,6 +38,18 @@ def with_annealing(data: dict) -> dict:
     return {**data, "ppo": section}
 
 
+def choose_seed(returns: np.ndarray, fall_rates: np.ndarray, terminal_failure: bool) -> int:
+    """The seed to keep: the best mean return (`returns [seeds]`) among the seeds whose
+    evaluation episodes fall at most `MAX_FALL_RATE` of the time (`fall_rates [seeds]`, the
+    fraction that terminated). Every seed competes when none qualifies or when a termination is
+    a goal reached, not a fall (`terminal_failure` False)."""
+    returns = np.asarray(returns, np.float64)
+    steady = np.asarray(fall_rates) <= MAX_FALL_RATE
+    if not terminal_failure or not steady.any():
+        steady = np.ones_like(steady)
+    return int(np.argmax(np.where(steady, returns, -np.inf)))
+
+
 def train_expert(
     cfg: ExperimentConfig,
     out: Path,
@@ -41,7 +59,7 @@ def train_expert(
     progress: bool = False,
     eval_episodes: int = 64,
 ) -> dict:
-    """Train `cfg.seeds` PPO seeds, keep the best by evaluated return, save it and its demos.
+    """Train `cfg.seeds` PPO seeds, keep the best (`choose_seed`), save it and its demos.
 
     Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`.
     """
@@ -72,8 +90,12 @@ def train_expert(
         for c in callbacks:
             c.close()
     key_eval, key_demos, key_random = jax.random.split(jax.random.PRNGKey(cfg.seed + 1), 3)
-    returns = evaluate_seeds(algo, env, result.state, key_eval, eval_episodes)
-    best = int(np.argmax(returns))
+    outcomes = seed_outcomes(algo, env, eval_episodes)(
+        result.state, jax.random.split(key_eval, cfg.seeds)
+    )
+    returns = np.asarray(outcomes.returns).mean(axis=1)
+    terminated = np.asarray(outcomes.terminated).mean(axis=1)
+    best = choose_seed(returns, terminated, env.terminal_failure)
     state = jax.tree.map(lambda x: x[best], result.state)
     rand = random_return(env, key_random)
     expert = experts.from_agent(state, cfg.algo_config, env, float(returns[best]), rand)
@@ -87,6 +109,8 @@ def train_expert(
         "expert_return": expert.expert_return,
         "random_return": rand,
         "seed_returns": [float(r) for r in returns],
+        "seed_terminated": [float(t) for t in terminated],
+        "terminal_failure": env.terminal_failure,
         "best_seed": best,
         "demo_episodes": episodes,
         "demo_mean_return": float(data.episode_returns(demos).mean()),

@@ -396,14 +396,18 @@ def test_a_brax_env_error_is_one_line_too(capsys, tmp_path, cartpole_expert):
 
 def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, tmp_path):
     """`jirl expert` (a short run): expert files, demos, and a summary that says how many
-    demonstration episodes end in a termination (a fall, on the Brax robots)."""
+    demonstration episodes end in a termination (a fall, on CartPole and the Brax robots), and
+    a warning when even the kept seed falls in most of its evaluation episodes."""
     out = tmp_path / "expert"
-    argv = ["expert", "--env", "acrobot", "--out", str(out), "--seeds", "1", "--updates", "2"]
+    argv = ["expert", "--env", "cartpole", "--out", str(out), "--seeds", "2", "--updates", "2"]
     code, printed, err = run_cli(capsys, *argv, "--episodes", "2", "--set", "ppo.num_envs=4")
     assert code == 0, err
     for name in ("expert.msgpack", "expert.json", "demos.npz", "summary.json"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     demos = data.load(out / "demos.npz").trajectories
-    assert summary["demo_terminated"] == int(demos.terminated.sum())
+    assert summary["demo_terminated"] == int(demos.terminated.sum()) == 2  # 2 updates: it falls
     assert f"2 demos ({summary['demo_terminated']} end in a termination)" in printed
+    assert summary["terminal_failure"] is True
+    assert summary["seed_terminated"] == [1.0, 1.0]
+    assert "warning: every seed falls in more than 10%" in err

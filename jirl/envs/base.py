@@ -138,6 +138,9 @@ class Env:
         Brax's physics `backend`, a tabular world's layout. Demonstration files and experts
         record them, and loading checks them (`jirl.data.check_matches_env`), so that data
         from one physics backend is not used in another.
+      terminal_failure: a termination means failure (the pole or the robot fell: CartPole and
+        the Brax robots), not success (a goal reached: Acrobot, MountainCar, a gridworld goal).
+        `jirl expert` uses it to prefer seeds that do not fall (`jirl.expert_run.choose_seed`).
     """
 
     name: str
@@ -147,6 +150,7 @@ class Env:
     raw_step: Callable[[Array, Any, Array], tuple[Any, Array, Array, Array]]
     fixed_horizon: bool = False
     options: tuple[tuple[str, Any], ...] = ()
+    terminal_failure: bool = False
 
     def options_dict(self) -> dict:
         """`options` as the JSON object that files record."""

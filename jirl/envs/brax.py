@@ -63,4 +63,14 @@ def make_brax(
         inner = benv.step(inner, jnp.clip(action, -1.0, 1.0))
         return inner, inner.obs, inner.reward, inner.done > 0.5
 
-    return Env(name, spec, horizon, raw_reset, raw_step, fixed_horizon, (("backend", backend),))
+    # Brax's robots terminate only when unhealthy (fallen); the others never terminate.
+    return Env(
+        name,
+        spec,
+        horizon,
+        raw_reset,
+        raw_step,
+        fixed_horizon,
+        (("backend", backend),),
+        terminal_failure=True,
+    )

@@ -10,6 +10,9 @@ import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
 
+#: Classic envs whose termination is a failure (the pole fell); the others end at a goal.
+FAILS = ("cartpole",)
+
 #: jirl name -> (gymnax id, default horizon)
 CLASSIC = {
     "cartpole": ("CartPole-v1", 500),
@@ -52,4 +55,6 @@ def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = Fa
         obs, inner, reward, done, _ = genv.step_env(key, inner, action, params)
         return inner, obs, reward, done
 
-    return Env(name, spec, horizon, raw_reset, raw_step, fixed_horizon)
+    return Env(
+        name, spec, horizon, raw_reset, raw_step, fixed_horizon, terminal_failure=name in FAILS
+    )

@@ -1,0 +1,54 @@
+"""Episode outcomes (returns and terminations) and the expert's seed choice."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jirl import envs
+from jirl.evaluation import episode_outcomes, random_act_fn
+from jirl.expert_run import MAX_FALL_RATE, choose_seed
+
+
+def _upright(obs, key):
+    """CartPole: push toward the side the pole leans to (keeps it up for the whole horizon)."""
+    del key
+    return (obs[2] + obs[3] > 0).astype(jnp.int32)
+
+
+@pytest.mark.parametrize("fixed_horizon", [False, True])
+def test_episode_outcomes_count_each_fall_once_and_only_falls(fixed_horizon):
+    """A random CartPole policy falls in every episode, a balancing one in none, with or
+    without a fixed horizon (where the fall is kept by `failed`), and returns are unchanged."""
+    env = envs.make("cartpole", horizon=100, fixed_horizon=fixed_horizon)
+    key = jax.random.PRNGKey(0)
+    fall = jax.jit(lambda k: episode_outcomes(env, random_act_fn(env), k, 8))(key)
+    stay = jax.jit(lambda k: episode_outcomes(env, _upright, k, 8))(key)
+    assert np.asarray(fall.terminated).all()
+    assert (np.asarray(fall.returns) < 100).all()
+    assert not np.asarray(stay.terminated).any()
+    np.testing.assert_allclose(stay.returns, 100.0)
+
+
+def test_episode_outcomes_do_not_count_the_horizon_as_a_termination():
+    """Pendulum never terminates: every episode runs to its horizon, none terminated."""
+    env = envs.make("pendulum", horizon=20)
+    out = episode_outcomes(env, random_act_fn(env), jax.random.PRNGKey(1), 4)
+    assert not np.asarray(out.terminated).any()
+    assert out.returns.shape == (4,)
+
+
+def test_envs_say_whether_a_termination_is_a_fall():
+    assert envs.make("cartpole").terminal_failure
+    assert not envs.make("acrobot").terminal_failure
+    assert not envs.make("mountaincar").terminal_failure
+
+
+def test_choose_seed_prefers_the_best_seed_that_stays_up():
+    returns = np.array([2000.0, 1500.0, 900.0])
+    falls = np.array([1.0, MAX_FALL_RATE, 0.0])
+    assert choose_seed(returns, falls, terminal_failure=True) == 1
+    # a termination that is a goal reached does not count against a seed
+    assert choose_seed(returns, falls, terminal_failure=False) == 0
+    # when every seed falls, the best return is kept (and `jirl expert` warns)
+    assert choose_seed(returns, np.ones(3), terminal_failure=True) == 0
