@@ -32,10 +32,9 @@ import jirl
 from jirl import data, envs
 from jirl.algos import bc, dagger, smile
 from jirl.algos import expert as experts
-from jirl.config import experiment_config
+from jirl.config import read_yaml
 from jirl.envs.base import Env
 from jirl.evaluation import mean_returns, normalized_score
-from jirl.rl.ppo import PPOConfig
 from jirl.run import seed_map, seed_sharding
 from jirl.types import Algorithm, Trajectories
 
@@ -43,75 +42,23 @@ ENVS = ("cartpole", "acrobot", "pendulum")
 #: The GAIL paper's four MuJoCo tasks, here in Brax.
 BRAX_LOCOMOTION = ("hopper", "halfcheetah", "walker2d", "ant")
 
-#: PPO for the Brax locomotion experts: 4096 env steps per update, 10 epochs, no entropy bonus.
-#: Hopper, positional backend, 2 seeds, 1500 updates (6.1M env steps, 5.4 minutes on 2 CPU
-#: cores): returns 2219 and 1621 (random policy: 111). On the spring backend the same settings
-#: flatten at ~900, the robot falling after ~250 steps (Brax's own PPO trainer: 460 after 6.3M).
-BRAX_PPO = {
-    "num_envs": 64,
-    "num_steps": 64,
-    "num_epochs": 10,
-    "num_minibatches": 16,
-    "learning_rate": 3e-4,
-    "ent_coef": 0.0,
-    "anneal_updates": 1500,
-}
-
-#: PPO settings for the benchmark experts (experiment keys plus a `ppo` section).
-EXPERT_SETTINGS = {
-    # `jirl expert`'s defaults (EXPERT_DEFAULTS with its annealed rate): 2 unannealed seeds
-    # gave a 205-return expert on 2026-12-02 (seeds 158 and 205).
-    "cartpole": {"seeds": 4, "updates": 480, "ppo": {"anneal_updates": 480}},
-    "acrobot": {"seeds": 2, "updates": 240},
-    # rl-zoo's MountainCar-v0 PPO settings (16 × 32 steps, λ 0.98, no entropy): every one of
-    # 4 seeds reaches the goal (−114 to −121) in 1M env steps, about 30 s on 2 CPU cores.
-    "mountaincar": {
-        "seeds": 4,
-        "updates": 2000,
-        "ppo": {
-            "num_envs": 16,
-            "num_steps": 32,
-            "gamma": 0.99,
-            "gae_lambda": 0.98,
-            "learning_rate": 1e-3,
-            "ent_coef": 0.0,
-            "anneal_updates": 2000,
-        },
-    },
-    **{name: {"seeds": 2, "updates": 1500, "ppo": BRAX_PPO} for name in BRAX_LOCOMOTION},
-    "pendulum": {
-        "seeds": 2,
-        "updates": 600,
-        "ppo": {
-            "num_envs": 16,
-            "num_steps": 128,
-            "gamma": 0.95,
-            "learning_rate": 1e-3,
-            "ent_coef": 0.0,
-            "num_epochs": 10,
-            "anneal_updates": 600,
-        },
-    },
-}
+#: PPO for the Brax locomotion experts (`configs/expert-hopper.yaml`): 4096 env steps per
+#: update, 10 epochs, no entropy bonus; the adversarial benchmark's generators roll out alike.
+BRAX_PPO = read_yaml("expert-hopper")["ppo"]
 
 
 def ensure_expert(
     env_name: str, directory: str | Path, episodes: int = 10, backend: str | None = None
 ) -> Path:
-    """Train (once) a PPO expert with `episodes` demonstrations for `env_name` in `directory`
-    (`backend`: Brax's physics backend; the expert records it and refuses any other)."""
-    from jirl.expert_run import train_expert
+    """Train (once) `jirl expert`'s PPO expert of `env_name` (`configs/expert-ENV.yaml` where
+    it ships) with `episodes` demonstrations in `directory` (`backend`: Brax's physics backend;
+    the expert records it and refuses any other)."""
+    from jirl.expert_run import expert_config, train_expert
 
     directory = Path(directory)
     if (directory / "expert.msgpack").is_file() and (directory / "demos.npz").is_file():
         return directory
-    settings = dict(EXPERT_SETTINGS.get(env_name, {"seeds": 2, "updates": 480}))
-    section = settings.pop("ppo", {})
-    if backend is not None:
-        settings["backend"] = backend
-    cfg = experiment_config(
-        {"algo": "ppo", "env": env_name, "chunk": 40, **settings, "ppo": section}, PPOConfig
-    )
+    cfg = expert_config(env_name, **({} if backend is None else {"backend": backend}))
     train_expert(cfg, directory, episodes=episodes, overwrite=True)
     return directory
 

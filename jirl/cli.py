@@ -274,11 +274,10 @@ def cmd_quickstart(args) -> int:
 def cmd_expert(args) -> int:
     if args.episodes < 1:
         raise ArgumentError("--episodes must be >= 1")
-    from jirl.config import CONFIG_DIR
-    from jirl.expert_run import EXPERT_DEFAULTS, MAX_FALL_RATE, with_annealing
+    from jirl.expert_run import EXPERT_DEFAULTS, MAX_FALL_RATE, shipped_config, with_annealing
 
-    if args.config is None and args.env and (CONFIG_DIR / f"expert-{args.env}.yaml").is_file():
-        args.config = f"expert-{args.env}"
+    if args.config is None and args.env:
+        args.config = shipped_config(args.env)
     cfg = _experiment_config(args, EXPERT_DEFAULTS, with_annealing)
     from jirl.expert_run import train_expert
 

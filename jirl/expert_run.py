@@ -11,7 +11,7 @@ import numpy as np
 
 from jirl import data
 from jirl.algos import expert as experts
-from jirl.config import ExperimentConfig
+from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_yaml
 from jirl.errors import ConfigError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
@@ -36,6 +36,21 @@ def with_annealing(data: dict) -> dict:
     section = dict(data.get("ppo") or {})
     section.setdefault("anneal_updates", data.get("updates", EXPERT_DEFAULTS["updates"]))
     return {**data, "ppo": section}
+
+
+def shipped_config(env: str) -> str | None:
+    """The name of `env`'s shipped expert config (`configs/expert-ENV.yaml`), None if none."""
+    return f"expert-{env}" if (CONFIG_DIR / f"expert-{env}.yaml").is_file() else None
+
+
+def expert_config(env: str, **changes) -> ExperimentConfig:
+    """What `jirl expert --env ENV` runs without other flags: `EXPERT_DEFAULTS`, then the
+    shipped `configs/expert-ENV.yaml` if any, then `changes` (e.g. `backend="spring"`), with
+    the annealed rate of `with_annealing`. The benchmarks train their experts with it."""
+    data = {**EXPERT_DEFAULTS, "env": env}
+    if shipped_config(env):
+        data.update(read_yaml(shipped_config(env)))
+    return experiment_config(with_annealing({**data, **changes}), ppo.PPOConfig)
 
 
 def choose_seed(returns: np.ndarray, fall_rates: np.ndarray, terminal_failure: bool) -> int:
