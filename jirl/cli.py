@@ -299,7 +299,7 @@ def cmd_expert(args) -> int:
         print(
             f"warning: every seed falls in more than {MAX_FALL_RATE:.0%} of its evaluation "
             f"episodes (the kept one in {fall_rate:.0%}); an expert that falls teaches falling: "
-            f"train longer or with more seeds (README, Known issues)",
+            f"train longer, with more seeds or a larger ppo.gamma (README, Known issues)",
             file=sys.stderr,
         )
     return 0

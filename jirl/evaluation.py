@@ -22,9 +22,9 @@ class Outcomes:
 
     Attributes:
       returns: true undiscounted return.
-      terminated: the episode reached a terminal state before the horizon (with a fixed horizon: its
-        first true termination, after which the true reward is masked). On an env whose
-        `terminal_failure` is set this is a fall; elsewhere it is a goal reached.
+      terminated: the episode reached a terminal state before the horizon (with a fixed
+        horizon: it had a true termination, after which the true reward is masked). On an env
+        whose `terminal_failure` is set this is a fall; elsewhere it is a goal reached.
     """
 
     returns: Array
