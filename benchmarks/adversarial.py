@@ -84,7 +84,9 @@ UPDATES = {
 #: (λ = 0.03), walker2d 0.80 (λ = 0.01; 0.90 with 2 seeds). Rerun on hopper with the ReLU
 #: GAIL discriminator and a retrained expert (2 seeds): GAIL (PPO) 1.01, AIRL 1.00. On walker2d
 #: the same rerun failed (−0.13, 0.02) with a retrained expert that falls in all 10 of its demos
-#: (absorbing states then reward falling; `main` notes such an expert). Ant has not been run.
+#: (absorbing states then reward falling; `main` notes such an expert). With the walker2d expert
+#: retrained at γ = 0.997 (2026-12-03, configs/expert-walker2d.yaml; 3465, 8 of 10 demos run 1000
+#: steps): GAIL (PPO) 0.99, AIRL 1.00 (2 seeds). Ant has not been run.
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
