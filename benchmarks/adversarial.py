@@ -539,12 +539,18 @@ def main(argv=None) -> None:
         kind = "brax" if env_name in BRAX else "classic"
         counts = args.demos or (list(DEMOS[kind]) if args.full else list(QUICK_DEMOS))
         env, expert, demos = inputs(env_name, args, episodes=max(max(counts), 10))
-        falls = demos.num_terminated
-        if env_name in BRAX and falls:
+        used = min(max(counts), demos.num_episodes)  # the learners get the first `used`
+        falls, falls_used = demos.num_terminated, data.take_episodes(demos, used).num_terminated
+        if env_name in BRAX and falls_used:
             notes.append(
-                f"{env_name}: the expert falls in {falls} of {demos.num_episodes} demonstration "
-                f"episodes; with absorbing states that teaches the learners to fall (retrain it: "
-                f"delete {expert_dir(env_name, args)})"
+                f"{env_name}: the expert falls in {falls_used} of the first {used} demonstration "
+                f"episodes, those the learners get; with absorbing states that teaches them to "
+                f"fall (retrain it: delete {expert_dir(env_name, args)})"
+            )
+        elif env_name in BRAX and falls:
+            notes.append(
+                f"{env_name}: the expert falls in {falls} of {demos.num_episodes} recorded "
+                f"demonstration episodes, none of the first {used}, those the learners get"
             )
         for n in counts:
             if n > demos.num_episodes:
