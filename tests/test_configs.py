@@ -43,3 +43,18 @@ def test_jirl_expert_and_the_benchmarks_read_the_shipped_expert_configs():
     assert hopper.backend == "spring" and hopper.seeds == 2
     assert hopper.algo_config.num_envs == 64 and hopper.algo_config.anneal_updates == 1500
     assert expert_config("acrobot").algo_config.anneal_updates == 0  # kept, not defaulted
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in CONFIGS if p.stem.split("-")[0] in ("gail", "airl")], ids=lambda p: p.stem
+)
+def test_learner_configs_take_the_shipped_experts_demonstrations(path):
+    """`jirl expert --env ENV` records its demonstrations on the backend of
+    `configs/expert-ENV.yaml`; a GAIL or AIRL config on another backend would refuse them
+    (`jirl.data.check_matches_env`), so the two commands in each config's header must agree."""
+    from jirl.expert_run import expert_config
+
+    data = read_yaml(str(path))
+    algo, env = path.stem.split("-", 1)
+    cfg = experiment_config(data, algos.get(algo).config_cls)
+    assert cfg.backend == expert_config(env).backend, "use the expert config's backend"
