@@ -31,10 +31,10 @@ import yaml
 
 from jirl import algos, envs
 from jirl.algos import adversarial, airl, gail, gcl
-from jirl.config import build, experiment_config
+from jirl.config import ExperimentConfig, build, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
-from jirl.experiment import prepare
+from jirl.experiment import make_env, prepare
 from jirl.files import atomic_write_text
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
@@ -61,6 +61,14 @@ def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: s
         reward_map = REWARD_MAPS[config.reward_map]
         reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
     return lambda t: adversarial.relabel(config, env.spec, reward_of, t)
+
+
+def target_env(cfg: ExperimentConfig, env_name: str) -> envs.Env:
+    """The environment `env_name` that a reward learned by the run `cfg` is retrained in, with
+    the run's horizon and termination and, for a Brax env, the run's physics backend (a reward
+    learned on `positional` is not retrained on Brax's default, `generalized`)."""
+    backend = cfg.backend if env_name in envs.BRAX else None
+    return make_env(dataclasses.replace(cfg, env=env_name, backend=backend))
 
 
 def retrain(
@@ -120,7 +128,7 @@ def retrain(
     state, _, _ = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
 
     env_name = env_name or cfg.env
-    env = envs.make(env_name, horizon=cfg.horizon, fixed_horizon=cfg.fixed_horizon)
+    env = target_env(cfg, env_name)
     if env.spec != reward_env.spec:
         raise ConfigError(
             f"'{env_name}' has spaces {env.spec.to_dict()}, the reward was learned on "
@@ -186,6 +194,7 @@ def retrain(
         "reward_algo": algo_name,
         "reward_kind": kind,
         "env": env_name,
+        "env_options": env.options_dict(),
         "seeds": cfg.seeds,
         "updates": updates,
         "return": {"mean": float(returns.mean()), "per_seed": [float(r) for r in returns]},
@@ -202,6 +211,7 @@ def retrain(
     resolved = {
         "reward_run": str(run_dir),
         "env": env_name,
+        "backend": env.options_dict().get("backend"),
         "kind": kind,
         "updates": updates,
         "seed": seed,

@@ -14,9 +14,9 @@ import yaml
 
 from jirl import algos, data, envs
 from jirl.algos import adversarial, airl, gail, gcl
-from jirl.config import experiment_config, read_yaml
+from jirl.config import ExperimentConfig, experiment_config, read_yaml
 from jirl.errors import ConfigError
-from jirl.retrain import retrain
+from jirl.retrain import retrain, target_env
 from jirl.run import save_checkpoint
 from jirl.types import Trajectories, Transition
 
@@ -304,3 +304,11 @@ def test_gail_with_absorbing_states_learns_acrobot(acrobot_expert, score_seeds):
     algo = gail.make(config, env, demos)
     _, _, scores = score_seeds(algo, 100, header, SEEDS, env="acrobot")
     assert scores.mean() >= 0.9, scores
+
+
+def test_retrain_keeps_the_runs_physics_backend():
+    """A reward learned on Brax's positional backend is retrained there, not on the default."""
+    run = ExperimentConfig(algo="airl", env="hopper", backend="positional", fixed_horizon=True)
+    env = target_env(run, "hopper")
+    assert env.options_dict() == {"backend": "positional"} and env.fixed_horizon
+    assert target_env(ExperimentConfig(algo="gail", env="cartpole"), "cartpole").options == ()
