@@ -31,7 +31,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="YAML config: a path or a name in configs/ (e.g. bc-cartpole)")
+    p.add_argument(
+        "--config", help="YAML config: a path or a name in configs/ (e.g. gail-cartpole)"
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -41,7 +43,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seeds", type=int, help="number of seeds, vmapped in one compile")
     p.add_argument("--seed", type=int, help="base PRNG seed")
-    p.add_argument("--updates", type=int, help="number of updates per seed")
+    p.add_argument(
+        "--updates",
+        type=int,
+        help="number of updates per seed (a rate the config anneals over its run follows it)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
@@ -114,6 +120,27 @@ def build_parser() -> Parser:
     return parser
 
 
+def _check_config_algo(config: str, found, wanted) -> None:
+    """Refuse a --config written for another algorithm than the command's."""
+    if wanted is not None and found is not None and found != wanted:
+        raise ArgumentError(f"--config {config} is a config for '{found}', not '{wanted}'")
+
+
+def _anneal_over_updates(data: dict, updates: int | None) -> None:
+    """With --updates, a learning rate that the config anneals over its whole run
+    (`ALGO.anneal_updates` equal to its `updates`) is annealed over the new run instead; any
+    other value is kept (and `ExperimentConfig` refuses one below the updates)."""
+    from jirl.config import ExperimentConfig
+
+    section = data.get(data.get("algo"))
+    if updates is None or not isinstance(section, dict):
+        return
+    if section.get("anneal_updates") and section["anneal_updates"] == data.get(
+        "updates", ExperimentConfig.updates
+    ):
+        data[data["algo"]] = {**section, "anneal_updates": updates}
+
+
 def _experiment_config(args, defaults: dict, complete=None):
     """Defaults < --config file < flags < --set, then `complete(data)`, built strictly."""
     from jirl import algos
@@ -123,6 +150,8 @@ def _experiment_config(args, defaults: dict, complete=None):
     data = dict(defaults)
     if args.config:
         data.update(read_yaml(args.config))
+        _check_config_algo(args.config, data.get("algo"), defaults.get("algo"))
+    _anneal_over_updates(data, args.updates)
     for flag in ("env", "demos", "expert", "seeds", "seed", "updates"):
         value = getattr(args, flag, None)
         if value is not None:
@@ -206,6 +235,8 @@ def _train_tabular(args) -> int:
             f"without checkpoints){rerun}"
         )
     options = read_yaml(args.config) if args.config else {}
+    if args.config:
+        _check_config_algo(args.config, options.get("algo"), args.algo)
     options = apply_overrides(options, args.set)
     section = options.pop(args.algo, None)
     if section is not None:
@@ -221,10 +252,9 @@ def _train_tabular(args) -> int:
         options["num_iterations"] = args.updates
     if env is None:
         raise ArgumentError("--env is required: gridworld or objectworld")
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise ArgumentError(f"{out} exists; pass --overwrite to replace it")
-    summary = train_tabular(args.algo, env, out, options, seeds=seeds, seed=seed)
+    summary = train_tabular(
+        args.algo, env, Path(args.out), options, seeds=seeds, seed=seed, overwrite=args.overwrite
+    )
     if not args.quiet:
         print(json.dumps(summary, indent=2))
     return 0
@@ -338,8 +368,12 @@ def cmd_plot(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    resumable = False  # only `jirl train` of a non-tabular algorithm checkpoints
     try:
         args = build_parser().parse_args(argv)
+        from jirl import algos
+
+        resumable = args.command == "train" and args.algo not in algos.TABULAR
         command = {
             "train": cmd_train,
             "expert": cmd_expert,
@@ -354,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jirl: error: {e}", file=sys.stderr)
         return 1 if isinstance(e, NonFiniteError) else 2
     except KeyboardInterrupt:
-        print("jirl: interrupted; resume with --resume", file=sys.stderr)
+        hint = "; resume with --resume" if resumable else ""
+        print(f"jirl: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -24,7 +24,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, holds_files
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import has_checkpoint, run
 from jirl.types import Algorithm
@@ -121,7 +121,7 @@ def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
                 f"instead of --resume to start it again"
             )
-    elif out.exists() and any(out.iterdir()) and not overwrite:
+    elif holds_files(out) and not overwrite:
         raise ConfigError(
             f"{out} exists; pass --resume to continue it or --overwrite to replace it"
         )
@@ -211,6 +211,8 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
     consecutive runs per setting) and `best_setting`; the top-level return is over all runs."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
+    # the steps `result.wall_seconds` timed: a resumed run's own updates only
+    timed_steps = algo.env_steps_per_update * result.updates_run * cfg.runs
     summary = {
         "algo": cfg.algo,
         "env": cfg.env,
@@ -224,9 +226,7 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         "compile_seconds": result.compile_seconds,
         # the devices the runs were sharded over (`jirl.run.seed_sharding`)
         "devices": len(jax.tree.leaves(result.state)[0].sharding.device_set),
-        "env_steps_per_second": env_steps * cfg.runs / result.wall_seconds
-        if result.wall_seconds > 0
-        else 0.0,
+        "env_steps_per_second": timed_steps / result.wall_seconds if result.wall_seconds else 0.0,
     }
     if settings:
         per_setting = np.asarray(returns).reshape(len(settings), cfg.seeds)

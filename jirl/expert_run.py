@@ -15,7 +15,7 @@ from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_ya
 from jirl.errors import ConfigError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, holds_files
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -83,12 +83,12 @@ def train_expert(
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{out} exists; pass --overwrite to replace it")
-        shutil.rmtree(out)
+    if holds_files(out) and not overwrite:
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
     env = make_env(cfg)
     algo = ppo.make(cfg.algo_config, env)
+    if out.exists():  # every input is checked; only now is the old expert removed
+        shutil.rmtree(out)
     callbacks = (
         [ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds)] if progress else []
     )

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from jirl.errors import ConfigError
+
 # The process's umask, read once (os.umask can only be read by setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -37,3 +39,13 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """`atomic_write` of `text` encoded as UTF-8."""
     return atomic_write(path, text.encode())
+
+
+def holds_files(out: str | os.PathLike) -> bool:
+    """Whether the output directory `out` exists and is not empty (a run, an expert: what
+    `--overwrite` would replace). Raises ConfigError if `out` is a file: `--out` names a
+    directory."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file; --out names a directory to write")
+    return out.exists() and any(out.iterdir())

@@ -80,6 +80,7 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out

@@ -35,7 +35,7 @@ from jirl.config import ExperimentConfig, build, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import make_env, prepare
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, holds_files
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
@@ -97,6 +97,8 @@ def retrain(
       ConfigError: not an adversarial run, no checkpoint, unknown kind, mismatched spaces.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if updates is not None and (not isinstance(updates, int) or updates < 1):
+        raise ConfigError(f"updates must be a positive integer, got {updates!r}")
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise ConfigError(f"{run_dir}: no config.yaml; pass a run directory from `jirl train`")
@@ -115,7 +117,7 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+    if holds_files(out_dir) and not overwrite:
         raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
@@ -135,7 +137,7 @@ def retrain(
             f"'{cfg.env}' with {reward_env.spec.to_dict()}"
         )
     env = adversarial.training_env(cfg.algo_config, env)
-    updates = updates or cfg.updates
+    updates = cfg.updates if updates is None else updates
     base = dataclasses.asdict(cfg.algo_config.ppo_config)
     if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
         base["anneal_updates"] = updates

@@ -53,12 +53,15 @@ class RunResult:
         callback stopped the run.
       compile_seconds: time to compile the chunk function (and init).
       wall_seconds: time spent running chunks, compile excluded.
+      updates_run: updates this call ran, in `wall_seconds` (after a resume, fewer than the
+        run's total, which `metrics` covers).
     """
 
     state: Any
     metrics: dict[str, np.ndarray]
     compile_seconds: float
     wall_seconds: float
+    updates_run: int
 
 
 def seed_sharding(seeds: int, devices: Sequence | None = None) -> NamedSharding | None:
@@ -227,9 +230,10 @@ def run(
     else:
         state = _init(algo, jax.random.split(key, seeds), sharding)
     history: dict[str, list[np.ndarray]] = {}
-    done = 0
+    done = start = 0
     if resuming:
         state, saved, done = load_checkpoint(ckpt, state)
+        start = done
         state = jax.device_put(state, sharding) if sharding is not None else state
         history = {k: [v] for k, v in saved.items()}
     chunk = _chunk_fn(algo, chunk_size, sharding)
@@ -272,4 +276,4 @@ def run(
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}
-    return RunResult(state, all_metrics, compile_seconds, wall)
+    return RunResult(state, all_metrics, compile_seconds, wall, done - start)

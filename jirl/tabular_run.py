@@ -21,6 +21,7 @@ import difflib
 import json
 import math
 import pathlib
+import shutil
 import time
 
 import jax
@@ -29,7 +30,7 @@ import numpy as np
 import yaml
 
 from jirl.errors import ConfigError
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, holds_files
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -86,14 +87,21 @@ def valid_options(algo: str, env: str) -> dict:
 
 
 def train_tabular(
-    algo: str, env: str, out_dir: pathlib.Path, options: dict, seeds: int = 1, seed: int = 0
+    algo: str,
+    env: str,
+    out_dir: pathlib.Path,
+    options: dict,
+    seeds: int = 1,
+    seed: int = 0,
+    overwrite: bool = False,
 ) -> dict:
     """Train one tabular IRL algorithm on a tabular world for `seeds` seeds; write the run dir.
 
     Args:
       algo: `maxent`, `maxcausalent`, `deep_maxent`, `max_margin` or `mwal`.
       env: `gridworld` or `objectworld`.
-      out_dir: run directory (created if missing; its files are overwritten).
+      out_dir: run directory, created; one that holds files is replaced only with `overwrite`,
+        once every input has been checked.
       options: flat map of options (see `valid_options(algo, env)`); missing ones take defaults.
       seeds: number of seeds, vmapped in one compile.
       seed: base seed; seed i uses `fold_in(PRNGKey(seed), i)`. The world's layout comes from
@@ -101,9 +109,13 @@ def train_tabular(
     Returns:
       The summary dict also written to `summary.json`.
     Raises:
-      ConfigError: an invalid algo, env, option, seeds or seed (one line, says what to do).
+      ConfigError: an invalid algo, env, option, seeds or seed, or `out_dir` taken (one line,
+        says what to do).
     """
     start = time.perf_counter()
+    out_dir = pathlib.Path(out_dir)
+    if holds_files(out_dir) and not overwrite:
+        raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
     mdp = build_mdp(env, opts)
@@ -114,8 +126,9 @@ def train_tabular(
     compile_seconds = time.perf_counter() - compile_start
     out = jax.device_get(jax.block_until_ready(compiled(keys)))
 
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists():  # an earlier run's files (checkpoints, plots) must not stay beside these
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
     config = {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])

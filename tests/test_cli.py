@@ -285,11 +285,10 @@ def test_plot_draws_a_tabular_run(capsys, tmp_path):
 
     options = {"size": 4, "num_iterations": 6, "num_demos": 8, "log_every": 2}
     train_tabular("maxent", "gridworld", tmp_path / "tab", options, seeds=2)
-    code, printed, err = run_cli(
-        capsys, "plot", str(tmp_path / "tab"), "--out", str(tmp_path / "t.png")
-    )
+    png = tmp_path / "new" / "t.png"  # a folder that does not exist yet is created
+    code, printed, err = run_cli(capsys, "plot", str(tmp_path / "tab"), "--out", str(png))
     assert code == 0, err
-    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path):
@@ -361,6 +360,15 @@ def test_tabular_train_takes_section_keys_updates_and_its_own_config(capsys, tmp
     assert code == 0, err
     assert yaml.safe_load((again / "config.yaml").read_text()) == config
     assert json.loads((again / "summary.json").read_text())["seeds"] == 2
+    # --overwrite replaces the directory: nothing of the run before stays beside the new files
+    (again / "stale.png").write_bytes(b"")
+    code, _, err = run_cli(capsys, *args[:5], str(again), *args[6:])
+    one_line_error(code, err)
+    assert "--overwrite" in err and (again / "stale.png").exists()
+    code, _, err = run_cli(capsys, *args[:5], str(again), *args[6:], "--overwrite")
+    assert code == 0, err
+    assert not (again / "stale.png").exists()
+    assert yaml.safe_load((again / "config.yaml").read_text()) == config
 
 
 @pytest.mark.parametrize(
@@ -411,3 +419,97 @@ def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, 
     assert summary["terminal_failure"] is True
     assert summary["seed_terminated"] == [1.0, 1.0]
     assert "warning: every seed falls in more than 10%" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "ppo", "--env", "cartpole"],
+        ["expert", "--env", "cartpole"],
+        ["train", "maxent", "--env", "gridworld"],
+    ],
+    ids=["train", "expert", "tabular"],
+)
+def test_an_out_that_is_a_file_is_a_user_error(capsys, tmp_path, argv):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    code, _, err = run_cli(capsys, *argv, "--out", str(taken), "--overwrite")
+    one_line_error(code, err)
+    assert "is a file; --out names a directory" in err and taken.read_text() == "mine"
+
+
+def test_expert_overwrite_keeps_the_old_expert_when_an_input_is_wrong(capsys, tmp_path):
+    old = tmp_path / "expert"
+    old.mkdir()
+    (old / "expert.json").write_text("{}")
+    code, _, err = run_cli(
+        capsys, "expert", "--env", "cartpole", "--out", str(old), "--overwrite",
+        "--set", "backend=positional",
+    )  # fmt: skip
+    one_line_error(code, err)
+    assert (old / "expert.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    "argv, found, wanted",
+    [
+        (["train", "ppo", "--config", "gail-cartpole"], "gail", "ppo"),
+        (["train", "maxent", "--config", "TMP"], "deep_maxent", "maxent"),
+        (["expert", "--env", "cartpole", "--config", "gail-cartpole"], "gail", "ppo"),
+    ],
+)
+def test_a_config_for_another_algorithm_is_a_user_error(capsys, tmp_path, argv, found, wanted):
+    (tmp_path / "deep.yaml").write_text("algo: deep_maxent\nenv: objectworld\n")
+    argv = [str(tmp_path / "deep.yaml") if a == "TMP" else a for a in argv]
+    code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "r"))
+    one_line_error(code, err)
+    assert f"is a config for '{found}', not '{wanted}'" in err and not (tmp_path / "r").exists()
+
+
+def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys):
+    """`--updates N` with a config that anneals over its whole run (anneal_updates == updates)
+    anneals over N; `--set` still has the last word, and an expert's shipped config follows."""
+    from jirl.cli import _experiment_config, build_parser
+    from jirl.expert_run import EXPERT_DEFAULTS, with_annealing
+
+    def config(*argv, defaults=None, complete=None):
+        args = build_parser().parse_args([*argv, "--out", "x"])
+        return _experiment_config(args, defaults or {"algo": args.algo}, complete)
+
+    assert config("train", "gail", "--config", "gail-hopper").algo_config.anneal_updates == 1200
+    short = config("train", "gail", "--config", "gail-hopper", "--updates", "300")
+    assert (short.updates, short.algo_config.anneal_updates) == (300, 300)
+    pinned = config(
+        "train", "gail", "--config", "gail-hopper", "--updates", "300",
+        "--set", "gail.anneal_updates=900",
+    )  # fmt: skip
+    assert pinned.algo_config.anneal_updates == 900
+    longer = config(
+        "expert", "--env", "hopper", "--config", "expert-hopper", "--updates", "2000",
+        defaults=EXPERT_DEFAULTS, complete=with_annealing,
+    )  # fmt: skip
+    assert (longer.updates, longer.algo_config.anneal_updates) == (2000, 2000)
+
+
+def test_retrain_updates_must_be_positive(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "retrain", "--reward", str(tmp_path), "--out", str(tmp_path / "o"),
+        "--updates", "0",
+    )  # fmt: skip
+    one_line_error(code, err)
+    assert "updates must be a positive integer" in err
+
+
+def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypatch, tmp_path):
+    import jirl.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", interrupted)
+    monkeypatch.setattr(jirl.cli, "cmd_expert", interrupted)
+    out = ["--out", str(tmp_path / "r")]
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 130 and "resume with --resume" in err
+    code, _, err = run_cli(capsys, "expert", "--env", "cartpole", *out)
+    assert code == 130 and err.strip() == "jirl: interrupted"

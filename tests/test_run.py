@@ -39,6 +39,7 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for k in full.metrics:
         np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k])
+    assert (full.updates_run, resumed.updates_run) == (6, 2)  # what each call's wall time covers
 
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
