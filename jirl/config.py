@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -26,7 +27,15 @@ import yaml
 
 from jirl.errors import ConfigError, require
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+def _config_dir() -> Path:
+    """The shipped configs: `configs/` beside the package in a source checkout or an editable
+    install, else where a wheel puts them (`data-files` in pyproject.toml)."""
+    source = Path(__file__).resolve().parent.parent / "configs"
+    return source if source.is_dir() else Path(sys.prefix) / "share" / "jirl" / "configs"
+
+
+CONFIG_DIR = _config_dir()
 
 
 @dataclass(frozen=True)
