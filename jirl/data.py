@@ -49,6 +49,7 @@ class DemoHeader:
     expert_return: float
     random_return: float | None = None
     env_options: dict | None = None  # `Env.options` (e.g. Brax's backend); absent in old files
+    horizon: int | None = None  # the env's time limit when recorded; absent in old files
     format_version: int = FORMAT_VERSION
 
 
@@ -146,6 +147,7 @@ def save(
         expert_return=float(expert_return),
         random_return=None if random_return is None else float(random_return),
         env_options=env.options_dict(),
+        horizon=env.horizon,
     )
     header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
     arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
@@ -233,6 +235,9 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.expert_return' must be finite")
     if not isinstance(data.get("env_options", {}), dict):
         fail("field 'header.env_options' must be a JSON object")
+    horizon = data.get("horizon")
+    if horizon is not None and not (isinstance(horizon, int) and horizon >= 1):
+        fail("field 'header.horizon' must be a positive integer")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
 
@@ -291,6 +296,19 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
     return f"recorded with {said}, but the environment has {have}; {fix}"
 
 
+def horizon_mismatch(recorded: int | None, env: Env) -> str | None:
+    """How the time limit a file recorded differs from `env.horizon` (None: it does not, or a
+    file from before horizons were recorded), as a sentence that says how to fix it. The
+    expert's return, the 1 of the normalized score, is only comparable under the same limit."""
+    if recorded is None or recorded == env.horizon:
+        return None
+    return (
+        f"recorded with horizon {recorded}, but the environment's is {env.horizon}, so the "
+        f"expert's return is not comparable; make the environment with horizon={recorded} "
+        f"(jirl CLI: --set horizon={recorded})"
+    )
+
+
 def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) -> None:
     """Raise DataError unless the demonstrations fit `env`'s spaces."""
     if fail is None:
@@ -303,6 +321,9 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
     mismatch = options_mismatch(header.env_options, env)
     if mismatch:
         fail(f"field 'header.env_options': {mismatch}")
+    mismatch = horizon_mismatch(header.horizon, env)
+    if mismatch:
+        fail(f"field 'header.horizon': {mismatch}")
     if tuple(header.obs_shape) != tuple(env.spec.obs_shape):
         fail(
             f"field 'obs' has observations of shape {tuple(header.obs_shape)}, "

@@ -222,3 +222,32 @@ def test_an_expert_records_the_physics_backend_and_refuses_another(tmp_path):
     assert experts.load(tmp_path, spring).expert_return == 1000.0
     with pytest.raises(DataError, match=r"env_options.*backend='spring'"):
         experts.load(tmp_path, envs.make("inverted_pendulum", backend="positional"))
+
+
+def test_demos_and_experts_record_the_horizon_and_refuse_another(tmp_path, demos, cartpole):
+    """The expert's return is the 1 of the normalized score: under another time limit it is
+    not comparable, so a file from one horizon is refused by an env of another."""
+    from jirl.algos import expert as experts
+    from jirl.nets import Normalizer, Policy
+    from jirl.rl.ppo import PPOConfig
+
+    path = data.save(tmp_path / "d.npz", demos, cartpole)
+    assert data.load(path, env=cartpole).header.horizon == 30
+    longer = envs.make("cartpole", horizon=500)
+    with pytest.raises(DataError, match=r"header.horizon.*--set horizon=30"):
+        data.load(path, env=longer)
+    policy = Policy(cartpole.spec)
+    saved = experts.Expert(
+        policy, policy.init(jax.random.PRNGKey(0)), Normalizer.create((4,)), 30.0, 20.0
+    )
+    experts.save(tmp_path / "expert", saved, cartpole, PPOConfig())
+    assert experts.load(tmp_path / "expert", cartpole).expert_return == 30.0
+    with pytest.raises(DataError, match="field 'horizon': recorded with horizon 30"):
+        experts.load(tmp_path / "expert", longer)
+
+
+def test_horizon_must_be_a_positive_integer(tmp_path, demos, cartpole):
+    header = header_with(demos, cartpole, horizon=0)
+    path = write(tmp_path / "d.npz", demos, cartpole, header=header)
+    with pytest.raises(DataError, match="header.horizon"):
+        data.load(path, env=cartpole)

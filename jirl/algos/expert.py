@@ -16,7 +16,7 @@ from pathlib import Path
 import jax
 from flax import serialization
 
-from jirl.data import options_mismatch
+from jirl.data import horizon_mismatch, options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import DataError
 from jirl.files import atomic_write
@@ -109,6 +109,9 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     mismatch = options_mismatch(meta.get("env_options"), env)
     if mismatch:
         raise DataError(f"{meta_path}: field 'env_options': {mismatch}")
+    mismatch = horizon_mismatch(meta.get("horizon"), env)
+    if mismatch:
+        raise DataError(f"{meta_path}: field 'horizon': {mismatch}")
     policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
     template = {
         "params": policy.init(jax.random.PRNGKey(0)),
