@@ -80,10 +80,13 @@ def retrain(
     updates: int | None = None,
     seed: int = 0,
     ppo_overrides: dict | None = None,
-    eval_episodes: int = 32,
+    eval_episodes: int | None = None,
     overwrite: bool = False,
 ) -> dict:
     """Train PPO from scratch on the frozen learned reward of `run_dir`; returns the summary.
+
+    The normalized score uses the run's expert and random returns, so it is given only when
+    the agent trains in the run's environment (None after `env_name` moved it elsewhere).
 
     Args:
       run_dir: a finished `jirl train gail|airl|gcl|gan_gcl` run directory.
@@ -92,6 +95,7 @@ def retrain(
       kind: "g" (AIRL default) or "f" for AIRL, "disc" for GAIL, "reward" for GCL, GAN-GCL.
       updates: PPO updates per seed (None: the run's count).
       ppo_overrides: PPOConfig fields to change from the run's generator settings.
+      eval_episodes: episodes per seed for the true return (None: the run's `eval_episodes`).
 
     Raises:
       ConfigError: not an adversarial run, no checkpoint, unknown kind, mismatched spaces.
@@ -178,7 +182,7 @@ def retrain(
         agent = agent_for(agent_state.learner.normalizer, reward)
         final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
         act = lambda o, k: agent.act(final, o, k)
-        return episode_returns(env, act, key, eval_episodes).mean(), metrics
+        return episode_returns(env, act, key, eval_episodes or cfg.eval_episodes).mean(), metrics
 
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
     key_init, key_eval = jax.vmap(jax.random.split, out_axes=1)(keys)
@@ -207,7 +211,7 @@ def retrain(
         "env_steps": ppo_config.batch_size * updates,
         "wall_seconds": wall,
     }
-    if expert_return is not None:
+    if expert_return is not None and env_name == cfg.env:  # the references are the run env's
         scores = [float(normalized_score(r, expert_return, rand)) for r in returns]
         summary["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
     resolved = {
