@@ -371,9 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     resumable = False  # only `jirl train` of a non-tabular algorithm checkpoints
     try:
         args = build_parser().parse_args(argv)
-        from jirl import algos
+        if args.command == "train":
+            from jirl import algos
 
-        resumable = args.command == "train" and args.algo not in algos.TABULAR
+            resumable = args.algo not in algos.TABULAR
         command = {
             "train": cmd_train,
             "expert": cmd_expert,
