@@ -56,6 +56,7 @@ import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
+from jirl.files import atomic_write_text  # noqa: E402
 from jirl.run import seed_map, seed_sharding  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
@@ -529,6 +530,31 @@ def main(argv=None) -> None:
     default_envs = list(CLASSIC) + (list(BRAX) if args.full else [])
     env_names = default_envs if args.envs is None else args.envs
     rows, notes = [], []
+    out = Path(args.out)
+
+    def write(partial: bool, **sections) -> None:
+        """The results JSON; rewritten after every row (`partial`: true) so that a run cut
+        short keeps the rows it finished."""
+        atomic_write_text(
+            out,
+            json.dumps(
+                {
+                    "mode": "full" if args.full else "quick",
+                    "termination": args.termination,
+                    "replay_rounds": args.replay_rounds,
+                    "device": str(jax.devices()[0]),
+                    "platform": platform.platform(),
+                    "partial": partial,
+                    "rows": rows,
+                    "notes": notes,
+                    "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, "
+                    "0 = random",
+                    **sections,
+                },
+                indent=2,
+            ),
+        )
+
     if not args.full and env_names:
         scope = "" if args.envs is not None else "classic control only, "
         notes.append(
@@ -573,6 +599,7 @@ def main(argv=None) -> None:
                     flush=True,
                 )
                 rows.append(row)
+                write(partial=True)
 
     keys = (
         "env_steps_per_second",
@@ -630,26 +657,8 @@ def main(argv=None) -> None:
         print_speed(speed_result, jax.devices()[0].device_kind)
     for note in notes:
         print("note:", note)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "mode": "full" if args.full else "quick",
-                "termination": args.termination,
-                "replay_rounds": args.replay_rounds,
-                "device": str(jax.devices()[0]),
-                "platform": platform.platform(),
-                "rows": rows,
-                "throughput": throughput,
-                "imitation": reference,
-                "speed": speed_result,
-                "notes": notes,
-                "table": table,
-                "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, 0 = random",
-            },
-            indent=2,
-        )
+    write(
+        partial=False, throughput=throughput, imitation=reference, speed=speed_result, table=table
     )
     print(f"wrote {out}")
 
