@@ -67,14 +67,17 @@ class RunResult:
 def seed_sharding(seeds: int, devices: Sequence | None = None) -> NamedSharding | None:
     """Sharding of a leading seed axis over `devices`, or None (one default device).
 
-    Named devices are used as given when their count divides the seeds (None otherwise). By
-    default the seeds go over the most visible devices whose count divides them: 6 seeds on 4
-    devices use 3, 5 seeds on 2 devices use one, and one device means None.
+    Named devices are used as given; their count must divide the seeds (`ConfigError`
+    otherwise). By default the seeds go over the most visible devices whose count divides them:
+    6 seeds on 4 devices use 3, 5 seeds on 2 devices use one, and one device means None.
     """
     if devices is not None:
         devices = list(devices)
-        if seeds % len(devices):
-            return None
+        if not devices or seeds % len(devices):
+            raise ConfigError(
+                f"{len(devices)} devices do not divide the {seeds} seeds; name a count of "
+                f"devices that does (or none: the most that divide)"
+            )
     else:
         visible = jax.devices()
         count = max(d for d in range(1, len(visible) + 1) if seeds % d == 0)
@@ -214,8 +217,11 @@ def run(
 
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
-        chunk is kept.
+        chunk is kept (written then if `checkpoint_every` had left it unsaved).
+      ConfigError: `checkpoint_every` below 1, or `devices` that do not divide the seeds.
     """
+    if checkpoint_every < 1:
+        raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     chunk_size = max(1, min(chunk_size, num_updates))
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     t0 = time.perf_counter()
@@ -234,22 +240,23 @@ def run(
     if resuming:
         state, saved, done = load_checkpoint(ckpt, state)
         start = done
-        state = jax.device_put(state, sharding) if sharding is not None else state
+        # host arrays onto the devices (the default one without sharding): a checkpoint of a
+        # finished run is returned as it is, with no chunk to move it there
+        state = jax.device_put(state, sharding)
         history = {k: [v] for k, v in saved.items()}
-    chunk = _chunk_fn(algo, chunk_size, sharding)
-    compiled = chunk.lower(state).compile()
+    # every chunk length the loop will call, compiled before the clock starts
+    whole = num_updates - done >= chunk_size
+    compiled = _chunk_fn(algo, chunk_size, sharding).lower(state).compile() if whole else None
+    tail_length = (num_updates - done) % chunk_size  # a shorter last chunk
+    tail = _chunk_fn(algo, tail_length, sharding).lower(state).compile() if tail_length else None
     compile_seconds = time.perf_counter() - t0
-    tail = None
     wall = 0.0
     chunks_run = 0
+    saved_at = done  # the update the checkpoint on disk holds
     while done < num_updates:
         length = min(chunk_size, num_updates - done)
         t = time.perf_counter()
-        if length == chunk_size:
-            new_state, metrics, finite = compiled(state)
-        else:
-            tail = tail or _chunk_fn(algo, length, sharding)
-            new_state, metrics, finite = tail(state)
+        new_state, metrics, finite = (compiled if length == chunk_size else tail)(state)
         metrics = {k: np.asarray(v).T for k, v in jax.device_get(metrics).items()}  # [chunk, seeds]
         wall += time.perf_counter() - t
         bad = [k for k, v in metrics.items() if not np.isfinite(v).all()]
@@ -258,6 +265,10 @@ def run(
             first = (
                 done + 1 + int(np.argmax(~np.isfinite(metrics[bad[0]]).all(1))) if bad else done + 1
             )
+            if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
+                save_checkpoint(
+                    ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done
+                )
             raise NonFiniteError(
                 f"{what} became NaN or inf at update {first} (chunk of updates {done + 1}-"
                 f"{done + length}); the last good checkpoint is kept. Lower the learning rate?"
@@ -273,6 +284,7 @@ def run(
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
             save_checkpoint(ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done)
+            saved_at = done
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}

@@ -83,6 +83,8 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
     out: dict[str, tuple[float, ...]] = {}
     for key, values in grid.items():
         name = sweepable_field(key, config, section)
+        if name in out:
+            raise ConfigError(f"sweep names '{name}' twice ('{key}' and another key); give it once")
         if isinstance(values, (str, int, float)):
             values = [values]
         try:

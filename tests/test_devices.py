@@ -40,6 +40,10 @@ SCRIPT = textwrap.dedent(
     from jirl.run import seed_sharding
     assert len(seed_sharding(6).mesh.devices) == 3
     assert seed_sharding(5) is None
+    # named devices are used as given, or refused: never silently replaced by the default
+    import pytest
+    with pytest.raises(jirl.ConfigError, match="3 devices do not divide the 8 seeds"):
+        jirl.run(algo, key, 1, seeds=8, devices=jax.devices()[:3])
     print("ok")
     """
 )

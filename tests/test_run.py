@@ -57,6 +57,29 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     state, metrics, update = load_checkpoint(tmp_path, state_template(algo, 1))
     assert update == 4
     assert float(state["x"][0]) == 16.0
+    # checkpoints every 3rd chunk: the good chunk after the last one saved is saved on the NaN
+    late = tmp_path / "every3"
+    with pytest.raises(NonFiniteError, match="at update 5"):
+        jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=2, checkpoint_dir=late,
+                 checkpoint_every=3)  # fmt: skip
+    state, metrics, update = load_checkpoint(late, state_template(algo, 1))
+    assert update == 4 and float(state["x"][0]) == 16.0 and metrics["loss"].shape == (4, 1)
+    with pytest.raises(ConfigError, match="checkpoint_every must be >= 1"):
+        jirl.run(algo, jax.random.PRNGKey(0), 8, checkpoint_dir=late, checkpoint_every=0)
+
+
+def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):
+    """A run killed after its last checkpoint (while evaluating) resumes to its final state,
+    on the device like any run's, with no update run and nothing timed."""
+    algo = small_ppo()
+    full = jirl.run(algo, jax.random.PRNGKey(0), 5, seeds=2, chunk_size=2, checkpoint_dir=tmp_path)
+    again = jirl.run(
+        algo, jax.random.PRNGKey(0), 5, seeds=2, chunk_size=2, checkpoint_dir=tmp_path, resume=True
+    )
+    assert again.updates_run == 0 and again.wall_seconds == 0.0
+    for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(again.state), strict=True):
+        assert isinstance(b, jax.Array)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):

@@ -74,6 +74,8 @@ def test_grid_is_the_cartesian_product_and_values_are_checked():
     ]
     assert "learning_rate" in sweep.sweepable_fields(ppo.PPOConfig)
     assert "num_envs" not in sweep.sweepable_fields(ppo.PPOConfig)
+    with pytest.raises(ConfigError, match="names 'learning_rate' twice"):
+        sweep.check_grid({"ppo.learning_rate": [1e-3, 3e-4], "learning_rate": [1e-4]}, BASE, "ppo")
 
 
 @pytest.fixture(scope="module")
