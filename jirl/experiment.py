@@ -173,7 +173,9 @@ def train(
     if progress:
         callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.runs))
     if tensorboard:
-        callbacks.append(TensorBoardWriter(out / "tensorboard", algo.env_steps_per_update))
+        callbacks.append(
+            TensorBoardWriter(out / "tensorboard", algo.env_steps_per_update, resume=resume)
+        )
     start = time.perf_counter()
     try:
         key = jax.random.PRNGKey(cfg.seed)

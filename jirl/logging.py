@@ -107,15 +107,24 @@ class ProgressBar:
 
 
 class TensorBoardWriter:
-    """TensorBoard event files (tensorboardX): the seed mean of every metric, per update."""
+    """TensorBoard event files (tensorboardX): the seed mean of every metric, per update. On
+    resume, the events a crashed run wrote past the checkpoint are purged (tensorboardX's
+    `purge_step`: TensorBoard hides them), as `JsonlWriter` drops its lines."""
 
-    def __init__(self, logdir: Path, env_steps_per_update: int):
-        from tensorboardX import SummaryWriter
-
-        self.writer = SummaryWriter(str(logdir))
+    def __init__(self, logdir: Path, env_steps_per_update: int, resume: bool = False):
+        self.logdir = Path(logdir)
         self.env_steps_per_update = env_steps_per_update
+        self.resume = resume
+        self.writer = None  # opened at the first chunk, whose first step a resume purges from
 
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
+        if self.writer is None:
+            from tensorboardX import SummaryWriter
+
+            purge = first + 1 if self.resume else None
+            # a file of its own: the default name (seconds and host) can be the crashed run's
+            suffix = f".{time.time_ns()}"
+            self.writer = SummaryWriter(str(self.logdir), purge_step=purge, filename_suffix=suffix)
         length = next(iter(metrics.values())).shape[0]
         for i in range(length):
             for k, v in metrics.items():
@@ -123,4 +132,5 @@ class TensorBoardWriter:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,47 @@
+"""TensorBoard event files: the seed mean of each metric per update, and a resume that purges
+what a crashed run wrote past its checkpoint."""
+
+import struct
+
+import numpy as np
+from tensorboardX.proto.event_pb2 import Event, SessionLog
+
+from jirl.logging import TensorBoardWriter
+
+
+def events(logdir):
+    """Every `Event` in the TFRecord files of `logdir`, file by file in write order."""
+    out = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        raw = path.read_bytes()
+        while raw:
+            (length,) = struct.unpack("<Q", raw[:8])
+            out.append(Event.FromString(raw[12 : 12 + length]))  # 8 length, 4 crc, data, 4 crc
+            raw = raw[16 + length :]
+    return out
+
+
+def scalars(evs):
+    return [(e.step, v.tag, v.simple_value) for e in evs for v in e.summary.value]
+
+
+def test_tensorboard_logs_seed_means_and_a_resume_purges_past_the_checkpoint(tmp_path):
+    logdir = tmp_path / "tb"
+    crashed = TensorBoardWriter(logdir, 8)
+    crashed(0, {"loss": np.array([[1.0, 3.0], [5.0, 7.0]])}, None)  # updates 1-2, 2 seeds
+    crashed(2, {"loss": np.array([[9.0, 9.0]])}, None)  # update 3, past the checkpoint at 2
+    crashed.close()
+    assert scalars(events(logdir)) == [(1, "loss", 2.0), (2, "loss", 6.0), (3, "loss", 9.0)]
+
+    resumed = TensorBoardWriter(logdir, 8, resume=True)
+    resumed(2, {"loss": np.array([[4.0, 4.0]])}, None)  # the checkpoint held update 2
+    resumed.close()
+    after = [e for e in events(logdir) if e.HasField("session_log") or e.summary.value][3:]
+    # TensorBoard drops the earlier events from step 3 on when it reads this START
+    assert after[0].session_log.status == SessionLog.START and after[0].step == 3
+    assert scalars(after) == [(3, "loss", 4.0)]
+
+
+def test_a_writer_that_never_logged_closes_cleanly(tmp_path):
+    TensorBoardWriter(tmp_path / "tb", 8).close()
+    assert not (tmp_path / "tb").exists()
