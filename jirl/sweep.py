@@ -189,7 +189,13 @@ def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptS
       keys: `[N, 2]` PRNG keys; values: `{field: [N]}`.
     Returns:
       `SweptState` with every leaf `[N, ...]`.
+    Raises:
+      ConfigError: a setting that is not a valid config (checked here, on the host: inside the
+        jitted init the config's range checks see traced values and cannot run).
     """
+    host = {f: np.asarray(v, np.float64) for f, v in values.items()}
+    for setting in {tuple(float(host[f][i]) for f in host) for i in range(len(keys))}:
+        swept.build(dict(zip(host, setting, strict=True)))
 
     def one(key, hyperparams):
         return SweptState(hyperparams, swept.build(hyperparams).init(key))

@@ -74,6 +74,11 @@ def test_grid_is_the_cartesian_product_and_values_are_checked():
     ]
     assert "learning_rate" in sweep.sweepable_fields(ppo.PPOConfig)
     assert "num_envs" not in sweep.sweepable_fields(ppo.PPOConfig)
+    env = envs.make("cartpole")
+    swept = sweep.sweep_algorithm(lambda c: ppo.make(c, env), BASE, ("learning_rate",))
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    with pytest.raises(ConfigError, match="learning_rate"):  # from Python, as from the CLI
+        sweep.init_sweep(swept, keys, {"learning_rate": np.array([1e-3, -1e-3])})
     with pytest.raises(ConfigError, match="names 'learning_rate' twice"):
         sweep.check_grid({"ppo.learning_rate": [1e-3, 3e-4], "learning_rate": [1e-4]}, BASE, "ppo")
 
