@@ -8,7 +8,6 @@ Used by `jirl train`, `jirl quickstart` and the tests alike.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text, holds_files
+from jirl.files import atomic_write_text, holds_files, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import has_checkpoint, run
 from jirl.types import Algorithm
@@ -129,11 +128,8 @@ def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
 
 def make_out_dir(out: Path, *, resume: bool) -> None:
     """An empty run directory (an existing one is replaced), or the one to resume as it is."""
-    if resume:
-        return
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        replace_dir(out)
 
 
 def train(

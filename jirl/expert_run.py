@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jax
@@ -15,7 +14,7 @@ from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_ya
 from jirl.errors import ConfigError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
-from jirl.files import atomic_write_text, holds_files
+from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -83,12 +82,10 @@ def train_expert(
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
     out = Path(out)
-    if holds_files(out) and not overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+    check_out_dir(out, overwrite)
     env = make_env(cfg)
     algo = ppo.make(cfg.algo_config, env)
-    if out.exists():  # every input is checked; only now is the old expert removed
-        shutil.rmtree(out)
+    replace_dir(out)  # every input is checked; only now is the old expert removed
     callbacks = (
         [ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds)] if progress else []
     )

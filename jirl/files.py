@@ -5,6 +5,7 @@ the old file or the new one, never a file cut short."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,22 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """`atomic_write` of `text` encoded as UTF-8."""
     return atomic_write(path, text.encode())
+
+
+def check_out_dir(out: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse an output directory that holds files unless `overwrite`; touches nothing."""
+    if holds_files(out) and not overwrite:
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+
+
+def replace_dir(out: str | os.PathLike) -> Path:
+    """An empty directory `out`, an existing one removed first: called once every input has
+    been checked, so that a refused command leaves the old directory as it was."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    return out
 
 
 def holds_files(out: str | os.PathLike) -> bool:

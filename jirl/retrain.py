@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from jirl.config import ExperimentConfig, build, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import make_env, prepare
-from jirl.files import atomic_write_text, holds_files
+from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
@@ -121,8 +120,7 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    if holds_files(out_dir) and not overwrite:
-        raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
+    check_out_dir(out_dir, overwrite)
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:
@@ -142,14 +140,12 @@ def retrain(
         )
     env = adversarial.training_env(cfg.algo_config, env)
     updates = cfg.updates if updates is None else updates
+    eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
     base = dataclasses.asdict(cfg.algo_config.ppo_config)
     if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
         base["anneal_updates"] = updates
     ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
-    # every input is checked; only now is the output directory replaced
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    replace_dir(out_dir)  # every input is checked; only now is the output directory replaced
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 
@@ -182,7 +178,7 @@ def retrain(
         agent = agent_for(agent_state.learner.normalizer, reward)
         final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
         act = lambda o, k: agent.act(final, o, k)
-        return episode_returns(env, act, key, eval_episodes or cfg.eval_episodes).mean(), metrics
+        return episode_returns(env, act, key, eval_episodes).mean(), metrics
 
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)
     key_init, key_eval = jax.vmap(jax.random.split, out_axes=1)(keys)

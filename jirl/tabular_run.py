@@ -21,7 +21,6 @@ import difflib
 import json
 import math
 import pathlib
-import shutil
 import time
 
 import jax
@@ -30,7 +29,7 @@ import numpy as np
 import yaml
 
 from jirl.errors import ConfigError
-from jirl.files import atomic_write_text, holds_files
+from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -114,8 +113,7 @@ def train_tabular(
     """
     start = time.perf_counter()
     out_dir = pathlib.Path(out_dir)
-    if holds_files(out_dir) and not overwrite:
-        raise ConfigError(f"{out_dir} exists; pass --overwrite to replace it")
+    check_out_dir(out_dir, overwrite)
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
     mdp = build_mdp(env, opts)
@@ -126,9 +124,7 @@ def train_tabular(
     compile_seconds = time.perf_counter() - compile_start
     out = jax.device_get(jax.block_until_ready(compiled(keys)))
 
-    if out_dir.exists():  # an earlier run's files (checkpoints, plots) must not stay beside these
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    replace_dir(out_dir)  # an earlier run's files (checkpoints, plots) must not stay beside these
     config = {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])
