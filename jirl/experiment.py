@@ -112,8 +112,9 @@ def evaluate_seeds(
     return np.asarray(mean_returns(algo, env, episodes)(state, keys))
 
 
-def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing."""
+def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing
+    (`jirl.files.check_out_dir`, which knows no `--resume`, for the other commands)."""
     if resume:
         if not has_checkpoint(out / "checkpoint"):
             raise ConfigError(
@@ -124,12 +125,6 @@ def check_out_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         raise ConfigError(
             f"{out} exists; pass --resume to continue it or --overwrite to replace it"
         )
-
-
-def make_out_dir(out: Path, *, resume: bool) -> None:
-    """An empty run directory (an existing one is replaced), or the one to resume as it is."""
-    if not resume:
-        replace_dir(out)
 
 
 def train(
@@ -154,7 +149,7 @@ def train(
             f"--devices {len(device_list)} does not divide the {cfg.runs} runs (seeds × sweep "
             f"settings); choose a divisor so that every device trains as many runs"
         )
-    check_out_dir(out, resume=resume, overwrite=overwrite)
+    check_run_dir(out, resume=resume, overwrite=overwrite)
     if resume:
         saved = yaml.safe_load((out / "config.yaml").read_text())
         # (the sweep's key order is the order of its runs, which a dict comparison ignores)
@@ -162,7 +157,8 @@ def train(
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
     # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
-    make_out_dir(out, resume=resume)
+    if not resume:
+        replace_dir(out)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def parse_row(line: str) -> dict | None:
 
 
 class ProgressBar:
-    """A rich progress bar: updates, env steps, steps/s, ETA and the current mean return."""
+    """A rich progress bar: updates, env steps, steps/s, ETA and the current mean return.
 
-    def __init__(self, total_updates: int, env_steps_per_update: int):
+    The ETA is rich's: the updates done since the first chunk (so a resumed run's restored
+    updates do not count) over the time since. Its speed window is the whole run, not rich's
+    default 30 s, which left a Brax run whose chunks take longer with no ETA at all. `clock`
+    (seconds) is for tests."""
+
+    def __init__(self, total_updates: int, env_steps_per_update: int, clock=time.perf_counter):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -79,14 +85,17 @@ class ProgressBar:
             TextColumn("{task.fields[info]}"),
             TimeRemainingColumn(),
             transient=False,
+            speed_estimate_period=math.inf,
+            get_time=clock,
         )
         self.task = self.progress.add_task("train", total=total_updates, info="compiling...")
         self.start = None
+        self.clock = clock
         self.progress.start()
 
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
         length = next(iter(metrics.values())).shape[0]
-        now = time.perf_counter()
+        now = self.clock()
         if self.start is None:
             self.start, self.first = now, first
         steps = (first + length) * self.env_steps_per_update

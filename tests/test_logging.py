@@ -1,12 +1,12 @@
 """TensorBoard event files: the seed mean of each metric per update, and a resume that purges
-what a crashed run wrote past its checkpoint."""
+what a crashed run wrote past its checkpoint; the progress bar's ETA."""
 
 import struct
 
 import numpy as np
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 
-from jirl.logging import TensorBoardWriter
+from jirl.logging import ProgressBar, TensorBoardWriter
 
 
 def events(logdir):
@@ -45,3 +45,20 @@ def test_tensorboard_logs_seed_means_and_a_resume_purges_past_the_checkpoint(tmp
 def test_a_writer_that_never_logged_closes_cleanly(tmp_path):
     TensorBoardWriter(tmp_path / "tb", 8).close()
     assert not (tmp_path / "tb").exists()
+
+
+def test_progress_eta_counts_this_calls_updates_and_survives_minute_long_chunks():
+    """A run resumed at update 70 of 100 that does 10 updates per 60 s chunk: after two chunks,
+    the 10 updates left take 60 s. Rich's default 30 s speed window dropped every sample but
+    the last (no ETA), and counting the 70 restored updates as done would say ~0 s."""
+    now = [0.0]
+    bar = ProgressBar(100, env_steps_per_update=1, clock=lambda: now[0])
+    try:
+        for first in (70, 80):
+            now[0] += 60.0
+            bar(first, {"episode_return": np.zeros((10, 2))}, state=None)
+        task = bar.progress.tasks[0]
+        assert task.completed == 100 - 10
+        assert task.time_remaining == 60.0
+    finally:
+        bar.close()
