@@ -261,17 +261,18 @@ def run(
         wall += time.perf_counter() - t
         bad = [k for k, v in metrics.items() if not np.isfinite(v).all()]
         if bad or not bool(np.all(finite)):
-            what = f"metric '{bad[0]}'" if bad else "a parameter"
-            first = (
-                done + 1 + int(np.argmax(~np.isfinite(metrics[bad[0]]).all(1))) if bad else done + 1
-            )
+            span = f"updates {done + 1}-{done + length}"
+            if bad:  # the metrics are per update; the state is checked once per chunk
+                first = done + 1 + int(np.argmax(~np.isfinite(metrics[bad[0]]).all(1)))
+                where = f"metric '{bad[0]}' became NaN or inf at update {first} (chunk of {span})"
+            else:
+                where = f"a parameter became NaN or inf in the chunk of {span}"
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
                 save_checkpoint(
                     ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done
                 )
             raise NonFiniteError(
-                f"{what} became NaN or inf at update {first} (chunk of updates {done + 1}-"
-                f"{done + length}); the last good checkpoint is kept. Lower the learning rate?"
+                f"{where}; the last good checkpoint is kept. Lower the learning rate?"
             )
         state = new_state
         for k, v in metrics.items():

@@ -46,12 +46,12 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     def init(key):
         return {"x": jnp.ones(()), "step": jnp.zeros((), jnp.int32)}
 
-    def update(state):
+    def doubling(state):
         step = state["step"] + 1
         x = jnp.where(step >= 5, jnp.nan, state["x"] * 2.0)
         return {"x": x, "step": step}, {"loss": x}
 
-    algo = Algorithm(init, update, lambda s, o, k: o)
+    algo = Algorithm(init, doubling, lambda s, o, k: o)
     with pytest.raises(NonFiniteError, match="metric 'loss' became NaN or inf at update 5"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=2, checkpoint_dir=tmp_path)
     state, metrics, update = load_checkpoint(tmp_path, state_template(algo, 1))
@@ -66,6 +66,11 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert update == 4 and float(state["x"][0]) == 16.0 and metrics["loss"].shape == (4, 1)
     with pytest.raises(ConfigError, match="checkpoint_every must be >= 1"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, checkpoint_dir=late, checkpoint_every=0)
+    # a parameter alone goes NaN (no metric shows it): the chunk is named, not an update in it
+    silent = Algorithm(init, lambda s: (doubling(s)[0], {"step": s["step"]}), lambda s, o, k: o)
+    with pytest.raises(NonFiniteError, match="a parameter became NaN or inf in the chunk of "
+                       "updates 5-6; the last good"):  # fmt: skip
+        jirl.run(silent, jax.random.PRNGKey(0), 8, chunk_size=2)
 
 
 def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):
