@@ -10,8 +10,9 @@ shared), and writes the run directory:
                    random_policy_gap, wall_seconds, compile_seconds
     reward.png     true vs learned reward (seed 0) as heatmaps, side by side
 
-EVD is `expected_value_difference` of the learned reward, except for MWAL whose answer is a mixed
-policy: there it is the value gap of that policy. For a state-action reward (maxcausalent) the
+EVD is `expected_value_difference` of the learned reward (the value gap of the policy optimal for
+it), except for MWAL and max-margin's projection method, whose answer is a mixed policy: there it
+is the value gap of that policy. For a state-action reward (maxcausalent) the
 learned state reward shown and correlated is its mean over actions. Nothing is printed.
 """
 
@@ -384,7 +385,9 @@ def make_run(algo: str, mdp: TabularMDP, opts: dict):
         demos = tab_metrics.sample_demos(key_demos, mdp, expert, opts["num_demos"], opts["horizon"])
         result = fit(key_fit, mdp, demos, config)
         reward = result.reward if result.reward.ndim == 1 else result.reward.mean(-1)
-        if algo == "mwal":
+        if algo == "mwal" or (algo == "max_margin" and opts["method"] == "projection"):
+            # their output is a mixed policy (Abbeel & Ng 2004 sec. 3; Syed & Schapire 2007),
+            # and the last w = μ_E − μ̄ of the projection is a small, noisy residual
             evd = tab_metrics.policy_value_difference(mdp, true_reward, result.policy, **kw)
         else:
             evd = tab_metrics.expected_value_difference(mdp, true_reward, result.reward, **kw)

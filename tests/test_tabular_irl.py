@@ -195,3 +195,27 @@ def test_deep_maxent_beats_linear_maxent_on_objectworld():
     assert metrics.reward_correlation(deep.reward, mdp.reward) > metrics.reward_correlation(
         linear.reward, mdp.reward
     )
+
+
+def test_demos_must_cover_the_visitation_the_model_counts():
+    """Demos of H steps hold Σ_{t<H} γ^t of visitation; a model counting another horizon (or
+    an infinite one that H steps do not nearly cover) would see a gradient even at the truth."""
+    mdp = linear_gridworld()
+    demos = expert_demos(mdp, 4)
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match=f"the demos have {HORIZON} steps but horizon=12"):
+        maxent_irl(key, mdp, demos, MaxEntConfig(horizon=12, num_iterations=1))
+    with pytest.raises(ValueError, match="hold only 65% .* demos of >= 44 steps"):
+        maxent_irl(key, mdp, demos, MaxEntConfig(horizon=None, discount=0.9, num_iterations=1))
+    for irl, config in (
+        (deep_maxent_irl, DeepMaxEntConfig(horizon=None, discount=0.9, num_iterations=1)),
+        (max_margin_irl, MaxMarginConfig(horizon=None, discount=0.9, num_iterations=1)),
+        (mwal_irl, MWALConfig(horizon=None, discount=0.9, num_iterations=1)),
+    ):
+        with pytest.raises(ValueError, match="of the discounted visitation"):
+            irl(key, mdp, demos, config)
+    # demos long enough for γ^H <= 1%: accepted
+    long = metrics.sample_demos(key, mdp, jnp.full((25, 5), 0.2), 2, 44)
+    maxent_irl(key, mdp, long, MaxEntConfig(horizon=None, discount=0.9, num_iterations=1))
+    with pytest.raises(ValueError, match="needs 0 <= discount < 1, got 1.0"):
+        planning.value_iteration(mdp, mdp.reward, horizon=None, discount=1.0)

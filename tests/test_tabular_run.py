@@ -65,3 +65,31 @@ def test_defaults_resolve_for_every_algorithm():
         for env in ("gridworld", "objectworld"):
             opts = resolve_options(algo, env, {})
             assert opts["horizon"] == 2 * opts["size"] and opts["num_iterations"] >= 1
+
+
+@pytest.mark.parametrize("method", ["projection", "planning"])
+def test_max_margin_is_scored_on_the_policy_it_returns(method):
+    """The projection method's answer is its mixed policy (Abbeel & Ng 2004, sec. 3): EVD is
+    that policy's value gap, not that of the greedy policy of its last, residual w."""
+    import jax
+
+    from jirl.tabular import metrics as tab_metrics
+    from jirl.tabular import planning
+    from jirl.tabular.maxmargin import max_margin_irl
+    from jirl.tabular_run import algo_config, build_mdp, make_run
+
+    opts = resolve_options(
+        "max_margin", "gridworld", {"size": 5, "num_demos": 16, "method": method}
+    )
+    mdp = build_mdp("gridworld", opts)
+    key = jax.random.PRNGKey(4)
+    evd = float(make_run("max_margin", mdp, opts)(key[None])["evd"][0])
+    kw = dict(horizon=opts["horizon"], discount=opts["discount"])
+    expert = planning.soft_value_iteration(mdp, mdp.reward, **kw).policy
+    key_demos, key_fit = jax.random.split(key)
+    demos = tab_metrics.sample_demos(key_demos, mdp, expert, 16, opts["horizon"])
+    result = max_margin_irl(key_fit, mdp, demos, algo_config("max_margin", opts))
+    of_policy = tab_metrics.policy_value_difference(mdp, mdp.reward, result.policy, **kw)
+    of_reward = tab_metrics.expected_value_difference(mdp, mdp.reward, result.reward, **kw)
+    expected = of_policy if method == "projection" else of_reward
+    assert evd == pytest.approx(float(expected), rel=1e-4, abs=1e-4)

@@ -21,7 +21,12 @@ from jax import lax
 
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
-from jirl.tabular.metrics import Demos, discounted_length, empirical_visitation
+from jirl.tabular.metrics import (
+    Demos,
+    check_demo_horizon,
+    discounted_length,
+    empirical_visitation,
+)
 
 Array = jax.Array
 
@@ -114,6 +119,7 @@ def deep_maxent_irl(
     """
     if mdp.features is None:
         raise ValueError("deep MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
+    check_demo_horizon(demos.horizon, config.horizon, config.discount)
     inputs = standardise(mdp.features)
     net = RewardMLP(tuple(config.hidden_sizes))
     params = net.init(key, inputs)

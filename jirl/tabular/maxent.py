@@ -30,7 +30,13 @@ from jax import lax
 
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP, state_action_features
-from jirl.tabular.metrics import Demos, discounted_length, empirical_visitation, feature_counts
+from jirl.tabular.metrics import (
+    Demos,
+    check_demo_horizon,
+    discounted_length,
+    empirical_visitation,
+    feature_counts,
+)
 
 Array = jax.Array
 
@@ -130,6 +136,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
     """
     del key
     features = reward_features(mdp, config.causal)
+    check_demo_horizon(demos.horizon, config.horizon, config.discount)
     demo_vis = empirical_visitation(demos, mdp.num_states, mdp.num_actions, config.discount)
     demo_counts = feature_counts(demo_vis, features)
     scale = discounted_length(config.horizon, config.discount)

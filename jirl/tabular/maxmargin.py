@@ -33,7 +33,12 @@ from jax import lax
 
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
-from jirl.tabular.metrics import Demos, discounted_length, empirical_visitation
+from jirl.tabular.metrics import (
+    Demos,
+    check_demo_horizon,
+    discounted_length,
+    empirical_visitation,
+)
 
 Array = jax.Array
 
@@ -133,6 +138,7 @@ def demo_feature_expectations(
     demos: Demos, features: Array, num_actions: int, *, horizon, discount
 ):
     """μ_E `[F]`, the demos' per-step feature expectations."""
+    check_demo_horizon(demos.horizon, horizon, discount)
     vis = empirical_visitation(demos, features.shape[0], num_actions, discount)
     return vis.sum(-1) @ features / discounted_length(horizon, discount)
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import math
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -135,6 +137,28 @@ def feature_counts(state_action_visitation: Array, features: Array) -> Array:
     """μ = Σ_{s, a} ρ(s, a) φ(s, a). `ρ: [S, A]`, `φ: [S, A, F]` -> `[F]`."""
     chex.assert_rank([state_action_visitation, features], [2, 3])
     return jnp.einsum("sa,saf->f", state_action_visitation, features)
+
+
+def check_demo_horizon(demo_steps: int, horizon: int | None, discount: float) -> None:
+    """Refuse demos whose `demo_steps` steps do not cover the visitation the model counts (its
+    `horizon`, None: infinite and discounted); else the two feature counts differ even at the
+    true reward. Static ints only, so it runs inside `jit`. Raises `ValueError`."""
+    if horizon is not None:
+        if horizon != demo_steps:
+            raise ValueError(
+                f"the demos have {demo_steps} steps but horizon={horizon}; pass "
+                f"horizon={demo_steps} so the model counts the steps the demos do"
+            )
+        return
+    if not discount < 1.0:
+        raise ValueError(f"horizon=None (infinite) needs discount < 1, got {discount}")
+    if discount**demo_steps > 0.01:
+        need = math.ceil(math.log(0.01) / math.log(discount))
+        raise ValueError(
+            f"demos of {demo_steps} steps hold only {1 - discount**demo_steps:.0%} of the "
+            f"discounted visitation an infinite horizon counts (discount {discount}); pass "
+            f"horizon={demo_steps}, or sample demos of >= {need} steps"
+        )
 
 
 def discounted_length(horizon: int | None, discount: float):

@@ -362,8 +362,27 @@ def _plan(expect, r, backup, horizon, discount, tol, max_iterations) -> Plan:
     return Plan(values=v, q_values=q, policy=pi)
 
 
-def _fixed_point(update, x0, discount, tol, max_iterations):
-    """Iterate a γ-contraction until the error bound γ/(1−γ)·‖Δ‖∞ ≤ tol·max(1, ‖x‖∞)."""
+def _sup_norm(x: Array) -> Array:
+    """‖x‖∞: value iteration contracts in it."""
+    return jnp.max(jnp.abs(x))
+
+
+def _mass_norm(x: Array) -> Array:
+    """‖x‖₁ over states `[S, ...]` (the largest over any trailing axes): a visitation's
+    fixed-point map contracts in it, not in ‖·‖∞ (mass spread thin can still gather)."""
+    return jnp.max(jnp.sum(jnp.abs(x), axis=0))
+
+
+def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm):
+    """Iterate a γ-contraction in `norm` until the error bound γ/(1−γ)·‖Δ‖ ≤ tol·max(1, ‖x‖).
+
+    Raises ValueError for a concrete discount outside [0, 1): there is no fixed point to reach
+    (the loop would run `max_iterations` and return whatever it held)."""
+    if isinstance(discount, (int, float)) and not 0.0 <= discount < 1.0:
+        raise ValueError(
+            f"an infinite horizon (horizon=None) needs 0 <= discount < 1, got {discount}; pass "
+            f"a finite horizon for an undiscounted problem"
+        )
     factor = discount / jnp.maximum(1.0 - discount, 1e-12)
 
     def cond(carry):
@@ -373,8 +392,8 @@ def _fixed_point(update, x0, discount, tol, max_iterations):
     def body(carry):
         x, _, i = carry
         x_new = update(x)
-        bound = factor * jnp.max(jnp.abs(x_new - x))
-        scale = jnp.maximum(1.0, jnp.max(jnp.abs(x_new)))
+        bound = factor * norm(x_new - x)
+        scale = jnp.maximum(1.0, norm(x_new))
         return x_new, jnp.where(bound > tol * scale, bound, 0.0), i + 1
 
     x, _, _ = lax.while_loop(cond, body, (x0, jnp.ones((), x0.dtype), jnp.zeros((), jnp.int32)))
@@ -529,7 +548,7 @@ def _forward_discounted(push, d0, policy, discount, tol, max_iterations) -> Visi
     def update(d):
         return d0 + discount * push(d[:, None] * policy)
 
-    d = _fixed_point(update, d0, discount, tol, max_iterations)
+    d = _fixed_point(update, d0, discount, tol, max_iterations, norm=_mass_norm)
     return Visitation(state=d, state_action=d[:, None] * policy)
 
 
