@@ -39,7 +39,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. --set seeds=8 --set bc.learning_rate=3e-4",
+        help="override a config key, e.g. --set seeds=8 --set ALGO.learning_rate=3e-4",
     )
     p.add_argument("--seeds", type=int, help="number of seeds, vmapped in one compile")
     p.add_argument("--seed", type=int, help="base PRNG seed")
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def console() -> None:
     """The `jirl` command: `main` on the process's own JAX, whose CPU runs as one device per
-    core (`jirl.run.use_cpu_cores`) so that seeds are trained side by side; JAX_NUM_CPU_DEVICES=1
+    core (`jirl.use_cpu_cores`) so that seeds are trained side by side; JAX_NUM_CPU_DEVICES=1
     or `--devices 1` keeps one."""
     from jirl.run import use_cpu_cores
 

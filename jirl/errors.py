@@ -11,7 +11,8 @@ TRACER_ERRORS = (
 
 
 class JirlError(ValueError):
-    """Base of every error a user can cause; the CLI prints it on one line and exits 2."""
+    """Base of every error a user can cause; the CLI prints it on one line and exits 2 (1 for
+    `NonFiniteError`, a run that diverged rather than a bad input)."""
 
 
 class ConfigError(JirlError):

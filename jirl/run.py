@@ -93,7 +93,7 @@ def use_cpu_cores(count: int | None = None) -> None:
 
     One XLA:CPU device runs a small network's ops one after another on one core; vmapped seeds
     are independent, so a device per core runs them side by side (GAIL on cartpole, 2 cores:
-    about 1.9× the env steps per second of one device). Call it right after `import jax`,
+    2.0–2.3× the env steps per second of one device). Call it right after `import jax`,
     before any computation: once JAX has started, its device count is fixed and this only
     warns. A count the user set (`XLA_FLAGS=--xla_force_host_platform_device_count=N`,
     `JAX_NUM_CPU_DEVICES`) is left alone. JAX's default devices stay the accelerators where
@@ -210,7 +210,8 @@ def run(
         (the checkpoint, if any, is written first).
       checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
         the end; with `resume=True` training continues from it, bit for bit.
-      devices: devices to shard the seed axis over (default: all visible).
+      devices: devices to shard the seed axis over (default: the most visible devices whose
+        count divides the seeds).
       initial_state: a batched state `[seeds, ...]` to start from instead of
         `vmap(algo.init)(split(key, seeds))`, e.g. the runs of a sweep (`jirl.sweep`); `seeds`
         is then its leading axis.
