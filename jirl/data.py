@@ -77,9 +77,7 @@ def collect(
         def step(carry, key_t):
             state, running = carry
             action = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
-            if not env.spec.discrete:
-                low, high = env.spec.action_low, env.spec.action_high
-                action = jnp.clip(action, low, high)
+            action = env.spec.executed(action)
             nxt = jax.vmap(env.step)(state, action)
             record = (state.obs, action, nxt.reward, nxt.obs, nxt.terminated, nxt.truncated)
             return (nxt, running & ~nxt.done), (record, running)

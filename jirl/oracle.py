@@ -60,4 +60,4 @@ def label(oracle: Oracle, spec: Spec, obs: Array, key: Array) -> Array:
     if spec.discrete:
         return actions.astype(jnp.int32)
     actions = actions.astype(jnp.float32).reshape((obs.shape[0], *spec.action_shape))
-    return jnp.clip(actions, spec.action_low, spec.action_high)
+    return spec.executed(actions)

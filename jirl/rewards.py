@@ -93,10 +93,12 @@ REWARD_MAPS: dict[str, Callable[[Array], Array]] = {
 
 
 def action_features(spec: Spec, action: Array) -> Array:
-    """One-hot `[..., n]` for a discrete action `[...]`, the float vector itself otherwise."""
+    """One-hot `[..., n]` for a discrete action `[...]`, otherwise the float vector as executed
+    (`Spec.executed`: clipped to the bounds, as demonstrations record it; a sampled action
+    outside them would tell the policy's samples from the expert's by that alone)."""
     if spec.discrete:
         return jax.nn.one_hot(action, spec.num_actions)
-    return action.astype(jnp.float32)
+    return spec.executed(action.astype(jnp.float32))
 
 
 def features(spec: Spec, normalizer: Normalizer, t: Transition, inputs: str) -> Array:

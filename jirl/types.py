@@ -20,7 +20,9 @@ class Transition:
 
     Attributes:
       obs: [..., *obs_shape] observation the action was taken in.
-      action: [..., *action_shape] action taken (int32 index or float vector, as executed).
+      action: [..., *action_shape] action taken: an int32 index, or a float vector as the policy
+        sampled it in a rollout (its `log_prob` is of it) and as executed (`Spec.executed`,
+        clipped to the bounds) in demonstrations.
       reward: [...] true environment reward (replaced by a learned one where an IRL method
         relabels it).
       next_obs: [..., *obs_shape] observation reached, before any auto-reset.

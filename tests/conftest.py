@@ -81,6 +81,18 @@ def acrobot_expert():
     return ACROBOT_EXPERT
 
 
+#: A pendulum expert (continuous actions), committed likewise: `jirl expert --env pendulum
+#: --episodes 10` (configs/expert-pendulum.yaml, 2 seeds of 600 updates, 69 s), return −126.2
+#: against a random policy's −1278.4.
+PENDULUM_EXPERT = Path(__file__).parent / "data" / "pendulum"
+
+
+@pytest.fixture(scope="session")
+def pendulum_expert():
+    """Path of the committed pendulum expert directory (read only)."""
+    return PENDULUM_EXPERT
+
+
 def trained_scores(algo, updates: int, header, seeds: int = 3, env: str = "cartpole"):
     """`(states, metrics, scores)`: `seeds` seeds of `algo` (keys split from PRNGKey(0)), each
     trained `updates` updates, vmapped in one compile, then scored over 16 episodes of `env`

@@ -155,3 +155,15 @@ def test_networks_accept_every_input_kind_and_leading_shape():
             assert shaped.logits(shaped.init(jax.random.PRNGKey(0)), norm, t).shape == (3, 2)
     onehot = R.action_features(envs.make("cartpole").spec, jnp.array([1, 0]))
     np.testing.assert_array_equal(np.asarray(onehot), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_discriminators_see_continuous_actions_as_executed():
+    """A Gaussian policy samples outside the bounds; the env executes, and demonstrations
+    record, the clipped action. The discriminator must see that one, or any sample outside
+    the box would mark the policy's transitions by itself."""
+    spec = envs.make("pendulum").spec  # torque in [-2, 2]
+    sampled = jnp.array([[-6.5], [0.3], [7.1]])
+    np.testing.assert_allclose(np.asarray(spec.executed(sampled)), [[-2.0], [0.3], [2.0]])
+    np.testing.assert_allclose(np.asarray(R.action_features(spec, sampled)), [[-2.0], [0.3], [2.0]])
+    discrete = envs.make("cartpole").spec
+    np.testing.assert_array_equal(np.asarray(discrete.executed(jnp.array([1, 0]))), [1, 0])

@@ -303,6 +303,17 @@ def demo_transitions(demos: Trajectories) -> Transition:
     )
 
 
+def expert_transitions(config: AdversarialConfig, demos: Trajectories) -> Transition:
+    """The demonstrations as the discriminator's expert samples `Transition [N]`. With fixed
+    horizons the policy's steps never terminate, so a demo's fall is not marked terminal either:
+    AIRL's f = g + γh(s') − h(s) drops γh(s') on a terminal step, and would shape the expert's
+    falls one way and the policy's another."""
+    flat = demo_transitions(demos)
+    if config.fixed_horizon:
+        return flat.replace(terminated=jnp.zeros_like(flat.terminated))
+    return flat
+
+
 # ---------------------------------------------------------------------------------------------
 # absorbing states (Kostrikov et al. 2019, sec. 4.2; module docstring)
 
@@ -449,7 +460,7 @@ def make(
             return sample_pool(config, spec, samples)
         return samples, jnp.ones(samples.reward.shape[0])
 
-    flat_demos = demo_transitions(demos)
+    flat_demos = expert_transitions(config, demos)
     expert, expert_weights = pool(
         flat_demos if segment_length is None else demo_segments(demos, segment_length)
     )
@@ -523,18 +534,24 @@ def make(
         half = config.disc_batch_size // 2
 
         def log_prob(t: Transition) -> Array:
-            """α log π(a|s) of the current policy (0 in s_a)."""
+            """α log π(a|s) of the current policy at the executed action (0 in s_a): the
+            expert's actions are recorded clipped to the bounds, so the policy's are scored
+            clipped too (`Spec.executed`), as the discriminator's features see them."""
             obs = t.obs
             if config.absorbing:  # the policy's own observations; log π(s_a) = 0
                 obs = obs[..., :-1].reshape((*obs.shape[:-1], *spec.obs_shape))
             params, normalizer = state.learner.params["policy"], state.learner.normalizer
-            log_pi = config.log_pi_weight * policy.dist(params, normalizer, obs).log_prob(t.action)
+            dist = policy.dist(params, normalizer, obs)
+            log_pi = config.log_pi_weight * dist.log_prob(spec.executed(t.action))
             return jnp.where(t.obs[..., -1] > 0.5, 0.0, log_pi) if config.absorbing else log_pi
 
         def policy_minibatch(key: Array) -> Transition:
             if replay is None:
                 idx = draw(key, current_weights, everything, config.disc_batch_size)
-                return jax.tree.map(lambda x: x[idx], current)
+                mb = jax.tree.map(lambda x: x[idx], current)
+                if spec.discrete or spec.action_low is None:
+                    return mb
+                return mb.replace(log_prob=log_prob(mb))  # the rollout's is the sampled action's
             key_current, key_old = jax.random.split(key)
             idx_current = draw(key_current, current_weights, everything, half)
             idx_old = draw(key_old, old_weights, live, config.disc_batch_size - half)

@@ -281,9 +281,11 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             weights = mu_expert - mu_bar
             reward_weights = weights
         else:
-            # MWAL: this round's reward uses W^(t); then W^(t+1) from μ(π^(t)).
-            reward_weights = state.weights
+            # MWAL (Algorithm 1): W^(t+1) = W^(t)·β^G(μ(π^(t))), π^(t) the response to W^(t):
+            # the policy that collected this round was trained on W^(t) last round. This round
+            # it trains on W^(t+1), towards π^(t+1).
             weights = mw_update(state.weights, complement(mu), mu_expert_game, beta)
+            reward_weights = weights
             rounds = state.step.astype(jnp.float32)
             mu_bar = (state.mu_bar * rounds + mu) / (rounds + 1.0)
         learned = reward_of(reward_weights, phi)  # [T, B]

@@ -14,8 +14,9 @@ After k rounds the expert has weight (1 − β)^k and policy i ≤ k has weight 
 distribution, weigh more.
 
 Members are stored as stacked parameters `[max_rounds, ...]` (each with its own observation
-normaliser); rounds past `max_rounds` change nothing (they still roll out, for metrics, but
-neither query the expert nor train).
+normaliser); rounds past `max_rounds` change nothing: they neither label states nor train, but
+still roll out the mixture for metrics, where the expert acts with weight (1 − β)^max_rounds.
+`expert_queries` counts the states labelled, not the steps the expert acted in a roll-out.
 
 Sampling a member is done **per step** (and per environment): at every step an independent
 member is drawn from the mixture weights and acts. In data collection the expert is a member

@@ -2,7 +2,7 @@
 
 The Brax backend (`generalized`, `positional`, `spring`, `mjx`) is selectable; Brax's own
 episode wrappers are not used: `Env` adds the horizon and auto-reset like for every backend.
-Actions are clipped to Brax's [-1, 1] box before they reach the physics.
+Actions are clipped to Brax's [-1, 1] box (`Spec.executed`) before they reach the physics.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-
-import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
 
@@ -60,7 +58,7 @@ def make_brax(
 
     def raw_step(key, inner, action):
         del key  # Brax dynamics are deterministic
-        inner = benv.step(inner, jnp.clip(action, -1.0, 1.0))
+        inner = benv.step(inner, spec.executed(action))
         return inner, inner.obs, inner.reward, inner.done > 0.5
 
     # Brax's robots terminate only when unhealthy (fallen); the others never terminate.

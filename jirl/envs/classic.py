@@ -50,8 +50,7 @@ def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = Fa
         return inner, obs
 
     def raw_step(key, inner, action):
-        if not spec.discrete:
-            action = jnp.clip(action, spec.action_low, spec.action_high)
+        action = spec.executed(action)
         obs, inner, reward, done, _ = genv.step_env(key, inner, action, params)
         return inner, obs, reward, done
 
