@@ -8,17 +8,27 @@ from jirl.evaluation import episode_returns, normalized_score
 
 
 def test_bc_loss_by_hand():
+    """Logits (1, −1) in every state (all weights 0, the output bias (1, −1)): the loss of
+    actions (0, 1, 1) with an entropy bonus and L2 against NumPy's."""
     env = envs.make("cartpole")
     policy = bc.make_policy(bc.BCConfig(), env)
-    params = policy.init(jax.random.PRNGKey(0))
-    params = jax.tree.map(lambda x: x * 0.0, params)  # uniform logits: -log(1/2) per sample
+    params = jax.tree.map(lambda x: x * 0.0, policy.init(jax.random.PRNGKey(0)))
+    output_bias = lambda x: np.array([1.0, -1.0], np.float32) if x.shape == (2,) else x
+    params = jax.tree.map(output_bias, params)
     from jirl.nets import Normalizer
 
     loss, metrics = bc.bc_loss(
-        params, policy, Normalizer.create((4,)), np.zeros((3, 4)), np.array([0, 1, 1])
-    )
-    np.testing.assert_allclose(loss, np.log(2.0), rtol=1e-6)
-    np.testing.assert_allclose(metrics["entropy"], np.log(2.0), rtol=1e-6)
+        params, policy, Normalizer.create((4,)), np.zeros((3, 4)), np.array([0, 1, 1]),
+        ent_coef=0.1, l2_coef=0.01,
+    )  # fmt: skip
+    log_p = np.array([1.0, -1.0]) - np.log(np.e + np.exp(-1.0))
+    nll = -(log_p[0] + 2 * log_p[1]) / 3
+    entropy = -np.sum(np.exp(log_p) * log_p)
+    l2 = 0.5 * (1.0 + 1.0)
+    np.testing.assert_allclose(metrics["neg_log_likelihood"], nll, rtol=1e-6)
+    np.testing.assert_allclose(metrics["entropy"], entropy, rtol=1e-6)
+    np.testing.assert_allclose(loss, nll - 0.1 * entropy + 0.01 * l2, rtol=1e-6)
+    np.testing.assert_allclose(metrics["accuracy"], 1 / 3, rtol=1e-6)
 
 
 def test_bc_from_10_episodes_reaches_expert(cartpole_expert):

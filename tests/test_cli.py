@@ -72,17 +72,19 @@ def test_demos_from_another_physics_backend_are_a_user_error(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "argv",
+    "argv, message",
     [
-        ("train", "bc", "--env", "cartpole", "--bogus"),
-        ("train", "bc", "--env", "cartpole", "--out", "r", "--seeds", "many"),
-        ("frobnicate",),
-        (),
+        (("train", "bc", "--env", "cartpole", "--out", "r", "--bogus"), "unrecognized arguments"),
+        (("train", "bc", "--env", "cartpole", "--seeds", "many"), "invalid int value: 'many'"),
+        (("train", "bc", "--env", "cartpole"), "the following arguments are required: --out"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+        ((), "the following arguments are required: COMMAND"),
     ],
 )
-def test_bad_flags(capsys, argv):
+def test_bad_flags(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)
+    assert message in err
 
 
 @pytest.mark.parametrize(
@@ -205,6 +207,7 @@ def test_plot_command(capsys, tmp_path, cartpole_expert):
     assert (tmp_path / "c.png").stat().st_size > 1000
     code, _, err = run_cli(capsys, "plot", str(tmp_path / "nothing"))
     one_line_error(code, err)
+    assert "no metrics.jsonl" in err
 
 
 def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):
@@ -212,6 +215,7 @@ def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):
         capsys, "retrain", "--reward", str(tmp_path / "none"), "--out", str(tmp_path / "o")
     )
     one_line_error(code, err)
+    assert "no config.yaml" in err
 
 
 @dataclasses.dataclass(frozen=True)

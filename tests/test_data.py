@@ -85,7 +85,7 @@ def test_truncated(tmp_path, cartpole, demos):
     p = data.save(tmp_path / "d.npz", demos, cartpole)
     raw = p.read_bytes()
     p.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(DataError, match=str(p)):
+    with pytest.raises(DataError, match=f"{p}.*not a readable .npz file"):
         data.load(p, env=cartpole)
 
 
@@ -134,8 +134,19 @@ def test_obs_size_not_the_envs(tmp_path, demos, cartpole):
         episode_lengths=np.array([4], np.int32),
     )
     p = data.save(tmp_path / "a.npz", t, envs.make("acrobot"))
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="header.env' is 'acrobot'"):
         data.load(p, env=cartpole)
+    # a file without env_options (as older ones are) that names cartpole: its shapes decide
+    with np.load(p) as npz:
+        fields = {k: npz[k] for k in npz.files}
+    fields["header"] = header_with(t, cartpole, obs_shape=[6])
+    np.savez(p, **fields)
+    with pytest.raises(DataError, match=r"observations of shape \(6,\), the environment's are"):
+        data.load(p, env=cartpole)
+    three = write(tmp_path / "n3.npz", demos, cartpole, header=header_with(
+        demos, cartpole, action={"discrete": True, "n": 3}))  # fmt: skip
+    with pytest.raises(DataError, match="'actions' is for action space"):
+        data.load(three, env=cartpole)
 
 
 def test_object_array_needs_pickle_and_is_refused(tmp_path, demos, cartpole):
@@ -215,11 +226,18 @@ def test_an_expert_records_the_physics_backend_and_refuses_another(tmp_path):
 
     spring = envs.make("inverted_pendulum", backend="spring")
     policy = Policy(spring.spec)
-    params = policy.init(jax.random.PRNGKey(0))
-    normalizer = Normalizer.create(spring.spec.obs_shape)
+    # not the template `load` restores into: the parameters must come from the file
+    params = jax.tree.map(lambda x: x + 1.0, policy.init(jax.random.PRNGKey(0)))
+    obs = jax.random.normal(jax.random.PRNGKey(1), (64, *spring.spec.obs_shape))
+    normalizer = Normalizer.create(spring.spec.obs_shape).update(obs)
     saved = experts.Expert(policy, params, normalizer, 1000.0, 10.0)
     experts.save(tmp_path, saved, spring, PPOConfig())
-    assert experts.load(tmp_path, spring).expert_return == 1000.0
+    loaded = experts.load(tmp_path, spring)
+    assert (loaded.expert_return, loaded.random_return) == (1000.0, 10.0)
+    for a, b in zip(jax.tree.leaves((params, normalizer)), jax.tree.leaves((loaded.params,
+                    loaded.normalizer)), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(loaded.mode(obs), saved.mode(obs))
     with pytest.raises(DataError, match=r"env_options.*backend='spring'"):
         experts.load(tmp_path, envs.make("inverted_pendulum", backend="positional"))
 
@@ -249,5 +267,5 @@ def test_demos_and_experts_record_the_horizon_and_refuse_another(tmp_path, demos
 def test_horizon_must_be_a_positive_integer(tmp_path, demos, cartpole):
     header = header_with(demos, cartpole, horizon=0)
     path = write(tmp_path / "d.npz", demos, cartpole, header=header)
-    with pytest.raises(DataError, match="header.horizon"):
+    with pytest.raises(DataError, match="header.horizon' must be a positive integer"):
         data.load(path, env=cartpole)

@@ -62,6 +62,11 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
     _, err = refused.communicate(timeout=300)
     assert refused.returncode == 2 and "pass --resume" in err and err.count("\n") == 1
 
+    # the rows up to the checkpoint, with their wall times: a resume keeps them as they are
+    # (a run that started over would rewrite them with its own times, and match otherwise)
+    lines = (killed / "metrics.jsonl").read_text().splitlines()
+    saved = [json.loads(x) for x in lines if json.loads(x)["step"] <= stopped_at]
+    assert len(saved) == stopped_at
     # what a crash can leave past the checkpoint: rows of an unsaved chunk, a line cut short
     with (killed / "metrics.jsonl").open("a") as f:
         f.write(json.dumps({"step": stopped_at + 1, "env_steps": 0, "wall_time": 0.0}) + "\n")
@@ -80,5 +85,7 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
     assert checkpointed_update(killed) == 300
     assert rows(killed) == rows(reference)
     assert [r["step"] for r in rows(killed)] == list(range(1, 301))
+    after = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert after[:stopped_at] == saved
     summaries = [json.loads((d / "summary.json").read_text()) for d in (killed, reference)]
     assert summaries[0]["return"] == summaries[1]["return"]

@@ -117,7 +117,8 @@ def test_rounds_stack_new_members_and_stop_at_max_rounds():
     ],
 )
 def test_bad_config_raises(bad):
-    with pytest.raises(ConfigError):
+    (field,) = bad
+    with pytest.raises(ConfigError, match=field):  # the message names the field
         smile.SMILeConfig(**bad)
 
 

@@ -121,6 +121,7 @@ def test_a_sweep_stopped_half_way_resumes_bit_for_bit(tmp_path):
         swept.algo, None, 8, chunk_size=2, initial_state=start, checkpoint_dir=tmp_path,
         resume=True,
     )  # fmt: skip
+    assert resumed.updates_run == 4  # it continued from the checkpoint, not from `start`
     for a, b in zip(leaves(full.state), leaves(resumed.state), strict=True):
         np.testing.assert_array_equal(a, b)
     for k in full.metrics:

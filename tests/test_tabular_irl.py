@@ -88,11 +88,13 @@ def test_maxent_vmaps_over_seeds_and_over_problems_sharing_dynamics():
             HORIZON,
         )
     )(jax.random.split(jax.random.PRNGKey(0), 3))
+    keys = jax.random.split(jax.random.PRNGKey(1), 3)
     run = jax.jit(jax.vmap(lambda k, d: maxent_irl(k, mdp, d, config)))
-    batched = run(jax.random.split(jax.random.PRNGKey(1), 3), demos)
-    single = maxent_irl(jax.random.PRNGKey(0), mdp, jax.tree.map(lambda x: x[1], demos), config)
+    batched = run(keys, demos)
+    single = maxent_irl(keys[1], mdp, jax.tree.map(lambda x: x[1], demos), config)
     assert batched.weights.shape == (3, mdp.num_features)
     np.testing.assert_allclose(batched.weights[1], single.weights, atol=1e-5)
+    assert not np.allclose(batched.weights[0], batched.weights[1])  # each seed its own demos
 
 
 def test_max_margin_qp_matches_scipy():
