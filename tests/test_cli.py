@@ -3,6 +3,7 @@ import json
 
 import jax.numpy as jnp
 import pytest
+import yaml
 
 from jirl import algos, data
 from jirl.cli import main
@@ -178,6 +179,16 @@ def test_train_bc_writes_run_directory_and_refuses_to_overwrite(capsys, tmp_path
     assert "--overwrite" in err
     code, _, err = run_cli(capsys, *argv, "--overwrite")
     assert code == 0, err
+    # --resume where nothing was checkpointed; --num-demos N takes N episodes; --tensorboard
+    fresh = [*argv[:7], str(tmp_path / "fresh"), *argv[8:]]
+    code, _, err = run_cli(capsys, *fresh, "--resume")
+    one_line_error(code, err)
+    assert "nothing to resume" in err and not (tmp_path / "fresh").exists()
+    code, _, err = run_cli(capsys, *fresh, "--num-demos", "2", "--tensorboard")
+    assert code == 0, err
+    saved = yaml.safe_load((tmp_path / "fresh" / "config.yaml").read_text())
+    assert saved["num_demos"] == 2
+    assert list((tmp_path / "fresh" / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_plot_command(capsys, tmp_path, cartpole_expert):

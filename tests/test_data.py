@@ -269,3 +269,35 @@ def test_horizon_must_be_a_positive_integer(tmp_path, demos, cartpole):
     path = write(tmp_path / "d.npz", demos, cartpole, header=header)
     with pytest.raises(DataError, match="header.horizon' must be a positive integer"):
         data.load(path, env=cartpole)
+
+
+def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
+    """Every way an expert directory can be wrong is one DataError that says what to do."""
+    import shutil
+
+    from jirl.algos import expert as experts
+
+    cartpole = envs.make("cartpole")  # the committed expert's horizon, 500
+
+    with pytest.raises(DataError, match="missing; train an expert with `jirl expert"):
+        experts.load(tmp_path / "none", cartpole)
+    broken = tmp_path / "broken"
+
+    def fresh(meta=None, params=None):
+        shutil.rmtree(broken, ignore_errors=True)
+        shutil.copytree(cartpole_expert, broken)
+        if meta is not None:
+            (broken / "expert.json").write_text(meta)
+        if params is not None:
+            (broken / "expert.msgpack").write_bytes(params)
+        return broken
+
+    good = json.loads((cartpole_expert / "expert.json").read_text())
+    with pytest.raises(DataError, match="malformed expert header"):
+        experts.load(fresh(meta="{not json"), cartpole)
+    with pytest.raises(DataError, match="'format_version' must be"):
+        experts.load(fresh(meta=json.dumps({**good, "format_version": 99})), cartpole)
+    with pytest.raises(DataError, match="expert is for 'cartpole', the env is 'acrobot'"):
+        experts.load(fresh(), envs.make("acrobot"))
+    with pytest.raises(DataError, match="cannot restore expert parameters"):
+        experts.load(fresh(params=b"\x00\x01 not msgpack"), cartpole)
