@@ -219,6 +219,13 @@ def test_plot_command(capsys, tmp_path, cartpole_expert):
     code, _, err = run_cli(capsys, "plot", str(tmp_path / "nothing"))
     one_line_error(code, err)
     assert "no metrics.jsonl" in err
+    chosen = tmp_path / "loss.png"
+    code, _, err = run_cli(capsys, "plot", str(out), "--metric", "bc_loss", "--out", str(chosen))
+    assert code == 0, err
+    assert chosen.stat().st_size > 1000 and chosen.read_bytes() != (tmp_path / "c.png").read_bytes()
+    code, _, err = run_cli(capsys, "plot", str(out), "--metric", "bogus")
+    one_line_error(code, err)
+    assert "no metric 'bogus'; it has [" in err and "'bc_loss'" in err
 
 
 def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):

@@ -73,6 +73,18 @@ CORES_SCRIPT = textwrap.dedent(
     assert len(jax.devices()) == 2
     with pytest.raises(jirl.ConfigError, match="must be >= 1"):
         jirl.use_cpu_cores(0)
+    # the CLI: --devices N that does not divide the runs is a user error (exit 2), before any
+    # training; one that does shards them and says so in summary.json
+    import json, pathlib, tempfile
+    from jirl.cli import main
+    demos = pathlib.Path(tempfile.mkdtemp()) / "d.npz"
+    data.save(demos, data.collect(env, random_policy, jax.random.PRNGKey(3), 2), env)
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(demos), "--quiet", "--updates",
+            "2", "--set", "chunk=2", "--devices", "2"]
+    out = demos.parent / "run"
+    assert main([*argv, "--seeds", "3", "--out", str(out)]) == 2 and not out.exists()
+    assert main([*argv, "--seeds", "4", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["devices"] == 2
     print("ok")
     """
 )
