@@ -549,7 +549,7 @@ def make(
             if replay is None:
                 idx = draw(key, current_weights, everything, config.disc_batch_size)
                 mb = jax.tree.map(lambda x: x[idx], current)
-                if spec.discrete or spec.action_low is None:
+                if not spec.clips_actions:
                     return mb
                 return mb.replace(log_prob=log_prob(mb))  # the rollout's is the sampled action's
             key_current, key_old = jax.random.split(key)

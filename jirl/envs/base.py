@@ -65,12 +65,17 @@ class Spec:
     def action_dtype(self):
         return jnp.int32 if self.discrete else jnp.float32
 
+    @property
+    def clips_actions(self) -> bool:
+        """Whether `executed` changes an action: continuous with bounds."""
+        return not self.discrete and self.action_low is not None
+
     def executed(self, action: Array) -> Array:
         """The action the environment executes: a continuous one clipped to its bounds (a
         Gaussian policy samples outside them), a discrete one as it is. Demonstrations, oracle
         labels and discriminator inputs hold this, so that an expert's and a policy's actions
         are compared as executed."""
-        if self.discrete or self.action_low is None:
+        if not self.clips_actions:
             return action
         return jnp.clip(action, self.action_low, self.action_high)
 
