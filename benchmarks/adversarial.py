@@ -13,7 +13,8 @@ Quick mode runs a subset and says so in its output: classic control only, 1 and 
 5 seeds. `--full` adds 7 and 10 demos on classic control and Brax hopper, halfcheetah, walker2d,
 ant with 4, 11, 18, 25 demos (the paper's counts), longer training. The Brax four run on the
 physics `BRAX_BACKEND` gives each (positional; generalized for ant) or `--brax-backend`'s;
-their experts are kept per backend (`--experts DIR/hopper-positional`), and demonstrations from one backend are refused by another.
+their experts are kept per backend (`--experts DIR/hopper-positional`), and demonstrations
+from one backend are refused by another.
 
 The speed section (`--speed ENV`, hopper by default in `--full`) times one GAIL (PPO) agent to
 a normalized score of 0.9, evaluated as it trains (compile and evaluations left out), and 16
@@ -66,8 +67,12 @@ BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
 #: (README). Positional's ant leaves its healthy z range right after 26% of resets whatever
 #: the policy; generalized's does not, and runs ant 2.3× faster than positional here (7,800
 #: against 3,400 env steps/s, 64 envs, random actions).
-BRAX_BACKEND = {"hopper": "positional", "halfcheetah": "positional", "walker2d": "positional",
-                "ant": "generalized"}
+BRAX_BACKEND = {
+    "hopper": "positional",
+    "halfcheetah": "positional",
+    "walker2d": "positional",
+    "ant": "generalized",
+}
 DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
 QUICK_DEMOS = (1, 4)
 
@@ -441,8 +446,8 @@ def expert_dir(env_name: str, args) -> Path:
 
 
 def inputs(env_name: str, args, episodes: int):
-    """`(env, expert, demos)` of `env_name`: the Brax four on their backend (`env_options`), the expert
-    from the cache `args.experts` (trained first, with `episodes` demonstrations, if missing)."""
+    """`(env, expert, demos)` of `env_name`: the Brax four on their backend (`env_options`),
+    the expert from the cache `args.experts` (trained first, with `episodes` demos, if missing)."""
     options = env_options(env_name, args)
     directory = base.ensure_expert(
         env_name, expert_dir(env_name, args), episodes=episodes, **options
