@@ -351,6 +351,29 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     assert len(summary["return"]["per_seed"]) == 2
 
 
+def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartpole_expert):
+    """`--kind f`, `--env` (the run's own: scored; another's spaces: refused) and `--set` reach
+    the retrained agent, and a bad `--set` key is a user error that writes nothing."""
+    run, out = tmp_path / "airl", tmp_path / "retrain"
+    train_briefly(capsys, "airl", "airl-cartpole", cartpole_expert, run)
+    argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--env", "acrobot")
+    one_line_error(code, err)
+    assert "'acrobot' has spaces" in err and not out.exists()
+    code, _, err = run_cli(capsys, *argv, "--set", "learning_rat=0.001")
+    one_line_error(code, err)
+    assert "learning_rat" in err and not out.exists()
+    extra = ["--kind", "f", "--env", "cartpole", "--set", "learning_rate=0.001"]
+    code, _, err = run_cli(capsys, *argv, *extra)
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reward_algo"] == "airl" and summary["reward_kind"] == "f"
+    assert summary["env"] == "cartpole" and summary["updates"] == 2
+    assert len(summary["normalized_score"]["per_seed"]) == 2  # the run's env: scored
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["kind"] == "f" and saved["ppo"]["learning_rate"] == 0.001
+
+
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
     """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
     run, out = tmp_path / "gail", tmp_path / "retrain"
