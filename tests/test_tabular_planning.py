@@ -265,18 +265,28 @@ def soft_visitation_reference(mdp, reward, horizon, discount):
     return mdp.initial @ (plan.values[0] if horizon else plan.values), vis.state_action
 
 
-@pytest.fixture(params=["stored", "recomputed"])
-def policy_store(request, monkeypatch):
-    """Both forward passes of `soft_visitation`: stored π_t, or recomputed from the values."""
-    if request.param == "recomputed":
+#: `soft_visitation`'s cases: every format and horizon with π_t stored, and π_t recomputed from
+#: the values where `soft_visitation` can do that (finite horizons on shift formats).
+SOFT_VISITATION_CASES = [
+    (fmt, horizon, discount, "stored")
+    for fmt in FORMATS
+    for horizon, discount in [(HORIZON, 1.0), (HORIZON, 0.9), (None, DISCOUNT)]
+] + [
+    (fmt, HORIZON, discount, "recomputed")
+    for fmt in ["sparse_band", "grid"]
+    for discount in [1.0, 0.9]
+]
+
+
+@pytest.mark.parametrize("fmt, horizon, discount, store", SOFT_VISITATION_CASES)
+def test_soft_visitation_vmapped_matches_one_by_one(fmt, horizon, discount, store, monkeypatch):
+    """vmap over rewards (batch carried as trailing columns) = the per-problem loop = reference,
+    with π_t stored or (`POLICY_STORE_BYTES` = 0) recomputed in the forward pass."""
+    recomputed, real = [], planning._recomputed_policy
+    spy = lambda *a, **k: recomputed.append(1) or real(*a, **k)
+    monkeypatch.setattr(planning, "_recomputed_policy", spy)
+    if store == "recomputed":
         monkeypatch.setattr(planning, "POLICY_STORE_BYTES", 0)
-    return request.param
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("horizon, discount", [(HORIZON, 1.0), (HORIZON, 0.9), (None, DISCOUNT)])
-def test_soft_visitation_vmapped_matches_one_by_one(fmt, horizon, discount, policy_store):
-    """vmap over rewards (batch carried as trailing columns) = the per-problem loop = reference."""
     mdp = random_mdp(fmt)
     rewards = jax.random.normal(jax.random.PRNGKey(9), (3, mdp.num_states, mdp.num_actions))
 
@@ -291,6 +301,7 @@ def test_soft_visitation_vmapped_matches_one_by_one(fmt, horizon, discount, poli
         for got_batched, got_one, want in zip(batched, one, ref, strict=True):
             np.testing.assert_allclose(got_batched[i], got_one, atol=1e-5, rtol=1e-5)
             np.testing.assert_allclose(got_one, want, atol=1e-5, rtol=1e-5)
+    assert bool(recomputed) == (store == "recomputed")  # the path the case names was taken
 
 
 @pytest.mark.parametrize("fmt", ["dense", "sparse_band", "grid"])
