@@ -126,6 +126,15 @@ def _check_config_algo(config: str, found, wanted) -> None:
         raise ArgumentError(f"--config {config} is a config for '{found}', not '{wanted}'")
 
 
+def _check_algo_kept(algo, command_algo: str | None) -> None:
+    """Refuse `--set algo=X` that would run another algorithm than the command's."""
+    if command_algo is not None and algo != command_algo:
+        raise ArgumentError(
+            f"--set algo={algo}: the command runs '{command_algo}'; drop --set algo and name "
+            f"the algorithm in the command (jirl train ALGO)"
+        )
+
+
 def _anneal_over_updates(data: dict, updates: int | None) -> None:
     """With --updates, a learning rate that the config anneals over its whole run
     (`ALGO.anneal_updates` equal to its `updates`) is annealed over the new run instead; any
@@ -159,6 +168,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
+    _check_algo_kept(data.get("algo"), defaults.get("algo"))
     if getattr(args, "sweep", None):
         from jirl.sweep import parse_items
 
@@ -238,6 +248,7 @@ def _train_tabular(args) -> int:
     if args.config:
         _check_config_algo(args.config, options.get("algo"), args.algo)
     options = apply_overrides(options, args.set)
+    _check_algo_kept(options.get("algo", args.algo), args.algo)
     section = options.pop(args.algo, None)
     if section is not None:
         if not isinstance(section, dict):

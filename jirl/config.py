@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import sys
 import types
 import typing
@@ -36,6 +37,26 @@ def _config_dir() -> Path:
 
 
 CONFIG_DIR = _config_dir()
+
+#: The largest base seed: `jax.random.PRNGKey` keeps 32 bits (2**40 gives seed 0's key) and a
+#: run also draws from `seed + 1` and `seed + 2` (random policy, evaluation).
+MAX_SEED = 2**31 - 3
+
+
+def check_anneal(section: str, anneal: int, updates: int) -> None:
+    """Refuse `SECTION.anneal_updates` below the run's `updates` (ConfigError): the learning
+    rate (TRPO: the KL radius) would sit at 0 for the rest of the run. 0: no annealing."""
+    require(
+        not anneal or anneal >= updates,
+        f"{section}.anneal_updates ({anneal}) is below updates ({updates}): the learning "
+        f"rate (TRPO: the KL radius) would stay 0 for the last {updates - anneal}; set it "
+        f"to {updates}, or to 0 to keep it constant",
+    )
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a base seed outside [0, MAX_SEED] (ConfigError)."""
+    require(0 <= seed <= MAX_SEED, f"seed must be in [0, {MAX_SEED}], got {seed}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,7 @@ class ExperimentConfig:
 
     def __post_init__(self):
         require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        check_seed(self.seed)
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
         require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
@@ -89,13 +111,7 @@ class ExperimentConfig:
             self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
         )
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
-        anneal = getattr(self.algo_config, "anneal_updates", 0)
-        require(
-            not anneal or anneal >= self.updates,
-            f"{self.algo}.anneal_updates ({anneal}) is below updates ({self.updates}): the "
-            f"learning rate (TRPO: the KL radius) would stay 0 for the last "
-            f"{self.updates - anneal}; set it to {self.updates}, or to 0 to keep it constant",
-        )
+        check_anneal(self.algo, getattr(self.algo_config, "anneal_updates", 0), self.updates)
 
     @property
     def runs(self) -> int:
@@ -154,15 +170,15 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
                 return value
             raise ValueError
         if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            # YAML reads 1e6 as a string: a whole number written so is taken, 1.5e0 is not
+            number = float(value) if isinstance(value, str) and "e" in value.lower() else value
+            if isinstance(number, bool) or (isinstance(number, float) and not number.is_integer()):
                 raise ValueError
-            return (
-                int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
-            )
+            return int(number)
         if hint is float:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
         if hint is str:
             if not isinstance(value, str):
                 raise ValueError
@@ -170,7 +186,9 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     except (TypeError, ValueError):
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
-    return value
+    if hint is float and not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return number if hint is float else value
 
 
 def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
@@ -205,6 +223,8 @@ def read_yaml(path: str | Path) -> dict:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; pass a YAML config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

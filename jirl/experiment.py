@@ -69,6 +69,8 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         raise ConfigError(f"'{cfg.algo}' queries an expert: pass --expert DIR (from `jirl expert`)")
     if spec.needs_demos and demos_path is None:
         raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
+    if cfg.num_demos is not None and not spec.needs_demos:
+        raise ConfigError(f"'{cfg.algo}' learns from no demonstrations: drop --num-demos")
     demos = None
     reference = {"expert_return": None, "random_return": None}
     if demos_path is not None:
@@ -112,9 +114,25 @@ def evaluate_seeds(
     return np.asarray(mean_returns(algo, env, episodes)(state, keys))
 
 
+def read_saved_config(out: Path) -> dict:
+    """The config.yaml of the run directory `out` that `--resume` continues (ConfigError if it
+    is missing or unreadable: the run cannot be resumed)."""
+    try:
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        saved = None
+    if not isinstance(saved, dict):
+        raise ConfigError(
+            f"{out}: no readable config.yaml to resume; pass --overwrite instead to start again"
+        )
+    return saved
+
+
 def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing
     (`jirl.files.check_out_dir`, which knows no `--resume`, for the other commands)."""
+    if resume and overwrite:
+        raise ConfigError("--resume continues a run and --overwrite replaces it; pass one of them")
     if resume:
         if not has_checkpoint(out / "checkpoint"):
             raise ConfigError(
@@ -151,7 +169,7 @@ def train(
         )
     check_run_dir(out, resume=resume, overwrite=overwrite)
     if resume:
-        saved = yaml.safe_load((out / "config.yaml").read_text())
+        saved = read_saved_config(out)
         # (the sweep's key order is the order of its runs, which a dict comparison ignores)
         if saved != cfg.to_dict() or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")

@@ -65,4 +65,14 @@ def holds_files(out: str | os.PathLike) -> bool:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; --out names a directory to write")
+    check_parents(out)
     return out.exists() and any(out.iterdir())
+
+
+def check_parents(path: str | os.PathLike) -> None:
+    """Refuse a `path` to be created below an existing file (ConfigError): it could not be."""
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{path}: {parent} is a file, not a directory; choose another")
+            return

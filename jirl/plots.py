@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from jirl.errors import ConfigError
+from jirl.files import check_parents
 from jirl.logging import parse_row
 
 PREFERRED = (
@@ -24,6 +25,8 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     rows = [row for row in map(parse_row, path.read_text().splitlines()) if row]
     if not rows:
         raise ConfigError(f"{path}: empty; the run logged no update yet")
+    if not all(isinstance(r, dict) and "step" in r and r.keys() == rows[0].keys() for r in rows):
+        raise ConfigError(f"{path}: not a jirl metrics file (rows without 'step' or unlike)")
     return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
 
 
@@ -50,6 +53,10 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     Runs that share the metric and the x axis (env steps, or updates for runs that take no env
     step) share a panel; others get a panel each (e.g. BC's loss beside GAIL's return).
     """
+    out = Path(out)
+    if out.suffix.lower() != ".png" or out.is_dir():
+        raise ConfigError(f"--out {out}: name a .png file to write, e.g. curves.png")
+    check_parents(out)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,7 +86,6 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -17,7 +17,7 @@ from jirl.config import experiment_config, read_yaml
 from jirl.errors import ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, holds_files
 
 ENV = "cartpole"
 DEMO_EPISODES = 10
@@ -65,6 +65,7 @@ def quickstart(
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if updates is not None and updates < 1:
         raise ConfigError(f"--updates must be >= 1, got {updates}")
+    holds_files(out)  # a file, or a path below one, is refused
     for name in ("bc", "gail"):
         if (out / name).exists() and not overwrite:
             raise ConfigError(

@@ -30,7 +30,7 @@ import yaml
 
 from jirl import algos, envs
 from jirl.algos import adversarial, airl, gail, gcl
-from jirl.config import ExperimentConfig, build, experiment_config
+from jirl.config import ExperimentConfig, build, check_anneal, check_seed, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import make_env, prepare
@@ -102,6 +102,7 @@ def retrain(
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if updates is not None and (not isinstance(updates, int) or updates < 1):
         raise ConfigError(f"updates must be a positive integer, got {updates!r}")
+    check_seed(seed)
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise ConfigError(f"{run_dir}: no config.yaml; pass a run directory from `jirl train`")
@@ -145,6 +146,7 @@ def retrain(
     if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
         base["anneal_updates"] = updates
     ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
+    check_anneal("ppo", ppo_config.anneal_updates, updates)
     replace_dir(out_dir)  # every input is checked; only now is the output directory replaced
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs

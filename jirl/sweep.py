@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import math
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -91,6 +92,8 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
             numbers = tuple(float(v) for v in values)
         except (TypeError, ValueError):
             raise ConfigError(f"sweep values of '{key}' must be numbers, got {values!r}") from None
+        if not all(math.isfinite(v) for v in numbers):
+            raise ConfigError(f"sweep values of '{key}' must be finite numbers, got {values!r}")
         if len(numbers) < 1 or len(set(numbers)) != len(numbers):
             raise ConfigError(f"sweep '{key}' needs one or more distinct values, got {values!r}")
         for v in numbers:  # each setting must be a valid config on its own

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
+from jirl.config import check_seed
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.tabular import metrics as tab_metrics
@@ -300,8 +301,9 @@ def _check_goal(opts) -> None:
 def _check_seed_args(seeds, seed) -> tuple[int, int]:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    check_seed(seed)
     return seeds, seed
 
 

@@ -353,7 +353,8 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
 
 def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartpole_expert):
     """`--kind f`, `--env` (the run's own: scored; another's spaces: refused) and `--set` reach
-    the retrained agent, and a bad `--set` key is a user error that writes nothing."""
+    the retrained agent; a bad `--set` key, annealing shorter than the run or a negative seed
+    is a user error that writes nothing."""
     run, out = tmp_path / "airl", tmp_path / "retrain"
     train_briefly(capsys, "airl", "airl-cartpole", cartpole_expert, run)
     argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
@@ -363,6 +364,12 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
     code, _, err = run_cli(capsys, *argv, "--set", "learning_rat=0.001")
     one_line_error(code, err)
     assert "learning_rat" in err and not out.exists()
+    code, _, err = run_cli(capsys, *argv, "--set", "anneal_updates=1")
+    one_line_error(code, err)
+    assert "anneal_updates (1) is below updates (2)" in err and not out.exists()
+    code, _, err = run_cli(capsys, *argv, "--seed", "-1")
+    one_line_error(code, err)
+    assert "seed must be in [0, " in err and not out.exists()
     extra = ["--kind", "f", "--env", "cartpole", "--set", "learning_rate=0.001"]
     code, _, err = run_cli(capsys, *argv, *extra)
     assert code == 0, err
@@ -481,6 +488,91 @@ def test_an_out_that_is_a_file_is_a_user_error(capsys, tmp_path, argv):
     code, _, err = run_cli(capsys, *argv, "--out", str(taken), "--overwrite")
     one_line_error(code, err)
     assert "is a file; --out names a directory" in err and taken.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "ppo", "--env", "cartpole", "--out"],
+        ["expert", "--env", "cartpole", "--out"],
+        ["train", "maxent", "--env", "gridworld", "--out"],
+        ["quickstart", "--out"],
+        ["plot", "RUN", "--out"],
+    ],
+    ids=["train", "expert", "tabular", "quickstart", "plot"],
+)
+def test_an_out_below_a_file_is_a_user_error(capsys, tmp_path, argv):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    argv = [str(tmp_path) if a == "RUN" else a for a in argv]
+    code, _, err = run_cli(capsys, *argv, str(taken / "sub" / "x.png"))
+    one_line_error(code, err)
+    assert "notes.txt is a file, not a directory" in err and taken.read_text() == "mine"
+
+
+def write_metrics(run, rows: list[str]):
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(r + "\n" for r in rows))
+    return run
+
+
+@pytest.mark.parametrize("name", ["curves.txt", "a_directory"])
+def test_plot_out_must_name_a_png_file(capsys, tmp_path, name):
+    run = write_metrics(tmp_path / "run", ['{"step": 1, "loss": [0.5]}'])
+    (tmp_path / "a_directory.png").mkdir()
+    out = tmp_path / (name if name.endswith(".txt") else name + ".png")
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", str(out))
+    one_line_error(code, err)
+    assert "name a .png file to write" in err
+
+
+@pytest.mark.parametrize(
+    "rows", [['{"loss": [1.0]}'], ['{"step": 1, "a": [1]}', '{"step": 2}'], ["[1]"]]
+)
+def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
+    run = write_metrics(tmp_path / "run", rows)
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
+    one_line_error(code, err)
+    assert "not a jirl metrics file" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "bc", "--env", "cartpole", "--set", "algo=gail"], "the command runs 'bc'"),
+        (["train", "bc", "--env", "cartpole", "--set", "algo=[1]"], "the command runs 'bc'"),
+        (["train", "maxent", "--env", "gridworld", "--set", "algo=mwal"], "runs 'maxent'"),
+        (["expert", "--env", "cartpole", "--set", "algo=bc"], "the command runs 'ppo'"),
+        (["train", "ppo", "--env", "cartpole", "--seed", "4294967296"], "seed must be in [0, "),
+        (["train", "maxent", "--env", "gridworld", "--seed", "4294967296"], "seed must be in"),
+        (["train", "ppo", "--env", "cartpole", "--resume", "--overwrite"], "pass one of them"),
+        (["train", "ppo", "--env", "cartpole", "--num-demos", "3"], "drop --num-demos"),
+        (["train", "ppo", "--env", "cartpole", "--set", "backend=spring"], "for Brax envs only"),
+        (["train", "ppo", "--env", "cartpole", "--set", "ppo.ent_coef=.inf"], "finite number"),
+        (["train", "ppo", "--env", "cartpole", "--sweep", "ppo.ent_coef=0,inf"], "finite"),
+        (["train", "ppo", "--config", "BINARY"], "not a text file; pass a YAML config"),
+    ],
+)
+def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
+    """Each input is refused before anything is written to --out."""
+    binary = tmp_path / "demos.npz"
+    binary.write_bytes(bytes(range(256)))
+    argv = [str(binary) if a == "BINARY" else a for a in argv]
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, *argv, "--out", str(out))
+    one_line_error(code, err)
+    assert message in err and not out.exists()
+
+
+def test_resume_without_a_readable_config_is_a_user_error(capsys, tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "ppo", "--env", "cartpole", "--out", str(out), "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--updates", "2", "--set", "chunk=1")
+    assert code == 0, err
+    (out / "config.yaml").unlink()
+    code, _, err = run_cli(capsys, *argv, "--updates", "2", "--set", "chunk=1", "--resume")
+    one_line_error(code, err)
+    assert "no readable config.yaml to resume" in err
 
 
 def test_expert_overwrite_keeps_the_old_expert_when_an_input_is_wrong(capsys, tmp_path):

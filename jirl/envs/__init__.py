@@ -44,7 +44,8 @@ def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, 
         raise EnvError(f"horizon must be a positive integer, got {horizon!r}")
     if name in CLASSIC:
         if options:
-            raise EnvError(f"'{name}' takes no options, got {sorted(options)}")
+            hint = "; backend is for Brax envs only, drop it" if "backend" in options else ""
+            raise EnvError(f"'{name}' takes no options, got {sorted(options)}{hint}")
         from jirl.envs.classic import make_classic
 
         return make_classic(name, horizon, fixed_horizon)

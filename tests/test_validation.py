@@ -1,0 +1,106 @@
+"""Every range check of a run config, one case each: the value a user could type and the
+one-line `ConfigError` it gets (`jirl.config.experiment_config`, as `jirl train` builds it)."""
+
+import pytest
+
+from jirl import algos
+from jirl.config import MAX_SEED, apply_overrides, experiment_config
+from jirl.errors import ConfigError
+
+#: (algo, `--set` items, a fragment of the error). Each item alone breaks a valid config.
+CASES = [
+    # the experiment
+    ("ppo", ["seeds=0"], "seeds must be >= 1"),
+    ("ppo", ["seed=-1"], "seed must be in [0, "),
+    ("ppo", [f"seed={MAX_SEED + 1}"], "seed must be in [0, "),
+    ("ppo", ["updates=0"], "updates must be >= 1"),
+    ("ppo", ["chunk=0"], "chunk must be >= 1"),
+    ("ppo", ["checkpoint_every=0"], "checkpoint_every must be >= 1"),
+    ("ppo", ["eval_episodes=0"], "eval_episodes must be >= 1"),
+    ("ppo", ["horizon=0"], "horizon must be >= 1"),
+    ("ppo", ["num_demos=0"], "num_demos must be >= 1"),
+    ("ppo", ["updates=200", "ppo.anneal_updates=100"], "anneal_updates (100) is below updates"),
+    # types as YAML or the command line give them
+    ("ppo", ["seeds=1.5e0"], "seeds must be of type int, got '1.5e0'"),
+    ("ppo", ["seeds=two"], "seeds must be of type int"),
+    ("ppo", ["ppo.learning_rate=.inf"], "ppo.learning_rate must be a finite number"),
+    ("ppo", ["ppo.init_log_std=.nan"], "ppo.init_log_std must be a finite number"),
+    ("ppo", ["ppo.hidden=[64, x]"], "ppo.hidden must be of type int"),
+    ("ppo", ["ppo.normalize_obs=maybe"], "ppo.normalize_obs must be of type bool"),
+    # PPO
+    ("ppo", ["ppo.num_envs=0"], "ppo.num_envs must be >= 1"),
+    ("ppo", ["ppo.num_minibatches=3"], "must be divisible by"),
+    ("ppo", ["ppo.gamma=1.5"], "ppo.gamma must be in [0, 1]"),
+    ("ppo", ["ppo.gae_lambda=-0.1"], "ppo.gae_lambda must be in [0, 1]"),
+    ("ppo", ["ppo.clip_eps=0"], "ppo.clip_eps must be > 0"),
+    ("ppo", ["ppo.learning_rate=0"], "ppo.learning_rate must be > 0"),
+    ("ppo", ["ppo.max_grad_norm=0"], "ppo.max_grad_norm must be > 0"),
+    ("ppo", ["ppo.ent_coef=-1"], "ppo.ent_coef and ppo.vf_coef must be >= 0"),
+    ("ppo", ["ppo.vf_coef=-1"], "ppo.ent_coef and ppo.vf_coef must be >= 0"),
+    ("ppo", ["ppo.anneal_updates=-1"], "ppo.anneal_updates must be >= 0"),
+    ("ppo", ["ppo.hidden=[]"], "ppo.hidden must list positive layer widths"),
+    ("ppo", ["ppo.hidden=[0]"], "ppo.hidden must list positive layer widths"),
+    ("ppo", ["ppo.activation=gelu2"], "ppo.activation must be one of"),
+    # TRPO
+    ("trpo", ["trpo.max_kl=0"], "trpo.max_kl must be > 0"),
+    ("trpo", ["trpo.gamma=2"], "trpo.gamma must be in [0, 1]"),
+    ("trpo", ["trpo.gae_lambda=2"], "trpo.gae_lambda must be in [0, 1]"),
+    ("trpo", ["trpo.cg_damping=-1"], "trpo.cg_damping must be >= 0"),
+    ("trpo", ["trpo.backtrack_coef=1"], "trpo.backtrack_coef must be in (0, 1)"),
+    ("trpo", ["trpo.ent_coef=-1"], "trpo.ent_coef must be >= 0"),
+    ("trpo", ["trpo.vf_learning_rate=0"], "trpo.vf_learning_rate must be > 0"),
+    ("trpo", ["trpo.max_grad_norm=0"], "trpo.max_grad_norm must be > 0"),
+    ("trpo", ["trpo.anneal_updates=-1"], "trpo.anneal_updates must be >= 0"),
+    ("trpo", ["trpo.hidden=[]"], "trpo.hidden must list positive layer widths"),
+    ("trpo", ["trpo.activation=x"], "trpo.activation must be one of"),
+    ("trpo", ["trpo.fisher_subsample=100000"], "trpo.fisher_subsample (100000) must be <="),
+    # BC
+    ("bc", ["bc.learning_rate=0"], "bc.learning_rate must be > 0"),
+    ("bc", ["bc.batch_size=0"], "bc.batch_size must be >= 1"),
+    ("bc", ["bc.steps_per_update=0"], "bc.steps_per_update must be >= 1"),
+    ("bc", ["bc.ent_coef=-1"], "bc.ent_coef and bc.l2_coef must be >= 0"),
+    ("bc", ["bc.l2_coef=-1"], "bc.ent_coef and bc.l2_coef must be >= 0"),
+    ("bc", ["bc.hidden=[0]"], "bc.hidden must list positive widths"),
+    ("bc", ["bc.activation=x"], "bc.activation must be one of"),
+    # the adversarial loop (GAIL, AIRL)
+    ("gail", ["gail.generator=sac"], "generator must be one of"),
+    ("gail", ["gail.absorbing=true", "gail.fixed_horizon=true"], "absorbing: true needs"),
+    ("gail", ["gail.absorbing=true", "gail.fixed_horizon=false", "gail.gamma=1"], "gamma < 1"),
+    ("gail", ["gail.disc_updates=0"], "disc_updates must be >= 1"),
+    ("gail", ["gail.disc_batch_size=0"], "disc_batch_size must be >= 1"),
+    ("gail", ["gail.replay_rounds=0"], "replay_rounds must be >= 1"),
+    ("gail", ["gail.disc_learning_rate=0"], "disc_learning_rate must be > 0"),
+    ("gail", ["gail.grad_penalty=-1"], "grad_penalty must be >= 0"),
+    ("gail", ["gail.reward_map=exp"], "reward_map must be one of"),
+    ("gail", ["gail.disc_hidden=[]"], "disc_hidden must list positive layer widths"),
+    ("gail", ["gail.disc_activation=x"], "disc_activation must be one of"),
+    ("airl", ["airl.log_pi_weight=-1"], "log_pi_weight must be >= 0"),
+    ("airl", ["airl.reward_log_pi_weight=-1"], "reward_log_pi_weight must be >= 0"),
+    ("airl", ["airl.g_inputs=sas"], "airl.g_inputs must be 's' or 'sa'"),
+    # DAgger's relative
+    ("smile", ["smile.beta=0"], "smile.beta must be in (0, 1]"),
+    ("smile", ["smile.beta=1.5"], "smile.beta must be in (0, 1]"),
+]
+
+
+@pytest.mark.parametrize("algo, items, message", CASES, ids=lambda x: str(x))
+def test_each_bad_value_is_refused_with_its_own_message(algo, items, message):
+    data = apply_overrides({"algo": algo, "env": "cartpole"}, items)
+    with pytest.raises(ConfigError) as caught:
+        experiment_config(data, algos.get(algo).config_cls)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("algo", sorted({algo for algo, _, _ in CASES}))
+def test_the_cases_start_from_a_valid_config(algo):
+    """Each case's error is its own value's: the config without it builds."""
+    experiment_config({"algo": algo, "env": "cartpole"}, algos.get(algo).config_cls)
+
+
+def test_a_whole_number_written_with_an_exponent_is_taken():
+    cfg = experiment_config(
+        apply_overrides({"algo": "ppo", "env": "cartpole"}, ["updates=1e3"]),
+        algos.get("ppo").config_cls,
+    )
+    assert cfg.updates == 1000
