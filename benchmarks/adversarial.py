@@ -100,9 +100,9 @@ UPDATES = {
 #: (absorbing states then reward falling; `main` notes such an expert). With the walker2d expert
 #: retrained at γ = 0.997 (2026-12-03, configs/expert-walker2d.yaml; 3465, 8 of 10 demos run 1000
 #: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). Halfcheetah, ReLU
-#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant: its first expert
-#: ends 36-41% of episodes early: the positional ant pops out of its healthy range after 26%
-#: of resets (README, Known issues); GAIL and AIRL not yet run.
+#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant (generalized,
+#: `BRAX_BACKEND`): its experts end 33-48% of episodes bouncing out of the healthy range, and
+#: GAIL (PPO) scored 0.00 from either (README, Known issues); AIRL not yet run.
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
