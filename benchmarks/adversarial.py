@@ -102,7 +102,7 @@ UPDATES = {
 #: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). Halfcheetah, ReLU
 #: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant (generalized,
 #: `BRAX_BACKEND`): its experts end 33-48% of episodes bouncing out of the healthy range, and
-#: GAIL (PPO) scored 0.00 from either (README, Known issues); AIRL not yet run.
+#: GAIL (PPO) scored 0.00 from either, AIRL 0.00 from the second (README, Known issues).
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
