@@ -114,17 +114,16 @@ def evaluate_seeds(
     return np.asarray(mean_returns(algo, env, episodes)(state, keys))
 
 
-def read_saved_config(out: Path) -> dict:
-    """The config.yaml of the run directory `out` that `--resume` continues (ConfigError if it
-    is missing or unreadable: the run cannot be resumed)."""
+def read_run_config(run_dir: Path, missing: str) -> dict:
+    """The config.yaml of the run directory `run_dir` as a mapping; ConfigError
+    "`run_dir`: `missing`" if it is absent or unreadable (what `--resume` and `jirl retrain`
+    read)."""
     try:
-        saved = yaml.safe_load((out / "config.yaml").read_text())
+        saved = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         saved = None
     if not isinstance(saved, dict):
-        raise ConfigError(
-            f"{out}: no readable config.yaml to resume; pass --overwrite instead to start again"
-        )
+        raise ConfigError(f"{run_dir}: {missing}")
     return saved
 
 
@@ -169,7 +168,9 @@ def train(
         )
     check_run_dir(out, resume=resume, overwrite=overwrite)
     if resume:
-        saved = read_saved_config(out)
+        saved = read_run_config(
+            out, "no readable config.yaml to resume; pass --overwrite instead to start again"
+        )
         # (the sweep's key order is the order of its runs, which a dict comparison ignores)
         if saved != cfg.to_dict() or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
             raise ConfigError(f"{out}: --resume needs the same config as the run it continues")

@@ -33,7 +33,7 @@ from jirl.algos import adversarial, airl, gail, gcl
 from jirl.config import ExperimentConfig, build, check_anneal, check_seed, experiment_config
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
-from jirl.experiment import make_env, prepare
+from jirl.experiment import make_env, prepare, read_run_config
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
@@ -103,10 +103,7 @@ def retrain(
     if updates is not None and (not isinstance(updates, int) or updates < 1):
         raise ConfigError(f"updates must be a positive integer, got {updates!r}")
     check_seed(seed)
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise ConfigError(f"{run_dir}: no config.yaml; pass a run directory from `jirl train`")
-    data = yaml.safe_load(config_path.read_text())
+    data = read_run_config(run_dir, "no config.yaml; pass a run directory from `jirl train`")
     algo_name = data.get("algo")
     if algo_name not in KINDS:
         raise ConfigError(
