@@ -25,10 +25,12 @@ class Outcomes:
       terminated: the episode reached a terminal state before the horizon (with a fixed
         horizon: it had a true termination, after which the true reward is masked). On an env
         whose `terminal_failure` is set this is a fall; elsewhere it is a goal reached.
+      lengths: steps the episode ran, its last included (the horizon under a fixed horizon).
     """
 
     returns: Array
     terminated: Array
+    lengths: Array
 
 
 def episode_outcomes(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> Outcomes:
@@ -41,20 +43,21 @@ def episode_outcomes(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> 
     state = batch_reset(env, key_reset, num_episodes)
 
     def step(carry, key_t):
-        state, total, fell, running = carry
+        state, total, fell, length, running = carry
         actions = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
         state = jax.vmap(env.step)(state, actions)
         total = total + jnp.where(running, state.reward, 0.0)
         fell = fell | (running & state.terminated)
+        length = length + running
         running = running & ~state.done
-        return (state, total, fell, running), None
+        return (state, total, fell, length, running), None
 
     false = jnp.zeros(num_episodes, bool)
-    init = (state, jnp.zeros(num_episodes), false, ~false)
+    init = (state, jnp.zeros(num_episodes), false, jnp.zeros(num_episodes, jnp.int32), ~false)
     steps = jax.random.split(key_act, env.horizon)
-    (last, total, fell, _), _ = jax.lax.scan(step, init, steps)
+    (last, total, fell, length, _), _ = jax.lax.scan(step, init, steps)
     # Under a fixed horizon nothing terminates; `failed` keeps the first true termination.
-    return Outcomes(returns=total, terminated=fell | last.failed)
+    return Outcomes(returns=total, terminated=fell | last.failed, lengths=length)
 
 
 def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> Array:

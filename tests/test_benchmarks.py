@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import adversarial  # noqa: E402
+import brax_physics  # noqa: E402
 import imitation_gail  # noqa: E402
 
 
@@ -25,6 +26,32 @@ def test_adversarial_refuses_zero_replay_rounds(capsys):
         adversarial.main(["--envs", "--replay-rounds", "0"])
     assert exit_info.value.code == 2
     assert "--replay-rounds must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_brax_physics_refuses_no_episodes(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        brax_physics.main(["--episodes", "0"])
+    assert exit_info.value.code == 2
+    assert "--episodes must be at least 1" in capsys.readouterr().err
+
+
+def test_brax_physics_table_has_a_line_per_env_and_backend():
+    rows = [
+        {
+            "env": env,
+            "backend": b,
+            "policy": p,
+            "ended_early": e,
+            "mean_length": 1000 * (1 - e),
+            "env_steps_per_s": 1234.5,
+        }
+        for env, b, e in (("ant", "spring", 0.0), ("ant", "generalized", 1.0))
+        for p in brax_physics.POLICIES
+    ]
+    lines = brax_physics.markdown(rows).splitlines()
+    assert len(lines) == 2 + 2
+    assert lines[2] == "| ant | spring | 0%, 1000 | 0%, 1000 | 0%, 1000 | 1,234 |"
+    assert lines[3].startswith("| ant | generalized | 100%, 0 |")
 
 
 def test_imitation_gail_refuses_missing_demos(tmp_path, capsys):

@@ -17,7 +17,9 @@ def _upright(obs, key):
 
 def test_episode_outcomes_count_each_fall_once_and_only_falls():
     """A random CartPole policy falls in every episode, a balancing one in none, with or
-    without a fixed horizon (where the fall is kept by `failed`), and returns are unchanged."""
+    without a fixed horizon (where the fall is kept by `failed`), and returns are unchanged.
+    CartPole pays 1 a step, so an episode's length is its return until it ends, and the
+    whole horizon under a fixed one."""
     key = jax.random.PRNGKey(0)
     outcomes = {}
     for fixed_horizon in (False, True):
@@ -28,6 +30,9 @@ def test_episode_outcomes_count_each_fall_once_and_only_falls():
         assert (np.asarray(fall.returns) < 100).all()
         assert not np.asarray(stay.terminated).any()
         np.testing.assert_allclose(stay.returns, 100.0)
+        np.testing.assert_array_equal(stay.lengths, 100)
+        expected = 100 if fixed_horizon else np.asarray(fall.returns)
+        np.testing.assert_array_equal(fall.lengths, expected)
         outcomes[fixed_horizon] = fall
     np.testing.assert_array_equal(outcomes[True].returns, outcomes[False].returns)
 
@@ -38,6 +43,7 @@ def test_episode_outcomes_do_not_count_the_horizon_as_a_termination():
     out = episode_outcomes(env, random_act_fn(env), jax.random.PRNGKey(1), 4)
     assert not np.asarray(out.terminated).any()
     assert out.returns.shape == (4,)
+    np.testing.assert_array_equal(out.lengths, 20)
 
 
 def test_envs_say_whether_a_termination_is_a_fall():
