@@ -122,6 +122,7 @@ def train_expert(
         "random_return": rand,
         "seed_returns": [float(r) for r in returns],
         "seed_terminated": [float(t) for t in terminated],
+        "seed_mean_length": [float(n) for n in np.asarray(outcomes.lengths).mean(axis=1)],
         "terminal_failure": env.terminal_failure,
         "best_seed": best,
         "demo_episodes": episodes,
