@@ -12,7 +12,7 @@ per second.
 Quick mode runs a subset and says so in its output: classic control only, 1 and 4 demo episodes,
 5 seeds. `--full` adds 7 and 10 demos on classic control and Brax hopper, halfcheetah, walker2d,
 ant with 4, 11, 18, 25 demos (the paper's counts), longer training. The Brax four run on the
-physics `BRAX_BACKEND` gives each (positional; generalized for ant) or `--brax-backend`'s;
+physics `BRAX_BACKEND` gives each (positional; spring for ant) or `--brax-backend`'s;
 their experts are kept per backend (`--experts DIR/hopper-positional`), and demonstrations
 from one backend are refused by another.
 
@@ -64,14 +64,17 @@ CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
 #: Brax physics of each of the four unless `--brax-backend` names one for all. Positional runs
 #: hopper 14× faster than generalized on a CPU, and spring's hopper will not stay upright
-#: (README). Positional's ant leaves its healthy z range right after 26% of resets whatever
-#: the policy; generalized's does not, and runs ant 2.3× faster than positional here (7,800
-#: against 3,400 env steps/s, 64 envs, random actions).
+#: (README). Ant runs on spring, the one backend where it behaves like MuJoCo's Ant
+#: (`benchmarks/brax_physics.py`, 64 episodes each: with zero actions spring's ant stands for
+#: the whole 1000 steps, generalized's sinks below its healthy z range in every episode and
+#: positional's pops above it right after a quarter of its resets); spring also runs ant
+#: fastest here. Its PPO expert (6102, 1.6% of episodes end early, 7.7 min) against
+#: generalized's (4200, 42–48% end early above z = 1.0, 25 min).
 BRAX_BACKEND = {
     "hopper": "positional",
     "halfcheetah": "positional",
     "walker2d": "positional",
-    "ant": "generalized",
+    "ant": "spring",
 }
 DEMOS = {"classic": (1, 4, 7, 10), "brax": (4, 11, 18, 25)}
 QUICK_DEMOS = (1, 4)
@@ -100,9 +103,10 @@ UPDATES = {
 #: (absorbing states then reward falling; `main` notes such an expert). With the walker2d expert
 #: retrained at γ = 0.997 (2026-12-03, configs/expert-walker2d.yaml; 3465, 8 of 10 demos run 1000
 #: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). Halfcheetah, ReLU
-#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant (generalized,
-#: `BRAX_BACKEND`): its experts end 33-48% of episodes bouncing out of the healthy range, and
-#: GAIL (PPO) scored 0.00 from either, AIRL 0.00 from the second (README, Known issues).
+#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant: on generalized
+#: physics its experts ended 33-48% of episodes bouncing out of the healthy range and GAIL
+#: (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh session) GAIL (PPO) 1.01,
+#: GAIL (TRPO) 0.61, AIRL −0.14 with λ = 0.01 (0.21 with λ = 0, now ant's: `BRAX_AIRL_ENT_COEF`).
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
@@ -150,8 +154,11 @@ BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_r
 #: hopper seeds, 1200 updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03:
 #: 0.72 (1 stall); 0.05: 0.51 (no stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1
 #: stall). On walker2d 0.03 failed on all 4 seeds (−0.12: the walker falls at once), so
-#: hopper's λ is hopper's only.
-BRAX_AIRL_ENT_COEF = {"hopper": 0.03}
+#: hopper's λ is hopper's only. On ant (spring, 2 seeds, 1200 updates) 0.01 drives the policy's
+#: entropy from 7 to 21 nats and scores −0.16; 0 scores 0.21, flat after ~600 updates
+#: (`jirl train airl --config airl-ant --sweep airl.ent_coef=0.0,0.01 --seeds 2`,
+#: `benchmarks/results/airl_ant_spring_ent_coef_sweep.json`).
+BRAX_AIRL_ENT_COEF = {"hopper": 0.03, "ant": 0.0}
 #: GAIL (TRPO)'s discriminator rate on the Brax four. GAIL's default, 1e-3, failed walker2d
 #: (4 demos, 2 seeds, 1200 updates: 0.14; 0.84 at 3e-4) and hopper scores 0.92 and 0.91 at
 #: either rate (README, Known issues).
@@ -520,7 +527,7 @@ def main(argv=None) -> None:
         "--brax-backend",
         default=None,
         choices=envs.BACKENDS,
-        help="Brax physics for all of the Brax four (default: generalized for ant, positional "
+        help="Brax physics for all of the Brax four (default: spring for ant, positional "
         "for the others; experts are kept per backend)",
     )
     parser.add_argument(
