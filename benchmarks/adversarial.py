@@ -64,12 +64,12 @@ CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
 #: Brax physics of each of the four unless `--brax-backend` names one for all. Positional runs
 #: hopper 14× faster than generalized on a CPU, and spring's hopper will not stay upright
-#: (README). Ant runs on spring, the one backend where it behaves like MuJoCo's Ant
-#: (`benchmarks/brax_physics.py`, 64 episodes each: with zero actions spring's ant stands for
-#: the whole 1000 steps, generalized's sinks below its healthy z range in every episode and
-#: positional's pops above it right after a quarter of its resets); spring also runs ant
-#: fastest here. Its PPO expert (6102, 1.6% of episodes end early, 7.7 min) against
-#: generalized's (4200, 42–48% end early above z = 1.0, 25 min).
+#: (README). Ant runs on spring, the one backend whose ant stands under zero actions for the
+#: whole episode (`benchmarks/brax_physics.py`, 64 episodes: generalized's sinks below its
+#: healthy z range in all of them, MJX's ends 11% early, positional's 30%, some 2 steps after
+#: the reset); spring also runs ant fastest here (18,500 env steps/s). Its PPO
+#: expert: 6102, 1.6% of episodes ended early, 7.7 min; generalized's: 4200, 42–48% ended
+#: early above z = 1.0, 25 min.
 BRAX_BACKEND = {
     "hopper": "positional",
     "halfcheetah": "positional",
