@@ -106,7 +106,8 @@ UPDATES = {
 #: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant: on generalized
 #: physics its experts ended 33-48% of episodes bouncing out of the healthy range and GAIL
 #: (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh session) GAIL (PPO) 1.01,
-#: GAIL (TRPO) 0.61, AIRL −0.14 with λ = 0.01 (0.21 with λ = 0, now ant's: `BRAX_AIRL_ENT_COEF`).
+#: GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL −0.14 with λ = 0.01 (0.21 with
+#: λ = 0, now ant's: `BRAX_AIRL_ENT_COEF`).
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
