@@ -51,7 +51,8 @@ def measure(env_name: str, backend: str, episodes: int, key: jax.Array) -> list[
     """One row per policy of `POLICIES` for `env_name` on `backend`: mean return, the fraction
     of `episodes` that ended before the horizon, mean and shortest episode length, and env
     steps per second (every step of the batch counted, those after an episode's end too: the
-    whole batch runs to the horizon), compile left out."""
+    whole batch runs to the horizon), compile left out (`compile_s`: the first call, compile and
+    one batch of the zero policy)."""
     env = envs.make(env_name, backend=backend)
 
     @jax.jit
