@@ -107,7 +107,8 @@ UPDATES = {
 #: physics its experts ended 33-48% of episodes bouncing out of the healthy range and GAIL
 #: (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh session) GAIL (PPO) 1.01,
 #: GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL −0.14 with λ = 0.01 (0.21 with
-#: λ = 0, now ant's: `BRAX_AIRL_ENT_COEF`).
+#: λ = 0, 0.55 with λ = 0 and a gradient penalty of 1, now ant's: `BRAX_AIRL_ENT_COEF`,
+#: `BRAX_AIRL_GRAD_PENALTY`).
 #: Only hopper's GAIL (PPO) and AIRL are tuned.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
@@ -160,6 +161,10 @@ BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_r
 #: (`jirl train airl --config airl-ant --sweep airl.ent_coef=0.0,0.01 --seeds 2`,
 #: `benchmarks/results/airl_ant_spring_ent_coef_sweep.json`).
 BRAX_AIRL_ENT_COEF = {"hopper": 0.03, "ant": 0.0}
+#: AIRL's gradient penalty on the Brax four (none where not listed). Ant, λ = 0, 2 seeds, 1200
+#: updates, through `jirl train airl --config airl-ant --set airl.grad_penalty=G`: G = 0: 0.21;
+#: 1: 0.55 (0.32, 0.78); 10: 0.29 (`benchmarks/results/airl_ant_spring_*.json`).
+BRAX_AIRL_GRAD_PENALTY = {"ant": 1.0}
 #: GAIL (TRPO)'s discriminator rate on the Brax four. GAIL's default, 1e-3, failed walker2d
 #: (4 demos, 2 seeds, 1200 updates: 0.14; 0.84 at 3e-4) and hopper scores 0.92 and 0.91 at
 #: either rate (README, Known issues).
@@ -189,12 +194,13 @@ def replay() -> dict:
 
 def airl_fields(env, updates: int) -> dict:
     """AIRL's config fields on `env`: g on (s, a), the generator's and termination's fields; on
-    classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`)
-    and the PPO rate annealed over `updates`."""
+    classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`),
+    the gradient penalty (`BRAX_AIRL_GRAD_PENALTY`) and the PPO rate annealed over `updates`."""
     fields = {"g_inputs": "sa", **generator(env), **termination(env), **replay()}
     if env.name in BRAX:
         fields |= BRAX_AIRL | {
             "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
+            "grad_penalty": BRAX_AIRL_GRAD_PENALTY.get(env.name, 0.0),
             "anneal_updates": updates,
         }
     else:
