@@ -200,7 +200,7 @@ def airl_fields(env, updates: int) -> dict:
     if env.name in BRAX:
         fields |= BRAX_AIRL | {
             "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
-            "grad_penalty": BRAX_AIRL_GRAD_PENALTY.get(env.name, 0.0),
+            "grad_penalty": BRAX_AIRL_GRAD_PENALTY.get(env.name, airl.AIRLConfig.grad_penalty),
             "anneal_updates": updates,
         }
     else:
