@@ -27,7 +27,7 @@ import numpy as np
 
 from jirl import envs
 from jirl.envs.brax import BACKENDS
-from jirl.evaluation import episode_outcomes
+from jirl.evaluation import episode_outcomes, random_act_fn
 from jirl.files import atomic_write_text
 
 FOUR = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -37,14 +37,11 @@ FOUR = ("hopper", "halfcheetah", "walker2d", "ant")
 POLICIES = {"zero": 0.0, "random x0.3": 0.3, "random": 1.0}
 
 
-def scaled_random(scale: jax.Array, action_dim: int):
-    """`act_fn` drawing actions uniformly from [−scale, scale]^action_dim."""
-
-    def act(obs, key):
-        del obs
-        return scale * jax.random.uniform(key, (action_dim,), minval=-1.0, maxval=1.0)
-
-    return act
+def scaled_random(scale: jax.Array, env):
+    """`act_fn` of `random_act_fn(env)` scaled by `scale`: uniform on [−scale, scale] in
+    Brax's symmetric [-1, 1] box (scale 1: the normalized score's random policy itself)."""
+    random = random_act_fn(env)
+    return lambda obs, key: scale * random(obs, key)
 
 
 def measure(env_name: str, backend: str, episodes: int, key: jax.Array) -> list[dict]:
@@ -57,7 +54,7 @@ def measure(env_name: str, backend: str, episodes: int, key: jax.Array) -> list[
 
     @jax.jit
     def run(scale, key):
-        act = scaled_random(scale, env.spec.action_dim)
+        act = scaled_random(scale, env)
         return episode_outcomes(env, act, key, episodes)
 
     t = time.perf_counter()
