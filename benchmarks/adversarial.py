@@ -106,10 +106,9 @@ UPDATES = {
 #: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant: on generalized
 #: physics its experts ended 33-48% of episodes bouncing out of the healthy range and GAIL
 #: (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh session) GAIL (PPO) 1.01,
-#: GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL −0.14 with λ = 0.01 (0.21 with
-#: λ = 0, 0.55 with λ = 0 and a gradient penalty of 1, now ant's: `BRAX_AIRL_ENT_COEF`,
-#: `BRAX_AIRL_GRAD_PENALTY`; the benchmark with them: 0.61 (0.39, 0.84)).
-#: Only hopper's GAIL (PPO) and AIRL are tuned.
+#: GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL −0.14 with λ = 0.01 and
+#: 1.00 with λ = 0, a gradient penalty of 1 and the discriminator at 1e-3 (`BRAX_AIRL_ENV`).
+#: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's AIRL.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},
@@ -144,27 +143,34 @@ GOAL_TERMINATED = ("acrobot", "mountaincar")
 #: On the benchmark's 20 cartpole seeds with a retrained expert, 1 demo: 5 steps 0.89, 10 0.92.
 CLASSIC_AIRL_DISC = {"disc_updates": 5, "disc_learning_rate": 6e-4}
 #: AIRL on the Brax four: log π weighted 0.1 in the discriminator's logit (`log_pi_weight`, D =
-#: e^f / (e^f + π^0.1)), the policy rewarded with f alone and a causal entropy weight λ
-#: (`BRAX_AIRL_ENT_COEF`: GAIL's 0.01, 0.03 on hopper, where 0.01 stalls), a slower
-#: discriminator, and the PPO rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800
-#: annealed updates: AIRL as published (α = 1, rate 1e-4) −0.03; α = 0.1 with the reward
-#: f − 0.1 log π 0.31, with f 0.53 (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06.
-#: 1200 updates, λ = 0: (0.69, 0.07), one seed stuck where the discriminator wins every sample;
-#: λ = 0.01: (1.04, 0.35); λ = 0.01 and a gradient penalty of 1: (0.14, 1.03) (README).
-BRAX_AIRL = {"log_pi_weight": 0.1, "reward_log_pi_weight": 0.0, "disc_learning_rate": 1e-4}
-#: AIRL's λ on the Brax four (GAIL's default, 0.01, where not listed). On the benchmark's 4
-#: hopper seeds, 1200 updates: 0.01: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03:
-#: 0.72 (1 stall); 0.05: 0.51 (no stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1
-#: stall). On walker2d 0.03 failed on all 4 seeds (−0.12: the walker falls at once), so
-#: hopper's λ is hopper's only. On ant (spring, 2 seeds, 1200 updates) 0.01 drives the policy's
-#: entropy from 7 to 21 nats and scores −0.16; 0 scores 0.21, flat after ~600 updates
-#: (`jirl train airl --config airl-ant --sweep airl.ent_coef=0.0,0.01 --seeds 2`,
-#: `benchmarks/results/airl_ant_spring_ent_coef_sweep.json`).
-BRAX_AIRL_ENT_COEF = {"hopper": 0.03, "ant": 0.0}
-#: AIRL's gradient penalty on the Brax four (none where not listed). Ant, λ = 0, 2 seeds, 1200
-#: updates, through `jirl train airl --config airl-ant --set airl.grad_penalty=G`: G = 0: 0.21;
-#: 1: 0.55 (0.32, 0.78); 10: 0.29 (`benchmarks/results/airl_ant_spring_*.json`).
-BRAX_AIRL_GRAD_PENALTY = {"ant": 1.0}
+#: e^f / (e^f + π^0.1)), the policy rewarded with f alone, GAIL's causal entropy weight λ
+#: (0.01; per env: `BRAX_AIRL_ENV`), a slower discriminator than GAIL's (1e-4), and the PPO
+#: rate annealed like GAIL (PPO)'s. Hopper, 4 demos, 2 seeds, 800 annealed updates: AIRL as
+#: published (α = 1, rate 1e-4) −0.03; α = 0.1 with the reward f − 0.1 log π 0.31, with f 0.53
+#: (rate 3e-4), 0.08 (1e-3), 0.69 (1e-4); g on s only 0.06. 1200 updates, λ = 0: (0.69, 0.07),
+#: one seed stuck where the discriminator wins every sample; λ = 0.01: (1.04, 0.35); λ = 0.01
+#: and a gradient penalty of 1: (0.14, 1.03) (README).
+BRAX_AIRL = {
+    "log_pi_weight": 0.1,
+    "reward_log_pi_weight": 0.0,
+    "disc_learning_rate": 1e-4,
+    "ent_coef": gail.GAILConfig.ent_coef,
+}
+#: `BRAX_AIRL`'s fields replaced on one of the four (the gradient penalty is `AIRLConfig`'s
+#: default, none, unless listed). λ on the benchmark's 4 hopper seeds, 1200 updates: 0.01:
+#: 0.06 (every seed stalled); 0.02: 0.69 (1 stall); 0.03: 0.72 (1 stall); 0.05: 0.51 (no
+#: stall, none past 0.60); 0.03 on 4 other seeds: 0.64 (1 stall). On walker2d 0.03 failed on
+#: all 4 seeds (−0.12: the walker falls at once), so hopper's λ is hopper's only.
+#: Ant (spring, 2 seeds, 1200 updates, `jirl train airl --config airl-ant` with `--sweep` or
+#: `--set`; `benchmarks/results/airl_ant_spring_*.json`): λ = 0.01 drives the policy's entropy
+#: from 7 to 21 nats and scores −0.16; λ = 0 0.21, flat after ~600 updates. With λ = 0, a
+#: gradient penalty G = 1 0.55 (G = 10: 0.29; the benchmark: 0.61), and with G = 1 the
+#: discriminator's rate: 3e-5 0.06, 1e-4 0.55, 3e-4 0.91 (0.99, 0.84), 1e-3 1.00 (1.01, 1.00),
+#: 3e-3 1.00 (1.00, 1.00): ant's is GAIL's 1e-3.
+BRAX_AIRL_ENV = {
+    "hopper": {"ent_coef": 0.03},
+    "ant": {"ent_coef": 0.0, "grad_penalty": 1.0, "disc_learning_rate": 1e-3},
+}
 #: GAIL (TRPO)'s discriminator rate on the Brax four. GAIL's default, 1e-3, failed walker2d
 #: (4 demos, 2 seeds, 1200 updates: 0.14; 0.84 at 3e-4) and hopper scores 0.92 and 0.91 at
 #: either rate (README, Known issues).
@@ -194,15 +200,11 @@ def replay() -> dict:
 
 def airl_fields(env, updates: int) -> dict:
     """AIRL's config fields on `env`: g on (s, a), the generator's and termination's fields; on
-    classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL`, λ (`BRAX_AIRL_ENT_COEF`),
-    the gradient penalty (`BRAX_AIRL_GRAD_PENALTY`) and the PPO rate annealed over `updates`."""
+    classic control `CLASSIC_AIRL_DISC`; on the Brax four `BRAX_AIRL` with the env's
+    `BRAX_AIRL_ENV` and the PPO rate annealed over `updates`."""
     fields = {"g_inputs": "sa", **generator(env), **termination(env), **replay()}
     if env.name in BRAX:
-        fields |= BRAX_AIRL | {
-            "ent_coef": BRAX_AIRL_ENT_COEF.get(env.name, gail.GAILConfig.ent_coef),
-            "grad_penalty": BRAX_AIRL_GRAD_PENALTY.get(env.name, airl.AIRLConfig.grad_penalty),
-            "anneal_updates": updates,
-        }
+        fields |= BRAX_AIRL | BRAX_AIRL_ENV.get(env.name, {}) | {"anneal_updates": updates}
     else:
         fields |= CLASSIC_AIRL_DISC
     return fields

@@ -1,8 +1,11 @@
 """The benchmarks' user-facing edges: flags validated at the boundary, imitation's reference run
-failing into a note rather than a crash."""
+failing into a note rather than a crash, and the Brax rows running what the shipped configs
+ship."""
 
+import dataclasses
 import importlib.util
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import adversarial  # noqa: E402
 import brax_physics  # noqa: E402
 import imitation_gail  # noqa: E402
+
+from jirl import algos  # noqa: E402
+from jirl.config import experiment_config, read_yaml  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def test_imitation_python_must_be_an_executable(capsys):
@@ -103,3 +111,18 @@ def test_demos_convert_to_imitation_trajectories(tmp_path):
     np.testing.assert_array_equal(first.obs, np.concatenate([obs[:3], obs[2:3] + 100]))
     np.testing.assert_array_equal(second.acts, [1, 1])
     assert second.obs.shape == (3, 4)
+
+
+@pytest.mark.parametrize("env_name", adversarial.BRAX)
+@pytest.mark.parametrize("algo, row", [("gail", "gail_ppo"), ("airl", "airl")])
+def test_brax_rows_run_the_shipped_configs(env_name, algo, row):
+    """`configs/{gail,airl}-ENV.yaml` on the Brax four and the benchmark's rows are one setting:
+    a value tuned in one and not the other would publish a figure no user can rerun."""
+    shipped = experiment_config(
+        read_yaml(str(CONFIGS / f"{algo}-{env_name}.yaml")), algos.get(algo).config_cls
+    )
+    quick_updates = adversarial.ENV_UPDATES[(env_name, row)][0]
+    benchmark = adversarial.LEARNERS[row][1](types.SimpleNamespace(name=env_name), quick_updates)
+    assert shipped.updates == quick_updates
+    assert shipped.backend == adversarial.BRAX_BACKEND[env_name]
+    assert dataclasses.asdict(shipped.algo_config) == dataclasses.asdict(benchmark)
