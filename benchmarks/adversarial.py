@@ -166,9 +166,12 @@ BRAX_AIRL = {
 #: from 7 to 21 nats and scores −0.16; λ = 0 0.21, flat after ~600 updates. With λ = 0, a
 #: gradient penalty G = 1 0.55 (G = 10: 0.29; the benchmark: 0.61), and with G = 1 the
 #: discriminator's rate: 3e-5 0.06, 1e-4 0.55, 3e-4 0.91 (0.99, 0.84), 1e-3 1.00 (1.01, 1.00),
-#: 3e-3 1.00 (1.00, 1.00): ant's is GAIL's 1e-3.
+#: 3e-3 1.00 (1.00, 1.00): ant's is GAIL's 1e-3. Halfcheetah (twelfth session's expert, 3498.6,
+#: 2 seeds, `benchmarks/results/airl_halfcheetah_disc_rate_*.json`): 1e-4 0.35, 1e-3 0.82,
+#: 3e-3 0.95 (0.95, 0.94), the return still climbing at 1e-4 and 1e-3 when the run ends.
 BRAX_AIRL_ENV = {
     "hopper": {"ent_coef": 0.03},
+    "halfcheetah": {"disc_learning_rate": 3e-3},
     "ant": {"ent_coef": 0.0, "grad_penalty": 1.0, "disc_learning_rate": 1e-3},
 }
 #: GAIL (TRPO)'s discriminator rate on the Brax four. GAIL's default, 1e-3, failed walker2d
