@@ -103,12 +103,14 @@ UPDATES = {
 #: (absorbing states then reward falling; `main` notes such an expert). With the walker2d expert
 #: retrained at γ = 0.997 (2026-12-03, configs/expert-walker2d.yaml; 3465, 8 of 10 demos run 1000
 #: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). Halfcheetah, ReLU
-#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87. Ant: on generalized
-#: physics its experts ended 33-48% of episodes bouncing out of the healthy range and GAIL
-#: (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh session) GAIL (PPO) 1.01,
-#: GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL −0.14 with λ = 0.01 and
-#: 1.00 with λ = 0, a gradient penalty of 1 and the discriminator at 1e-3 (`BRAX_AIRL_ENV`).
-#: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's AIRL.
+#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87; with the
+#: twelfth session's expert, 4 seeds: AIRL 0.96 (discriminator 3e-3), GAIL (TRPO) 0.78.
+#: Ant: on generalized physics its experts ended 33-48% of episodes bouncing out of the
+#: healthy range and GAIL (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh
+#: session) GAIL (PPO) 1.01, GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL
+#: −0.14 with λ = 0.01 and 1.00 with λ = 0, a gradient penalty of 1 and the discriminator at
+#: 1e-3 (`BRAX_AIRL_ENV`).
+#: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's and halfcheetah's AIRL.
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},
