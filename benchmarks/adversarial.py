@@ -180,6 +180,13 @@ BRAX_AIRL_ENV = {
 #: (4 demos, 2 seeds, 1200 updates: 0.14; 0.84 at 3e-4) and hopper scores 0.92 and 0.91 at
 #: either rate (README, Known issues).
 BRAX_GAIL_TRPO = {"disc_learning_rate": 3e-4}
+#: `BRAX_GAIL_TRPO`'s fields replaced or added on one of the four. Halfcheetah (twelfth
+#: session's expert, 2 seeds, 1200 updates, `jirl train gail --config gail-halfcheetah` with
+#: this row's settings and `--sweep gail.max_kl=...`,
+#: `benchmarks/results/gail_trpo_halfcheetah_max_kl_sweep.json`): TRPO's KL radius δ 0.01
+#: (the default; this benchmark, 4 seeds) 0.78, 0.03 0.86 (0.90, 0.81), 0.1 0.89 (0.93, 0.86).
+#: One KL-bounded step per update climbs too slowly at 0.01: 0.85 after 2500 updates.
+BRAX_GAIL_TRPO_ENV = {"halfcheetah": {"max_kl": 0.1}}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
 TERMINATION = {"mode": "auto"}
@@ -390,7 +397,7 @@ LEARNERS: dict[str, tuple[Callable, object]] = {
             **generator(env, ppo=False),
             **termination(env),
             **replay(),
-            **(BRAX_GAIL_TRPO if env.name in BRAX else {}),
+            **(BRAX_GAIL_TRPO | BRAX_GAIL_TRPO_ENV.get(env.name, {}) if env.name in BRAX else {}),
         ),
     ),
     # The PPO rate decays to 0 over the run: without it GAIL-PPO drifts after converging.
