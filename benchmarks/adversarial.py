@@ -110,7 +110,8 @@ UPDATES = {
 #: session) GAIL (PPO) 1.01, GAIL (TRPO) 0.61 (0.91 after 2500 updates, `--full`'s), AIRL
 #: −0.14 with λ = 0.01 and 1.00 with λ = 0, a gradient penalty of 1 and the discriminator at
 #: 1e-3 (`BRAX_AIRL_ENV`).
-#: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's and halfcheetah's AIRL.
+#: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's and halfcheetah's AIRL, halfcheetah's
+#: GAIL (TRPO).
 ENV_UPDATES = {
     ("mountaincar", "gail_ppo"): (300, 600),
     **{(env, learner): (1200, 2500) for env in BRAX for learner in UPDATES},
@@ -185,7 +186,7 @@ BRAX_GAIL_TRPO = {"disc_learning_rate": 3e-4}
 #: this row's settings and `--sweep gail.max_kl=...`,
 #: `benchmarks/results/gail_trpo_halfcheetah_max_kl_sweep.json`): TRPO's KL radius δ 0.01
 #: (the default; this benchmark, 4 seeds) 0.78, 0.03 0.86 (0.90, 0.81), 0.1 0.89 (0.93, 0.86).
-#: One KL-bounded step per update climbs too slowly at 0.01: 0.85 after 2500 updates.
+#: One KL-bounded step per update climbs too slowly at 0.01: 0.85 after 2500 (λ = 0.01).
 BRAX_GAIL_TRPO_ENV = {"halfcheetah": {"max_kl": 0.1}}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
 #: elsewhere), "absorbing" (everywhere) or "fixed" (everywhere).
