@@ -188,7 +188,8 @@ BRAX_GAIL_TRPO = {"disc_learning_rate": 3e-4}
 #: (the default; this benchmark, 4 seeds) 0.78, 0.03 0.86 (0.90, 0.81), 0.1 0.89 (0.93, 0.86).
 #: One KL-bounded step per update climbs too slowly at 0.01: 0.85 after 2500 (λ = 0.01).
 #: This benchmark with δ = 0.1: 0.92 (0.95, 0.89) on 2 seeds, 0.88 (0.87-0.91) on 6
-#: (`gail_trpo_halfcheetah_max_kl01_6seeds_cpu.json`). Ant, 1200 updates: δ 0.01 0.55,
+#: (`gail_trpo_halfcheetah_max_kl01_6seeds_cpu.json`); 0.97 (0.96, 0.97) at 2500 updates
+#: (`gail_trpo_halfcheetah_max_kl01_2500_updates.json`). Ant, 1200 updates: δ 0.01 0.55,
 #: 0.1 0.64 (`gail_trpo_ant_spring_max_kl_sweep.json`); it keeps 0.01 and wants 2500 updates.
 BRAX_GAIL_TRPO_ENV = {"halfcheetah": {"max_kl": 0.1}}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
