@@ -41,6 +41,8 @@ def test_config_validation_and_defaults():
         airl.AIRLConfig(log_pi_weight=-0.5)
     with pytest.raises(ConfigError, match="replay_rounds must be >= 1 .*, got 0"):
         gail.GAILConfig(replay_rounds=0)
+    with pytest.raises(ConfigError, match="disc_actions must be one of executed, sampled"):
+        airl.AIRLConfig(disc_actions="clipped")
     env = envs.make("cartpole")
     assert adversarial.training_env(gail.GAILConfig(), env).fixed_horizon
     assert not adversarial.training_env(gail.GAILConfig(fixed_horizon=False), env).fixed_horizon

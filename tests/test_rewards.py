@@ -167,3 +167,23 @@ def test_discriminators_see_continuous_actions_as_executed():
     np.testing.assert_allclose(np.asarray(R.action_features(spec, sampled)), [[-2.0], [0.3], [2.0]])
     discrete = envs.make("cartpole").spec
     np.testing.assert_array_equal(np.asarray(discrete.executed(jnp.array([1, 0]))), [1, 0])
+
+
+def test_disc_actions_sampled_shows_the_discriminator_unclipped_actions():
+    """`disc_actions: sampled`: the reward model's spec has no bounds, so its features take the
+    policy's sample as drawn (outside the box) and log π is scored there; "executed" clips."""
+    from jirl.algos import adversarial, airl
+
+    spec = envs.make("pendulum").spec
+    sampled = jnp.array([[-6.5], [0.3], [7.1]])
+    as_drawn = adversarial.model_spec(airl.AIRLConfig(disc_actions="sampled"), spec)
+    assert not as_drawn.clips_actions and as_drawn.obs_shape == spec.obs_shape
+    np.testing.assert_allclose(np.asarray(R.action_features(as_drawn, sampled)), sampled)
+    np.testing.assert_allclose(np.asarray(as_drawn.executed(sampled)), sampled)
+    clipped = adversarial.model_spec(airl.AIRLConfig(), spec)
+    np.testing.assert_allclose(
+        np.asarray(R.action_features(clipped, sampled)), [[-2.0], [0.3], [2.0]]
+    )
+    absorbing = airl.AIRLConfig(disc_actions="sampled", absorbing=True, fixed_horizon=False)
+    both = adversarial.model_spec(absorbing, spec)
+    assert both.obs_shape == (spec.obs_dim + 1,) and not both.clips_actions

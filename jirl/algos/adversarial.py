@@ -176,6 +176,10 @@ class GeneratorConfig:
         return self.num_envs * self.num_steps
 
 
+#: How the discriminator sees the policy's continuous actions (`AdversarialConfig.disc_actions`).
+DISC_ACTIONS = ("executed", "sampled")
+
+
 @dataclass(frozen=True)
 class AdversarialConfig(GeneratorConfig):
     """Hyperparameters of the adversarial loop: the generator's (`GeneratorConfig`), then the
@@ -183,6 +187,15 @@ class AdversarialConfig(GeneratorConfig):
     transitions (or segments, `make(segment_length=...)`) per round, the policy's from this
     round, or half from the last `replay_rounds` rounds (1: none), `grad_penalty` coefficient
     (0: none), `reward_map` (logit → reward), `absorbing` (absorbing states); module docstring.
+
+    `disc_actions`: how the discriminator sees the policy's continuous actions. "executed"
+    clips them to the bounds (`Spec.executed`), as demonstrations record the expert's, and
+    scores log π there; "sampled" gives it the Gaussian's sample as drawn, and log π of it,
+    so a sample outside the bounds is told from the expert's by that alone and the policy is
+    pushed to sample within them. With an entropy bonus (λ > 0) "executed" lets the policy's
+    spread grow unchecked, since clipping hides it: AIRL on Brax hopper (λ = 0.03) reached
+    entropy 10 nats and 0.33 normalized with it, −3 nats and 1.01 with "sampled" (same
+    seeds and expert; README, Known issues).
 
     Logits that use log π(a|s) (AIRL's f − log π, GCL's r − log π) scale it by `log_pi_weight`
     α everywhere, in the discriminator's loss and at relabelling, so that D = e^f / (e^f + π^α);
@@ -204,9 +217,14 @@ class AdversarialConfig(GeneratorConfig):
     log_pi_weight: float = 1.0
     reward_log_pi_weight: float = 1.0
     absorbing: bool = False
+    disc_actions: str = "executed"
 
     def __post_init__(self):
         super().__post_init__()
+        require(
+            self.disc_actions in DISC_ACTIONS,
+            f"disc_actions must be one of {', '.join(DISC_ACTIONS)}, got '{self.disc_actions}'",
+        )
         require(
             not (self.absorbing and self.fixed_horizon),
             "absorbing: true needs the environment's own terminations; set fixed_horizon: false",
@@ -320,8 +338,13 @@ def expert_transitions(config: AdversarialConfig, demos: Trajectories) -> Transi
 
 def model_spec(config: AdversarialConfig, spec: Spec) -> Spec:
     """The spaces the reward model sees: `spec`, with flat observations and a flag column when
-    `config.absorbing`."""
-    return replace(spec, obs_shape=(spec.obs_dim + 1,)) if config.absorbing else spec
+    `config.absorbing`, and unbounded actions when `config.disc_actions` is "sampled" (its
+    features then take them unclipped)."""
+    if config.absorbing:
+        spec = replace(spec, obs_shape=(spec.obs_dim + 1,))
+    if config.disc_actions == "sampled":
+        spec = replace(spec, action_low=None, action_high=None)
+    return spec
 
 
 def with_flag(spec: Spec, obs: Array, flag: float = 0.0) -> Array:
@@ -450,6 +473,7 @@ def make(
         )
     env = training_env(config, env)
     spec = env.spec
+    disc_spec = model_spec(config, spec)
     learner = make_generator(config, env)
     policy = learner.policy
 
@@ -534,24 +558,24 @@ def make(
         half = config.disc_batch_size // 2
 
         def log_prob(t: Transition) -> Array:
-            """α log π(a|s) of the current policy at the executed action (0 in s_a): the
-            expert's actions are recorded clipped to the bounds, so the policy's are scored
-            clipped too (`Spec.executed`), as the discriminator's features see them."""
+            """α log π(a|s) of the current policy (0 in s_a) at the action as the
+            discriminator's features see it (`config.disc_actions`, `model_spec`): executed,
+            clipped to the bounds as the expert's are recorded, or as sampled."""
             obs = t.obs
             if config.absorbing:  # the policy's own observations; log π(s_a) = 0
                 obs = obs[..., :-1].reshape((*obs.shape[:-1], *spec.obs_shape))
             params, normalizer = state.learner.params["policy"], state.learner.normalizer
             dist = policy.dist(params, normalizer, obs)
-            log_pi = config.log_pi_weight * dist.log_prob(spec.executed(t.action))
+            log_pi = config.log_pi_weight * dist.log_prob(disc_spec.executed(t.action))
             return jnp.where(t.obs[..., -1] > 0.5, 0.0, log_pi) if config.absorbing else log_pi
 
         def policy_minibatch(key: Array) -> Transition:
             if replay is None:
                 idx = draw(key, current_weights, everything, config.disc_batch_size)
                 mb = jax.tree.map(lambda x: x[idx], current)
-                if not spec.clips_actions:
-                    return mb
-                return mb.replace(log_prob=log_prob(mb))  # the rollout's is the sampled action's
+                if not disc_spec.clips_actions:
+                    return mb  # the rollout's log π is the sampled action's
+                return mb.replace(log_prob=log_prob(mb))
             key_current, key_old = jax.random.split(key)
             idx_current = draw(key_current, current_weights, everything, half)
             idx_old = draw(key_old, old_weights, live, config.disc_batch_size - half)
