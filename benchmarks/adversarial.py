@@ -173,9 +173,10 @@ BRAX_AIRL = {
 #: 2 seeds, `benchmarks/results/airl_halfcheetah_disc_rate_*.json`): 1e-4 0.35, 1e-3 0.82,
 #: 3e-3 0.95 (0.95, 0.94), the return still climbing at 1e-4 and 1e-3 when the run ends.
 #: Hopper and walker2d show the discriminator the policy's actions as sampled
-#: (`AdversarialConfig.disc_actions`): hopper, same 2 seeds and expert, `jirl train airl --config
-#: airl-hopper`: clipped ("executed") 0.33, entropy rising to 10 nats; sampled 1.01, entropy
-#: −3. Walker2d's figures were measured that way, before "executed" became the default.
+#: (`AdversarialConfig.disc_actions`): hopper, same 2 seeds and expert, `jirl train airl
+#: --config airl-hopper` (`benchmarks/results/airl_hopper_disc_actions_ab.json`): clipped
+#: ("executed") 0.33, entropy rising to 7.5 and 10.3 nats; sampled 1.01, entropy −3.
+#: Walker2d's figures were measured that way, before "executed" became the default.
 BRAX_AIRL_ENV = {
     "hopper": {"ent_coef": 0.03, "disc_actions": "sampled"},
     "walker2d": {"disc_actions": "sampled"},

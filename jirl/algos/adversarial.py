@@ -193,9 +193,9 @@ class AdversarialConfig(GeneratorConfig):
     scores log π there; "sampled" gives it the Gaussian's sample as drawn, and log π of it,
     so a sample outside the bounds is told from the expert's by that alone and the policy is
     pushed to sample within them. With an entropy bonus (λ > 0) "executed" lets the policy's
-    spread grow unchecked, since clipping hides it: AIRL on Brax hopper (λ = 0.03) reached
-    entropy 10 nats and 0.33 normalized with it, −3 nats and 1.01 with "sampled" (same
-    seeds and expert; README, Known issues).
+    spread grow unchecked, since clipping hides it: AIRL on Brax hopper (λ = 0.03) ended at
+    7.5 and 10.3 nats of entropy and 0.33 normalized with it, −3 nats and 1.01 with "sampled"
+    (same 2 seeds and expert; README, Known issues).
 
     Logits that use log π(a|s) (AIRL's f − log π, GCL's r − log π) scale it by `log_pi_weight`
     α everywhere, in the discriminator's loss and at relabelling, so that D = e^f / (e^f + π^α);
