@@ -95,7 +95,9 @@ REWARD_MAPS: dict[str, Callable[[Array], Array]] = {
 def action_features(spec: Spec, action: Array) -> Array:
     """One-hot `[..., n]` for a discrete action `[...]`, otherwise the float vector as executed
     (`Spec.executed`: clipped to the bounds, as demonstrations record it; a sampled action
-    outside them would tell the policy's samples from the expert's by that alone)."""
+    outside them would tell the policy's samples from the expert's by that alone). A reward
+    model's spec has no bounds under `disc_actions: sampled` (`adversarial.model_spec`), and
+    the vector is then taken as drawn."""
     if spec.discrete:
         return jax.nn.one_hot(action, spec.num_actions)
     return spec.executed(action.astype(jnp.float32))

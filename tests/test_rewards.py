@@ -11,6 +11,7 @@ import pytest
 
 from jirl import envs
 from jirl import rewards as R
+from jirl.algos import adversarial, airl
 from jirl.nets import Normalizer
 from jirl.types import Transition
 
@@ -171,9 +172,8 @@ def test_discriminators_see_continuous_actions_as_executed():
 
 def test_disc_actions_sampled_shows_the_discriminator_unclipped_actions():
     """`disc_actions: sampled`: the reward model's spec has no bounds, so its features take the
-    policy's sample as drawn (outside the box) and log π is scored there; "executed" clips."""
-    from jirl.algos import adversarial, airl
-
+    policy's sample as drawn (outside the box), and `executed`, where the loop scores log π,
+    leaves it as drawn; "executed" clips."""
     spec = envs.make("pendulum").spec
     sampled = jnp.array([[-6.5], [0.3], [7.1]])
     as_drawn = adversarial.model_spec(airl.AIRLConfig(disc_actions="sampled"), spec)
