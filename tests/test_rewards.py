@@ -172,8 +172,8 @@ def test_discriminators_see_continuous_actions_as_executed():
 
 def test_disc_actions_sampled_shows_the_discriminator_unclipped_actions():
     """`disc_actions: sampled`: the reward model's spec has no bounds, so its features take the
-    policy's sample as drawn (outside the box), and `executed`, where the loop scores log π,
-    leaves it as drawn; "executed" clips."""
+    policy's sample as drawn (outside the box), and its `Spec.executed`, the action at which the
+    loop scores log π, leaves the sample as drawn. The default, "executed", clips both."""
     spec = envs.make("pendulum").spec
     sampled = jnp.array([[-6.5], [0.3], [7.1]])
     as_drawn = adversarial.model_spec(airl.AIRLConfig(disc_actions="sampled"), spec)
