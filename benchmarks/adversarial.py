@@ -58,7 +58,7 @@ from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import atomic_write_text  # noqa: E402
-from jirl.run import seed_map, seed_sharding  # noqa: E402
+from jirl.run import seed_layout, seed_map  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -251,9 +251,9 @@ def train_seconds(algo, seeds: int, devices: list, updates: int = 10) -> float:
     """Wall seconds of `updates` updates of the whole training loop (collection, discriminator
     and policy updates) for `seeds` vmapped seeds sharded over `devices`
     (`jirl.run.seed_map`): compiled once, then the best of 3 timed runs."""
-    sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
-    keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), seeds), sharding)
-    train = seed_map(jirl.make_train(algo, updates), sharding)
+    layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted
+    keys = layout.pad(jax.random.split(jax.random.PRNGKey(0), seeds))
+    train = seed_map(jirl.make_train(algo, updates), layout.sharding)
     compiled = jax.jit(train).lower(keys).compile()
     times = []
     for _ in range(3):

@@ -35,7 +35,7 @@ from jirl.algos import expert as experts
 from jirl.config import read_yaml
 from jirl.envs.base import Env
 from jirl.evaluation import mean_returns, normalized_score
-from jirl.run import seed_map, seed_sharding
+from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
 
 ENVS = ("cartpole", "acrobot", "pendulum")
@@ -86,17 +86,19 @@ def evaluate(
 ) -> dict:
     """Train `seeds` seeds vmapped in one compile, evaluate each seed's `act`, summarise.
 
-    The seeds are sharded over as many devices as divide them (`jirl.run.seed_sharding`).
+    The seeds are spread over the devices, padded with repeats (`jirl.run.seed_layout`).
     """
     key_train, key_eval = jax.random.split(key)
     start = time.perf_counter()
-    sharding = seed_sharding(seeds)
-    keys_train, keys_eval = jax.device_put(
-        (jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds)), sharding
+    layout = seed_layout(seeds)
+    keys_train, keys_eval = layout.pad(
+        (jax.random.split(key_train, seeds), jax.random.split(key_eval, seeds))
     )
-    train = jax.jit(seed_map(jirl.make_train(algo, num_updates), sharding))
+    train = jax.jit(seed_map(jirl.make_train(algo, num_updates), layout.sharding))
     state, metrics = train(keys_train)
-    returns = np.asarray(mean_returns(algo, env, episodes, sharding)(state, keys_eval))
+    evaluate = mean_returns(algo, env, episodes, layout.sharding)
+    returns = np.asarray(layout.unpad(evaluate(state, keys_eval)))
+    metrics = layout.unpad(metrics)
     scores = np.asarray(normalized_score(returns, expert.expert_return, expert.random_return))
     queries = metrics.get("expert_queries")
     return {

@@ -22,7 +22,7 @@ import numpy as np
 import jirl
 from jirl import envs
 from jirl.rl import ppo
-from jirl.run import seed_map, seed_sharding
+from jirl.run import seed_layout, seed_map
 
 
 def measure(
@@ -32,9 +32,9 @@ def measure(
     the seeds sharded over `devices` (`jirl.run.seed_map`)."""
     env = envs.make(env_name)
     algo = ppo.make(config, env)
-    sharding = seed_sharding(seeds, devices) if len(devices) > 1 else None
-    keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), seeds), sharding)
-    train = seed_map(jirl.make_train(algo, updates), sharding)
+    layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted
+    keys = layout.pad(jax.random.split(jax.random.PRNGKey(0), seeds))
+    train = seed_map(jirl.make_train(algo, updates), layout.sharding)
     t = time.perf_counter()
     compiled = jax.jit(train).lower(keys).compile()
     compile_seconds = time.perf_counter() - t

@@ -68,7 +68,7 @@ def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> A
 def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
     """`f(states, keys) -> [seeds]`, jitted once: each seed's mean true return over `episodes`
     episodes of its `algo.act` (`states` and `keys` with a leading seed axis, over `sharding`,
-    `jirl.run.seed_sharding`; None: one device). Build it once to evaluate repeatedly."""
+    `jirl.run.SeedLayout.sharding`; None: one device). Build it once to evaluate repeatedly."""
 
     def mean_return(state, key):
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()

@@ -161,11 +161,6 @@ def train(
     """
     out = Path(out)
     device_list = select_devices(devices)
-    if device_list is not None and cfg.runs % len(device_list):
-        raise ConfigError(
-            f"--devices {len(device_list)} does not divide the {cfg.runs} runs (seeds × sweep "
-            f"settings); choose a divisor so that every device trains as many runs"
-        )
     check_run_dir(out, resume=resume, overwrite=overwrite)
     if resume:
         saved = read_run_config(
@@ -237,8 +232,8 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         "env_steps": env_steps,
         "wall_seconds": wall,
         "compile_seconds": result.compile_seconds,
-        # the devices the runs were sharded over (`jirl.run.seed_sharding`)
-        "devices": len(jax.tree.leaves(result.state)[0].sharding.device_set),
+        # the devices the runs were sharded over (`jirl.run.seed_layout`)
+        "devices": result.layout.devices,
         "env_steps_per_second": timed_steps / result.wall_seconds if result.wall_seconds else 0.0,
     }
     if settings:

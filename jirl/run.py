@@ -55,6 +55,7 @@ class RunResult:
       wall_seconds: time spent running chunks, compile excluded.
       updates_run: updates this call ran, in `wall_seconds` (after a resume, fewer than the
         run's total, which `metrics` covers).
+      layout: how the seeds lay on devices (`seed_layout`): how many ran, how many per device.
     """
 
     state: Any
@@ -62,29 +63,62 @@ class RunResult:
     compile_seconds: float
     wall_seconds: float
     updates_run: int
+    layout: SeedLayout
 
 
-def seed_sharding(seeds: int, devices: Sequence | None = None) -> NamedSharding | None:
-    """Sharding of a leading seed axis over `devices`, or None (one default device).
+@dataclass(frozen=True)
+class SeedLayout:
+    """How `seeds` runs lie on devices: a seed axis of `padded` rows, sharded by `sharding`
+    (None: one default device), whose rows past `seeds` repeat the first ones.
 
-    Named devices are used as given; their count must divide the seeds (`ConfigError`
-    otherwise). By default the seeds go over the most visible devices whose count divides them:
-    6 seeds on 4 devices use 3, 5 seeds on 2 devices use one, and one device means None.
+    Seeds never communicate, so a repeated row only computes a copy of its seed's run, which is
+    dropped: 5 seeds on 2 devices run as 3 + 3 instead of 5 on one device while the other waits.
+    A run's checkpoint, callbacks and results see the `seeds` rows only (`unpad`); padding a
+    resumed state again repeats the same rows, so seed `i` computes exactly what it would have.
     """
-    if devices is not None:
-        devices = list(devices)
-        if not devices or seeds % len(devices):
-            raise ConfigError(
-                f"{len(devices)} devices do not divide the {seeds} seeds; name a count of "
-                f"devices that does (or none: the most that divide)"
-            )
-    else:
-        visible = jax.devices()
-        count = max(d for d in range(1, len(visible) + 1) if seeds % d == 0)
-        if count == 1:
-            return None
-        devices = visible[:count]
-    return NamedSharding(Mesh(np.array(devices), ("seed",)), PartitionSpec("seed"))
+
+    seeds: int
+    padded: int
+    sharding: NamedSharding | None
+
+    @property
+    def devices(self) -> int:
+        return 1 if self.sharding is None else self.sharding.mesh.size
+
+    def pad(self, tree):
+        """`tree`'s leaves `[seeds, ...]` → `[padded, ...]` (rows `i % seeds`), on the devices."""
+        if self.padded != self.seeds:
+            rows = np.arange(self.padded) % self.seeds
+            tree = jax.tree.map(lambda x: x[rows], tree)
+        return tree if self.sharding is None else jax.device_put(tree, self.sharding)
+
+    def unpad(self, tree):
+        """`tree`'s leaves `[padded, ...]` → the real seeds' `[seeds, ...]`."""
+        if self.padded == self.seeds:
+            return tree
+        return jax.tree.map(lambda x: x[: self.seeds], tree)
+
+
+def seed_layout(seeds: int, devices: Sequence | None = None) -> SeedLayout:
+    """Lay a leading axis of `seeds` runs over `devices` (default: the visible ones), as evenly
+    as they allow, padding the seed axis to a multiple of the devices used (`SeedLayout`).
+
+    Each device gets `ceil(seeds / len(devices))` seeds, over as few of them as that needs:
+    5 seeds on 2 devices run 3 + 3 (one repeat), 5 on 4 devices 2 + 2 + 2, 6 on 4 devices
+    2 + 2 + 2 (no repeat), 2 on 4 devices 1 + 1.
+    """
+    if seeds < 1:
+        raise ConfigError(f"seeds must be >= 1, got {seeds}")
+    devices = jax.devices() if devices is None else list(devices)
+    if not devices:
+        raise ConfigError("no devices named; name at least one (or none: all visible)")
+    per_device = -(-seeds // len(devices))
+    devices = devices[: -(-seeds // per_device)]
+    padded = per_device * len(devices)
+    if len(devices) == 1:
+        return SeedLayout(seeds, padded, None)
+    sharding = NamedSharding(Mesh(np.array(devices), ("seed",)), PartitionSpec("seed"))
+    return SeedLayout(seeds, padded, sharding)
 
 
 def use_cpu_cores(count: int | None = None) -> None:
@@ -121,8 +155,8 @@ def use_cpu_cores(count: int | None = None) -> None:
 
 
 def seed_map(f: Callable, sharding: NamedSharding | None) -> Callable:
-    """`vmap(f)` over a leading seed axis; with a `sharding` (`seed_sharding`), each of its
-    devices runs its own slice of seeds (`shard_map`).
+    """`vmap(f)` over a leading seed axis; with a `sharding` (`SeedLayout.sharding`), each of
+    its devices runs its own slice of seeds (`shard_map`; the axis a multiple of its devices).
 
     Seeds never communicate, so the check that tracks which values vary across devices is off:
     with it on, a scan whose carry starts from a constant (an environment's fresh `reward = 0`,
@@ -144,9 +178,9 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     return jax.jit(seed_map(chunk, sharding))
 
 
-def _init(algo: Algorithm, keys: Array, sharding: NamedSharding | None):
-    """`vmap(algo.init)(keys)`, each device initialising its own slice of seeds."""
-    return jax.jit(seed_map(algo.init, sharding))(jax.device_put(keys, sharding))
+def _init(algo: Algorithm, keys: Array, layout: SeedLayout):
+    """`vmap(algo.init)(keys)` on the padded seed axis, each device initialising its slice."""
+    return jax.jit(seed_map(algo.init, layout.sharding))(layout.pad(keys))
 
 
 def save_checkpoint(directory: Path, state, metrics: dict[str, np.ndarray], update: int) -> None:
@@ -210,8 +244,8 @@ def run(
         (the checkpoint, if any, is written first).
       checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
         the end; with `resume=True` training continues from it, bit for bit.
-      devices: devices to shard the seed axis over (default: the most visible devices whose
-        count divides the seeds).
+      devices: devices to shard the seed axis over (default: the visible ones), as evenly as
+        they allow, a seed axis they do not divide padded with repeats (`seed_layout`).
       initial_state: a batched state `[seeds, ...]` to start from instead of
         `vmap(algo.init)(split(key, seeds))`, e.g. the runs of a sweep (`jirl.sweep`); `seeds`
         is then its leading axis.
@@ -219,7 +253,7 @@ def run(
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
         chunk is kept (written then if `checkpoint_every` had left it unsaved).
-      ConfigError: `checkpoint_every` below 1, or `devices` that do not divide the seeds.
+      ConfigError: `checkpoint_every` below 1, or `devices` empty.
     """
     if checkpoint_every < 1:
         raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
@@ -228,23 +262,23 @@ def run(
     t0 = time.perf_counter()
     if initial_state is not None:
         seeds = jax.tree.leaves(initial_state)[0].shape[0]
-    sharding = seed_sharding(seeds, devices)
+    layout = seed_layout(seeds, devices)
+    sharding = layout.sharding
     resuming = resume and has_checkpoint(ckpt)
-    if initial_state is not None:
-        state = initial_state if sharding is None else jax.device_put(initial_state, sharding)
-    elif resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
-        state = state_template(algo, seeds)
-    else:
-        state = _init(algo, jax.random.split(key, seeds), sharding)
     history: dict[str, list[np.ndarray]] = {}
     done = start = 0
-    if resuming:
-        state, saved, done = load_checkpoint(ckpt, state)
+    if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
+        template = initial_state if initial_state is not None else state_template(algo, seeds)
+        state, saved, done = load_checkpoint(ckpt, template)
         start = done
+        history = {k: [v] for k, v in saved.items()}
         # host arrays onto the devices (the default one without sharding): a checkpoint of a
         # finished run is returned as it is, with no chunk to move it there
-        state = jax.device_put(state, sharding)
-        history = {k: [v] for k, v in saved.items()}
+        state = layout.pad(jax.device_put(state) if sharding is None else state)
+    elif initial_state is not None:
+        state = layout.pad(initial_state)
+    else:
+        state = _init(algo, jax.random.split(key, seeds), layout)
     # every chunk length the loop will call, compiled before the clock starts
     whole = num_updates - done >= chunk_size
     compiled = _chunk_fn(algo, chunk_size, sharding).lower(state).compile() if whole else None
@@ -258,7 +292,8 @@ def run(
         length = min(chunk_size, num_updates - done)
         t = time.perf_counter()
         new_state, metrics, finite = (compiled if length == chunk_size else tail)(state)
-        metrics = {k: np.asarray(v).T for k, v in jax.device_get(metrics).items()}  # [chunk, seeds]
+        # [chunk, seeds]: the padded rows' copies dropped
+        metrics = {k: np.asarray(v)[: layout.seeds].T for k, v in jax.device_get(metrics).items()}
         wall += time.perf_counter() - t
         bad = [k for k, v in metrics.items() if not np.isfinite(v).all()]
         if bad or not bool(np.all(finite)):
@@ -269,9 +304,8 @@ def run(
             else:
                 where = f"a parameter became NaN or inf in the chunk of {span}"
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
-                save_checkpoint(
-                    ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done
-                )
+                history_so_far = {k: np.concatenate(v) for k, v in history.items()}
+                save_checkpoint(ckpt, layout.unpad(state), history_so_far, done)
             raise NonFiniteError(
                 f"{where}; the last good checkpoint is kept. Lower the learning rate?"
             )
@@ -279,15 +313,17 @@ def run(
         for k, v in metrics.items():
             history.setdefault(k, []).append(v)
         stop = False
+        seeds_state = layout.unpad(state) if callbacks else None
         for callback in callbacks:
-            stop = bool(callback(done, metrics, state)) or stop
+            stop = bool(callback(done, metrics, seeds_state)) or stop
         done += length
         chunks_run += 1
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
-            save_checkpoint(ckpt, state, {k: np.concatenate(v) for k, v in history.items()}, done)
+            history_so_far = {k: np.concatenate(v) for k, v in history.items()}
+            save_checkpoint(ckpt, layout.unpad(state), history_so_far, done)
             saved_at = done
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}
-    return RunResult(state, all_metrics, compile_seconds, wall, done - start)
+    return RunResult(layout.unpad(state), all_metrics, compile_seconds, wall, done - start, layout)

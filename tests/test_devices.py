@@ -1,4 +1,5 @@
-"""Multi-device: the seed axis sharded over 4 (forced host) devices gives the runs of one device;
+"""Multi-device: the seed axis sharded over 4 (forced host) devices gives the runs of one device,
+padded with repeats where the devices do not divide it;
 `jirl.use_cpu_cores` makes a CPU device per core, and the adversarial loop (whose scans start
 from constants) runs sharded over them.
 
@@ -36,14 +37,41 @@ SCRIPT = textwrap.dedent(
     # and the seeds differ from each other by far more, so the comparison is not vacuous
     biggest = max(leaves(one), key=lambda x: x.size)
     assert np.abs(biggest[0] - biggest[1]).max() > 1e-3
-    # by default the seeds go over the most devices that divide them
-    from jirl.run import seed_sharding
-    assert len(seed_sharding(6).mesh.devices) == 3
-    assert seed_sharding(5) is None
-    # named devices are used as given, or refused: never silently replaced by the default
+    # the seeds go over the devices as evenly as they allow, padded with repeats
+    from jirl.run import seed_layout
+    layouts = {n: seed_layout(n) for n in (1, 2, 5, 6, 7, 8)}
+    assert [(n, l.devices, l.padded) for n, l in layouts.items()] == [
+        (1, 1, 1), (2, 2, 2), (5, 3, 6), (6, 3, 6), (7, 4, 8), (8, 4, 8)]
+    assert seed_layout(5, jax.devices()[:2]).padded == 6
+    assert seed_layout(1).sharding is None
     import pytest
-    with pytest.raises(jirl.ConfigError, match="3 devices do not divide the 8 seeds"):
-        jirl.run(algo, key, 1, seeds=8, devices=jax.devices()[:3])
+    with pytest.raises(jirl.ConfigError, match="no devices named"):
+        seed_layout(4, [])
+    # 5 seeds padded to 6 on 3 devices: the same 5 runs as on one device, and a checkpoint
+    # that holds those 5 only, from which a resumed run continues bit for bit
+    import tempfile
+    ckpt = tempfile.mkdtemp()
+    padded = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt)
+    assert padded.layout.devices == 3 and padded.layout.padded == 6
+    assert all(x.shape[0] == 5 for x in jax.tree.leaves(padded.state))
+    assert all(v.shape == (6, 5) for v in padded.metrics.values())
+    one = jirl.run(algo, key, 6, seeds=5, chunk_size=3, devices=jax.devices()[:1])
+    for a, b in zip(leaves(padded), leaves(one), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    from jirl.run import load_checkpoint, state_template
+    saved, _, update = load_checkpoint(ckpt, state_template(algo, 5))
+    assert update == 6
+    for a, b in zip(jax.tree.leaves(saved), leaves(padded), strict=True):
+        np.testing.assert_array_equal(a, b)
+    first = jirl.run(algo, key, 3, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r")
+    assert first.layout.padded == 6
+    resumed = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
+                       resume=True)
+    assert resumed.updates_run == 3
+    for a, b in zip(leaves(resumed), leaves(padded), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for k in padded.metrics:
+        np.testing.assert_array_equal(resumed.metrics[k], padded.metrics[k])
     print("ok")
     """
 )
@@ -73,8 +101,8 @@ CORES_SCRIPT = textwrap.dedent(
     assert len(jax.devices()) == 2
     with pytest.raises(jirl.ConfigError, match="must be >= 1"):
         jirl.use_cpu_cores(0)
-    # the CLI: --devices N that does not divide the runs is a user error (exit 2), before any
-    # training; one that does shards them and says so in summary.json
+    # the CLI: --devices N shards the runs over at most N devices, padding 3 runs to 2 + 2, and
+    # says so in summary.json; a count out of range is a user error (exit 2), before training
     import json, pathlib, tempfile
     from jirl.cli import main
     demos = pathlib.Path(tempfile.mkdtemp()) / "d.npz"
@@ -82,9 +110,11 @@ CORES_SCRIPT = textwrap.dedent(
     argv = ["train", "bc", "--env", "cartpole", "--demos", str(demos), "--quiet", "--updates",
             "2", "--set", "chunk=2", "--devices", "2"]
     out = demos.parent / "run"
-    assert main([*argv, "--seeds", "3", "--out", str(out)]) == 2 and not out.exists()
-    assert main([*argv, "--seeds", "4", "--out", str(out)]) == 0
-    assert json.loads((out / "summary.json").read_text())["devices"] == 2
+    bad = [*argv[:-1], "3", "--seeds", "3", "--out", str(out)]
+    assert main(bad) == 2 and not out.exists()
+    assert main([*argv, "--seeds", "3", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["devices"] == 2 and len(summary["return"]["per_seed"]) == 3
     print("ok")
     """
 )
