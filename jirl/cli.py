@@ -80,7 +80,7 @@ def build_parser() -> Parser:
         help="run every value of a float hyperparameter side by side in one compile, e.g. "
         "--sweep gail.learning_rate=1e-3,3e-4 (repeat for a grid)",
     )
-    p.add_argument("--devices", type=int, help="shard the runs over the first N devices only")
+    p.add_argument("--devices", type=int, help="shard the runs over at most the first N devices")
     _add_common(p)
 
     p = sub.add_parser(

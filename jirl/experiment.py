@@ -157,7 +157,8 @@ def train(
     """Run `cfg` and write the run directory `out`; returns the summary.
 
     Args:
-      devices: shard the runs over the first `devices` visible devices (default: all).
+      devices: shard the runs over at most the first `devices` visible devices (default:
+        all; `jirl.run.seed_layout`).
     """
     out = Path(out)
     device_list = select_devices(devices)
