@@ -1,7 +1,9 @@
 """Scaling and the host driver: wall time of 1, 8 and 64 seeds and of a 4 × 8 sweep (one compile
 each), compile seconds of every registered algorithm's train function, and the overhead of
 `jirl.run` (progress bar, metrics.jsonl, checkpoints between chunks) over a bare
-`jax.jit(jax.vmap(train))` doing the same work.
+`jax.jit(jax.vmap(train))` doing the same work, and, where JAX sees several devices (on a CPU,
+one per core: `--cpu-devices`), `jirl.run`'s 5 seeds on one device against all of them, which
+they do not divide (`jirl.run.seed_layout` pads the seed axis with repeats).
 
     python benchmarks/scaling.py            # quick CPU mode (cartpole)
     python benchmarks/scaling.py --full     # accelerator: longer runs, more seeds
@@ -123,7 +125,7 @@ def driver_overhead(updates: int, seeds: int, chunk: int) -> dict:
             t = time.perf_counter()
             result = jirl.run(
                 algo, key, updates, seeds=seeds, chunk_size=chunk, callbacks=callbacks,
-                checkpoint_dir=Path(tmp) / "checkpoint",
+                checkpoint_dir=Path(tmp) / "checkpoint", devices=jax.devices()[:1],
             )  # fmt: skip
             total = time.perf_counter() - t
             for c in callbacks:
@@ -141,11 +143,64 @@ def driver_overhead(updates: int, seeds: int, chunk: int) -> dict:
     }
 
 
+def padded_seeds(updates: int, seeds: int = 5) -> dict | None:
+    """Run seconds (compile excluded) of `jirl.run`'s `seeds` PPO cartpole seeds on one device
+    and over all visible devices, the seed axis padded to a multiple of those it uses (None
+    with one device)."""
+    if len(jax.devices()) == 1:
+        return None
+    algo = ppo.make(ppo.PPOConfig(), envs.make("cartpole"))
+    key = jax.random.PRNGKey(0)
+    out = {"updates": updates, "seeds": seeds}
+    for name, devices in (("one_device", jax.devices()[:1]), ("all_devices", None)):
+        walls = []
+        for _ in range(3):
+            result = jirl.run(algo, key, updates, seeds=seeds, chunk_size=updates, devices=devices)
+            walls.append(result.wall_seconds)
+        out[f"{name}_seconds"] = float(np.median(walls))
+        out[f"{name}_devices"] = result.layout.devices
+        out[f"{name}_padded"] = result.layout.padded
+    steps = algo.env_steps_per_update * updates * seeds
+    for name in ("one_device", "all_devices"):
+        out[f"{name}_env_steps_per_second"] = steps / out[f"{name}_seconds"]
+    out["speedup"] = out["one_device_seconds"] / out["all_devices_seconds"]
+    return out
+
+
+def print_padded(padded: dict | None) -> None:
+    if padded is None:
+        print("\n(one device visible: no padded-seeds figure)")
+        return
+    devices, axis = padded["all_devices_devices"], padded["all_devices_padded"]
+    print(
+        f"\n### {padded['seeds']} seeds with `jirl.run` (PPO cartpole, {padded['updates']} "
+        f"updates): one device against {devices}, the seed axis padded to {axis}\n"
+    )
+    print("| devices | seed axis | run s | env steps/s |")
+    print("| ---: | ---: | ---: | ---: |")
+    for name in ("one_device", "all_devices"):
+        row = {k.removeprefix(name + "_"): v for k, v in padded.items() if k.startswith(name)}
+        print(
+            f"| {row['devices']} | {row['padded']} | {row['seconds']:.2f} "
+            f"| {row['env_steps_per_second']:,.0f} |"
+        )
+    print(f"\nspeedup {padded['speedup']:.2f}x")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="accelerator mode: longer runs")
     parser.add_argument("--out", default="benchmarks/results/scaling.json")
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="CPU devices for the padded-seeds figure (default: one per core; 0: leave JAX's "
+        "count alone); the other figures use one device",
+    )
     args = parser.parse_args(argv)
+    if args.cpu_devices != 0:
+        jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
     updates = 480 if args.full else 40
     device = jax.devices()[0]
     cpu = f"{platform.machine()} {os.cpu_count()} cores"
@@ -176,6 +231,8 @@ def main(argv=None) -> None:
         f"| {overhead['bare_seconds']:.2f} | {overhead['driver_seconds']:.2f} "
         f"| {100 * overhead['overhead']:+.1f}% |"
     )
+    padded = padded_seeds(updates=200 if not args.full else 960)
+    print_padded(padded)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {
@@ -185,6 +242,7 @@ def main(argv=None) -> None:
         "scaling": scaling,
         "compile": compiles,
         "driver_overhead": overhead,
+        "padded_seeds": padded,
     }
     out.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {out}")
