@@ -126,3 +126,21 @@ def test_brax_rows_run_the_shipped_configs(env_name, algo, row):
     assert shipped.updates == quick_updates
     assert shipped.backend == adversarial.BRAX_BACKEND[env_name]
     assert dataclasses.asdict(shipped.algo_config) == dataclasses.asdict(benchmark)
+
+
+def test_scaling_rows_run():
+    """`benchmarks/scaling.py`'s seed and sweep rows and its padded-seeds figure run, tiny
+    (the sweep row had broken unnoticed when `jirl.sweep.init_sweep` moved to the host)."""
+    import jax
+    import scaling
+
+    rows = scaling.seeds_and_sweep(updates=1, seed_counts=(2,))
+    assert [r["runs"] for r in rows] == [2, 32]
+    assert all(r["wall_seconds"] > 0 for r in rows)
+    padded = scaling.padded_seeds(updates=1, seeds=3)
+    if len(jax.devices()) == 1:
+        assert padded is None
+    else:  # e.g. over 2 devices 3 seeds run as 2 + 2
+        devices, axis = padded["all_devices_devices"], padded["all_devices_padded"]
+        assert axis % devices == 0 and 3 <= axis < 3 + devices
+        assert padded["one_device_padded"] == 3
