@@ -152,6 +152,7 @@ def padded_seeds(updates: int, seeds: int = 5) -> dict | None:
         return None
     algo = ppo.make(ppo.PPOConfig(), envs.make("cartpole"))
     key = jax.random.PRNGKey(0)
+    steps = algo.env_steps_per_update * updates * seeds  # the real seeds' only
     out = {"updates": updates, "seeds": seeds}
     for name, devices in (("one_device", jax.devices()[:1]), ("all_devices", None)):
         walls = []
@@ -161,8 +162,6 @@ def padded_seeds(updates: int, seeds: int = 5) -> dict | None:
         out[f"{name}_seconds"] = float(np.median(walls))
         out[f"{name}_devices"] = result.layout.devices
         out[f"{name}_padded"] = result.layout.padded
-    steps = algo.env_steps_per_update * updates * seeds
-    for name in ("one_device", "all_devices"):
         out[f"{name}_env_steps_per_second"] = steps / out[f"{name}_seconds"]
     out["speedup"] = out["one_device_seconds"] / out["all_devices_seconds"]
     return out

@@ -86,11 +86,12 @@ class SeedLayout:
         return 1 if self.sharding is None else self.sharding.mesh.size
 
     def pad(self, tree):
-        """`tree`'s leaves `[seeds, ...]` → `[padded, ...]` (rows `i % seeds`), on the devices."""
+        """`tree`'s leaves `[seeds, ...]` (host or device arrays) → `[padded, ...]` (rows
+        `i % seeds`), on the devices (the default one without a sharding)."""
         if self.padded != self.seeds:
             rows = np.arange(self.padded) % self.seeds
             tree = jax.tree.map(lambda x: x[rows], tree)
-        return tree if self.sharding is None else jax.device_put(tree, self.sharding)
+        return jax.device_put(tree, self.sharding)
 
     def unpad(self, tree):
         """`tree`'s leaves `[padded, ...]` → the real seeds' `[seeds, ...]`."""
@@ -272,9 +273,9 @@ def run(
         state, saved, done = load_checkpoint(ckpt, template)
         start = done
         history = {k: [v] for k, v in saved.items()}
-        # host arrays onto the devices (the default one without sharding): a checkpoint of a
-        # finished run is returned as it is, with no chunk to move it there
-        state = layout.pad(jax.device_put(state) if sharding is None else state)
+        # host arrays onto the devices: a checkpoint of a finished run is returned as it is,
+        # with no chunk to move it there
+        state = layout.pad(state)
     elif initial_state is not None:
         state = layout.pad(initial_state)
     else:
