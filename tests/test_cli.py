@@ -558,6 +558,8 @@ def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
         (["train", "ppo", "--env", "cartpole", "--set", "ppo.ent_coef=.inf"], "finite number"),
         (["train", "ppo", "--env", "cartpole", "--sweep", "ppo.ent_coef=0,inf"], "finite"),
         (["train", "ppo", "--config", "BINARY"], "not a text file; pass a YAML config"),
+        (["train", "ppo", "--env", "cartpole", "--set", "ppo.squash=true"], "squash: true needs"),
+        (["train", "trpo", "--env", "acrobot", "--set", "trpo.squash=true"], "are discrete"),
     ],
 )
 def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):

@@ -78,7 +78,8 @@ class GeneratorConfig:
     """Hyperparameters of the policy optimised against a learned reward (the generator), shared
     by the adversarial loop and the sample-based apprenticeship learners.
 
-    Both: `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network.
+    Both: `num_envs`, `num_steps`, `gamma`, `gae_lambda`, `ent_coef` (λ), network, `squash`
+    (a tanh-squashed Gaussian policy in the action box, `jirl.nets.TanhNormal`).
     `anneal_updates`: decay PPO's rate, or TRPO's KL radius δ, linearly to 0 over that many
     updates (0 keeps it constant).
     PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
@@ -98,6 +99,7 @@ class GeneratorConfig:
     activation: str = "tanh"
     normalize_obs: bool = True
     init_log_std: float = -0.5
+    squash: bool = False
     max_grad_norm: float = 0.5
     # PPO generator
     learning_rate: float = 1e-3
@@ -144,6 +146,7 @@ class GeneratorConfig:
             activation=self.activation,
             normalize_obs=False,
             init_log_std=self.init_log_std,
+            squash=self.squash,
         )
 
     @property
@@ -169,6 +172,7 @@ class GeneratorConfig:
             activation=self.activation,
             normalize_obs=False,
             init_log_std=self.init_log_std,
+            squash=self.squash,
         )
 
     @property

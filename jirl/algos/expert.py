@@ -52,7 +52,9 @@ def from_agent(
     state: AgentState, config: PPOConfig, env: Env, expert_return: float, random_return: float
 ) -> Expert:
     """The expert of a trained PPO agent (one seed, unbatched state)."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    policy = Policy(
+        env.spec, config.hidden, config.activation, config.init_log_std, config.squash
+    )
     return Expert(
         policy,
         state.learner.params["policy"],
@@ -98,6 +100,7 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
             hidden=tuple(ppo["hidden"]),
             activation=ppo["activation"],
             init_log_std=ppo["init_log_std"],
+            squash=bool(ppo.get("squash", False)),  # absent from experts saved before it
         )
         expert_return, random_return = float(meta["expert_return"]), float(meta["random_return"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
@@ -112,7 +115,9 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     mismatch = horizon_mismatch(meta.get("horizon"), env)
     if mismatch:
         raise DataError(f"{meta_path}: field 'horizon': {mismatch}")
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    policy = Policy(
+        env.spec, config.hidden, config.activation, config.init_log_std, config.squash
+    )
     template = {
         "params": policy.init(jax.random.PRNGKey(0)),
         "normalizer": Normalizer.create(env.spec.obs_shape),

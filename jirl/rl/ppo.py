@@ -39,6 +39,7 @@ class PPOConfig:
     activation: str = "tanh"
     normalize_obs: bool = True
     init_log_std: float = -0.5
+    squash: bool = False  # a tanh-squashed Gaussian in the action box (`jirl.nets.TanhNormal`)
 
     def __post_init__(self):
         for name in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
@@ -146,7 +147,9 @@ def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTr
 
 def ppo_learner(config: PPOConfig, env: Env) -> Learner:
     """The PPO `Learner` for `env`'s spaces."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    policy = Policy(
+        env.spec, config.hidden, config.activation, config.init_log_std, config.squash
+    )
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = make_optimizer(config, config.num_epochs * config.num_minibatches)
 

@@ -46,6 +46,8 @@ class TRPOConfig:
       backtrack_iters: line-search trials at fractions backtrack_coef**i of the full step.
       ent_coef: λ, weight of the entropy bonus in the surrogate.
       vf_learning_rate, vf_epochs, vf_minibatches: the separate Adam fit of V(s).
+      squash: a tanh-squashed Gaussian in the action box (`jirl.nets.TanhNormal`); its KL, the
+        trust region's, is its Gaussian's.
 
     `fisher_subsample` 5 and `vf_epochs` 5 (were 1 and 10) made GAIL (TRPO)'s update 2.2×
     cheaper and learned as well or better: on cartpole, fixed horizon, 100 updates, two sets
@@ -75,6 +77,7 @@ class TRPOConfig:
     activation: str = "tanh"
     normalize_obs: bool = True
     init_log_std: float = -0.5
+    squash: bool = False
 
     def __post_init__(self):
         for name in (
@@ -306,7 +309,9 @@ def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: P
 
 def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
     """The TRPO `Learner` for `env`'s spaces; `opt_state` is the value function's Adam state."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    policy = Policy(
+        env.spec, config.hidden, config.activation, config.init_log_std, config.squash
+    )
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
