@@ -26,16 +26,19 @@ def test_conjugate_gradient_matches_solve():
     np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("env_name", ["cartpole", "pendulum"])
-def test_fisher_vector_product_is_the_kl_hessian(env_name):
+@pytest.mark.parametrize(
+    "env_name, squash", [("cartpole", False), ("pendulum", False), ("pendulum", True)]
+)
+def test_fisher_vector_product_is_the_kl_hessian(env_name, squash):
     """The Gauss-Newton product Jᵀ H_o J v equals ∇²_θ KL(π_old ‖ π_θ) v at θ_old (a jvp of
-    the KL's gradient), for a categorical and a Gaussian policy away from their initialisation."""
+    the KL's gradient), for a categorical, a Gaussian and a tanh-squashed Gaussian policy away
+    from their initialisation."""
     from jax.flatten_util import ravel_pytree
 
     from jirl.nets import Normalizer, Policy
 
     env = envs.make(env_name)
-    policy = Policy(env.spec, (32, 32), "tanh", -0.5)
+    policy = Policy(env.spec, (32, 32), "tanh", -0.5, squash)
     params = policy.init(jax.random.PRNGKey(0))
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
@@ -121,10 +124,11 @@ def test_kl_radius_decays_linearly_over_anneal_updates():
     assert float(trpo.kl_radius(constant, counted)) == pytest.approx(0.02)
 
 
-@pytest.mark.parametrize("env_name", ["pendulum"])
-def test_one_step_stays_in_trust_region(env_name):
+@pytest.mark.parametrize("squash", [False, True])
+def test_one_step_stays_in_trust_region(squash):
     """The KL between the policies before and after `learn`, recomputed here, is ≤ δ."""
-    config = trpo.TRPOConfig(num_envs=4, num_steps=32, max_kl=0.01, vf_epochs=1)
+    env_name = "pendulum"
+    config = trpo.TRPOConfig(num_envs=4, num_steps=32, max_kl=0.01, vf_epochs=1, squash=squash)
     env = envs.make(env_name)
     learner = trpo.trpo_learner(config, env)
 
