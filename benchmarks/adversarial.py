@@ -108,8 +108,8 @@ UPDATES = {
 #: Ant: on generalized physics its experts ended 33-48% of episodes bouncing out of the
 #: healthy range and GAIL (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh
 #: session) GAIL (PPO) 1.01, GAIL (TRPO) 0.61 (0.96 on 6 seeds after `--full`'s 2500
-#: updates, eighteenth session), AIRL −0.14 with λ = 0.01 and 1.00 with λ = 0, a gradient penalty of 1 and the discriminator at
-#: 1e-3 (`BRAX_AIRL_ENV`).
+#: updates, eighteenth session), AIRL −0.14 with λ = 0.01 and 1.00 with λ = 0, a gradient
+#: penalty of 1 and the discriminator at 1e-3 (`BRAX_AIRL_ENV`).
 #: Tuned per env: hopper's GAIL (PPO) and AIRL, ant's and halfcheetah's AIRL, halfcheetah's
 #: GAIL (TRPO).
 ENV_UPDATES = {
