@@ -206,6 +206,9 @@ TERMINATION = {"mode": "auto"}
 #: `--replay-rounds R`: GAIL's and AIRL's discriminator draws half of its policy samples from
 #: the last R rounds (`replay_rounds`, `jirl.algos.adversarial`); 1 (the default) is the papers'.
 REPLAY = {"rounds": 1}
+#: `--squash`: GAIL's and AIRL's generators on continuous actions act with a tanh-squashed
+#: Gaussian (`squash: true`, `jirl.nets.TanhNormal`) instead of a Gaussian the env clips.
+SQUASH = {"on": False}
 #: `--no-throughput` turns off the throughput measurement of each row.
 MEASURE_THROUGHPUT = {"on": True}
 
@@ -238,13 +241,14 @@ def airl_fields(env, updates: int) -> dict:
 def generator(env, ppo: bool = True) -> dict:
     """Config fields of the generator for `env`: on the Brax four the experts' rollout and PPO
     settings (`base.BRAX_PPO`; `ppo=False`: the rollout only, for TRPO), elsewhere none (the
-    learner's defaults)."""
+    learner's defaults); `squash` on continuous actions under `SQUASH`."""
+    fields = {"squash": True} if SQUASH["on"] and not env.spec.discrete else {}
     if env.name not in BRAX:
-        return {}
+        return fields
     keys = ("num_envs", "num_steps")
     if ppo:
         keys += ("num_epochs", "num_minibatches", "learning_rate")
-    return {k: base.BRAX_PPO[k] for k in keys}
+    return fields | {k: base.BRAX_PPO[k] for k in keys}
 
 
 def train_seconds(algo, seeds: int, devices: list, updates: int = 10) -> float:
@@ -543,6 +547,12 @@ def main(argv=None) -> None:
         "(default 1: this round's only)",
     )
     parser.add_argument(
+        "--squash",
+        action="store_true",
+        help="GAIL/AIRL on continuous actions: a tanh-squashed Gaussian policy (squash: true) "
+        "instead of a Gaussian the environment clips",
+    )
+    parser.add_argument(
         "--cpu-devices",
         type=int,
         default=None,
@@ -582,6 +592,7 @@ def main(argv=None) -> None:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
     TERMINATION["mode"] = args.termination
     REPLAY["rounds"] = args.replay_rounds
+    SQUASH["on"] = args.squash
     if jax.default_backend() == "cpu":
         # Synchronous dispatch: XLA:CPU's pool can starve itself on 2 cores (jax 0.10.2).
         jax.config.update("jax_cpu_enable_async_dispatch", False)
@@ -601,6 +612,7 @@ def main(argv=None) -> None:
                     "mode": "full" if args.full else "quick",
                     "termination": args.termination,
                     "replay_rounds": args.replay_rounds,
+                    "squash": args.squash,
                     "device": str(jax.devices()[0]),
                     "platform": platform.platform(),
                     "partial": partial,

@@ -16,7 +16,7 @@ import adversarial  # noqa: E402
 import brax_physics  # noqa: E402
 import imitation_gail  # noqa: E402
 
-from jirl import algos  # noqa: E402
+from jirl import algos, envs  # noqa: E402
 from jirl.config import experiment_config, read_yaml  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -126,6 +126,18 @@ def test_brax_rows_run_the_shipped_configs(env_name, algo, row):
     assert shipped.updates == quick_updates
     assert shipped.backend == adversarial.BRAX_BACKEND[env_name]
     assert dataclasses.asdict(shipped.algo_config) == dataclasses.asdict(benchmark)
+
+
+@pytest.mark.parametrize("env_name, squash", [("pendulum", True), ("cartpole", False)])
+def test_squash_flag_reaches_the_continuous_generators_only(monkeypatch, env_name, squash):
+    """`--squash` gives GAIL's and AIRL's generators `squash: true` where actions are
+    continuous; a discrete env, which would refuse it, keeps its categorical policy."""
+    monkeypatch.setitem(adversarial.SQUASH, "on", True)
+    env = envs.make(env_name)
+    for row in ("gail_trpo", "gail_ppo", "airl"):
+        assert adversarial.LEARNERS[row][1](env, 10).squash is squash, row
+    monkeypatch.setitem(adversarial.SQUASH, "on", False)
+    assert not adversarial.LEARNERS["gail_ppo"][1](env, 10).squash
 
 
 def test_scaling_rows_run():
