@@ -12,8 +12,9 @@ Action bounds (continuous), two conventions (`Policy.squash`):
   samples that the clipping then hides.
 - True: `TanhNormal`, the Gaussian sample squashed into the box (Haarnoja et al. 2018,
   "Soft Actor-Critic", appendix C; Brax's PPO): every action is executed as sampled, and
-  its density and entropy are the executed action's. Its log-density is finite everywhere
-  the inverse is, which `TanhNormal` guarantees by clipping at `TANH_EDGE`.
+  its density and entropy are the executed action's. An action on the bound (a clipped
+  demonstration's) keeps a finite log-density: the inverse clips at `TANH_EDGE`. BC, DAgger
+  and SMILe fit the clipped Gaussian only.
 """
 
 from __future__ import annotations
@@ -164,7 +165,11 @@ class TanhNormal(distrax.Transformed):
     64-node Gauss–Hermite quadrature per dimension: deterministic and differentiable, so
     PPO's and TRPO's entropy bonus needs no key. The KL between two of them with the same box is
     that of their Gaussians (KL is invariant under a shared bijection), what TRPO's trust region
-    bounds. `mode` is the squashed Gaussian mode (the greedy action of SAC and Brax).
+    bounds. `mode` squashes the Gaussian's mode (the greedy action of SAC and Brax; not the
+    maximum of the squashed density).
+
+    Example (shapes): `TanhNormal(loc [B, D], scale [B, D], low, high)`; `sample_and_log_prob`
+    → `([B, D], [B])`; `entropy()`, `kl_divergence(other)` → `[B]`.
     """
 
     def __init__(self, loc: Array, scale: Array, low, high):
