@@ -1,6 +1,8 @@
 """The policy heads of `jirl.nets`: the tanh-squashed Gaussian (`TanhNormal`, `Policy.squash`)
 against a NumPy change of variables, a Monte Carlo entropy and the Gaussian's KL."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 
 from jirl import envs
 from jirl.algos import expert as experts
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, DataError
 from jirl.nets import Normalizer, Policy, TanhNormal
 from jirl.rl import ppo
 
@@ -97,3 +99,18 @@ def test_an_expert_keeps_its_squash_through_save_and_load(tmp_path):
     assert loaded.policy.squash
     obs = jnp.ones((4, 3))
     np.testing.assert_allclose(loaded.mode(obs), expert.mode(obs))
+
+
+def test_an_expert_header_with_a_squash_that_is_not_a_bool_is_refused(tmp_path):
+    env = envs.make("pendulum")
+    config = ppo.PPOConfig()
+    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
+    expert = experts.Expert(
+        policy, policy.init(jax.random.PRNGKey(0)), Normalizer.create((3,)), -150.0, -1200.0
+    )
+    experts.save(tmp_path, expert, env, config)
+    meta = json.loads((tmp_path / "expert.json").read_text())
+    meta["ppo"]["squash"] = "yes"
+    (tmp_path / "expert.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match="ppo.squash must be true or false"):
+        experts.load(tmp_path, env)

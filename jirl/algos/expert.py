@@ -98,8 +98,10 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
             hidden=tuple(ppo["hidden"]),
             activation=ppo["activation"],
             init_log_std=ppo["init_log_std"],
-            squash=bool(ppo.get("squash", False)),  # absent from experts saved before it
+            squash=ppo.get("squash", False),  # absent from experts saved before it
         )
+        if not isinstance(config.squash, bool):
+            raise TypeError(f"ppo.squash must be true or false, got {config.squash!r}")
         expert_return, random_return = float(meta["expert_return"]), float(meta["random_return"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise DataError(f"{meta_path}: malformed expert header ({e!r})") from None
