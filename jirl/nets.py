@@ -220,6 +220,12 @@ class Policy:
                 " (set squash: false)"
             )
 
+    @classmethod
+    def of(cls, spec: Spec, config) -> Policy:
+        """The policy a PPO or TRPO config describes (`hidden`, `activation`, `init_log_std`,
+        `squash`) for the spaces `spec`."""
+        return cls(spec, config.hidden, config.activation, config.init_log_std, config.squash)
+
     @property
     def net(self) -> PolicyNet:
         size = self.spec.num_actions if self.spec.discrete else self.spec.action_dim

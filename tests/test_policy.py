@@ -87,30 +87,29 @@ def test_squash_needs_bounded_continuous_actions():
     assert (jnp.abs(action) < 2.0).all()  # pendulum's torque box, [-2, 2]
 
 
-def test_an_expert_keeps_its_squash_through_save_and_load(tmp_path):
+def saved_pendulum_expert(directory, config: ppo.PPOConfig) -> experts.Expert:
+    """An untrained pendulum expert of `config`'s policy, written to `directory`."""
     env = envs.make("pendulum")
-    config = ppo.PPOConfig(squash=True)
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std, True)
+    policy = Policy.of(env.spec, config)
     expert = experts.Expert(
         policy, policy.init(jax.random.PRNGKey(0)), Normalizer.create((3,)), -150.0, -1200.0
     )
-    experts.save(tmp_path, expert, env, config)
-    loaded = experts.load(tmp_path, env)
+    experts.save(directory, expert, env, config)
+    return expert
+
+
+def test_an_expert_keeps_its_squash_through_save_and_load(tmp_path):
+    expert = saved_pendulum_expert(tmp_path, ppo.PPOConfig(squash=True))
+    loaded = experts.load(tmp_path, envs.make("pendulum"))
     assert loaded.policy.squash
     obs = jnp.ones((4, 3))
     np.testing.assert_allclose(loaded.mode(obs), expert.mode(obs))
 
 
 def test_an_expert_header_with_a_squash_that_is_not_a_bool_is_refused(tmp_path):
-    env = envs.make("pendulum")
-    config = ppo.PPOConfig()
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std)
-    expert = experts.Expert(
-        policy, policy.init(jax.random.PRNGKey(0)), Normalizer.create((3,)), -150.0, -1200.0
-    )
-    experts.save(tmp_path, expert, env, config)
+    saved_pendulum_expert(tmp_path, ppo.PPOConfig())
     meta = json.loads((tmp_path / "expert.json").read_text())
     meta["ppo"]["squash"] = "yes"
     (tmp_path / "expert.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match="ppo.squash must be true or false"):
-        experts.load(tmp_path, env)
+        experts.load(tmp_path, envs.make("pendulum"))

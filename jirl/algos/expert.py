@@ -52,7 +52,7 @@ def from_agent(
     state: AgentState, config: PPOConfig, env: Env, expert_return: float, random_return: float
 ) -> Expert:
     """The expert of a trained PPO agent (one seed, unbatched state)."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std, config.squash)
+    policy = Policy.of(env.spec, config)
     return Expert(
         policy,
         state.learner.params["policy"],
@@ -115,7 +115,7 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     mismatch = horizon_mismatch(meta.get("horizon"), env)
     if mismatch:
         raise DataError(f"{meta_path}: field 'horizon': {mismatch}")
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std, config.squash)
+    policy = Policy.of(env.spec, config)
     template = {
         "params": policy.init(jax.random.PRNGKey(0)),
         "normalizer": Normalizer.create(env.spec.obs_shape),

@@ -147,7 +147,7 @@ def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTr
 
 def ppo_learner(config: PPOConfig, env: Env) -> Learner:
     """The PPO `Learner` for `env`'s spaces."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std, config.squash)
+    policy = Policy.of(env.spec, config)
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = make_optimizer(config, config.num_epochs * config.num_minibatches)
 

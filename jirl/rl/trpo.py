@@ -309,7 +309,7 @@ def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: P
 
 def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
     """The TRPO `Learner` for `env`'s spaces; `opt_state` is the value function's Adam state."""
-    policy = Policy(env.spec, config.hidden, config.activation, config.init_log_std, config.squash)
+    policy = Policy.of(env.spec, config)
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
