@@ -158,9 +158,11 @@ class TanhNormal(distrax.Transformed):
     """Diagonal Gaussian `N(loc, scale²)` over u `[..., D]`, executed as the action
     a = c + h·tanh(u) in the box [low, high] (c, h its centre and half-width).
 
-    `sample_and_log_prob` is exact (change of variables at the sample:
-    log π(a) = log N(u) − Σ_d log(h_d (1 − tanh² u_d))); `log_prob(a)` inverts a first, clipped
-    at `TANH_EDGE`. The entropy has no closed form:
+    log π(a) = log N(u) − Σ_d log(h_d (1 − tanh² u_d)) with u = atanh((a − c)/h) clipped at
+    ±(1 − `TANH_EDGE`), the change of variables; `sample_and_log_prob` scores its sample with the
+    same `log_prob`, so a rollout's stored log π is the one PPO's ratio and AIRL's discriminator
+    recompute (exact at the drawn u unless |u| > 7.25, where float32's tanh has rounded to within
+    `TANH_EDGE` of the bound). The entropy has no closed form:
     H = H(N) + Σ_d [log h_d + E_{z~N(0,1)} log(1 − tanh²(μ_d + σ_d z))], its expectation by
     64-node Gauss–Hermite quadrature per dimension: deterministic and differentiable, so
     PPO's and TRPO's entropy bonus needs no key. The KL between two of them with the same box is
@@ -177,6 +179,11 @@ class TanhNormal(distrax.Transformed):
         self._half = jnp.broadcast_to((high - low) / 2.0, loc.shape[-1:])
         squash = distrax.Chain([distrax.ScalarAffine((high + low) / 2.0, self._half), _EdgeTanh()])
         super().__init__(distrax.MultivariateNormalDiag(loc, scale), distrax.Block(squash, 1))
+
+    def _sample_n_and_log_prob(self, key: Array, n: int) -> tuple[Array, Array]:
+        """`n` samples `[n, ..., D]` and `log_prob` of each `[n, ...]` (class docstring)."""
+        action = self._sample_n(key, n)
+        return action, self.log_prob(action)
 
     def entropy(self) -> Array:
         """[...] entropy of the executed action (nats)."""

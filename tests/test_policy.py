@@ -43,6 +43,15 @@ def test_samples_lie_in_the_box_and_their_log_prob_is_the_change_of_variables():
     )
 
 
+def test_a_sample_is_scored_as_log_prob_scores_it_even_when_tanh_saturates():
+    """PPO divides the recomputed log π by the rollout's: at θ_old the ratio must be 1, also for
+    a mean so far out (u ≈ 9) that float32's tanh rounds the sample onto the bound."""
+    dist = TanhNormal(jnp.array([[9.0, 0.0]]), jnp.array([[0.6, 1.0]]), LOW[:2], HIGH[:2])
+    action, log_prob = dist.sample_and_log_prob(seed=jax.random.PRNGKey(2), sample_shape=(256,))
+    assert np.isfinite(np.asarray(log_prob)).all()
+    np.testing.assert_array_equal(np.asarray(log_prob), np.asarray(dist.log_prob(action)))
+
+
 def test_log_prob_is_finite_on_the_bounds():
     """A clipped demonstration's action on the bound has a finite density (TANH_EDGE)."""
     dist = TanhNormal(jnp.asarray(LOC), jnp.asarray(SCALE), LOW, HIGH)

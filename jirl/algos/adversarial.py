@@ -207,7 +207,12 @@ class AdversarialConfig(GeneratorConfig):
     f − α·w·log π; Fu et al.'s code used w = 0.1 with α = 1). α = 1 is the model as published;
     α < 1 lowers the entropy bonus the policy collects from the reward (α per nat) while the
     reward stays log D − log(1 − D), the same at the discriminator's optimum in living and
-    absorbing states alike, which w < 1 is not (README, the Brax four on the CPU).
+    absorbing states alike, which w < 1 is not (README, the Brax four on the CPU). One
+    exception: with "executed" on a Gaussian the environment clips (`squash: false`),
+    relabelling scores the rollout's log π of the action as sampled, while the discriminator
+    was trained on log π of the clipped one; the two differ for samples outside the bounds,
+    where the reward is f − α·w·log π(a_sampled), the entropy bonus that lets the spread grow.
+    A squashed policy's actions are never clipped, so there the two agree.
     """
 
     disc_hidden: tuple[int, ...] = (64, 64)
