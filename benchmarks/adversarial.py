@@ -102,9 +102,11 @@ UPDATES = {
 #: the same rerun failed (−0.13, 0.02) with a retrained expert that falls in all 10 of its demos
 #: (absorbing states then reward falling; `main` notes such an expert). With the walker2d expert
 #: retrained at γ = 0.997 (2026-12-03, configs/expert-walker2d.yaml; 3465, 8 of 10 demos run 1000
-#: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). Halfcheetah, ReLU
-#: discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87; with the
-#: twelfth session's expert, 4 seeds: AIRL 0.96 (discriminator 3e-3), GAIL (TRPO) 0.78.
+#: steps): GAIL (PPO) 0.99, GAIL (TRPO) 0.98, AIRL 1.00 (2 seeds). With the expert trained for
+#: 3000 updates (2026-12-04: 3118.0, the first that falls in under 10% of episodes), 6 seeds:
+#: GAIL (PPO) 0.88, AIRL 0.57, GAIL (TRPO) 0.47 (`walker2d_expert3000_6seeds_cpu.json`).
+#: Halfcheetah, ReLU discriminator, retrained expert (2026-12-03): GAIL (PPO) 1.01, AIRL 0.87;
+#: with the twelfth session's expert, 4 seeds: AIRL 0.96 (discriminator 3e-3), GAIL (TRPO) 0.78.
 #: Ant: on generalized physics its experts ended 33-48% of episodes bouncing out of the
 #: healthy range and GAIL (PPO) and AIRL scored 0.00; on spring (`BRAX_BACKEND`, eleventh
 #: session) GAIL (PPO) 1.01, GAIL (TRPO) 0.61 (0.96 on 6 seeds after `--full`'s 2500
