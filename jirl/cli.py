@@ -142,8 +142,8 @@ def _anneal_over_updates(data: dict, updates: int | None) -> None:
     from jirl.config import ExperimentConfig
 
     section = data.get(data.get("algo"))
-    if updates is None or not isinstance(section, dict):
-        return
+    if updates is None or updates < 1 or not isinstance(section, dict):
+        return  # a bad --updates is refused, by name, when the config is built
     if section.get("anneal_updates") and section["anneal_updates"] == data.get(
         "updates", ExperimentConfig.updates
     ):

@@ -141,8 +141,8 @@ def _plain(x):
     return x
 
 
-def _suggest(key: str, valid, prefix: str = "") -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+def _suggest(key, valid, prefix: str = "") -> str:
+    close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.5)
     if close:
         return f"; did you mean '{prefix}{close[0]}'?"
     return f"; valid keys: {', '.join(prefix + k for k in sorted(valid))}"
@@ -195,7 +195,9 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
     """Construct the frozen dataclass `cls` from a dict, strictly (`hidden`: fields set by the
     caller, never suggested to the user)."""
     if not isinstance(values, dict):
-        raise ConfigError(f"{prefix or 'config'} must be a mapping of keys to values")
+        raise ConfigError(
+            f"{prefix.rstrip('.') or 'config'} must be a mapping of keys to values, got {values!r}"
+        )
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
@@ -216,15 +218,21 @@ def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.suffix and not path.exists():
         path = CONFIG_DIR / f"{path}.yaml"
+    if path.is_dir():
+        raise ConfigError(f"config '{path}' is a directory; pass a YAML file or a config name")
     if not path.is_file():
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
         raise ConfigError(f"config '{path}' not found; known configs: {', '.join(known) or 'none'}")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML ({where}{str(e).splitlines()[0]})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file; pass a YAML config") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -260,7 +268,8 @@ def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
     """Build an `ExperimentConfig` whose section `data[algo]` fills `algo_config_cls`."""
     data = dict(data)
     algo = data.get("algo")
-    section = data.pop(algo, None) or {}
+    section = data.pop(algo, None)
+    section = {} if section is None else section  # `bc: 0` or `bc: []` is refused by `build`
     algo_config = build(algo_config_cls, section, prefix=f"{algo}.")
     experiment_keys = {f.name for f in dataclasses.fields(ExperimentConfig)}
     algo_keys = {f.name for f in dataclasses.fields(algo_config_cls)}

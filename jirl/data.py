@@ -165,6 +165,8 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
     def fail(msg: str):
         raise DataError(f"{path}: {msg}")
 
+    if path.is_dir():
+        fail("is a directory; pass the demos.npz file in it")
     if not path.is_file():
         fail("no such demonstration file; record one with `jirl expert --env ENV --out DIR`")
     with open(path, "rb") as f:
@@ -225,16 +227,23 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         isinstance(d, int) and d >= 1 for d in data["obs_shape"]
     ):
         fail("field 'header.obs_shape' must be a list of positive integers")
-    try:
-        expert = float(data["expert_return"])
-    except (TypeError, ValueError):
-        fail("field 'header.expert_return' must be a number")
-    if not np.isfinite(expert):
-        fail("field 'header.expert_return' must be finite")
+    for key in ("expert_return", "random_return"):
+        value = data.get(key)
+        if key == "random_return" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail(f"field 'header.{key}' must be a number, got {value!r}")
+        if not np.isfinite(value):
+            fail(f"field 'header.{key}' must be finite")
+    if data.get("random_return") == data["expert_return"]:
+        fail(
+            "field 'header.random_return' equals 'expert_return', so no score can be normalized: "
+            "record the demos again from an expert that beats the random policy"
+        )
     if not isinstance(data.get("env_options", {}), dict):
         fail("field 'header.env_options' must be a JSON object")
     horizon = data.get("horizon")
-    if horizon is not None and not (isinstance(horizon, int) and horizon >= 1):
+    if horizon is not None and not (type(horizon) is int and horizon >= 1):
         fail("field 'header.horizon' must be a positive integer")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
@@ -248,6 +257,8 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
         fail("field 'episode_lengths' is empty: the file holds zero episodes")
     if (lengths < 1).any():
         fail("field 'episode_lengths' has an episode of length < 1")
+    if header.horizon is not None and (lengths > header.horizon).any():
+        fail(f"field 'episode_lengths' has an episode longer than the horizon, {header.horizon}")
     n = int(lengths.sum())
     if header.num_episodes != lengths.shape[0] or header.num_transitions != n:
         fail("field 'header' counts do not match 'episode_lengths' (truncated file?)")
@@ -269,6 +280,11 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             fail(f"field '{field}' contains NaN or inf")
+    not_last = np.ones(n, bool)
+    not_last[np.cumsum(lengths) - 1] = False
+    for field in ("terminated", "truncated"):
+        if (getattr(t, field) & not_last).any():
+            fail(f"field '{field}' is set on a step that is not its episode's last")
     if discrete and ((t.actions < 0) | (t.actions >= header.action["n"])).any():
         fail(f"field 'actions' has a discrete action outside [0, {header.action['n']})")
     if not discrete and header.action.get("low") is not None:

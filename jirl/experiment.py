@@ -23,7 +23,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text, holds_files, replace_dir
+from jirl.files import atomic_write_text, check_inputs_outside, holds_files, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import has_checkpoint, run
 from jirl.types import Algorithm
@@ -127,8 +127,9 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     return saved
 
 
-def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Refuse a run directory that would be clobbered or cannot be resumed; touches nothing
+def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> None:
+    """Refuse a run directory that would be clobbered or cannot be resumed, or one that a new
+    run would replace while it holds one of the `inputs` paths; touches nothing
     (`jirl.files.check_out_dir`, which knows no `--resume`, for the other commands)."""
     if resume and overwrite:
         raise ConfigError("--resume continues a run and --overwrite replaces it; pass one of them")
@@ -142,6 +143,8 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         raise ConfigError(
             f"{out} exists; pass --resume to continue it or --overwrite to replace it"
         )
+    else:
+        check_inputs_outside(out, inputs)
 
 
 def train(
@@ -162,7 +165,7 @@ def train(
     """
     out = Path(out)
     device_list = select_devices(devices)
-    check_run_dir(out, resume=resume, overwrite=overwrite)
+    check_run_dir(out, resume=resume, overwrite=overwrite, inputs=(cfg.demos, cfg.expert))
     if resume:
         saved = read_run_config(
             out, "no readable config.yaml to resume; pass --overwrite instead to start again"

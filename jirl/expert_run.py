@@ -32,8 +32,14 @@ def with_annealing(data: dict) -> dict:
     """An expert's raw config with PPO's learning rate decayed to 0 over the run's updates
     unless `ppo.anneal_updates` is set (measured on cartpole, 4 seeds: returns 500, 486, 291,
     500 with annealing; 238, 119, 500, 176 without)."""
-    section = dict(data.get("ppo") or {})
-    section.setdefault("anneal_updates", data.get("updates", EXPERT_DEFAULTS["updates"]))
+    section = data.get("ppo")
+    section = {} if section is None else section
+    if not isinstance(section, dict):
+        raise ConfigError(f"ppo must be a mapping of PPO options to values, got {section!r}")
+    section = dict(section)
+    updates = data.get("updates", EXPERT_DEFAULTS["updates"])
+    if type(updates) is int and updates >= 1:  # a bad one is refused, by name, when built
+        section.setdefault("anneal_updates", updates)
     return {**data, "ppo": section}
 
 

@@ -42,10 +42,25 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, text.encode())
 
 
-def check_out_dir(out: str | os.PathLike, overwrite: bool) -> None:
-    """Refuse an output directory that holds files unless `overwrite`; touches nothing."""
+def check_out_dir(out: str | os.PathLike, overwrite: bool, inputs=()) -> None:
+    """Refuse an output directory that holds files unless `overwrite`, or one that is or holds
+    one of the `inputs` paths (None entries skipped), which replacing it would delete; touches
+    nothing."""
     if holds_files(out) and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+    check_inputs_outside(out, inputs)
+
+
+def check_inputs_outside(out: str | os.PathLike, inputs) -> None:
+    """Refuse (ConfigError) when a path of `inputs` is `out` or lies below it: a command that
+    replaces `out` would delete what it reads."""
+    target = Path(out).resolve()
+    for path in inputs:
+        if path is not None and target in (Path(path).resolve(), *Path(path).resolve().parents):
+            raise ConfigError(
+                f"--out {out} holds the input {path}, which replacing it would delete; "
+                "write to another directory"
+            )
 
 
 def replace_dir(out: str | os.PathLike) -> Path:

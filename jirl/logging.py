@@ -32,7 +32,7 @@ class JsonlWriter:
         if self.lines:  # resuming: keep what precedes this chunk, then append as usual
             kept = [row for row in map(parse_row, self.lines) if row and row["step"] <= first]
             if kept:
-                self.offset = kept[-1]["wall_time"]
+                self.offset = kept[-1].get("wall_time", 0.0)
             atomic_write_text(self.path, "".join(json.dumps(row) + "\n" for row in kept))
             self.lines = []
         length = next(iter(metrics.values())).shape[0]
@@ -53,11 +53,17 @@ class JsonlWriter:
 
 
 def parse_row(line: str) -> dict | None:
-    """A metrics.jsonl row, or None for a blank line or one cut short by a crash."""
+    """A metrics.jsonl row, or None for a blank line, one cut short by a crash, or one that is
+    not a row this module wrote (no integer `step`, or a `wall_time` that is not a number)."""
     try:
-        return json.loads(line) if line.strip() else None
+        row = json.loads(line) if line.strip() else None
     except json.JSONDecodeError:
         return None
+    if not isinstance(row, dict) or type(row.get("step")) is not int:
+        return None
+    if type(row.get("wall_time", 0.0)) not in (int, float):
+        return None
+    return row
 
 
 class ProgressBar:

@@ -22,19 +22,41 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no metrics.jsonl; is this a jirl run directory?")
-    rows = [row for row in map(parse_row, path.read_text().splitlines()) if row]
+    try:
+        rows = [row for row in map(parse_row, path.read_text().splitlines()) if row]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: unreadable ({e}); is this a jirl run directory?") from None
     if not rows:
-        raise ConfigError(f"{path}: empty; the run logged no update yet")
-    if not all(isinstance(r, dict) and "step" in r and r.keys() == rows[0].keys() for r in rows):
-        raise ConfigError(f"{path}: not a jirl metrics file (rows without 'step' or unlike)")
-    return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
+        raise ConfigError(f"{path}: no update logged (empty, or not a jirl metrics file)")
+    if not all(r.keys() == rows[0].keys() for r in rows):
+        raise ConfigError(f"{path}: not a jirl metrics file (rows with unlike keys)")
+    try:
+        return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: not a jirl metrics file ({e})") from None
+
+
+def read_summary(path: Path) -> dict:
+    """A run's summary.json as a dict; `ConfigError` when it is not one."""
+    try:
+        summary = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ConfigError(f"{path}: not a jirl summary file ({e})") from None
+    if not isinstance(summary, dict):
+        raise ConfigError(f"{path}: not a jirl summary file (a JSON object was expected)")
+    return summary
 
 
 def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
     """Curves of a run: one over all seeds, or one per setting of a sweep (its summary.json
     lists the settings; each owns `runs / settings` consecutive columns)."""
     summary = run_dir / "summary.json"
-    settings = json.loads(summary.read_text()).get("sweep") if summary.is_file() else None
+    settings = read_summary(summary).get("sweep") if summary.is_file() else None
+    if settings and not (
+        isinstance(settings, list)
+        and all(isinstance(x, dict) and isinstance(x.get("setting"), dict) for x in settings)
+    ):
+        raise ConfigError(f"{summary}: 'sweep' is not a list of settings; rerun the sweep")
     if not settings or runs % len(settings):
         return [(run_dir.name, slice(None))]
     seeds = runs // len(settings)

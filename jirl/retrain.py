@@ -105,7 +105,7 @@ def retrain(
     check_seed(seed)
     data = read_run_config(run_dir, "no config.yaml; pass a run directory from `jirl train`")
     algo_name = data.get("algo")
-    if algo_name not in KINDS:
+    if not isinstance(algo_name, str) or algo_name not in KINDS:
         raise ConfigError(
             f"{run_dir}: a '{algo_name}' run learned no reward; retrain needs a "
             f"{' or '.join(KINDS)} run"
@@ -118,7 +118,7 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    check_out_dir(out_dir, overwrite)
+    check_out_dir(out_dir, overwrite, inputs=(run_dir,))
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:

@@ -205,16 +205,23 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
     (a state, or `state_template`'s shapes). A leaf whose shape or dtype differs from the
     template's raises `ConfigError`."""
     path = Path(directory) / CHECKPOINT_FILE
-    raw = serialization.msgpack_restore(path.read_bytes())
-    state = serialization.from_state_dict(template, raw["state"])
+    try:
+        raw = serialization.msgpack_restore(path.read_bytes())
+        state = serialization.from_state_dict(template, raw["state"])
+        update = int(raw["update"])
+        metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as e:  # truncated, or not ours
+        raise ConfigError(
+            f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
+            "or run that training again (--overwrite)"
+        ) from None
     for want, got in zip(jax.tree.leaves(template), jax.tree.leaves(state), strict=True):
         if (np.shape(got), np.result_type(got)) != (want.shape, want.dtype):
             raise ConfigError(
                 f"{path} holds an array of shape {np.shape(got)} {np.result_type(got)} where this "
                 f"config has {want.shape} {want.dtype}: resume it with the config it was run with"
             )
-    metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
-    return state, metrics, int(raw["update"])
+    return state, metrics, update
 
 
 def has_checkpoint(directory: Path | None) -> bool:

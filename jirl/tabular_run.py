@@ -239,8 +239,8 @@ def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
     )
 
 
-def _hint(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
+def _hint(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -319,6 +319,59 @@ def test_plot_draws_a_tabular_run(capsys, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_retrain_of_a_run_whose_algo_is_not_a_name_is_a_user_error(capsys, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("algo: [1]\nenv: cartpole\n")
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
+    one_line_error(code, err)
+    assert "learned no reward" in err
+
+
+def test_a_damaged_checkpoint_is_a_user_error_on_resume_and_on_retrain(
+    capsys, tmp_path, cartpole_expert
+):
+    """Empty, cut mid-way, or a msgpack map that is not a checkpoint: one line, exit 2."""
+    run = tmp_path / "gail"
+    train_briefly(capsys, "gail", "gail-cartpole", cartpole_expert, run)
+    checkpoint = run / "checkpoint" / "state.msgpack"
+    whole = checkpoint.read_bytes()
+    demos = str(cartpole_expert / "demos.npz")
+    argv = ["train", "gail", "--config", "gail-cartpole", "--demos", demos, "--out", str(run)]
+    for damage in (b"", whole[: len(whole) // 2], b"\x81\xa1x\x01"):
+        checkpoint.write_bytes(damage)
+        code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
+        one_line_error(code, err)
+        assert "damaged or not a jirl checkpoint" in err
+        out = str(tmp_path / "o")
+        code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", out)
+        one_line_error(code, err)
+        assert "damaged or not a jirl checkpoint" in err
+
+
+def test_an_out_that_holds_an_input_is_refused_even_with_overwrite(
+    capsys, tmp_path, cartpole_expert
+):
+    """Replacing --out would delete the demos, expert or run the command reads."""
+    run = tmp_path / "gail"
+    train_briefly(capsys, "gail", "gail-cartpole", cartpole_expert, run)
+    for out in (run, tmp_path):
+        code, _, err = run_cli(
+            capsys, "retrain", "--reward", str(run), "--out", str(out), "--overwrite"
+        )
+        one_line_error(code, err)
+        assert "which replacing it would delete" in err and (run / "config.yaml").is_file()
+    demos = str(cartpole_expert / "demos.npz")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--overwrite", "--out"]
+    code, _, err = run_cli(capsys, *argv, str(cartpole_expert.parent))
+    one_line_error(code, err)
+    assert "holds the input" in err and (cartpole_expert / "demos.npz").is_file()
+    argv = ["train", "dagger", "--env", "cartpole", "--expert", str(cartpole_expert)]
+    code, _, err = run_cli(capsys, *argv, "--overwrite", "--out", str(cartpole_expert))
+    one_line_error(code, err)
+    assert "holds the input" in err and (cartpole_expert / "expert.json").is_file()
+
+
 def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoint").mkdir(parents=True)
@@ -534,13 +587,38 @@ def test_plot_out_must_name_a_png_file(capsys, tmp_path, name):
 
 
 @pytest.mark.parametrize(
-    "rows", [['{"loss": [1.0]}'], ['{"step": 1, "a": [1]}', '{"step": 2}'], ["[1]"]]
+    "rows",
+    [
+        ['{"loss": [1.0]}'],
+        ['{"step": 1, "a": [1]}', '{"step": 2}'],
+        ["[1]"],
+        ['{"step": 1, "a": ["abc"]}'],
+        ['{"step": 1, "wall_time": "abc", "a": [1]}'],
+    ],
 )
 def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
     run = write_metrics(tmp_path / "run", rows)
     code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
     one_line_error(code, err)
     assert "not a jirl metrics file" in err
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ({"metrics.jsonl": b"\xff\xfe\x00"}, "metrics.jsonl: unreadable"),
+        ({"summary.json": b"{cut"}, "summary.json: not a jirl summary file"),
+        ({"summary.json": b"[1]"}, "summary.json: not a jirl summary file"),
+        ({"summary.json": b'{"sweep": [3]}'}, "'sweep' is not a list of settings"),
+    ],
+)
+def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
+    run = write_metrics(tmp_path / "run", ['{"step": 1, "a": [1.0]}'])
+    for name, content in damage.items():
+        (run / name).write_bytes(content)
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
+    one_line_error(code, err)
+    assert message in err
 
 
 @pytest.mark.parametrize(
@@ -560,13 +638,27 @@ def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
         (["train", "ppo", "--config", "BINARY"], "not a text file; pass a YAML config"),
         (["train", "ppo", "--env", "cartpole", "--set", "ppo.squash=true"], "squash: true needs"),
         (["train", "trpo", "--env", "acrobot", "--set", "trpo.squash=true"], "are discrete"),
+        (["expert", "--env", "cartpole", "--set", "ppo=5"], "ppo must be a mapping of PPO"),
+        (["train", "ppo", "--env", "cartpole", "--set", "ppo=0"], "ppo must be a mapping of"),
+        (["train", "ppo", "--env", "cartpole", "--set", "ppo=[]"], "ppo must be a mapping of"),
+        (["train", "ppo", "--config", "INT_KEY"], "unknown config key '1'"),
+        (["train", "maxent", "--set", "env=5"], "unknown tabular env '5'"),
+        (["expert", "--env", "cartpole", "--updates", "-1"], "updates must be >= 1, got -1"),
+        (["train", "gail", "--config", "gail-cartpole", "--updates", "0"], "updates must be >="),
+        (["train", "ppo", "--config", "DIR"], "is a directory; pass a YAML file"),
+        (["train", "bc", "--env", "cartpole", "--demos", "DIR"], "is a directory; pass the"),
+        (["train", "ppo", "--config", "BAD_YAML"], "invalid YAML (line 2: "),
     ],
 )
 def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
     """Each input is refused before anything is written to --out."""
     binary = tmp_path / "demos.npz"
     binary.write_bytes(bytes(range(256)))
-    argv = [str(binary) if a == "BINARY" else a for a in argv]
+    (tmp_path / "int_key.yaml").write_text("algo: ppo\nenv: cartpole\n1: 2\n")
+    (tmp_path / "bad.yaml").write_text("algo: ppo\nenv: cartpole: 3\n")
+    files = {"BINARY": binary, "INT_KEY": tmp_path / "int_key.yaml", "DIR": tmp_path}
+    files["BAD_YAML"] = tmp_path / "bad.yaml"
+    argv = [str(files.get(a, a)) for a in argv]
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, *argv, "--out", str(out))
     one_line_error(code, err)

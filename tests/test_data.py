@@ -100,6 +100,12 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"episode_lengths": np.zeros((0,), np.int32)}, "zero episodes"),
         ({"header": "VERSION"}, "format_version"),
         ({"header": "NOT_JSON"}, "not valid JSON"),
+        ({"header": "RANDOM_NOT_A_NUMBER"}, "'header.random_return' must be a number"),
+        ({"header": "RANDOM_NAN"}, "'header.random_return' must be finite"),
+        ({"header": "EXPERT_BOOL"}, "'header.expert_return' must be a number"),
+        ({"header": "RANDOM_IS_EXPERT"}, "equals 'expert_return', so no score can be normalized"),
+        ({"header": "SHORT_HORIZON"}, "an episode longer than the horizon, 2"),
+        ({"terminated": "EARLY_END"}, "'terminated' is set on a step that is not its episode's"),
     ],
 )
 def test_bad_fields(tmp_path, cartpole, demos, changes, match):
@@ -113,6 +119,12 @@ def test_bad_fields(tmp_path, cartpole, demos, changes, match):
                 "NAN": np.full((n, 4), np.nan, np.float32),
                 "VERSION": header_with(demos, cartpole, format_version=99),
                 "NOT_JSON": np.frombuffer(b"{nope", np.uint8),
+                "RANDOM_NOT_A_NUMBER": header_with(demos, cartpole, random_return="abc"),
+                "RANDOM_NAN": header_with(demos, cartpole, random_return=float("nan")),
+                "EXPERT_BOOL": header_with(demos, cartpole, expert_return=True),
+                "RANDOM_IS_EXPERT": header_with(demos, cartpole, random_return=30.0),
+                "SHORT_HORIZON": header_with(demos, cartpole, horizon=2),
+                "EARLY_END": np.arange(n) == 0,
             }[v]
         resolved[k] = v
     p = write(tmp_path / "d.npz", demos, cartpole, **resolved)
@@ -301,3 +313,12 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
         experts.load(fresh(), envs.make("acrobot"))
     with pytest.raises(DataError, match="cannot restore expert parameters"):
         experts.load(fresh(params=b"\x00\x01 not msgpack"), cartpole)
+    with pytest.raises(DataError, match="equals 'random_return'.*train the expert again"):
+        same = {**good, "random_return": good["expert_return"]}
+        experts.load(fresh(meta=json.dumps(same)), cartpole)
+    with pytest.raises(DataError, match="must be finite"):
+        experts.load(fresh(meta=json.dumps({**good, "random_return": float("nan")})), cartpole)
+    # a header that names an (8, 8) network beside the weights of the (64, 64) one
+    small = {**good, "ppo": {**good["ppo"], "hidden": [8, 8]}}
+    with pytest.raises(DataError, match="the two files are from different experts"):
+        experts.load(fresh(meta=json.dumps(small)), cartpole)

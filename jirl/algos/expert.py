@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jax
+import numpy as np
 from flax import serialization
 
 from jirl.data import horizon_mismatch, options_mismatch
@@ -105,6 +106,13 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         expert_return, random_return = float(meta["expert_return"]), float(meta["random_return"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise DataError(f"{meta_path}: malformed expert header ({e!r})") from None
+    if not (np.isfinite(expert_return) and np.isfinite(random_return)):
+        raise DataError(f"{meta_path}: 'expert_return' and 'random_return' must be finite")
+    if expert_return == random_return:
+        raise DataError(
+            f"{meta_path}: 'expert_return' equals 'random_return' ({expert_return}), so no score "
+            "can be normalized: train the expert again (jirl expert)"
+        )
     if meta.get("format_version") != EXPERT_FORMAT:
         raise DataError(f"{meta_path}: field 'format_version' must be {EXPERT_FORMAT}")
     if meta.get("env") != env.name:
@@ -124,4 +132,10 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         tree = serialization.from_bytes(template, params_path.read_bytes())
     except Exception as e:  # msgpack raises many types; none of them runs code
         raise DataError(f"{params_path}: cannot restore expert parameters ({e})") from None
+    for want, got in zip(jax.tree.leaves(template), jax.tree.leaves(tree), strict=True):
+        if np.shape(got) != np.shape(want):
+            raise DataError(
+                f"{params_path}: an array of shape {np.shape(got)} where {meta_path}'s network "
+                f"has {np.shape(want)}: the two files are from different experts"
+            )
     return Expert(policy, tree["params"], tree["normalizer"], expert_return, random_return)
