@@ -69,8 +69,10 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         raise ConfigError(f"'{cfg.algo}' queries an expert: pass --expert DIR (from `jirl expert`)")
     if spec.needs_demos and demos_path is None:
         raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
-    if cfg.num_demos is not None and not spec.needs_demos:
+    if cfg.num_demos is not None and not (spec.needs_demos or spec.optional_demos):
         raise ConfigError(f"'{cfg.algo}' learns from no demonstrations: drop --num-demos")
+    if cfg.num_demos is not None and demos_path is None:
+        raise ConfigError("--num-demos takes episodes of --demos FILE.npz: pass that too")
     demos = None
     reference = {"expert_return": None, "random_return": None}
     if demos_path is not None:

@@ -1,5 +1,6 @@
 """DAgger: β schedules, the aggregated ring buffer, config errors, the CLI boundary, and the
-lecture's contrast on cartpole (1 demonstration episode: BC reported, DAgger and SMILe >= 0.95)."""
+lecture's contrast on pendulum (1 demonstration episode: DAgger >= 0.9 and well above BC;
+SMILe from the oracle alone >= 0.5)."""
 
 from __future__ import annotations
 
@@ -30,44 +31,52 @@ def scores(algo, env, expert, num_updates, seeds=3, episodes=8):
     return normalized_score(returns, expert.expert_return, expert.random_return), metrics
 
 
-def test_dagger_and_smile_from_one_episode_bc_reported(cartpole_expert):
-    env = envs.make("cartpole")
-    expert = experts.load(cartpole_expert, env)
-    demos = data.load(cartpole_expert / "demos.npz", env=env).trajectories
+def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_oracle(
+    pendulum_expert,
+):
+    """The lecture's contrast where BC falls short: one pendulum demonstration. Measured
+    (3 seeds, these settings): BC 0.47, DAgger 0.97, SMILe without demos 0.69; an untrained
+    policy scores about 0. (On cartpole one episode is enough for BC to score 1.0, so a test
+    there could not tell a working DAgger from plain BC.) This fails when DAgger's or SMILe's
+    labelling, aggregation or training breaks; it does not isolate DAgger's labelling of the
+    learner's own states: aggregating expert roll-outs only (β = 1 every round) also scored
+    0.94 here. That part is `test_dagger_with_a_user_oracle_fills_buffer_to_capacity`'s."""
+    env = envs.make("pendulum")
+    expert = experts.load(pendulum_expert, env)
+    demos = data.load(pendulum_expert / "demos.npz", env=env).trajectories
     one = data.take_episodes(demos, 1)
+    rounds = 6
 
-    bc_scores, _ = scores(bc.make(bc.BCConfig(steps_per_update=100), env, one), env, expert, 3)
+    bc_scores, _ = scores(bc.make(bc.BCConfig(), env, one), env, expert, 20)
     dagger_config = dagger.DAggerConfig(
-        beta_schedule="exponential",
-        num_envs=4,
-        steps_per_round=64,
-        sgd_steps=100,
-        buffer_capacity=4096,
+        beta_schedule="exponential", steps_per_round=64, buffer_capacity=50_000
     )
     dagger_scores, dagger_metrics = scores(
-        dagger.make(dagger_config, env, one, expert), env, expert, 4
+        dagger.make(dagger_config, env, one, expert), env, expert, rounds
     )
-    smile_config = smile.SMILeConfig(
-        beta=0.5, max_rounds=4, num_envs=4, steps_per_round=64, sgd_steps=150
+    smile_config = smile.SMILeConfig(max_rounds=rounds + 1)
+    smile_scores, smile_metrics = scores(
+        smile.make(smile_config, env, expert, None), env, expert, rounds
     )
-    smile_scores, smile_metrics = scores(smile.make(smile_config, env, expert, one), env, expert, 3)
     print(
-        f"\ncartpole, 1 demo episode ({one.num_transitions} steps), normalized score: "
+        f"\npendulum, 1 demo episode ({one.num_transitions} steps), normalized score: "
         f"BC {bc_scores.mean():.3f}  DAgger {dagger_scores.mean():.3f} "
         f"({int(dagger_metrics['expert_queries'][0, -1])} queries)  "
         f"SMILe {smile_scores.mean():.3f} ({int(smile_metrics['expert_queries'][0, -1])} queries)"
     )
-    assert np.isfinite(bc_scores.mean())
-    assert dagger_scores.mean() >= 0.95
-    assert smile_scores.mean() >= 0.95
+    assert dagger_scores.mean() >= 0.9
+    assert dagger_scores.mean() >= bc_scores.mean() + 0.25  # labels at the learner's states
+    assert smile_scores.mean() >= 0.5
     # Expert queries are counted per labelled state, cumulatively.
     per_round = dagger_config.samples_per_round
-    np.testing.assert_array_equal(dagger_metrics["expert_queries"][0], per_round * np.arange(1, 5))
-    np.testing.assert_allclose(dagger_metrics["beta"][0], 0.5 ** np.arange(4))
+    np.testing.assert_array_equal(
+        dagger_metrics["expert_queries"][0], per_round * np.arange(1, rounds + 1)
+    )
+    np.testing.assert_allclose(dagger_metrics["beta"][0], 0.5 ** np.arange(rounds))
     # the buffer holds the demo and every round's labels (under capacity here; at capacity:
     # test_dagger_with_a_user_oracle_fills_buffer_to_capacity)
     np.testing.assert_array_equal(
-        dagger_metrics["buffer_size"][0], one.num_transitions + per_round * np.arange(1, 5)
+        dagger_metrics["buffer_size"][0], one.num_transitions + per_round * np.arange(1, rounds + 1)
     )
 
 

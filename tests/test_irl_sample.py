@@ -185,6 +185,8 @@ def test_fem_feature_expectations_of_whole_episodes():
         (gcl.GCLConfig, {"generator": "sac"}, "generator"),
         (gan_gcl.GANGCLConfig, {"log_z_learning_rate": 0.0}, "log_z_learning_rate"),
         (gan_gcl.GANGCLConfig, {"disc_updates": 0}, "disc_updates"),
+        (gcl.GCLConfig, {"replay_rounds": 4}, "replay_rounds must be 1 for GCL and GAN-GCL"),
+        (gan_gcl.GANGCLConfig, {"replay_rounds": 2}, "replay_rounds must be 1"),
         (apprenticeship.FEMConfig, {"features": "cubic"}, "features"),
         (apprenticeship.FEMConfig, {"fixed_horizon": False}, "fixed_horizon"),
         (apprenticeship.FEMConfig, {"feature_gamma": 0.0}, r"feature_gamma must be in \(0, 1\]"),

@@ -127,3 +127,16 @@ def test_cli_train_smile_without_expert_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "--expert" in err
+
+
+def test_cli_smile_takes_num_demos_of_its_demos(tmp_path, capsys, cartpole_expert):
+    """SMILe clones its first member from --demos when given, so --num-demos applies to it
+    (it was refused as "learns from no demonstrations"); without --demos it has nothing to cut."""
+    base = ["train", "smile", "--env", "cartpole", "--expert", str(cartpole_expert)]
+    demos = ["--demos", str(cartpole_expert / "demos.npz")]
+    code = cli.main([*base, "--num-demos", "1", "--out", str(tmp_path / "a")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "pass that too" in err
+    quick = ["--updates", "1", "--set", "smile.sgd_steps=2", "--quiet"]
+    code = cli.main([*base, *demos, "--num-demos", "1", *quick, "--out", str(tmp_path / "b")])
+    assert code == 0, capsys.readouterr().err

@@ -31,6 +31,7 @@ class AlgoSpec:
     config_cls: type
     build: Callable[[Any, Env, Inputs], Algorithm]
     needs_demos: bool = False
+    optional_demos: bool = False  # learns from demonstrations when given (SMILe's first member)
     needs_expert: bool = False
     summary: str = ""
 
@@ -72,6 +73,7 @@ for _spec in (
         "smile",
         smile.SMILeConfig,
         lambda c, env, i: smile.make(c, env, i.expert, i.demos),
+        optional_demos=True,
         needs_expert=True,
         summary="SMILe: geometric mixture of policies, each cloned on fresh expert labels",
     ),

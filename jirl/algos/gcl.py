@@ -73,6 +73,14 @@ class GCLConfig(adversarial.AdversarialConfig):
             self.reward_inputs in INPUTS,
             f"reward_inputs must be one of {', '.join(INPUTS)}, got '{self.reward_inputs}'",
         )
+        # Replayed segments came from older policies, but their log q is recomputed under the
+        # current one: the importance weights would need the fusion density of every policy
+        # that sampled (Finn et al. 2016, sec. 4.1), which is not kept.
+        require(
+            self.replay_rounds == 1,
+            f"replay_rounds must be 1 for GCL and GAN-GCL (log q of a replayed segment would be "
+            f"the current policy's, not its sampler's), got {self.replay_rounds}",
+        )
 
 
 def trajectory_reward(config: GCLConfig, env: Env) -> TrajectoryReward:

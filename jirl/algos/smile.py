@@ -25,8 +25,10 @@ mixture without the expert, renormalised, which is the paper's π̃_k = (π_k �
 (1 − (1 − β)^k) and never queries the expert.
 
 If demonstrations are given, the first policy π̂_1 is trained on them in `init` instead of on a
-round of expert roll-outs (π_0 = π* acts alone on round 1, so the two are the same distribution);
-that round then costs no expert queries.
+round of expert roll-outs (π_0 = π* acts alone on round 1, so both come from the expert's state
+distribution); that round then costs no expert queries. The labels differ: a jirl demo file
+records the expert's sampled actions, the oracle answers with its most likely one
+(`jirl.oracle.as_oracle`).
 """
 
 from __future__ import annotations
