@@ -328,31 +328,12 @@ def test_retrain_of_a_run_whose_algo_is_not_a_name_is_a_user_error(capsys, tmp_p
     assert "learned no reward" in err
 
 
-def test_a_damaged_checkpoint_is_a_user_error_on_resume_and_on_retrain(
+def test_an_out_that_holds_an_input_and_a_damaged_checkpoint_are_user_errors(
     capsys, tmp_path, cartpole_expert
 ):
-    """Empty, cut mid-way, or a msgpack map that is not a checkpoint: one line, exit 2."""
-    run = tmp_path / "gail"
-    train_briefly(capsys, "gail", "gail-cartpole", cartpole_expert, run)
-    checkpoint = run / "checkpoint" / "state.msgpack"
-    whole = checkpoint.read_bytes()
-    demos = str(cartpole_expert / "demos.npz")
-    argv = ["train", "gail", "--config", "gail-cartpole", "--demos", demos, "--out", str(run)]
-    for damage in (b"", whole[: len(whole) // 2], b"\x81\xa1x\x01"):
-        checkpoint.write_bytes(damage)
-        code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
-        one_line_error(code, err)
-        assert "damaged or not a jirl checkpoint" in err
-        out = str(tmp_path / "o")
-        code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", out)
-        one_line_error(code, err)
-        assert "damaged or not a jirl checkpoint" in err
-
-
-def test_an_out_that_holds_an_input_is_refused_even_with_overwrite(
-    capsys, tmp_path, cartpole_expert
-):
-    """Replacing --out would delete the demos, expert or run the command reads."""
+    """Replacing --out would delete the demos, expert or run the command reads: refused even
+    with --overwrite. Then a checkpoint that is empty, cut mid-way, or a msgpack map that is not
+    a checkpoint: one line, exit 2, on --resume and on retrain."""
     run = tmp_path / "gail"
     train_briefly(capsys, "gail", "gail-cartpole", cartpole_expert, run)
     for out in (run, tmp_path):
@@ -370,6 +351,19 @@ def test_an_out_that_holds_an_input_is_refused_even_with_overwrite(
     code, _, err = run_cli(capsys, *argv, "--overwrite", "--out", str(cartpole_expert))
     one_line_error(code, err)
     assert "holds the input" in err and (cartpole_expert / "expert.json").is_file()
+
+    checkpoint = run / "checkpoint" / "state.msgpack"
+    whole = checkpoint.read_bytes()
+    argv = ["train", "gail", "--config", "gail-cartpole", "--demos", demos, "--out", str(run)]
+    for damage in (b"", whole[: len(whole) // 2], b"\x81\xa1x\x01"):
+        checkpoint.write_bytes(damage)
+        code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
+        one_line_error(code, err)
+        assert "damaged or not a jirl checkpoint" in err
+        out = str(tmp_path / "o")
+        code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", out)
+        one_line_error(code, err)
+        assert "damaged or not a jirl checkpoint" in err
 
 
 def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path):
