@@ -55,6 +55,7 @@ def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
     if settings and not (
         isinstance(settings, list)
         and all(isinstance(x, dict) and isinstance(x.get("setting"), dict) for x in settings)
+        and all(type(v) in (int, float) for x in settings for v in x["setting"].values())
     ):
         raise ConfigError(f"{summary}: 'sweep' is not a list of settings; rerun the sweep")
     if not settings or runs % len(settings):

@@ -604,6 +604,7 @@ def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
         ({"summary.json": b"{cut"}, "summary.json: not a jirl summary file"),
         ({"summary.json": b"[1]"}, "summary.json: not a jirl summary file"),
         ({"summary.json": b'{"sweep": [3]}'}, "'sweep' is not a list of settings"),
+        ({"summary.json": b'{"sweep": [{"setting": {"lr": "x"}}]}'}, "not a list of settings"),
     ],
 )
 def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
