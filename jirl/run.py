@@ -202,8 +202,9 @@ def state_template(algo: Algorithm, seeds: int):
 
 def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int]:
     """Restore `(state, metrics, update)` written by `save_checkpoint` into `template`'s tree
-    (a state, or `state_template`'s shapes). A leaf whose shape or dtype differs from the
-    template's raises `ConfigError`."""
+    (a state, or `state_template`'s shapes). A file that is not such a checkpoint (empty, cut
+    short, another msgpack), or a leaf whose shape or dtype differs from the template's, raises
+    `ConfigError`."""
     path = Path(directory) / CHECKPOINT_FILE
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
