@@ -1,6 +1,7 @@
 """Atomic file writes: the one way jirl replaces a file it has written before (checkpoints,
 experts, demonstrations, summaries, a resumed run's metrics). A crash at any moment leaves either
-the old file or the new one, never a file cut short."""
+the old file or the new one, never a file cut short. Also the output-directory checks, and the
+one check that a pytree read back from a file has the arrays its reader expects."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
 
 from jirl.errors import ConfigError
 
@@ -91,3 +96,22 @@ def check_parents(path: str | os.PathLike) -> None:
             if not parent.is_dir():
                 raise ConfigError(f"{path}: {parent} is a file, not a directory; choose another")
             return
+
+
+def leaf_mismatch(template: Any, tree: Any) -> str | None:
+    """The first leaf of `tree` (read back from a file into `template`'s structure, e.g. by
+    `flax.serialization.from_state_dict`) whose shape or dtype differs from `template`'s, as
+    "at PATH: shape S DTYPE where T DTYPE is expected"; None if all match. `template`'s leaves
+    may be arrays or `jax.ShapeDtypeStruct`s. Flax restores a state dict into any template of
+    the same structure, so without this a file from another network fails at first use."""
+    got_leaves = jax.tree.leaves(tree)
+    paths = jax.tree_util.tree_flatten_with_path(template)[0]
+    for (path, want), got in zip(paths, got_leaves, strict=True):
+        got_sig = (tuple(np.shape(got)), np.result_type(got))
+        want_sig = (tuple(np.shape(want)), np.result_type(want.dtype))
+        if got_sig != want_sig:
+            return (
+                f"at {jax.tree_util.keystr(path)}: shape {got_sig[0]} {got_sig[1]} where "
+                f"{want_sig[0]} {want_sig[1]} is expected"
+            )
+    return None

@@ -22,7 +22,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import ConfigError, JirlError
-from jirl.files import atomic_write
+from jirl.files import atomic_write, leaf_mismatch
 
 if hasattr(jax, "shard_map"):
     _shard_map, _NO_CHECK = jax.shard_map, {"check_vma": False}
@@ -216,12 +216,12 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
             "or run that training again (--overwrite)"
         ) from None
-    for want, got in zip(jax.tree.leaves(template), jax.tree.leaves(state), strict=True):
-        if (np.shape(got), np.result_type(got)) != (want.shape, want.dtype):
-            raise ConfigError(
-                f"{path} holds an array of shape {np.shape(got)} {np.result_type(got)} where this "
-                f"config has {want.shape} {want.dtype}: resume it with the config it was run with"
-            )
+    mismatch = leaf_mismatch(template, state)
+    if mismatch:
+        raise ConfigError(
+            f"{path} does not fit this config ({mismatch}): resume it with the config it was "
+            "run with"
+        )
     return state, metrics, update
 
 

@@ -116,7 +116,8 @@ def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):
     state, _, update = load_checkpoint(tmp_path, state_template(algo, 1))
     assert update == 6
     assert float(state["x"][0]) == 6.0
-    with pytest.raises(ConfigError, match=r"shape \(1,\) float32 where this config has \(1, 3\)"):
+    expected = r"at \['x'\]: shape \(1,\) float32 where \(1, 3\) float32 is expected"
+    with pytest.raises(ConfigError, match=expected):
         load_checkpoint(
             tmp_path, state_template(algo._replace(init=lambda k: {"x": jnp.zeros(3)}), 1)
         )

@@ -20,7 +20,7 @@ from flax import serialization
 from jirl.data import horizon_mismatch, options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import DataError
-from jirl.files import atomic_write
+from jirl.files import atomic_write, leaf_mismatch
 from jirl.nets import Normalizer, Policy
 from jirl.rl.agent import AgentState
 from jirl.rl.ppo import PPOConfig
@@ -132,10 +132,10 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         tree = serialization.from_bytes(template, params_path.read_bytes())
     except Exception as e:  # msgpack raises many types; none of them runs code
         raise DataError(f"{params_path}: cannot restore expert parameters ({e})") from None
-    for want, got in zip(jax.tree.leaves(template), jax.tree.leaves(tree), strict=True):
-        if np.shape(got) != np.shape(want):
-            raise DataError(
-                f"{params_path}: an array of shape {np.shape(got)} where {meta_path}'s network "
-                f"has {np.shape(want)}: the two files are from different experts"
-            )
+    mismatch = leaf_mismatch(template, tree)
+    if mismatch:
+        raise DataError(
+            f"{params_path} does not fit {meta_path}'s network ({mismatch}): the two files are "
+            "from different experts"
+        )
     return Expert(policy, tree["params"], tree["normalizer"], expert_return, random_return)
