@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import pathlib
 
 import jax.numpy as jnp
 import pytest
@@ -658,6 +659,25 @@ def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
     code, _, err = run_cli(capsys, *argv, "--out", str(out))
     one_line_error(code, err)
     assert message in err and not out.exists()
+
+
+def test_an_unreadable_config_is_a_user_error(capsys, tmp_path, monkeypatch):
+    """A config the OS will not let us read (chmod 000 does not stop root, who runs CI, so the
+    read itself is made to fail)."""
+    config = tmp_path / "locked.yaml"
+    config.write_text("algo: ppo\nenv: cartpole\n")
+    real_read_text = pathlib.Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self == config:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", read_text)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "ppo", "--config", str(config), "--out", str(out))
+    one_line_error(code, err)
+    assert "cannot be read (Permission denied)" in err and not out.exists()
 
 
 def test_resume_without_a_readable_config_is_a_user_error(capsys, tmp_path):
