@@ -97,13 +97,23 @@ def test_maxent_vmaps_over_seeds_and_over_problems_sharing_dynamics():
     assert not np.allclose(batched.weights[0], batched.weights[1])  # each seed its own demos
 
 
-def test_max_margin_qp_matches_scipy():
+def _random_qp():
     rng = np.random.default_rng(0)
-    mu_expert = rng.uniform(size=3)
-    mu_policies = rng.uniform(size=(5, 3))
-    losses = rng.uniform(0.2, 1.0, size=5)
     mask = np.array([True, True, True, True, False])
-    c = 1.0
+    return rng.uniform(size=3), rng.uniform(size=(5, 3)), rng.uniform(0.2, 1.0, size=5), mask, 1.0
+
+
+def _opposed_qp():
+    """The expert halfway between two policies (g₁ = −g₂): power iteration from the all-ones
+    vector saw a Gram matrix with no top eigenvalue, and FISTA overshot to w = (5, 0)."""
+    mu_policies = np.array([[1.0, 0.5], [0.0, 0.5]])
+    return np.array([0.5, 0.5]), mu_policies, np.array([0.3, 0.1]), np.array([True, True]), 10.0
+
+
+@pytest.mark.parametrize("problem", [_random_qp, _opposed_qp])
+def test_max_margin_qp_matches_scipy(problem):
+    mu_expert, mu_policies, losses, mask, c = problem()
+    dim = mu_expert.size
     w, slack, _ = solve_margin_qp(
         jnp.asarray(mu_expert),
         jnp.asarray(mu_policies),
@@ -114,20 +124,20 @@ def test_max_margin_qp_matches_scipy():
     )
     g = (mu_expert - mu_policies)[mask]
     cons = [
-        {"type": "ineq", "fun": lambda x, i=i: x[:3] @ g[i] - losses[mask][i] + x[3]}
+        {"type": "ineq", "fun": lambda x, i=i: x[:dim] @ g[i] - losses[mask][i] + x[dim]}
         for i in range(len(g))
     ]
-    cons.append({"type": "ineq", "fun": lambda x: x[3]})
+    cons.append({"type": "ineq", "fun": lambda x: x[dim]})
     ref = minimize(
-        lambda x: 0.5 * x[:3] @ x[:3] + c * x[3],
-        np.zeros(4),
+        lambda x: 0.5 * x[:dim] @ x[:dim] + c * x[dim],
+        np.zeros(dim + 1),
         constraints=cons,
         method="SLSQP",
         options={"ftol": 1e-12, "maxiter": 500},
     )
     assert ref.success
-    np.testing.assert_allclose(w, ref.x[:3], atol=1e-3)
-    np.testing.assert_allclose(slack, ref.x[3], atol=1e-3)
+    np.testing.assert_allclose(w, ref.x[:dim], atol=1e-3)
+    np.testing.assert_allclose(slack, ref.x[dim], atol=1e-3)
 
 
 @pytest.mark.parametrize("method", ["projection", "planning"])
