@@ -148,10 +148,6 @@ class Discriminator:
         """Logits `[...]` for transitions of any leading shape."""
         return self.net.apply(params, features(self.spec, normalizer, t, self.inputs))[..., 0]
 
-    def transfer_reward(self, params, normalizer: Normalizer, t: Transition) -> Array:
-        """The frozen reward a fresh agent optimises: −log(1 − D)."""
-        return neg_log_one_minus_d(self.logits(params, normalizer, t))
-
 
 class ShapedNet(nn.Module):
     """Two MLPs: the reward term g(x) and the potential h(s)."""

@@ -158,8 +158,6 @@ class _LogProbSpy:
     def logits(self, params, normalizer, t):
         return params["w"] - t.log_prob
 
-    transfer_reward = logits
-
 
 def _spy_loss(params, normalizer, batch, key):
     """A loss that reports the log π of each side of the discriminator's minibatch."""

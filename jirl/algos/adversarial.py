@@ -268,12 +268,11 @@ class AdversarialConfig(GeneratorConfig):
 
 class RewardModel:
     """What the loop needs of a discriminator (`jirl.rewards.Discriminator`, `ShapedReward`):
-    `init(key) -> params`, `logits(params, normalizer, t) -> [...]`,
-    `transfer_reward(params, normalizer, t) -> [...]`."""
+    `init(key) -> params`, `logits(params, normalizer, t) -> [...]`. The reward a fresh agent
+    is retrained on is `jirl.retrain.reward_fn`'s."""
 
     init: Callable[[Array], dict]
     logits: LogitFn
-    transfer_reward: LogitFn
 
 
 @struct.dataclass
@@ -658,8 +657,3 @@ def make(
         return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
 
     return Algorithm(init, update, act, name, config.batch_size)
-
-
-def frozen_reward(model: RewardModel, params, normalizer: Normalizer):
-    """`reward_fn(transitions) -> rewards` of a trained model's transfer reward, for retraining."""
-    return lambda t: model.transfer_reward(params, normalizer, t)
