@@ -177,6 +177,11 @@ def test_mwal_mixed_policy_matches_the_experts_feature_expectations():
     uniform = jnp.full((mdp.num_states, mdp.num_actions), 0.2)
     random_gap = float(metrics.feature_expectation_gap(mdp, uniform, demos, phi))
     assert gaps[1] < 0.5 * gaps[0] and gaps[1] < 0.1 * random_gap
+    # counts that the demos do not cover are refused, not compared
+    with pytest.raises(ValueError, match="hold only"):
+        metrics.feature_expectation_gap(mdp, uniform, demos, phi, discount=0.99)
+    with pytest.raises(ValueError, match=f"pass horizon={HORIZON}"):
+        metrics.feature_expectation_gap(mdp, uniform, demos, phi, horizon=HORIZON + 1)
 
 
 def test_deep_maxent_beats_linear_maxent_on_objectworld():

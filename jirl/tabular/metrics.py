@@ -224,7 +224,10 @@ def feature_expectation_gap(
     """‖μ(π) − μ_E‖₂ / Σ_t γ^t: the per-step feature gap between a policy and the demos.
 
     `features`: `[S, F]` or `[S, A, F]`. The policy's counts use the demos' horizon when
-    `horizon` is None and the policy is stationary with `discount == 1`.
+    `horizon` is None and the policy is stationary with `discount == 1`. Demos that do not
+    cover the counted visitation (`check_demo_horizon`: another finite horizon, or too short
+    for an infinite discounted one) raise `ValueError`: the gap would not vanish at the
+    expert's own policy.
     """
     if features.ndim == 2:
         features = jnp.broadcast_to(
@@ -232,6 +235,7 @@ def feature_expectation_gap(
         )
     if horizon is None and policy.ndim == 2 and discount == 1.0:
         horizon = demos.horizon
+    check_demo_horizon(demos.horizon, policy.shape[0] if policy.ndim == 3 else horizon, discount)
     vis = planning.visitation(mdp, policy, horizon=horizon, discount=discount)
     demo_vis = empirical_visitation(demos, mdp.num_states, mdp.num_actions, discount)
     gap = feature_counts(vis.state_action, features) - feature_counts(demo_vis, features)
