@@ -81,6 +81,10 @@ def train_expert(
 ) -> dict:
     """Train `cfg.seeds` PPO seeds, keep the best (`choose_seed`), save it and its demos.
 
+    Each seed is scored on `eval_episodes` episodes; the kept seed's `expert_return` (the 1 of
+    every normalized score) is its mean over `eval_episodes` fresh ones, so that the choice
+    does not inflate it (the best of several noisy means is biased upwards).
+
     Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`.
     """
     if cfg.algo != "ppo":
@@ -108,15 +112,19 @@ def train_expert(
         for c in callbacks:
             c.close()
     key_eval, key_demos, key_random = jax.random.split(jax.random.PRNGKey(cfg.seed + 1), 3)
-    outcomes = seed_outcomes(algo, env, eval_episodes)(
-        result.state, jax.random.split(key_eval, cfg.seeds)
-    )
+    evaluate = seed_outcomes(algo, env, eval_episodes)
+    outcomes = evaluate(result.state, jax.random.split(key_eval, cfg.seeds))
     returns = np.asarray(outcomes.returns).mean(axis=1)
     terminated = np.asarray(outcomes.terminated).mean(axis=1)
     best = choose_seed(returns, terminated, env.terminal_failure)
+    if cfg.seeds > 1:  # the winner's mean on the episodes that chose it is biased upwards
+        fresh = evaluate(result.state, jax.random.split(jax.random.fold_in(key_eval, 1), cfg.seeds))
+        expert_return = float(np.asarray(fresh.returns)[best].mean())
+    else:
+        expert_return = float(returns[best])
     state = jax.tree.map(lambda x: x[best], result.state)
     rand = random_return(env, key_random)
-    expert = experts.from_agent(state, cfg.algo_config, env, float(returns[best]), rand)
+    expert = experts.from_agent(state, cfg.algo_config, env, expert_return, rand)
     experts.save(out, expert, env, cfg.algo_config)
     demos = data.collect(env, expert.act, key_demos, episodes)
     path = data.save(
@@ -126,7 +134,7 @@ def train_expert(
         "env": env.name,
         "expert_return": expert.expert_return,
         "random_return": rand,
-        "seed_returns": [float(r) for r in returns],
+        "seed_returns": [float(r) for r in returns],  # the episodes that chose the seed
         "seed_terminated": [float(t) for t in terminated],
         "seed_mean_length": [float(n) for n in np.asarray(outcomes.lengths).mean(axis=1)],
         "terminal_failure": env.terminal_failure,

@@ -526,6 +526,11 @@ def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, 
     assert summary["seed_terminated"] == [1.0, 1.0]
     assert all(0 < n < 500 for n in summary["seed_mean_length"])  # falls before the horizon
     assert "warning: every seed falls in more than 10%" in err
+    # the kept seed's reference return comes from fresh episodes, not those that chose it
+    chosen = summary["seed_returns"][summary["best_seed"]]
+    assert summary["expert_return"] != chosen
+    header = json.loads((out / "expert.json").read_text())
+    assert header["expert_return"] == summary["expert_return"]
 
 
 @pytest.mark.parametrize(
