@@ -25,7 +25,7 @@ from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import atomic_write_text, check_inputs_outside, holds_files, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
-from jirl.run import has_checkpoint, run
+from jirl.run import NonFiniteError, has_checkpoint, run
 from jirl.types import Algorithm
 
 
@@ -204,6 +204,13 @@ def train(
             devices=device_list,
             initial_state=None if initial_state is None else initial_state(key),
         )
+    except NonFiniteError as e:
+        if not settings:
+            raise
+        runs = ", ".join(f"{settings[r // cfg.seeds]} seed {r % cfg.seeds}" for r in e.runs)
+        raise NonFiniteError(
+            f"{e} Diverged: {runs}; sweep the others without them", e.runs
+        ) from None
     finally:
         for callback in callbacks:
             callback.close()

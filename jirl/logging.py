@@ -45,7 +45,8 @@ class JsonlWriter:
                     "env_steps": step * self.env_steps_per_update,
                     "wall_time": now,
                 }
-                row.update({k: [float(x) for x in v[i]] for k, v in metrics.items()})
+                # per seed: a number, or nested lists for a metric that is not a scalar
+                row.update({k: np.asarray(v[i], np.float64).tolist() for k, v in metrics.items()})
                 f.write(json.dumps(row) + "\n")
 
     def close(self) -> None:

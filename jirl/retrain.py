@@ -118,7 +118,7 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    check_out_dir(out_dir, overwrite, inputs=(run_dir,))
+    check_out_dir(out_dir, overwrite, inputs=(run_dir, data.get("demos"), data.get("expert")))
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:
@@ -127,7 +127,12 @@ def retrain(
             f"setting, trained without --sweep"
         )
     reward_env, algo, reference, _, _ = prepare(cfg)
-    state, _, _ = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
+    state, _, update = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
+    if update != cfg.updates:  # killed, or stopped by the NaN guard: its reward is unfinished
+        raise ConfigError(
+            f"{run_dir} stopped at update {update} of {cfg.updates}: finish it first (jirl "
+            f"train ... --out {run_dir} --resume), then retrain its reward"
+        )
 
     env_name = env_name or cfg.env
     env = target_env(cfg, env_name)

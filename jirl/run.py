@@ -40,7 +40,12 @@ Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
 class NonFiniteError(JirlError):
-    """A loss or parameter became NaN or inf; the last good checkpoint is kept."""
+    """A loss or parameter became NaN or inf; the last good checkpoint is kept. `runs`: the
+    rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major) that did."""
+
+    def __init__(self, message: str, runs: Sequence[int] = ()):
+        super().__init__(message)
+        self.runs = tuple(int(r) for r in runs)
 
 
 @dataclass
@@ -116,8 +121,8 @@ def seed_layout(seeds: int, devices: Sequence | None = None) -> SeedLayout:
     per_device = -(-seeds // len(devices))
     devices = devices[: -(-seeds // per_device)]
     padded = per_device * len(devices)
-    if len(devices) == 1:
-        return SeedLayout(seeds, padded, None)
+    if len(devices) == 1 and devices[0] == jax.devices()[0]:
+        return SeedLayout(seeds, padded, None)  # the default device: no sharding to carry
     sharding = NamedSharding(Mesh(np.array(devices), ("seed",)), PartitionSpec("seed"))
     return SeedLayout(seeds, padded, sharding)
 
@@ -184,10 +189,14 @@ def _init(algo: Algorithm, keys: Array, layout: SeedLayout):
     return jax.jit(seed_map(algo.init, layout.sharding))(layout.pad(keys))
 
 
-def save_checkpoint(directory: Path, state, metrics: dict[str, np.ndarray], update: int) -> None:
-    """Atomically write state, metrics so far and the update count (msgpack, no pickle)."""
+def save_checkpoint(
+    directory: Path, state, metrics: dict[str, np.ndarray], update: int, devices: int = 1
+) -> None:
+    """Atomically write state, metrics so far, the update count and the number of devices the
+    seeds were laid over (msgpack, no pickle)."""
     payload = {
         "update": np.asarray(update),
+        "devices": np.asarray(devices),
         "state": serialization.to_state_dict(jax.device_get(state)),
         "metrics": {k: np.asarray(v) for k, v in metrics.items()},
     }
@@ -223,6 +232,12 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
             "run with"
         )
     return state, metrics, update
+
+
+def checkpoint_devices(directory: Path) -> int | None:
+    """The number of devices the checkpoint's seeds were laid over (None: not recorded)."""
+    raw = serialization.msgpack_restore((Path(directory) / CHECKPOINT_FILE).read_bytes())
+    return int(raw["devices"]) if "devices" in raw else None
 
 
 def has_checkpoint(directory: Path | None) -> bool:
@@ -262,7 +277,10 @@ def run(
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
         chunk is kept (written then if `checkpoint_every` had left it unsaved).
-      ConfigError: `checkpoint_every` below 1, or `devices` empty.
+      ConfigError: `checkpoint_every` below 1, `devices` empty, or a checkpoint to resume that
+        holds more updates than `num_updates`.
+
+    Warns when resuming a checkpoint trained on another number of devices (not bit for bit).
     """
     if checkpoint_every < 1:
         raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
@@ -279,6 +297,19 @@ def run(
     if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
         template = initial_state if initial_state is not None else state_template(algo, seeds)
         state, saved, done = load_checkpoint(ckpt, template)
+        if done > num_updates:
+            raise ConfigError(
+                f"{ckpt} holds {done} updates, more than the {num_updates} asked: ask for at "
+                f"least {done}, or start afresh"
+            )
+        saved_devices = checkpoint_devices(ckpt)
+        if saved_devices is not None and saved_devices != layout.devices:
+            warnings.warn(
+                f"{ckpt} was trained on {saved_devices} device(s) and resumes on "
+                f"{layout.devices}: float rounding differs between layouts, so the resumed run "
+                "is not bit for bit the one an unbroken run would give",
+                stacklevel=2,
+            )
         start = done
         history = {k: [v] for k, v in saved.items()}
         # host arrays onto the devices: a checkpoint of a finished run is returned as it is,
@@ -301,22 +332,33 @@ def run(
         length = min(chunk_size, num_updates - done)
         t = time.perf_counter()
         new_state, metrics, finite = (compiled if length == chunk_size else tail)(state)
-        # [chunk, seeds]: the padded rows' copies dropped
-        metrics = {k: np.asarray(v)[: layout.seeds].T for k, v in jax.device_get(metrics).items()}
+        # [chunk, seeds, ...]: the padded rows' copies dropped
+        metrics = {
+            k: np.moveaxis(np.asarray(v)[: layout.seeds], 0, 1)
+            for k, v in jax.device_get(metrics).items()
+        }
         wall += time.perf_counter() - t
-        bad = [k for k, v in metrics.items() if not np.isfinite(v).all()]
+        # [chunk, seeds]: whether each run's metric is finite at each update
+        ok = {k: np.isfinite(v).reshape(v.shape[:2] + (-1,)).all(-1) for k, v in metrics.items()}
+        bad = [k for k, v in ok.items() if not v.all()]
         if bad or not bool(np.all(finite)):
+            diverged = ~np.asarray(finite)[: layout.seeds]
+            for k in bad:
+                diverged |= ~ok[k].all(0)
+            runs = np.flatnonzero(diverged).tolist()
             span = f"updates {done + 1}-{done + length}"
             if bad:  # the metrics are per update; the state is checked once per chunk
-                first = done + 1 + int(np.argmax(~np.isfinite(metrics[bad[0]]).all(1)))
+                first = done + 1 + int(np.argmax(~ok[bad[0]].all(1)))
                 where = f"metric '{bad[0]}' became NaN or inf at update {first} (chunk of {span})"
             else:
                 where = f"a parameter became NaN or inf in the chunk of {span}"
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
                 history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-                save_checkpoint(ckpt, layout.unpad(state), history_so_far, done)
+                save_checkpoint(ckpt, layout.unpad(state), history_so_far, done, layout.devices)
             raise NonFiniteError(
-                f"{where}; the last good checkpoint is kept. Lower the learning rate?"
+                f"{where} in run(s) {runs} of the seed axis; the last good checkpoint is kept. "
+                "Lower the learning rate?",
+                runs,
             )
         state = new_state
         for k, v in metrics.items():
@@ -330,7 +372,7 @@ def run(
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
             history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-            save_checkpoint(ckpt, layout.unpad(state), history_so_far, done)
+            save_checkpoint(ckpt, layout.unpad(state), history_so_far, done, layout.devices)
             saved_at = done
         if stop:
             break

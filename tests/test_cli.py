@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import pathlib
+import shutil
 
 import jax.numpy as jnp
 import pytest
@@ -392,12 +393,26 @@ def train_briefly(capsys, algo: str, config: str, expert_dir, run) -> None:
 
 
 def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, cartpole_expert):
-    run, out = tmp_path / "gcl", tmp_path / "retrain"
-    train_briefly(capsys, "gcl", "gcl-cartpole", cartpole_expert, run)
+    run, out, experts = tmp_path / "gcl", tmp_path / "retrain", tmp_path / "expert"
+    experts.mkdir()
+    shutil.copy(cartpole_expert / "demos.npz", experts / "demos.npz")
+    train_briefly(capsys, "gcl", "gcl-cartpole", experts, run)
     argv = ["retrain", "--reward", str(run), "--out", str(out)]
     code, _, err = run_cli(capsys, *argv, "--kind", "g")
     one_line_error(code, err)
     assert "gcl run must be one of reward" in err and not out.exists()
+    # an --out that holds the run's demonstrations is refused, even with --overwrite
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(experts),
+                           "--overwrite")  # fmt: skip
+    one_line_error(code, err)
+    assert "holds the input" in err and (experts / "demos.npz").is_file()
+    # a run that stopped before its last update (killed; the NaN guard) is not retrained
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config.replace("updates: 2\n", "updates: 4\n"))
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert "stopped at update 2 of 4: finish it first" in err and not out.exists()
+    (run / "config.yaml").write_text(config)
     code, _, err = run_cli(capsys, *argv, "--updates", "2", "--quiet")
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())

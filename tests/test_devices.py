@@ -72,6 +72,13 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_array_equal(a, b)
     for k in padded.metrics:
         np.testing.assert_array_equal(resumed.metrics[k], padded.metrics[k])
+    # resuming on another layout runs, but warns that it is not bit for bit
+    with pytest.warns(UserWarning, match="trained on 3 device.s. and resumes on 1"):
+        jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
+                 resume=True, devices=jax.devices()[:1])
+    # one device named that is not the default: the runs go there
+    third = jirl.run(algo, key, 3, seeds=2, chunk_size=3, devices=jax.devices()[2:3])
+    assert jax.tree.leaves(third.state)[0].sharding.device_set == {jax.devices()[2]}
     print("ok")
     """
 )

@@ -68,9 +68,45 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
         jirl.run(algo, jax.random.PRNGKey(0), 8, checkpoint_dir=late, checkpoint_every=0)
     # a parameter alone goes NaN (no metric shows it): the chunk is named, not an update in it
     silent = Algorithm(init, lambda s: (doubling(s)[0], {"step": s["step"]}), lambda s, o, k: o)
-    with pytest.raises(NonFiniteError, match="a parameter became NaN or inf in the chunk of "
-                       "updates 5-6; the last good"):  # fmt: skip
+    message = r"a parameter became NaN or inf in the chunk of updates 5-6 in run\(s\) \[0\]"
+    with pytest.raises(NonFiniteError, match=message + " of the seed axis; the last good"):
         jirl.run(silent, jax.random.PRNGKey(0), 8, chunk_size=2)
+
+
+def _runaway(rates):
+    """A toy algorithm whose run i multiplies x by rates[i] each update (metrics: x, and the
+    2-vector [x, −x]), and the initial state of its runs."""
+
+    def init(key):
+        del key
+        return {"x": jnp.ones(()), "rate": jnp.ones(())}
+
+    def update(state):
+        x = state["x"] * state["rate"]
+        return {**state, "x": x}, {"x": x, "pair": jnp.stack([x, -x])}
+
+    algo = Algorithm(init, update, lambda s, o, k: o)
+    return algo, {"x": jnp.ones(len(rates)), "rate": jnp.asarray(rates)}
+
+
+def test_a_diverged_run_is_named_and_vector_metrics_keep_their_axes(tmp_path):
+    algo, initial = _runaway([0.5, 1.0, 1e30])
+    with pytest.raises(NonFiniteError, match=r"in run\(s\) \[2\] of the seed axis") as e:
+        jirl.run(algo, jax.random.PRNGKey(0), 4, chunk_size=2, initial_state=initial)
+    assert e.value.runs == (2,)
+    algo, initial = _runaway([0.5, 2.0])
+    result = jirl.run(algo, jax.random.PRNGKey(0), 4, chunk_size=3, initial_state=initial)
+    assert result.metrics["pair"].shape == (4, 2, 2)  # [updates, seeds, 2]
+    np.testing.assert_array_equal(result.metrics["pair"][:, 1, 0], [2.0, 4.0, 8.0, 16.0])
+    np.testing.assert_array_equal(result.metrics["pair"][:, 0, 1], [-0.5, -0.25, -0.125, -0.0625])
+
+
+def test_resume_refuses_fewer_updates_than_the_checkpoint_holds(tmp_path):
+    algo = small_ppo()
+    jirl.run(algo, jax.random.PRNGKey(0), 4, seeds=1, chunk_size=2, checkpoint_dir=tmp_path)
+    with pytest.raises(ConfigError, match="holds 4 updates, more than the 2 asked"):
+        jirl.run(algo, jax.random.PRNGKey(0), 2, chunk_size=2, checkpoint_dir=tmp_path,
+                 resume=True)  # fmt: skip
 
 
 def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):

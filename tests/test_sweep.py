@@ -110,6 +110,15 @@ def test_cli_sweep_reports_each_setting(bc_sweep):
     assert (out / "curves.png").is_file()
 
 
+def test_a_diverging_setting_is_named(cartpole_expert, tmp_path, capsys):
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    argv += ["--out", str(tmp_path / "run"), "--seeds", "2", "--updates", "2", "--quiet"]
+    assert main([*argv, "--sweep", "bc.learning_rate=1e-3,1e30"]) == 1
+    err = capsys.readouterr().err
+    assert "run(s) [2, 3] of the seed axis" in err
+    assert "Diverged: {'learning_rate': 1e+30} seed 0, {'learning_rate': 1e+30} seed 1" in err
+
+
 def test_a_sweep_stopped_half_way_resumes_bit_for_bit(tmp_path):
     env = envs.make("cartpole")
     swept = sweep.sweep_algorithm(lambda c: ppo.make(c, env), BASE, ("learning_rate",))
