@@ -44,6 +44,7 @@ from scipy import special
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
+from jirl.tabular import planning  # noqa: E402
 from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
 from jirl.tabular.maxent import maxent_gradient  # noqa: E402
 from jirl.tabular_run import build_mdp, make_run, resolve_options  # noqa: E402
@@ -62,30 +63,34 @@ def min_time(fn, *args, reps: int) -> float:
     return min(times)
 
 
-def read_floor(transition: jax.Array, horizon: int, reps: int) -> tuple[float, float]:
+def read_floor(mdp: mdp_lib.TabularMDP, horizon: int, reps: int) -> tuple[float, float]:
     """A floor for the two-pass dense gradient, measured on this machine: seconds of a jitted
-    `lax.scan` of H steps that does nothing but the two products with T [S·A, S] each step of
-    the gradient needs (backward `T @ v`, forward `p @ T`), least of `reps`; and the bytes/s of
-    streaming T that implies. The gradient does these and more (the soft backup's exp and log),
-    so it cannot beat the floor by much; how close it comes says what is left to gain. (At
-    S = 1024, T is 16.7 MB and stays in a 32 MB L3; at 4096, 268 MB from DRAM.)"""
-    flat = transition.reshape(-1, transition.shape[-1])  # [S·A, S]
-    num_states = flat.shape[1]
-    num_actions = flat.shape[0] // num_states
+    pair of `lax.scan`s that do nothing but the products with T the gradient does, through the
+    same operators (`planning.transition_operators`: `expect`, T [S·A, S] times a vector, in the
+    backward pass; `push`, with the stored transpose, in the forward pass), H − 1 steps each
+    (Q_{H−1} = r needs no product; the last visitation step none); least of `reps`. Also the
+    bytes/s of streaming T that implies. The gradient does these and more (the soft backup's
+    exp and log), so how close it comes says what is left to gain. (At S = 1024 T is 16.7 MB
+    and stays in a 32 MB L3; at 4096, 268 MB from DRAM.)"""
+    steps = horizon - 1
 
     @jax.jit
-    def products(t):
-        def step(carry, _):
-            v, p = carry
-            v = (t @ v).reshape(num_states, num_actions)[:, 0]  # [S]
-            p = jnp.repeat(p @ t / num_actions, num_actions)  # [S·A], mass kept
-            return (v, p), None
+    def products(m):
+        ops = planning.transition_operators(m)
 
-        init = (jnp.ones(num_states, t.dtype), jnp.full(t.shape[0], 1.0 / t.shape[0], t.dtype))
-        return lax.scan(step, init, None, length=horizon)[0]
+        def backward(v, _):
+            return ops.expect(v)[:, 0], None  # [S]
 
-    seconds = min_time(products, flat, reps=reps)
-    return seconds, 2 * horizon * flat.nbytes / seconds
+        def forward(flow, _):
+            d = ops.push(flow)  # [S]
+            return jnp.broadcast_to(d[:, None] / m.num_actions, flow.shape), None  # mass kept
+
+        v = lax.scan(backward, jnp.ones(m.num_states), None, length=steps)[0]
+        flow = jnp.full((m.num_states, m.num_actions), 1.0 / (m.num_states * m.num_actions))
+        return v, lax.scan(forward, flow, None, length=steps)[0]
+
+    seconds = min_time(products, mdp, reps=reps)
+    return seconds, 2 * steps * mdp.transition.nbytes / seconds
 
 
 def random_dense_mdp(num_states: int, num_actions: int, seed: int = 0) -> mdp_lib.TabularMDP:
@@ -183,7 +188,7 @@ def bench_dense(full: bool) -> list[dict]:
             linear_gradient_fn(horizon, True), mdp, weights, feats, counts, reps=reps
         )
         ref, ref_code = imitation_time(mdp, np.asarray(reward, np.float64), horizon, reps)
-        floor, bandwidth = read_floor(mdp.transition, horizon, reps=reps)
+        floor, bandwidth = read_floor(mdp, horizon, reps=reps)
         rows.append(
             {
                 "S": num_states,
@@ -309,7 +314,7 @@ def print_dense(result: dict) -> None:
         )
     print(
         "| S | H | table grad, soft VI + visitation | linear F=4, two-pass | linear F=4, one-pass "
-        "| imitation | speed-up (two-pass / one-pass) | floor: H × (T·v, p·T) scanned alone "
+        "| imitation | speed-up (two-pass / one-pass) | floor: the products alone "
         "(GB/s) |"
     )
     print("|---|---|---|---|---|---|---|---|")
