@@ -52,15 +52,42 @@ def ensure_expert(
 ) -> Path:
     """Train (once) `jirl expert`'s PPO expert of `env_name` (`configs/expert-ENV.yaml` where
     it ships) with `episodes` demonstrations in `directory` (`backend`: Brax's physics backend;
-    the expert records it and refuses any other)."""
+    the expert records it and refuses any other). A cached expert whose demos.npz holds fewer
+    than `episodes` episodes records the rest (`record_more_demos`): the first ones, those the
+    smaller demo counts take, stay as they were."""
     from jirl.expert_run import expert_config, train_expert
 
     directory = Path(directory)
+    options = {} if backend is None else {"backend": backend}
     if (directory / "expert.msgpack").is_file() and (directory / "demos.npz").is_file():
+        record_more_demos(envs.make(env_name, **options), directory, episodes)
         return directory
-    cfg = expert_config(env_name, **({} if backend is None else {"backend": backend}))
-    train_expert(cfg, directory, episodes=episodes, overwrite=True)
+    train_expert(expert_config(env_name, **options), directory, episodes=episodes, overwrite=True)
     return directory
+
+
+def record_more_demos(env: Env, directory: Path, episodes: int) -> None:
+    """Append episodes of the expert in `directory` to its demos.npz until it holds
+    `episodes` (a key of their own: the recorded ones are kept), with the same header returns."""
+    demos = data.load(directory / "demos.npz", env=env)
+    missing = episodes - demos.trajectories.num_episodes
+    if missing <= 0:
+        return
+    expert = experts.load(directory, env)
+    key = jax.random.fold_in(jax.random.PRNGKey(0), demos.trajectories.num_episodes)
+    more = data.collect(env, expert.act, key, missing)
+    old = demos.trajectories
+    both = Trajectories(
+        *(np.concatenate([np.asarray(getattr(old, f)), np.asarray(getattr(more, f))])
+          for f in data.FIELDS)
+    )  # fmt: skip
+    data.save(
+        directory / "demos.npz",
+        both,
+        env,
+        expert_return=demos.header.expert_return,
+        random_return=demos.header.random_return,
+    )
 
 
 def load_inputs(
@@ -227,7 +254,9 @@ def main(argv=None) -> None:
     rows, experts_info = [], {}
     for env_name in args.envs:
         start = time.perf_counter()
-        expert_dir = ensure_expert(env_name, Path(args.experts) / env_name, episodes=max(counts))
+        expert_dir = ensure_expert(
+            env_name, Path(args.experts) / env_name, episodes=max(*counts, 10)
+        )
         env, expert, demos = load_inputs(env_name, expert_dir)
         experts_info[env_name] = {
             "expert_return": expert.expert_return,

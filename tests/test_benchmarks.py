@@ -4,10 +4,12 @@ ship."""
 
 import dataclasses
 import importlib.util
+import shutil
 import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -15,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import adversarial  # noqa: E402
 import brax_physics  # noqa: E402
 import imitation_gail  # noqa: E402
+import imitation_rows  # noqa: E402
 
-from jirl import algos, envs  # noqa: E402
+from jirl import algos, data, envs  # noqa: E402
 from jirl.config import experiment_config, read_yaml  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -157,3 +160,25 @@ def test_scaling_rows_run():
         devices, axis = padded["all_devices_devices"], padded["all_devices_padded"]
         assert axis % devices == 0 and 3 <= axis < 3 + devices
         assert padded["one_device_padded"] == 3
+
+
+def test_a_cached_expert_with_too_few_demos_records_the_rest(cartpole_expert, tmp_path):
+    """`--full` asks for more demos than the cache's experts recorded: the first episodes, which
+    the smaller demo counts use, are kept, and the header's returns too."""
+    env = envs.make("cartpole")
+    cache = tmp_path / "cartpole"
+    shutil.copytree(cartpole_expert, cache)
+    recorded = data.load(cache / "demos.npz", env=env)
+    first = data.take_episodes(recorded.trajectories, 2)
+    data.save(cache / "demos.npz", first, env, expert_return=recorded.header.expert_return,
+              random_return=recorded.header.random_return)  # fmt: skip
+    assert imitation_rows.ensure_expert("cartpole", cache, episodes=5) == cache
+    topped = data.load(cache / "demos.npz", env=env)
+    assert topped.trajectories.num_episodes == 5
+    kept = data.take_episodes(topped.trajectories, 2)
+    for field in data.FIELDS:
+        np.testing.assert_array_equal(getattr(kept, field), getattr(first, field))
+    assert topped.header.expert_return == recorded.header.expert_return
+    assert topped.header.random_return == recorded.header.random_return
+    imitation_rows.record_more_demos(env, cache, 3)  # enough already: nothing changes
+    assert data.load(cache / "demos.npz", env=env).trajectories.num_episodes == 5
