@@ -214,12 +214,19 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
     (a state, or `state_template`'s shapes). A file that is not such a checkpoint (empty, cut
     short, another msgpack), or a leaf whose shape or dtype differs from the template's, raises
     `ConfigError`."""
+    return _restore(directory, template)[:3]
+
+
+def _restore(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int, int | None]:
+    """`load_checkpoint`'s restore, with the device count the seeds were laid over (None: a
+    checkpoint written before it was recorded), from one read of the file."""
     path = Path(directory) / CHECKPOINT_FILE
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
         state = serialization.from_state_dict(template, raw["state"])
         update = int(raw["update"])
         metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
+        devices = int(raw["devices"]) if "devices" in raw else None
     except (ValueError, TypeError, KeyError, AttributeError) as e:  # truncated, or not ours
         raise ConfigError(
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
@@ -231,13 +238,7 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
             f"{path} does not fit this config ({mismatch}): resume it with the config it was "
             "run with"
         )
-    return state, metrics, update
-
-
-def checkpoint_devices(directory: Path) -> int | None:
-    """The number of devices the checkpoint's seeds were laid over (None: not recorded)."""
-    raw = serialization.msgpack_restore((Path(directory) / CHECKPOINT_FILE).read_bytes())
-    return int(raw["devices"]) if "devices" in raw else None
+    return state, metrics, update, devices
 
 
 def has_checkpoint(directory: Path | None) -> bool:
@@ -296,13 +297,12 @@ def run(
     done = start = 0
     if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
         template = initial_state if initial_state is not None else state_template(algo, seeds)
-        state, saved, done = load_checkpoint(ckpt, template)
+        state, saved, done, saved_devices = _restore(ckpt, template)
         if done > num_updates:
             raise ConfigError(
                 f"{ckpt} holds {done} updates, more than the {num_updates} asked: ask for at "
                 f"least {done}, or start afresh"
             )
-        saved_devices = checkpoint_devices(ckpt)
         if saved_devices is not None and saved_devices != layout.devices:
             warnings.warn(
                 f"{ckpt} was trained on {saved_devices} device(s) and resumes on "
