@@ -35,6 +35,7 @@ from jirl.algos import expert as experts
 from jirl.config import read_yaml
 from jirl.envs.base import Env
 from jirl.evaluation import mean_returns, normalized_score
+from jirl.files import atomic_write_text
 from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
 
@@ -252,6 +253,20 @@ def main(argv=None) -> None:
         "smile": 10 if args.full else 6,
     }
     rows, experts_info = [], {}
+    out = Path(args.out)
+
+    def write(partial: bool) -> None:
+        """The results JSON, rewritten after every row, so that a run cut short keeps them."""
+        result = {
+            "mode": "full" if args.full else "quick",
+            "device": jax.devices()[0].device_kind,
+            "platform": platform.platform(),
+            "partial": partial,
+            "experts": experts_info,
+            "rows": rows,
+        }
+        atomic_write_text(out, json.dumps(result, indent=2))
+
     for env_name in args.envs:
         start = time.perf_counter()
         expert_dir = ensure_expert(
@@ -274,19 +289,11 @@ def main(argv=None) -> None:
                 row = row_fn(env, expert, demos, n, updates=updates[name], **common)
                 rows.append(row)
                 print(markdown([row]).splitlines()[-1], flush=True)
+                write(partial=True)
     table = markdown(rows)
     print()
     print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "mode": "full" if args.full else "quick",
-        "device": jax.devices()[0].device_kind,
-        "platform": platform.platform(),
-        "experts": experts_info,
-        "rows": rows,
-    }
-    out.write_text(json.dumps(result, indent=2))
+    write(partial=False)
     print(f"\nwrote {out}")
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 import jirl
 from jirl import envs
+from jirl.files import atomic_write_text
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
 
@@ -77,7 +78,19 @@ def main(argv=None) -> None:
 
     default = ppo.PPOConfig()  # the config the tests use to solve cartpole
     wide = ppo.PPOConfig(num_envs=64, num_steps=64, num_minibatches=4)
+    device = jax.devices()[0]
+    cpu = platform.processor() or platform.machine()
+    header = f"device: {device.device_kind} ({device.platform}), {cpu}"
+    out = Path(args.out)
     rows = []
+
+    def add(row: dict) -> None:
+        """Keep a row; the JSON is rewritten after each, so a run cut short keeps its rows."""
+        rows.append(row)
+        atomic_write_text(
+            out, json.dumps({"device": header, "partial": True, "rows": rows}, indent=2)
+        )
+
     updates = 20 if not args.full else 50
     for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
         for seeds in (1, 8, 64) if not args.full else (1, 8, 64, 256):
@@ -85,18 +98,15 @@ def main(argv=None) -> None:
             for devices in placements:
                 r = measure("cartpole", cfg, updates, seeds, args.repeats, devices)
                 r["config"] = name
-                rows.append(r)
+                add(r)
     if args.full:
         brax_cfg = ppo.PPOConfig(num_envs=2048, num_steps=32, num_minibatches=32, hidden=(256, 256))
         for env_name in ("halfcheetah", "hopper", "ant"):
             for seeds in (1, 8):
                 r = measure(env_name, brax_cfg, 10, seeds, args.repeats, one)
                 r["config"] = "brax 2048x32"
-                rows.append(r)
+                add(r)
 
-    device = jax.devices()[0]
-    cpu = platform.processor() or platform.machine()
-    header = f"device: {device.device_kind} ({device.platform}), {cpu}"
     print(header)
     columns = "env | config | seeds | devices | env steps | compile s | wall s | env steps/s"
     print(f"| {columns} | vs 1 seed |")
@@ -113,9 +123,7 @@ def main(argv=None) -> None:
             f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
             f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"device": header, "rows": rows}, indent=2))
+    atomic_write_text(out, json.dumps({"device": header, "partial": False, "rows": rows}, indent=2))
     print(f"wrote {out}")
 
 

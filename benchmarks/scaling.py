@@ -34,6 +34,7 @@ import jirl  # noqa: E402
 from jirl import algos, envs, sweep  # noqa: E402
 from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
+from jirl.files import atomic_write_text  # noqa: E402
 from jirl.logging import JsonlWriter, ProgressBar  # noqa: E402
 from jirl.rl import ppo  # noqa: E402
 
@@ -206,7 +207,16 @@ def main(argv=None) -> None:
     cpu = f"{platform.machine()} {os.cpu_count()} cores"
     machine = f"{device.platform}: {device.device_kind}, {cpu}"
 
+    out = Path(args.out)
+    result = {"machine": machine, "jax": jax.__version__, "full": args.full}
+
+    def keep(**section) -> None:
+        """Add a section; the JSON is rewritten after each, so a run cut short keeps them."""
+        result.update(section)
+        atomic_write_text(out, json.dumps({**result, "partial": True}, indent=2))
+
     scaling = seeds_and_sweep(updates, (1, 8, 64))
+    keep(scaling=scaling)
     print(f"\n### PPO cartpole, {updates} updates per run, one compile each ({machine})\n")
     print("| case | runs | compile s | wall s | env steps/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -217,6 +227,7 @@ def main(argv=None) -> None:
         )
 
     compiles = compile_times(updates=10, seeds=8)
+    keep(compile=compiles)
     print("\n### Compile seconds of `jit(vmap(make_train(algo, 10)))`, 8 seeds, cartpole\n")
     print("| algorithm | compile s |")
     print("| --- | ---: |")
@@ -224,6 +235,7 @@ def main(argv=None) -> None:
         print(f"| {r['algo']} | {r['compile_seconds']:.1f} |")
 
     overhead = driver_overhead(updates=200 if not args.full else 960, seeds=8, chunk=10)
+    keep(driver_overhead=overhead)
     print("\n### Host driver overhead (PPO cartpole, 8 seeds, chunk 10, checkpoint every chunk)\n")
     print("| bare jit s | jirl.run s | overhead |")
     print("| ---: | ---: | ---: |")
@@ -233,18 +245,8 @@ def main(argv=None) -> None:
     )
     padded = padded_seeds(updates=200 if not args.full else 960)
     print_padded(padded)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "machine": machine,
-        "jax": jax.__version__,
-        "full": args.full,
-        "scaling": scaling,
-        "compile": compiles,
-        "driver_overhead": overhead,
-        "padded_seeds": padded,
-    }
-    out.write_text(json.dumps(result, indent=2))
+    result["padded_seeds"] = padded
+    atomic_write_text(out, json.dumps({**result, "partial": False}, indent=2))
     print(f"\nwrote {out}")
 
 

@@ -43,6 +43,7 @@ from scipy import special
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from jirl.files import atomic_write_text  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
 from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
@@ -409,9 +410,10 @@ def main(argv=None) -> None:
     for name in args.sections:
         skipped = name == "quality" and args.skip_quality
         result[name] = None if skipped else SECTIONS[name](args.full)
+        # Rewritten after every section, so that a run cut short keeps what it finished.
+        atomic_write_text(args.out, json.dumps({**result, "partial": True}, indent=2))
     print_report(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    atomic_write_text(args.out, json.dumps({**result, "partial": False}, indent=2))
 
 
 if __name__ == "__main__":

@@ -182,3 +182,25 @@ def test_a_cached_expert_with_too_few_demos_records_the_rest(cartpole_expert, tm
     assert topped.header.random_return == recorded.header.random_return
     imitation_rows.record_more_demos(env, cache, 3)  # enough already: nothing changes
     assert data.load(cache / "demos.npz", env=env).trajectories.num_episodes == 5
+
+
+def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(
+    monkeypatch, tmp_path
+):
+    """The results JSON is rewritten after every section, atomically: a run cut short keeps the
+    sections it finished, marked partial, instead of nothing (or a stale file)."""
+    import json
+
+    import tabular
+
+    def crash(full):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda full: [{"S": 4}], "batch": crash})
+    out = tmp_path / "tabular.json"
+    out.write_text('{"stale": true}')
+    with pytest.raises(RuntimeError, match="killed"):
+        tabular.main(["--out", str(out), "--sections", "dense", "batch"])
+    written = json.loads(out.read_text())
+    assert written["partial"] is True and written["dense"] == [{"S": 4}]
+    assert "stale" not in written and "batch" not in written
