@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -48,6 +49,10 @@ class JsonlWriter:
                 # per seed: a number, or nested lists for a metric that is not a scalar
                 row.update({k: np.asarray(v[i], np.float64).tolist() for k, v in metrics.items()})
                 f.write(json.dumps(row) + "\n")
+            # On disk before the driver writes the checkpoint that covers these updates (it
+            # calls the callbacks first), so a crash cannot leave a checkpoint ahead of them.
+            f.flush()
+            os.fsync(f.fileno())
 
     def close(self) -> None:
         pass

@@ -79,3 +79,21 @@ def test_a_resumed_metrics_file_skips_lines_it_did_not_write(tmp_path):
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and rows[0] == good
     assert rows[1]["wall_time"] >= 2.5 and rows[1]["loss"] == [0.25]
+
+
+def test_metrics_lines_reach_the_disk_before_the_checkpoint(tmp_path, monkeypatch):
+    """The driver calls the callbacks, then writes the checkpoint (fsynced); each chunk's lines
+    are fsynced too, so a power loss cannot keep a checkpoint whose updates have no lines."""
+    from jirl import logging as jirl_logging
+
+    path = tmp_path / "metrics.jsonl"
+    synced = []
+
+    def fsync(fd):
+        synced.append(len(path.read_text().splitlines()))  # lines flushed when it was called
+
+    monkeypatch.setattr(jirl_logging.os, "fsync", fsync)
+    writer = jirl_logging.JsonlWriter(path, env_steps_per_update=8)
+    writer(0, {"loss": np.zeros((3, 2))}, None)
+    writer(3, {"loss": np.zeros((2, 2))}, None)
+    assert synced == [3, 5]
