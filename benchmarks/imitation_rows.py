@@ -189,12 +189,17 @@ def dagger_row(
     """DAgger seeded with the first `num_demos` episodes of `demos`, `updates` rounds."""
     demos = data.take_episodes(demos, num_demos)
     config = config or dagger.DAggerConfig(
-        beta_schedule="exponential", steps_per_round=64, buffer_capacity=50_000
+        beta_schedule="exponential", num_envs=envs_per_round(env, 512), buffer_capacity=50_000
     )
     algo = dagger.make(config, env, demos, expert)
     key = jax.random.PRNGKey(0) if key is None else key
     result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
     return _row("dagger", env, expert, demos, num_demos, result)
+
+
+def envs_per_round(env: Env, states: int) -> int:
+    """Environments whose whole episodes (a round each) give about `states` labelled states."""
+    return max(1, round(states / env.horizon))
 
 
 def smile_row(
@@ -211,7 +216,7 @@ def smile_row(
 ) -> dict:
     """SMILe whose first member is cloned from the first `num_demos` episodes of `demos`."""
     demos = data.take_episodes(demos, num_demos)
-    config = config or smile.SMILeConfig(max_rounds=updates + 1)
+    config = config or smile.SMILeConfig(max_rounds=updates + 1, num_envs=envs_per_round(env, 1024))
     algo = smile.make(config, env, expert, demos)
     key = jax.random.PRNGKey(0) if key is None else key
     result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)

@@ -61,3 +61,24 @@ def label(oracle: Oracle, spec: Spec, obs: Array, key: Array) -> Array:
         return actions.astype(jnp.int32)
     actions = actions.astype(jnp.float32).reshape((obs.shape[0], *spec.action_shape))
     return spec.executed(actions)
+
+
+def round_steps(steps_per_round: int | None, env, section: str) -> int:
+    """Steps per environment of one interactive round: `steps_per_round`, or the horizon.
+
+    Each round of DAgger and SMILe rolls its current policy out from fresh episodes, as the
+    papers run it for T steps: fewer steps than the horizon would leave the later part of every
+    episode out of the round's data, so they are refused.
+
+    Raises:
+      ConfigError: `steps_per_round` is below the horizon of `env`.
+    """
+    if steps_per_round is None:
+        return env.horizon
+    if steps_per_round < env.horizon:
+        raise ConfigError(
+            f"{section}.steps_per_round ({steps_per_round}) is shorter than the episode horizon "
+            f"({env.horizon}): each round rolls out whole episodes from their start; leave it "
+            "unset (the horizon) or lower num_envs to collect fewer states per round"
+        )
+    return steps_per_round

@@ -184,9 +184,7 @@ def test_a_cached_expert_with_too_few_demos_records_the_rest(cartpole_expert, tm
     assert data.load(cache / "demos.npz", env=env).trajectories.num_episodes == 5
 
 
-def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(
-    monkeypatch, tmp_path
-):
+def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monkeypatch, tmp_path):
     """The results JSON is rewritten after every section, atomically: a run cut short keeps the
     sections it finished, marked partial, instead of nothing (or a stale file)."""
     import json

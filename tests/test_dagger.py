@@ -48,13 +48,12 @@ def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_ora
     rounds = 6
 
     bc_scores, _ = scores(bc.make(bc.BCConfig(), env, one), env, expert, 20)
-    dagger_config = dagger.DAggerConfig(
-        beta_schedule="exponential", steps_per_round=64, buffer_capacity=50_000
-    )
+    # one whole 200-step episode per environment and round
+    dagger_config = dagger.DAggerConfig(beta_schedule="exponential", num_envs=3)
     dagger_scores, dagger_metrics = scores(
         dagger.make(dagger_config, env, one, expert), env, expert, rounds
     )
-    smile_config = smile.SMILeConfig(max_rounds=rounds + 1)
+    smile_config = smile.SMILeConfig(max_rounds=rounds + 1, num_envs=5)
     smile_scores, smile_metrics = scores(
         smile.make(smile_config, env, expert, None), env, expert, rounds
     )
@@ -68,7 +67,7 @@ def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_ora
     assert dagger_scores.mean() >= bc_scores.mean() + 0.25  # labels at the learner's states
     assert smile_scores.mean() >= 0.5
     # Expert queries are counted per labelled state, cumulatively.
-    per_round = dagger_config.samples_per_round
+    per_round = dagger_config.num_envs * env.horizon
     np.testing.assert_array_equal(
         dagger_metrics["expert_queries"][0], per_round * np.arange(1, rounds + 1)
     )
@@ -129,10 +128,8 @@ def cartpole_controller(obs, key):
 
 
 def test_dagger_with_a_user_oracle_fills_buffer_to_capacity():
-    env = envs.make("cartpole")
-    config = dagger.DAggerConfig(
-        num_envs=2, steps_per_round=16, buffer_capacity=48, sgd_steps=5, batch_size=16
-    )
+    env = envs.make("cartpole", horizon=16)  # a round: one 16-step episode per environment
+    config = dagger.DAggerConfig(num_envs=2, buffer_capacity=48, sgd_steps=5, batch_size=16)
     algo = dagger.make(config, env, None, cartpole_controller)
     state, metrics = jax.jit(jirl.make_train(algo, 4))(jax.random.PRNGKey(0))
     np.testing.assert_array_equal(metrics["buffer_size"], [32, 48, 48, 48])
@@ -156,7 +153,7 @@ def test_dagger_with_a_user_oracle_fills_buffer_to_capacity():
         {"steps_per_round": 0},
         {"sgd_steps": 0},
         {"batch_size": 0},
-        {"buffer_capacity": 10},  # smaller than one round
+        {"buffer_capacity": 0},
         {"learning_rate": 0.0},
         {"ent_coef": -1.0},
         {"hidden": ()},
@@ -196,3 +193,34 @@ def test_cli_train_dagger_without_expert_exits_2(tmp_path, capsys):
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("jirl: error:")
     assert "pass --expert DIR" in err
+
+
+@pytest.mark.parametrize("algo", ["dagger", "smile"])
+def test_rounds_start_fresh_episodes_and_cover_the_horizon(algo):
+    """Every round rolls the current policy out from the initial distribution: with 24 steps
+    per round and a 16-step horizon, each environment ends exactly one episode per round (the
+    second is cut off by the round's end and not continued by the next one, which would end it
+    in the following round). The scripted oracle acts (almost) alone, so no episode falls."""
+    env = envs.make("cartpole", horizon=16)
+    common = dict(num_envs=2, steps_per_round=24, sgd_steps=2, batch_size=16)
+    if algo == "dagger":
+        config = dagger.DAggerConfig(beta_schedule="constant", beta=1.0, **common)
+        learner = dagger.make(config, env, None, cartpole_controller)
+    else:
+        learner = smile.make(smile.SMILeConfig(beta=1e-6, **common), env, cartpole_controller)
+    _, metrics = jax.jit(jirl.make_train(learner, 3))(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(metrics["episodes"], [2, 2, 2])
+    np.testing.assert_array_equal(metrics["episode_length"], [16, 16, 16])
+
+
+@pytest.mark.parametrize("algo", ["dagger", "smile"])
+def test_rounds_shorter_than_the_horizon_or_the_buffer_are_refused(algo):
+    env = envs.make("cartpole")  # horizon 500
+    with pytest.raises(ConfigError, match=f"{algo}.steps_per_round .64. is shorter than"):
+        if algo == "dagger":
+            dagger.make(dagger.DAggerConfig(steps_per_round=64), env, None, cartpole_controller)
+        else:
+            smile.make(smile.SMILeConfig(steps_per_round=64), env, cartpole_controller)
+    small = dagger.DAggerConfig(num_envs=2, buffer_capacity=999)  # a round: 2 * 500 states
+    with pytest.raises(ConfigError, match="buffer_capacity .999. must hold at least one round"):
+        dagger.make(small, env, None, cartpole_controller)

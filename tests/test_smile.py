@@ -75,10 +75,8 @@ def cartpole_controller(obs, key):
 
 
 def test_rounds_stack_new_members_and_stop_at_max_rounds():
-    env = envs.make("cartpole")
-    config = smile.SMILeConfig(
-        beta=0.5, max_rounds=2, num_envs=2, steps_per_round=16, sgd_steps=5, batch_size=16
-    )
+    env = envs.make("cartpole", horizon=16)  # a round: one 16-step episode per environment
+    config = smile.SMILeConfig(beta=0.5, max_rounds=2, num_envs=2, sgd_steps=5, batch_size=16)
     algo = smile.make(config, env, cartpole_controller)
     state0 = algo.init(jax.random.PRNGKey(0))
     state, metrics = jax.jit(jirl.make_train(algo, 3))(jax.random.PRNGKey(0))

@@ -4,8 +4,10 @@ and Structured Prediction to No-Regret Online Learning", Algorithm 3.1).
 Round i (one `update`):
 
 1. roll out the β-mixture π_i = β_i π* + (1 − β_i) π̂_i in the batched env (the shared
-   `jirl.rl.rollout`); the mixture is drawn per step and per environment: the expert's action
-   with probability β_i, else a sample of the learner;
+   `jirl.rl.rollout`) from fresh episodes, at least one whole episode per environment
+   (`steps_per_round` ≥ the horizon: the paper samples T-step trajectories of π_i); the mixture
+   is drawn per step and per environment: the expert's action with probability β_i, else a
+   sample of the learner;
 2. label every visited state with the expert oracle (`jirl.oracle`, the expert's greedy
    action by default);
 3. aggregate: append the labelled states to a fixed-capacity device buffer (no host round trip);
@@ -40,10 +42,10 @@ import optax
 from flax import struct
 
 from jirl.algos.bc import sgd_steps, validate_policy_fit
-from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.envs.base import Env, batch_reset
 from jirl.errors import ConfigError, require
 from jirl.nets import Normalizer, Policy
-from jirl.oracle import Oracle, as_oracle, label
+from jirl.oracle import Oracle, as_oracle, label, round_steps
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
@@ -60,7 +62,9 @@ class DAggerConfig:
       beta_decay: factor per round of the `exponential` schedule, in [0, 1].
       beta_rounds: rounds for the `linear` schedule to reach 0.
       num_envs: parallel environments of the rollout.
-      steps_per_round: steps per environment per round.
+      steps_per_round: steps per environment per round, at least the environment's horizon;
+        None (default): the horizon, one whole episode per environment (more after early
+        terminations, the auto-reset starting new ones).
       buffer_capacity: rows of the aggregated dataset (ring buffer, keeps the newest).
       sgd_steps: Adam steps of the BC loss per round (and for the initial fit on demos).
       batch_size: minibatch size of those steps.
@@ -74,7 +78,7 @@ class DAggerConfig:
     beta_decay: float = 0.5
     beta_rounds: int = 10
     num_envs: int = 8
-    steps_per_round: int = 64
+    steps_per_round: int | None = None
     buffer_capacity: int = 50_000
     sgd_steps: int = 200
     batch_size: int = 256
@@ -100,20 +104,14 @@ class DAggerConfig:
             f"dagger.beta_decay must be in [0, 1], got {self.beta_decay}",
         )
         require(self.beta_rounds >= 1, f"dagger.beta_rounds must be >= 1, got {self.beta_rounds}")
-        for name in ("num_envs", "steps_per_round", "sgd_steps", "batch_size"):
+        for name in ("num_envs", "sgd_steps", "batch_size", "buffer_capacity"):
             value = getattr(self, name)
             require(value >= 1, f"dagger.{name} must be >= 1, got {value}")
         require(
-            self.buffer_capacity >= self.samples_per_round,
-            f"dagger.buffer_capacity ({self.buffer_capacity}) must hold at least one round, "
-            f"num_envs * steps_per_round = {self.samples_per_round}",
+            self.steps_per_round is None or self.steps_per_round >= 1,
+            f"dagger.steps_per_round must be >= 1 (or unset), got {self.steps_per_round}",
         )
         validate_policy_fit(self, "dagger")
-
-    @property
-    def samples_per_round(self) -> int:
-        """Labelled states (expert queries) added per round."""
-        return self.num_envs * self.steps_per_round
 
 
 def beta_at(config: DAggerConfig, round_index: Array) -> Array:
@@ -188,7 +186,6 @@ class DAggerState:
       params: learner policy parameters; opt_state: its Adam state.
       normalizer: running observation statistics of every state added to the buffer.
       buffer: the aggregated dataset.
-      env_state: EnvState [num_envs], carried across rounds (episodes continue).
       expert_queries: [] int32, labelled states so far (demonstrations not counted).
       last_return: [] mean true return of the mixture's most recently ended episodes.
       key: PRNG key; step: [] int32, rounds done.
@@ -198,7 +195,6 @@ class DAggerState:
     opt_state: optax.OptState
     normalizer: Normalizer
     buffer: Buffer
-    env_state: EnvState
     expert_queries: Array
     last_return: Array
     key: Array
@@ -217,6 +213,13 @@ def make(
     spec = env.spec
     policy = Policy(spec, config.hidden, config.activation)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
+    steps = round_steps(config.steps_per_round, env, "dagger")
+    per_round = config.num_envs * steps
+    if config.buffer_capacity < per_round:
+        raise ConfigError(
+            f"dagger.buffer_capacity ({config.buffer_capacity}) must hold at least one round, "
+            f"num_envs * steps per round = {config.num_envs} * {steps} = {per_round}"
+        )
     seed_obs = seed_actions = None
     if demos is not None:
         if demos.num_transitions > config.buffer_capacity:
@@ -226,7 +229,6 @@ def make(
             )
         seed_obs = jnp.asarray(demos.obs, jnp.float32)
         seed_actions = jnp.asarray(demos.actions, spec.action_dtype)
-    per_round = config.samples_per_round
 
     def fit(params, opt_state, normalizer, buffer, key):
         return sgd_steps(
@@ -249,7 +251,7 @@ def make(
         return normalizer.update(obs) if config.normalize_obs else normalizer
 
     def init(key: Array) -> DAggerState:
-        key, key_params, key_env, key_fit = jax.random.split(key, 4)
+        key, key_params, key_fit = jax.random.split(key, 3)
         params = policy.init(key_params)
         opt_state = optimizer.init(params)
         normalizer = Normalizer.create(spec.obs_shape)
@@ -265,7 +267,6 @@ def make(
             opt_state=opt_state,
             normalizer=normalizer,
             buffer=buffer,
-            env_state=batch_reset(env, key_env, config.num_envs),
             expert_queries=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),
             key=key,
@@ -273,7 +274,7 @@ def make(
         )
 
     def update(state: DAggerState) -> tuple[DAggerState, Metrics]:
-        key, key_rollout, key_label, key_fit = jax.random.split(state.key, 4)
+        key, key_env, key_rollout, key_label, key_fit = jax.random.split(state.key, 5)
         beta = beta_at(config, state.step)
 
         def mixture(obs: Array, key: Array) -> tuple[Array, Array]:
@@ -286,9 +287,8 @@ def make(
             action = jnp.where(use_expert, expert_action, learner_action.astype(spec.action_dtype))
             return action, jnp.zeros(obs.shape[0])
 
-        env_state, batch, stats = rollout(
-            env, mixture, state.env_state, key_rollout, config.steps_per_round
-        )
+        fresh = batch_reset(env, key_env, config.num_envs)
+        _, batch, stats = rollout(env, mixture, fresh, key_rollout, steps)
         obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
         # The same states the mixture queried; one label per visited state.
         labels = label(oracle, spec, obs, key_label)
@@ -311,7 +311,6 @@ def make(
             opt_state=opt_state,
             normalizer=normalizer,
             buffer=buffer,
-            env_state=env_state,
             expert_queries=expert_queries,
             last_return=last_return,
             key=key,

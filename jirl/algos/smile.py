@@ -4,7 +4,9 @@ Imitation Learning", AISTATS, Algorithm SMILe, section 4.2).
 Start from π_0 = π* (the expert). Round k = 1, 2, ... (one `update`):
 
 1. collect a fresh dataset by running the current mixture π_{k−1} in the batched env (the
-   shared `jirl.rl.rollout`) and label every visited state with the expert oracle;
+   shared `jirl.rl.rollout`) from fresh episodes, at least one whole episode per environment
+   (`steps_per_round` ≥ the horizon; the paper executes π_{k−1} for T steps), and label every
+   visited state with the expert oracle;
 2. train a NEW policy π̂_k by behavioural cloning on that dataset only (fresh parameters and
    optimiser; the BC loss of `jirl.algos.bc`, shared);
 3. update the mixture: π_k = π_{k−1} + β(1 − β)^(k−1) (π̂_k − π*).
@@ -14,8 +16,13 @@ After k rounds the expert has weight (1 − β)^k and policy i ≤ k has weight 
 distribution, weigh more.
 
 Members are stored as stacked parameters `[max_rounds, ...]` (each with its own observation
-normaliser); rounds past `max_rounds` change nothing: they neither label states nor train, but
-still roll out the mixture for metrics, where the expert acts with weight (1 − β)^max_rounds.
+normaliser); rounds past `max_rounds` change nothing: the member they fit is discarded and no
+query is counted (the fit still runs: under vmap a `cond` would run it anyway), and they roll
+out the mixture for metrics, where the expert acts with weight (1 − β)^max_rounds.
+
+Every round starts its environments from the initial distribution: carrying them over from the
+previous round would train π̂_k on the later part of episodes that earlier mixtures drove, not
+on π_{k−1}'s own state distribution.
 `expert_queries` counts the states labelled, not the steps the expert acted in a roll-out.
 
 Sampling a member is done **per step** (and per environment): at every step an independent
@@ -41,10 +48,10 @@ import optax
 from flax import struct
 
 from jirl.algos.bc import sgd_steps, validate_policy_fit
-from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.envs.base import Env, batch_reset
 from jirl.errors import require
 from jirl.nets import Normalizer, Policy
-from jirl.oracle import Oracle, as_oracle, label
+from jirl.oracle import Oracle, as_oracle, label, round_steps
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
@@ -57,7 +64,9 @@ class SMILeConfig:
       beta: mixing rate β in (0, 1]: the weight the first new policy takes from the expert.
       max_rounds: capacity of the mixture (stacked members); static.
       num_envs: parallel environments of the rollout.
-      steps_per_round: steps per environment per round (dataset = num_envs * steps_per_round).
+      steps_per_round: steps per environment per round (dataset = num_envs * steps_per_round),
+        at least the environment's horizon; None (default): the horizon, one whole episode
+        per environment (more after early terminations, the auto-reset starting new ones).
       sgd_steps: Adam steps of the BC loss that train each new policy.
       batch_size, learning_rate, ent_coef, l2_coef: BC settings.
       hidden, activation: each member's network.
@@ -67,7 +76,7 @@ class SMILeConfig:
     beta: float = 0.3
     max_rounds: int = 10
     num_envs: int = 8
-    steps_per_round: int = 128
+    steps_per_round: int | None = None
     sgd_steps: int = 300
     batch_size: int = 256
     learning_rate: float = 1e-3
@@ -81,15 +90,14 @@ class SMILeConfig:
         require(
             (0.0 < self.beta) & (self.beta <= 1.0), f"smile.beta must be in (0, 1], got {self.beta}"
         )
-        for name in ("max_rounds", "num_envs", "steps_per_round", "sgd_steps", "batch_size"):
+        for name in ("max_rounds", "num_envs", "sgd_steps", "batch_size"):
             value = getattr(self, name)
             require(value >= 1, f"smile.{name} must be >= 1, got {value}")
+        require(
+            self.steps_per_round is None or self.steps_per_round >= 1,
+            f"smile.steps_per_round must be >= 1 (or unset), got {self.steps_per_round}",
+        )
         validate_policy_fit(self, "smile")
-
-    @property
-    def samples_per_round(self) -> int:
-        """Labelled states (expert queries) per round."""
-        return self.num_envs * self.steps_per_round
 
 
 def mixture_weights(beta: Array | float, rounds: Array | int, max_rounds: int) -> Array:
@@ -135,7 +143,6 @@ class SMILeState:
     Attributes:
       params: member policy parameters, every leaf stacked `[max_rounds, ...]`.
       normalizers: Normalizer with leaves `[max_rounds, *obs_shape]` (count `[max_rounds]`).
-      env_state: EnvState [num_envs], carried across rounds.
       expert_queries: [] int32, states labelled by the expert so far.
       last_return: [] mean true return of the mixture's most recently ended episodes.
       key: PRNG key; step: [] int32, rounds done (= members trained).
@@ -143,7 +150,6 @@ class SMILeState:
 
     params: dict
     normalizers: Normalizer
-    env_state: EnvState
     expert_queries: Array
     last_return: Array
     key: Array
@@ -163,7 +169,8 @@ def make(
     policy = Policy(spec, config.hidden, config.activation)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     num_members = config.max_rounds
-    per_round = config.samples_per_round
+    steps = round_steps(config.steps_per_round, env, "smile")
+    per_round = config.num_envs * steps
 
     def train_member(obs: Array, actions: Array, key: Array) -> tuple[dict, Normalizer, Metrics]:
         """A new policy fit by BC on `obs [N, *obs_shape]`, `actions [N, ...]` alone."""
@@ -198,7 +205,7 @@ def make(
         return policy.sample(params, normalizer, obs, key)[0].astype(spec.action_dtype)
 
     def init(key: Array) -> SMILeState:
-        key, key_params, key_env, key_demo = jax.random.split(key, 4)
+        key, key_params, key_demo = jax.random.split(key, 3)
         one = policy.init(key_params)
         params = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_members, *x.shape)), one)
         normalizers = jax.tree.map(
@@ -219,7 +226,6 @@ def make(
         return SMILeState(
             params=params,
             normalizers=normalizers,
-            env_state=batch_reset(env, key_env, config.num_envs),
             expert_queries=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),
             key=key,
@@ -227,7 +233,7 @@ def make(
         )
 
     def update(state: SMILeState) -> tuple[SMILeState, Metrics]:
-        key, key_rollout, key_label, key_train = jax.random.split(state.key, 4)
+        key, key_env, key_rollout, key_label, key_train = jax.random.split(state.key, 5)
         weights = mixture_weights(config.beta, state.step, num_members)  # π_{k−1}
 
         def mixture_one(obs: Array, key: Array) -> Array:
@@ -242,9 +248,8 @@ def make(
             keys = jax.random.split(key, obs.shape[0])
             return jax.vmap(mixture_one)(obs, keys), jnp.zeros(obs.shape[0])
 
-        env_state, batch, stats = rollout(
-            env, mixture, state.env_state, key_rollout, config.steps_per_round
-        )
+        fresh = batch_reset(env, key_env, config.num_envs)
+        _, batch, stats = rollout(env, mixture, fresh, key_rollout, steps)
         obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
         labels = label(oracle, spec, obs, key_label)
         params, normalizer, fit_metrics = train_member(obs, labels, key_train)
@@ -268,7 +273,6 @@ def make(
         new_state = SMILeState(
             params=jax.tree.map(put, state.params, params),
             normalizers=jax.tree.map(put, state.normalizers, normalizer),
-            env_state=env_state,
             expert_queries=expert_queries,
             last_return=last_return,
             key=key,
