@@ -69,6 +69,16 @@ class GCLConfig(adversarial.AdversarialConfig):
             self.num_steps % self.segment_length == 0,
             f"segment_length ({self.segment_length}) must divide num_steps ({self.num_steps})",
         )
+        # r_θ − log q is the log ratio of a density (Finn et al. 2016): other reward maps, or a
+        # weight on log π other than 1, make the weights and D no longer the published ones.
+        require(
+            self.reward_map == "logit",
+            f"reward_map must be 'logit' for GCL and GAN-GCL, got '{self.reward_map}'",
+        )
+        require(
+            self.log_pi_weight == 1.0,
+            f"log_pi_weight must be 1 for GCL and GAN-GCL (log q), got {self.log_pi_weight}",
+        )
         require(
             self.reward_inputs in INPUTS,
             f"reward_inputs must be one of {', '.join(INPUTS)}, got '{self.reward_inputs}'",
@@ -84,9 +94,10 @@ class GCLConfig(adversarial.AdversarialConfig):
 
 
 def trajectory_reward(config: GCLConfig, env: Env) -> TrajectoryReward:
-    return TrajectoryReward(
-        env.spec, config.reward_inputs, config.disc_hidden, config.disc_activation
-    )
+    """r_θ on the spaces of `adversarial.model_spec`: with `disc_actions: sampled` it sees the
+    sampled, unclipped actions, the ones whose log q weighs the segment."""
+    spec = adversarial.model_spec(config, env.spec)
+    return TrajectoryReward(spec, config.reward_inputs, config.disc_hidden, config.disc_activation)
 
 
 def make(config: GCLConfig, env: Env, demos: Trajectories) -> Algorithm:
