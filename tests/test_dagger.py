@@ -35,7 +35,8 @@ def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_ora
     pendulum_expert,
 ):
     """The lecture's contrast where BC falls short: one pendulum demonstration. Measured
-    (3 seeds, these settings): BC 0.47, DAgger 0.97, SMILe without demos 0.69; an untrained
+    (3 seeds, these settings; rounds of whole episodes): BC 0.47, DAgger 0.96, SMILe without
+    demos 0.87 (0.69 when rounds continued the previous round's episodes); an untrained
     policy scores about 0. (On cartpole one episode is enough for BC to score 1.0, so a test
     there could not tell a working DAgger from plain BC.) This fails when DAgger's or SMILe's
     labelling, aggregation or training breaks; it does not isolate DAgger's labelling of the
