@@ -8,7 +8,7 @@ result = jirl.run(algo, key, num_updates, seeds=8)   # host driver: chunks, chec
 jirl.use_cpu_cores()    # before any computation: a CPU device per core, seeds side by side
 """
 
-from jirl.errors import ConfigError, DataError, EnvError, JirlError
+from jirl.errors import ConfigError, DataError, EnvError, JirlError, RunError
 from jirl.run import RunResult, run, use_cpu_cores
 from jirl.train import make_train
 from jirl.types import Algorithm, Trajectories, Transition
@@ -21,6 +21,7 @@ __all__ = [
     "DataError",
     "EnvError",
     "JirlError",
+    "RunError",
     "RunResult",
     "Trajectories",
     "Transition",

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from jirl.errors import JirlError
+from jirl.errors import JirlError, RunError
 
 
 class ArgumentError(JirlError):
@@ -395,10 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
         return command(args)
     except JirlError as e:
-        from jirl.run import NonFiniteError
-
         print(f"jirl: error: {e}", file=sys.stderr)
-        return 1 if isinstance(e, NonFiniteError) else 2
+        return 1 if isinstance(e, RunError) else 2
     except KeyboardInterrupt:
         hint = "; resume with --resume" if resumable else ""
         print(f"jirl: interrupted{hint}", file=sys.stderr)

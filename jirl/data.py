@@ -149,6 +149,12 @@ def save(
     )
     header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
     arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
+
+    def fail(msg: str):
+        raise DataError(f"{path}: not written: {msg}")
+
+    # The checks `load` makes, before writing: a file every later run would refuse is not kept.
+    _validate(Trajectories(**arrays), _parse_header(header_bytes, fail), fail)
     buffer = io.BytesIO()
     np.savez(buffer, header=header_bytes, **arrays)
     return atomic_write(path, buffer.getvalue())
@@ -192,6 +198,7 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
     header = _parse_header(arrays.pop("header"), fail)
     trajectories = Trajectories(**arrays)
     _validate(trajectories, header, fail)
+    trajectories = _as_stored(trajectories, bool(header.action["discrete"]))
     if env is not None:
         check_matches_env(header, trajectories, env, fail)
     return Demos(trajectories, header)
@@ -223,6 +230,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.action.n' must be a positive integer for discrete actions")
     if not action["discrete"] and not (isinstance(action.get("dim"), int) and action["dim"] >= 1):
         fail("field 'header.action.dim' must be a positive integer for continuous actions")
+    if not action["discrete"]:
+        _check_bounds(action, fail)
     if not isinstance(data["obs_shape"], list) or not all(
         isinstance(d, int) and d >= 1 for d in data["obs_shape"]
     ):
@@ -247,6 +256,37 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.horizon' must be a positive integer")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
+
+
+def _as_stored(t: Trajectories, discrete: bool) -> Trajectories:
+    """The dtypes of the format table (float32, int32 discrete actions, bool flags) for arrays
+    of the right kind but another width (float64 or float16 observations, int64 actions)."""
+    action_dtype = np.int32 if discrete else np.float32
+    return t.replace(
+        obs=t.obs.astype(np.float32, copy=False),
+        next_obs=t.next_obs.astype(np.float32, copy=False),
+        actions=t.actions.astype(action_dtype, copy=False),
+        rewards=t.rewards.astype(np.float32, copy=False),
+        episode_lengths=t.episode_lengths.astype(np.int32, copy=False),
+    )
+
+
+def _check_bounds(action: dict, fail) -> None:
+    """`low` and `high` of a continuous action header: both null (unbounded), or each a number
+    or a list of `dim` numbers, with low ≤ high."""
+    low, high = action.get("low"), action.get("high")
+    if low is None and high is None:
+        return
+    for key, value in (("low", low), ("high", high)):
+        items = value if isinstance(value, list) else [value]
+        numbers = all(type(v) in (int, float) for v in items)
+        if not numbers or (isinstance(value, list) and len(value) != action["dim"]):
+            fail(
+                f"field 'header.action.{key}' must be a number or a list of {action['dim']} "
+                f"numbers (the action bounds), got {value!r}"
+            )
+    if (np.asarray(low, np.float64) > np.asarray(high, np.float64)).any():
+        fail("field 'header.action' has a 'low' bound above its 'high' one")
 
 
 def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
@@ -280,11 +320,28 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             fail(f"field '{field}' contains NaN or inf")
+    last = np.cumsum(lengths) - 1
     not_last = np.ones(n, bool)
-    not_last[np.cumsum(lengths) - 1] = False
+    not_last[last] = False
     for field in ("terminated", "truncated"):
         if (getattr(t, field) & not_last).any():
             fail(f"field '{field}' is set on a step that is not its episode's last")
+    ends = t.terminated[last].astype(int) + t.truncated[last].astype(int)
+    if (ends != 1).any():
+        e = int(np.flatnonzero(ends != 1)[0])
+        fail(
+            f"episode {e}'s last step must set exactly one of 'terminated' (a true end) and "
+            f"'truncated' (the time limit), it sets {'both' if ends[e] == 2 else 'neither'}"
+        )
+    # inside an episode, each step starts where the last one ended: next_obs[t] is obs[t + 1]
+    same = (t.next_obs[:-1] == t.obs[1:]).reshape(n - 1, -1).all(1)
+    broken = np.flatnonzero(not_last[:-1] & ~same)
+    if broken.size:
+        step = int(broken[0])
+        fail(
+            f"field 'next_obs' at step {step} differs from 'obs' at step {step + 1}, in the "
+            "same episode: each step must start where the one before it ended"
+        )
     if discrete and ((t.actions < 0) | (t.actions >= header.action["n"])).any():
         fail(f"field 'actions' has a discrete action outside [0, {header.action['n']})")
     if not discrete and header.action.get("low") is not None:
@@ -348,3 +405,16 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
         "n" if want["discrete"] else "dim"
     ) != want.get("n" if want["discrete"] else "dim"):
         fail(f"field 'actions' is for action space {header.action}, the environment has {want}")
+    if not want["discrete"]:
+        recorded = [header.action.get(k) for k in ("low", "high")]
+        bounds = [want.get(k) for k in ("low", "high")]
+        same = [
+            (r is None and b is None)
+            or (r is not None and b is not None and np.allclose(r, b, rtol=1e-6, atol=1e-6))
+            for r, b in zip(recorded, bounds, strict=True)
+        ]
+        if not all(same):
+            fail(
+                f"field 'header.action' has bounds low={recorded[0]}, high={recorded[1]}, the "
+                f"environment's are low={bounds[0]}, high={bounds[1]}"
+            )

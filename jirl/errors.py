@@ -12,7 +12,11 @@ TRACER_ERRORS = (
 
 class JirlError(ValueError):
     """Base of every error a user can cause; the CLI prints it on one line and exits 2 (1 for
-    `NonFiniteError`, a run that diverged rather than a bad input)."""
+    a `RunError`, a run that failed rather than a bad input)."""
+
+
+class RunError(JirlError):
+    """A run that failed (diverged, or trained an expert no better than random); exit 1."""
 
 
 class ConfigError(JirlError):

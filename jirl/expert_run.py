@@ -11,7 +11,7 @@ import numpy as np
 from jirl import data
 from jirl.algos import expert as experts
 from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_yaml
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
@@ -124,6 +124,12 @@ def train_expert(
         expert_return = float(returns[best])
     state = jax.tree.map(lambda x: x[best], result.state)
     rand = random_return(env, key_random)
+    if not expert_return > rand:  # the 1 and the 0 of every normalized score
+        raise RunError(
+            f"the trained expert's return ({expert_return:.1f}) does not beat the random "
+            f"policy's ({rand:.1f}), so there is nothing to imitate and nothing was saved; "
+            "train longer (--updates) or change the config"
+        )
     expert = experts.from_agent(state, cfg.algo_config, env, expert_return, rand)
     experts.save(out, expert, env, cfg.algo_config)
     demos = data.collect(env, expert.act, key_demos, episodes)

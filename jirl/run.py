@@ -21,7 +21,7 @@ import numpy as np
 from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jirl.errors import ConfigError, JirlError
+from jirl.errors import ConfigError, RunError
 from jirl.files import atomic_write, leaf_mismatch
 
 if hasattr(jax, "shard_map"):
@@ -39,7 +39,7 @@ CHECKPOINT_FILE = "state.msgpack"
 Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
-class NonFiniteError(JirlError):
+class NonFiniteError(RunError):
     """A loss or parameter became NaN or inf; the last good checkpoint is kept. `runs`: the
     rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major) that did."""
 

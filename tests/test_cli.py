@@ -786,3 +786,16 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     assert code == 130 and "resume with --resume" in err
     code, _, err = run_cli(capsys, "expert", "--env", "cartpole", *out)
     assert code == 130 and err.strip() == "jirl: interrupted"
+
+
+def test_an_expert_no_better_than_random_is_not_saved(capsys, tmp_path):
+    """Two PPO updates on mountaincar never reach the flag: expert and random both score -200
+    per episode, so no score could be normalized. `jirl expert` exits 1 (a failed run, not a
+    bad input) on one line, and writes no expert or demos that every later run would refuse."""
+    out = tmp_path / "expert"
+    argv = ["expert", "--env", "mountaincar", "--out", str(out), "--updates", "2"]
+    code, _, err = run_cli(capsys, *argv, "--episodes", "2", "--set", "ppo.num_envs=4")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "does not beat the random policy's (-200.0)" in err
+    assert not (out / "expert.msgpack").exists() and not (out / "demos.npz").exists()

@@ -106,6 +106,9 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"header": "RANDOM_IS_EXPERT"}, "equals 'expert_return', so no score can be normalized"),
         ({"header": "SHORT_HORIZON"}, "an episode longer than the horizon, 2"),
         ({"terminated": "EARLY_END"}, "'terminated' is set on a step that is not its episode's"),
+        ({"terminated": "NO_FLAG", "truncated": "NO_FLAG"}, "episode 0's last step .* neither"),
+        ({"terminated": "AT_ENDS", "truncated": "AT_ENDS"}, "episode 0's last step .* both"),
+        ({"next_obs": "SHIFTED"}, "'next_obs' at step 0 differs from 'obs' at step 1"),
     ],
 )
 def test_bad_fields(tmp_path, cartpole, demos, changes, match):
@@ -125,6 +128,9 @@ def test_bad_fields(tmp_path, cartpole, demos, changes, match):
                 "RANDOM_IS_EXPERT": header_with(demos, cartpole, random_return=30.0),
                 "SHORT_HORIZON": header_with(demos, cartpole, horizon=2),
                 "EARLY_END": np.arange(n) == 0,
+                "NO_FLAG": np.zeros(n, bool),
+                "AT_ENDS": np.isin(np.arange(n), np.cumsum(demos.episode_lengths) - 1),
+                "SHIFTED": np.asarray(demos.next_obs) + 1.0,
             }[v]
         resolved[k] = v
     p = write(tmp_path / "d.npz", demos, cartpole, **resolved)
@@ -322,3 +328,53 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
     small = {**good, "ppo": {**good["ppo"], "hidden": [8, 8]}}
     with pytest.raises(DataError, match="the two files are from different experts"):
         experts.load(fresh(meta=json.dumps(small)), cartpole)
+
+
+def test_demos_of_another_width_load_as_the_format_dtypes(tmp_path, demos, cartpole):
+    wide = {
+        "obs": np.asarray(demos.obs, np.float64),
+        "next_obs": np.asarray(demos.next_obs, np.float64),
+        "actions": np.asarray(demos.actions, np.int64),
+    }
+    loaded = data.load(write(tmp_path / "d.npz", demos, cartpole, **wide), env=cartpole)
+    t = loaded.trajectories
+    assert t.obs.dtype == t.next_obs.dtype == np.float32 and t.actions.dtype == np.int32
+    np.testing.assert_array_equal(t.obs, demos.obs)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, demos, cartpole):
+    """An expert no better than random (PPO that failed to learn mountaincar: -200 both) used
+    to be written, then refused by every run that read it."""
+    path = tmp_path / "d.npz"
+    with pytest.raises(DataError, match="not written: .*equals 'expert_return'"):
+        data.save(path, demos, cartpole, expert_return=-200.0, random_return=-200.0)
+    broken = demos.replace(truncated=np.zeros(demos.num_transitions, bool))
+    broken = broken.replace(terminated=np.zeros(demos.num_transitions, bool))
+    with pytest.raises(DataError, match="not written: episode 0's last step"):
+        data.save(path, broken, cartpole)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "action, match",
+    [
+        ({"low": "abc", "high": 2.0}, "'header.action.low' must be a number or a list of 1"),
+        ({"low": [-2.0, -2.0], "high": [2.0]}, "'header.action.low' must be a number or a list"),
+        ({"low": -2.0}, "'header.action.high' must be a number"),
+        ({"low": 2.0, "high": -2.0}, "'low' bound above its 'high' one"),
+        ({"low": -1.0, "high": 1.0}, r"bounds low=-1.0, high=1.0, the environment's are low=-2.0"),
+    ],
+)
+def test_continuous_action_bounds_are_checked(tmp_path, action, match):
+    env = envs.make("pendulum", horizon=5)
+    act = lambda obs, key: jax.random.uniform(key, (1,), minval=-1.0, maxval=1.0)
+    demos = data.collect(env, act, jax.random.PRNGKey(0), 2)
+    path = data.save(tmp_path / "d.npz", demos, env)
+    with np.load(path) as npz:
+        fields = {k: npz[k] for k in npz.files}
+    header = json.loads(fields["header"].tobytes())
+    header["action"] = {"discrete": False, "dim": 1, **action}
+    fields["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(path, **fields)
+    with pytest.raises(DataError, match=match):
+        data.load(path, env=env)
