@@ -131,7 +131,10 @@ class Normalizer:
         return jnp.sqrt(self.var + 1e-8)
 
     def __call__(self, obs: Array) -> Array:
-        return jnp.clip((obs - self.mean) / self.std, -10.0, 10.0)
+        """(obs − mean) / σ clipped to ±10; the identity before any statistics (count 0: a
+        learner with `normalize_obs: false` sees its raw observations, unclipped)."""
+        scaled = jnp.clip((obs - self.mean) / self.std, -10.0, 10.0)
+        return jnp.where(self.count > 0, scaled, obs)
 
 
 #: `TanhNormal.log_prob` clips squashed actions to ±(1 − TANH_EDGE) of the box before atanh, so

@@ -122,3 +122,12 @@ def test_an_expert_header_with_a_squash_that_is_not_a_bool_is_refused(tmp_path):
     (tmp_path / "expert.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match="ppo.squash must be true or false"):
         experts.load(tmp_path, envs.make("pendulum"))
+
+
+def test_normalizer_is_the_identity_until_it_has_statistics():
+    """Learners with `normalize_obs: false` keep `Normalizer.create`; they used to see their
+    observations clipped to ±10 (acrobot's second joint speed reaches 9π ≈ 28)."""
+    raw = jnp.array([50.0, -3.0])
+    np.testing.assert_array_equal(Normalizer.create((2,))(raw), raw)
+    fitted = Normalizer.create((2,)).update(jnp.array([[0.0, 0.0], [2.0, 2.0]]))  # mean 1, σ 1
+    np.testing.assert_allclose(fitted(raw), [10.0, -4.0], atol=1e-6)  # clipped once fitted

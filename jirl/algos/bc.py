@@ -89,13 +89,21 @@ def bc_loss(
 ) -> tuple[Array, Metrics]:
     """−mean log π(a|s) − ent_coef·H(π(·|s)) + l2_coef·½‖θ‖².
 
+    θ: the network's weights and biases, not a Gaussian's state-independent log σ (imitation's
+    BC penalises that too, which pulls σ towards 1 and makes the evaluated policy noisier).
+
     Args:
       obs: [N, *obs_shape]; actions: [N] (discrete) or [N, dim].
     """
     dist = policy.dist(params, normalizer, obs)
     nll = -dist.log_prob(actions).mean()
     entropy = dist.entropy().mean()
-    l2 = 0.5 * sum(jnp.sum(w**2) for w in jax.tree.leaves(params))
+    weights = [
+        w
+        for path, w in jax.tree_util.tree_leaves_with_path(params)
+        if "log_std" not in jax.tree_util.keystr(path)
+    ]
+    l2 = 0.5 * sum(jnp.sum(w**2) for w in weights)
     loss = nll - ent_coef * entropy + l2_coef * l2
     metrics = {"bc_loss": loss, "neg_log_likelihood": nll, "entropy": entropy}
     if policy.spec.discrete:
