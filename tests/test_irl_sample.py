@@ -284,3 +284,14 @@ def test_gcl_reward_sees_the_sampled_actions_with_disc_actions_sampled():
         norm = Normalizer.create((3,))
         inside, outside = (model.reward(params, norm, step(a)) for a in (high, 5 * high))
         assert float(jnp.abs(inside - outside).max()) > 1e-4
+
+
+@pytest.mark.parametrize("method", ["projection", "mw"])
+def test_fem_and_gtal_refuse_demos_shorter_than_the_horizon(acrobot_expert, method):
+    """Acrobot's expert reaches the goal in 104-174 of 500 steps: its μ_E would count nothing
+    after that, the fixed-horizon learner's μ every step, and no policy could match it."""
+    env = envs.make("acrobot")
+    demos = data.load(acrobot_expert / "demos.npz", env=env).trajectories
+    config = apprenticeship.FEMConfig() if method == "projection" else apprenticeship.GTALConfig()
+    with pytest.raises(data.DataError, match="episode 0 ends after 104 steps; record the demos"):
+        apprenticeship.make(config, env, demos, method)

@@ -17,8 +17,9 @@ What changes without known dynamics:
   fixed-horizon episodes (`num_steps` a multiple of the horizon, `fixed_horizon` required, as in
   the adversarial loop: episodes never end early, see `jirl.envs.base`), and
   μ(π) = mean over episodes of Σ_t γ^t φ(s_t, a_t) / Σ_{t<H} γ^t, per step so that μ ∈ [0, 1]^F.
-  μ_E is the same sum over the demonstration episodes (one that ended early contributes nothing
-  after its end).
+  μ_E is the same sum over the demonstration episodes, which must therefore run the whole
+  horizon too (demos recorded with `fixed_horizon`; a shorter episode is refused: it would count
+  nothing after its end, where the learner's count every step, and μ_E could not be matched).
 * The RL inner loop is not solved to optimality: each update improves the policy a little for the
   current reward with the shared learner (PPO or TRPO, `GeneratorConfig`), warm-started, as in
   Ho, Gupta & Ermon 2016 ("Model-Free Imitation Learning with Policy Optimization"), the
@@ -55,7 +56,7 @@ from flax import struct
 
 from jirl.algos.adversarial import GeneratorConfig, demo_transitions, make_generator, training_env
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, DataError, require
 from jirl.nets import Normalizer
 from jirl.rl.agent import LearnerState, sampler
 from jirl.rl.rollout import rollout
@@ -224,6 +225,14 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         raise ConfigError(
             f"num_steps ({config.num_steps}) must be a multiple of the {env.name} horizon "
             f"({env.horizon}): every update collects whole episodes"
+        )
+    short = np.flatnonzero(np.asarray(demos.episode_lengths) < env.horizon)
+    if short.size:  # μ_E would count nothing after the end, the learner's μ every step
+        e = int(short[0])
+        raise DataError(
+            f"FEM and GTAL match feature expectations over the whole {env.horizon}-step horizon, "
+            f"but demonstration episode {e} ends after {int(demos.episode_lengths[e])} steps; "
+            "record the demos with a fixed horizon (jirl expert --set fixed_horizon=true)"
         )
     env = training_env(config, env)
     learner = make_generator(config, env)
