@@ -229,7 +229,9 @@ def train(
 def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dict:
     """The run's `summary.json` (DESIGN.md § Run directory), plus `runs` (seeds × settings).
     A sweep adds one entry per setting under `sweep` (runs are setting-major: `cfg.seeds`
-    consecutive runs per setting) and `best_setting`; the top-level return is over all runs."""
+    consecutive runs per setting) and `best_setting`; the top-level return is over all runs.
+    `best_setting` is chosen on the episodes whose scores are reported, so its score is biased
+    upwards by the choice (as a kept expert's would be: `jirl.expert_run` re-evaluates that)."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
     # the steps `result.wall_seconds` timed: a resumed run's own updates only
