@@ -19,11 +19,11 @@ Members are stored as stacked parameters `[max_rounds, ...]` (each with its own 
 normaliser); rounds past `max_rounds` change nothing: the member they fit is discarded and no
 query is counted (the fit still runs: under vmap a `cond` would run it anyway), and they roll
 out the mixture for metrics, where the expert acts with weight (1 − β)^max_rounds.
+`expert_queries` counts the states labelled, not the steps the expert acted in a roll-out.
 
 Every round starts its environments from the initial distribution: carrying them over from the
 previous round would train π̂_k on the later part of episodes that earlier mixtures drove, not
 on π_{k−1}'s own state distribution.
-`expert_queries` counts the states labelled, not the steps the expert acted in a roll-out.
 
 Sampling a member is done **per step** (and per environment): at every step an independent
 member is drawn from the mixture weights and acts. In data collection the expert is a member
