@@ -215,7 +215,6 @@ def cmd_train(args) -> int:
 #: the MDP's expert and runs every seed in one jitted call, with no checkpoint to resume.
 _NOT_TABULAR = {
     "demos": "--demos",
-    "num_demos": "--num-demos",
     "expert": "--expert",
     "resume": "--resume",
     "tensorboard": "--tensorboard",
@@ -232,7 +231,8 @@ def _given(value) -> bool:
 def _train_tabular(args) -> int:
     """`jirl train maxent|...`: options from --config, then --set (flat, or under the
     algorithm's section: `--set maxent.learning_rate=0.2`), then the flags; `--updates` is the
-    tabular `num_iterations`."""
+    tabular `num_iterations`, `--num-demos` the number of demonstrations sampled from the MDP's
+    expert (`num_demos`)."""
     from jirl.config import apply_overrides, read_yaml
     from jirl.tabular_run import train_tabular
 
@@ -261,6 +261,8 @@ def _train_tabular(args) -> int:
     seed = seed if args.seed is None else args.seed
     if args.updates is not None:
         options["num_iterations"] = args.updates
+    if args.num_demos is not None:
+        options["num_demos"] = args.num_demos
     if env is None:
         raise ArgumentError("--env is required: gridworld or objectworld")
     summary = train_tabular(

@@ -18,9 +18,7 @@ learned state reward shown and correlated is its mean over actions. Nothing is p
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 import pathlib
 import time
 
@@ -39,6 +37,7 @@ from jirl.tabular.maxent import MaxEntConfig, maxent_irl
 from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
 from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 from jirl.tabular.mwal import MWALConfig, mwal_irl
+from jirl.tabular.options import choice, hint, integer, number, onehot_fits, world_options
 
 ALGOS = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
 ENVS = ("gridworld", "objectworld")
@@ -154,9 +153,9 @@ def train_tabular(
 def resolve_options(algo: str, env: str, options: dict) -> dict:
     """Validate `options` and fill in every default. Raises `ConfigError` (one line)."""
     if algo not in ALGOS:
-        raise ConfigError(f"unknown tabular algo '{algo}'{_hint(algo, ALGOS)}; use one of {ALGOS}")
+        raise ConfigError(f"unknown tabular algo '{algo}'{hint(algo, ALGOS)}; use one of {ALGOS}")
     if env not in ENVS:
-        raise ConfigError(f"unknown tabular env '{env}'{_hint(env, ENVS)}; use one of {ENVS}")
+        raise ConfigError(f"unknown tabular env '{env}'{hint(env, ENVS)}; use one of {ENVS}")
     if not isinstance(options, dict):
         raise ConfigError(
             f"options must be a mapping of option: value, got {type(options).__name__}"
@@ -166,46 +165,32 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         if key not in valid:
             raise ConfigError(_unknown_key_message(key, algo, env, valid))
     opts = {**valid, **options}
-    size = opts["size"] if opts["size"] is not None else _SIZE[env]
-    opts["size"] = _int(opts, "size", size, low=2)
-    opts["slip"] = _float(opts, "slip", _SLIP[env] if opts["slip"] is None else opts["slip"])
-    if not 0.0 <= opts["slip"] <= 1.0:
-        raise ConfigError(f"slip must be a probability in [0, 1], got {opts['slip']}")
+    opts["size"] = _SIZE[env] if opts["size"] is None else opts["size"]
+    opts["slip"] = _SLIP[env] if opts["slip"] is None else opts["slip"]
+    opts = world_options(env, opts)  # size, slip and the world's layout
     horizon = 2 * opts["size"] if opts["horizon"] is None else opts["horizon"]
-    opts["horizon"] = _int(opts, "horizon", horizon, low=1)
-    opts["discount"] = _float(opts, "discount", opts["discount"])
+    opts["horizon"] = integer("horizon", horizon, low=1)
+    opts["discount"] = number("discount", opts["discount"])
     if not 0.0 < opts["discount"] <= 1.0:
         raise ConfigError(f"discount must be in (0, 1], got {opts['discount']}")
-    opts["num_demos"] = _int(opts, "num_demos", opts["num_demos"], low=1)
+    opts["num_demos"] = integer("num_demos", opts["num_demos"], low=1)
     iterations = _ITERATIONS[algo] if opts["num_iterations"] is None else opts["num_iterations"]
-    opts["num_iterations"] = _int(opts, "num_iterations", iterations, low=1)
-    opts["log_every"] = _int(opts, "log_every", opts["log_every"], low=1)
-    _choice(opts, "expert", ("soft", "optimal"))
-    if env == "gridworld":
-        _choice(opts, "features", ("onehot", "blocks"))
-        opts["block"] = _int(opts, "block", opts["block"], low=1)
+    opts["num_iterations"] = integer("num_iterations", iterations, low=1)
+    opts["log_every"] = integer("log_every", opts["log_every"], low=1)
+    choice("expert", opts["expert"], ("soft", "optimal"))
+    if env == "gridworld":  # the reward features IRL fits
+        choice("features", opts["features"], ("onehot", "blocks"))
+        if opts["features"] == "onehot":
+            onehot_fits(opts["size"], "one-hot features", "features: blocks")
+        opts["block"] = integer("block", opts["block"], low=1)
         if opts["block"] > opts["size"]:
             raise ConfigError(f"block must be at most size={opts['size']}, got {opts['block']}")
-        _bool(opts, "absorbing")
-        _check_goal(opts)
-    else:
-        _choice(opts, "features", ("continuous", "discrete", "both"))
-        opts["num_colours"] = _int(opts, "num_colours", opts["num_colours"], low=2)
-        cells = opts["size"] ** 2
-        default_objects = max(opts["num_colours"], cells // 10)
-        objects = default_objects if opts["num_objects"] is None else opts["num_objects"]
-        opts["num_objects"] = _int(opts, "num_objects", objects, low=opts["num_colours"])
-        if opts["num_objects"] > cells:
-            raise ConfigError(
-                f"num_objects must be at most size*size={cells}, got {opts['num_objects']}"
-            )
-        opts["layout_seed"] = _int(opts, "layout_seed", opts["layout_seed"], low=0)
     if algo in ("maxent", "maxcausalent", "deep_maxent"):
-        opts["learning_rate"] = _float(opts, "learning_rate", opts["learning_rate"], positive=True)
+        opts["learning_rate"] = number("learning_rate", opts["learning_rate"], positive=True)
     if algo in ("maxent", "maxcausalent"):
-        opts["l2"] = _float(opts, "l2", opts["l2"], non_negative=True)
+        opts["l2"] = number("l2", opts["l2"], non_negative=True)
     if algo == "deep_maxent":
-        opts["weight_decay"] = _float(opts, "weight_decay", opts["weight_decay"], non_negative=True)
+        opts["weight_decay"] = number("weight_decay", opts["weight_decay"], non_negative=True)
         sizes = opts["hidden_sizes"]
         if (
             not isinstance(sizes, (list, tuple))
@@ -218,10 +203,10 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
             )
         opts["hidden_sizes"] = [int(n) for n in sizes]
     if algo == "max_margin":
-        _choice(opts, "method", ("projection", "planning"))
-        opts["margin_c"] = _float(opts, "margin_c", opts["margin_c"], positive=True)
-        opts["loss_scale"] = _float(opts, "loss_scale", opts["loss_scale"], non_negative=True)
-        opts["qp_steps"] = _int(opts, "qp_steps", opts["qp_steps"], low=1)
+        choice("method", opts["method"], ("projection", "planning"))
+        opts["margin_c"] = number("margin_c", opts["margin_c"], positive=True)
+        opts["loss_scale"] = number("loss_scale", opts["loss_scale"], non_negative=True)
+        opts["qp_steps"] = integer("qp_steps", opts["qp_steps"], low=1)
     return opts
 
 
@@ -234,68 +219,9 @@ def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
             f"remove it"
         )
     return (
-        f"unknown option '{key}'{_hint(str(key), list(valid))}; "
+        f"unknown option '{key}'{hint(str(key), list(valid))}; "
         f"valid options for {algo} on {env}: {', '.join(valid)}"
     )
-
-
-def _hint(word, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _int(opts, name, value, *, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value}")
-    return int(value)
-
-
-def _float(opts, name, value, *, positive=False, non_negative=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}; use a small positive value")
-    if non_negative and value < 0:
-        raise ConfigError(f"{name} must be >= 0, got {value}; use 0 to disable it")
-    return value
-
-
-def _choice(opts, name, choices) -> None:
-    if opts[name] not in choices:
-        raise ConfigError(
-            f"{name} must be one of {', '.join(choices)}, got {opts[name]!r}"
-            f"{_hint(str(opts[name]), choices)}"
-        )
-
-
-def _bool(opts, name) -> None:
-    if not isinstance(opts[name], bool):
-        raise ConfigError(f"{name} must be true or false, got {opts[name]!r}")
-
-
-def _check_goal(opts) -> None:
-    goal, size = opts["goal"], opts["size"]
-    if goal is None:
-        return
-    if isinstance(goal, int) and not isinstance(goal, bool):
-        ok = 0 <= goal < size * size
-    else:
-        ok = (
-            isinstance(goal, (list, tuple))
-            and len(goal) == 2
-            and all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < size for g in goal)
-        )
-    if not ok:
-        raise ConfigError(
-            f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
-            f"{size}x{size} grid, got {goal!r}"
-        )
-    opts["goal"] = list(goal) if isinstance(goal, (list, tuple)) else goal
 
 
 def _check_seed_args(seeds, seed) -> tuple[int, int]:

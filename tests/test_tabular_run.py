@@ -52,6 +52,15 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
         ("mwal", "objectworld", {"num_objects": 1}, "num_objects"),
         ("maxent", "objectworld", {"features": "pixels"}, "features must be one of"),
         ("maxent", "gridworld", {"absorbing": "yes"}, "absorbing must be true or false"),
+        ("maxent", "objectworld", {"layout_seed": 2**32}, r"layout_seed must be .* in \[0, "),
+        ("maxent", "objectworld", {"num_colours": 20, "size": 4}, "num_colours must be .* 16"),
+        (
+            "maxent",
+            "gridworld",
+            {"size": 200},
+            "one-hot features over .*; use features: blocks",
+        ),
+        ("maxent", "gridworld", {"size": 5.7}, "size must be an integer"),
         ("maxnet", "gridworld", {}, "did you mean 'maxent'"),
         ("maxent", "gridwrld", {}, "did you mean 'gridworld'"),
     ],
@@ -104,3 +113,43 @@ def test_max_margin_is_scored_on_the_policy_it_returns(method):
     assert evd == pytest.approx(float(expected), rel=1e-4, abs=1e-4)
     if method == "projection":
         assert abs(float(of_policy) - float(of_reward)) > 0.1
+
+
+@pytest.mark.parametrize(
+    "name, options, match",
+    [
+        (
+            "gridworld",
+            {"absorbing": "false"},
+            "absorbing must be true or false",
+        ),  # bool() said True
+        ("gridworld", {"size": 5.7}, "size must be an integer"),  # int() made it 5
+        ("gridworld", {"goal": "3"}, "goal must be a cell index"),
+        (
+            "gridworld",
+            {"size": 200},
+            "gridworld's one-hot states over size.size = 40000 states take a 6 GiB",
+        ),
+        ("objectworld", {"size": 200}, "one-hot observations over size.size = 40000 states"),
+        ("objectworld", {"layout_seed": 2**32}, "layout_seed"),  # PRNGKey kept 32 bits: seed 0
+        ("objectworld", {"num_objects": 10.0}, "num_objects must be an integer"),
+        ("objectworld", {"observation": "pixels"}, "observation must be one of"),
+    ],
+)
+def test_env_make_checks_the_world_options_it_used_to_convert(name, options, match):
+    from jirl import envs
+    from jirl.errors import EnvError
+
+    with pytest.raises(EnvError, match=match) as err:
+        envs.make(name, **options)
+    assert "\n" not in str(err.value)
+
+
+def test_num_demos_flag_sets_the_tabular_num_demos(capsys, tmp_path):
+    from jirl import cli
+
+    out = tmp_path / "run"
+    argv = ["train", "maxent", "--env", "gridworld", "--out", str(out), "--num-demos", "8"]
+    code = cli.main([*argv, "--updates", "2", "--set", "size=4", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert yaml.safe_load((out / "config.yaml").read_text())["num_demos"] == 8

@@ -22,6 +22,7 @@ from jirl.envs.base import Env, Spec
 from jirl.errors import ConfigError, EnvError
 from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 from jirl.tabular.metrics import successor_sampler
+from jirl.tabular.options import choice, onehot_fits, world_options
 
 #: options of each world, with defaults.
 OPTIONS = {
@@ -62,35 +63,40 @@ def make_tabular(
             f"unknown option '{unknown[0]}' for '{name}'.{hint} "
             f"Valid options: {', '.join(OPTIONS[name])}"
         )
-    opts = {**OPTIONS[name], **options}
-    if opts["observation"] not in ("onehot", "features"):
-        raise EnvError(f"observation must be 'onehot' or 'features', got {opts['observation']!r}")
     try:
+        opts = world_options(name, {**OPTIONS[name], **options})
+        choice("observation", opts["observation"], ("onehot", "features"))
+        if name == "gridworld":  # its features are the one-hot states too
+            onehot_fits(opts["size"], "gridworld's one-hot states", "objectworld")
+        elif opts["observation"] == "onehot":
+            onehot_fits(opts["size"], "one-hot observations", "observation: features")
         mdp = build_world(name, opts)
     except ConfigError as err:
         raise EnvError(f"{name}: {err}") from None
-    horizon = 2 * int(opts["size"]) if horizon is None else int(horizon)
+    horizon = 2 * opts["size"] if horizon is None else int(horizon)
     env = mdp_env(name, mdp, horizon, fixed_horizon, observation=opts["observation"])
     layout = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items()))
     return dataclasses.replace(env, options=layout)
 
 
 def build_world(name: str, opts: dict) -> TabularMDP:
-    """The world's MDP from resolved options (`OPTIONS[name]` keys)."""
+    """The world's MDP from checked options (`OPTIONS[name]` keys, `world_options`)."""
     if name == "gridworld":
         goal = opts["goal"]
         return gridworld(
-            int(opts["size"]),
-            slip=float(opts["slip"]),
+            opts["size"],
+            slip=opts["slip"],
             goal=tuple(goal) if isinstance(goal, list) else goal,
-            absorbing=bool(opts["absorbing"]),
+            absorbing=opts["absorbing"],
+            # read only for observation: features (`mdp_env`), which are one-hot then
+            features="onehot" if opts["observation"] == "features" else "none",
         )
     return objectworld(
-        int(opts["size"]),
-        int(opts["num_colours"]),
-        int(opts["num_objects"]),
-        jax.random.PRNGKey(int(opts["layout_seed"])),
-        slip=float(opts["slip"]),
+        opts["size"],
+        opts["num_colours"],
+        opts["num_objects"],
+        jax.random.PRNGKey(opts["layout_seed"]),
+        slip=opts["slip"],
         features=opts["features"],
     )
 

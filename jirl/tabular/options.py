@@ -1,0 +1,121 @@
+"""Checks of the tabular worlds' options, shared by `jirl train maxent|...` (`jirl.tabular_run`)
+and `jirl.envs.make("gridworld" | "objectworld", ...)` (`jirl.envs.tabular`): each value is
+checked for its type and range, never converted into another one (`bool("false")` is True), with
+a one-line `ConfigError` that names the option.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from jirl.config import MAX_SEED
+from jirl.errors import ConfigError
+
+#: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
+MAX_ONEHOT_STATES = 2**14
+
+
+def hint(word, choices) -> str:
+    """ " (did you mean 'x'?)" for the closest of `choices`, or ""."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def integer(name: str, value, *, low: int, high: int | None = None) -> int:
+    """`value` as an int in [low, high]; a bool, float or string is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{name} must be an integer {bounds}, got {value}")
+    return int(value)
+
+
+def number(name: str, value, *, positive: bool = False, non_negative: bool = False) -> float:
+    """`value` as a finite float (an int is accepted); a bool or string is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}; use a small positive value")
+    if non_negative and value < 0:
+        raise ConfigError(f"{name} must be >= 0, got {value}; use 0 to disable it")
+    return value
+
+
+def choice(name: str, value, choices):
+    """`value` if it is one of `choices`."""
+    if value not in choices:
+        raise ConfigError(
+            f"{name} must be one of {', '.join(choices)}, got {value!r}{hint(str(value), choices)}"
+        )
+    return value
+
+
+def boolean(name: str, value) -> bool:
+    """`value` if it is a bool (YAML true/false)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def goal_cell(goal, size: int):
+    """A gridworld goal: None, a cell index in [0, size²), or [row, col] inside the grid (as a
+    list)."""
+    if goal is None:
+        return None
+    if isinstance(goal, (int, np.integer)) and not isinstance(goal, bool):
+        ok = 0 <= goal < size * size
+    else:
+        ok = (
+            isinstance(goal, (list, tuple))
+            and len(goal) == 2
+            and all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < size for g in goal)
+        )
+    if not ok:
+        raise ConfigError(
+            f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
+            f"{size}x{size} grid, got {goal!r}"
+        )
+    return list(goal) if isinstance(goal, (list, tuple)) else int(goal)
+
+
+def onehot_fits(size: int, what: str, instead: str) -> None:
+    """Refuse a one-hot `[S, S]` table (S = size²) beyond `MAX_ONEHOT_STATES` states."""
+    states = size * size
+    if states > MAX_ONEHOT_STATES:
+        gib = states * states * 4 / 2**30
+        raise ConfigError(
+            f"{what} over size*size = {states} states take a {gib:.0f} GiB [S, S] table (at "
+            f"most {MAX_ONEHOT_STATES} states); use {instead} or a size of at most "
+            f"{math.isqrt(MAX_ONEHOT_STATES)}"
+        )
+
+
+def world_options(env: str, opts: dict) -> dict:
+    """The layout options of `env` ("gridworld" or "objectworld") in `opts`, checked: `size`
+    (≥ 2), `slip` (a probability); gridworld `goal`, `absorbing`; objectworld `num_colours`
+    (2 ≤ C ≤ cells), `num_objects` (None: max(C, cells // 10); C ≤ N ≤ cells), `layout_seed`
+    (the base seeds' range: PRNGKey keeps 32 bits, so a larger one would repeat a layout) and
+    `features`. Returns a copy of `opts` with them normalised."""
+    out = dict(opts)
+    out["size"] = size = integer("size", opts["size"], low=2)
+    out["slip"] = number("slip", opts["slip"])
+    if not 0.0 <= out["slip"] <= 1.0:
+        raise ConfigError(f"slip must be a probability in [0, 1], got {out['slip']}")
+    cells = size * size
+    if env == "gridworld":
+        out["absorbing"] = boolean("absorbing", opts["absorbing"])
+        out["goal"] = goal_cell(opts["goal"], size)
+        return out
+    out["num_colours"] = colours = integer("num_colours", opts["num_colours"], low=2, high=cells)
+    objects = max(colours, cells // 10) if opts["num_objects"] is None else opts["num_objects"]
+    out["num_objects"] = integer("num_objects", objects, low=colours, high=cells)
+    out["layout_seed"] = integer("layout_seed", opts["layout_seed"], low=0, high=MAX_SEED)
+    out["features"] = choice("features", opts["features"], ("continuous", "discrete", "both"))
+    return out
