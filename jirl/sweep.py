@@ -46,7 +46,11 @@ class SweptState:
 
 class Swept(NamedTuple):
     """A swept algorithm: `algo` runs the setting held in each state; `build(hyperparams)` is
-    the algorithm of one setting, `defaults` the base config's values of the swept `fields`."""
+    the algorithm of one setting, `defaults` the base config's values of the swept `fields`.
+
+    States must come from `init_sweep`: a constant learning rate lives in the optimiser state
+    that `init` builds (`optax.inject_hyperparams`), so a state initialised at another setting
+    and given new `hyperparams` afterwards would keep its initial rate."""
 
     algo: Algorithm
     build: Callable[[Mapping[str, Array]], Algorithm]

@@ -30,6 +30,11 @@ CASES = [
     # PPO
     ("ppo", ["ppo.num_envs=0"], "ppo.num_envs must be >= 1"),
     ("ppo", ["ppo.num_minibatches=3"], "must be divisible by"),
+    (
+        "ppo",
+        ["ppo.num_envs=1", "ppo.num_steps=8", "ppo.num_minibatches=4"],
+        "ppo.num_minibatches (4) leaves fewer than 4 samples per minibatch",
+    ),
     ("ppo", ["ppo.gamma=1.5"], "ppo.gamma must be in [0, 1]"),
     ("ppo", ["ppo.gae_lambda=-0.1"], "ppo.gae_lambda must be in [0, 1]"),
     ("ppo", ["ppo.clip_eps=0"], "ppo.clip_eps must be > 0"),

@@ -1,5 +1,7 @@
 """Proximal policy optimisation (Schulman et al. 2017): clipped surrogate (eq. 7), value loss
-and entropy bonus (eq. 9), epochs × minibatches of Adam with global-norm clipping."""
+and entropy bonus (eq. 9), epochs × minibatches of Adam with global-norm clipping. The value
+term is `vf_coef` · ½ · mean squared error, unclipped (CleanRL's convention: the paper's c₁ is
+`vf_coef` / 2), and advantages are normalised within each minibatch."""
 
 from __future__ import annotations
 
@@ -48,6 +50,13 @@ class PPOConfig:
             self.batch_size % self.num_minibatches == 0,
             f"ppo.num_envs * ppo.num_steps ({self.batch_size}) must be divisible by "
             f"ppo.num_minibatches ({self.num_minibatches})",
+        )
+        # advantages are normalised per minibatch: one sample makes them 0, two only ±1
+        require(
+            self.batch_size >= 4 * self.num_minibatches,
+            f"ppo.num_minibatches ({self.num_minibatches}) leaves fewer than 4 samples per "
+            f"minibatch of the {self.batch_size}-step batch (advantages are normalised in each); "
+            "use fewer minibatches",
         )
         require(
             (0.0 <= self.gamma) & (self.gamma <= 1.0),
