@@ -334,7 +334,8 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             f"'truncated' (the time limit), it sets {'both' if ends[e] == 2 else 'neither'}"
         )
     # inside an episode, each step starts where the last one ended: next_obs[t] is obs[t + 1]
-    same = (t.next_obs[:-1] == t.obs[1:]).reshape(n - 1, -1).all(1)
+    equal = t.next_obs[:-1] == t.obs[1:]  # [n − 1, *obs_shape]
+    same = equal.all(axis=tuple(range(1, equal.ndim)))
     broken = np.flatnonzero(not_last[:-1] & ~same)
     if broken.size:
         step = int(broken[0])

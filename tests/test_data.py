@@ -378,3 +378,12 @@ def test_continuous_action_bounds_are_checked(tmp_path, action, match):
     np.savez(path, **fields)
     with pytest.raises(DataError, match=match):
         data.load(path, env=env)
+
+
+def test_a_single_one_step_episode_saves_and_loads(tmp_path):
+    env = envs.make("cartpole", horizon=1)
+    act = lambda obs, key: jax.random.randint(key, (), 0, 2)
+    one = data.collect(env, act, jax.random.PRNGKey(0), 1)
+    assert one.num_transitions == 1
+    loaded = data.load(data.save(tmp_path / "d.npz", one, env), env=env)
+    assert loaded.trajectories.num_transitions == 1
