@@ -375,7 +375,10 @@ def cmd_retrain(args) -> int:
 def cmd_plot(args) -> int:
     from jirl.plots import plot_runs
 
-    out = plot_runs([Path(r) for r in args.runs], Path(args.out), args.metric)
+    try:
+        out = plot_runs([Path(r) for r in args.runs], Path(args.out), args.metric)
+    except OSError as e:  # an --out that cannot be written (the runs' files are checked)
+        raise ArgumentError(f"cannot write --out {args.out}: {e.strerror or e}") from None
     print(out)
     return 0
 

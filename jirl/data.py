@@ -396,6 +396,13 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
     mismatch = horizon_mismatch(header.horizon, env)
     if mismatch:
         fail(f"field 'header.horizon': {mismatch}")
+    longest = int(np.max(t.episode_lengths))
+    if longest > env.horizon:  # a file from before horizons were recorded
+        fail(
+            f"field 'episode_lengths' has an episode of {longest} steps, longer than the "
+            f"environment's horizon ({env.horizon}); make the environment with "
+            f"horizon={longest} or more (jirl CLI: --set horizon={longest})"
+        )
     if tuple(header.obs_shape) != tuple(env.spec.obs_shape):
         fail(
             f"field 'obs' has observations of shape {tuple(header.obs_shape)}, "

@@ -23,7 +23,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text, check_inputs_outside, holds_files, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import NonFiniteError, has_checkpoint, run
 from jirl.types import Algorithm
@@ -141,12 +141,9 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
                 f"instead of --resume to start it again"
             )
-    elif holds_files(out) and not overwrite:
-        raise ConfigError(
-            f"{out} exists; pass --resume to continue it or --overwrite to replace it"
-        )
     else:
-        check_inputs_outside(out, inputs)
+        hint = "pass --resume to continue it or --overwrite to replace it"
+        check_out_dir(out, overwrite, inputs, exists_hint=hint)
 
 
 def train(

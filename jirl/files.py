@@ -47,13 +47,43 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, text.encode())
 
 
-def check_out_dir(out: str | os.PathLike, overwrite: bool, inputs=()) -> None:
-    """Refuse an output directory that holds files unless `overwrite`, or one that is or holds
-    one of the `inputs` paths (None entries skipped), which replacing it would delete; touches
-    nothing."""
-    if holds_files(out) and not overwrite:
-        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+#: files one of jirl's output directories holds (a run, a tabular run, a retrained run, an
+#: expert, a quickstart): `--overwrite` replaces only a directory that holds one of them.
+OUTPUT_MARKERS = ("config.yaml", "summary.json", "metrics.jsonl", "expert.json", "quickstart.json")
+
+
+def check_out_dir(
+    out: str | os.PathLike,
+    overwrite: bool,
+    inputs=(),
+    exists_hint: str = "pass --overwrite to replace it",
+) -> None:
+    """Refuse an output directory that holds files unless `overwrite` (`exists_hint` says what
+    to do), and even then one that holds no jirl output (`OUTPUT_MARKERS`: someone's other
+    files), the working directory or one above it, or one that is or holds one of the `inputs`
+    paths (None entries skipped): replacing any of them would delete what is not ours to
+    delete. Touches nothing."""
+    check_below_working_dir(out)
+    if holds_files(out):
+        if not overwrite:
+            raise ConfigError(f"{out} exists; {exists_hint}")
+        if not any((Path(out) / name).exists() for name in OUTPUT_MARKERS):
+            raise ConfigError(
+                f"{out} holds files but no jirl output ({', '.join(OUTPUT_MARKERS)}), so "
+                "--overwrite will not delete it; choose another --out"
+            )
     check_inputs_outside(out, inputs)
+
+
+def check_below_working_dir(out: str | os.PathLike) -> None:
+    """Refuse (ConfigError) an output directory that is the working directory or above it:
+    replacing it would delete the directory the command runs in."""
+    target = Path(out).resolve()
+    if target == Path.cwd() or target in Path.cwd().parents:
+        raise ConfigError(
+            f"--out {out} is the working directory or one above it, which writing the output "
+            "would replace; name a directory below it"
+        )
 
 
 def check_inputs_outside(out: str | os.PathLike, inputs) -> None:
@@ -72,9 +102,13 @@ def replace_dir(out: str | os.PathLike) -> Path:
     """An empty directory `out`, an existing one removed first: called once every input has
     been checked, so that a refused command leaves the old directory as it was."""
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    check_below_working_dir(out)
+    try:
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+    except OSError as e:
+        raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
     return out
 
 

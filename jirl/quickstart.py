@@ -65,7 +65,11 @@ def quickstart(
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if updates is not None and updates < 1:
         raise ConfigError(f"--updates must be >= 1, got {updates}")
-    holds_files(out)  # a file, or a path below one, is refused
+    if holds_files(out) and not ((out / "quickstart.json").exists() or (out / "expert").is_dir()):
+        raise ConfigError(
+            f"{out} holds files but is not a quickstart directory (no quickstart.json or "
+            "expert/); choose another --out"
+        )
     for name in ("bc", "gail"):
         if (out / name).exists() and not overwrite:
             raise ConfigError(

@@ -799,3 +799,63 @@ def test_an_expert_no_better_than_random_is_not_saved(capsys, tmp_path):
     assert len(err.strip().splitlines()) == 1
     assert "does not beat the random policy's (-200.0)" in err
     assert not (out / "expert.msgpack").exists() and not (out / "demos.npz").exists()
+
+
+def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
+    capsys, tmp_path, monkeypatch, cartpole_expert
+):
+    """`--out . --overwrite` deleted everything in the working directory, then crashed on
+    mkdir('.'); a directory holding no jirl output was emptied too."""
+    demos = str(cartpole_expert / "demos.npz")
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "precious.txt").write_text("keep me")
+    monkeypatch.chdir(work / "sub")
+    for out in (".", "..", ""):
+        code, _, err = run_cli(
+            capsys, "train", "bc", "--env", "cartpole", "--demos", demos, "--out", out,
+            "--overwrite", "--updates", "1",
+        )  # fmt: skip
+        one_line_error(code, err)
+        assert "is the working directory or one above it" in err
+    other = work / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(other)]
+    code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
+    one_line_error(code, err)
+    assert "holds files but no jirl output" in err
+    assert (work / "precious.txt").read_text() == "keep me" and (other / "notes.txt").exists()
+
+
+def test_an_unwritable_out_is_a_one_line_error(capsys, tmp_path, cartpole_expert):
+    demos = str(cartpole_expert / "demos.npz")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", "/proc/jirl-run"]
+    code, _, err = run_cli(capsys, *argv, "--updates", "1")
+    one_line_error(code, err)
+    assert "cannot write --out /proc/jirl-run" in err
+    run = tmp_path / "run"
+    run_cli(capsys, "train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(run),
+            "--updates", "2", "--quiet")  # fmt: skip
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", "/proc/jirl.png")
+    one_line_error(code, err)
+    assert "cannot write --out /proc/jirl.png" in err
+
+
+def test_quickstart_refuses_a_directory_that_is_not_a_quickstart(capsys, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("algo: bc\n")
+    code, _, err = run_cli(capsys, "quickstart", "--out", str(tmp_path / "run"))
+    one_line_error(code, err)
+    assert "is not a quickstart directory" in err
+
+
+def test_demos_without_a_recorded_horizon_are_checked_against_the_envs(capsys, tmp_path):
+    """The committed cartpole demos predate the header's horizon: with --set horizon=100 their
+    500-step episodes trained BC and scored it against a 500-step expert return (0.168)."""
+    from conftest import CARTPOLE_EXPERT
+
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(CARTPOLE_EXPERT / "demos.npz")]
+    code, _, err = run_cli(capsys, *argv, "--set", "horizon=100", "--out", str(tmp_path / "r"))
+    one_line_error(code, err)
+    assert "an episode of 500 steps, longer than the environment's horizon (100)" in err
