@@ -129,6 +129,18 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     return saved
 
 
+def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
+    """The first key where two config dicts differ, as "KEY: the run has A, given B"."""
+    for key in [*saved, *(k for k in given if k not in saved)]:
+        a, b = saved.get(key), given.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            if a != b or list(a) != list(b):
+                return config_difference(a, b, f"{prefix}{key}.")
+        elif a != b:
+            return f"{prefix}{key}: the run has {a!r}, given {b!r}"
+    return f"the order of the keys of {prefix.rstrip('.') or 'the config'} differs"
+
+
 def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> None:
     """Refuse a run directory that would be clobbered or cannot be resumed, or one that a new
     run would replace while it holds one of the `inputs` paths; touches nothing
@@ -171,7 +183,11 @@ def train(
         )
         # (the sweep's key order is the order of its runs, which a dict comparison ignores)
         if saved != cfg.to_dict() or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
-            raise ConfigError(f"{out}: --resume needs the same config as the run it continues")
+            raise ConfigError(
+                f"{out}: --resume needs the same config as the run it continues "
+                f"({config_difference(saved, cfg.to_dict())}); resume with --config "
+                f"{out / 'config.yaml'} and no other settings, or pass --overwrite to start again"
+            )
     # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
     if not resume:

@@ -859,3 +859,23 @@ def test_demos_without_a_recorded_horizon_are_checked_against_the_envs(capsys, t
     code, _, err = run_cli(capsys, *argv, "--set", "horizon=100", "--out", str(tmp_path / "r"))
     one_line_error(code, err)
     assert "an episode of 500 steps, longer than the environment's horizon (100)" in err
+
+
+def test_resume_with_another_config_names_what_differs(capsys, tmp_path, cartpole_expert):
+    run = tmp_path / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "3", "--resume")
+    one_line_error(code, err)
+    assert "(updates: the run has 2, given 3)" in err
+    code, _, err = run_cli(
+        capsys, *argv, "--out", str(run), "--updates", "2", "--set", "bc.batch_size=32",
+        "--resume",
+    )  # fmt: skip
+    one_line_error(code, err)
+    assert "(bc.batch_size: the run has 256, given 32)" in err
+    code, _, err = run_cli(
+        capsys, "train", "bc", "--config", str(run / "config.yaml"), "--out", str(run), "--resume"
+    )
+    assert code == 0, err  # the hint works
