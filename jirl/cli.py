@@ -135,19 +135,24 @@ def _check_algo_kept(algo, command_algo: str | None) -> None:
         )
 
 
-def _anneal_over_updates(data: dict, updates: int | None) -> None:
-    """With --updates, a learning rate that the config anneals over its whole run
-    (`ALGO.anneal_updates` equal to its `updates`) is annealed over the new run instead; any
-    other value is kept (and `ExperimentConfig` refuses one below the updates)."""
+def _anneal_over_updates(data: dict, file_data: dict) -> None:
+    """When the flags or --set change `updates`, a learning rate that the config file anneals
+    over its whole run (`ALGO.anneal_updates` equal to its `updates`, and left alone by --set)
+    is annealed over the new run instead; any other value is kept (and `ExperimentConfig`
+    refuses one below the updates). `file_data`: the defaults and the --config file alone."""
     from jirl.config import ExperimentConfig
 
-    section = data.get(data.get("algo"))
-    if updates is None or updates < 1 or not isinstance(section, dict):
-        return  # a bad --updates is refused, by name, when the config is built
-    if section.get("anneal_updates") and section["anneal_updates"] == data.get(
-        "updates", ExperimentConfig.updates
-    ):
-        data[data["algo"]] = {**section, "anneal_updates": updates}
+    algo = data.get("algo")
+    section, file_section = data.get(algo), file_data.get(algo)
+    updates = data.get("updates", ExperimentConfig.updates)
+    file_updates = file_data.get("updates", ExperimentConfig.updates)
+    if not (isinstance(section, dict) and isinstance(file_section, dict)):
+        return
+    if type(updates) is not int or updates < 1:
+        return  # a bad updates is refused, by name, when the config is built
+    anneal = file_section.get("anneal_updates")
+    if anneal and anneal == file_updates and section.get("anneal_updates") == anneal:
+        data[algo] = {**section, "anneal_updates": updates}
 
 
 def _experiment_config(args, defaults: dict, complete=None):
@@ -160,7 +165,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if args.config:
         data.update(read_yaml(args.config))
         _check_config_algo(args.config, data.get("algo"), defaults.get("algo"))
-    _anneal_over_updates(data, args.updates)
+    file_data = dict(data)
     for flag in ("env", "demos", "expert", "seeds", "seed", "updates"):
         value = getattr(args, flag, None)
         if value is not None:
@@ -168,6 +173,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
+    _anneal_over_updates(data, file_data)
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
     if getattr(args, "sweep", None):
         from jirl.sweep import parse_items

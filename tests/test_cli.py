@@ -757,6 +757,14 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys):
         "--set", "gail.anneal_updates=900",
     )  # fmt: skip
     assert pinned.algo_config.anneal_updates == 900
+    # --set updates=N moves it too, and has the last word over --updates (it kept the file's
+    # 1200 with --set, and refused --updates 1 --set updates=200: "anneal_updates (1) ...")
+    by_set = config("train", "gail", "--config", "gail-hopper", "--set", "updates=300")
+    assert (by_set.updates, by_set.algo_config.anneal_updates) == (300, 300)
+    both = config(
+        "train", "gail", "--config", "gail-hopper", "--updates", "1", "--set", "updates=200"
+    )
+    assert (both.updates, both.algo_config.anneal_updates) == (200, 200)
     longer = config(
         "expert", "--env", "hopper", "--config", "expert-hopper", "--updates", "2000",
         defaults=EXPERT_DEFAULTS, complete=with_annealing,
