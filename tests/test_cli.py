@@ -887,3 +887,12 @@ def test_resume_with_another_config_names_what_differs(capsys, tmp_path, cartpol
         capsys, "train", "bc", "--config", str(run / "config.yaml"), "--out", str(run), "--resume"
     )
     assert code == 0, err  # the hint works
+
+
+def test_expert_refuses_the_keys_of_learners_from_data(capsys, tmp_path):
+    """`jirl expert --set num_demos=3 --set expert=/nonexistent` ran and ignored both."""
+    out = str(tmp_path / "e")
+    for key in ("num_demos=3", "demos=x.npz", "expert=/nonexistent"):
+        code, _, err = run_cli(capsys, "expert", "--env", "cartpole", "--out", out, "--set", key)
+        one_line_error(code, err)
+        assert f"{key.split('=')[0]}: not for jirl expert" in err
