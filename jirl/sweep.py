@@ -72,6 +72,11 @@ def parse_items(items: Sequence[str]) -> dict[str, list[str]]:
         if "=" not in item or not item.split("=", 1)[1].strip(","):
             raise ConfigError(f"--sweep expects key=v1,v2,..., got '{item}'")
         key, raw = item.split("=", 1)
+        if key.strip() in grid:  # the later one used to replace the earlier
+            raise ConfigError(
+                f"--sweep {key.strip()} is given twice; list all its values once "
+                f"({key.strip()}=v1,v2,...)"
+            )
         grid[key.strip()] = [v.strip() for v in raw.split(",") if v.strip()]
     return grid
 

@@ -235,3 +235,11 @@ def test_each_combination_of_a_grid_must_be_a_valid_config():
     sweep.check_grid({"gamma": [0.9, 0.99], "gae_lambda": [0.9, 1.0]}, trpo.TRPOConfig(), "trpo")
     with pytest.raises(ConfigError, match="trpo.gamma must be in"):
         sweep.check_grid({"gamma": [0.9, 1.5]}, trpo.TRPOConfig(), "trpo")
+
+
+def test_a_sweep_key_given_twice_is_refused():
+    """`--sweep bc.learning_rate=1e-3,2e-3 --sweep bc.learning_rate=3e-3` ran one setting."""
+    from jirl.sweep import parse_items
+
+    with pytest.raises(ConfigError, match="bc.learning_rate is given twice"):
+        parse_items(["bc.learning_rate=1e-3,2e-3", "bc.learning_rate=3e-3"])
