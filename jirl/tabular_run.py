@@ -218,6 +218,10 @@ def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
             f"option '{key}' does not apply to {algo} on {env} (it is for {', '.join(owners)}); "
             f"remove it"
         )
+    from jirl import algos
+
+    if key in algos.names() and key != algo:  # `--set gail.learning_rate=...` on a tabular run
+        return f"'{key}' is the section of another algorithm; {algo}'s options are '{algo}.*'"
     return (
         f"unknown option '{key}'{hint(str(key), list(valid))}; "
         f"valid options for {algo} on {env}: {', '.join(valid)}"
