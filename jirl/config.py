@@ -213,6 +213,24 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
         raise ConfigError(f"{prefix or 'config'}: {e}") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps the
+    last one silently: `learning_rate` written twice would use the second without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, typing.Hashable):
+                continue  # PyYAML's own construct_mapping refuses it, by line
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping; `path` may also be a name in `configs/` without `.yaml`."""
     path = Path(path)
@@ -224,7 +242,7 @@ def read_yaml(path: str | Path) -> dict:
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
         raise ConfigError(f"config '{path}' not found; known configs: {', '.join(known) or 'none'}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # safe: a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

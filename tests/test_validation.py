@@ -109,3 +109,16 @@ def test_a_whole_number_written_with_an_exponent_is_taken():
         algos.get("ppo").config_cls,
     )
     assert cfg.updates == 1000
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
+    """PyYAML keeps the last of two equal keys without a word."""
+    from jirl.config import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text("algo: bc\nbc:\n  learning_rate: 0.1\n  learning_rate: 0.2\n")
+    with pytest.raises(ConfigError, match="line 4: key 'learning_rate' is given twice"):
+        read_yaml(path)
+    path.write_text("[1]: 2\n")  # an unhashable key is still PyYAML's one-line error
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        read_yaml(path)
