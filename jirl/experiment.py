@@ -120,12 +120,17 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     """The config.yaml of the run directory `run_dir` as a mapping; ConfigError
     "`run_dir`: `missing`" if it is absent or unreadable (what `--resume` and `jirl retrain`
     read)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: {missing}")
     try:
-        saved = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+        saved = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         saved = None
     if not isinstance(saved, dict):
-        raise ConfigError(f"{run_dir}: {missing}")
+        raise ConfigError(
+            f"{path} is damaged (not a readable YAML mapping); {missing.split('; ')[-1]}"
+        )
     return saved
 
 

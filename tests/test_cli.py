@@ -241,7 +241,7 @@ def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):
     (run / "config.yaml").write_bytes(b"\xff\xfe")  # not text: one line, not a traceback
     code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
     one_line_error(code, err)
-    assert "no config.yaml" in err
+    assert "config.yaml is damaged (not a readable YAML mapping); pass a run directory" in err
 
 
 @dataclasses.dataclass(frozen=True)
