@@ -180,7 +180,16 @@ def _experiment_config(args, defaults: dict, complete=None):
 
         if not isinstance(data.get("sweep") or {}, dict):
             raise ConfigError("sweep: in the config must map keys to lists of values")
-        data["sweep"] = {**(data.get("sweep") or {}), **parse_items(args.sweep)}
+        swept = parse_items(args.sweep)
+        bare = lambda key: key.removeprefix(f"{data.get('algo')}.")  # noqa: E731
+        for item in args.set or []:
+            key = item.split("=", 1)[0].strip()
+            if bare(key) in {bare(k) for k in swept}:
+                raise ArgumentError(
+                    f"--set {key} and --sweep {key} both give it; the sweep's values would "
+                    "win: drop one"
+                )
+        data["sweep"] = {**(data.get("sweep") or {}), **swept}
     if complete is not None:
         data = complete(data)
     algo = data.get("algo")

@@ -182,6 +182,8 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         choice("features", opts["features"], ("onehot", "blocks"))
         if opts["features"] == "onehot":
             onehot_fits(opts["size"], "one-hot features", "features: blocks")
+        if "block" in options and opts["features"] != "blocks":
+            raise ConfigError("block sets the size of features: blocks; set both or neither")
         opts["block"] = integer("block", opts["block"], low=1)
         if opts["block"] > opts["size"]:
             raise ConfigError(f"block must be at most size={opts['size']}, got {opts['block']}")

@@ -243,3 +243,18 @@ def test_a_sweep_key_given_twice_is_refused():
 
     with pytest.raises(ConfigError, match="bc.learning_rate is given twice"):
         parse_items(["bc.learning_rate=1e-3,2e-3", "bc.learning_rate=3e-3"])
+
+
+def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
+    """`--sweep bc.learning_rate=1e-3,2e-3 --set bc.learning_rate=5e-3` dropped the --set."""
+    for set_key, sweep_key in (
+        ("bc.learning_rate", "bc.learning_rate"),
+        ("learning_rate", "bc.learning_rate"),
+        ("bc.learning_rate", "learning_rate"),
+    ):
+        code = main([
+            "train", "bc", "--env", "cartpole", "--demos", "x.npz", "--out", str(tmp_path / "r"),
+            "--sweep", f"{sweep_key}=1e-3,2e-3", "--set", f"{set_key}=5e-3",
+        ])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and f"--set {set_key} and --sweep {set_key} both give it" in err

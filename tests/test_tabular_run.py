@@ -62,6 +62,7 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
         ),
         ("maxent", "gridworld", {"size": 5.7}, "size must be an integer"),
         ("maxnet", "gridworld", {}, "did you mean 'maxent'"),
+        ("maxent", "gridworld", {"block": 3}, "block sets the size of features: blocks"),
         ("maxent", "gridworld", {"gail": {"learning_rate": 1}}, "'gail' is the section of another"),
         ("maxent", "gridwrld", {}, "did you mean 'gridworld'"),
     ],
