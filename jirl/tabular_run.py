@@ -182,7 +182,8 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         choice("features", opts["features"], ("onehot", "blocks"))
         if opts["features"] == "onehot":
             onehot_fits(opts["size"], "one-hot features", "features: blocks")
-        if "block" in options and opts["features"] != "blocks":
+        # (the default may stand: a run's config.yaml, fed back, lists every option)
+        if options.get("block", valid["block"]) != valid["block"] and opts["features"] != "blocks":
             raise ConfigError("block sets the size of features: blocks; set both or neither")
         opts["block"] = integer("block", opts["block"], low=1)
         if opts["block"] > opts["size"]:
