@@ -143,6 +143,8 @@ def _anneal_over_updates(data: dict, file_data: dict) -> None:
     from jirl.config import ExperimentConfig
 
     algo = data.get("algo")
+    if not isinstance(algo, str):
+        return  # a bad algo is refused, by name, when the config is built
     section, file_section = data.get(algo), file_data.get(algo)
     updates = data.get("updates", ExperimentConfig.updates)
     file_updates = file_data.get("updates", ExperimentConfig.updates)

@@ -67,6 +67,7 @@ def check_out_dir(
     if holds_files(out):
         if not overwrite:
             raise ConfigError(f"{out} exists; {exists_hint}")
+        check_inputs_outside(out, inputs)
         if not any((Path(out) / name).exists() for name in OUTPUT_MARKERS):
             raise ConfigError(
                 f"{out} holds files but no jirl output ({', '.join(OUTPUT_MARKERS)}), so "

@@ -376,12 +376,12 @@ def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path)
     (run / "config.yaml").write_text(f"algo: gail\nenv: cartpole\n{sweep}")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    (out / "summary.json").write_text("{}")  # an earlier retrain's output: --overwrite may go
     argv = ["retrain", "--reward", str(run), "--out", str(out), "--overwrite"]
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)
     assert "is a sweep" in err
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in out.iterdir()] == ["summary.json"]
 
 
 def train_briefly(capsys, algo: str, config: str, expert_dir, run) -> None:
