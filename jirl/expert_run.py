@@ -30,9 +30,9 @@ EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
 
 def with_annealing(data: dict) -> dict:
     """An expert's raw config with PPO's learning rate decayed to 0 over the run's updates
-    unless `ppo.anneal_updates` is set (keys for learners from data, `demos`, `expert`,
-    `num_demos`, and a `sweep` are refused) (measured on cartpole, 4 seeds: returns 500, 486, 291,
-    500 with annealing; 238, 119, 500, 176 without)."""
+    unless `ppo.anneal_updates` is set (measured on cartpole, 4 seeds: returns 500, 486, 291,
+    500 with annealing; 238, 119, 500, 176 without). The keys of learners from data (`demos`,
+    `expert`, `num_demos`) and a `sweep` are refused."""
     unused = [k for k in ("demos", "expert", "num_demos", "sweep") if data.get(k) is not None]
     if unused:  # an expert learns from the true reward alone, one setting at a time
         raise ConfigError(
