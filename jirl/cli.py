@@ -184,9 +184,10 @@ def _experiment_config(args, defaults: dict, complete=None):
             raise ConfigError("sweep: in the config must map keys to lists of values")
         swept = parse_items(args.sweep)
         bare = lambda key: key.removeprefix(f"{data.get('algo')}.")  # noqa: E731
+        swept_fields = {bare(k) for k in swept}
         for item in args.set or []:
             key = item.split("=", 1)[0].strip()
-            if bare(key) in {bare(k) for k in swept}:
+            if bare(key) in swept_fields:
                 raise ArgumentError(
                     f"--set {key} and --sweep {key} both give it; the sweep's values would "
                     "win: drop one"

@@ -64,10 +64,11 @@ def check_out_dir(
     paths (None entries skipped): replacing any of them would delete what is not ours to
     delete. Touches nothing."""
     check_below_working_dir(out)
-    if holds_files(out) and not overwrite:
+    taken = holds_files(out)
+    if taken and not overwrite:
         raise ConfigError(f"{out} exists; {exists_hint}")
     check_inputs_outside(out, inputs)
-    if holds_files(out) and not any((Path(out) / name).exists() for name in OUTPUT_MARKERS):
+    if taken and not any((Path(out) / name).exists() for name in OUTPUT_MARKERS):
         raise ConfigError(
             f"{out} holds files but no jirl output ({', '.join(OUTPUT_MARKERS)}), so "
             "--overwrite will not delete it; choose another --out"
