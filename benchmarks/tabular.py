@@ -48,7 +48,8 @@ from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
 from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
 from jirl.tabular.maxent import maxent_gradient  # noqa: E402
-from jirl.tabular_run import build_mdp, make_run, resolve_options  # noqa: E402
+from jirl.tabular.options import build_world  # noqa: E402
+from jirl.tabular_run import make_run, resolve_options  # noqa: E402
 
 ALGOS = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
 
@@ -268,7 +269,7 @@ def bench_quality(full: bool) -> dict:
         table[algo] = {}
         for num_demos in demo_counts:
             opts = resolve_options(algo, "objectworld", {**base, "num_demos": num_demos})
-            run = jax.jit(make_run(algo, build_mdp("objectworld", opts), opts))
+            run = jax.jit(make_run(algo, build_world("objectworld", opts), opts))
             keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(0), i))(
                 jnp.arange(seeds)
             )

@@ -15,7 +15,6 @@ Unknown keys fail with the closest valid key suggested; values are coerced to th
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import sys
 import types
@@ -26,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, closest, require
 
 
 def _config_dir() -> Path:
@@ -142,9 +141,9 @@ def _plain(x):
 
 
 def _suggest(key, valid, prefix: str = "") -> str:
-    close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.5)
+    close = closest(key, valid, cutoff=0.5)
     if close:
-        return f"; did you mean '{prefix}{close[0]}'?"
+        return f"; did you mean '{prefix}{close}'?"
     return f"; valid keys: {', '.join(prefix + k for k in sorted(valid))}"
 
 

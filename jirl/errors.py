@@ -1,5 +1,7 @@
 """User-facing errors. Raised at the boundary (config, data, env name), never inside jit."""
 
+import difflib
+
 import jax
 
 #: what JAX raises when Python needs the concrete value of a traced one (`bool`, `int`, NumPy)
@@ -29,6 +31,13 @@ class DataError(JirlError):
 
 class EnvError(JirlError):
     """An environment name or option is unknown or invalid."""
+
+
+def closest(word, choices, *, cutoff: float = 0.6) -> str | None:
+    """The choice nearest to a mistyped `word` (`difflib`'s ratio ≥ `cutoff`), or None; every
+    "did you mean" of jirl's errors comes from here."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return close[0] if close else None
 
 
 def require(condition: bool, message: str, error: type[JirlError] = ConfigError) -> None:

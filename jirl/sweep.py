@@ -20,7 +20,6 @@ Python (for example `grad_penalty > 0` switching the penalty on) is found by tra
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import math
 import typing
@@ -32,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import TRACER_ERRORS, ConfigError
+from jirl.errors import TRACER_ERRORS, ConfigError, closest
 from jirl.types import Algorithm, Array
 
 
@@ -122,8 +121,8 @@ def sweepable_field(key: str, config, section: str = "") -> str:
     floats = sweepable_fields(type(config))
     name = str(key).removeprefix(f"{section}.") if section else str(key)
     if "." in name or name not in names:
-        close = difflib.get_close_matches(name, floats, n=1, cutoff=0.5)
-        hint = f"; did you mean '{_qualified(section, close[0])}'?" if close else ""
+        close = closest(name, floats, cutoff=0.5)
+        hint = f"; did you mean '{_qualified(section, close)}'?" if close else ""
         owner = f"{section}'s config" if section else type(config).__name__
         raise ConfigError(
             f"cannot sweep '{key}': not a field of {owner}{hint} "

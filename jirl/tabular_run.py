@@ -35,9 +35,17 @@ from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
 from jirl.tabular.maxent import MaxEntConfig, maxent_irl
 from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
-from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
+from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.mwal import MWALConfig, mwal_irl
-from jirl.tabular.options import choice, hint, integer, number, onehot_fits, world_options
+from jirl.tabular.options import (
+    build_world,
+    choice,
+    hint,
+    integer,
+    number,
+    onehot_fits,
+    world_options,
+)
 
 ALGOS = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
 ENVS = ("gridworld", "objectworld")
@@ -117,7 +125,7 @@ def train_tabular(
     check_out_dir(out_dir, overwrite)
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
-    mdp = build_mdp(env, opts)
+    mdp = build_world(env, opts)
     run = make_run(algo, mdp, opts)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(seeds))
     compile_start = time.perf_counter()
@@ -241,28 +249,6 @@ def _check_seed_args(seeds, seed) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- the run
-
-
-def build_mdp(env: str, opts: dict) -> TabularMDP:
-    """The world of resolved options (sparse transitions, true reward, features)."""
-    if env == "gridworld":
-        goal = opts["goal"]
-        return gridworld(
-            opts["size"],
-            slip=opts["slip"],
-            goal=tuple(goal) if isinstance(goal, list) else goal,
-            absorbing=opts["absorbing"],
-            features=opts["features"],
-            block=opts["block"],
-        )
-    return objectworld(
-        opts["size"],
-        opts["num_colours"],
-        opts["num_objects"],
-        jax.random.PRNGKey(opts["layout_seed"]),
-        slip=opts["slip"],
-        features=opts["features"],
-    )
 
 
 def algo_config(algo: str, opts: dict):

@@ -25,11 +25,12 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
     # the summary holds what the seeds' runs computed: seed i is fold_in(PRNGKey(seed), i)
     import jax
 
-    from jirl.tabular_run import build_mdp, make_run
+    from jirl.tabular.options import build_world
+    from jirl.tabular_run import make_run
 
     opts = resolve_options("maxent", "gridworld", options)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(3), i))(jax.numpy.arange(2))
-    direct = make_run("maxent", build_mdp("gridworld", opts), opts)(keys)
+    direct = make_run("maxent", build_world("gridworld", opts), opts)(keys)
     assert summary["evd"]["per_seed"] == pytest.approx([float(x) for x in direct["evd"]], 1e-5)
     assert summary["evd"]["mean"] < summary["random_policy_gap"]
     assert (tmp_path / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -96,12 +97,13 @@ def test_max_margin_is_scored_on_the_policy_it_returns(method):
     from jirl.tabular import metrics as tab_metrics
     from jirl.tabular import planning
     from jirl.tabular.maxmargin import max_margin_irl
-    from jirl.tabular_run import algo_config, build_mdp, make_run
+    from jirl.tabular.options import build_world
+    from jirl.tabular_run import algo_config, make_run
 
     opts = resolve_options(
         "max_margin", "gridworld", {"size": 5, "num_demos": 16, "method": method}
     )
-    mdp = build_mdp("gridworld", opts)
+    mdp = build_world("gridworld", opts)
     key = jax.random.PRNGKey(4)
     evd = float(make_run("max_margin", mdp, opts)(key[None])["evd"][0])
     kw = dict(horizon=opts["horizon"], discount=opts["discount"])

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from jirl.algos import airl, apprenticeship, bc, dagger, gail, gan_gcl, gcl, smile
 from jirl.envs.base import Env
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, closest
 from jirl.rl import ppo, trpo
 from jirl.types import Algorithm, Trajectories
 
@@ -132,9 +132,7 @@ def names() -> list[str]:
 
 def get(name: str) -> AlgoSpec:
     if name not in REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), names(), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        close = closest(name, names())
+        hint = f" Did you mean '{close}'?" if close else ""
         raise ConfigError(f"unknown algorithm '{name}'.{hint} Known: {', '.join(names())}")
     return REGISTRY[name]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-
 from jirl.envs.base import Env, EnvState, Spec, batch_reset, batch_step
 from jirl.envs.brax import BACKENDS, BRAX
 from jirl.envs.classic import CLASSIC
-from jirl.errors import EnvError
+from jirl.errors import EnvError, closest
 
 TABULAR = ("gridworld", "objectworld")
 
@@ -22,8 +20,8 @@ def names() -> list[str]:
 def check_name(name: str) -> None:
     """Raise EnvError, listing the known names, unless `name` is registered."""
     if not isinstance(name, str) or name not in names():
-        close = difflib.get_close_matches(str(name), names(), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        close = closest(name, names())
+        hint = f" Did you mean '{close}'?" if close else ""
         raise EnvError(f"unknown environment '{name}'.{hint} Known: {', '.join(names())}")
 
 

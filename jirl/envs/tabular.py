@@ -13,16 +13,15 @@ reward, until then, exactly as in the planners), so there is no termination bias
 from __future__ import annotations
 
 import dataclasses
-import difflib
 
 import jax
 import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
-from jirl.errors import ConfigError, EnvError
-from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
+from jirl.errors import ConfigError, EnvError, closest
+from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import successor_sampler
-from jirl.tabular.options import choice, onehot_fits, world_options
+from jirl.tabular.options import build_world, choice, onehot_fits, world_options
 
 #: options of each world, with defaults.
 OPTIONS = {
@@ -57,8 +56,8 @@ def make_tabular(
         raise EnvError(f"unknown tabular environment '{name}'; known: {', '.join(OPTIONS)}")
     unknown = sorted(set(options) - set(OPTIONS[name]))
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(OPTIONS[name]), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        close = closest(unknown[0], OPTIONS[name])
+        hint = f" Did you mean '{close}'?" if close else ""
         raise EnvError(
             f"unknown option '{unknown[0]}' for '{name}'.{hint} "
             f"Valid options: {', '.join(OPTIONS[name])}"
@@ -66,39 +65,20 @@ def make_tabular(
     try:
         opts = world_options(name, {**OPTIONS[name], **options})
         choice("observation", opts["observation"], ("onehot", "features"))
+        world = opts
         if name == "gridworld":  # its features are the one-hot states too
             onehot_fits(opts["size"], "gridworld's one-hot states", "objectworld")
+            # read only for observation: features (`mdp_env`)
+            world = {**opts, "features": "onehot" if opts["observation"] == "features" else "none"}
         elif opts["observation"] == "onehot":
             onehot_fits(opts["size"], "one-hot observations", "observation: features")
-        mdp = build_world(name, opts)
+        mdp = build_world(name, world)
     except ConfigError as err:
         raise EnvError(f"{name}: {err}") from None
     horizon = 2 * opts["size"] if horizon is None else int(horizon)
     env = mdp_env(name, mdp, horizon, fixed_horizon, observation=opts["observation"])
     layout = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in opts.items()))
     return dataclasses.replace(env, options=layout)
-
-
-def build_world(name: str, opts: dict) -> TabularMDP:
-    """The world's MDP from checked options (`OPTIONS[name]` keys, `world_options`)."""
-    if name == "gridworld":
-        goal = opts["goal"]
-        return gridworld(
-            opts["size"],
-            slip=opts["slip"],
-            goal=tuple(goal) if isinstance(goal, list) else goal,
-            absorbing=opts["absorbing"],
-            # read only for observation: features (`mdp_env`), which are one-hot then
-            features="onehot" if opts["observation"] == "features" else "none",
-        )
-    return objectworld(
-        opts["size"],
-        opts["num_colours"],
-        opts["num_objects"],
-        jax.random.PRNGKey(opts["layout_seed"]),
-        slip=opts["slip"],
-        features=opts["features"],
-    )
 
 
 def mdp_env(

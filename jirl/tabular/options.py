@@ -1,18 +1,19 @@
 """Checks of the tabular worlds' options, shared by `jirl train maxent|...` (`jirl.tabular_run`)
 and `jirl.envs.make("gridworld" | "objectworld", ...)` (`jirl.envs.tabular`): each value is
 checked for its type and range, never converted into another one (`bool("false")` is True), with
-a one-line `ConfigError` that names the option.
+a one-line `ConfigError` that names the option. `build_world` builds the world they describe.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 
+import jax
 import numpy as np
 
 from jirl.config import MAX_SEED
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, closest
+from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 
 #: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
 MAX_ONEHOT_STATES = 2**14
@@ -20,8 +21,8 @@ MAX_ONEHOT_STATES = 2**14
 
 def hint(word, choices) -> str:
     """ " (did you mean 'x'?)" for the closest of `choices`, or ""."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def integer(name: str, value, *, low: int, high: int | None = None) -> int:
@@ -119,3 +120,26 @@ def world_options(env: str, opts: dict) -> dict:
     out["layout_seed"] = integer("layout_seed", opts["layout_seed"], low=0, high=MAX_SEED)
     out["features"] = choice("features", opts["features"], ("continuous", "discrete", "both"))
     return out
+
+
+def build_world(env: str, opts: dict) -> TabularMDP:
+    """The world (sparse transitions, true reward, features) of options checked by
+    `world_options`. Gridworld's `features` and `block` are read when given (the IRL runs choose
+    them; `jirl.envs.make` asks for one-hot features or none), its defaults otherwise."""
+    if env == "gridworld":
+        goal = opts["goal"]
+        return gridworld(
+            opts["size"],
+            slip=opts["slip"],
+            goal=tuple(goal) if isinstance(goal, list) else goal,
+            absorbing=opts["absorbing"],
+            **{k: opts[k] for k in ("features", "block") if k in opts},
+        )
+    return objectworld(
+        opts["size"],
+        opts["num_colours"],
+        opts["num_objects"],
+        jax.random.PRNGKey(opts["layout_seed"]),
+        slip=opts["slip"],
+        features=opts["features"],
+    )
