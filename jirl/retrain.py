@@ -45,9 +45,10 @@ from jirl.run import has_checkpoint, load_checkpoint, state_template
 KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": ("reward",)}
 
 
-def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str):
+def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str, gamma: float):
     """`reward(transitions) -> rewards` of a learned reward model with frozen parameters (with
-    the absorbing state's value on terminal steps where the run used absorbing states)."""
+    the absorbing state's value on terminal steps where the run used absorbing states,
+    discounted by the retrained learner's `gamma`; AIRL's shaping γh(s') keeps the run's)."""
     if algo_name == "airl":
         model = airl.shaped_reward(config, env)
         fn = model.g if kind == "g" else model.f
@@ -59,7 +60,7 @@ def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: s
         model = gail.discriminator(config, env)
         reward_map = REWARD_MAPS[config.reward_map]
         reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
-    return lambda t: adversarial.relabel(config, env.spec, reward_of, t)
+    return lambda t: adversarial.relabel(config, env.spec, reward_of, t, gamma)
 
 
 def target_env(cfg: ExperimentConfig, env_name: str) -> envs.Env:
@@ -178,7 +179,9 @@ def retrain(
         return agent_for(policy_normalizer).init(key)
 
     def train_one(params, normalizer, agent_state, key):
-        reward = reward_fn(algo_name, cfg.algo_config, env, params, normalizer, kind)
+        reward = reward_fn(
+            algo_name, cfg.algo_config, env, params, normalizer, kind, ppo_config.gamma
+        )
         agent = agent_for(agent_state.learner.normalizer, reward)
         final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
         act = lambda o, k: agent.act(final, o, k)

@@ -116,7 +116,8 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
 
 def sweepable_field(key: str, config, section: str = "") -> str:
     """The float field of `config` that sweep key `key` names (`field`, or `section.field`);
-    a key that names no field, or a static one, is refused with a one-line `ConfigError`."""
+    a key that names no field, a static one, or one that `config.unread_fields()` names (the
+    other generator's, say) is refused with a one-line `ConfigError`."""
     names = {f.name for f in dataclasses.fields(config)}
     floats = sweepable_fields(type(config))
     name = str(key).removeprefix(f"{section}.") if section else str(key)
@@ -134,6 +135,9 @@ def sweepable_field(key: str, config, section: str = "") -> str:
             f"shapes or control flow, so each value needs its own compile); run separate "
             f"runs with --set {_qualified(section, name)}=..."
         )
+    unread = config.unread_fields() if hasattr(config, "unread_fields") else {}
+    if name in unread:  # every setting would run the same
+        raise ConfigError(f"cannot sweep '{key}': {unread[name]}")
     return name
 
 

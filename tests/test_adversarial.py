@@ -220,6 +220,8 @@ def test_absorbing_states_flag_relabel_and_pool():
     # a reward of its own: 1 + the flag of s'; s_a → s_a earns 2, worth 0.9 · 2 / 0.1 = 18
     reward_of = lambda x: 1.0 + x.next_obs[..., -1]
     np.testing.assert_allclose(adversarial.relabel(config, spec, reward_of, t), [1, 1, 2 + 18])
+    # a learner with another discount (`jirl retrain --set gamma=0.5`): 0.5 · 2 / 0.5 = 2
+    np.testing.assert_allclose(adversarial.relabel(config, spec, reward_of, t, 0.5), [1, 1, 2 + 2])
     plain = gail.GAILConfig()
     np.testing.assert_allclose(
         adversarial.relabel(plain, spec, lambda x: x.obs[:, 0], t), [0, 4, 8]
@@ -255,10 +257,16 @@ def test_fixed_horizon_demos_are_not_terminal_to_the_discriminator():
         truncated=np.zeros(2, bool),
         episode_lengths=np.array([2], np.int32),
     )
-    fixed = adversarial.expert_transitions(airl.AIRLConfig(), demos)
-    assert not np.asarray(fixed.terminated).any()
-    own = adversarial.expert_transitions(airl.AIRLConfig(fixed_horizon=False), demos)
-    np.testing.assert_array_equal(own.terminated, [False, True])
+    env = envs.make("cartpole")
+    for config, fixed_horizon in [
+        (airl.AIRLConfig(), True),
+        (airl.AIRLConfig(fixed_horizon=False), False),
+        # the top of the experiment fixes the horizon whatever the section says
+        (airl.AIRLConfig(fixed_horizon=False), True),
+    ]:
+        loop_env = adversarial.training_env(config, env.with_options(fixed_horizon=fixed_horizon))
+        flat = adversarial.expert_transitions(loop_env, demos)
+        np.testing.assert_array_equal(flat.terminated, [False, not fixed_horizon])
 
 
 def test_replay_pool_draws_only_collected_rounds():
@@ -322,6 +330,10 @@ def test_absorbing_states_config_is_checked(cartpole_expert):
     config = gcl.GCLConfig(absorbing=True, fixed_horizon=False)
     with pytest.raises(ConfigError, match="absorbing: true is for GAIL and AIRL"):
         gcl.make(config, envs.make("cartpole"), demos)
+    # the section's fixed_horizon: false, but the experiment fixes the horizon at its top
+    fixed = envs.make("cartpole", fixed_horizon=True)
+    with pytest.raises(ConfigError, match="fixed_horizon: true at the top of the config"):
+        gail.make(gail.GAILConfig(absorbing=True, fixed_horizon=False), fixed, demos)
 
 
 @pytest.mark.slow

@@ -180,6 +180,31 @@ def test_a_float_the_algorithm_branches_on_is_refused(tmp_path, capsys, cartpole
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(
+    "set_,flag,message",
+    [
+        ([], "gail.max_kl=0.01,0.02", "the PPO generator does not read it"),
+        (["gail.generator=trpo"], "gail.clip_eps=0.1,0.2", "the TRPO generator does not read it"),
+        ([], "gail.log_pi_weight=0.5,1", "GAIL's discriminator does not use log π"),
+    ],
+)
+def test_a_float_these_settings_never_read_is_refused(
+    tmp_path, capsys, cartpole_expert, set_, flag, message
+):
+    """Every setting of such a sweep would train the same run under another name."""
+    argv = ["train", "gail", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    argv += ["--out", str(tmp_path / "r"), "--sweep", flag, "--quiet"]
+    for item in set_:
+        argv += ["--set", item]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot sweep '{flag.split('=')[0]}': {message}" in err, err
+    assert not (tmp_path / "r").exists()
+    # the field the chosen generator reads is swept
+    config = jirl.algos.gail.GAILConfig(generator="trpo")
+    assert sweep.sweepable_field("max_kl", config, "gail") == "max_kl"
+
+
 def test_tabular_algorithms_refuse_sweep_and_devices(tmp_path, capsys):
     for extra in (["--sweep", "learning_rate=0.1,0.2"], ["--devices", "1"]):
         code = main(["train", "maxent", "--env", "gridworld", "--out", str(tmp_path), *extra])

@@ -71,6 +71,19 @@ from jirl.rl.rollout import merge_leading, rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition
 
 GENERATORS = ("ppo", "trpo")
+#: the fields of `GeneratorConfig` that only one generator reads
+PPO_ONLY = ("learning_rate", "num_epochs", "num_minibatches", "clip_eps", "vf_coef")
+TRPO_ONLY = (
+    "max_kl",
+    "cg_iters",
+    "cg_damping",
+    "fisher_subsample",
+    "backtrack_iters",
+    "backtrack_coef",
+    "vf_learning_rate",
+    "vf_epochs",
+    "vf_minibatches",
+)
 
 
 @dataclass(frozen=True)
@@ -82,9 +95,11 @@ class GeneratorConfig:
     (a tanh-squashed Gaussian policy in the action box, `jirl.nets.TanhNormal`).
     `anneal_updates`: decay PPO's rate, or TRPO's KL radius δ, linearly to 0 over that many
     updates (0 keeps it constant).
-    PPO only: `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`, `vf_coef`.
-    TRPO only: `max_kl`, `cg_iters`, `cg_damping`, `fisher_subsample`, `backtrack_iters`,
-    `backtrack_coef`, `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see `jirl.rl.trpo`).
+    PPO only (`PPO_ONLY`): `learning_rate`, `num_epochs`, `num_minibatches`, `clip_eps`,
+    `vf_coef`. TRPO only (`TRPO_ONLY`): `max_kl`, `cg_iters`, `cg_damping`, `fisher_subsample`,
+    `backtrack_iters`, `backtrack_coef`, `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see
+    `jirl.rl.trpo`). The other generator's fields are kept, not refused, so that one config can
+    switch generators (`--set gail.generator=trpo`); a sweep of one is refused (`unread_fields`).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
     """
 
@@ -126,6 +141,15 @@ class GeneratorConfig:
         )
         # The generator's own config validates the rest, with its own messages.
         _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
+
+    def unread_fields(self) -> dict[str, str]:
+        """`{field: why}` for the fields these settings never read (a sweep of one would run the
+        same setting under different names; `jirl.sweep`)."""
+        if self.generator == "ppo":
+            return {
+                f: "the PPO generator does not read it (generator: trpo does)" for f in TRPO_ONLY
+            }
+        return {f: "the TRPO generator does not read it (generator: ppo does)" for f in PPO_ONLY}
 
     @property
     def ppo_config(self) -> ppo.PPOConfig:
@@ -329,13 +353,13 @@ def demo_transitions(demos: Trajectories) -> Transition:
     )
 
 
-def expert_transitions(config: AdversarialConfig, demos: Trajectories) -> Transition:
-    """The demonstrations as the discriminator's expert samples `Transition [N]`. With fixed
-    horizons the policy's steps never terminate, so a demo's fall is not marked terminal either:
-    AIRL's f = g + γh(s') − h(s) drops γh(s') on a terminal step, and would shape the expert's
-    falls one way and the policy's another."""
+def expert_transitions(env: Env, demos: Trajectories) -> Transition:
+    """The demonstrations as the discriminator's expert samples `Transition [N]`, for the loop's
+    environment `env` (`training_env`). With fixed horizons the policy's steps never terminate,
+    so a demo's fall is not marked terminal either: AIRL's f = g + γh(s') − h(s) drops γh(s')
+    on a terminal step, and would shape the expert's falls one way and the policy's another."""
     flat = demo_transitions(demos)
-    if config.fixed_horizon:
+    if env.fixed_horizon:
         return flat.replace(terminated=jnp.zeros_like(flat.terminated))
     return flat
 
@@ -381,14 +405,22 @@ def into_absorbing(spec: Spec, t: Transition) -> Transition:
     )
 
 
-def relabel(config: AdversarialConfig, spec: Spec, reward_of: Callable, t: Transition) -> Array:
+def relabel(
+    config: AdversarialConfig,
+    spec: Spec,
+    reward_of: Callable,
+    t: Transition,
+    gamma: float | None = None,
+) -> Array:
     """Learned rewards `[...]` of transitions `t` (`[...]`, the environment's spaces `spec`);
     `reward_of(transitions) -> rewards` is the model's reward on its own spaces
     (`model_spec`). With absorbing states a terminal step also earns γ r(s_a → s_a) / (1 − γ),
-    the discounted reward of staying in s_a for ever, and its value bootstrap stays 0."""
+    the discounted reward of staying in s_a for ever, and its value bootstrap stays 0; γ is the
+    discount of the learner the rewards are for (`gamma`; default `config.gamma`)."""
     if not config.absorbing:
         return reward_of(t)
-    value_of_s_a = config.gamma / (1.0 - config.gamma) * reward_of(absorbing_loop(spec))
+    gamma = config.gamma if gamma is None else gamma
+    value_of_s_a = gamma / (1.0 - gamma) * reward_of(absorbing_loop(spec))
     return reward_of(into_absorbing(spec, t)) + jnp.where(t.terminated, value_of_s_a, 0.0)
 
 
@@ -480,6 +512,11 @@ def make(
             f"{name} learns from trajectory segments; absorbing: true is for GAIL and AIRL",
         )
     env = training_env(config, env)
+    require(
+        not (config.absorbing and env.fixed_horizon),
+        "absorbing: true needs the environment's own terminations; the experiment fixes the "
+        "horizon (fixed_horizon: true at the top of the config): set it false",
+    )
     spec = env.spec
     disc_spec = model_spec(config, spec)
     learner = make_generator(config, env)
@@ -492,7 +529,7 @@ def make(
             return sample_pool(config, spec, samples)
         return samples, jnp.ones(samples.reward.shape[0])
 
-    flat_demos = expert_transitions(config, demos)
+    flat_demos = expert_transitions(env, demos)
     expert, expert_weights = pool(
         flat_demos if segment_length is None else demo_segments(demos, segment_length)
     )
