@@ -197,6 +197,10 @@ def _experiment_config(args, defaults: dict, complete=None):
         data = complete(data)
     algo = data.get("algo")
     if not data.get("env"):
+        if getattr(args, "resume", False):  # the run's own config says it all
+            raise ArgumentError(
+                f"--resume needs the run's config: pass --config {Path(args.out) / 'config.yaml'}"
+            )
         raise ArgumentError("--env is required (or set env: in the --config file)")
     from jirl import envs
 
@@ -313,7 +317,8 @@ def _print_summary(summary: dict) -> None:
         if row["setting"] is not None:
             cells.insert(0, " ".join(f"{k}={v:g}" for k, v in row["setting"].items()))
         table.add_row(*cells)
-    table.caption = f"{summary['env_steps_per_second']:,.0f} env steps/s"
+    if summary["env_steps_per_second"] is not None:  # None: no training time recorded
+        table.caption = f"{summary['env_steps_per_second']:,.0f} env steps/s"
     Console().print(table)
 
 
@@ -402,13 +407,14 @@ def cmd_plot(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    resumable = False  # only `jirl train` of a non-tabular algorithm checkpoints
+    checkpoint = None  # only `jirl train` of a non-tabular algorithm checkpoints
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":
             from jirl import algos
 
-            resumable = args.algo not in algos.TABULAR
+            if args.algo not in algos.TABULAR:
+                checkpoint = Path(args.out) / "checkpoint"
         command = {
             "train": cmd_train,
             "expert": cmd_expert,
@@ -421,9 +427,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jirl: error: {e}", file=sys.stderr)
         return 1 if isinstance(e, RunError) else 2
     except KeyboardInterrupt:
-        hint = "; resume with --resume" if resumable else ""
+        from jirl.run import has_checkpoint
+
+        hint = ""
+        if checkpoint is not None:  # before the first checkpoint there is nothing to resume
+            saved = has_checkpoint(checkpoint)
+            hint = "; resume with --resume" if saved else "; nothing was saved (no checkpoint yet)"
         print(f"jirl: interrupted{hint}", file=sys.stderr)
         return 130
+    except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 def console() -> None:

@@ -21,7 +21,7 @@ from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
@@ -86,8 +86,14 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         }
     if expert is not None:
         reference = {"expert_return": expert.expert_return, "random_return": expert.random_return}
-    if reference["random_return"] is None:
+    if reference["random_return"] is None:  # demos saved without it (`jirl.data.save`'s option)
         reference["random_return"] = random_return(env, jax.random.PRNGKey(cfg.seed + 1))
+        if reference["expert_return"] == reference["random_return"]:  # mountaincar's −200
+            raise DataError(
+                f"{demos_path}: its expert's return ({reference['expert_return']:g}) equals the "
+                "random policy's measured here, so no score can be normalized: record the demos "
+                "again from an expert that beats the random policy"
+            )
     inputs = algos.Inputs(demos, expert)
     if not cfg.sweep:
         return Prepared(env, spec.build(cfg.algo_config, env, inputs), reference)
@@ -252,8 +258,12 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
     upwards by the choice (as a kept expert's would be: `jirl.expert_run` re-evaluates that)."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
-    # the steps `result.wall_seconds` timed: a resumed run's own updates only
-    timed_steps = algo.env_steps_per_update * result.updates_run * cfg.runs
+    # every session of a resumed run: this one's setup and evaluation, and the compile and
+    # training time of all of them (`RunResult.total`; the checkpoint carries the earlier ones')
+    total = result.total
+    wall = wall - (result.compile_seconds + result.wall_seconds)
+    wall += total.compile_seconds + total.wall_seconds
+    timed_steps = algo.env_steps_per_update * total.updates * cfg.runs
     summary = {
         "algo": cfg.algo,
         "env": cfg.env,
@@ -264,10 +274,10 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         "random_return": rand,
         "env_steps": env_steps,
         "wall_seconds": wall,
-        "compile_seconds": result.compile_seconds,
+        "compile_seconds": total.compile_seconds,
         # the devices the runs were sharded over (`jirl.run.seed_layout`)
         "devices": result.layout.devices,
-        "env_steps_per_second": timed_steps / result.wall_seconds if result.wall_seconds else 0.0,
+        "env_steps_per_second": timed_steps / total.wall_seconds if total.wall_seconds else None,
     }
     if settings:
         per_setting = np.asarray(returns).reshape(len(settings), cfg.seeds)

@@ -92,7 +92,9 @@ def train_expert(
     every normalized score) is its mean over `eval_episodes` fresh ones, so that the choice
     does not inflate it (the best of several noisy means is biased upwards).
 
-    Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`.
+    Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`; an
+    expert already in `out` (`overwrite`) is kept until the new one has trained and beaten the
+    random policy (a failed or interrupted training leaves it as it was).
     """
     if cfg.algo != "ppo":
         raise ConfigError(f"experts are trained with ppo, not '{cfg.algo}'")
@@ -102,7 +104,6 @@ def train_expert(
     check_out_dir(out, overwrite)
     env = make_env(cfg)
     algo = ppo.make(cfg.algo_config, env)
-    replace_dir(out)  # every input is checked; only now is the old expert removed
     callbacks = (
         [ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.seeds)] if progress else []
     )
@@ -138,6 +139,8 @@ def train_expert(
             "train longer (--updates) or change the config"
         )
     expert = experts.from_agent(state, cfg.algo_config, env, expert_return, rand)
+    # the new expert is trained and beats random: only now is an old one (--overwrite) removed
+    replace_dir(out)
     experts.save(out, expert, env, cfg.algo_config)
     demos = data.collect(env, expert.act, key_demos, episodes)
     path = data.save(

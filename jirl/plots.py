@@ -3,13 +3,14 @@ run (per setting for a sweep)."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
 from jirl.errors import ConfigError
-from jirl.files import check_parents
+from jirl.files import atomic_write, check_parents
 from jirl.logging import parse_row
 
 PREFERRED = (
@@ -94,6 +95,8 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
             name = next((k for k in sorted(m) if k not in skip), None)
         if name is None or name not in m:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
+        if m[name].size == 0:
+            raise ConfigError(f"{run_dir}: metric '{name}' holds no values; plot another")
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
         axis = "env steps" if by_steps else "update"
@@ -109,7 +112,7 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
-    return out
+    return atomic_write(out, png.getvalue())  # a killed plot leaves the old figure whole

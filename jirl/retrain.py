@@ -150,7 +150,6 @@ def retrain(
         base["anneal_updates"] = updates
     ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
     check_anneal("ppo", ppo_config.anneal_updates, updates)
-    replace_dir(out_dir)  # every input is checked; only now is the output directory replaced
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 
@@ -229,6 +228,7 @@ def retrain(
             for k, v in dataclasses.asdict(ppo_config).items()
         },
     }
+    replace_dir(out_dir)  # trained: only now is an old output (--overwrite) replaced
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     return summary

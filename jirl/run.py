@@ -48,6 +48,23 @@ class NonFiniteError(RunError):
         self.runs = tuple(int(r) for r in runs)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Seconds a run spent compiling and training, and the updates trained in them; summed over
+    the sessions of a resumed run (`save_checkpoint` records the sum so far)."""
+
+    compile_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    updates: int = 0
+
+    def __add__(self, other: Timing) -> Timing:
+        return Timing(
+            self.compile_seconds + other.compile_seconds,
+            self.wall_seconds + other.wall_seconds,
+            self.updates + other.updates,
+        )
+
+
 @dataclass
 class RunResult:
     """What `run` returns.
@@ -61,6 +78,8 @@ class RunResult:
       updates_run: updates this call ran, in `wall_seconds` (after a resume, fewer than the
         run's total, which `metrics` covers).
       layout: how the seeds lay on devices (`seed_layout`): how many ran, how many per device.
+      total: this call's timing added to the earlier sessions' that the checkpoint recorded
+        (a checkpoint written before it was recorded counts from this call on).
     """
 
     state: Any
@@ -69,6 +88,7 @@ class RunResult:
     wall_seconds: float
     updates_run: int
     layout: SeedLayout
+    total: Timing = Timing()
 
 
 @dataclass(frozen=True)
@@ -190,15 +210,25 @@ def _init(algo: Algorithm, keys: Array, layout: SeedLayout):
 
 
 def save_checkpoint(
-    directory: Path, state, metrics: dict[str, np.ndarray], update: int, devices: int = 1
+    directory: Path,
+    state,
+    metrics: dict[str, np.ndarray],
+    update: int,
+    devices: int = 1,
+    timing: Timing = Timing(),
 ) -> None:
-    """Atomically write state, metrics so far, the update count and the number of devices the
-    seeds were laid over (msgpack, no pickle)."""
+    """Atomically write state, metrics so far, the update count, the number of devices the
+    seeds were laid over and the run's `timing` so far (msgpack, no pickle)."""
     payload = {
         "update": np.asarray(update),
         "devices": np.asarray(devices),
         "state": serialization.to_state_dict(jax.device_get(state)),
         "metrics": {k: np.asarray(v) for k, v in metrics.items()},
+        "timing": {
+            "compile_seconds": np.asarray(timing.compile_seconds),
+            "wall_seconds": np.asarray(timing.wall_seconds),
+            "updates": np.asarray(timing.updates),
+        },
     }
     atomic_write(Path(directory) / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
 
@@ -217,9 +247,12 @@ def load_checkpoint(directory: Path, template) -> tuple[Any, dict[str, np.ndarra
     return _restore(directory, template)[:3]
 
 
-def _restore(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int, int | None]:
+def _restore(
+    directory: Path, template
+) -> tuple[Any, dict[str, np.ndarray], int, int | None, Timing]:
     """`load_checkpoint`'s restore, with the device count the seeds were laid over (None: a
-    checkpoint written before it was recorded), from one read of the file."""
+    checkpoint written before it was recorded) and the run's timing so far (zero: likewise),
+    from one read of the file."""
     path = Path(directory) / CHECKPOINT_FILE
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
@@ -227,18 +260,33 @@ def _restore(directory: Path, template) -> tuple[Any, dict[str, np.ndarray], int
         update = int(raw["update"])
         metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
         devices = int(raw["devices"]) if "devices" in raw else None
+        timing = (
+            Timing(
+                float(raw["timing"]["compile_seconds"]),
+                float(raw["timing"]["wall_seconds"]),
+                int(raw["timing"]["updates"]),
+            )
+            if "timing" in raw
+            else Timing()
+        )
+        mismatch = leaf_mismatch(template, state)
+        seeds = jax.tree.leaves(template)[0].shape[0]
+        if update < 1:
+            raise ValueError(f"update {update}")
+        for k, v in metrics.items():  # [update, seeds, ...] numbers, as `run` concatenates
+            if v.dtype.kind not in "biuf" or v.shape[:2] != (update, seeds):
+                raise ValueError(f"metric '{k}' of shape {v.shape} {v.dtype}")
     except (ValueError, TypeError, KeyError, AttributeError) as e:  # truncated, or not ours
         raise ConfigError(
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
             "or run that training again (--overwrite)"
         ) from None
-    mismatch = leaf_mismatch(template, state)
     if mismatch:
         raise ConfigError(
             f"{path} does not fit this config ({mismatch}): resume it with the config it was "
             "run with"
         )
-    return state, metrics, update, devices
+    return state, metrics, update, devices, timing
 
 
 def has_checkpoint(directory: Path | None) -> bool:
@@ -287,6 +335,9 @@ def run(
         raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     chunk_size = max(1, min(chunk_size, num_updates))
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None and ckpt.is_dir():  # a write that a kill cut short left its temporary
+        for stale in ckpt.glob(f".{CHECKPOINT_FILE}.*"):
+            stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     if initial_state is not None:
         seeds = jax.tree.leaves(initial_state)[0].shape[0]
@@ -295,9 +346,10 @@ def run(
     resuming = resume and has_checkpoint(ckpt)
     history: dict[str, list[np.ndarray]] = {}
     done = start = 0
+    earlier = Timing()  # the sessions before this call's
     if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
         template = initial_state if initial_state is not None else state_template(algo, seeds)
-        state, saved, done, saved_devices = _restore(ckpt, template)
+        state, saved, done, saved_devices, earlier = _restore(ckpt, template)
         if done > num_updates:
             raise ConfigError(
                 f"{ckpt} holds {done} updates, more than the {num_updates} asked: ask for at "
@@ -327,6 +379,10 @@ def run(
     compile_seconds = time.perf_counter() - t0
     wall = 0.0
     chunks_run = 0
+
+    def timing() -> Timing:
+        return earlier + Timing(compile_seconds, wall, done - start)
+
     saved_at = done  # the update the checkpoint on disk holds
     while done < num_updates:
         length = min(chunk_size, num_updates - done)
@@ -354,10 +410,17 @@ def run(
                 where = f"a parameter became NaN or inf in the chunk of {span}"
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
                 history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-                save_checkpoint(ckpt, layout.unpad(state), history_so_far, done, layout.devices)
+                save_checkpoint(
+                    ckpt, layout.unpad(state), history_so_far, done, layout.devices, timing()
+                )
+            if ckpt is None:
+                kept = "no checkpoint is written without checkpoint_dir"
+            elif done == 0:
+                kept = "it diverged in the first chunk, so no checkpoint was written"
+            else:
+                kept = f"the last good checkpoint (update {done}) is kept"
             raise NonFiniteError(
-                f"{where} in run(s) {runs} of the seed axis; the last good checkpoint is kept. "
-                "Lower the learning rate?",
+                f"{where} in run(s) {runs} of the seed axis; {kept}. Lower the learning rate?",
                 runs,
             )
         state = new_state
@@ -372,9 +435,13 @@ def run(
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
             history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-            save_checkpoint(ckpt, layout.unpad(state), history_so_far, done, layout.devices)
+            save_checkpoint(
+                ckpt, layout.unpad(state), history_so_far, done, layout.devices, timing()
+            )
             saved_at = done
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}
-    return RunResult(layout.unpad(state), all_metrics, compile_seconds, wall, done - start, layout)
+    return RunResult(
+        layout.unpad(state), all_metrics, compile_seconds, wall, done - start, layout, timing()
+    )

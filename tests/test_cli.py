@@ -618,6 +618,13 @@ def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
     assert "not a jirl metrics file" in err
 
 
+def test_plot_refuses_a_metric_without_values(capsys, tmp_path):
+    run = write_metrics(tmp_path / "run", ['{"step": 1, "episode_return": []}'])
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
+    one_line_error(code, err)
+    assert "metric 'episode_return' holds no values" in err
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -647,6 +654,7 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["train", "ppo", "--env", "cartpole", "--seed", "4294967296"], "seed must be in [0, "),
         (["train", "maxent", "--env", "gridworld", "--seed", "4294967296"], "seed must be in"),
         (["train", "ppo", "--env", "cartpole", "--resume", "--overwrite"], "pass one of them"),
+        (["train", "ppo", "--resume"], "--resume needs the run's config: pass --config"),
         (["train", "ppo", "--env", "cartpole", "--num-demos", "3"], "drop --num-demos"),
         (["train", "ppo", "--env", "cartpole", "--set", "backend=spring"], "for Brax envs only"),
         (["train", "ppo", "--env", "cartpole", "--set", "ppo.ent_coef=.inf"], "finite number"),
@@ -791,9 +799,28 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     monkeypatch.setattr(jirl.cli, "cmd_expert", interrupted)
     out = ["--out", str(tmp_path / "r")]
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 130 and "nothing was saved (no checkpoint yet)" in err  # before the first
+    (tmp_path / "r" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "r" / "checkpoint" / "state.msgpack").write_bytes(b"")
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 130 and "resume with --resume" in err
     code, _, err = run_cli(capsys, "expert", "--env", "cartpole", *out)
     assert code == 130 and err.strip() == "jirl: interrupted"
+
+
+def test_an_error_of_the_file_system_is_one_line(capsys, monkeypatch, tmp_path):
+    """A disk that fills up mid-run is not a user error (exit 1), and not a traceback."""
+    import errno
+
+    import jirl.cli
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "x"))
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", full)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", "--out", str(tmp_path))
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot read or write" in err and "No space left on device" in err
 
 
 def test_an_expert_no_better_than_random_is_not_saved(capsys, tmp_path):
@@ -807,6 +834,14 @@ def test_an_expert_no_better_than_random_is_not_saved(capsys, tmp_path):
     assert len(err.strip().splitlines()) == 1
     assert "does not beat the random policy's (-200.0)" in err
     assert not (out / "expert.msgpack").exists() and not (out / "demos.npz").exists()
+    # with --overwrite, the expert already there is kept: it was removed before training
+    out.mkdir()
+    (out / "expert.json").write_text("{}")
+    code, _, err = run_cli(
+        capsys, *argv, "--episodes", "2", "--set", "ppo.num_envs=4", "--overwrite"
+    )
+    assert code == 1 and "does not beat" in err
+    assert [p.name for p in out.iterdir()] == ["expert.json"]
 
 
 def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(

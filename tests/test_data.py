@@ -387,3 +387,19 @@ def test_a_single_one_step_episode_saves_and_loads(tmp_path):
     assert one.num_transitions == 1
     loaded = data.load(data.save(tmp_path / "d.npz", one, env), env=env)
     assert loaded.trajectories.num_transitions == 1
+
+
+def test_demos_without_a_random_return_that_equals_it_are_refused_before_training(tmp_path, capsys):
+    """A file saved without `random_return` (an option of `data.save`) gets it measured at the
+    start of a run; an expert return equal to it (mountaincar's −200) would divide by zero
+    after the whole training."""
+    from jirl.cli import main
+
+    env = envs.make("mountaincar")
+    demos = data.collect(env, lambda obs, key: 0, jax.random.PRNGKey(0), 1)  # never reaches
+    path = data.save(tmp_path / "d.npz", demos, env)
+    argv = ["train", "bc", "--env", "mountaincar", "--demos", str(path), "--out"]
+    assert main([*argv, str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "equals the random policy's measured here" in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()

@@ -31,7 +31,8 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     algo = small_ppo()
     full = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2)
     ckpt = tmp_path / "ckpt"
-    jirl.run(algo, jax.random.PRNGKey(0), 4, seeds=2, chunk_size=2, checkpoint_dir=ckpt)
+    part = jirl.run(algo, jax.random.PRNGKey(0), 4, seeds=2, chunk_size=2, checkpoint_dir=ckpt)
+    (ckpt / ".state.msgpack.k1ll3d").write_bytes(b"half a checkpoint")  # a write a kill cut
     resumed = jirl.run(
         algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2, checkpoint_dir=ckpt, resume=True
     )
@@ -40,6 +41,50 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     for k in full.metrics:
         np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k])
     assert (full.updates_run, resumed.updates_run) == (6, 2)  # what each call's wall time covers
+    assert sorted(p.name for p in ckpt.iterdir()) == ["state.msgpack"]  # the stray one removed
+    # the run's timing adds up its sessions (the checkpoint carries the first one's)
+    total = resumed.total
+    assert total.updates == 6 and part.total.updates == 4
+    assert total.wall_seconds == pytest.approx(part.wall_seconds + resumed.wall_seconds)
+    assert total.compile_seconds == pytest.approx(part.compile_seconds + resumed.compile_seconds)
+
+
+def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
+    """Fields a hand-edited or foreign file may hold: a negative update count, metrics that are
+    not `[update, seeds]` numbers, a string leaf, a leaf turned into a map."""
+    from flax import serialization
+
+    algo = small_ppo()
+    jirl.run(algo, jax.random.PRNGKey(0), 2, seeds=2, chunk_size=2, checkpoint_dir=tmp_path)
+    path = tmp_path / "state.msgpack"
+    good = serialization.msgpack_restore(path.read_bytes())
+    name = next(iter(good["metrics"]))
+    leaf_path = []
+    node = good["state"]
+    while isinstance(node, dict):
+        key = next(iter(node))
+        leaf_path.append(key)
+        node = node[key]
+
+    def with_leaf(value):
+        bad = serialization.msgpack_restore(path.read_bytes())
+        node = bad["state"]
+        for key in leaf_path[:-1]:
+            node = node[key]
+        node[leaf_path[-1]] = value
+        return bad
+
+    damaged = [
+        {**good, "update": np.asarray(-4)},
+        {**good, "metrics": {name: good["metrics"][name][:1]}},
+        {**good, "metrics": {name: np.asarray(["a", "b"])}},
+        with_leaf("abc"),
+        with_leaf({"a": np.zeros(2), "b": np.zeros(2)}),
+    ]
+    for payload in damaged:
+        path.write_bytes(serialization.msgpack_serialize(payload))
+        with pytest.raises(ConfigError, match="damaged or not a jirl checkpoint|does not fit"):
+            load_checkpoint(tmp_path, state_template(algo, 2))
 
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
@@ -52,7 +97,7 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
         return {"x": x, "step": step}, {"loss": x}
 
     algo = Algorithm(init, doubling, lambda s, o, k: o)
-    with pytest.raises(NonFiniteError, match="metric 'loss' became NaN or inf at update 5"):
+    with pytest.raises(NonFiniteError, match=r"at update 5 .* checkpoint \(update 4\) is kept"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=2, checkpoint_dir=tmp_path)
     state, metrics, update = load_checkpoint(tmp_path, state_template(algo, 1))
     assert update == 4
@@ -69,8 +114,11 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     # a parameter alone goes NaN (no metric shows it): the chunk is named, not an update in it
     silent = Algorithm(init, lambda s: (doubling(s)[0], {"step": s["step"]}), lambda s, o, k: o)
     message = r"a parameter became NaN or inf in the chunk of updates 5-6 in run\(s\) \[0\]"
-    with pytest.raises(NonFiniteError, match=message + " of the seed axis; the last good"):
+    with pytest.raises(NonFiniteError, match=message + " of the seed axis; no checkpoint is"):
         jirl.run(silent, jax.random.PRNGKey(0), 8, chunk_size=2)
+    # diverged in the first chunk: no checkpoint to promise
+    with pytest.raises(NonFiniteError, match="first chunk, so no checkpoint was written"):
+        jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=8, checkpoint_dir=tmp_path / "none")
 
 
 def _runaway(rates):
@@ -118,6 +166,7 @@ def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):
         algo, jax.random.PRNGKey(0), 5, seeds=2, chunk_size=2, checkpoint_dir=tmp_path, resume=True
     )
     assert again.updates_run == 0 and again.wall_seconds == 0.0
+    assert (again.total.updates, again.total.wall_seconds) == (5, full.wall_seconds)
     for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(again.state), strict=True):
         assert isinstance(b, jax.Array)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
