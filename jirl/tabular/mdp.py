@@ -137,6 +137,15 @@ def dense_mdp(
     return mdp
 
 
+#: the most diagonals `sparse_mdp` makes a band table of by default (`to_sparse` of a dense
+#: MDP has K = S successors: 2S − 1 bands unrolled compiled and ran slower than the gathers)
+MAX_BANDS = 32
+#: the predecessor table `[S, largest in-degree]` is built only within this many times the
+#: entries it holds (one state every other leads to made it S × S·A: 120 MiB and 1,000× slower
+#: visitation than the scatter at S = 2,000)
+MAX_PREDECESSOR_PADDING = 8
+
+
 def sparse_mdp(
     next_state,
     prob,
@@ -150,9 +159,12 @@ def sparse_mdp(
     """A validated MDP with sparse transitions `next_state, prob: [S, A, K]`.
 
     Duplicate successors of one (s, a) are allowed. When the successors lie at no more than
-    `max_bands` distinct offsets s' − s (default: 2K + 1), the band table is built and used by
-    every planner (see module doc; 0 turns it off). Otherwise, with `predecessors=True` (default)
-    the predecessor table used by `visitation` is built here; without it visitation scatter-adds.
+    `max_bands` distinct offsets s' − s (default: 2K + 1, at most `MAX_BANDS`: each band is one
+    pass over `[S, A]`, unrolled), the band table is built and used by every planner (see module
+    doc; 0 turns it off). Otherwise, with `predecessors=True` (default) the predecessor table
+    used by `visitation` is built here, unless a state of large in-degree (a reset state) would
+    pad it to more than `MAX_PREDECESSOR_PADDING` times its entries; without it visitation
+    scatter-adds.
     """
     next_state = np.asarray(next_state)
     prob = np.asarray(prob, np.float32)
@@ -173,11 +185,14 @@ def sparse_mdp(
     )
     validate_mdp(mdp)
     if max_bands is None:
-        max_bands = 2 * next_state.shape[-1] + 1
-    offsets, band = band_table(next_state, prob)
-    if 0 < len(offsets) <= max_bands:
+        max_bands = min(2 * next_state.shape[-1] + 1, MAX_BANDS)
+    offsets = np.unique((next_state - np.arange(next_state.shape[0])[:, None, None])[prob > 0])
+    if 0 < len(offsets) <= max_bands:  # counted before the [Δ, S, A] table is allocated
+        offsets, band = band_table(next_state, prob)
         return mdp.replace(band_prob=jnp.asarray(band), band_offsets=offsets)
-    if predecessors:
+    in_degree = np.bincount(next_state[prob > 0], minlength=next_state.shape[0])
+    padded = max(int(in_degree.max(initial=0)), 1) * next_state.shape[0]
+    if predecessors and padded <= MAX_PREDECESSOR_PADDING * max(int(in_degree.sum()), 1):
         pred_sa, pred_prob = predecessor_table(next_state, prob)
         mdp = mdp.replace(pred_sa=jnp.asarray(pred_sa), pred_prob=jnp.asarray(pred_prob))
     return mdp

@@ -187,7 +187,10 @@ def optimal_value(mdp: TabularMDP, reward: Array, *, horizon=None, discount=1.0)
 def policy_value_difference(
     mdp: TabularMDP, true_reward: Array, policy: Array, *, horizon=None, discount=1.0
 ):
-    """V*(true) − V^π(true) from the initial distribution (≥ 0); EVD of a given policy."""
+    """V*(true) − V^π(true) from the initial distribution (≥ 0); EVD of a given policy. A
+    time-indexed policy `[H, S, A]` sets the horizon of both (V* over H steps too)."""
+    if policy.ndim == 3 and horizon is None:  # not an infinite-horizon V* against H steps
+        horizon = policy.shape[0]
     best = optimal_value(mdp, true_reward, horizon=horizon, discount=discount)
     return best - policy_value(mdp, true_reward, policy, horizon=horizon, discount=discount)
 
