@@ -1,7 +1,7 @@
 """jirl: inverse reinforcement learning and imitation learning in JAX.
 
 from jirl.algos import bc
-algo = bc.make(config, env, demos)                   # Algorithm(init, update, act)
+algo = bc.make(config, env, demos.trajectories)      # Algorithm(init, update, act)
 train = jirl.make_train(algo, num_updates)           # pure train(key)
 state, metrics = jax.jit(jax.vmap(train))(keys)      # many seeds, one compile
 result = jirl.run(algo, key, num_updates, seeds=8)   # host driver: chunks, checkpoints
