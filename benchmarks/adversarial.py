@@ -345,6 +345,7 @@ def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> 
         curve.append(
             (done, float(normalized_score(ret, expert.expert_return, expert.random_return)))
         )
+        print(f"speed: update {done}, normalized {curve[-1][1]:.2f}", flush=True)
         return curve[-1][1] >= SPEED_TARGET
 
     result = jirl.run(
@@ -368,15 +369,21 @@ def time_to_score(algo, env, expert, max_updates: int, eval_every: int, key) -> 
     }
 
 
-def speed(env, expert, demos, key) -> dict:
+def speed(env, expert, demos, key, keep: Callable[[dict], None] = lambda s: None) -> dict:
     """The speed section for GAIL (PPO) on `env` (`SPEED_RUNS`): `time_to_score` with the
     `--full` update count as its budget, then `SPEED_SEEDS` seeds vmapped on one device for the
-    same number of updates each (`train_seconds`) and their wall-time ratio."""
+    same number of updates each (`train_seconds`) and their wall-time ratio. `keep(section)`
+    is called with each part as it is measured (the caller writes it, so a run cut short keeps
+    it)."""
     num_demos, eval_every, scaling_updates = SPEED_RUNS[env.name]
     algo, updates, _ = build("gail_ppo", env, demos, num_demos, full=True)
     out = {"algo": "gail_ppo", "env": env.name, "num_demos": num_demos}
     out.update(time_to_score(algo, env, expert, updates, eval_every, key))
-    walls = [train_seconds(algo, n, jax.devices()[:1], scaling_updates) for n in SPEED_SEEDS]
+    keep(out)
+    walls = []
+    for n in SPEED_SEEDS:
+        walls.append(train_seconds(algo, n, jax.devices()[:1], scaling_updates))
+        print(f"speed: {n} seed(s), {scaling_updates} updates: {walls[-1]:.2f} s", flush=True)
     out["seeds"] = {
         "updates": scaling_updates,
         "counts": list(SPEED_SEEDS),
@@ -589,6 +596,15 @@ def main(argv=None) -> None:
         parser.error(f"--imitation-python {args.imitation_python}: not an executable Python")
     if args.replay_rounds < 1:
         parser.error(f"--replay-rounds must be >= 1, got {args.replay_rounds}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.demos and min(args.demos) < 1:
+        parser.error(f"--demos counts must be >= 1, got {args.demos}")
+    if args.cpu_devices is not None and args.cpu_devices < 0:
+        parser.error(f"--cpu-devices must be >= 0, got {args.cpu_devices}")
+    unknown = [e for e in args.envs or () if e not in (*CLASSIC, *BRAX)]
+    if unknown:  # before any row: a misspelt last env failed after all the others had run
+        parser.error(f"--envs {unknown[0]}: not one of {', '.join((*CLASSIC, *BRAX))}")
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
@@ -657,15 +673,21 @@ def main(argv=None) -> None:
                 continue
             for name in args.algos:
                 t = time.perf_counter()
-                row = ROWS[name](
-                    env,
-                    expert,
-                    demos,
-                    n,
-                    seeds=args.seeds,
-                    full=args.full,
-                    key=jax.random.PRNGKey(0),
-                )
+                try:
+                    row = ROWS[name](
+                        env,
+                        expert,
+                        demos,
+                        n,
+                        seeds=args.seeds,
+                        full=args.full,
+                        key=jax.random.PRNGKey(0),
+                    )
+                except jirl.JirlError as e:  # e.g. FEM/GTAL on demos that end before the horizon
+                    notes.append(f"{env_name} demos={n} {name}: not run: {e}")
+                    print(f"{env_name} demos={n} {name}: not run: {e}", flush=True)
+                    write(partial=True)
+                    continue
                 print(
                     f"{env_name} demos={n} {name}: {fmt(row['return'], row['return_std'])} "
                     f"norm {row['normalized_score']:.2f} ({time.perf_counter() - t:.0f}s)",
@@ -689,7 +711,13 @@ def main(argv=None) -> None:
     speed_result = None
     if speed_env != "none":
         env, expert, demos = inputs(speed_env, args, episodes=max(SPEED_RUNS[speed_env][0], 10))
-        speed_result = speed(env, expert, demos, jax.random.PRNGKey(0))
+        speed_result = speed(
+            env,
+            expert,
+            demos,
+            jax.random.PRNGKey(0),
+            keep=lambda part: write(partial=True, throughput=throughput, speed=part),
+        )
     reference = None
     compared = any(t["env"] == "cartpole" for t in throughput)  # imitation's runs cartpole only
     if compared and args.imitation_python is None:

@@ -3,7 +3,12 @@ the wall time of 1, 8 and 64 seeds in one compile: on one device and, where ther
 (a CPU device per core, `jirl.use_cpu_cores`), with the seeds sharded over all of them.
 
     python benchmarks/ppo.py            # quick CPU mode (cartpole)
-    python benchmarks/ppo.py --full     # accelerator: adds Brax halfcheetah, hopper, ant
+    python benchmarks/ppo.py --full     # accelerator: 256 seeds too, and Brax halfcheetah,
+                                        # hopper, ant (2048 envs × 32 steps, 1 and 8 seeds)
+    python benchmarks/ppo.py --full --envs hopper   # one env's rows only
+
+The Brax envs run on the physics the rest of the benchmarks use (`adversarial.BRAX_BACKEND`:
+positional; spring for ant) unless `--brax-backend` names one; each row records its backend.
 
 Prints a markdown table and writes JSON (default benchmarks/results/ppo.json).
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -25,13 +31,22 @@ from jirl.files import atomic_write_text
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
 
+#: the Brax envs of `--full`
+BRAX_ENVS = ("halfcheetah", "hopper", "ant")
+
 
 def measure(
-    env_name: str, config: ppo.PPOConfig, updates: int, seeds: int, repeats: int, devices: list
+    env_name: str,
+    config: ppo.PPOConfig,
+    updates: int,
+    seeds: int,
+    repeats: int,
+    devices: list,
+    backend: str | None = None,
 ) -> dict:
     """Compile once, then time `repeats` runs of `seeds` vmapped seeds × `updates` updates,
-    the seeds sharded over `devices` (`jirl.run.seed_map`)."""
-    env = envs.make(env_name)
+    the seeds sharded over `devices` (`jirl.run.seed_map`); `backend`: a Brax env's physics."""
+    env = envs.make(env_name) if backend is None else envs.make(env_name, backend=backend)
     algo = ppo.make(config, env)
     layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted
     keys = layout.pad(jax.random.split(jax.random.PRNGKey(0), seeds))
@@ -48,6 +63,7 @@ def measure(
     steps = algo.env_steps_per_update * updates * seeds
     return {
         "env": env_name,
+        "backend": backend,
         "num_envs": config.num_envs,
         "num_steps": config.num_steps,
         "seeds": seeds,
@@ -71,9 +87,26 @@ def main(argv=None) -> None:
         default=None,
         help="CPU devices for the rows over all devices (default: one per core; 0: JAX's count)",
     )
+    parser.add_argument(
+        "--envs",
+        nargs="+",
+        choices=("cartpole", *BRAX_ENVS),
+        help="the envs to time (default: cartpole; with --full the Brax three too)",
+    )
+    parser.add_argument(
+        "--brax-backend", choices=envs.BACKENDS, help="Brax physics (default: per env, above)"
+    )
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.cpu_devices is not None and args.cpu_devices < 0:
+        parser.error(f"--cpu-devices must be >= 0, got {args.cpu_devices}")
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from adversarial import BRAX_BACKEND  # the physics of every Brax benchmark
+
+    env_names = args.envs or ["cartpole", *(BRAX_ENVS if args.full else ())]
     one, every = jax.devices()[:1], jax.devices()
 
     default = ppo.PPOConfig()  # the config the tests use to solve cartpole
@@ -93,24 +126,28 @@ def main(argv=None) -> None:
 
     updates = 20 if not args.full else 50
     for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
+        if "cartpole" not in env_names:
+            break
         for seeds in (1, 8, 64) if not args.full else (1, 8, 64, 256):
             placements = [one] + ([every] if len(every) > 1 and seeds % len(every) == 0 else [])
             for devices in placements:
                 r = measure("cartpole", cfg, updates, seeds, args.repeats, devices)
                 r["config"] = name
                 add(r)
-    if args.full:
-        brax_cfg = ppo.PPOConfig(num_envs=2048, num_steps=32, num_minibatches=32, hidden=(256, 256))
-        for env_name in ("halfcheetah", "hopper", "ant"):
-            for seeds in (1, 8):
-                r = measure(env_name, brax_cfg, 10, seeds, args.repeats, one)
-                r["config"] = "brax 2048x32"
-                add(r)
+    brax_cfg = ppo.PPOConfig(num_envs=2048, num_steps=32, num_minibatches=32, hidden=(256, 256))
+    for env_name in (e for e in env_names if e in BRAX_ENVS):
+        backend = args.brax_backend or BRAX_BACKEND[env_name]
+        for seeds in (1, 8):
+            r = measure(env_name, brax_cfg, 10, seeds, args.repeats, one, backend)
+            r["config"] = "brax 2048x32"
+            add(r)
 
     print(header)
-    columns = "env | config | seeds | devices | env steps | compile s | wall s | env steps/s"
+    columns = (
+        "env | backend | config | seeds | devices | env steps | compile s | wall s | env steps/s"
+    )
     print(f"| {columns} | vs 1 seed |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         base = next(
             x["wall_seconds"]
@@ -119,7 +156,8 @@ def main(argv=None) -> None:
         )
         r["wall_ratio_vs_1_seed"] = r["wall_seconds"] / base
         print(
-            f"| {r['env']} | {r['config']} | {r['seeds']} | {r['devices']} | {r['env_steps']:,} | "
+            f"| {r['env']} | {r['backend'] or '-'} | {r['config']} | {r['seeds']} | "
+            f"{r['devices']} | {r['env_steps']:,} | "
             f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
             f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
         )

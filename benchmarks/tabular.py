@@ -295,7 +295,12 @@ def fmt(x, digits=1):
 
 
 def print_report(result: dict) -> None:
-    print(f"# Tabular benchmark ({'full' if result['full'] else 'quick CPU'} mode)\n")
+    mode = "full" if result["full"] else "quick CPU"
+    print(f"# Tabular benchmark ({mode} mode)\n")
+    print(
+        f"JAX on {result['backend']} ({result['devices'][0]}), float32 matmul precision "
+        f"{result['matmul_precision']}; the NumPy reference in float64 on the host\n"
+    )
     if "dense" in result:
         print_dense(result)
     if "gridworld" in result:
@@ -407,6 +412,9 @@ def main(argv=None) -> None:
         "full": args.full,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
+        # a GPU multiplies float32 matrices in TF32 unless told otherwise; the reference is
+        # float64 NumPy on the host (JAX_DEFAULT_MATMUL_PRECISION=highest for like with like)
+        "matmul_precision": str(jax.config.jax_default_matmul_precision or "default"),
     }
     for name in args.sections:
         skipped = name == "quality" and args.skip_quality

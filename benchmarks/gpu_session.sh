@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmarks that need a GPU, in the order a short lease (about 15 minutes of device time)
+# can afford them. Three steps:
+#
+#   bash benchmarks/gpu_session.sh prepare   # here, on the CPU machine with pip's registries:
+#                                            # cp312 wheels of what the GPU image lacks -> .whl/
+#   bash benchmarks/gpu_session.sh main      # there (carry .whl and benchmarks/results/experts):
+#                                            # smoke test, tabular speed, GAIL time-to-0.9 on hopper
+#   bash benchmarks/gpu_session.sh ppo       # there, if time is left: PPO on Brax hopper
+#
+# Everything the device writes goes under $OUT (the only folder that comes back), logs too.
+# The image there has jax, flax, optax, chex, numpy, scipy, matplotlib, PyYAML and rich, but
+# not Brax, MuJoCo, distrax, gymnax or their needs: `prepare` fetches those at the versions
+# the CPU machine runs, `main` and `ppo` install them into /tmp/site. Experts are git-ignored:
+# carry benchmarks/results/experts, or the GPU would spend minutes training new ones that the
+# CPU tables were not measured against.
+set -o pipefail
+
+WHEELS=(
+    brax==0.14.2 mujoco==4.0.1 mujoco-core==4.0.1 mujoco-studio==4.0.1 mujoco-mjx==3.17.0
+    glfw==2.11.0 trimesh==5.2.0 jaxopt==0.8.5 distrax==0.1.9 tfp-nightly==0.26.0.dev20261027
+    dm-tree==0.1.10 decorator==5.3.1 gymnax==1.0.1 gymnasium==1.3.0 farama-notifications==0.0.6
+)
+
+install() {
+    [ -d /tmp/site/brax ] || python3 -m pip install -q --no-index --no-deps --no-compile \
+        --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 3
+    export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
+}
+
+case "$1" in
+prepare)
+    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/exclude
+    platforms=()
+    for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 \
+        manylinux2014_x86_64 manylinux1_x86_64; do platforms+=(--platform "$p"); done
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp "${platforms[@]}" -d .whl "${WHEELS[@]}" || exit 1
+    du -shc .whl benchmarks/results/experts  # the tree that travels must stay under 64 MiB
+    ;;
+main)
+    install
+    nvidia-smi -L | tee "$OUT/gpu.txt"
+    timeout 180 python3 -c '
+import jax, jirl
+from jirl import envs
+from jirl.rl import ppo
+print(jax.__version__, jax.devices())
+state, metrics = jax.jit(jirl.make_train(ppo.make(ppo.PPOConfig(), envs.make("cartpole")), 2))(
+    jax.random.PRNGKey(0))
+jax.block_until_ready(state)
+print("ok", sorted(metrics)[:3], envs.make("hopper", backend="positional").spec)
+' 2>&1 | tee "$OUT/smoke.log" || exit 4
+    timeout 150 python3 benchmarks/tabular.py --full --sections dense gridworld batch \
+        --out "$OUT/tabular_gpu.json" 2>&1 | tee "$OUT/tabular.log"
+    timeout 390 python3 benchmarks/adversarial.py --envs --speed hopper \
+        --out "$OUT/adversarial_speed_hopper_gpu.json" 2>&1 | tee "$OUT/speed.log"
+    ;;
+ppo)
+    install
+    timeout "${2:-220}" python3 benchmarks/ppo.py --full --envs hopper \
+        --out "$OUT/ppo_hopper_gpu.json" 2>&1 | tee "$OUT/ppo.log"
+    ;;
+*)
+    echo "usage: bash benchmarks/gpu_session.sh prepare|main|ppo [seconds]" >&2
+    exit 2
+    ;;
+esac
