@@ -23,7 +23,7 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text, check_out_dir, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, digest, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
 from jirl.run import NonFiniteError, has_checkpoint, run
 from jirl.types import Algorithm
@@ -152,6 +152,39 @@ def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
     return f"the order of the keys of {prefix.rstrip('.') or 'the config'} differs"
 
 
+#: the run's input files and their SHA-256 (`input_digests`), written when the run starts
+INPUTS_FILE = "inputs.json"
+
+
+def input_digests(cfg: ExperimentConfig) -> dict:
+    """`{"demos" | "expert": {"path", "sha256"}}` of the files `cfg` reads."""
+    paths = {"demos": cfg.demos, "expert": cfg.expert}  # a missing one: `prepare` names it
+    return {
+        k: {"path": str(p), "sha256": digest(p)} for k, p in paths.items() if p and Path(p).exists()
+    }
+
+
+def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
+    """Refuse to resume a run whose demonstrations or expert changed since it started: the
+    config names the same path, but the resumed run would not be the one it continues. A run
+    started before `INPUTS_FILE` was written is not checked."""
+    try:
+        started = json.loads((out / INPUTS_FILE).read_text())
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        raise ConfigError(
+            f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite"
+        ) from None
+    for name, now in input_digests(cfg).items():
+        entry = started.get(name) if isinstance(started, dict) else None
+        if not isinstance(entry, dict) or entry.get("sha256") != now["sha256"]:
+            raise ConfigError(
+                f"{out}: the {name} at {now['path']} differ from those the run started with "
+                f"(SHA-256 in {INPUTS_FILE}); restore them to resume, or pass --overwrite"
+            )
+
+
 def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> None:
     """Refuse a run directory that would be clobbered or cannot be resumed, or one that a new
     run would replace while it holds one of the `inputs` paths; touches nothing
@@ -199,10 +232,12 @@ def train(
                 f"({config_difference(saved, cfg.to_dict())}); resume with --config "
                 f"{out / 'config.yaml'} and no other settings, or pass --overwrite to start again"
             )
+        check_inputs_unchanged(out, cfg)
     # Every input is checked (data loaded, algorithm built) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
     if not resume:
         replace_dir(out)
+        atomic_write_text(out / INPUTS_FILE, json.dumps(input_digests(cfg), indent=2))
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]

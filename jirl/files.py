@@ -1,10 +1,12 @@
 """Atomic file writes: the one way jirl replaces a file it has written before (checkpoints,
 experts, demonstrations, summaries, a resumed run's metrics). A crash at any moment leaves either
 the old file or the new one, never a file cut short. Also the output-directory checks, and the
-one check that a pytree read back from a file has the arrays its reader expects."""
+one check that a pytree read back from a file has the arrays its reader expects, and the digest
+of the input files a run reads (`digest`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -149,3 +151,19 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
                 f"{want_sig[0]} {want_sig[1]} is expected"
             )
     return None
+
+
+def digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a directory's files (their names and bytes, sorted; not
+    recursive): what a resumed run compares to know that its demonstrations or expert are the
+    ones it started with."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.name.encode() + b"\0")
+        with f.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()

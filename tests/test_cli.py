@@ -931,3 +931,27 @@ def test_expert_refuses_the_keys_of_learners_from_data(capsys, tmp_path):
         code, _, err = run_cli(capsys, "expert", "--env", "cartpole", "--out", out, "--set", key)
         one_line_error(code, err)
         assert f"{key.split('=')[0]}: not for jirl expert" in err
+
+
+def test_resume_refuses_demonstrations_that_changed(capsys, tmp_path, cartpole_expert):
+    """The config names the demos by path: a file replaced since the run started would make
+    the resumed run another one. `inputs.json` keeps their SHA-256 from the start."""
+    from jirl import envs
+
+    demos = tmp_path / "demos.npz"
+    shutil.copy(cartpole_expert / "demos.npz", demos)
+    run = tmp_path / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(demos), "--out", str(run)]
+    argv += ["--seeds", "1", "--quiet", "--set", "chunk=1", "--set", "bc.batch_size=8"]
+    code, _, err = run_cli(capsys, *argv, "--updates", "2")
+    assert code == 0, err
+    started = json.loads((run / "inputs.json").read_text())
+    assert started["demos"]["path"] == str(demos) and len(started["demos"]["sha256"]) == 64
+    (run / "summary.json").unlink()
+    loaded = data.load(demos)
+    data.save(demos, data.take_episodes(loaded.trajectories, 1), envs.make("cartpole"),
+              expert_return=loaded.header.expert_return,
+              random_return=loaded.header.random_return)  # fmt: skip
+    code, _, err = run_cli(capsys, *argv, "--updates", "2", "--resume")
+    one_line_error(code, err)
+    assert "the demos at" in err and "differ from those the run started with" in err
