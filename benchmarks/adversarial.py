@@ -192,8 +192,8 @@ BRAX_AIRL_ENV = {
 #: either rate (README, Known issues).
 BRAX_GAIL_TRPO = {"disc_learning_rate": 3e-4}
 #: `BRAX_GAIL_TRPO`'s fields replaced or added on one of the four. Halfcheetah (twelfth
-#: session's expert, 2 seeds, 1200 updates, `jirl train gail --config gail-halfcheetah` with
-#: this row's settings and `--sweep gail.max_kl=...`,
+#: session's expert, 2 seeds, 1200 updates, `jirl train gail --config gail-halfcheetah
+#: --updates 1200` with this row's settings and `--sweep gail.max_kl=...`,
 #: `benchmarks/results/gail_trpo_halfcheetah_max_kl_sweep.json`): TRPO's KL radius δ 0.01
 #: (the default; this benchmark, 4 seeds) 0.78, 0.03 0.86 (0.90, 0.81), 0.1 0.89 (0.93, 0.86).
 #: One KL-bounded step per update climbs too slowly at 0.01: 0.85 after 2500 (λ = 0.01).
@@ -373,8 +373,8 @@ def speed(env, expert, demos, key, keep: Callable[[dict], None] = lambda s: None
     """The speed section for GAIL (PPO) on `env` (`SPEED_RUNS`): `time_to_score` with the
     `--full` update count as its budget, then `SPEED_SEEDS` seeds vmapped on one device for the
     same number of updates each (`train_seconds`) and their wall-time ratio. `keep(section)`
-    is called with each part as it is measured (the caller writes it, so a run cut short keeps
-    it)."""
+    is called with the time-to-score part once it is measured (the caller writes it, so a run
+    cut short in the seed timings keeps it)."""
     num_demos, eval_every, scaling_updates = SPEED_RUNS[env.name]
     algo, updates, _ = build("gail_ppo", env, demos, num_demos, full=True)
     out = {"algo": "gail_ppo", "env": env.name, "num_demos": num_demos}
@@ -683,9 +683,12 @@ def main(argv=None) -> None:
                         full=args.full,
                         key=jax.random.PRNGKey(0),
                     )
-                except jirl.JirlError as e:  # e.g. FEM/GTAL on demos that end before the horizon
-                    notes.append(f"{env_name} demos={n} {name}: not run: {e}")
-                    print(f"{env_name} demos={n} {name}: not run: {e}", flush=True)
+                except (jirl.ConfigError, jirl.DataError, jirl.RunError) as e:
+                    # inputs it refuses (FEM/GTAL on demos that end before the horizon), or a
+                    # run that diverged: noted, and the table goes on
+                    what = "diverged" if isinstance(e, jirl.RunError) else "not run"
+                    notes.append(f"{env_name} demos={n} {name}: {what}: {e}")
+                    print(f"{env_name} demos={n} {name}: {what}: {e}", flush=True)
                     write(partial=True)
                     continue
                 print(

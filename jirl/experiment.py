@@ -154,13 +154,17 @@ def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
 
 #: the run's input files and their SHA-256 (`input_digests`), written when the run starts
 INPUTS_FILE = "inputs.json"
+#: what a run reads of an expert directory (`--expert`; its demos when `--demos` is not given)
+EXPERT_FILES = ("expert.msgpack", "expert.json", "demos.npz")
 
 
 def input_digests(cfg: ExperimentConfig) -> dict:
     """`{"demos" | "expert": {"path", "sha256"}}` of the files `cfg` reads."""
     paths = {"demos": cfg.demos, "expert": cfg.expert}  # a missing one: `prepare` names it
     return {
-        k: {"path": str(p), "sha256": digest(p)} for k, p in paths.items() if p and Path(p).exists()
+        k: {"path": str(p), "sha256": digest(p, EXPERT_FILES)}
+        for k, p in paths.items()
+        if p and Path(p).exists()
     }
 
 

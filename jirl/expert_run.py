@@ -139,10 +139,10 @@ def train_expert(
             "train longer (--updates) or change the config"
         )
     expert = experts.from_agent(state, cfg.algo_config, env, expert_return, rand)
-    # the new expert is trained and beats random: only now is an old one (--overwrite) removed
+    demos = data.collect(env, expert.act, key_demos, episodes)
+    # trained, beats random, demos recorded: only now is an old expert (--overwrite) removed
     replace_dir(out)
     experts.save(out, expert, env, cfg.algo_config)
-    demos = data.collect(env, expert.act, key_demos, episodes)
     path = data.save(
         out / "demos.npz", demos, env, expert_return=expert.expert_return, random_return=rand
     )

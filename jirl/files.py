@@ -67,6 +67,7 @@ def check_out_dir(
     delete. Touches nothing."""
     check_below_working_dir(out)
     taken = holds_files(out)
+    check_writable(out)
     if taken and not overwrite:
         raise ConfigError(f"{out} exists; {exists_hint}")
     check_inputs_outside(out, inputs)
@@ -75,6 +76,15 @@ def check_out_dir(
             f"{out} holds files but no jirl output ({', '.join(OUTPUT_MARKERS)}), so "
             "--overwrite will not delete it; choose another --out"
         )
+
+
+def check_writable(out: str | os.PathLike) -> None:
+    """Refuse (ConfigError) an output directory that could not be created or replaced: the
+    nearest existing directory at or above its parent is not writable. Checked before a long
+    run, which would otherwise fail at its end (an expert, a retrain write only then)."""
+    where = next(p for p in Path(out).absolute().parents if p.exists())
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write --out {out}: {where} is not writable; choose another")
 
 
 def check_below_working_dir(out: str | os.PathLike) -> None:
@@ -153,13 +163,13 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
     return None
 
 
-def digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, or of a directory's files (their names and bytes, sorted; not
-    recursive): what a resumed run compares to know that its demonstrations or expert are the
-    ones it started with."""
+def digest(path: str | os.PathLike, names: tuple[str, ...] = ()) -> str:
+    """SHA-256 of a file, or of the files `names` in a directory (their names and bytes; a
+    missing one skipped): what a resumed run compares to know that its demonstrations or expert
+    are the ones it started with."""
     path = Path(path)
     h = hashlib.sha256()
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    files = [path / n for n in names if (path / n).is_file()] if path.is_dir() else [path]
     for f in files:
         if path.is_dir():
             h.update(f.name.encode() + b"\0")

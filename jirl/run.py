@@ -40,8 +40,8 @@ Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
 class NonFiniteError(RunError):
-    """A loss or parameter became NaN or inf; the last good checkpoint is kept. `runs`: the
-    rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major) that did."""
+    """A loss or parameter became NaN or inf; the last good checkpoint, if any, is kept. `runs`:
+    the rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major) that did."""
 
     def __init__(self, message: str, runs: Sequence[int] = ()):
         super().__init__(message)
@@ -270,23 +270,28 @@ def _restore(
             else Timing()
         )
         mismatch = leaf_mismatch(template, state)
+        if mismatch:  # a whole checkpoint of another config: its metrics differ in seeds too
+            raise _DoesNotFit(mismatch)
         seeds = jax.tree.leaves(template)[0].shape[0]
         if update < 1:
             raise ValueError(f"update {update}")
         for k, v in metrics.items():  # [update, seeds, ...] numbers, as `run` concatenates
             if v.dtype.kind not in "biuf" or v.shape[:2] != (update, seeds):
                 raise ValueError(f"metric '{k}' of shape {v.shape} {v.dtype}")
+    except _DoesNotFit as e:
+        raise ConfigError(
+            f"{path} does not fit this config ({e}): resume it with the config it was run with"
+        ) from None
     except (ValueError, TypeError, KeyError, AttributeError) as e:  # truncated, or not ours
         raise ConfigError(
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
             "or run that training again (--overwrite)"
         ) from None
-    if mismatch:
-        raise ConfigError(
-            f"{path} does not fit this config ({mismatch}): resume it with the config it was "
-            "run with"
-        )
     return state, metrics, update, devices, timing
+
+
+class _DoesNotFit(Exception):
+    """A checkpoint whose leaves differ from the template's (`_restore`): another config's."""
 
 
 def has_checkpoint(directory: Path | None) -> bool:
@@ -325,7 +330,8 @@ def run(
 
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
-        chunk is kept (written then if `checkpoint_every` had left it unsaved).
+        chunk is kept (written then if `checkpoint_every` had left it unsaved; none when the
+        first chunk diverged).
       ConfigError: `checkpoint_every` below 1, `devices` empty, or a checkpoint to resume that
         holds more updates than `num_updates`.
 

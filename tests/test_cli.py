@@ -955,3 +955,21 @@ def test_resume_refuses_demonstrations_that_changed(capsys, tmp_path, cartpole_e
     code, _, err = run_cli(capsys, *argv, "--updates", "2", "--resume")
     one_line_error(code, err)
     assert "the demos at" in err and "differ from those the run started with" in err
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch, tmp_path):
+    """An expert (or a retrain) writes only once trained: an --out it could not create must
+    be refused up front, not after hours of training. (CI runs as root, whom chmod does not
+    stop, so the OS's answer is stood in for.)"""
+    import jirl.files
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = jirl.files.os.access
+    monkeypatch.setattr(
+        jirl.files.os, "access", lambda p, mode: False if str(p) == str(locked) else real(p, mode)
+    )
+    argv = ["expert", "--env", "cartpole", "--out", str(locked / "expert"), "--updates", "1"]
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert f"{locked} is not writable" in err and not (locked / "expert").exists()

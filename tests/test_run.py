@@ -75,16 +75,20 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
         return bad
 
     damaged = [
-        {**good, "update": np.asarray(-4)},
-        {**good, "metrics": {name: good["metrics"][name][:1]}},
-        {**good, "metrics": {name: np.asarray(["a", "b"])}},
-        with_leaf("abc"),
-        with_leaf({"a": np.zeros(2), "b": np.zeros(2)}),
+        ({**good, "update": np.asarray(-4)}, "damaged"),
+        ({**good, "metrics": {name: good["metrics"][name][:1]}}, "damaged"),
+        ({**good, "metrics": {name: np.asarray(["a", "b"])}}, "damaged"),
+        (with_leaf("abc"), "damaged"),
+        (with_leaf({"a": np.zeros(2), "b": np.zeros(2)}), "does not fit"),
     ]
-    for payload in damaged:
+    for payload, message in damaged:
         path.write_bytes(serialization.msgpack_serialize(payload))
-        with pytest.raises(ConfigError, match="damaged or not a jirl checkpoint|does not fit"):
+        with pytest.raises(ConfigError, match=message):
             load_checkpoint(tmp_path, state_template(algo, 2))
+    # a whole checkpoint of another seed count is another config's, not a damaged file
+    path.write_bytes(serialization.msgpack_serialize(good))
+    with pytest.raises(ConfigError, match="does not fit this config"):
+        load_checkpoint(tmp_path, state_template(algo, 3))
 
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):

@@ -186,12 +186,12 @@ def sparse_mdp(
     validate_mdp(mdp)
     if max_bands is None:
         max_bands = min(2 * next_state.shape[-1] + 1, MAX_BANDS)
-    offsets = np.unique((next_state - np.arange(next_state.shape[0])[:, None, None])[prob > 0])
+    offsets = band_offsets(next_state, prob)
     if 0 < len(offsets) <= max_bands:  # counted before the [Δ, S, A] table is allocated
-        offsets, band = band_table(next_state, prob)
-        return mdp.replace(band_prob=jnp.asarray(band), band_offsets=offsets)
+        band = band_table(next_state, prob, offsets)
+        return mdp.replace(band_prob=jnp.asarray(band), band_offsets=tuple(int(d) for d in offsets))
     in_degree = np.bincount(next_state[prob > 0], minlength=next_state.shape[0])
-    padded = max(int(in_degree.max(initial=0)), 1) * next_state.shape[0]
+    padded = max(int(in_degree.max(initial=0)), 1) * next_state.shape[0]  # predecessor_table's
     if predecessors and padded <= MAX_PREDECESSOR_PADDING * max(int(in_degree.sum()), 1):
         pred_sa, pred_prob = predecessor_table(next_state, prob)
         mdp = mdp.replace(pred_sa=jnp.asarray(pred_sa), pred_prob=jnp.asarray(pred_prob))
@@ -253,20 +253,27 @@ def predecessor_table(next_state: np.ndarray, prob: np.ndarray) -> tuple[np.ndar
     return pred_sa, pred_prob
 
 
-def band_table(next_state: np.ndarray, prob: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
-    """The transitions as diagonals: offsets δ (sorted) and `band [Δ, S, A]`, P(s + δ | s, a).
+def _offsets(next_state: np.ndarray) -> np.ndarray:
+    """s' − s of every entry `[S, A, K]` (int64)."""
+    return next_state.astype(np.int64) - np.arange(next_state.shape[0])[:, None, None]
 
-    Zero-probability entries are dropped; duplicate successors are summed.
+
+def band_offsets(next_state: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """The distinct offsets δ = s' − s of the nonzero-probability entries, sorted `[Δ]`."""
+    return np.unique(_offsets(next_state)[prob > 0])
+
+
+def band_table(next_state: np.ndarray, prob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The transitions as diagonals `band [Δ, S, A]`, P(s + δ | s, a) for each δ of `offsets`
+    (`band_offsets`). Zero-probability entries are dropped; duplicate successors are summed.
     """
     num_states, num_actions, _ = next_state.shape
-    offset = next_state.astype(np.int64) - np.arange(num_states)[:, None, None]
     keep = prob > 0
-    offsets = np.unique(offset[keep])
     band = np.zeros((len(offsets), num_states, num_actions), np.float64)
     s_idx, a_idx, _ = np.indices(next_state.shape)
-    which = np.searchsorted(offsets, offset[keep])
+    which = np.searchsorted(offsets, _offsets(next_state)[keep])
     np.add.at(band, (which, s_idx[keep], a_idx[keep]), prob[keep])
-    return tuple(int(d) for d in offsets), band.astype(np.float32)
+    return band.astype(np.float32)
 
 
 def validate_mdp(mdp: TabularMDP) -> None:
