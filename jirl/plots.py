@@ -112,7 +112,14 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    path = save_png(fig, out)
+    plt.close(fig)
+    return path
+
+
+def save_png(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure to `path` as PNG (100 dpi) through `atomic_write`: a plot
+    killed mid-write leaves the old figure whole."""
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=100)
-    plt.close(fig)
-    return atomic_write(out, png.getvalue())  # a killed plot leaves the old figure whole
+    return atomic_write(path, png.getvalue())

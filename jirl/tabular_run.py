@@ -18,7 +18,6 @@ learned state reward shown and correlated is its mean over actions. Nothing is p
 
 from __future__ import annotations
 
-import io
 import json
 import pathlib
 import time
@@ -30,7 +29,8 @@ import yaml
 
 from jirl.config import check_seed
 from jirl.errors import ConfigError
-from jirl.files import atomic_write, atomic_write_text, check_out_dir, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, replace_dir
+from jirl.plots import save_png
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -356,6 +356,4 @@ def _plot_rewards(path, true_reward, learned_reward, grid_shape, algo, env) -> N
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(env)
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    atomic_write(path, png.getvalue())
+    save_png(fig, path)
