@@ -57,3 +57,24 @@ def test_batched_matches_reference():
             rtol=1e-5,
             atol=1e-5,
         )
+
+
+def test_values_past_an_ending_never_reach_the_advantages():
+    """V of the state after a termination, and the advantage after an episode's end, are
+    dropped, not multiplied by 0: an inf there (a diverged state) leaves the rest finite."""
+    r, v = jnp.ones(3), jnp.zeros(3)
+    ended = jnp.array([False, False, True])
+    adv, _ = gae(r, v, jnp.array([0.0, 0.0, jnp.inf]), ended, ended, 0.99, 0.95)
+    np.testing.assert_allclose(adv[2], 1.0)
+    assert bool(jnp.all(jnp.isfinite(adv)))
+    # the next episode's NaN advantage does not flow back across the boundary
+    adv, _ = gae(
+        jnp.array([1.0, jnp.nan]),
+        jnp.zeros(2),
+        jnp.zeros(2),
+        jnp.array([True, False]),
+        jnp.array([True, False]),
+        0.99,
+        0.95,
+    )
+    np.testing.assert_allclose(adv[0], 1.0)

@@ -24,6 +24,11 @@ def test_conjugate_gradient_matches_solve():
     b = rng.normal(size=6)
     x = trpo.conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.asarray(b), 20)
     np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
+    # the stopping rule is relative: a right-hand side 1e-8 as large is solved as well
+    tiny = trpo.conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, 1e-8 * b, 20)
+    np.testing.assert_allclose(np.asarray(tiny) * 1e8, np.asarray(x), rtol=1e-3, atol=1e-4)
+    zero = trpo.conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.zeros(6), 5)
+    np.testing.assert_array_equal(np.asarray(zero), 0.0)
 
 
 @pytest.mark.parametrize(
@@ -85,13 +90,37 @@ def test_natural_step_estimates_the_fisher_on_every_kth_sample():
     grad = jax.grad(
         lambda p: trpo.surrogate_loss(p, policy, normalizer, batch, old_log_prob, 0.0)[0]
     )(params)
-    fisher = trpo.fisher_vector_product(policy, params, normalizer, obs[::4], config)
+    fisher = trpo.fisher_vector_product(
+        policy, params, normalizer, obs[trpo.fisher_samples(240, config)], config
+    )
     direction = trpo.conjugate_gradient(fisher, -ravel_pytree(grad)[0], 10)
     step = jnp.sqrt(2 * 0.01 / jnp.dot(direction, fisher(direction))) * direction
     assert float(metrics["step_accepted"]) == 1.0
     expected = flat + metrics["step_fraction"] * step
     np.testing.assert_allclose(ravel_pytree(new)[0], expected, rtol=1e-4, atol=1e-6)
     assert float(jnp.abs(ravel_pytree(full)[0] - expected).max()) > 1e-3
+
+
+def test_fisher_samples_reach_every_environment():
+    """Every k-th sample of a time-major [T·B] batch, moved along where k shares a factor with
+    B (a plain stride would sample B / gcd(k, B) environments only)."""
+
+    def envs_of(index, config):
+        return set((np.arange(config.batch_size)[index] % config.num_envs).tolist())
+
+    config = trpo.TRPOConfig(num_envs=64, num_steps=64)
+    plain = trpo.fisher_samples(config.batch_size, config)
+    assert plain == slice(None, None, 5)  # k = 5 and B = 64 share no factor: the old stride
+    assert envs_of(plain, config) == set(range(64))
+    for width, steps, k in ((10, 400, 5), (16, 256, 4), (6, 256, 4), (8, 512, 8)):
+        config = trpo.TRPOConfig(num_envs=width, num_steps=steps, fisher_subsample=k)
+        index = trpo.fisher_samples(config.batch_size, config)
+        stride = np.arange(config.batch_size)[::k]
+        assert len(index) == len(stride)
+        assert np.all(np.diff(index) > 0) and index[-1] < config.batch_size
+        per_env = np.bincount(np.asarray(index) % width, minlength=width)
+        assert per_env.min() >= per_env.max() - 1  # every environment, evenly
+        assert len(envs_of(slice(None, None, k), config)) < width  # what the stride missed
 
 
 def test_config_validation():

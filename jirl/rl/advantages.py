@@ -35,16 +35,16 @@ def gae(
       (advantages [T], value targets [T] = advantages + v_t).
     """
     chex.assert_rank([r_t, v_t, v_tp1, terminated_t, done_t], 1)
-    not_terminal = 1.0 - terminated_t.astype(r_t.dtype)
-    continues = 1.0 - done_t.astype(r_t.dtype)
-    delta_t = r_t + gamma * not_terminal * v_tp1 - v_t
+    # Selected, not multiplied by 0 or 1: a non-finite V of a state past a termination (or of
+    # the next episode's advantage) must not leak back as 0 · inf = NaN.
+    delta_t = r_t + gamma * jnp.where(terminated_t, 0.0, v_tp1) - v_t
 
     def backward(a_tp1, inputs):
-        delta, cont = inputs
-        a_t = delta + gamma * lam * cont * a_tp1
+        delta, done = inputs
+        a_t = delta + gamma * lam * jnp.where(done, 0.0, a_tp1)
         return a_t, a_t
 
-    _, adv_t = jax.lax.scan(backward, jnp.zeros_like(r_t[0]), (delta_t, continues), reverse=True)
+    _, adv_t = jax.lax.scan(backward, jnp.zeros_like(r_t[0]), (delta_t, done_t), reverse=True)
     return adv_t, adv_t + v_t
 
 

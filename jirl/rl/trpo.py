@@ -14,11 +14,13 @@ The value function is fitted separately (Adam minibatches on the GAE(γ, λ) tar
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
@@ -39,10 +41,10 @@ class TRPOConfig:
       anneal_updates: decay δ linearly to 0 over that many updates (0: constant), as PPO
         decays its rate; a generator against a moving reward keeps drifting without it.
       cg_iters: conjugate gradient iterations; cg_damping: added to F (F + damping·I).
-      fisher_subsample: F is estimated on every k-th sample of the batch (1: all of them).
-        Schulman et al. 2015, appendix C: the products on ~10% of the data cost little next
-        to the gradient; OpenAI baselines' TRPO takes every 5th. The gradient, the line
-        search's KL and its surrogate always use the whole batch.
+      fisher_subsample: F is estimated on every k-th sample of the batch (1: all of them;
+        `fisher_samples`). Schulman et al. 2015, appendix C: the products on ~10% of the data
+        cost little next to the gradient; OpenAI baselines' TRPO takes every 5th. The
+        gradient, the line search's KL and its surrogate always use the whole batch.
       backtrack_iters: line-search trials at fractions backtrack_coef**i of the full step.
       ent_coef: λ, weight of the entropy bonus in the surrogate.
       vf_learning_rate, vf_epochs, vf_minibatches: the separate Adam fit of V(s).
@@ -167,19 +169,23 @@ def conjugate_gradient(matvec, b: Array, iters: int, tol: float = 1e-10) -> Arra
     """Solve A x = b for symmetric positive definite A given as `matvec`, `iters` steps.
 
     Args:
-      b: [P]. Returns x: [P]. Iterations stop updating once the residual is below `tol`.
+      b: [P]. Returns x: [P]. Iterations stop updating once the squared residual is below
+      `tol` times ‖b‖² (relative, so that a small gradient, a reward of small scale with
+      unnormalised advantages, is solved as a large one is; b = 0 gives x = 0).
     """
     chex.assert_rank(b, 1)
+    threshold = tol * jnp.dot(b, b)
 
     def body(_, carry):
         x, r, p, rr = carry
-        active = rr > tol
+        active = rr > threshold
         ap = matvec(p)
-        alpha = rr / jnp.maximum(jnp.dot(p, ap), 1e-12)
+        p_ap = jnp.dot(p, ap)
+        alpha = jnp.where(active & (p_ap > 0), rr / jnp.where(p_ap > 0, p_ap, 1.0), 0.0)
         x_new = x + alpha * p
         r_new = r - alpha * ap
         rr_new = jnp.dot(r_new, r_new)
-        p_new = r_new + (rr_new / jnp.maximum(rr, 1e-12)) * p
+        p_new = r_new + (rr_new / jnp.where(active, rr, 1.0)) * p
         keep = lambda new, old: jnp.where(active, new, old)
         return keep(x_new, x), keep(r_new, r), keep(p_new, p), keep(rr_new, rr)
 
@@ -215,6 +221,24 @@ def fisher_vector_product(
     return product
 
 
+def fisher_samples(size: int, config: TRPOConfig) -> np.ndarray | slice:
+    """The samples of a `[T·B]` batch (time-major, B = `num_envs`) that F is estimated on:
+    every k-th (k = `fisher_subsample`), ceil(size / k) of them.
+
+    Where k shares a factor with B, every k-th sample would come back to the same environments
+    at every step (B = 10, k = 5: environments 0 and 5 only, a fifth of the trajectories); then
+    the stride runs over the batch in environment-major order instead, so that each environment
+    gives every k-th of its own steps. Otherwise (or for a batch that is not whole steps of B)
+    it is the plain stride `[::k]`, which does the same.
+    """
+    k, width = config.fisher_subsample, config.num_envs
+    if math.gcd(k, width) == 1 or size % width:
+        return slice(None, None, k)
+    steps = size // width
+    env_major = np.arange(0, size, k)  # b · T + t
+    return np.sort((env_major % steps) * width + env_major // steps)  # t · B + b
+
+
 def natural_step(
     policy: Policy,
     policy_params,
@@ -243,7 +267,7 @@ def natural_step(
 
     (loss_old, aux_old), grad = jax.value_and_grad(loss_flat, has_aux=True)(flat_old)
     g = -grad  # ascent direction of the objective
-    fisher_obs = batch.obs[:: config.fisher_subsample]
+    fisher_obs = batch.obs[fisher_samples(batch.obs.shape[0], config)]
     fisher_vector = fisher_vector_product(policy, policy_params, normalizer, fisher_obs, config)
 
     direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
