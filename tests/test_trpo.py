@@ -183,13 +183,19 @@ def test_one_step_stays_in_trust_region(squash):
 
 @pytest.mark.slow
 def test_trpo_learns_cartpole_within_trust_region():
+    """TRPO reaches the 500 cap on cartpole: the median of 5 seeds ≥ 475 after 60 updates.
+
+    Some seeds are still short of it then (16 seeds, δ = 0.02: mean 461 with 5 below 475
+    after 45 updates, 494 with one at 411 after 60; twenty-fourth session); the 3-seed mean
+    after 45 updates that this test asked for passed or failed with the machine's rounding.
+    A broken step (wrong sign, no step accepted) stays near the random policy's 20."""
     config = trpo.TRPOConfig(max_kl=0.02)
     env = envs.make("cartpole")
     algo = trpo.make(config, env)
-    seeds = 3
+    seeds = 5
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     states = jax.jit(jax.vmap(algo.init))(keys)
-    run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=45)
+    run = lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=60)
     state, metrics = jax.jit(jax.vmap(run))(states)
     kl = np.asarray(metrics["kl"])  # [seeds, updates]
     accepted = np.asarray(metrics["step_accepted"]) > 0
@@ -200,4 +206,5 @@ def test_trpo_learns_cartpole_within_trust_region():
         return episode_returns(env, lambda o, k: algo.act(state, o, k), key, 16).mean()
 
     returns = jax.jit(jax.vmap(evaluate))(state, jax.random.split(jax.random.PRNGKey(1), seeds))
-    assert float(returns.mean()) >= 475.0, returns
+    returns = np.asarray(returns)
+    assert np.median(returns) >= 475.0 and returns.mean() >= 425.0, returns
