@@ -439,6 +439,15 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
         return 1
+    except Exception as e:  # out of memory: a config too large for the device, one line
+        if type(e).__name__ != "JaxRuntimeError" or "RESOURCE_EXHAUSTED" not in str(e):
+            raise
+        print(
+            "jirl: error: out of device memory; use fewer seeds, environments or steps, or a "
+            "smaller batch or network",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def console() -> None:

@@ -40,6 +40,11 @@ CONFIG_DIR = _config_dir()
 #: The largest base seed: `jax.random.PRNGKey` keeps 32 bits (2**40 gives seed 0's key) and a
 #: run also draws from `seed + 1` and `seed + 2` (random policy, evaluation).
 MAX_SEED = 2**31 - 3
+#: The largest integer a config takes (XLA's sizes and loop counts are int32).
+MAX_INT = 2**31 - 1
+#: The most seeds of one run: every seed's state is held at once (a million PPO agents on
+#: cartpole would need tens of GiB before the first update).
+MAX_SEEDS = 2**16
 
 
 def check_anneal(section: str, anneal: int, updates: int) -> None:
@@ -100,7 +105,10 @@ class ExperimentConfig:
     algo_config: Any = field(default=None)
 
     def __post_init__(self):
-        require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        require(
+            1 <= self.seeds <= MAX_SEEDS,
+            f"seeds must be in [1, {MAX_SEEDS:,}] (one compile holds them all), got {self.seeds}",
+        )
         check_seed(self.seed)
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
         require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")
@@ -173,7 +181,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
             number = float(value) if isinstance(value, str) and "e" in value.lower() else value
             if isinstance(number, bool) or (isinstance(number, float) and not number.is_integer()):
                 raise ValueError
-            return int(number)
+            number = int(number)
         if hint is float:
             if isinstance(value, bool):
                 raise ValueError
@@ -185,9 +193,11 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     except (TypeError, ValueError):
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
+    if hint is int and abs(number) > MAX_INT:
+        raise ConfigError(f"{name} must be at most {MAX_INT:,} in size, got {value!r}")
     if hint is float and not math.isfinite(number):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    return number if hint is float else value
+    return number if hint in (float, int) else value
 
 
 def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
@@ -219,6 +229,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults`: merged by SafeLoader, the mapping's own keys win
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, typing.Hashable):
                 continue  # PyYAML's own construct_mapping refuses it, by line

@@ -30,7 +30,7 @@ import numpy as np
 
 from jirl.envs.base import Env, batch_reset
 from jirl.errors import DataError
-from jirl.files import atomic_write
+from jirl.files import atomic_write, strict_json
 from jirl.types import Array, Trajectories
 
 FORMAT_VERSION = 1
@@ -190,7 +190,11 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
                 try:
                     arrays[field] = npz[field]
                 except ValueError as e:  # object arrays need pickle, which we never allow
+                    if "allow_pickle" not in str(e):
+                        fail(f"field '{field}' is not a readable .npy array ({e}); re-save it")
                     fail(f"field '{field}' cannot be read without pickle ({e}); re-save it")
+                if not isinstance(arrays[field], np.ndarray):  # a member that is not .npy
+                    fail(f"field '{field}' is not a .npy array; re-save the file with np.savez")
     except DataError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
@@ -208,8 +212,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         fail(f"field 'header' must be uint8 JSON bytes, got {raw.dtype} {raw.shape}")
     try:
-        data = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = strict_json(raw.tobytes().decode())
+    except (UnicodeDecodeError, ValueError) as e:
         fail(f"field 'header' is not valid JSON: {e}")
     if not isinstance(data, dict):
         fail("field 'header' must be a JSON object")
@@ -244,10 +248,12 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
             fail(f"field 'header.{key}' must be a number, got {value!r}")
         if not np.isfinite(value):
             fail(f"field 'header.{key}' must be finite")
-    if data.get("random_return") == data["expert_return"]:
+    random_return = data.get("random_return")
+    if random_return is not None and not data["expert_return"] > random_return:
         fail(
-            "field 'header.random_return' equals 'expert_return', so no score can be normalized: "
-            "record the demos again from an expert that beats the random policy"
+            f"field 'header.expert_return' ({data['expert_return']}) is not above "
+            f"'random_return' ({random_return}), so no score can be normalized: record the demos "
+            "again from an expert that beats the random policy"
         )
     if not isinstance(data.get("env_options", {}), dict):
         fail("field 'header.env_options' must be a JSON object")
@@ -256,6 +262,12 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.horizon' must be a positive integer")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
+
+
+def _finite_float32(arr: np.ndarray) -> bool:
+    """Whether every value is finite once stored as float32 (1e300 in float64 is not)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(arr.astype(np.float32, copy=False)).all())
 
 
 def _as_stored(t: Trajectories, discrete: bool) -> Trajectories:
@@ -318,8 +330,8 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail(f"field '{field}' has dtype {arr.dtype}, expected kind {kinds!r}")
         if arr.shape != shape:
             fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            fail(f"field '{field}' contains NaN or inf")
+        if arr.dtype.kind == "f" and not _finite_float32(arr):
+            fail(f"field '{field}' contains NaN or inf, or values beyond float32's range")
     last = np.cumsum(lengths) - 1
     not_last = np.ones(n, bool)
     not_last[last] = False

@@ -88,11 +88,12 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         reference = {"expert_return": expert.expert_return, "random_return": expert.random_return}
     if reference["random_return"] is None:  # demos saved without it (`jirl.data.save`'s option)
         reference["random_return"] = random_return(env, jax.random.PRNGKey(cfg.seed + 1))
-        if reference["expert_return"] == reference["random_return"]:  # mountaincar's −200
+        if not reference["expert_return"] > reference["random_return"]:  # mountaincar's −200
             raise DataError(
-                f"{demos_path}: its expert's return ({reference['expert_return']:g}) equals the "
-                "random policy's measured here, so no score can be normalized: record the demos "
-                "again from an expert that beats the random policy"
+                f"{demos_path}: its expert's return ({reference['expert_return']:g}) is not above "
+                f"the random policy's measured here ({reference['random_return']:g}), so no score "
+                "can be normalized: record the demos again from an expert that beats the random "
+                "policy"
             )
     inputs = algos.Inputs(demos, expert)
     if not cfg.sweep:

@@ -7,6 +7,7 @@ of the input files a run reads (`digest`)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -161,6 +162,20 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
                 f"{want_sig[0]} {want_sig[1]} is expected"
             )
     return None
+
+
+def strict_json(text: str | bytes) -> Any:
+    """`json.loads` that refuses a key given twice in one object (ValueError), as the YAML
+    reader does: otherwise the last one would win without a word."""
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"key {twice[0]!r} is given twice")
+        return dict(pairs)
+
+    return json.loads(text, object_pairs_hook=unique)
 
 
 def digest(path: str | os.PathLike, names: tuple[str, ...] = ()) -> str:

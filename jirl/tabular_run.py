@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
-from jirl.config import check_seed
+from jirl.config import MAX_SEEDS, check_seed
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.plots import save_png
@@ -241,8 +241,7 @@ def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
 
 
 def _check_seed_args(seeds, seed) -> tuple[int, int]:
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
+    seeds = integer("seeds", seeds, low=1, high=MAX_SEEDS)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
     check_seed(seed)

@@ -97,7 +97,7 @@ def test_bad_flags(capsys, argv, message):
         ("learning_rate=0.1", "belongs to the algorithm: did you mean 'bc.learning_rate'"),
         ("zzz=1", "valid keys: algo, backend, "),  # the internal algo_config is not offered
         ("bc.learning_rate=-1", "bc.learning_rate must be > 0"),
-        ("seeds=0", "seeds must be >= 1"),
+        ("seeds=0", r"seeds must be in \[1, 65,536\]"),
         ("horizon=0", "horizon must be >= 1"),
         ("bc.batch_size=lots", "bc.batch_size must be of type int"),
         ("gail.x=1", "does not belong to algorithm 'bc'"),

@@ -4,6 +4,7 @@ import zipfile
 import jax
 import numpy as np
 import pytest
+from flax import serialization
 
 from jirl import DataError, data, envs
 from jirl.types import Trajectories
@@ -103,7 +104,10 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"header": "RANDOM_NOT_A_NUMBER"}, "'header.random_return' must be a number"),
         ({"header": "RANDOM_NAN"}, "'header.random_return' must be finite"),
         ({"header": "EXPERT_BOOL"}, "'header.expert_return' must be a number"),
-        ({"header": "RANDOM_IS_EXPERT"}, "equals 'expert_return', so no score can be normalized"),
+        ({"header": "RANDOM_IS_EXPERT"}, "is not above 'random_return'.*no score can be normal"),
+        ({"header": "RANDOM_ABOVE_EXPERT"}, r"\(30.0\) is not above 'random_return' \(40.0\)"),
+        ({"obs": "FLOAT32_OVERFLOW"}, "'obs' contains NaN or inf, or values beyond float32's"),
+        ({"header": "KEY_TWICE"}, "'header' is not valid JSON: key 'expert_return' is given twice"),
         ({"header": "SHORT_HORIZON"}, "an episode longer than the horizon, 2"),
         ({"terminated": "EARLY_END"}, "'terminated' is set on a step that is not its episode's"),
         ({"terminated": "NO_FLAG", "truncated": "NO_FLAG"}, "episode 0's last step .* neither"),
@@ -126,6 +130,11 @@ def test_bad_fields(tmp_path, cartpole, demos, changes, match):
                 "RANDOM_NAN": header_with(demos, cartpole, random_return=float("nan")),
                 "EXPERT_BOOL": header_with(demos, cartpole, expert_return=True),
                 "RANDOM_IS_EXPERT": header_with(demos, cartpole, random_return=30.0),
+                "RANDOM_ABOVE_EXPERT": header_with(demos, cartpole, random_return=40.0),
+                "FLOAT32_OVERFLOW": np.full((n, 4), 1e300, np.float64),  # finite in float64 only
+                "KEY_TWICE": np.frombuffer(
+                    header_with(demos, cartpole).tobytes()[:-1] + b', "expert_return": 1}', np.uint8
+                ),
                 "SHORT_HORIZON": header_with(demos, cartpole, horizon=2),
                 "EARLY_END": np.arange(n) == 0,
                 "NO_FLAG": np.zeros(n, bool),
@@ -189,6 +198,17 @@ def test_zip_is_not_mistaken(tmp_path, cartpole):
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("other.txt", "x")
     with pytest.raises(DataError, match="field 'header' is missing"):
+        data.load(p, env=cartpole)
+
+
+def test_members_that_are_not_npy_arrays_are_refused(tmp_path, cartpole):
+    """A zip whose members have the right names but are not .npy files (np.load hands back
+    their bytes) is one DataError, not an AttributeError."""
+    p = tmp_path / "z.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        for name in ("header", *data.FIELDS):
+            z.writestr(name, "not an array")
+    with pytest.raises(DataError, match="field 'header' is not a .npy array; re-save"):
         data.load(p, env=cartpole)
 
 
@@ -319,9 +339,27 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
         experts.load(fresh(), envs.make("acrobot"))
     with pytest.raises(DataError, match="cannot restore expert parameters"):
         experts.load(fresh(params=b"\x00\x01 not msgpack"), cartpole)
-    with pytest.raises(DataError, match="equals 'random_return'.*train the expert again"):
+    with pytest.raises(DataError, match="is not above 'random_return'.*train the expert again"):
         same = {**good, "random_return": good["expert_return"]}
         experts.load(fresh(meta=json.dumps(same)), cartpole)
+    with pytest.raises(DataError, match=r"\(10.0\) is not above 'random_return' \(19.0\)"):
+        experts.load(fresh(meta=json.dumps({**good, "expert_return": 10.0})), cartpole)
+    for field, value, match in (
+        ("expert_return", "500", "must be numbers"),
+        ("env_options", [1], "'env_options' must be a JSON dict"),
+        ("horizon", "500", "'horizon' must be a JSON int"),
+        ("ppo", {**good["ppo"], "hidden": ["a", 64]}, "ppo.hidden must be of type int"),
+        ("ppo", {**good["ppo"], "init_log_std": "x"}, "ppo.init_log_std must be of type float"),
+    ):
+        with pytest.raises(DataError, match=f"malformed expert header .*{match}"):
+            experts.load(fresh(meta=json.dumps({**good, field: value})), cartpole)
+    with pytest.raises(DataError, match="malformed expert header .*given twice"):
+        experts.load(fresh(meta=json.dumps(good)[:-1] + ', "env": "cartpole"}'), cartpole)
+    # the weights of the right shapes, every float NaN: refused, not a score of -0.02
+    tree = serialization.msgpack_restore((cartpole_expert / "expert.msgpack").read_bytes())
+    nan = jax.tree.map(lambda x: np.full_like(x, np.nan) if x.dtype.kind == "f" else x, tree)
+    with pytest.raises(DataError, match="parameters hold NaN or inf.*train the expert again"):
+        experts.load(fresh(params=serialization.msgpack_serialize(nan)), cartpole)
     with pytest.raises(DataError, match="must be finite"):
         experts.load(fresh(meta=json.dumps({**good, "random_return": float("nan")})), cartpole)
     # a header that names an (8, 8) network beside the weights of the (64, 64) one
@@ -346,7 +384,7 @@ def test_save_refuses_what_load_would_refuse(tmp_path, demos, cartpole):
     """An expert no better than random (PPO that failed to learn mountaincar: -200 both) used
     to be written, then refused by every run that read it."""
     path = tmp_path / "d.npz"
-    with pytest.raises(DataError, match="not written: .*equals 'expert_return'"):
+    with pytest.raises(DataError, match="not written: .*is not above 'random_return'"):
         data.save(path, demos, cartpole, expert_return=-200.0, random_return=-200.0)
     broken = demos.replace(truncated=np.zeros(demos.num_transitions, bool))
     broken = broken.replace(terminated=np.zeros(demos.num_transitions, bool))
@@ -401,5 +439,5 @@ def test_demos_without_a_random_return_that_equals_it_are_refused_before_trainin
     argv = ["train", "bc", "--env", "mountaincar", "--demos", str(path), "--out"]
     assert main([*argv, str(tmp_path / "run"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "equals the random policy's measured here" in err and err.count("\n") == 1
+    assert "is not above the random policy's measured here" in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()

@@ -41,7 +41,8 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
     [
         ("maxent", "gridworld", {"learning_rat": 0.1}, "did you mean 'learning_rate'"),
         ("maxent", "gridworld", {"learning_rate": -0.1}, "learning_rate must be > 0"),
-        ("maxent", "gridworld", {"horizon": 0}, "horizon must be an integer >= 1"),
+        ("maxent", "gridworld", {"horizon": 0}, r"horizon must be an integer in \[1, "),
+        ("maxent", "gridworld", {"horizon": 2**31}, r"horizon must be an integer in \[1, 2,147,"),
         ("maxent", "gridworld", {"hidden_sizes": [8]}, "is for deep_maxent"),
         ("maxent", "gridworld", {"num_colours": 3}, "is for objectworld"),
         ("deep_maxent", "objectworld", {"hidden_sizes": [0]}, "hidden_sizes"),
@@ -77,6 +78,8 @@ def test_bad_options_raise_config_errors(algo, env, options, match):
 def test_bad_seeds_raise_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="seeds"):
         train_tabular("maxent", "gridworld", tmp_path, {}, seeds=0)
+    with pytest.raises(ConfigError, match=r"seeds must be an integer in \[1, 65,536\]"):
+        train_tabular("maxent", "gridworld", tmp_path, {}, seeds=3_000_000_000)  # an XLA abort
     assert not (tmp_path / "summary.json").exists()
 
 

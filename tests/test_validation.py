@@ -10,7 +10,11 @@ from jirl.errors import ConfigError
 #: (algo, `--set` items, a fragment of the error). Each item alone breaks a valid config.
 CASES = [
     # the experiment
-    ("ppo", ["seeds=0"], "seeds must be >= 1"),
+    ("ppo", ["seeds=0"], "seeds must be in [1, 65,536]"),
+    ("ppo", ["seeds=100000"], "seeds must be in [1, 65,536] (one compile holds them all)"),
+    ("ppo", ["seeds=1e20"], "seeds must be at most 2,147,483,647 in size, got '1e20'"),
+    ("ppo", ["horizon=2147483648"], "horizon must be at most 2,147,483,647 in size"),
+    ("bc", ["bc.batch_size=-2147483649"], "bc.batch_size must be at most 2,147,483,647 in size"),
     ("ppo", ["seed=-1"], "seed must be in [0, "),
     ("ppo", [f"seed={MAX_SEED + 1}"], "seed must be in [0, "),
     ("ppo", ["updates=0"], "updates must be >= 1"),
@@ -122,3 +126,42 @@ def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
     path.write_text("[1]: 2\n")  # an unhashable key is still PyYAML's one-line error
     with pytest.raises(ConfigError, match="invalid YAML"):
         read_yaml(path)
+
+
+def test_yaml_merge_keys_are_taken_and_the_mappings_own_keys_win(tmp_path):
+    """`<<: *defaults` is standard YAML; the duplicate-key check must not mistake it for a key."""
+    from jirl.config import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "algo: bc\nenv: cartpole\nbc:\n  <<: &rates {learning_rate: 0.1, batch_size: 32}\n"
+        "  learning_rate: 0.001\n"
+    )
+    data = read_yaml(path)
+    assert data["bc"] == {"learning_rate": 0.001, "batch_size": 32}
+    assert experiment_config(data, algos.get("bc").config_cls).algo_config.batch_size == 32
+
+
+def test_running_out_of_device_memory_is_one_line(monkeypatch, capsys):
+    """A config too large for the device (a batch of 2**31 − 1) fails in XLA: one line, exit 1."""
+    import jax
+
+    from jirl import cli
+
+    def too_large(args):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB")
+
+    monkeypatch.setattr(cli, "cmd_plot", too_large)
+    assert cli.main(["plot", "RUN"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("jirl: error: out of device memory; use fewer seeds")
+        and err.count("\n") == 1
+    )
+
+    def other(args):
+        raise jax.errors.JaxRuntimeError("INTERNAL: something else")
+
+    monkeypatch.setattr(cli, "cmd_plot", other)
+    with pytest.raises(jax.errors.JaxRuntimeError):  # not ours to hide
+        cli.main(["plot", "RUN"])

@@ -17,10 +17,11 @@ import jax
 import numpy as np
 from flax import serialization
 
+from jirl.config import build
 from jirl.data import horizon_mismatch, options_mismatch
 from jirl.envs.base import Env
-from jirl.errors import DataError
-from jirl.files import atomic_write, leaf_mismatch
+from jirl.errors import ConfigError, DataError
+from jirl.files import atomic_write, leaf_mismatch, strict_json
 from jirl.nets import Normalizer, Policy
 from jirl.rl.agent import AgentState
 from jirl.rl.ppo import PPOConfig
@@ -93,25 +94,31 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         if not p.is_file():
             raise DataError(f"{p}: missing; train an expert with `jirl expert --env ENV --out DIR`")
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = strict_json(meta_path.read_text())
+        if not isinstance(meta, dict):
+            raise TypeError("not a JSON object")
         ppo = meta["ppo"]
-        config = PPOConfig(
-            hidden=tuple(ppo["hidden"]),
-            activation=ppo["activation"],
-            init_log_std=ppo["init_log_std"],
-            squash=ppo.get("squash", False),  # absent from experts saved before it
-        )
-        if not isinstance(config.squash, bool):
-            raise TypeError(f"ppo.squash must be true or false, got {config.squash!r}")
-        expert_return, random_return = float(meta["expert_return"]), float(meta["random_return"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise DataError(f"{meta_path}: malformed expert header ({e!r})") from None
+        if not isinstance(ppo, dict):
+            raise TypeError("'ppo' is not an object")
+        network = {k: ppo[k] for k in ("hidden", "activation", "init_log_std")}
+        network["squash"] = ppo.get("squash", False)  # absent from experts saved before it
+        config = build(PPOConfig, network, prefix="ppo.")
+        returns = meta["expert_return"], meta["random_return"]
+        if not all(type(r) in (int, float) for r in returns):
+            raise TypeError(f"'expert_return' and 'random_return' must be numbers, got {returns}")
+        expert_return, random_return = (float(r) for r in returns)
+        for key, kind in (("env_options", dict), ("horizon", int)):
+            if meta.get(key) is not None and type(meta[key]) is not kind:
+                raise TypeError(f"{key!r} must be a JSON {kind.__name__}, got {meta[key]!r}")
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        raise DataError(f"{meta_path}: malformed expert header ({e})") from None
     if not (np.isfinite(expert_return) and np.isfinite(random_return)):
         raise DataError(f"{meta_path}: 'expert_return' and 'random_return' must be finite")
-    if expert_return == random_return:
+    if not expert_return > random_return:
         raise DataError(
-            f"{meta_path}: 'expert_return' equals 'random_return' ({expert_return}), so no score "
-            "can be normalized: train the expert again (jirl expert)"
+            f"{meta_path}: 'expert_return' ({expert_return}) is not above 'random_return' "
+            f"({random_return}), so no score can be normalized: train the expert again "
+            "(jirl expert)"
         )
     if meta.get("format_version") != EXPERT_FORMAT:
         raise DataError(f"{meta_path}: field 'format_version' must be {EXPERT_FORMAT}")
@@ -137,5 +144,12 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         raise DataError(
             f"{params_path} does not fit {meta_path}'s network ({mismatch}): the two files are "
             "from different experts"
+        )
+    normalizer = tree["normalizer"]
+    finite = all(bool(np.isfinite(x).all()) for x in jax.tree.leaves(tree))
+    if not finite or (np.asarray(normalizer.var) < 0).any() or float(normalizer.count) < 0:
+        raise DataError(
+            f"{params_path}: the expert's parameters hold NaN or inf (or a negative observation "
+            "variance); train the expert again (jirl expert)"
         )
     return Expert(policy, tree["params"], tree["normalizer"], expert_return, random_return)

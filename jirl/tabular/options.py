@@ -11,7 +11,7 @@ import math
 import jax
 import numpy as np
 
-from jirl.config import MAX_SEED
+from jirl.config import MAX_INT, MAX_SEED
 from jirl.errors import ConfigError, closest
 from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 
@@ -25,13 +25,12 @@ def hint(word, choices) -> str:
     return f" (did you mean '{close}'?)" if close else ""
 
 
-def integer(name: str, value, *, low: int, high: int | None = None) -> int:
+def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
     """`value` as an int in [low, high]; a bool, float or string is refused."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"{name} must be an integer {bounds}, got {value}")
+    if value < low or value > high:
+        raise ConfigError(f"{name} must be an integer in [{low}, {high:,}], got {value}")
     return int(value)
 
 
