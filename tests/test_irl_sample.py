@@ -228,15 +228,21 @@ def _demos(expert_dir):
     "name,updates,seeds",
     # FEM's seeds end between 0.75 and 1.0 (8 seeds, 200 updates: 0.91), not at 0 or 1 like
     # the adversarial learners', so more seeds narrow its mean instead.
-    [("gcl", 150, SEEDS), ("gan_gcl", 120, SEEDS), ("fem", 200, 8), ("gtal", 150, SEEDS)],
+    [("gcl", 250, 5), ("gan_gcl", 120, 5), ("fem", 200, 8), ("gtal", 150, 5)],
 )
 def test_learns_cartpole(cartpole_expert, score_seeds, name, updates, seeds):
+    """The median seed reaches 0.8 normalized (FEM: the mean). The adversarial learners' seeds
+    end near 1 or collapse near 0, one in 12 to 36 of them (24 seeds, twenty-fourth session:
+    GCL after 250 updates 0.93 with 2 collapsed, after 150 a mean of 0.78 on 12; GAN-GCL 1.00;
+    GTAL 0.99): a 3-seed mean, what this test took before, failed whenever the machine's
+    rounding moved one seed into a collapse. A broken learner stays near 0 on every seed."""
     demos, header = _demos(cartpole_expert)
     spec = algos.get(name)
     config = spec.config_cls(num_rounds=updates) if name == "gtal" else spec.config_cls()
     algo = spec.build(config, envs.make("cartpole"), algos.Inputs(demos=demos))
     _, _, scores = score_seeds(algo, updates, header, seeds)
-    assert scores.mean() >= 0.8, scores
+    summary = scores.mean() if name == "fem" else np.median(scores)
+    assert summary >= 0.8, scores
 
 
 @pytest.mark.parametrize("spread", [1.0, 150.0, 1600.0, 5000.0])
