@@ -7,6 +7,7 @@ Used by `jirl train`, `jirl quickstart` and the tests alike.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -88,7 +89,8 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         reference = {"expert_return": expert.expert_return, "random_return": expert.random_return}
     if reference["random_return"] is None:  # demos saved without it (`jirl.data.save`'s option)
         reference["random_return"] = random_return(env, jax.random.PRNGKey(cfg.seed + 1))
-        if not reference["expert_return"] > reference["random_return"]:  # mountaincar's −200
+        expert_return = reference["expert_return"]  # None: no demonstrations (PPO)
+        if expert_return is not None and not expert_return > reference["random_return"]:
             raise DataError(
                 f"{demos_path}: its expert's return ({reference['expert_return']:g}) is not above "
                 f"the random policy's measured here ({reference['random_return']:g}), so no score "
@@ -153,7 +155,8 @@ def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
     return f"the order of the keys of {prefix.rstrip('.') or 'the config'} differs"
 
 
-#: the run's input files and their SHA-256 (`input_digests`), written when the run starts
+#: the run's input files and config, with their SHA-256 (`input_digests`), written when the run
+#: starts
 INPUTS_FILE = "inputs.json"
 #: what a run reads of an expert directory (`--expert`; its demos when `--demos` is not given)
 EXPERT_FILES = ("expert.msgpack", "expert.json", "demos.npz")
@@ -169,6 +172,12 @@ def input_digests(cfg: ExperimentConfig) -> dict:
     }
 
 
+def config_digest(cfg: ExperimentConfig) -> str:
+    """SHA-256 of the resolved config: `RUN/config.yaml` edited after the start would otherwise
+    be the very file a resume is compared against."""
+    return hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
+
+
 def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
     """Refuse to resume a run whose demonstrations or expert changed since it started: the
     config names the same path, but the resumed run would not be the one it continues. A run
@@ -181,8 +190,16 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
         raise ConfigError(
             f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite"
         ) from None
+    if not isinstance(started, dict):
+        raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite")
+    if "config" in started and started["config"] != {"sha256": config_digest(cfg)}:
+        raise ConfigError(
+            f"{out}: the config differs from the one the run started with (SHA-256 in "
+            f"{INPUTS_FILE}; was {out / 'config.yaml'} edited?): restore it to resume, or pass "
+            "--overwrite"
+        )
     for name, now in input_digests(cfg).items():
-        entry = started.get(name) if isinstance(started, dict) else None
+        entry = started.get(name)
         if not isinstance(entry, dict) or entry.get("sha256") != now["sha256"]:
             raise ConfigError(
                 f"{out}: the {name} at {now['path']} differ from those the run started with "
@@ -242,7 +259,8 @@ def train(
     env, algo, reference, initial_state, settings = prepare(cfg)
     if not resume:
         replace_dir(out)
-        atomic_write_text(out / INPUTS_FILE, json.dumps(input_digests(cfg), indent=2))
+        inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
+        atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
     callbacks = [writer]

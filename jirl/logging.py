@@ -16,7 +16,9 @@ from jirl.files import atomic_write_text
 class JsonlWriter:
     """`metrics.jsonl`: one line per update with step, env_steps, wall time and every metric
     per seed. On resume, lines past the checkpoint (and a last line cut short by a crash) are
-    dropped so the file matches the state."""
+    dropped so the file matches the state, and the updates the checkpoint holds but the file
+    lost (deleted, or damaged) are written again from the checkpoint's metrics (`resumed`),
+    without `wall_time`, which only the lost lines knew."""
 
     def __init__(self, path: Path, env_steps_per_update: int, resume: bool = False):
         self.path = Path(path)
@@ -29,8 +31,31 @@ class JsonlWriter:
             self.lines = []
             self.path.write_text("")
 
+    def resumed(self, update: int, metrics: dict[str, np.ndarray]) -> None:
+        """Make the file hold exactly updates 1..`update`, the checkpoint's: its own rows where
+        it has them, the others rebuilt from the checkpoint's `metrics` `[update, seeds, ...]`."""
+        rows = {}
+        for row in map(parse_row, self.lines):
+            if row and 1 <= row["step"] <= update:
+                rows[row["step"]] = row
+        for step in range(1, update + 1):
+            if step not in rows:
+                rows[step] = self._row(step, {k: v[step - 1] for k, v in metrics.items()})
+        with_time = [r["wall_time"] for r in rows.values() if "wall_time" in r]
+        self.offset = max(with_time, default=0.0)
+        atomic_write_text(self.path, "".join(json.dumps(rows[s]) + "\n" for s in sorted(rows)))
+        self.lines = []
+
+    def _row(self, step: int, values: dict[str, np.ndarray], wall_time=None) -> dict:
+        row = {"step": step, "env_steps": step * self.env_steps_per_update}
+        if wall_time is not None:
+            row["wall_time"] = wall_time
+        # per seed: a number, or nested lists for a metric that is not a scalar
+        row.update({k: np.asarray(v, np.float64).tolist() for k, v in values.items()})
+        return row
+
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
-        if self.lines:  # resuming: keep what precedes this chunk, then append as usual
+        if self.lines:  # resumed without `resumed` (a caller's own loop): keep what precedes
             kept = [row for row in map(parse_row, self.lines) if row and row["step"] <= first]
             if kept:
                 self.offset = kept[-1].get("wall_time", 0.0)
@@ -40,14 +65,7 @@ class JsonlWriter:
         now = self.offset + time.perf_counter() - self.start
         with self.path.open("a") as f:
             for i in range(length):
-                step = first + i + 1
-                row = {
-                    "step": step,
-                    "env_steps": step * self.env_steps_per_update,
-                    "wall_time": now,
-                }
-                # per seed: a number, or nested lists for a metric that is not a scalar
-                row.update({k: np.asarray(v[i], np.float64).tolist() for k, v in metrics.items()})
+                row = self._row(first + i + 1, {k: v[i] for k, v in metrics.items()}, now)
                 f.write(json.dumps(row) + "\n")
             # On disk before the driver writes the checkpoint that covers these updates (it
             # calls the callbacks first), so a crash cannot leave a checkpoint ahead of them.

@@ -35,7 +35,10 @@ from jirl.types import Algorithm, Array
 CHECKPOINT_FILE = "state.msgpack"
 
 #: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk; a callback
-#: that returns True stops the run after that chunk (e.g. once a target score is reached).
+#: that returns True stops the run after that chunk (e.g. once a target score is reached). One
+#: with a `resumed(update, metrics {name: [update, seeds]})` method is told, before the first
+#: chunk of a resumed run, what the checkpoint holds (`jirl.logging.JsonlWriter` rebuilds rows
+#: that its file lost from it).
 Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
@@ -370,6 +373,9 @@ def run(
             )
         start = done
         history = {k: [v] for k, v in saved.items()}
+        for callback in callbacks:
+            if hasattr(callback, "resumed"):
+                callback.resumed(done, saved)
         # host arrays onto the devices: a checkpoint of a finished run is returned as it is,
         # with no chunk to move it there
         state = layout.pad(state)

@@ -922,6 +922,17 @@ def test_resume_with_another_config_names_what_differs(capsys, tmp_path, cartpol
         capsys, "train", "bc", "--config", str(run / "config.yaml"), "--out", str(run), "--resume"
     )
     assert code == 0, err  # the hint works
+    # the run's own config.yaml edited, then given back: the file compared against is the
+    # edited one, so inputs.json's digest of the config the run started with decides
+    (run / "summary.json").unlink()
+    edited = (run / "config.yaml").read_text().replace("batch_size: 256", "batch_size: 32")
+    (run / "config.yaml").write_text(edited)
+    code, _, err = run_cli(
+        capsys, "train", "bc", "--config", str(run / "config.yaml"), "--out", str(run), "--resume"
+    )
+    one_line_error(code, err)
+    assert "the config differs from the one the run started with" in err
+    assert "config.yaml edited?" in err
 
 
 def test_expert_refuses_the_keys_of_learners_from_data(capsys, tmp_path):

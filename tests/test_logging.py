@@ -81,6 +81,45 @@ def test_a_resumed_metrics_file_skips_lines_it_did_not_write(tmp_path):
     assert rows[1]["wall_time"] >= 2.5 and rows[1]["loss"] == [0.25]
 
 
+def test_a_resumed_run_rebuilds_the_metrics_lines_its_file_lost(tmp_path, cartpole_expert):
+    """`jirl.run` tells the writer what the checkpoint holds: rows the file kept stay as they
+    were, lost ones come back from the checkpoint's metrics (without a wall time, which only
+    the lost line knew), and rows past the checkpoint go."""
+    import jax
+
+    import jirl
+    from jirl import data, envs
+    from jirl.algos import bc
+    from jirl.logging import JsonlWriter
+
+    env = envs.make("cartpole")
+    algo = bc.make(
+        bc.BCConfig(), env, data.load(cartpole_expert / "demos.npz", env=env).trajectories
+    )
+    path, key = tmp_path / "metrics.jsonl", jax.random.PRNGKey(0)
+    common = {"seeds": 2, "chunk_size": 2, "checkpoint_dir": tmp_path / "ckpt"}
+
+    def run(updates, writer, resume=False):
+        jirl.run(algo, key, updates, callbacks=[writer], resume=resume, **common)
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    whole = run(4, JsonlWriter(path, 3))  # updates 1-4, checkpoint at 4
+    for kept in ([], [2, 3], [1, 2, 3, 4, 5]):  # deleted, a gap, a row past the checkpoint
+        run(4, JsonlWriter(tmp_path / "other.jsonl", 3))  # the same checkpoint at 4 again
+        rows = [whole[s - 1] for s in kept if s <= 4] + [{**whole[3], "step": 5}] * (5 in kept)
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        resumed = run(6, JsonlWriter(path, 3, resume=True), resume=True)
+        assert [row["step"] for row in resumed] == [1, 2, 3, 4, 5, 6]
+        for row, before in zip(resumed[:4], whole, strict=True):
+            expected = (
+                before
+                if row["step"] in kept
+                else {k: v for k, v in before.items() if k != "wall_time"}
+            )
+            assert row == expected
+        assert resumed[4]["bc_loss"] != whole[3]["bc_loss"] and "wall_time" in resumed[5]
+
+
 def test_metrics_lines_reach_the_disk_before_the_checkpoint(tmp_path, monkeypatch):
     """The driver calls the callbacks, then writes the checkpoint (fsynced); each chunk's lines
     are fsynced too, so a power loss cannot keep a checkpoint whose updates have no lines."""
