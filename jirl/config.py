@@ -296,6 +296,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
     """Build an `ExperimentConfig` whose section `data[algo]` fills `algo_config_cls`."""
     data = dict(data)
+    if "algo_config" in data:  # set from the algorithm's section below, never by the user
+        raise ConfigError(
+            "unknown config key 'algo_config'; the algorithm's settings go under its own name "
+            f"(--set {data.get('algo', 'ALGO')}.KEY=VALUE)"
+        )
     algo = data.get("algo")
     section = data.pop(algo, None)
     section = {} if section is None else section  # `bc: 0` or `bc: []` is refused by `build`

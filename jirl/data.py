@@ -230,9 +230,9 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     action = data["action"]
     if not isinstance(action, dict) or "discrete" not in action:
         fail("field 'header.action' must be an object with 'discrete'")
-    if action["discrete"] and not (isinstance(action.get("n"), int) and action["n"] >= 1):
+    if action["discrete"] and not (type(action.get("n")) is int and action["n"] >= 1):
         fail("field 'header.action.n' must be a positive integer for discrete actions")
-    if not action["discrete"] and not (isinstance(action.get("dim"), int) and action["dim"] >= 1):
+    if not action["discrete"] and not (type(action.get("dim")) is int and action["dim"] >= 1):
         fail("field 'header.action.dim' must be a positive integer for continuous actions")
     if not action["discrete"]:
         _check_bounds(action, fail)

@@ -26,6 +26,7 @@ CASES = [
     ("ppo", ["updates=200", "ppo.anneal_updates=100"], "anneal_updates (100) is below updates"),
     # types as YAML or the command line give them
     ("ppo", ["seeds=1.5e0"], "seeds must be of type int, got '1.5e0'"),
+    ("ppo", ["algo_config=5"], "unknown config key 'algo_config'; the algorithm's settings go"),
     ("ppo", ["seeds=two"], "seeds must be of type int"),
     ("ppo", ["ppo.learning_rate=.inf"], "ppo.learning_rate must be a finite number"),
     ("ppo", ["ppo.init_log_std=.nan"], "ppo.init_log_std must be a finite number"),
