@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except Exception as e:  # out of memory: a config too large for the device, one line
-        if type(e).__name__ != "JaxRuntimeError" or "RESOURCE_EXHAUSTED" not in str(e):
+        runtime = type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")  # jax ≥ / < 0.5
+        if not runtime or "RESOURCE_EXHAUSTED" not in str(e):
             raise
         print(
             "jirl: error: out of device memory; use fewer seeds, environments or steps, or a "

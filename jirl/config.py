@@ -107,7 +107,7 @@ class ExperimentConfig:
     def __post_init__(self):
         require(
             1 <= self.seeds <= MAX_SEEDS,
-            f"seeds must be in [1, {MAX_SEEDS:,}] (one compile holds them all), got {self.seeds}",
+            f"seeds must be in [1, {MAX_SEEDS:,}] (one compile holds every seed), got {self.seeds}",
         )
         check_seed(self.seed)
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
@@ -194,7 +194,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
     if hint is int and abs(number) > MAX_INT:
-        raise ConfigError(f"{name} must be at most {MAX_INT:,} in size, got {value!r}")
+        raise ConfigError(f"{name} must be in [-{MAX_INT:,}, {MAX_INT:,}], got {value!r}")
     if hint is float and not math.isfinite(number):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return number if hint in (float, int) else value

@@ -179,9 +179,10 @@ def config_digest(cfg: ExperimentConfig) -> str:
 
 
 def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
-    """Refuse to resume a run whose demonstrations or expert changed since it started: the
-    config names the same path, but the resumed run would not be the one it continues. A run
-    started before `INPUTS_FILE` was written is not checked."""
+    """Refuse to resume a run whose config, demonstrations or expert changed since it started
+    (the config names the same paths, and `RUN/config.yaml` could have been edited, but the
+    resumed run would not be the one it continues). A run started before `INPUTS_FILE` was
+    written is not checked, nor the config of one started before it was recorded there."""
     try:
         started = json.loads((out / INPUTS_FILE).read_text())
     except FileNotFoundError:

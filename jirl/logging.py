@@ -18,7 +18,8 @@ class JsonlWriter:
     per seed. On resume, lines past the checkpoint (and a last line cut short by a crash) are
     dropped so the file matches the state, and the updates the checkpoint holds but the file
     lost (deleted, or damaged) are written again from the checkpoint's metrics (`resumed`),
-    without `wall_time`, which only the lost lines knew."""
+    with the `wall_time` of the last line before them that the file kept (0 at the start): only
+    the lost lines knew their own."""
 
     def __init__(self, path: Path, env_steps_per_update: int, resume: bool = False):
         self.path = Path(path)
@@ -38,18 +39,19 @@ class JsonlWriter:
         for row in map(parse_row, self.lines):
             if row and 1 <= row["step"] <= update:
                 rows[row["step"]] = row
+        wall_time = 0.0  # a rebuilt row takes the time of the last row before it that was kept
         for step in range(1, update + 1):
-            if step not in rows:
-                rows[step] = self._row(step, {k: v[step - 1] for k, v in metrics.items()})
-        with_time = [r["wall_time"] for r in rows.values() if "wall_time" in r]
-        self.offset = max(with_time, default=0.0)
+            if step in rows:
+                wall_time = rows[step].get("wall_time", wall_time)
+            else:
+                values = {k: v[step - 1] for k, v in metrics.items()}
+                rows[step] = self._row(step, values, wall_time)
+        self.offset = wall_time
         atomic_write_text(self.path, "".join(json.dumps(rows[s]) + "\n" for s in sorted(rows)))
         self.lines = []
 
-    def _row(self, step: int, values: dict[str, np.ndarray], wall_time=None) -> dict:
-        row = {"step": step, "env_steps": step * self.env_steps_per_update}
-        if wall_time is not None:
-            row["wall_time"] = wall_time
+    def _row(self, step: int, values: dict[str, np.ndarray], wall_time: float) -> dict:
+        row = {"step": step, "env_steps": step * self.env_steps_per_update, "wall_time": wall_time}
         # per seed: a number, or nested lists for a metric that is not a scalar
         row.update({k: np.asarray(v, np.float64).tolist() for k, v in values.items()})
         return row

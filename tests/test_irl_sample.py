@@ -25,7 +25,6 @@ from jirl.rewards import (
 from jirl.tabular.maxmargin import projection_step
 from jirl.types import Transition
 
-SEEDS = 3
 NUM_DEMOS = 4
 
 

@@ -171,17 +171,18 @@ def conjugate_gradient(matvec, b: Array, iters: int, tol: float = 1e-10) -> Arra
     Args:
       b: [P]. Returns x: [P]. Iterations stop updating once the squared residual is below
       `tol` times ‖b‖² (relative, so that a small gradient, a reward of small scale with
-      unnormalised advantages, is solved as a large one is; b = 0 gives x = 0).
+      unnormalised advantages, is solved as a large one is, down to ‖b‖² underflowing float32
+      at ‖b‖ ~ 1e-19; b = 0 gives x = 0), or once p·Ap ≤ 0.
     """
     chex.assert_rank(b, 1)
     threshold = tol * jnp.dot(b, b)
 
     def body(_, carry):
         x, r, p, rr = carry
-        active = rr > threshold
         ap = matvec(p)
         p_ap = jnp.dot(p, ap)
-        alpha = jnp.where(active & (p_ap > 0), rr / jnp.where(p_ap > 0, p_ap, 1.0), 0.0)
+        active = (rr > threshold) & (p_ap > 0)  # p·Ap ≤ 0: A is not positive definite there
+        alpha = rr / jnp.where(active, p_ap, 1.0)
         x_new = x + alpha * p
         r_new = r - alpha * ap
         rr_new = jnp.dot(r_new, r_new)
@@ -228,8 +229,8 @@ def fisher_samples(size: int, config: TRPOConfig) -> np.ndarray | slice:
     Where k shares a factor with B, every k-th sample would come back to the same environments
     at every step (B = 10, k = 5: environments 0 and 5 only, a fifth of the trajectories); then
     the stride runs over the batch in environment-major order instead, so that each environment
-    gives every k-th of its own steps. Otherwise (or for a batch that is not whole steps of B)
-    it is the plain stride `[::k]`, which does the same.
+    gives every k-th of its own steps. Otherwise it is the plain stride `[::k]`, which does the
+    same (and for a batch that is not whole steps of B, which has no environment axis to keep).
     """
     k, width = config.fisher_subsample, config.num_envs
     if math.gcd(k, width) == 1 or size % width:
@@ -273,7 +274,7 @@ def natural_step(
     direction = conjugate_gradient(fisher_vector, g, config.cg_iters)
     shs = jnp.dot(direction, fisher_vector(direction))
     max_kl = config.max_kl if max_kl is None else max_kl
-    step_size = jnp.sqrt(2.0 * max_kl / jnp.maximum(shs, 1e-12))
+    step_size = jnp.sqrt(2.0 * max_kl / jnp.where(shs > 0, shs, 1.0))  # shs = 0: no direction
     full_step = step_size * direction
     expected = jnp.dot(g, full_step)
 
