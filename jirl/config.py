@@ -194,7 +194,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
     if hint is int and abs(number) > MAX_INT:
-        raise ConfigError(f"{name} must be in [-{MAX_INT:,}, {MAX_INT:,}], got {value!r}")
+        raise ConfigError(f"{name} must be at most {MAX_INT:,} in absolute value, got {value!r}")
     if hint is float and not math.isfinite(number):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return number if hint in (float, int) else value

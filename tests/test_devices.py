@@ -113,7 +113,10 @@ CORES_SCRIPT = textwrap.dedent(
     import json, pathlib, tempfile
     from jirl.cli import main
     demos = pathlib.Path(tempfile.mkdtemp()) / "d.npz"
-    data.save(demos, data.collect(env, random_policy, jax.random.PRNGKey(3), 2), env)
+    # a random policy's episodes, scored as an expert's would be (a header below the random
+    # policy's return is refused)
+    data.save(demos, data.collect(env, random_policy, jax.random.PRNGKey(3), 2), env,
+              expert_return=500.0, random_return=22.0)
     argv = ["train", "bc", "--env", "cartpole", "--demos", str(demos), "--quiet", "--updates",
             "2", "--set", "chunk=2", "--devices", "2"]
     out = demos.parent / "run"

@@ -17,7 +17,6 @@ import jax
 import numpy as np
 from flax import serialization
 
-from jirl.config import build
 from jirl.data import horizon_mismatch, options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
@@ -82,6 +81,24 @@ def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConf
     atomic_write(directory / "expert.json", json.dumps(meta, indent=2).encode())
 
 
+def network_config(ppo: dict) -> PPOConfig:
+    """The policy network `expert.json`'s `ppo` section names, its JSON types checked as they
+    were written (a list of ints, a string, a number, true or false), not converted."""
+    hidden, activation, init_log_std = ppo["hidden"], ppo["activation"], ppo["init_log_std"]
+    squash = ppo.get("squash", False)  # absent from experts saved before it
+    if not (isinstance(hidden, list) and all(type(w) is int for w in hidden)):
+        raise TypeError(f"ppo.hidden must be a list of integers, got {hidden!r}")
+    if type(activation) is not str:
+        raise TypeError(f"ppo.activation must be a string, got {activation!r}")
+    if type(init_log_std) not in (int, float):
+        raise TypeError(f"ppo.init_log_std must be a number, got {init_log_std!r}")
+    if type(squash) is not bool:
+        raise TypeError(f"ppo.squash must be true or false, got {squash!r}")
+    return PPOConfig(
+        hidden=tuple(hidden), activation=activation, init_log_std=init_log_std, squash=squash
+    )
+
+
 def load(directory: str | os.PathLike, env: Env) -> Expert:
     """Load an expert saved by `save` (or `jirl expert`) for `env`.
 
@@ -100,9 +117,7 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         ppo = meta["ppo"]
         if not isinstance(ppo, dict):
             raise TypeError("'ppo' is not an object")
-        network = {k: ppo[k] for k in ("hidden", "activation", "init_log_std")}
-        network["squash"] = ppo.get("squash", False)  # absent from experts saved before it
-        config = build(PPOConfig, network, prefix="ppo.")
+        config = network_config(ppo)
         returns = meta["expert_return"], meta["random_return"]
         if not all(type(r) in (int, float) for r in returns):
             raise TypeError(f"'expert_return' and 'random_return' must be numbers, got {returns}")
