@@ -48,6 +48,10 @@ BRAX_LOCOMOTION = ("hopper", "halfcheetah", "walker2d", "ant")
 BRAX_PPO = read_yaml("expert-hopper")["ppo"]
 
 
+#: what `jirl expert` writes: a cache directory holding anything else is not replaced
+EXPERT_DIR_FILES = ("expert.msgpack", "expert.json", "demos.npz", "summary.json")
+
+
 def ensure_expert(
     env_name: str, directory: str | Path, episodes: int = 10, backend: str | None = None
 ) -> Path:
@@ -63,6 +67,11 @@ def ensure_expert(
     if (directory / "expert.msgpack").is_file() and (directory / "demos.npz").is_file():
         record_more_demos(envs.make(env_name, **options), directory, episodes)
         return directory
+    others = sorted(p.name for p in directory.glob("*") if p.name not in EXPERT_DIR_FILES)
+    if others:  # the expert replaces the directory: never a run or anything else of the user's
+        raise SystemExit(
+            f"{directory} holds {', '.join(others[:3])}, not a jirl expert: pass another --experts"
+        )
     train_expert(expert_config(env_name, **options), directory, episodes=episodes, overwrite=True)
     return directory
 

@@ -18,6 +18,10 @@ from pathlib import Path
 
 from jirl.errors import JirlError, RunError
 
+#: the most demonstration episodes `jirl expert` records: all are held in memory at once (a
+#: million Brax episodes would be hundreds of GiB), and the count is only used after training
+MAX_EPISODES = 100_000
+
 
 class ArgumentError(JirlError):
     """A command-line flag is wrong."""
@@ -338,8 +342,8 @@ def cmd_quickstart(args) -> int:
 
 
 def cmd_expert(args) -> int:
-    if args.episodes < 1:
-        raise ArgumentError("--episodes must be >= 1")
+    if not 1 <= args.episodes <= MAX_EPISODES:  # recorded only once the expert has trained
+        raise ArgumentError(f"--episodes must be in [1, {MAX_EPISODES:,}], got {args.episodes}")
     from jirl.expert_run import EXPERT_DEFAULTS, MAX_FALL_RATE, shipped_config, with_annealing
 
     if args.config is None and args.env:

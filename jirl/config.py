@@ -321,6 +321,11 @@ def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
 
         grid = check_grid(cfg.sweep, algo_config, algo)
         cfg = dataclasses.replace(cfg, sweep={k: list(v) for k, v in grid.items()})
+        require(
+            cfg.runs <= MAX_SEEDS,
+            f"a sweep of {cfg.runs // cfg.seeds} settings × {cfg.seeds} seeds is {cfg.runs:,} "
+            f"runs; one compile holds at most {MAX_SEEDS:,}: use fewer seeds or values",
+        )
     return cfg
 
 

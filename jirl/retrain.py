@@ -30,10 +30,17 @@ import yaml
 
 from jirl import algos, envs
 from jirl.algos import adversarial, airl, gail, gcl
-from jirl.config import ExperimentConfig, build, check_anneal, check_seed, experiment_config
+from jirl.config import (
+    MAX_INT,
+    ExperimentConfig,
+    build,
+    check_anneal,
+    check_seed,
+    experiment_config,
+)
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
-from jirl.experiment import make_env, prepare, read_run_config
+from jirl.experiment import check_inputs_unchanged, make_env, prepare, read_run_config
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
@@ -101,8 +108,8 @@ def retrain(
       ConfigError: not an adversarial run, no checkpoint, unknown kind, mismatched spaces.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if updates is not None and (not isinstance(updates, int) or updates < 1):
-        raise ConfigError(f"updates must be a positive integer, got {updates!r}")
+    if updates is not None and (not isinstance(updates, int) or not 1 <= updates <= MAX_INT):
+        raise ConfigError(f"updates must be an integer in [1, {MAX_INT:,}], got {updates!r}")
     check_seed(seed)
     data = read_run_config(run_dir, "no config.yaml; pass a run directory from `jirl train`")
     algo_name = data.get("algo")
@@ -127,6 +134,7 @@ def retrain(
             f"{run_dir} is a sweep (one reward per setting); retrain a run of the chosen "
             f"setting, trained without --sweep"
         )
+    check_inputs_unchanged(run_dir, cfg)  # the scores' expert is the one the run learned from
     reward_env, algo, reference, _, _ = prepare(cfg)
     state, _, update = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
     if update != cfg.updates:  # killed, or stopped by the NaN guard: its reward is unfinished

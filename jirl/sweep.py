@@ -97,12 +97,19 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
         if isinstance(values, (str, int, float)):
             values = [values]
         try:
+            if any(isinstance(v, bool) for v in values):  # YAML's true is not a rate of 1.0
+                raise TypeError
             numbers = tuple(float(v) for v in values)
         except (TypeError, ValueError):
             raise ConfigError(f"sweep values of '{key}' must be numbers, got {values!r}") from None
-        if not all(math.isfinite(v) for v in numbers):
-            raise ConfigError(f"sweep values of '{key}' must be finite numbers, got {values!r}")
-        if len(numbers) < 1 or len(set(numbers)) != len(numbers):
+        # traced as float32: beyond its range a value is inf, below its precision a repeat
+        with np.errstate(over="ignore"):
+            stored = tuple(float(np.float32(v)) for v in numbers)
+        if not all(math.isfinite(v) for v in stored):
+            raise ConfigError(
+                f"sweep values of '{key}' must be finite float32 numbers, got {values!r}"
+            )
+        if len(numbers) < 1 or len(set(stored)) != len(numbers):
             raise ConfigError(f"sweep '{key}' needs one or more distinct values, got {values!r}")
         for v in numbers:  # each setting must be a valid config on its own
             dataclasses.replace(config, **{name: v})

@@ -5,6 +5,7 @@ config checks, and GAIL learning acrobot with them)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -139,6 +140,21 @@ def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
     # the same code that passed on Zen 5). A reward that was not learned fails every seed.
     per_seed = summary["normalized_score"]["per_seed"]
     assert float(np.median(per_seed)) >= 0.8, summary["normalized_score"]
+
+
+def test_retrain_refuses_a_run_whose_demos_changed_since_it_started(airl_run, tmp_path):
+    """A retrained reward is scored against the expert return of the demos the run names: a
+    file replaced since (another expert) gave a score of 1.09 for about 0.01."""
+    run_dir, _ = airl_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    demos = yaml.safe_load((copy / "config.yaml").read_text())["demos"]
+    (copy / "inputs.json").write_text(
+        json.dumps({"demos": {"path": demos, "sha256": "0" * 64}})  # what it started with
+    )
+    with pytest.raises(ConfigError, match="the demos at .* differ from those the run started"):
+        retrain(copy, "cartpole", tmp_path / "retrain")
+    assert not (tmp_path / "retrain").exists()
 
 
 def test_retrain_rejects_bad_inputs(tmp_path):

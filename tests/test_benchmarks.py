@@ -202,3 +202,15 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     written = json.loads(out.read_text())
     assert written["partial"] is True and written["dense"] == [{"S": 4}]
     assert "stale" not in written and "batch" not in written
+
+
+def test_an_expert_cache_never_replaces_what_is_not_an_expert(tmp_path):
+    """`--experts DIR` pointed at runs: a GAIL run in DIR/cartpole was replaced by an expert."""
+    import imitation_rows
+
+    run = tmp_path / "cartpole"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("{}\n")
+    with pytest.raises(SystemExit, match="holds metrics.jsonl, not a jirl expert"):
+        imitation_rows.ensure_expert("cartpole", run)
+    assert [p.name for p in run.iterdir()] == ["metrics.jsonl"]

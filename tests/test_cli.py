@@ -935,6 +935,15 @@ def test_resume_with_another_config_names_what_differs(capsys, tmp_path, cartpol
     assert "config.yaml edited?" in err
 
 
+def test_expert_refuses_more_episodes_than_it_could_record_before_training(capsys, tmp_path):
+    """--episodes is used once the expert has trained: 3e9 aborted in XLA after the training."""
+    out = tmp_path / "e"
+    code, _, err = run_cli(capsys, "expert", "--env", "cartpole", "--out", str(out),
+                           "--episodes", "3000000000")  # fmt: skip
+    one_line_error(code, err)
+    assert "--episodes must be in [1, 100,000], got 3000000000" in err and not out.exists()
+
+
 def test_expert_refuses_the_keys_of_learners_from_data(capsys, tmp_path):
     """`jirl expert --set num_demos=3 --set expert=/nonexistent` ran and ignored both."""
     out = str(tmp_path / "e")

@@ -79,6 +79,8 @@ def test_grid_is_the_cartesian_product_and_values_are_checked():
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     with pytest.raises(ConfigError, match="learning_rate"):  # from Python, as from the CLI
         sweep.init_sweep(swept, keys, {"learning_rate": np.array([1e-3, -1e-3])})
+    with pytest.raises(ConfigError, match="must be numbers"):  # YAML's true is no rate of 1.0
+        sweep.check_grid({"learning_rate": [True, 1e-3]}, BASE, "ppo")
     with pytest.raises(ConfigError, match="names 'learning_rate' twice"):
         sweep.check_grid({"ppo.learning_rate": [1e-3, 3e-4], "learning_rate": [1e-4]}, BASE, "ppo")
 
@@ -155,6 +157,8 @@ def test_cli_resume_refuses_a_reordered_sweep(bc_sweep, capsys):
         ("bc.learning_rate=fast,slow", "must be numbers"),
         ("bc.learning_rate=1e-3,-1", "bc.learning_rate must be > 0"),
         ("bc.learning_rate=1e-3,1e-3", "distinct values"),
+        ("bc.learning_rate=1e-3,1.00000001e-3", "distinct values"),  # one float32
+        ("bc.learning_rate=1e39,1e-3", "must be finite float32 numbers"),  # inf in float32
         ("bc.learning_rate", "--sweep expects key=v1,v2"),
         ("seeds=1,2", "not a field of bc's config"),
     ],
@@ -283,3 +287,14 @@ def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
         ])  # fmt: skip
         err = capsys.readouterr().err
         assert code == 2 and f"--set {set_key} and --sweep {set_key} both give it" in err
+
+
+def test_settings_times_seeds_is_capped_like_seeds():
+    """3 values × 65,536 seeds passed the seeds cap, 196,608 runs in one compile."""
+    from jirl import algos
+    from jirl.config import experiment_config
+
+    data = {"algo": "bc", "env": "cartpole", "seeds": 65536}
+    data["sweep"] = {"bc.learning_rate": [1e-3, 3e-4, 1e-4]}
+    with pytest.raises(ConfigError, match="3 settings × 65536 seeds is 196,608 runs"):
+        experiment_config(data, algos.get("bc").config_cls)
