@@ -350,7 +350,10 @@ def cmd_expert(args) -> int:
         args.config = shipped_config(args.env)
     cfg = _experiment_config(args, EXPERT_DEFAULTS, with_annealing)
     from jirl.expert_run import train_expert
+    from jirl.files import check_inputs_outside
 
+    if args.config is not None and Path(args.config).is_file():  # not a shipped config's name
+        check_inputs_outside(args.out, [args.config])  # an expert directory keeps no config
     result = train_expert(
         cfg,
         Path(args.out),

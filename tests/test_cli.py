@@ -944,6 +944,17 @@ def test_expert_refuses_more_episodes_than_it_could_record_before_training(capsy
     assert "--episodes must be in [1, 100,000], got 3000000000" in err and not out.exists()
 
 
+def test_expert_refuses_an_out_that_holds_its_config(capsys, tmp_path):
+    """An expert directory keeps no config.yaml: --overwrite deleted the config it was given."""
+    out = tmp_path / "ex1"
+    out.mkdir()
+    (out / "my.yaml").write_text("algo: ppo\nenv: cartpole\n")
+    code, _, err = run_cli(capsys, "expert", "--env", "cartpole", "--config", str(out / "my.yaml"),
+                           "--out", str(out), "--overwrite")  # fmt: skip
+    one_line_error(code, err)
+    assert "holds the input" in err and (out / "my.yaml").is_file()
+
+
 def test_expert_refuses_the_keys_of_learners_from_data(capsys, tmp_path):
     """`jirl expert --set num_demos=3 --set expert=/nonexistent` ran and ignored both."""
     out = str(tmp_path / "e")
