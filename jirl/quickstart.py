@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from jirl import algos, data, envs
-from jirl.config import experiment_config, read_yaml
+from jirl.config import MAX_INT, MAX_SEEDS, experiment_config, read_yaml
 from jirl.errors import ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
@@ -61,10 +61,11 @@ def quickstart(
       overwrite: replace `out/bc` and `out/gail` if they exist (the expert is always reused).
     """
     out = Path(out)
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-    if updates is not None and updates < 1:
-        raise ConfigError(f"--updates must be >= 1, got {updates}")
+    # checked before the expert trains: the configs below are built only once it has
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(f"--seeds must be in [1, {MAX_SEEDS:,}], got {seeds}")
+    if updates is not None and not 1 <= updates <= MAX_INT:
+        raise ConfigError(f"--updates must be in [1, {MAX_INT:,}], got {updates}")
     if holds_files(out) and not ((out / "quickstart.json").exists() or (out / "expert").is_dir()):
         raise ConfigError(
             f"{out} holds files but is not a quickstart directory (no quickstart.json or "

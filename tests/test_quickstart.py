@@ -53,8 +53,10 @@ def test_quickstart_reuses_the_expert_and_writes_every_run_directory(
 
 def test_quickstart_rejects_bad_flags(tmp_path, capsys):
     for flags, message in (
-        (["--seeds", "0"], "--seeds must be >= 1"),
-        (["--updates", "-3"], "--updates must be >= 1"),
+        (["--seeds", "0"], "--seeds must be in [1, 65,536]"),
+        (["--seeds", "70000"], "--seeds must be in [1, 65,536], got 70000"),  # before the expert
+        (["--updates", "-3"], "--updates must be in [1, "),
+        (["--updates", "3000000000"], "--updates must be in [1, 2,147,483,647]"),
     ):
         assert main(["quickstart", "--out", str(tmp_path / "q"), *flags]) == 2
         assert message in capsys.readouterr().err
