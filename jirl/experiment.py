@@ -25,7 +25,7 @@ from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import atomic_write_text, check_out_dir, digest, replace_dir
-from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter
+from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import NonFiniteError, has_checkpoint, run
 from jirl.types import Algorithm
 
@@ -268,8 +268,11 @@ def train(
     if progress:
         callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.runs))
     if tensorboard:
+        groups = None if not settings else [setting_name(s) for s in settings]
         callbacks.append(
-            TensorBoardWriter(out / "tensorboard", algo.env_steps_per_update, resume=resume)
+            TensorBoardWriter(
+                out / "tensorboard", algo.env_steps_per_update, resume=resume, groups=groups
+            )
         )
     start = time.perf_counter()
     try:

@@ -147,15 +147,29 @@ class ProgressBar:
         self.progress.stop()
 
 
-class TensorBoardWriter:
-    """TensorBoard event files (tensorboardX): the seed mean of every metric, per update. On
-    resume, the events a crashed run wrote past the checkpoint are purged (tensorboardX's
-    `purge_step`: TensorBoard hides them), as `JsonlWriter` drops its lines."""
+def setting_name(setting: dict[str, float]) -> str:
+    """`learning_rate=0.001,ent_coef=0`: a sweep setting's label in figures and TensorBoard."""
+    return ",".join(f"{k}={v:g}" for k, v in setting.items())
 
-    def __init__(self, logdir: Path, env_steps_per_update: int, resume: bool = False):
+
+class TensorBoardWriter:
+    """TensorBoard event files (tensorboardX): the seed mean of every metric, per update; for a
+    sweep (`groups`: one name per setting, the runs setting-major), one curve per setting,
+    tagged `metric/setting` (TensorBoard writes its "=" and "," as "_"). On resume, the events a crashed run wrote past the checkpoint are
+    purged (tensorboardX's `purge_step`: TensorBoard hides them), as `JsonlWriter` drops its
+    lines."""
+
+    def __init__(
+        self,
+        logdir: Path,
+        env_steps_per_update: int,
+        resume: bool = False,
+        groups: list[str] | None = None,
+    ):
         self.logdir = Path(logdir)
         self.env_steps_per_update = env_steps_per_update
         self.resume = resume
+        self.groups = groups
         self.writer = None  # opened at the first chunk, whose first step a resume purges from
 
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
@@ -169,7 +183,12 @@ class TensorBoardWriter:
         length = next(iter(metrics.values())).shape[0]
         for i in range(length):
             for k, v in metrics.items():
-                self.writer.add_scalar(k, float(np.mean(v[i])), first + i + 1)
+                if self.groups is None:
+                    self.writer.add_scalar(k, float(np.mean(v[i])), first + i + 1)
+                    continue
+                runs = np.asarray(v[i]).reshape(len(self.groups), -1)  # [settings, seeds · ...]
+                for group, values in zip(self.groups, runs, strict=True):
+                    self.writer.add_scalar(f"{k}/{group}", float(np.mean(values)), first + i + 1)
         self.writer.flush()
 
     def close(self) -> None:

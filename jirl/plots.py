@@ -11,7 +11,7 @@ import numpy as np
 
 from jirl.errors import ConfigError
 from jirl.files import atomic_write, check_parents
-from jirl.logging import parse_row
+from jirl.logging import parse_row, setting_name
 
 PREFERRED = (
     "episode_return", "bc_loss", "neg_log_likelihood", "policy_loss", "feature_gap", "margin",
@@ -64,7 +64,7 @@ def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
     seeds = runs // len(settings)
     return [
         (
-            f"{run_dir.name} " + " ".join(f"{k}={v:g}" for k, v in s["setting"].items()),
+            f"{run_dir.name} {setting_name(s['setting'])}",
             slice(i * seeds, (i + 1) * seeds),
         )
         for i, s in enumerate(settings)

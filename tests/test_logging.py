@@ -43,6 +43,18 @@ def test_tensorboard_logs_seed_means_and_a_resume_purges_past_the_checkpoint(tmp
     assert scalars(after) == [(3, "loss", 4.0)]
 
 
+def test_tensorboard_draws_one_curve_per_sweep_setting(tmp_path):
+    """Runs are setting-major: 2 settings × 2 seeds log 2 curves, not one mean over all four."""
+    logdir = tmp_path / "tb"
+    writer = TensorBoardWriter(logdir, 8, groups=["learning_rate=0.1", "learning_rate=1e-05"])
+    writer(0, {"loss": np.array([[1.0, 3.0, 10.0, 30.0]])}, None)
+    writer.close()
+    assert scalars(events(logdir)) == [
+        (1, "loss/learning_rate_0.1", 2.0),  # TensorBoard writes "=" (and ",") as "_"
+        (1, "loss/learning_rate_1e-05", 20.0),
+    ]
+
+
 def test_a_writer_that_never_logged_closes_cleanly(tmp_path):
     TensorBoardWriter(tmp_path / "tb", 8).close()
     assert not (tmp_path / "tb").exists()
