@@ -116,6 +116,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")
+    if not 0 <= args.seed < 2**31:
+        parser.error(f"--seed must be in [0, 2**31), got {args.seed}")
 
     rows: list[dict] = []
     key = jax.random.PRNGKey(args.seed)

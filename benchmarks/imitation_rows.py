@@ -258,6 +258,11 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--out", default="benchmarks/results/imitation.json")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.envs if name not in envs.names()]
+    if unknown:  # checked before the first row trains, not when the loop reaches the name
+        parser.error(f"--envs {unknown[0]}: not an environment of jirl.envs.names()")
+    if args.demos is not None and min(args.demos) < 1:
+        parser.error(f"--demos counts must be >= 1, got {args.demos}")
     jirl.use_cpu_cores()  # a CPU device per core: `evaluate` shards the seeds over them
     counts = args.demos or ([1, 4, 7, 10] if args.full else [1, 4])
     seeds, episodes = (5, 32) if args.full else (2, 8)

@@ -200,6 +200,8 @@ def main(argv=None) -> None:
         "count alone); the other figures use one device",
     )
     args = parser.parse_args(argv)
+    if args.cpu_devices is not None and args.cpu_devices < 0:
+        parser.error(f"--cpu-devices must be >= 0, got {args.cpu_devices}")
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
     updates = 480 if args.full else 40

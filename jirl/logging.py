@@ -155,9 +155,9 @@ def setting_name(setting: dict[str, float]) -> str:
 class TensorBoardWriter:
     """TensorBoard event files (tensorboardX): the seed mean of every metric, per update; for a
     sweep (`groups`: one name per setting, the runs setting-major), one curve per setting,
-    tagged `metric/setting` (TensorBoard writes its "=" and "," as "_"). On resume, the events a crashed run wrote past the checkpoint are
-    purged (tensorboardX's `purge_step`: TensorBoard hides them), as `JsonlWriter` drops its
-    lines."""
+    tagged `metric/setting` (TensorBoard writes its "=" and "," as "_"). On resume, the events
+    a crashed run wrote past the checkpoint are purged (tensorboardX's `purge_step`:
+    TensorBoard hides them), as `JsonlWriter` drops its lines."""
 
     def __init__(
         self,

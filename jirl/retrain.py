@@ -115,8 +115,8 @@ def retrain(
     algo_name = data.get("algo")
     if not isinstance(algo_name, str) or algo_name not in KINDS:
         raise ConfigError(
-            f"{run_dir}: a '{algo_name}' run learned no reward; retrain needs a "
-            f"{' or '.join(KINDS)} run"
+            f"{run_dir}: a '{algo_name}' run has no reward network to retrain on; retrain "
+            f"takes a run of {', '.join(KINDS)}"
         )
     kind = kind or KINDS[algo_name][0]
     if kind not in KINDS[algo_name]:

@@ -161,7 +161,7 @@ def test_retrain_rejects_bad_inputs(tmp_path):
     with pytest.raises(ConfigError, match="config.yaml"):
         retrain(tmp_path, "cartpole", tmp_path / "out")
     (tmp_path / "config.yaml").write_text("algo: bc\nenv: cartpole\n")
-    with pytest.raises(ConfigError, match="learned no reward"):
+    with pytest.raises(ConfigError, match="has no reward network to retrain on"):
         retrain(tmp_path, "cartpole", tmp_path / "out")
 
 

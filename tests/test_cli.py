@@ -327,7 +327,7 @@ def test_retrain_of_a_run_whose_algo_is_not_a_name_is_a_user_error(capsys, tmp_p
     (run / "config.yaml").write_text("algo: [1]\nenv: cartpole\n")
     code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
     one_line_error(code, err)
-    assert "learned no reward" in err
+    assert "has no reward network to retrain on" in err
 
 
 def test_an_out_that_holds_an_input_and_a_damaged_checkpoint_are_user_errors(
@@ -409,6 +409,10 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     # a run that stopped before its last update (killed; the NaN guard) is not retrained
     config = (run / "config.yaml").read_text()
     (run / "config.yaml").write_text(config.replace("updates: 2\n", "updates: 4\n"))
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)  # an edited config is told apart from the one the run started
+    assert "the config differs from the one the run started with" in err
+    (run / "inputs.json").unlink()  # as a run from before inputs.json: its config is trusted
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)
     assert "stopped at update 2 of 4: finish it first" in err and not out.exists()
@@ -786,7 +790,7 @@ def test_retrain_updates_must_be_positive(capsys, tmp_path):
         "--updates", "0",
     )  # fmt: skip
     one_line_error(code, err)
-    assert "updates must be a positive integer" in err
+    assert "updates must be an integer in [1, " in err
 
 
 def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypatch, tmp_path):
