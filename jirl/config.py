@@ -227,10 +227,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     last one silently: `learning_rate` written twice would use the second without a word)."""
 
     def construct_mapping(self, node, deep=False):
+        self._check_unique(node, deep, set())
+        return super().construct_mapping(node, deep=deep)
+
+    def _check_unique(self, node, deep, checked: set):
+        if id(node) in checked:  # an anchor merged into itself: checked once
+            return
+        checked.add(id(node))
         seen = set()
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *defaults`: merged by SafeLoader, the mapping's own keys win
+                # `<<: *defaults` (or a list of them): SafeLoader merges them in without building
+                # them as mappings of their own, so their keys are checked here; the mapping's
+                # own keys override the merged ones, as YAML says
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
+                for part in merged if merged else [value_node]:
+                    if isinstance(part, yaml.MappingNode):
+                        self._check_unique(part, deep, checked)
+                continue
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, typing.Hashable):
                 continue  # PyYAML's own construct_mapping refuses it, by line
@@ -239,7 +253,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     None, None, f"key '{key}' is given twice in one mapping", key_node.start_mark
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml(path: str | Path) -> dict:

@@ -140,6 +140,15 @@ def test_yaml_merge_keys_are_taken_and_the_mappings_own_keys_win(tmp_path):
     )
     data = read_yaml(path)
     assert data["bc"] == {"learning_rate": 0.001, "batch_size": 32}
+    # a merged mapping's own keys are checked too (PyYAML merges it without building it)
+    path.write_text("bc:\n  <<: {learning_rate: 0.1, learning_rate: 0.2}\n")
+    with pytest.raises(ConfigError, match="key 'learning_rate' is given twice"):
+        read_yaml(path)
+    path.write_text("bc:\n  <<: [{batch_size: 8}, {batch_size: 16, batch_size: 32}]\n")
+    with pytest.raises(ConfigError, match="key 'batch_size' is given twice"):
+        read_yaml(path)
+    path.write_text("algo: bc\nbc: &self\n  <<: *self\n")  # merged into itself: as PyYAML
+    assert read_yaml(path)["bc"] == {}
     assert experiment_config(data, algos.get("bc").config_cls).algo_config.batch_size == 32
 
 
