@@ -77,6 +77,8 @@ CASES = [
     ("gail", ["gail.absorbing=true", "gail.fixed_horizon=true"], "absorbing: true needs"),
     ("gail", ["gail.absorbing=true", "gail.fixed_horizon=false", "gail.gamma=1"], "gamma < 1"),
     ("gail", ["gail.disc_updates=0"], "disc_updates must be >= 1"),
+    ("gail", ["gail.learning_rate=-1"], "learning_rate must be > 0, got -1.0"),
+    ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "max_kl must be > 0, got 0.0"),
     ("gail", ["gail.disc_batch_size=0"], "disc_batch_size must be >= 1"),
     ("gail", ["gail.replay_rounds=0"], "replay_rounds must be >= 1"),
     ("gail", ["gail.disc_learning_rate=0"], "disc_learning_rate must be > 0"),
@@ -175,3 +177,13 @@ def test_running_out_of_device_memory_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_plot", other)
     with pytest.raises(jax.errors.JaxRuntimeError):  # not ours to hide
         cli.main(["plot", "RUN"])
+
+
+def test_the_generators_messages_name_the_algorithms_own_fields():
+    """`--set gail.learning_rate=-1` said "ppo.learning_rate must be > 0": there is no `ppo:`
+    section in a GAIL config."""
+    for items in (["gail.learning_rate=-1"], ["gail.generator=trpo", "gail.max_kl=0"]):
+        data = apply_overrides({"algo": "gail", "env": "cartpole"}, items)
+        with pytest.raises(ConfigError) as caught:
+            experiment_config(data, algos.get("gail").config_cls)
+        assert "ppo." not in str(caught.value) and "trpo." not in str(caught.value)

@@ -52,6 +52,7 @@ inside one demonstration episode.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -62,7 +63,7 @@ import optax
 from flax import struct
 
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import DataError, require
+from jirl.errors import ConfigError, DataError, require
 from jirl.nets import ACTIVATIONS, Normalizer
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
@@ -139,8 +140,12 @@ class GeneratorConfig:
             self.generator in GENERATORS,
             f"generator must be one of {', '.join(GENERATORS)}, got '{self.generator}'",
         )
-        # The generator's own config validates the rest, with its own messages.
-        _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
+        # The generator's own config validates the rest, with its messages; their fields are
+        # this config's (`gail.learning_rate`), not a `ppo:` or `trpo:` section's.
+        try:
+            _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
+        except ConfigError as e:
+            raise ConfigError(re.sub(r"\b(ppo|trpo)\.", "", str(e))) from None
 
     def unread_fields(self) -> dict[str, str]:
         """`{field: why}` for the fields these settings never read (a sweep of one would run the
