@@ -121,6 +121,22 @@ def main(argv=None) -> None:
 
     rows: list[dict] = []
     key = jax.random.PRNGKey(args.seed)
+    device = jax.devices()[0]
+
+    def write(partial: bool) -> None:
+        """The results JSON, rewritten after every env and backend, so a run cut short keeps
+        the rows it measured."""
+        document = {
+            "device": str(device),
+            "platform": platform.platform(),
+            "versions": {p: version(p) for p in ("jax", "brax", "mujoco", "mujoco-mjx")},
+            "seed": args.seed,
+            "partial": partial,
+            "rows": rows,
+            "table": markdown(rows),
+        }
+        atomic_write_text(args.out, json.dumps(document, indent=2))
+
     for env_name in args.envs:
         for backend in args.backends:
             rows += measure(env_name, backend, args.episodes, key)
@@ -130,25 +146,11 @@ def main(argv=None) -> None:
                 + "  ".join(f"{x['policy']}: {x['ended_early']:.0%} end early" for x in r),
                 flush=True,
             )
-    device = jax.devices()[0]
-    table = markdown(rows)
+            write(partial=True)
     cpu = platform.processor() or platform.machine()
     print(f"\ndevice: {device.device_kind} ({device.platform}), {cpu}")
-    print(table)
-    atomic_write_text(
-        args.out,
-        json.dumps(
-            {
-                "device": str(device),
-                "platform": platform.platform(),
-                "versions": {p: version(p) for p in ("jax", "brax", "mujoco", "mujoco-mjx")},
-                "seed": args.seed,
-                "rows": rows,
-                "table": table,
-            },
-            indent=2,
-        ),
-    )
+    print(markdown(rows))
+    write(partial=False)
 
 
 if __name__ == "__main__":
