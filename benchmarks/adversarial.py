@@ -57,7 +57,7 @@ import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
-from jirl.files import atomic_write_text  # noqa: E402
+from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.run import seed_layout, seed_map  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
@@ -541,7 +541,7 @@ def main(argv=None) -> None:
     parser.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=sorted(ROWS))
     parser.add_argument("--seeds", type=int, default=5, help="seeds, vmapped (default 5)")
     parser.add_argument("--experts", default="benchmarks/results/experts", help="expert cache")
-    parser.add_argument("--out", default="benchmarks/results/adversarial.json")
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/adversarial.json")
     parser.add_argument(
         "--termination",
         choices=("auto", "absorbing", "fixed"),

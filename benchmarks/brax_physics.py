@@ -28,7 +28,7 @@ import numpy as np
 from jirl import envs
 from jirl.envs.brax import BACKENDS
 from jirl.evaluation import episode_outcomes, random_act_fn
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, out_file
 
 FOUR = ("hopper", "halfcheetah", "walker2d", "ant")
 
@@ -112,7 +112,7 @@ def main(argv=None) -> None:
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--episodes", type=int, default=64, help="episodes per policy, batched")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="benchmarks/results/brax_physics.json")
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/brax_physics.json")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")

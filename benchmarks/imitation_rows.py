@@ -35,7 +35,7 @@ from jirl.algos import expert as experts
 from jirl.config import read_yaml
 from jirl.envs.base import Env
 from jirl.evaluation import mean_returns, normalized_score
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, out_file
 from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
 
@@ -256,7 +256,7 @@ def main(argv=None) -> None:
         default="benchmarks/results/experts",
         help="expert directories (<DIR>/<env>), trained when missing",
     )
-    parser.add_argument("--out", default="benchmarks/results/imitation.json")
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/imitation.json")
     args = parser.parse_args(argv)
     unknown = [name for name in args.envs if name not in envs.names()]
     if unknown:  # checked before the first row trains, not when the loop reaches the name

@@ -27,7 +27,7 @@ import numpy as np
 
 import jirl
 from jirl import envs
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, out_file
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
 
@@ -79,7 +79,7 @@ def measure(
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="accelerator mode: Brax envs too")
-    parser.add_argument("--out", default="benchmarks/results/ppo.json")
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/ppo.json")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--cpu-devices",

@@ -34,7 +34,7 @@ import jirl  # noqa: E402
 from jirl import algos, envs, sweep  # noqa: E402
 from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
-from jirl.files import atomic_write_text  # noqa: E402
+from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.logging import JsonlWriter, ProgressBar  # noqa: E402
 from jirl.rl import ppo  # noqa: E402
 
@@ -191,7 +191,7 @@ def print_padded(padded: dict | None) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="accelerator mode: longer runs")
-    parser.add_argument("--out", default="benchmarks/results/scaling.json")
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/scaling.json")
     parser.add_argument(
         "--cpu-devices",
         type=int,

@@ -43,7 +43,7 @@ from scipy import special
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from jirl.files import atomic_write_text  # noqa: E402
+from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
 from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
@@ -400,9 +400,7 @@ SECTIONS = {
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="larger problems (accelerator)")
-    parser.add_argument(
-        "--out", type=pathlib.Path, default=pathlib.Path("benchmarks/results/tabular.json")
-    )
+    parser.add_argument("--out", type=out_file, default="benchmarks/results/tabular.json")
     parser.add_argument("--skip-quality", action="store_true", help="speed sections only")
     parser.add_argument(
         "--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS), help="run these"

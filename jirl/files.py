@@ -88,6 +88,21 @@ def check_writable(out: str | os.PathLike) -> None:
         raise ConfigError(f"cannot write --out {out}: {where} is not writable; choose another")
 
 
+def out_file(path: str) -> Path:
+    """An argparse `type` for a results file (`--out` of the benchmark scripts): refused at
+    once, not after hours of rows, when it names a directory or cannot be written."""
+    import argparse
+
+    out = Path(path)
+    if out.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; pass the JSON file to write")
+    try:
+        check_writable(out)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("cannot write --out ")) from None
+    return out
+
+
 def check_below_working_dir(out: str | os.PathLike) -> None:
     """Refuse (ConfigError) an output directory that is the working directory or above it:
     replacing it would delete the directory the command runs in."""

@@ -214,3 +214,18 @@ def test_an_expert_cache_never_replaces_what_is_not_an_expert(tmp_path):
     with pytest.raises(SystemExit, match="holds metrics.jsonl, not a jirl expert"):
         imitation_rows.ensure_expert("cartpole", run)
     assert [p.name for p in run.iterdir()] == ["metrics.jsonl"]
+
+
+def test_every_benchmark_refuses_an_out_it_could_not_write_before_running(tmp_path, capsys):
+    """`--out DIR` (or an unwritable place) failed at the end, after the rows had run."""
+    import brax_physics
+    import imitation_rows
+    import ppo as ppo_bench
+    import scaling
+    import tabular
+
+    for script in (adversarial, brax_physics, imitation_rows, ppo_bench, scaling, tabular):
+        with pytest.raises(SystemExit) as exit_info:
+            script.main(["--out", str(tmp_path)])
+        assert exit_info.value.code == 2
+        assert f"{tmp_path} is a directory; pass the JSON file" in capsys.readouterr().err
