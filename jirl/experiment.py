@@ -178,11 +178,13 @@ def config_digest(cfg: ExperimentConfig) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
 
 
-def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
+def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume") -> None:
     """Refuse to resume a run whose config, demonstrations or expert changed since it started
     (the config names the same paths, and `RUN/config.yaml` could have been edited, but the
     resumed run would not be the one it continues). A run started before `INPUTS_FILE` was
-    written is not checked, nor the config of one started before it was recorded there."""
+    written is not checked, nor the config of one started before it was recorded there.
+    `to`: what the caller would do with the run, for the message (`jirl retrain`: "retrain")."""
+    tail = ", or pass --overwrite" if to == "resume" else ""  # which starts the run again
     try:
         started = json.loads((out / INPUTS_FILE).read_text())
     except FileNotFoundError:
@@ -196,15 +198,14 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig) -> None:
     if "config" in started and started["config"] != {"sha256": config_digest(cfg)}:
         raise ConfigError(
             f"{out}: the config differs from the one the run started with (SHA-256 in "
-            f"{INPUTS_FILE}; was {out / 'config.yaml'} edited?): restore it to resume, or pass "
-            "--overwrite"
+            f"{INPUTS_FILE}; was {out / 'config.yaml'} edited?): restore it to {to}{tail}"
         )
     for name, now in input_digests(cfg).items():
         entry = started.get(name)
         if not isinstance(entry, dict) or entry.get("sha256") != now["sha256"]:
             raise ConfigError(
                 f"{out}: the {name} at {now['path']} differ from those the run started with "
-                f"(SHA-256 in {INPUTS_FILE}); restore them to resume, or pass --overwrite"
+                f"(SHA-256 in {INPUTS_FILE}); restore them to {to}{tail}"
             )
 
 

@@ -134,7 +134,7 @@ def retrain(
             f"{run_dir} is a sweep (one reward per setting); retrain a run of the chosen "
             f"setting, trained without --sweep"
         )
-    check_inputs_unchanged(run_dir, cfg)  # the scores' expert is the one the run learned from
+    check_inputs_unchanged(run_dir, cfg, to="retrain")  # scored against the run's own expert
     reward_env, algo, reference, _, _ = prepare(cfg)
     state, _, update = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
     if update != cfg.updates:  # killed, or stopped by the NaN guard: its reward is unfinished
