@@ -35,6 +35,7 @@ from jirl.algos import expert as experts
 from jirl.config import read_yaml
 from jirl.envs.base import Env
 from jirl.evaluation import mean_returns, normalized_score
+from jirl.experiment import EXPERT_FILES
 from jirl.files import atomic_write_text, out_file
 from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
@@ -49,7 +50,7 @@ BRAX_PPO = read_yaml("expert-hopper")["ppo"]
 
 
 #: what `jirl expert` writes: a cache directory holding anything else is not replaced
-EXPERT_DIR_FILES = ("expert.msgpack", "expert.json", "demos.npz", "summary.json")
+EXPERT_DIR_FILES = (*EXPERT_FILES, "summary.json")
 
 
 def ensure_expert(
