@@ -22,6 +22,10 @@ from jirl.run import save_checkpoint
 from jirl.types import Trajectories, Transition
 
 SEEDS = 3
+#: AIRL's seeds: it ends near the expert or collapses, one seed in 16 (`configs/airl-cartpole.yaml`,
+#: 16 seeds on one CPU: 0.10, 0.90, then 0.93-1.00); a 3-seed mean fell below 0.9 in 19% of
+#: draws of 3 of those seeds, so its tests take the median of 5.
+AIRL_SEEDS = 5
 
 
 def _demos(expert_dir, episodes):
@@ -107,18 +111,18 @@ def test_gail_trpo_learns_cartpole(cartpole_expert, score_seeds):
 @pytest.fixture(scope="module")
 def airl_run(cartpole_expert, score_seeds, tmp_path_factory):
     """An AIRL run directory as `jirl train airl --config airl-cartpole` leaves it (config.yaml,
-    checkpoint/), 3 seeds, with the normalized score of each seed's policy."""
+    checkpoint/), `AIRL_SEEDS` seeds, with the median normalized score of the seeds' policies."""
     raw = read_yaml("airl-cartpole")
-    raw.update(seeds=SEEDS, demos=str(cartpole_expert / "demos.npz"))
+    raw.update(seeds=AIRL_SEEDS, demos=str(cartpole_expert / "demos.npz"))
     cfg = experiment_config(raw, airl.AIRLConfig)
     demos, header = _demos(cartpole_expert, cfg.num_demos)
     algo = airl.make(cfg.algo_config, envs.make("cartpole"), demos)
-    state, _, scores = score_seeds(algo, cfg.updates, header, SEEDS)
+    state, _, scores = score_seeds(algo, cfg.updates, header, AIRL_SEEDS)
     out = tmp_path_factory.mktemp("airl") / "run"
     out.mkdir()
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     save_checkpoint(out / "checkpoint", state, {}, cfg.updates)
-    return out, float(scores.mean())
+    return out, float(np.median(scores))
 
 
 @pytest.mark.slow
@@ -137,7 +141,8 @@ def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
     assert saved["normalized_score"]["mean"] == summary["normalized_score"]["mean"]
     # The median seed: PPO from scratch loses a seed now and then on the true reward too
     # (tests/test_ppo.py), and one such seed sank a 3-seed mean (1.00, 1.00, −0.02 on a Zen 3 CPU,
-    # the same code that passed on Zen 5). A reward that was not learned fails every seed.
+    # the same code that passed on Zen 5); so does a reward from a collapsed AIRL seed. A reward
+    # that was not learned fails every seed.
     per_seed = summary["normalized_score"]["per_seed"]
     assert float(np.median(per_seed)) >= 0.8, summary["normalized_score"]
 
