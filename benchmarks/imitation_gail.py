@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,8 +136,23 @@ def main(argv=None) -> None:
         f"{result['env_steps_per_second']:,.0f} env steps/s "
         f"({result['env_steps']:,} steps in {result['seconds']:.1f} s)"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_atomically(args.out, json.dumps(result, indent=2))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """`path` holds its old contents or `text`, never a part: a temporary file beside it, then
+    `os.replace` (this script runs without jirl, so not `jirl.files.atomic_write_text`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        except BaseException:
+            f.close()
+            os.unlink(f.name)
+            raise
+    os.replace(f.name, path)
 
 
 if __name__ == "__main__":

@@ -229,3 +229,17 @@ def test_every_benchmark_refuses_an_out_it_could_not_write_before_running(tmp_pa
             script.main(["--out", str(tmp_path)])
         assert exit_info.value.code == 2
         assert f"{tmp_path} is a directory; pass the JSON file" in capsys.readouterr().err
+
+
+def test_imitation_gail_writes_its_json_atomically(tmp_path, monkeypatch):
+    out = tmp_path / "imitation_gail.json"
+    imitation_gail.write_atomically(out, '{"old": 1}')
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(imitation_gail.os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        imitation_gail.write_atomically(out, '{"new": 2}')
+    assert out.read_text() == '{"old": 1}'  # the old result, whole
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
