@@ -72,7 +72,8 @@ def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_ora
     np.testing.assert_array_equal(
         dagger_metrics["expert_queries"][0], per_round * np.arange(1, rounds + 1)
     )
-    np.testing.assert_allclose(dagger_metrics["beta"][0], 0.5 ** np.arange(rounds))
+    # the demonstration is round 0, the expert's: the updates are rounds 1, 2, ...
+    np.testing.assert_allclose(dagger_metrics["beta"][0], 0.5 ** np.arange(1, rounds + 1))
     # the buffer holds the demo and every round's labels (under capacity here; at capacity:
     # test_dagger_with_a_user_oracle_fills_buffer_to_capacity)
     np.testing.assert_array_equal(
@@ -140,6 +141,21 @@ def test_dagger_with_a_user_oracle_fills_buffer_to_capacity():
     # Every stored label is the oracle's answer for its stored state.
     want = label(cartpole_controller, env.spec, state.buffer.obs, jax.random.PRNGKey(1))
     np.testing.assert_array_equal(state.buffer.actions, want)
+
+
+def test_demonstrations_are_the_experts_round_and_the_learner_acts_from_the_first_update(
+    cartpole_expert,
+):
+    """With `first` (the expert alone on round 0), demonstrations are that round: the first
+    update's mixture is the learner's already, not a second round of expert states."""
+    env = envs.make("cartpole")
+    demos = data.take_episodes(data.load(cartpole_expert / "demos.npz", env=env).trajectories, 1)
+    config = dagger.DAggerConfig(beta_schedule="first", num_envs=1, sgd_steps=5, batch_size=16)
+    algo = dagger.make(config, env, demos, cartpole_controller)
+    assert int(algo.init(jax.random.PRNGKey(0)).step) == 1
+    state, metrics = jax.jit(jirl.make_train(algo, 2))(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(metrics["beta"], [0.0, 0.0])
+    assert int(state.step) == 3
 
 
 @pytest.mark.parametrize(
@@ -225,3 +241,32 @@ def test_rounds_shorter_than_the_horizon_or_the_buffer_are_refused(algo):
     small = dagger.DAggerConfig(num_envs=2, buffer_capacity=999)  # a round: 2 * 500 states
     with pytest.raises(ConfigError, match="buffer_capacity .999. must hold at least one round"):
         dagger.make(small, env, None, cartpole_controller)
+
+
+def test_a_round_from_fresh_episodes_reports_each_envs_first_episode():
+    """DAgger and SMILe start every round afresh and roll out one horizon: every environment's
+    first episode ends inside the round, and of those after an early end only the short ones
+    do. Episodes of 10 or 500 steps, half each, 1 per step: the mean return is 255; averaging
+    every episode that ended in the window gave 174."""
+    from jirl.envs.base import Env, Spec, batch_reset
+    from jirl.rl.rollout import rollout
+
+    horizon = 500
+
+    def reset(key):
+        ends_at = jnp.where(jax.random.bernoulli(key, 0.5), 10, horizon + 1)
+        return (jnp.zeros((), jnp.int32), ends_at), jnp.zeros((1,))
+
+    def step(key, inner, action):
+        t, ends_at = inner
+        return (t + 1, ends_at), jnp.zeros((1,)), jnp.ones(()), t + 1 >= ends_at
+
+    env = Env("coin", Spec((1,), True, num_actions=2), horizon, reset, step)
+    act = lambda obs, key: (jnp.zeros(obs.shape[0], jnp.int32), jnp.zeros(obs.shape[0]))
+    fresh = batch_reset(env, jax.random.PRNGKey(0), 4096)
+    run = jax.jit(lambda s: rollout(env, act, s, jax.random.PRNGKey(1), horizon)[2])
+    stats = run(fresh)
+    first, _ = stats.first_episodes().metrics_carried(jnp.zeros(()))
+    assert float(first["episodes"]) == 4096  # one per environment
+    assert abs(float(first["episode_return"]) - 255.0) < 15.0  # σ of the mean ≈ 3.8
+    assert float(stats.metrics()["episode_return"]) < 200.0  # the window's bias, for contrast

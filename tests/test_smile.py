@@ -84,7 +84,8 @@ def test_rounds_stack_new_members_and_stop_at_max_rounds():
     assert all(x.shape[0] == 2 for x in leaves)
     assert state.normalizers.mean.shape == (2, 4)
     np.testing.assert_array_equal(metrics["rounds"], [1, 2, 2])
-    np.testing.assert_allclose(metrics["expert_weight"], [0.5, 0.25, 0.25])
+    # the expert's weight in the mixture that ran the round: π_0 = π*, then π_1, π_2
+    np.testing.assert_allclose(metrics["expert_weight"], [1.0, 0.5, 0.25])
     np.testing.assert_array_equal(metrics["expert_queries"], [32, 64, 64])
     # Each member is a new policy, trained from its own initialisation on its own data.
     first, second = (jax.tree.map(lambda x, i=i: x[i], state.params) for i in range(2))

@@ -14,8 +14,11 @@ Round i (one `update`):
 4. retrain the learner on the whole buffer with the BC loss (`jirl.algos.bc.sgd_steps`).
 
 The buffer is seeded with the demonstrations and the first learner π̂_1 is behavioural cloning on
-them (done in `init`). The learner keeps its parameters and Adam state across rounds (a warm
-start; the paper retrains from scratch, which the no-regret analysis does not need).
+them (done in `init`): the demonstrations are round 0, the paper's first round, whose β_1 = 1
+makes it the expert's alone, so the first `update` is round 1 (without demonstrations, round 0:
+with `first`, the expert acts on it, and π̂ is fit on its labels). The learner keeps its
+parameters and Adam state across rounds (a warm start; the paper retrains from scratch, which
+the no-regret analysis does not need).
 
 Buffer semantics (documented on purpose): a ring buffer of `buffer_capacity` rows. While it
 fills, rows `[0, size)` hold every labelled state in order. Once full, each new row overwrites the
@@ -23,7 +26,7 @@ oldest one, so the buffer always holds the newest `buffer_capacity` labelled sta
 demonstrations are the first to go). The observation normaliser is a running estimate over
 every state ever added.
 
-β schedules (`round` i counts from 0, `beta` is β_0):
+β schedules (`round` i counts from 0, `beta` is β_0; with demonstrations, updates start at i = 1):
 
 * `constant`: β_i = β;
 * `linear`: β_i = β · max(0, 1 − i / `beta_rounds`);
@@ -58,7 +61,8 @@ class DAggerConfig:
 
     Attributes:
       beta_schedule: one of `constant`, `linear`, `exponential`, `first` (see module doc).
-      beta: β_0, the expert's share of the first round's actions, in [0, 1].
+      beta: β_0, the expert's share of round 0's actions, in [0, 1] (with demonstrations,
+        round 0 is theirs and updates start at round 1).
       beta_decay: factor per round of the `exponential` schedule, in [0, 1].
       beta_rounds: rounds for the `linear` schedule to reach 0.
       num_envs: parallel environments of the rollout.
@@ -187,8 +191,8 @@ class DAggerState:
       normalizer: running observation statistics of every state added to the buffer.
       buffer: the aggregated dataset.
       expert_queries: [] int32, labelled states so far (demonstrations not counted).
-      last_return: [] mean true return of the mixture's most recently ended episodes.
-      key: PRNG key; step: [] int32, rounds done.
+      last_return: [] mean true return of the last round's first episodes (one per environment).
+      key: PRNG key; step: [] int32, rounds done (the demonstrations count as round 0).
     """
 
     params: dict
@@ -270,7 +274,8 @@ def make(
             expert_queries=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),
             key=key,
-            step=jnp.zeros((), jnp.int32),
+            # demonstrations are the expert's round: the first update is the learner's
+            step=jnp.asarray(0 if seed_obs is None else 1, jnp.int32),
         )
 
     def update(state: DAggerState) -> tuple[DAggerState, Metrics]:
@@ -297,7 +302,8 @@ def make(
         params, opt_state, fit_metrics = fit(
             state.params, state.opt_state, normalizer, buffer, key_fit
         )
-        episodes, last_return = stats.metrics_carried(state.last_return)
+        # every env starts afresh: its first episode, unbiased by the window's length
+        episodes, last_return = stats.first_episodes().metrics_carried(state.last_return)
         expert_queries = state.expert_queries + per_round
         metrics = {
             **fit_metrics,

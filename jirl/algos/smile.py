@@ -144,7 +144,7 @@ class SMILeState:
       params: member policy parameters, every leaf stacked `[max_rounds, ...]`.
       normalizers: Normalizer with leaves `[max_rounds, *obs_shape]` (count `[max_rounds]`).
       expert_queries: [] int32, states labelled by the expert so far.
-      last_return: [] mean true return of the mixture's most recently ended episodes.
+      last_return: [] mean true return of the last round's first episodes (one per environment).
       key: PRNG key; step: [] int32, rounds done (= members trained).
     """
 
@@ -261,12 +261,13 @@ def make(
 
         step = state.step + training.astype(jnp.int32)
         expert_queries = state.expert_queries + training.astype(jnp.int32) * per_round
-        episodes, last_return = stats.metrics_carried(state.last_return)
+        # every env starts afresh: its first episode, unbiased by the window's length
+        episodes, last_return = stats.first_episodes().metrics_carried(state.last_return)
         metrics = {
             **fit_metrics,
             **episodes,
             "beta": jnp.asarray(config.beta, jnp.float32),
-            "expert_weight": mixture_weights(config.beta, step, num_members)[0],
+            "expert_weight": weights[0],  # in π_{k−1}, the mixture this row's episodes ran
             "rounds": step.astype(jnp.float32),
             "expert_queries": expert_queries.astype(jnp.float32),
         }

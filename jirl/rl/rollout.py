@@ -41,6 +41,18 @@ class EpisodeStats:
             "episodes": count,
         }
 
+    def first_episodes(self) -> EpisodeStats:
+        """These stats with `ended` kept at each environment's first end only.
+
+        For a rollout that starts every environment afresh and runs at least the horizon
+        (DAgger's and SMILe's rounds): each first episode ends inside it, but of the episodes
+        after an early end only the short ones do, so averaging every ended episode would
+        lean towards failures (episodes of 10 or 500 steps, half each, return 1 per step:
+        174 instead of 255 over a 500-step window).
+        """
+        first = self.ended & (jnp.cumsum(self.ended, axis=0) == 1)
+        return self.replace(ended=first)
+
     def metrics_carried(self, last_return: Array) -> tuple[Metrics, Array]:
         """`metrics()` with `episode_return` carried over from `last_return` ([]) when no
         episode ended in this rollout, so the curve holds its value between long episodes.
