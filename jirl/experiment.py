@@ -26,7 +26,14 @@ from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import atomic_write_text, check_out_dir, digest, replace_dir
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
-from jirl.run import NonFiniteError, has_checkpoint, run
+from jirl.run import (
+    NonFiniteError,
+    check_state_fits,
+    has_checkpoint,
+    run,
+    seed_layout,
+    state_template,
+)
 from jirl.types import Algorithm
 
 
@@ -257,8 +264,14 @@ def train(
                 f"{out / 'config.yaml'} and no other settings, or pass --overwrite to start again"
             )
         check_inputs_unchanged(out, cfg)
-    # Every input is checked (data loaded, algorithm built) before the directory is touched.
+    # Every input is checked (data loaded, algorithm built, the state's size against the
+    # devices' memory) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
+    if initial_state is None:
+        template = state_template(algo, cfg.seeds)
+    else:
+        template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
+    check_state_fits(template, seed_layout(cfg.runs, device_list))
     if not resume:
         replace_dir(out)
         inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}

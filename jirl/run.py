@@ -183,6 +183,60 @@ def use_cpu_cores(count: int | None = None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
+def memory_limit(devices: Sequence) -> int | None:
+    """Bytes that `devices` can hold together, or None where it cannot be told: the sum of the
+    accelerators' allocator limits (`memory_stats()["bytes_limit"]`), and the host's physical
+    memory once for CPU devices (they share it, `use_cpu_cores`)."""
+    total, on_host = 0, False
+    for device in devices:
+        if device.platform == "cpu":
+            on_host = True
+            continue
+        stats = device.memory_stats() or {}
+        if "bytes_limit" not in stats:
+            return None
+        total += int(stats["bytes_limit"])
+    if on_host:
+        try:
+            total += os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): not told
+            return None
+    return total
+
+
+def check_state_fits(template, layout: SeedLayout) -> None:
+    """Refuse a training state that would take more than half of the devices' memory (an
+    update holds the state and its successor), before anything is allocated: past it, XLA
+    runs out of memory after compiling, or the host's kernel kills the process without a word
+    (`dagger.buffer_capacity: 200000000`, 4 seeds, on a 24 GB CPU).
+
+    Args:
+      template: the state's leaves `[seeds, ...]` or `[layout.padded, ...]`
+        (`jax.ShapeDtypeStruct`s or arrays).
+
+    Raises:
+      ConfigError: naming the state's size, its largest leaf and the devices' memory.
+    """
+    devices = jax.devices()[:1] if layout.sharding is None else layout.sharding.mesh.devices.flat
+    limit = memory_limit(list(devices))
+    leaves = jax.tree_util.tree_flatten_with_path(template)[0]
+    if limit is None or not leaves:
+        return
+    sizes = [(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize, path, x) for path, x in leaves]
+    scale = layout.padded / leaves[0][1].shape[0]
+    needed = scale * sum(size for size, _, _ in sizes)
+    if 2 * needed <= limit:
+        return
+    size, path, leaf = max(sizes, key=lambda entry: entry[0])
+    gb = lambda n: f"{n / 1e9:,.1f} GB"
+    raise ConfigError(
+        f"the training state of {layout.seeds} seed(s) needs {gb(needed)} (largest: "
+        f"{jax.tree_util.keystr(path)} {list(leaf.shape)} {np.dtype(leaf.dtype).name}, "
+        f"{gb(scale * size)}), more than half of the {gb(limit)} of device memory; use fewer "
+        "seeds or a smaller buffer, batch or network"
+    )
+
+
 def seed_map(f: Callable, sharding: NamedSharding | None) -> Callable:
     """`vmap(f)` over a leading seed axis; with a `sharding` (`SeedLayout.sharding`), each of
     its devices runs its own slice of seeds (`shard_map`; the axis a multiple of its devices).
@@ -208,8 +262,12 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
 
 
 def _init(algo: Algorithm, keys: Array, layout: SeedLayout):
-    """`vmap(algo.init)(keys)` on the padded seed axis, each device initialising its slice."""
-    return jax.jit(seed_map(algo.init, layout.sharding))(layout.pad(keys))
+    """`vmap(algo.init)(keys)` on the padded seed axis, each device initialising its slice,
+    once `check_state_fits` has seen the shapes it will allocate."""
+    keys = layout.pad(keys)
+    lowered = jax.jit(seed_map(algo.init, layout.sharding)).lower(keys)
+    check_state_fits(lowered.out_info, layout)
+    return lowered.compile()(keys)
 
 
 def save_checkpoint(
@@ -358,6 +416,7 @@ def run(
     earlier = Timing()  # the sessions before this call's
     if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
         template = initial_state if initial_state is not None else state_template(algo, seeds)
+        check_state_fits(template, layout)
         state, saved, done, saved_devices, earlier = _restore(ckpt, template)
         if done > num_updates:
             raise ConfigError(
@@ -380,6 +439,7 @@ def run(
         # with no chunk to move it there
         state = layout.pad(state)
     elif initial_state is not None:
+        check_state_fits(initial_state, layout)
         state = layout.pad(initial_state)
     else:
         state = _init(algo, jax.random.split(key, seeds), layout)

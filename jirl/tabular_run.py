@@ -31,6 +31,7 @@ from jirl.config import MAX_SEEDS, check_seed
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.plots import save_png
+from jirl.run import NonFiniteError, memory_limit
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -118,8 +119,9 @@ def train_tabular(
     Returns:
       The summary dict also written to `summary.json`.
     Raises:
-      ConfigError: an invalid algo, env, option, seeds or seed, or `out_dir` taken (one line,
-        says what to do).
+      ConfigError: an invalid algo, env, option, seeds or seed, `out_dir` taken, or a world and
+        horizon too large for the device's memory (one line, says what to do).
+      NonFiniteError: a seed's learned reward or scores are NaN or infinite; nothing is written.
     """
     start = time.perf_counter()
     out_dir = pathlib.Path(out_dir)
@@ -127,12 +129,14 @@ def train_tabular(
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
     mdp = build_world(env, opts)
+    check_fits(mdp, opts, seeds)
     run = make_run(algo, mdp, opts)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(seeds))
     compile_start = time.perf_counter()
     compiled = jax.jit(run).lower(keys).compile()
     compile_seconds = time.perf_counter() - compile_start
     out = jax.device_get(jax.block_until_ready(compiled(keys)))
+    check_finite(out, opts)
 
     replace_dir(out_dir)  # an earlier run's files (checkpoints, plots) must not stay beside these
     config = {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}
@@ -290,8 +294,44 @@ _ALGO_FNS = {
 }
 
 
+def check_fits(mdp: TabularMDP, opts: dict, seeds: int) -> None:
+    """Refuse a run whose expert policy `[H, S, A]` and demonstrations `[seeds, N, H]` (states
+    and actions), the least it must hold, take more than half of the device's memory: past it,
+    the run is killed or swaps without a word (`horizon: 100000000` on a 3x3 grid: 18 GB)."""
+    h, s, a = opts["horizon"], mdp.num_states, mdp.num_actions
+    needed = 4 * h * s * a + 8 * seeds * opts["num_demos"] * h
+    limit = memory_limit(jax.devices()[:1])
+    if limit is not None and 2 * needed > limit:
+        raise ConfigError(
+            f"horizon {h:,} over {s:,} states x {a} actions and {opts['num_demos']:,} demos for "
+            f"each of {seeds} seed(s) need at least {needed / 1e9:,.1f} GB, more than half of "
+            f"the {limit / 1e9:,.1f} GB of device memory; use a shorter horizon, a smaller world "
+            "or fewer demos or seeds"
+        )
+
+
+def check_finite(out: dict, opts: dict) -> None:
+    """Refuse results whose learned reward or scores are not finite (a diverged fit): a NaN
+    reward plans to an all-zero greedy policy, whose value gap reads like a poor but finite
+    result."""
+    finite = [
+        np.isfinite(out["reward"][i]).all() and np.isfinite(out["evd"][i])
+        for i in range(len(out["evd"]))
+    ]
+    if all(finite):
+        return
+    bad = [i for i, ok in enumerate(finite) if not ok]
+    fix = "; lower learning_rate" if "learning_rate" in opts else ""
+    raise NonFiniteError(
+        f"the learned reward of seed(s) {', '.join(map(str, bad))} is not finite after "
+        f"{opts['num_iterations']} iterations{fix}; nothing was written",
+        bad,
+    )
+
+
 def make_run(algo: str, mdp: TabularMDP, opts: dict):
-    """`run(keys [seeds]) -> dict` of per-seed results: pure, to be jitted."""
+    """`run(keys [seeds]) -> dict` of per-seed results: pure, to be jitted (the expert is
+    planned inside it, not captured as a constant `[H, S, A]`)."""
     config = algo_config(algo, opts)
     fit = _ALGO_FNS[algo]
     kw = dict(horizon=opts["horizon"], discount=opts["discount"])
@@ -299,9 +339,8 @@ def make_run(algo: str, mdp: TabularMDP, opts: dict):
     planner = (
         planning.soft_value_iteration if opts["expert"] == "soft" else planning.value_iteration
     )
-    expert = planner(mdp, true_reward, **kw).policy
 
-    def one_seed(key):
+    def one_seed(key, expert):
         key_demos, key_fit = jax.random.split(key)
         demos = tab_metrics.sample_demos(key_demos, mdp, expert, opts["num_demos"], opts["horizon"])
         result = fit(key_fit, mdp, demos, config)
@@ -320,7 +359,11 @@ def make_run(algo: str, mdp: TabularMDP, opts: dict):
             "random_policy_gap": tab_metrics.random_policy_gap(mdp, true_reward, **kw),
         }
 
-    return jax.vmap(one_seed)
+    def run(keys):
+        expert = planner(mdp, true_reward, **kw).policy
+        return jax.vmap(one_seed, in_axes=(0, None))(keys, expert)
+
+    return run
 
 
 def _stat(per_seed) -> dict:

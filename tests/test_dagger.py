@@ -270,3 +270,19 @@ def test_a_round_from_fresh_episodes_reports_each_envs_first_episode():
     assert float(first["episodes"]) == 4096  # one per environment
     assert abs(float(first["episode_return"]) - 255.0) < 15.0  # σ of the mean ≈ 3.8
     assert float(stats.metrics()["episode_return"]) < 200.0  # the window's bias, for contrast
+
+
+def test_cli_refuses_a_buffer_beyond_the_devices_memory_before_the_run_dir(
+    tmp_path, capsys, cartpole_expert
+):
+    """64 seeds × 2·10⁹ labelled cartpole states (obs and label: 20 bytes each) is 2.6 TB; the
+    process was killed without a word at a few GB beyond the host's memory."""
+    out = tmp_path / "run"
+    code = cli.main(
+        ["train", "dagger", "--config", "dagger-cartpole", "--expert", str(cartpole_expert),
+         "--out", str(out), "--seeds", "64", "--set", "dagger.buffer_capacity=2000000000"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "more than half of the" in err and ".buffer.obs [64, 2000000000, 4] float32" in err
+    assert not out.exists()  # checked before the run directory is made

@@ -210,3 +210,33 @@ def test_callback_returning_true_stops_the_run_and_checkpoints(tmp_path):
         load_checkpoint(
             tmp_path, state_template(algo._replace(init=lambda k: {"x": jnp.zeros(3)}), 1)
         )
+
+
+def test_a_state_larger_than_half_the_devices_memory_is_refused_before_allocating(tmp_path):
+    """`jirl.run` checks the shapes `init` would allocate (lowered, not run) against the devices'
+    memory: a state of terabytes is a one-line ConfigError, not an OOM kill after compiling."""
+    from jirl.run import check_state_fits, memory_limit, seed_layout
+
+    assert memory_limit(jax.devices()[:1]) > 0  # the host's memory, for CPU devices
+    layout = seed_layout(4)
+    small = {"params": jax.ShapeDtypeStruct((4, 1000), jnp.float32)}
+    check_state_fits(small, layout)
+    huge = {**small, "buffer": jax.ShapeDtypeStruct((4, 10**12), jnp.float32)}
+    with pytest.raises(ConfigError, match=r"needs 16,000.0 GB \(largest: \['buffer'\] \[4, "):
+        check_state_fits(huge, layout)
+
+    env = envs.make("cartpole")
+    base = ppo.make(ppo.PPOConfig(num_envs=2, num_steps=8), env)
+
+    def init(key):
+        return base.init(key), jnp.zeros((2**31 - 1, 4096), jnp.float32)  # 35 TB per seed
+
+    def update(state):
+        inner, extra = state
+        inner, metrics = base.update(inner)
+        return (inner, extra), metrics
+
+    algo = base._replace(init=init, update=update)
+    with pytest.raises(ConfigError, match="more than half of the .* of device memory"):
+        jirl.run(algo, jax.random.PRNGKey(0), 1, seeds=2, checkpoint_dir=tmp_path / "ckpt")
+    assert not (tmp_path / "ckpt").exists()

@@ -105,6 +105,7 @@ def test_rounds_stack_new_members_and_stop_at_max_rounds():
         {"beta": 0.0},
         {"beta": 1.2},
         {"max_rounds": 0},
+        {"max_rounds": 10_001},
         {"num_envs": 0},
         {"steps_per_round": 0},
         {"sgd_steps": 0},

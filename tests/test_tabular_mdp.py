@@ -188,3 +188,25 @@ def test_value_difference_of_a_time_indexed_policy_takes_its_horizon():
     assert plan.policy.shape[0] == 7
     gap = metrics.policy_value_difference(mdp, mdp.reward, plan.policy, discount=0.9)
     np.testing.assert_allclose(gap, 0.0, atol=1e-5)
+
+
+def test_rows_within_the_tolerance_are_renormalised_so_mass_does_not_drift():
+    """Rows of 1.00009 pass the check (1e-4) and were stored as given: the visitation mass of
+    a 2,000-step horizon grew to 1.2 per step, the discounted one (γ = 0.999) to 1,099."""
+    from jirl.tabular import planning
+
+    rng = np.random.default_rng(0)
+    transition = rng.dirichlet(np.ones(4), size=(4, 2)) * 1.00009
+    successors = np.tile(np.arange(4), (4, 2, 1))
+    policy = jnp.full((4, 2), 0.5)
+    for mdp in (
+        mdp_lib.dense_mdp(transition, np.full(4, 0.25) * 1.00009),
+        mdp_lib.sparse_mdp(successors, transition, np.full(4, 0.25)),
+    ):
+        rows = mdp.transition if mdp.format == "dense" else mdp.prob
+        np.testing.assert_allclose(np.asarray(rows).sum(-1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(mdp.initial).sum(), 1.0, atol=1e-6)
+        mass = planning.visitation(mdp, policy, horizon=2000).state.sum() / 2000
+        np.testing.assert_allclose(mass, 1.0, atol=1e-4)
+        mass = planning.visitation(mdp, policy, horizon=None, discount=0.999).state.sum()
+        np.testing.assert_allclose(mass, 1000.0, rtol=1e-3)

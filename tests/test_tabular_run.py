@@ -160,3 +160,42 @@ def test_num_demos_flag_sets_the_tabular_num_demos(capsys, tmp_path):
     code = cli.main([*argv, "--updates", "2", "--set", "size=4", "--quiet"])
     assert code == 0, capsys.readouterr().err
     assert yaml.safe_load((out / "config.yaml").read_text())["num_demos"] == 8
+
+
+def test_numbers_in_exponent_form_are_taken_as_the_other_commands_take_them():
+    """YAML 1.1 reads `3e-4` as a string; `jirl train --help`'s own example wrote one."""
+    opts = resolve_options("maxent", "gridworld", {"learning_rate": "3e-4", "num_demos": "1e2"})
+    assert opts["learning_rate"] == 3e-4 and opts["num_demos"] == 100
+    with pytest.raises(ConfigError, match="num_demos must be an integer"):
+        resolve_options("maxent", "gridworld", {"num_demos": "1.5e0"})
+    with pytest.raises(ConfigError, match="learning_rate must be a number, got 'nan'"):
+        resolve_options("maxent", "gridworld", {"learning_rate": "nan"})
+
+
+def test_a_non_finite_learned_reward_is_a_nan_score_and_a_failed_run(tmp_path):
+    """A NaN reward plans to an all-zero greedy policy: its EVD read as a finite, merely poor
+    score (1.83 on this grid) and its correlation as 0.0, and the run exited 0."""
+    import jax.numpy as jnp
+
+    from jirl.run import NonFiniteError
+    from jirl.tabular import mdp as mdp_lib
+    from jirl.tabular import metrics
+
+    mdp = mdp_lib.gridworld(4, slip=0.1, features="none")
+    nan = jnp.full(mdp.num_states, jnp.nan).at[0].set(1.0)
+    assert jnp.isnan(metrics.expected_value_difference(mdp, mdp.reward, nan, horizon=8))
+    assert jnp.isnan(metrics.reward_correlation(nan, mdp.reward))
+    assert jnp.isnan(metrics.reward_correlation(nan.at[1].set(jnp.inf), mdp.reward))
+    assert metrics.reward_correlation(jnp.ones(mdp.num_states), mdp.reward) == 0.0  # constant
+    options = {"size": 4, "horizon": 8, "num_iterations": 5, "learning_rate": 1e38}
+    with pytest.raises(NonFiniteError, match="seed.s. 0, 1 is not finite .* lower learning_rate"):
+        train_tabular("maxent", "gridworld", tmp_path / "run", options, seeds=2)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_horizon_beyond_the_devices_memory_is_refused_before_planning(tmp_path):
+    """The expert's policy [H, S, A] was built eagerly and captured into the program as a
+    constant: 18 GB for a 3x3 grid at H = 10⁸, and the run hung compiling."""
+    with pytest.raises(ConfigError, match=r"horizon 100,000,000 over 9 states x 5 actions .* GB"):
+        train_tabular("maxent", "gridworld", tmp_path / "run", {"size": 3, "horizon": 10**8})
+    assert not (tmp_path / "run").exists()

@@ -55,6 +55,11 @@ from jirl.oracle import Oracle, as_oracle, label, round_steps
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
+#: One policy network per round is kept on the device, and every step samples a member among
+#: them: beyond this many, a mixture is memory and time spent on members of weight ~0 (at β =
+#: 0.3 the 100th round's weight is 1e-16).
+MAX_ROUNDS = 10_000
+
 
 @dataclass(frozen=True)
 class SMILeConfig:
@@ -62,7 +67,7 @@ class SMILeConfig:
 
     Attributes:
       beta: mixing rate β in (0, 1]: the weight the first new policy takes from the expert.
-      max_rounds: capacity of the mixture (stacked members); static.
+      max_rounds: capacity of the mixture (stacked members), at most `MAX_ROUNDS`; static.
       num_envs: parallel environments of the rollout.
       steps_per_round: steps per environment per round (dataset = num_envs * steps_per_round),
         at least the environment's horizon; None (default): the horizon, one whole episode
@@ -96,6 +101,11 @@ class SMILeConfig:
         require(
             self.steps_per_round is None or self.steps_per_round >= 1,
             f"smile.steps_per_round must be >= 1 (or unset), got {self.steps_per_round}",
+        )
+        require(
+            self.max_rounds <= MAX_ROUNDS,
+            f"smile.max_rounds must be at most {MAX_ROUNDS:,} (one network is kept per round), "
+            f"got {self.max_rounds:,}",
         )
         validate_policy_fit(self, "smile")
 

@@ -199,11 +199,13 @@ def expected_value_difference(
     mdp: TabularMDP, true_reward: Array, learned_reward: Array, *, horizon=None, discount=1.0
 ):
     """EVD: V*(true) − V^{π*(learned)}(true), π*(learned) the optimal policy for the learned
-    reward. Rewards `[S]` or `[S, A]`; returns a scalar."""
+    reward. Rewards `[S]` or `[S, A]`; returns a scalar, NaN if the learned reward holds a NaN
+    or an infinity (its greedy policy would be all zeros there, and its value gap finite)."""
     policy = planning.value_iteration(
         mdp, learned_reward, horizon=horizon, discount=discount
     ).policy
-    return policy_value_difference(mdp, true_reward, policy, horizon=horizon, discount=discount)
+    gap = policy_value_difference(mdp, true_reward, policy, horizon=horizon, discount=discount)
+    return jnp.where(jnp.isfinite(learned_reward).all(), gap, jnp.nan)
 
 
 def random_policy_gap(mdp: TabularMDP, true_reward: Array, *, horizon=None, discount=1.0):
@@ -213,12 +215,14 @@ def random_policy_gap(mdp: TabularMDP, true_reward: Array, *, horizon=None, disc
 
 
 def reward_correlation(learned_reward: Array, true_reward: Array) -> Array:
-    """Pearson correlation of two reward tables of the same shape (0 if one is constant)."""
+    """Pearson correlation of two reward tables of the same shape (0 if one is constant, NaN if
+    either holds a NaN or an infinity)."""
     chex.assert_equal_shape([learned_reward, true_reward])
     x = learned_reward.reshape(-1) - learned_reward.mean()
     y = true_reward.reshape(-1) - true_reward.mean()
     denom = jnp.sqrt(jnp.sum(x * x) * jnp.sum(y * y))
-    return jnp.where(denom > 0, jnp.sum(x * y) / jnp.where(denom > 0, denom, 1.0), 0.0)
+    corr = jnp.where(denom > 0, jnp.sum(x * y) / jnp.where(denom > 0, denom, 1.0), 0.0)
+    return jnp.where(jnp.isnan(denom), jnp.nan, corr)
 
 
 def feature_expectation_gap(

@@ -7,6 +7,7 @@ a one-line `ConfigError` that names the option. `build_world` builds the world t
 from __future__ import annotations
 
 import math
+import re
 
 import jax
 import numpy as np
@@ -25,8 +26,24 @@ def hint(word, choices) -> str:
     return f" (did you mean '{close}'?)" if close else ""
 
 
+#: a number in exponent form without a dot in its mantissa (`3e-4`, `1E6`), which YAML 1.1 (PyYAML)
+#: reads as a string; `jirl.config` takes it as a number too
+_EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
+def _exponent_form(value):
+    """`value` as a float where it is a string in `_EXPONENT_FORM`, else unchanged."""
+    if isinstance(value, str) and _EXPONENT_FORM.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
-    """`value` as an int in [low, high]; a bool, float or string is refused."""
+    """`value` as an int in [low, high] (a whole number in exponent form, `1e6`, is taken); a
+    bool, another float or a string is refused."""
+    number = _exponent_form(value)
+    if isinstance(number, float) and number.is_integer() and value is not number:
+        value = int(number)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
     if value < low or value > high:
@@ -35,7 +52,9 @@ def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
 
 
 def number(name: str, value, *, positive: bool = False, non_negative: bool = False) -> float:
-    """`value` as a finite float (an int is accepted); a bool or string is refused."""
+    """`value` as a finite float (an int, or a string in exponent form that YAML left one,
+    `3e-4`, is accepted); a bool or another string is refused."""
+    value = _exponent_form(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     value = float(value)
