@@ -446,6 +446,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
         return 1
+    except MemoryError:  # NumPy on the host (a tabular world's tables), one line
+        print(
+            "jirl: error: out of host memory; use a smaller world or horizon, fewer seeds, "
+            "environments or steps, or a smaller batch or network",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as e:  # out of memory: a config too large for the device, one line
         runtime = type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")  # jax ≥ / < 0.5
         if not runtime or "RESOURCE_EXHAUSTED" not in str(e):

@@ -380,8 +380,12 @@ class TrajectoryReward:
     r_θ(τ) − log q(τ), the log importance ratio of GCL and, minus log Z, the logit of GAN-GCL's
     discriminator D(τ) = exp(r_θ(τ)) / (exp(r_θ(τ)) + Z q(τ)). The dynamics' factors of q(τ)
     cancel against those of the MaxEnt model p(τ) ∝ p(dynamics) exp(r_θ(τ)), so only the
-    policy's log-probabilities appear. Parameters: `{"reward": MLP, "log_z": []}`; log Z is
-    learned by GAN-GCL only.
+    policy's log-probabilities appear. That is exact for whole episodes from the initial
+    distribution. A segment that starts mid-episode starts from the sampler's state marginal
+    for policy samples and the expert's for demonstrations; q(τ) leaves that density out (as
+    common to both), so segments shorter than the horizon give biased weights and a biased
+    GAN-GCL D, less so the closer those marginals are. Parameters: `{"reward": MLP,
+    "log_z": []}`; log Z is learned by GAN-GCL only.
     """
 
     spec: Spec

@@ -74,6 +74,8 @@ def test_maxent_gradient_vanishes_at_the_truth_and_one_pass_agrees(causal):
     # The gradient is the gradient of the dual objective θ·μ_E − log Z(θ).
     auto = jax.grad(lambda w: maxent_gradient(mdp, w, feats, counts, horizon=HORIZON)[1])(other)
     np.testing.assert_allclose(two, auto, atol=1e-4)
+    with pytest.raises(ValueError, match="one_pass counts features backwards over a finite"):
+        maxent_gradient(mdp, other, feats, counts, horizon=None, discount=0.9, one_pass=True)
 
 
 def test_maxent_vmaps_over_seeds_and_over_problems_sharing_dynamics():

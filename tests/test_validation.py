@@ -179,6 +179,23 @@ def test_running_out_of_device_memory_is_one_line(monkeypatch, capsys):
         cli.main(["plot", "RUN"])
 
 
+def test_running_out_of_host_memory_is_one_line(monkeypatch, capsys, tmp_path):
+    """NumPy building a large world's tables on the host (objectworld size 1000 with 1000
+    objects: 7.45 GiB of distances) raised a 26-line MemoryError traceback."""
+    from jirl import cli, tabular_run
+
+    def huge_world(env, opts):  # NumPy's _ArrayMemoryError is a MemoryError
+        raise MemoryError("Unable to allocate 7.45 GiB for an array with shape (1000000, 1000)")
+
+    monkeypatch.setattr(tabular_run, "build_world", huge_world)
+    argv = ["train", "maxent", "--env", "objectworld", "--out", str(tmp_path / "run")]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jirl: error: out of host memory; use a smaller world") and (
+        err.count("\n") == 1
+    )
+
+
 def test_the_generators_messages_name_the_algorithms_own_fields():
     """`--set gail.learning_rate=-1` said "ppo.learning_rate must be > 0": there is no `ppo:`
     section in a GAIL config."""

@@ -291,8 +291,9 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             reward_weights = weights
         else:
             # MWAL (Algorithm 1): W^(t+1) = W^(t)·β^G(μ(π^(t))), π^(t) the response to W^(t):
-            # the policy that collected this round was trained on W^(t) last round. This round
-            # it trains on W^(t+1), towards π^(t+1).
+            # the policy that collected this round was trained on W^(t) last round (on round 0
+            # it is the random initialisation, not a response to the uniform W^(0); it enters
+            # μ̄ like the others). This round it trains on W^(t+1), towards π^(t+1).
             weights = mw_update(state.weights, complement(mu), mu_expert_game, beta)
             reward_weights = weights
             rounds = state.step.astype(jnp.float32)

@@ -114,6 +114,11 @@ def maxent_gradient(
     chex.assert_rank([weights, features, demo_counts], [1, 3, 1])
     reward = features @ weights  # [S, A]
     if one_pass:
+        if horizon is None:
+            raise ValueError(
+                "one_pass counts features backwards over a finite horizon; set a horizon, or "
+                "one_pass=False for a discounted infinite-horizon problem"
+            )
         expected, log_z = planning.soft_expected_features(
             mdp, reward, features, horizon=horizon, discount=discount
         )
