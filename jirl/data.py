@@ -50,6 +50,8 @@ class DemoHeader:
     random_return: float | None = None
     env_options: dict | None = None  # `Env.options` (e.g. Brax's backend); absent in old files
     horizon: int | None = None  # the env's time limit when recorded; absent in old files
+    # episodes ran to the horizon past a fall (`Env.fixed_horizon`); absent in old files
+    fixed_horizon: bool | None = None
     format_version: int = FORMAT_VERSION
 
 
@@ -146,6 +148,7 @@ def save(
         random_return=None if random_return is None else float(random_return),
         env_options=env.options_dict(),
         horizon=env.horizon,
+        fixed_horizon=env.fixed_horizon,
     )
     header_bytes = np.frombuffer(json.dumps(header.__dict__).encode(), dtype=np.uint8)
     arrays = {f: np.asarray(getattr(trajectories, f)) for f in FIELDS}
@@ -227,9 +230,14 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     unknown = set(data) - set(DemoHeader.__dataclass_fields__)
     if unknown:
         fail(f"field 'header' has unknown keys {sorted(unknown)}")
+    if type(data["env"]) is not str:
+        fail(f"field 'header.env' must be an environment name, got {data['env']!r}")
+    for key in ("num_episodes", "num_transitions"):
+        if type(data[key]) is not int:  # 5.0 or true would compare equal to the counts
+            fail(f"field 'header.{key}' must be an integer, got {data[key]!r}")
     action = data["action"]
-    if not isinstance(action, dict) or "discrete" not in action:
-        fail("field 'header.action' must be an object with 'discrete'")
+    if not isinstance(action, dict) or type(action.get("discrete")) is not bool:
+        fail("field 'header.action' must be an object with 'discrete': true or false")
     if action["discrete"] and not (type(action.get("n")) is int and action["n"] >= 1):
         fail("field 'header.action.n' must be a positive integer for discrete actions")
     if not action["discrete"] and not (type(action.get("dim")) is int and action["dim"] >= 1):
@@ -237,7 +245,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     if not action["discrete"]:
         _check_bounds(action, fail)
     if not isinstance(data["obs_shape"], list) or not all(
-        isinstance(d, int) and d >= 1 for d in data["obs_shape"]
+        type(d) is int and d >= 1 for d in data["obs_shape"]
     ):
         fail("field 'header.obs_shape' must be a list of positive integers")
     for key in ("expert_return", "random_return"):
@@ -260,6 +268,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     horizon = data.get("horizon")
     if horizon is not None and not (type(horizon) is int and horizon >= 1):
         fail("field 'header.horizon' must be a positive integer")
+    if data.get("fixed_horizon") is not None and type(data["fixed_horizon"]) is not bool:
+        fail(f"field 'header.fixed_horizon' must be true or false, got {data['fixed_horizon']!r}")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
 
@@ -408,6 +418,15 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
     mismatch = horizon_mismatch(header.horizon, env)
     if mismatch:
         fail(f"field 'header.horizon': {mismatch}")
+    if header.fixed_horizon is not None and header.fixed_horizon != env.fixed_horizon:
+        # fixed-horizon episodes run on past a fall, unflagged: they are not this env's episodes
+        want = "true" if header.fixed_horizon else "false"
+        fail(
+            f"field 'header.fixed_horizon': recorded with fixed_horizon={header.fixed_horizon}, "
+            f"but the environment has {env.fixed_horizon}; make the environment with "
+            f"fixed_horizon={header.fixed_horizon} (jirl CLI: fixed_horizon: {want} at the top "
+            "of the config)"
+        )
     longest = int(np.max(t.episode_lengths))
     if longest > env.horizon:  # a file from before horizons were recorded
         fail(

@@ -71,9 +71,12 @@ def choose_seed(returns: np.ndarray, fall_rates: np.ndarray, terminal_failure: b
     fraction that terminated). Every seed competes when none qualifies or when a termination is
     a goal reached, not a fall (`terminal_failure` False)."""
     returns = np.asarray(returns, np.float64)
-    steady = np.asarray(fall_rates) <= MAX_FALL_RATE
+    finite = np.isfinite(returns)  # a NaN return would win argmax
+    if not finite.any():
+        raise RunError("every expert seed's evaluation return is NaN or infinite; none to keep")
+    steady = (np.asarray(fall_rates) <= MAX_FALL_RATE) & finite
     if not terminal_failure or not steady.any():
-        steady = np.ones_like(steady)
+        steady = finite
     return int(np.argmax(np.where(steady, returns, -np.inf)))
 
 

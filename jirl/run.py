@@ -7,6 +7,7 @@ updates once and loops over chunks on the host. Nothing inside jit knows about f
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import warnings
@@ -183,10 +184,35 @@ def use_cpu_cores(count: int | None = None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
+#: where Linux tells a process's memory limit (cgroup v2, then v1): a container's or a batch
+#: job's, below the machine's physical memory
+CGROUP_MEMORY_LIMITS = (
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+)
+
+
+def host_memory() -> int | None:
+    """Bytes of memory this process may use on the host: the physical memory, or the cgroup's
+    limit where that is lower (None where neither can be told: no `sysconf`, Windows)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for path in CGROUP_MEMORY_LIMITS:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max": no limit
+            total = min(total, int(text))
+    return total
+
+
 def memory_limit(devices: Sequence) -> int | None:
     """Bytes that `devices` can hold together, or None where it cannot be told: the sum of the
-    accelerators' allocator limits (`memory_stats()["bytes_limit"]`), and the host's physical
-    memory once for CPU devices (they share it, `use_cpu_cores`)."""
+    accelerators' allocator limits (`memory_stats()["bytes_limit"]`), and the host's memory
+    (`host_memory`) once for CPU devices (they share it, `use_cpu_cores`)."""
     total, on_host = 0, False
     for device in devices:
         if device.platform == "cpu":
@@ -197,10 +223,10 @@ def memory_limit(devices: Sequence) -> int | None:
             return None
         total += int(stats["bytes_limit"])
     if on_host:
-        try:
-            total += os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): not told
+        host = host_memory()
+        if host is None:
             return None
+        total += host
     return total
 
 
@@ -222,18 +248,22 @@ def check_state_fits(template, layout: SeedLayout) -> None:
     leaves = jax.tree_util.tree_flatten_with_path(template)[0]
     if limit is None or not leaves:
         return
-    sizes = [(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize, path, x) for path, x in leaves]
-    scale = layout.padded / leaves[0][1].shape[0]
-    needed = scale * sum(size for size, _, _ in sizes)
+    # dtype.itemsize: NumPy's, and a typed PRNG key's (`jax.random.key`) too
+    sizes = [(math.prod(x.shape) * x.dtype.itemsize, path, x) for path, x in leaves]
+    rows = next((x.shape[0] for _, x in leaves if x.ndim), layout.padded)
+    needed = layout.padded / rows * sum(size for size, _, _ in sizes)
     if 2 * needed <= limit:
         return
     size, path, leaf = max(sizes, key=lambda entry: entry[0])
     gb = lambda n: f"{n / 1e9:,.1f} GB"
+    padded = ""
+    if layout.padded != rows:
+        padded = f"; {layout.seeds} seeds run as {layout.padded} on {layout.devices} devices"
     raise ConfigError(
         f"the training state of {layout.seeds} seed(s) needs {gb(needed)} (largest: "
-        f"{jax.tree_util.keystr(path)} {list(leaf.shape)} {np.dtype(leaf.dtype).name}, "
-        f"{gb(scale * size)}), more than half of the {gb(limit)} of device memory; use fewer "
-        "seeds or a smaller buffer, batch or network"
+        f"{jax.tree_util.keystr(path)} {list(leaf.shape)} {leaf.dtype}, {gb(size)}{padded}), "
+        f"more than half of the {gb(limit)} of device memory; use fewer seeds or a smaller "
+        "buffer, batch or network"
     )
 
 

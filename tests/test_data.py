@@ -114,6 +114,11 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"terminated": "NO_FLAG", "truncated": "NO_FLAG"}, "episode 0's last step .* neither"),
         ({"terminated": "AT_ENDS", "truncated": "AT_ENDS"}, "episode 0's last step .* both"),
         ({"next_obs": "SHIFTED"}, "'next_obs' at step 0 differs from 'obs' at step 1"),
+        ({"header": "EPISODES_FLOAT"}, r"'header.num_episodes' must be an integer, got \d+\.0"),
+        ({"header": "DISCRETE_STRING"}, "'discrete': true or false"),
+        ({"header": "ENV_NUMBER"}, "'header.env' must be an environment name, got 5"),
+        ({"header": "OBS_SHAPE_BOOL"}, "'header.obs_shape' must be a list of positive integers"),
+        ({"header": "FIXED_STRING"}, "'header.fixed_horizon' must be true or false, got 'no'"),
     ],
 )
 def test_bad_fields(tmp_path, cartpole, demos, changes, match):
@@ -142,6 +147,14 @@ def test_bad_fields(tmp_path, cartpole, demos, changes, match):
                 "NO_FLAG": np.zeros(n, bool),
                 "AT_ENDS": np.isin(np.arange(n), np.cumsum(demos.episode_lengths) - 1),
                 "SHIFTED": np.asarray(demos.next_obs) + 1.0,
+                # each compared equal to what it should have been (5.0 == 5, "no" is truthy)
+                "EPISODES_FLOAT": header_with(
+                    demos, cartpole, num_episodes=float(demos.num_episodes)
+                ),
+                "DISCRETE_STRING": header_with(demos, cartpole, action={"discrete": "no", "n": 2}),
+                "ENV_NUMBER": header_with(demos, cartpole, env=5),
+                "OBS_SHAPE_BOOL": header_with(demos, cartpole, obs_shape=[True, 4]),
+                "FIXED_STRING": header_with(demos, cartpole, fixed_horizon="no"),
             }[v]
         resolved[k] = v
     p = write(tmp_path / "d.npz", demos, cartpole, **resolved)
@@ -302,6 +315,28 @@ def test_demos_and_experts_record_the_horizon_and_refuse_another(tmp_path, demos
     assert experts.load(tmp_path / "expert", cartpole).expert_return == 30.0
     with pytest.raises(DataError, match="field 'horizon': recorded with horizon 30"):
         experts.load(tmp_path / "expert", longer)
+
+
+def test_demos_record_a_fixed_horizon_and_refuse_an_env_without_one(tmp_path, cartpole):
+    """Fixed-horizon episodes run on past a fall, flagged neither terminated nor truncated
+    there: loaded into an env whose episodes end at the fall, they were taken as an expert that
+    never falls (30-step episodes of returns 11 and 10, none terminated)."""
+    fixed = envs.make("cartpole", horizon=30, fixed_horizon=True)
+    always_right = lambda o, k: jax.numpy.int32(1)
+    recorded = data.collect(fixed, always_right, jax.random.PRNGKey(0), 2)
+    path = data.save(tmp_path / "d.npz", recorded, fixed, random_return=5.0)
+    assert data.load(path, env=fixed).header.fixed_horizon is True
+    with pytest.raises(DataError, match=r"recorded with fixed_horizon=True, but the environment"):
+        data.load(path, env=cartpole)
+    unfixed = data.collect(cartpole, always_right, jax.random.PRNGKey(0), 2)
+    plain = data.save(tmp_path / "p.npz", unfixed, cartpole)
+    assert data.load(plain, env=cartpole).header.fixed_horizon is False
+    with pytest.raises(DataError, match=r"fixed_horizon=False.*fixed_horizon: false at the top"):
+        data.load(plain, env=fixed)
+    # a file from before the field was recorded loads into either
+    header = header_with(recorded, fixed, horizon=30)
+    old = write(tmp_path / "o.npz", recorded, fixed, header=header)
+    assert data.load(old, env=cartpole).header.fixed_horizon is None
 
 
 def test_horizon_must_be_a_positive_integer(tmp_path, demos, cartpole):

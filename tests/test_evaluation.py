@@ -3,8 +3,10 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jirl import envs
+from jirl.errors import RunError
 from jirl.evaluation import episode_outcomes, random_act_fn
 from jirl.expert_run import MAX_FALL_RATE, choose_seed
 
@@ -60,3 +62,7 @@ def test_choose_seed_prefers_the_best_seed_that_stays_up():
     assert choose_seed(returns, falls, terminal_failure=False) == 0
     # when every seed falls, the best return is kept (and `jirl expert` warns)
     assert choose_seed(returns, np.ones(3), terminal_failure=True) == 0
+    # a seed whose evaluation went NaN never wins (argmax takes NaN for the largest)
+    assert choose_seed(np.array([100.0, np.nan, 50.0]), np.zeros(3), terminal_failure=True) == 0
+    with pytest.raises(RunError, match="every expert seed's evaluation return is NaN"):
+        choose_seed(np.array([np.nan, np.inf]), np.zeros(2), terminal_failure=True)

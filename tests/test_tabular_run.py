@@ -176,6 +176,7 @@ def test_a_non_finite_learned_reward_is_a_nan_score_and_a_failed_run(tmp_path):
     """A NaN reward plans to an all-zero greedy policy: its EVD read as a finite, merely poor
     score (1.83 on this grid) and its correlation as 0.0, and the run exited 0."""
     import jax.numpy as jnp
+    import numpy as np
 
     from jirl.run import NonFiniteError
     from jirl.tabular import mdp as mdp_lib
@@ -187,6 +188,8 @@ def test_a_non_finite_learned_reward_is_a_nan_score_and_a_failed_run(tmp_path):
     assert jnp.isnan(metrics.reward_correlation(nan, mdp.reward))
     assert jnp.isnan(metrics.reward_correlation(nan.at[1].set(jnp.inf), mdp.reward))
     assert metrics.reward_correlation(jnp.ones(mdp.num_states), mdp.reward) == 0.0  # constant
+    huge = metrics.reward_correlation(mdp.reward * 1e20, mdp.reward)  # squares beyond float32
+    np.testing.assert_allclose(huge, 1.0, rtol=1e-5)
     options = {"size": 4, "horizon": 8, "num_iterations": 5, "learning_rate": 1e38}
     with pytest.raises(NonFiniteError, match="seed.s. 0, 1 is not finite .* lower learning_rate"):
         train_tabular("maxent", "gridworld", tmp_path / "run", options, seeds=2)
@@ -195,7 +198,8 @@ def test_a_non_finite_learned_reward_is_a_nan_score_and_a_failed_run(tmp_path):
 
 def test_a_horizon_beyond_the_devices_memory_is_refused_before_planning(tmp_path):
     """The expert's policy [H, S, A] was built eagerly and captured into the program as a
-    constant: 18 GB for a 3x3 grid at H = 10⁸, and the run hung compiling."""
-    with pytest.raises(ConfigError, match=r"horizon 100,000,000 over 9 states x 5 actions .* GB"):
-        train_tabular("maxent", "gridworld", tmp_path / "run", {"size": 3, "horizon": 10**8})
+    constant: 18 GB for a 3x3 grid at H = 10⁸, and the run hung compiling. At H = 2·10⁹ it
+    needs 1.4 TB with the demos, beyond any machine's memory."""
+    with pytest.raises(ConfigError, match=r"horizon 2,000,000,000 over 9 states x 5 actions"):
+        train_tabular("maxent", "gridworld", tmp_path / "run", {"size": 3, "horizon": 2 * 10**9})
     assert not (tmp_path / "run").exists()

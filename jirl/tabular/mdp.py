@@ -117,7 +117,7 @@ def dense_mdp(
     `transposed=True` (default) also stores `transition_t [S, S·A]` for the forward pass: about
     twice as fast on CPU, at twice the memory (see module doc).
     """
-    transition = np.asarray(transition, np.float64)
+    transition = np.asarray(transition, np.float32)
     if transition.ndim != 3 or transition.shape[0] != transition.shape[2]:
         raise ConfigError(f"transition must have shape [S, A, S], got {transition.shape}")
     num_states = transition.shape[0]
@@ -168,7 +168,7 @@ def sparse_mdp(
     scatter-adds.
     """
     next_state = np.asarray(next_state)
-    prob = np.asarray(prob, np.float64)
+    prob = np.asarray(prob, np.float32)
     if next_state.ndim != 3 or next_state.shape != prob.shape:
         raise ConfigError(
             f"next_state and prob must both have shape [S, A, K], got {next_state.shape} "
@@ -215,8 +215,8 @@ def grid_mdp(
     if any(abs(dr) > 1 or abs(dc) > 1 for dr, dc in moves):
         raise ConfigError(f"grid moves must be one cell at most in each direction, got {moves}")
     mdp = TabularMDP(
-        initial=jnp.asarray(initial, jnp.float32),
-        move_prob=jnp.asarray(move_prob),
+        initial=jnp.asarray(_normalised("initial", initial, axis=0)),
+        move_prob=jnp.asarray(_normalised("move_prob", move_prob, axis=1)),
         features=_opt(features),
         reward=_opt(reward),
         grid_shape=(rows, cols),
@@ -344,14 +344,14 @@ def validate_mdp(mdp: TabularMDP) -> None:
 
 
 def _normalised(name: str, p, axis: int) -> np.ndarray:
-    """`p` checked by `_check_distribution`, then divided by its sums along `axis` in float64,
-    as float32: distributions within the tolerance of 1 are made to sum to 1, so that mass
+    """`p` as float32, checked by `_check_distribution`, then divided by its sums along `axis`
+    (summed in float64): distributions within the tolerance of 1 are made to sum to 1, so that mass
     does not drift over long horizons (rows of 1.00009: visitation mass 1.2 at t = 2,000)."""
-    p = np.asarray(p, np.float64)
+    p = np.asarray(p, np.float32)
     if p.ndim != axis + 1 or p.size == 0:  # a wrong shape: `validate_mdp` says which
-        return p.astype(np.float32)
+        return p
     _check_distribution(name, p, axis)
-    return (p / p.sum(axis=axis, keepdims=True)).astype(np.float32)
+    return p / p.sum(axis=axis, dtype=np.float64, keepdims=True).astype(np.float32)
 
 
 def _check_distribution(name: str, p: np.ndarray, axis: int) -> None:

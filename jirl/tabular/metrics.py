@@ -218,8 +218,13 @@ def reward_correlation(learned_reward: Array, true_reward: Array) -> Array:
     """Pearson correlation of two reward tables of the same shape (0 if one is constant, NaN if
     either holds a NaN or an infinity)."""
     chex.assert_equal_shape([learned_reward, true_reward])
-    x = learned_reward.reshape(-1) - learned_reward.mean()
-    y = true_reward.reshape(-1) - true_reward.mean()
+
+    def centred(r):  # scaled by its largest entry: the squares of 1e20 overflow float32
+        r = r.reshape(-1) - r.mean()
+        top = jnp.max(jnp.abs(r))
+        return r / jnp.where(top > 0, top, 1.0)
+
+    x, y = centred(learned_reward), centred(true_reward)
     denom = jnp.sqrt(jnp.sum(x * x) * jnp.sum(y * y))
     corr = jnp.where(denom > 0, jnp.sum(x * y) / jnp.where(denom > 0, denom, 1.0), 0.0)
     return jnp.where(jnp.isnan(denom), jnp.nan, corr)

@@ -26,8 +26,8 @@ def hint(word, choices) -> str:
     return f" (did you mean '{close}'?)" if close else ""
 
 
-#: a number in exponent form without a dot in its mantissa (`3e-4`, `1E6`), which YAML 1.1 (PyYAML)
-#: reads as a string; `jirl.config` takes it as a number too
+#: a number in exponent form (`3e-4`, `1E6`, `1.0e4`, `.5e3`): YAML 1.1 (PyYAML) reads those
+#: without both a dot and a signed exponent as strings; `jirl.config` takes them as numbers too
 _EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 
