@@ -73,3 +73,19 @@ def test_fixed_horizon_never_terminates_and_masks_reward():
     assert not ended_early and bool(state.truncated)
     assert bool(state.failed)
     assert 5 < total < 100  # reward stopped counting after the pole fell
+
+
+def test_a_non_finite_state_ends_the_episode_and_its_return_shows_it():
+    """Brax's health checks compare with < and >, false for NaN: a NaN policy on
+    inverted_pendulum was paid the alive bonus for the whole horizon (100 of 100, a full score;
+    a random policy gets 15-56). Now its episode ends on the first step; on pendulum, whose
+    reward is computed from the state, the return is NaN, never a good-looking 0."""
+    from jirl.evaluation import episode_returns
+
+    env = envs.make("inverted_pendulum", backend="positional", horizon=100)
+    nan_policy = lambda o, k: jnp.full(env.spec.action_shape, jnp.nan)
+    returns = episode_returns(env, nan_policy, jax.random.PRNGKey(0), 4)
+    np.testing.assert_array_equal(returns, 1.0)
+    pendulum = envs.make("pendulum")
+    state = pendulum.step(pendulum.reset(jax.random.PRNGKey(0)), jnp.full((1,), jnp.nan))
+    assert bool(state.terminated) and not bool(state.truncated) and jnp.isnan(state.reward)

@@ -194,7 +194,12 @@ class Env:
         inner, obs, reward, terminated = self.raw_step(key_step, state.inner, action)
         obs = jnp.asarray(obs, jnp.float32)
         reward = jnp.asarray(reward, jnp.float32)
-        terminated = jnp.asarray(terminated, bool)
+        # A state gone non-finite (a NaN action, physics that blew up) ends the episode: Brax's
+        # health checks compare with < and >, false for NaN, so inverted_pendulum paid its
+        # alive bonus to a NaN policy for the whole horizon (a full score). The reward is left
+        # as it is, NaN included: a NaN return is seen, never one that reads as good.
+        broken = jnp.logical_not(jnp.isfinite(obs).all() & jnp.isfinite(reward))
+        terminated = jnp.logical_or(jnp.asarray(terminated, bool), broken)
         time = state.time + 1
         if self.fixed_horizon:
             reward = jnp.where(state.failed, 0.0, reward)
