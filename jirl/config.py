@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 import types
 import typing
@@ -220,6 +221,11 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
         return cls(**kwargs)
     except TypeError as e:
         raise ConfigError(f"{prefix or 'config'}: {e}") from None
+    except ConfigError as e:  # a field's own check: named as the user writes it, `gail.x`
+        first = re.match(r"[a-z_][a-z0-9_]*\b", str(e))
+        if prefix and first and first.group() in names:
+            raise ConfigError(f"{prefix}{e}") from None
+        raise
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -73,25 +73,29 @@ CASES = [
     ("bc", ["bc.hidden=[0]"], "bc.hidden must list positive widths"),
     ("bc", ["bc.activation=x"], "bc.activation must be one of"),
     # the adversarial loop (GAIL, AIRL)
-    ("gail", ["gail.generator=sac"], "generator must be one of"),
+    ("gail", ["gail.generator=sac"], "gail.generator must be one of"),
     ("gail", ["gail.absorbing=true", "gail.fixed_horizon=true"], "absorbing: true needs"),
     ("gail", ["gail.absorbing=true", "gail.fixed_horizon=false", "gail.gamma=1"], "gamma < 1"),
-    ("gail", ["gail.disc_updates=0"], "disc_updates must be >= 1"),
-    ("gail", ["gail.learning_rate=-1"], "learning_rate must be > 0, got -1.0"),
-    ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "max_kl must be > 0, got 0.0"),
-    ("gail", ["gail.disc_batch_size=0"], "disc_batch_size must be >= 1"),
+    ("gail", ["gail.disc_updates=0"], "gail.disc_updates must be >= 1, got 0"),
+    ("gail", ["gail.learning_rate=-1"], "gail.learning_rate must be > 0, got -1.0"),
+    ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "gail.max_kl must be > 0, got 0.0"),
+    ("gail", ["gail.disc_batch_size=0"], "gail.disc_batch_size must be >= 1, got 0"),
     ("gail", ["gail.replay_rounds=0"], "replay_rounds must be >= 1"),
-    ("gail", ["gail.disc_learning_rate=0"], "disc_learning_rate must be > 0"),
+    ("gail", ["gail.disc_learning_rate=0"], "gail.disc_learning_rate must be > 0, got 0.0"),
     ("gail", ["gail.grad_penalty=-1"], "grad_penalty must be >= 0"),
     ("gail", ["gail.reward_map=exp"], "reward_map must be one of"),
-    ("gail", ["gail.disc_hidden=[]"], "disc_hidden must list positive layer widths"),
-    ("gail", ["gail.disc_activation=x"], "disc_activation must be one of"),
+    ("gail", ["gail.disc_hidden=[]"], "gail.disc_hidden must list positive layer widths, got"),
+    ("gail", ["gail.disc_activation=x"], "gail.disc_activation must be one of"),
     ("airl", ["airl.log_pi_weight=-1"], "log_pi_weight must be >= 0"),
-    ("airl", ["airl.reward_log_pi_weight=-1"], "reward_log_pi_weight must be >= 0"),
+    ("airl", ["airl.reward_log_pi_weight=-1"], "airl.reward_log_pi_weight must be >= 0, got"),
     ("airl", ["airl.g_inputs=sas"], "airl.g_inputs must be 's' or 'sa'"),
     # DAgger's relative
     ("smile", ["smile.beta=0"], "smile.beta must be in (0, 1]"),
     ("smile", ["smile.beta=1.5"], "smile.beta must be in (0, 1]"),
+    ("smile", ["smile.max_rounds=10001"], "smile.max_rounds must be at most 10,000"),
+    # sample-based IRL: a field's own check is named as the user writes it, `gcl.field`
+    ("gcl", ["gcl.segment_length=0"], "gcl.segment_length must be >= 1, got 0"),
+    ("gtal", ["gtal.num_rounds=0"], "gtal.num_rounds must be >= 1, got 0"),
 ]
 
 

@@ -272,14 +272,22 @@ class AdversarialConfig(GeneratorConfig):
             f"absorbing: true needs gamma < 1 (the absorbing state's value), got {self.gamma}",
         )
         require(self.disc_updates >= 1, f"disc_updates must be >= 1, got {self.disc_updates}")
-        require(self.disc_batch_size >= 1, "disc_batch_size must be >= 1")
+        require(
+            self.disc_batch_size >= 1, f"disc_batch_size must be >= 1, got {self.disc_batch_size}"
+        )
         require(
             self.replay_rounds >= 1,
             f"replay_rounds must be >= 1 (1: this round's samples only), got {self.replay_rounds}",
         )
-        require(self.disc_learning_rate > 0, "disc_learning_rate must be > 0")
+        require(
+            self.disc_learning_rate > 0,
+            f"disc_learning_rate must be > 0, got {self.disc_learning_rate}",
+        )
         require(self.log_pi_weight >= 0, f"log_pi_weight must be >= 0, got {self.log_pi_weight}")
-        require(self.reward_log_pi_weight >= 0, "reward_log_pi_weight must be >= 0")
+        require(
+            self.reward_log_pi_weight >= 0,
+            f"reward_log_pi_weight must be >= 0, got {self.reward_log_pi_weight}",
+        )
         require(self.grad_penalty >= 0, f"grad_penalty must be >= 0, got {self.grad_penalty}")
         require(
             self.reward_map in REWARD_MAPS,
@@ -287,11 +295,11 @@ class AdversarialConfig(GeneratorConfig):
         )
         require(
             len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
-            "disc_hidden must list positive layer widths",
+            f"disc_hidden must list positive layer widths, got {list(self.disc_hidden)}",
         )
         require(
             self.disc_activation in ACTIVATIONS,
-            f"disc_activation must be one of {sorted(ACTIVATIONS)}",
+            f"disc_activation must be one of {sorted(ACTIVATIONS)}, got '{self.disc_activation}'",
         )
 
 
