@@ -418,15 +418,6 @@ def check_matches_env(header: DemoHeader, t: Trajectories, env: Env, fail=None) 
     mismatch = horizon_mismatch(header.horizon, env)
     if mismatch:
         fail(f"field 'header.horizon': {mismatch}")
-    if header.fixed_horizon is not None and header.fixed_horizon != env.fixed_horizon:
-        # fixed-horizon episodes run on past a fall, unflagged: they are not this env's episodes
-        want = "true" if header.fixed_horizon else "false"
-        fail(
-            f"field 'header.fixed_horizon': recorded with fixed_horizon={header.fixed_horizon}, "
-            f"but the environment has {env.fixed_horizon}; make the environment with "
-            f"fixed_horizon={header.fixed_horizon} (jirl CLI: fixed_horizon: {want} at the top "
-            "of the config)"
-        )
     longest = int(np.max(t.episode_lengths))
     if longest > env.horizon:  # a file from before horizons were recorded
         fail(

@@ -85,6 +85,7 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
     reference = {"expert_return": None, "random_return": None}
     if demos_path is not None:
         loaded = data.load(demos_path, env=env)
+        check_fixed_horizon(loaded.header, cfg, demos_path)
         demos = loaded.trajectories
         if cfg.num_demos is not None:
             demos = data.take_episodes(demos, cfg.num_demos)
@@ -116,6 +117,22 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         return sweep.init_sweep(swept, keys, values)
 
     return Prepared(env, swept.algo, reference, initial_state, sweep.settings(cfg.sweep))
+
+
+def check_fixed_horizon(header: data.DemoHeader, cfg: ExperimentConfig, path) -> None:
+    """Refuse demonstrations recorded with a fixed horizon (episodes run on past a fall, with no
+    flag there) for a learner whose episodes end at a termination: it would take the steps after
+    the fall for the expert's, and an expert that never falls. Learners that collect with a
+    fixed horizon themselves (GAIL's and AIRL's default, FEM and GTAL) take them; terminating
+    demonstrations suit either (files from before the header recorded it: not checked)."""
+    learner_fixed = cfg.fixed_horizon or bool(getattr(cfg.algo_config, "fixed_horizon", False))
+    if header.fixed_horizon and not learner_fixed:
+        raise DataError(
+            f"{path}: recorded with a fixed horizon (episodes run on past a fall), but "
+            f"'{cfg.algo}' here learns from episodes that end at a termination; set "
+            "fixed_horizon: true at the top of the config (or in its section, for the "
+            "adversarial learners), or record the demos without it"
+        )
 
 
 def evaluate_seeds(

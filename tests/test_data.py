@@ -317,23 +317,37 @@ def test_demos_and_experts_record_the_horizon_and_refuse_another(tmp_path, demos
         experts.load(tmp_path / "expert", longer)
 
 
-def test_demos_record_a_fixed_horizon_and_refuse_an_env_without_one(tmp_path, cartpole):
+def test_demos_record_a_fixed_horizon_and_a_terminating_learner_refuses_them(tmp_path, cartpole):
     """Fixed-horizon episodes run on past a fall, flagged neither terminated nor truncated
-    there: loaded into an env whose episodes end at the fall, they were taken as an expert that
-    never falls (30-step episodes of returns 11 and 10, none terminated)."""
+    there: taken by a learner whose episodes end at a fall, they read as an expert that never
+    falls (30-step episodes of returns 11 and 10, none terminated). Learners that collect with
+    a fixed horizon themselves (GAIL's default, FEM, GTAL, which asks for such demos) take them."""
+    from jirl import algos
+    from jirl.config import experiment_config
+    from jirl.errors import DataError as Refused
+    from jirl.experiment import prepare
+
     fixed = envs.make("cartpole", horizon=30, fixed_horizon=True)
     always_right = lambda o, k: jax.numpy.int32(1)
     recorded = data.collect(fixed, always_right, jax.random.PRNGKey(0), 2)
     path = data.save(tmp_path / "d.npz", recorded, fixed, random_return=5.0)
-    assert data.load(path, env=fixed).header.fixed_horizon is True
-    with pytest.raises(DataError, match=r"recorded with fixed_horizon=True, but the environment"):
-        data.load(path, env=cartpole)
+    assert data.load(path, env=cartpole).header.fixed_horizon is True
     unfixed = data.collect(cartpole, always_right, jax.random.PRNGKey(0), 2)
-    plain = data.save(tmp_path / "p.npz", unfixed, cartpole)
+    plain = data.save(tmp_path / "p.npz", unfixed, cartpole, random_return=5.0)
     assert data.load(plain, env=cartpole).header.fixed_horizon is False
-    with pytest.raises(DataError, match=r"fixed_horizon=False.*fixed_horizon: false at the top"):
-        data.load(plain, env=fixed)
-    # a file from before the field was recorded loads into either
+
+    def build(algo, demos, **top):
+        raw = {"algo": algo, "env": "cartpole", "horizon": 30, "demos": str(demos), **top}
+        return prepare(experiment_config(raw, algos.get(algo).config_cls))
+
+    with pytest.raises(Refused, match="recorded with a fixed horizon .* 'bc' here learns from"):
+        build("bc", path)
+    build("bc", path, fixed_horizon=True)
+    build("bc", plain)
+    build("gail", path)  # the loop collects with a fixed horizon by default
+    with pytest.raises(Refused, match="fixed_horizon: true at the top of the config"):
+        build("gail", path, gail={"absorbing": True, "fixed_horizon": False})
+    # a file from before the field was recorded is not checked
     header = header_with(recorded, fixed, horizon=30)
     old = write(tmp_path / "o.npz", recorded, fixed, header=header)
     assert data.load(old, env=cartpole).header.fixed_horizon is None
