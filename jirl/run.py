@@ -184,24 +184,38 @@ def use_cpu_cores(count: int | None = None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
-#: where Linux tells a process's memory limit (cgroup v2, then v1): a container's or a batch
-#: job's, below the machine's physical memory
-CGROUP_MEMORY_LIMITS = (
-    "/sys/fs/cgroup/memory.max",
-    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-)
+def cgroup_memory_limits(proc_cgroup: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup"):
+    """The memory limit files of this process's cgroup and of each cgroup above it (v2's
+    `memory.max`, v1's `memory.limit_in_bytes`): a container's, a batch job's or a systemd
+    scope's limit, below the machine's physical memory. Empty where there is no cgroup file."""
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return []
+    files = []
+    for line in lines:  # "hierarchy:controllers:/path"
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # v2, the unified hierarchy
+            base, name = Path(root), "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = Path(root) / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [p for p in path.strip().split("/") if p and p != ".."]
+        files += [base.joinpath(*parts[:i], name) for i in range(len(parts), -1, -1)]
+    return files
 
 
-def host_memory() -> int | None:
-    """Bytes of memory this process may use on the host: the physical memory, or the cgroup's
-    limit where that is lower (None where neither can be told: no `sysconf`, Windows)."""
+def host_memory(proc_cgroup: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> int | None:
+    """Bytes of memory this process may use on the host: the physical memory, or its cgroups'
+    least limit where that is lower (None where neither can be told: no `sysconf`, Windows)."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
-    for path in CGROUP_MEMORY_LIMITS:
+    for path in cgroup_memory_limits(proc_cgroup, root):
         try:
-            text = Path(path).read_text().strip()
+            text = path.read_text().strip()
         except OSError:
             continue
         if text.isdigit():  # "max": no limit

@@ -243,3 +243,21 @@ def test_a_state_larger_than_half_the_devices_memory_is_refused_before_allocatin
     with pytest.raises(ConfigError, match="more than half of the .* of device memory"):
         jirl.run(algo, jax.random.PRNGKey(0), 1, seeds=2, checkpoint_dir=tmp_path / "ckpt")
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_host_memory_takes_the_least_limit_of_the_process_cgroups(tmp_path):
+    """A batch job's limit sits in its own cgroup's directory, not at the cgroup root."""
+    from jirl.run import host_memory
+
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/job/step\n")
+    root = tmp_path / "sys"
+    (root / "job" / "step").mkdir(parents=True)
+    (root / "job" / "step" / "memory.max").write_text("max\n")
+    (root / "job" / "memory.max").write_text("3000000\n")
+    assert host_memory(str(proc), str(root)) == 3_000_000
+    proc.write_text("4:memory,cpu:/slurm/job7\n")  # cgroup v1
+    (root / "memory" / "slurm" / "job7").mkdir(parents=True)
+    (root / "memory" / "slurm" / "job7" / "memory.limit_in_bytes").write_text("2000000\n")
+    assert host_memory(str(proc), str(root)) == 2_000_000
+    assert host_memory(str(tmp_path / "none"), str(root)) > 2_000_000  # the physical memory
