@@ -276,8 +276,8 @@ def check_state_fits(template, layout: SeedLayout) -> None:
     raise ConfigError(
         f"the training state of {layout.seeds} seed(s) needs {gb(needed)} (largest: "
         f"{jax.tree_util.keystr(path)} {list(leaf.shape)} {leaf.dtype}, {gb(size)}{padded}), "
-        f"more than half of the {gb(limit)} of device memory; use fewer seeds or a smaller "
-        "buffer, batch or network"
+        f"more than half of the {gb(limit)} of device memory; use fewer seeds or "
+        "environments, or a smaller buffer, batch or network"
     )
 
 
