@@ -737,7 +737,7 @@ def _batched_soft_visitation(horizon, discount, tol, max_iterations):
         shifts = mdp.format == "grid" or mdp.band_prob is not None
         width = axis_size * math.prod(r.shape[3:])  # columns, with those of an inner vmap
         if shifts and width < MIN_SHIFT_COLUMNS and jax.default_backend() == "cpu":
-            if 2 * width < MIN_SHIFT_COLUMNS or r.ndim > 3:
+            if 2 * width < MIN_SHIFT_COLUMNS:
                 # one problem after another, in one program (an outer vmap batches each)
                 return lax.map(lambda one: columns(mdp, one), r), out_batched
             # half as many or more: padded to that many columns (zero rewards, dropped), which
