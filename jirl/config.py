@@ -156,6 +156,18 @@ def _suggest(key, valid, prefix: str = "") -> str:
     return f"; valid keys: {', '.join(prefix + k for k in sorted(valid))}"
 
 
+#: a number in exponent form (`3e-4`, `1E6`, `1.0e4`, `.5e3`): YAML 1.1 (PyYAML) reads those
+#: without both a dot and a signed exponent as strings; configs take them as numbers
+EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
+def exponent_form(value: Any) -> Any:
+    """`value` as a float where it is a string in `EXPONENT_FORM`, else unchanged."""
+    if isinstance(value, str) and EXPONENT_FORM.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def _coerce(value: Any, hint: Any, name: str) -> Any:
     """Convert a YAML or command-line value to the annotated type `hint`."""
     origin = typing.get_origin(hint)
@@ -179,7 +191,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
             raise ValueError
         if hint is int:
             # YAML reads 1e6 as a string: a whole number written so is taken, 1.5e0 is not
-            number = float(value) if isinstance(value, str) and "e" in value.lower() else value
+            number = exponent_form(value)
             if isinstance(number, bool) or (isinstance(number, float) and not number.is_integer()):
                 raise ValueError
             number = int(number)

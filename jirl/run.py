@@ -244,11 +244,33 @@ def memory_limit(devices: Sequence) -> int | None:
     return total
 
 
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+def check_memory(
+    needed: float, devices: Sequence, subject: str, fix: str, detail: str = ""
+) -> None:
+    """Refuse `needed` bytes beyond half of the memory of `devices` (`memory_limit`; nothing is
+    refused where it cannot be told): past it, XLA runs out of memory after compiling, or the
+    host's kernel kills the process without a word.
+
+    Raises:
+      ConfigError: "{subject} N GB{detail}, more than half of the M GB of device memory;
+        {fix}" (`subject` ends in its verb: "the state needs").
+    """
+    limit = memory_limit(devices)
+    if limit is not None and 2 * needed > limit:
+        raise ConfigError(
+            f"{subject} {_gb(needed)}{detail}, more than half of the {_gb(limit)} of device "
+            f"memory; {fix}"
+        )
+
+
 def check_state_fits(template, layout: SeedLayout) -> None:
     """Refuse a training state that would take more than half of the devices' memory (an
-    update holds the state and its successor), before anything is allocated: past it, XLA
-    runs out of memory after compiling, or the host's kernel kills the process without a word
-    (`dagger.buffer_capacity: 200000000`, 4 seeds, on a 24 GB CPU).
+    update holds the state and its successor), before anything is allocated
+    (`dagger.buffer_capacity: 200000000`, 4 seeds, on a 24 GB CPU: killed without a word).
 
     Args:
       template: the state's leaves `[seeds, ...]` or `[layout.padded, ...]`
@@ -257,27 +279,25 @@ def check_state_fits(template, layout: SeedLayout) -> None:
     Raises:
       ConfigError: naming the state's size, its largest leaf and the devices' memory.
     """
-    devices = jax.devices()[:1] if layout.sharding is None else layout.sharding.mesh.devices.flat
-    limit = memory_limit(list(devices))
     leaves = jax.tree_util.tree_flatten_with_path(template)[0]
-    if limit is None or not leaves:
+    if not leaves:
         return
     # dtype.itemsize: NumPy's, and a typed PRNG key's (`jax.random.key`) too
     sizes = [(math.prod(x.shape) * x.dtype.itemsize, path, x) for path, x in leaves]
     rows = next((x.shape[0] for _, x in leaves if x.ndim), layout.padded)
     needed = layout.padded / rows * sum(size for size, _, _ in sizes)
-    if 2 * needed <= limit:
-        return
     size, path, leaf = max(sizes, key=lambda entry: entry[0])
-    gb = lambda n: f"{n / 1e9:,.1f} GB"
     padded = ""
     if layout.padded != rows:
         padded = f"; {layout.seeds} seeds run as {layout.padded} on {layout.devices} devices"
-    raise ConfigError(
-        f"the training state of {layout.seeds} seed(s) needs {gb(needed)} (largest: "
-        f"{jax.tree_util.keystr(path)} {list(leaf.shape)} {leaf.dtype}, {gb(size)}{padded}), "
-        f"more than half of the {gb(limit)} of device memory; use fewer seeds or "
-        "environments, or a smaller buffer, batch or network"
+    devices = jax.devices()[:1] if layout.sharding is None else layout.sharding.mesh.devices.flat
+    check_memory(
+        needed,
+        list(devices),
+        f"the training state of {layout.seeds} seed(s) needs",
+        "use fewer seeds or environments, or a smaller buffer, batch or network",
+        f" (largest: {jax.tree_util.keystr(path)} {list(leaf.shape)} {leaf.dtype}, "
+        f"{_gb(size)}{padded})",
     )
 
 

@@ -31,7 +31,7 @@ from jirl.config import MAX_SEEDS, check_seed
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, replace_dir
 from jirl.plots import save_png
-from jirl.run import NonFiniteError, memory_limit
+from jirl.run import NonFiniteError, check_memory
 from jirl.tabular import metrics as tab_metrics
 from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
@@ -299,15 +299,13 @@ def check_fits(mdp: TabularMDP, opts: dict, seeds: int) -> None:
     and actions), the least it must hold, take more than half of the device's memory: past it,
     the run is killed or swaps without a word (`horizon: 100000000` on a 3x3 grid: 18 GB)."""
     h, s, a = opts["horizon"], mdp.num_states, mdp.num_actions
-    needed = 4 * h * s * a + 8 * seeds * opts["num_demos"] * h
-    limit = memory_limit(jax.devices()[:1])
-    if limit is not None and 2 * needed > limit:
-        raise ConfigError(
-            f"horizon {h:,} over {s:,} states x {a} actions and {opts['num_demos']:,} demos for "
-            f"each of {seeds} seed(s) need at least {needed / 1e9:,.1f} GB, more than half of "
-            f"the {limit / 1e9:,.1f} GB of device memory; use a shorter horizon, a smaller world "
-            "or fewer demos or seeds"
-        )
+    check_memory(
+        4 * h * s * a + 8 * seeds * opts["num_demos"] * h,
+        jax.devices()[:1],
+        f"horizon {h:,} over {s:,} states x {a} actions and {opts['num_demos']:,} demos for "
+        f"each of {seeds} seed(s) need at least",
+        "use a shorter horizon, a smaller world or fewer demos or seeds",
+    )
 
 
 def check_finite(out: dict, opts: dict) -> None:

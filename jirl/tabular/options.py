@@ -7,12 +7,11 @@ a one-line `ConfigError` that names the option. `build_world` builds the world t
 from __future__ import annotations
 
 import math
-import re
 
 import jax
 import numpy as np
 
-from jirl.config import MAX_INT, MAX_SEED
+from jirl.config import MAX_INT, MAX_SEED, exponent_form
 from jirl.errors import ConfigError, closest
 from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 
@@ -26,22 +25,10 @@ def hint(word, choices) -> str:
     return f" (did you mean '{close}'?)" if close else ""
 
 
-#: a number in exponent form (`3e-4`, `1E6`, `1.0e4`, `.5e3`): YAML 1.1 (PyYAML) reads those
-#: without both a dot and a signed exponent as strings; `jirl.config` takes them as numbers too
-_EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
-
-
-def _exponent_form(value):
-    """`value` as a float where it is a string in `_EXPONENT_FORM`, else unchanged."""
-    if isinstance(value, str) and _EXPONENT_FORM.fullmatch(value.strip()):
-        return float(value)
-    return value
-
-
 def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
     """`value` as an int in [low, high] (a whole number in exponent form, `1e6`, is taken); a
     bool, another float or a string is refused."""
-    number = _exponent_form(value)
+    number = exponent_form(value)
     if isinstance(number, float) and number.is_integer() and value is not number:
         value = int(number)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -54,7 +41,7 @@ def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
 def number(name: str, value, *, positive: bool = False, non_negative: bool = False) -> float:
     """`value` as a finite float (an int, or a string in exponent form that YAML left one,
     `3e-4`, is accepted); a bool or another string is refused."""
-    value = _exponent_form(value)
+    value = exponent_form(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     value = float(value)
