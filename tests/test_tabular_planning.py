@@ -378,3 +378,18 @@ def test_operators_take_trailing_columns(fmt, materialised_flow):
     t = ref_dense(mdp)
     np.testing.assert_allclose(ops.expect(v), np.einsum("sat,tc->sac", t, v), atol=1e-5)
     np.testing.assert_allclose(ops.push(flow), np.einsum("sac,sat->tc", flow, t), atol=1e-5)
+
+
+def test_a_numpy_integer_horizon_is_taken_and_a_bool_or_float_is_refused():
+    """A horizon read from an array (`np.int64`) plans as the int it is; True, 5.0 and 0 are
+    refused with the planners' one message."""
+    mdp = mdp_lib.gridworld(3)
+    reward = jnp.arange(mdp.num_states, dtype=jnp.float32)
+    want = planning.soft_value_iteration(mdp, reward, horizon=5).policy
+    got = planning.soft_value_iteration(mdp, reward, horizon=np.int64(5)).policy
+    np.testing.assert_array_equal(got, want)
+    _, visits = planning.soft_visitation(mdp, reward, horizon=np.int32(5))
+    np.testing.assert_allclose(visits.state.sum(), 5.0, rtol=1e-5)
+    for bad in (True, 5.0, 0):
+        with pytest.raises(ValueError, match="horizon must be a positive int"):
+            planning.soft_value_iteration(mdp, reward, horizon=bad)

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from jirl.tabular.mdp import TabularMDP
@@ -354,7 +355,7 @@ def _state_zeros(r: Array) -> Array:
 
 def _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations) -> Plan:
     if horizon is not None:
-        _check_horizon(horizon)
+        horizon = _check_horizon(horizon)
     r = state_action_reward(mdp, reward)
     return _plan(
         transition_operators(mdp).expect, r, backup, horizon, discount, tol, max_iterations
@@ -419,9 +420,12 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm):
     return x
 
 
-def _check_horizon(horizon) -> None:
-    if not isinstance(horizon, int) or horizon < 1:
+def _check_horizon(horizon) -> int:
+    """`horizon` as a Python int (a NumPy integer is taken; a bool, a float or a traced value
+    is refused: the horizon is a scan length, static)."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive int (static), got {horizon!r}")
+    return int(horizon)
 
 
 def soft_value_iteration(
@@ -510,7 +514,7 @@ def _policy_horizon(policy: Array, horizon: int | None) -> int | None:
             )
         return policy.shape[0]
     if horizon is not None:
-        _check_horizon(horizon)
+        horizon = _check_horizon(horizon)
     return horizon
 
 
@@ -648,7 +652,7 @@ def soft_visitation(
       state_action [S, A]). Under jit, an unread state_action is never accumulated.
     """
     if horizon is not None:
-        _check_horizon(horizon)
+        horizon = _check_horizon(horizon)
     solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
     planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
     return solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
@@ -796,7 +800,7 @@ def soft_expected_features(
       (expected feature counts [F], initial soft value initial · V_0 [] = log partition).
     """
     chex.assert_rank(features, 3)
-    _check_horizon(horizon)
+    horizon = _check_horizon(horizon)
     r = state_action_reward(mdp, reward)
     expect = transition_operators(mdp).expect
     v_last, pi_last = _soft_backup(r)
