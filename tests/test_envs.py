@@ -89,3 +89,40 @@ def test_a_non_finite_state_ends_the_episode_and_its_return_shows_it():
     pendulum = envs.make("pendulum")
     state = pendulum.step(pendulum.reset(jax.random.PRNGKey(0)), jnp.full((1,), jnp.nan))
     assert bool(state.terminated) and not bool(state.truncated) and jnp.isnan(state.reward)
+
+
+def _breaking_env(fixed_horizon: bool):
+    """A counter whose observation turns NaN on its third step (physics that blew up), with a
+    finite reward of 1 per step."""
+    from jirl.envs import Env, Spec
+
+    def reset(key):
+        return jnp.zeros((), jnp.int32), jnp.zeros((1,))
+
+    def step(key, t, action):
+        t = t + 1
+        obs = jnp.where(t >= 3, jnp.nan, t.astype(jnp.float32))[None]
+        return t, obs, jnp.ones(()), jnp.zeros((), bool)
+
+    return Env("breaks", Spec((1,), True, num_actions=2), 6, reset, step, fixed_horizon)
+
+
+@pytest.mark.parametrize("fixed_horizon", [False, True])
+def test_a_broken_step_keeps_the_last_finite_observation(fixed_horizon):
+    """The step that turns non-finite ends the episode with the last finite observation (read
+    by AIRL's h(s') and GAIL's (s, a, s') features, masked or not); under a fixed horizon the
+    episode stays at that state, failed and unpaid, to the horizon, never stepping NaN on."""
+    env = _breaking_env(fixed_horizon)
+    state = env.reset(jax.random.PRNGKey(0))
+    observations, rewards = [], []
+    for _ in range(6 if fixed_horizon else 3):
+        state = env.step(state, jnp.int32(0))
+        observations.append(float(state.final_obs[0]))
+        rewards.append(float(state.reward))
+    if fixed_horizon:
+        assert observations == [1.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+        assert rewards == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+        assert bool(state.failed) and bool(state.truncated) and not bool(state.terminated)
+    else:
+        assert observations == [1.0, 2.0, 2.0] and rewards == [1.0, 1.0, 1.0]
+        assert bool(state.terminated)

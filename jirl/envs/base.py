@@ -198,10 +198,16 @@ class Env:
         # health checks compare with < and >, false for NaN, so inverted_pendulum paid its
         # alive bonus to a NaN policy for the whole horizon (a full score). The reward is left
         # as it is, NaN included: a NaN return is seen, never one that reads as good.
+        # Its observation is the last finite one, so that nothing downstream reads NaN from
+        # a step whose value is masked (AIRL's h(s') at a termination: 0 * NaN is NaN); under
+        # a fixed horizon the episode, failed, stays at that last finite state to the horizon
+        # (stepping on from NaN physics gave NaN observations that GAE spread to the weights).
         broken = jnp.logical_not(jnp.isfinite(obs).all() & jnp.isfinite(reward))
         terminated = jnp.logical_or(jnp.asarray(terminated, bool), broken)
+        obs = jnp.where(broken, state.obs, obs)
         time = state.time + 1
         if self.fixed_horizon:
+            inner = jax.tree.map(lambda old, new: jnp.where(broken, old, new), state.inner, inner)
             reward = jnp.where(state.failed, 0.0, reward)
             failed = jnp.logical_or(state.failed, terminated)
             terminated = jnp.zeros((), bool)
