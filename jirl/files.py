@@ -50,9 +50,25 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, text.encode())
 
 
-#: files one of jirl's output directories holds (a run, a tabular run, a retrained run, an
-#: expert, a quickstart): `--overwrite` replaces only a directory that holds one of them.
-OUTPUT_MARKERS = ("config.yaml", "summary.json", "metrics.jsonl", "expert.json", "quickstart.json")
+#: the names jirl writes at the top of its output directories (a run, a tabular run, a
+#: retrained run, an expert, a quickstart): `--overwrite` replaces only a directory that holds
+#: nothing else (bar `atomic_write`'s temporaries of them, `.summary.json.x1y2`).
+OUTPUT_NAMES = frozenset(
+    {
+        *("config.yaml", "inputs.json", "metrics.jsonl", "summary.json", "checkpoint"),
+        *("tensorboard", "curves.png", "reward.png", "quickstart.json", "bc", "gail"),
+        *("expert.msgpack", "expert.json", "demos.npz", "expert"),
+    }
+)
+
+
+def foreign_entries(out: str | os.PathLike) -> list[str]:
+    """The sorted names at the top of the directory `out` that jirl does not write there
+    (`OUTPUT_NAMES`): someone else's files, which `--overwrite` must not delete."""
+    ours = lambda name: (
+        name in OUTPUT_NAMES or any(name.startswith(f".{known}.") for known in OUTPUT_NAMES)
+    )
+    return sorted(entry.name for entry in Path(out).iterdir() if not ours(entry.name))
 
 
 def check_out_dir(
@@ -62,20 +78,24 @@ def check_out_dir(
     exists_hint: str = "pass --overwrite to replace it",
 ) -> None:
     """Refuse an output directory that holds files unless `overwrite` (`exists_hint` says what
-    to do), and even then one that holds no jirl output (`OUTPUT_MARKERS`: someone's other
-    files), the working directory or one above it, or one that is or holds one of the `inputs`
-    paths (None entries skipped): replacing any of them would delete what is not ours to
-    delete. Touches nothing."""
+    to do), and even then one that holds anything jirl does not write (`foreign_entries`:
+    someone's other files), the working directory or one above it, or one that is or holds one
+    of the `inputs` paths (None entries skipped): replacing any of them would delete what is
+    not ours to delete. Touches nothing."""
     check_below_working_dir(out)
     taken = holds_files(out)
     check_writable(out)
     if taken and not overwrite:
         raise ConfigError(f"{out} exists; {exists_hint}")
     check_inputs_outside(out, inputs)
-    if taken and not any((Path(out) / name).exists() for name in OUTPUT_MARKERS):
+    foreign = foreign_entries(out) if taken else []
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
         raise ConfigError(
-            f"{out} holds files but no jirl output ({', '.join(OUTPUT_MARKERS)}), so "
-            "--overwrite will not delete it; choose another --out"
+            f"{out} holds files jirl did not write ({shown}), so --overwrite will not delete "
+            "it; move them out or choose another --out"
         )
 
 

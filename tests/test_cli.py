@@ -486,13 +486,15 @@ def test_tabular_train_takes_section_keys_updates_and_its_own_config(capsys, tmp
     assert yaml.safe_load((again / "config.yaml").read_text()) == config
     assert json.loads((again / "summary.json").read_text())["seeds"] == 2
     # --overwrite replaces the directory: nothing of the run before stays beside the new files
-    (again / "stale.png").write_bytes(b"")
+    # (a name jirl writes elsewhere: another name is someone's file, which it refuses to delete)
+    stale = again / "curves.png"
+    stale.write_bytes(b"")
     code, _, err = run_cli(capsys, *args[:5], str(again), *args[6:])
     one_line_error(code, err)
-    assert "--overwrite" in err and (again / "stale.png").exists()
+    assert "--overwrite" in err and stale.exists()
     code, _, err = run_cli(capsys, *args[:5], str(again), *args[6:], "--overwrite")
     assert code == 0, err
-    assert not (again / "stale.png").exists()
+    assert not stale.exists()
     assert yaml.safe_load((again / "config.yaml").read_text()) == config
 
 
@@ -852,7 +854,8 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
     capsys, tmp_path, monkeypatch, cartpole_expert
 ):
     """`--out . --overwrite` deleted everything in the working directory, then crashed on
-    mkdir('.'); a directory holding no jirl output was emptied too."""
+    mkdir('.'); a directory holding no jirl output was emptied too, and one holding a
+    config.yaml beside someone's sources would have been."""
     demos = str(cartpole_expert / "demos.npz")
     work = tmp_path / "work"
     (work / "sub").mkdir(parents=True)
@@ -871,8 +874,16 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
     argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(other)]
     code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
     one_line_error(code, err)
-    assert "holds files but no jirl output" in err
+    assert "holds files jirl did not write (notes.txt)" in err
     assert (work / "precious.txt").read_text() == "keep me" and (other / "notes.txt").exists()
+    # a name jirl writes is not enough: a project whose config.yaml sits beside its sources
+    project = work / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "config.yaml").write_text("mine: true\n")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(project)]
+    code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
+    one_line_error(code, err)
+    assert "holds files jirl did not write (src)" in err and (project / "src").is_dir()
 
 
 def test_an_unwritable_out_is_a_one_line_error(capsys, tmp_path, cartpole_expert):
