@@ -36,7 +36,6 @@ Writes JSON (`--out`, default benchmarks/results/adversarial.json).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import platform
@@ -56,6 +55,7 @@ import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares r
 import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
+from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.run import seed_layout, seed_map  # noqa: E402
@@ -531,8 +531,9 @@ def times_reference(row: dict, reference: float) -> dict:
     return out
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="all demo counts, Brax, GPU")
     parser.add_argument(
         "--envs", nargs="*", help="environments (default: by mode; none named: no table)"
@@ -587,7 +588,7 @@ def main(argv=None) -> None:
         "--speed",
         choices=(*SPEED_RUNS, "none"),
         help="time one GAIL (PPO) agent to normalized 0.9 on ENV, and 16 seeds against 1 "
-        "(default: hopper with --full, none otherwise)",
+        "(default: hopper with --full and no --envs, none otherwise)",
     )
     args = parser.parse_args(argv)
     if args.imitation_python is None and importlib.util.find_spec("imitation") is not None:
@@ -598,6 +599,7 @@ def main(argv=None) -> None:
         parser.error(f"--replay-rounds must be >= 1, got {args.replay_rounds}")
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    base.check_experts_dir(parser, args.experts)
     if args.demos and min(args.demos) < 1:
         parser.error(f"--demos counts must be >= 1, got {args.demos}")
     if args.cpu_devices is not None and args.cpu_devices < 0:
@@ -710,7 +712,8 @@ def main(argv=None) -> None:
         for r in rows
         if "env_steps_per_second" in r
     ]
-    speed_env = args.speed or ("hopper" if args.full else "none")
+    # --full's default speed run is hopper's; with --envs named, only what they name runs
+    speed_env = args.speed or ("hopper" if args.full and args.envs is None else "none")
     speed_result = None
     if speed_env != "none":
         env, expert, demos = inputs(speed_env, args, episodes=max(SPEED_RUNS[speed_env][0], 10))

@@ -15,7 +15,6 @@ Prints a markdown table and writes JSON (default benchmarks/results/brax_physics
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
@@ -26,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl import envs
+from jirl.cli import ScriptParser, script_main
 from jirl.envs.brax import BACKENDS
 from jirl.evaluation import episode_outcomes, random_act_fn
 from jirl.files import atomic_write_text, out_file
@@ -106,8 +106,9 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--envs", nargs="+", default=list(FOUR), choices=sorted(envs.BRAX))
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--episodes", type=int, default=64, help="episodes per policy, batched")

@@ -23,8 +23,10 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +122,16 @@ def env_steps_per_second(demos: Path, rounds: int, seed: int = 0) -> dict:
     }
 
 
+class Parser(argparse.ArgumentParser):
+    """A bad flag is one line on stderr and exit 2, as jirl's scripts give
+    (`jirl.cli.ScriptParser`; this script runs in imitation's environment, without jirl)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--demos", required=True, type=Path, help="jirl demos.npz (cartpole)")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (16,384 steps each)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/imitation_gail.json"))
@@ -130,6 +140,18 @@ def main(argv=None) -> None:
         parser.error(f"--demos {args.demos}: no such file; run benchmarks/adversarial.py first")
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.out.is_dir():  # refused now, not after the timed rounds
+        parser.error(f"--out {args.out} is a directory; pass the JSON file to write")
+    existing = next(p for p in args.out.absolute().parents if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        parser.error(f"--out {args.out}: {existing} is not a writable directory; choose another")
+    needed = ("imitation", "seals", "stable_baselines3", "torch")
+    missing = [name for name in needed if find_spec(name) is None]
+    if missing:
+        parser.error(
+            f"{', '.join(missing)} not installed in {sys.executable}: run this script with the "
+            "Python of an environment that has imitation 1.0.1 (pip install imitation==1.0.1)"
+        )
     result = env_steps_per_second(args.demos, args.rounds)
     print(
         f"imitation {result['versions']['imitation']} GAIL on {SETTINGS['env']}: "

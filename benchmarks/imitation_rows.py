@@ -19,7 +19,6 @@ Experts are PPO policies trained here with `jirl.expert_run.train_expert` (kept 
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
@@ -32,8 +31,10 @@ import jirl
 from jirl import data, envs
 from jirl.algos import bc, dagger, smile
 from jirl.algos import expert as experts
+from jirl.cli import ScriptParser, script_main
 from jirl.config import read_yaml
 from jirl.envs.base import Env
+from jirl.errors import ConfigError
 from jirl.evaluation import mean_returns, normalized_score
 from jirl.experiment import EXPERT_FILES
 from jirl.files import atomic_write_text, out_file
@@ -70,11 +71,18 @@ def ensure_expert(
         return directory
     others = sorted(p.name for p in directory.glob("*") if p.name not in EXPERT_DIR_FILES)
     if others:  # the expert replaces the directory: never a run or anything else of the user's
-        raise SystemExit(
+        raise ConfigError(
             f"{directory} holds {', '.join(others[:3])}, not a jirl expert: pass another --experts"
         )
     train_expert(expert_config(env_name, **options), directory, episodes=episodes, overwrite=True)
     return directory
+
+
+def check_experts_dir(parser, experts: str) -> None:
+    """Refuse `--experts` naming a file (the cache is a directory of `<env>` experts), before
+    the first row."""
+    if Path(experts).exists() and not Path(experts).is_dir():
+        parser.error(f"--experts {experts} is a file; pass the directory of the expert cache")
 
 
 def record_more_demos(env: Env, directory: Path, episodes: int) -> None:
@@ -247,8 +255,9 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="1, 4, 7, 10 demos, 5 seeds")
     parser.add_argument("--envs", nargs="+", default=list(ENVS), help="environments to run")
     parser.add_argument("--demos", nargs="+", type=int, help="demo counts (override the mode)")
@@ -264,6 +273,7 @@ def main(argv=None) -> None:
         parser.error(f"--envs {unknown[0]}: not an environment of jirl.envs.names()")
     if args.demos is not None and min(args.demos) < 1:
         parser.error(f"--demos counts must be >= 1, got {args.demos}")
+    check_experts_dir(parser, args.experts)
     jirl.use_cpu_cores()  # a CPU device per core: `evaluate` shards the seeds over them
     counts = args.demos or ([1, 4, 7, 10] if args.full else [1, 4])
     seeds, episodes = (5, 32) if args.full else (2, 8)

@@ -15,7 +15,6 @@ Prints a markdown table and writes JSON (default benchmarks/results/ppo.json).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 
 import jirl
 from jirl import envs
+from jirl.cli import ScriptParser, script_main
 from jirl.files import atomic_write_text, out_file
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
@@ -76,8 +76,9 @@ def measure(
     }
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="accelerator mode: Brax envs too")
     parser.add_argument("--out", type=out_file, default="benchmarks/results/ppo.json")
     parser.add_argument("--repeats", type=int, default=3)

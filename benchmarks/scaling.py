@@ -15,7 +15,6 @@ that learn from demonstrations or query an expert use `benchmarks/results/expert
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -32,6 +31,7 @@ import imitation_rows  # noqa: E402  (sibling benchmark module: the expert cache
 
 import jirl  # noqa: E402
 from jirl import algos, envs, sweep  # noqa: E402
+from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
@@ -188,8 +188,9 @@ def print_padded(padded: dict | None) -> None:
     print(f"\nspeedup {padded['speedup']:.2f}x")
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="accelerator mode: longer runs")
     parser.add_argument("--out", type=out_file, default="benchmarks/results/scaling.json")
     parser.add_argument(

@@ -29,7 +29,6 @@ Sections:
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
@@ -44,6 +43,7 @@ from scipy import special
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
@@ -397,8 +397,9 @@ SECTIONS = {
 }
 
 
+@script_main
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="larger problems (accelerator)")
     parser.add_argument("--out", type=out_file, default="benchmarks/results/tabular.json")
     parser.add_argument("--skip-quality", action="store_true", help="speed sections only")

@@ -12,6 +12,8 @@ jirl quickstart
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -32,6 +34,34 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise ArgumentError(f"{message} (see `{self.prog} --help`)")
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """argparse for scripts (`benchmarks/*.py`): a bad flag is one line on stderr (no usage
+    block) and exit 2; the description is the first paragraph of the script's docstring."""
+
+    def __init__(self, doc: str, **kwargs):
+        super().__init__(description=doc.strip().split("\n\n")[0], **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def script_main(main):
+    """Decorate a script's `main(argv)`: a jirl error it raises (an expert cache that is a
+    file, a demos file of another env) is one line on stderr and exit 2, 1 for a `RunError`,
+    never a traceback."""
+    prog = Path(inspect.getsourcefile(main)).name
+
+    @functools.wraps(main)
+    def wrapped(argv=None):
+        try:
+            return main(argv)
+        except JirlError as e:
+            print(f"{prog}: error: {e}", file=sys.stderr)
+            raise SystemExit(1 if isinstance(e, RunError) else 2) from None
+
+    return wrapped
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ import imitation_rows  # noqa: E402
 
 from jirl import algos, data, envs  # noqa: E402
 from jirl.config import experiment_config, read_yaml  # noqa: E402
+from jirl.errors import ConfigError  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -211,7 +212,7 @@ def test_an_expert_cache_never_replaces_what_is_not_an_expert(tmp_path):
     run = tmp_path / "cartpole"
     run.mkdir()
     (run / "metrics.jsonl").write_text("{}\n")
-    with pytest.raises(SystemExit, match="holds metrics.jsonl, not a jirl expert"):
+    with pytest.raises(ConfigError, match="holds metrics.jsonl, not a jirl expert"):
         imitation_rows.ensure_expert("cartpole", run)
     assert [p.name for p in run.iterdir()] == ["metrics.jsonl"]
 
@@ -224,11 +225,45 @@ def test_every_benchmark_refuses_an_out_it_could_not_write_before_running(tmp_pa
     import scaling
     import tabular
 
-    for script in (adversarial, brax_physics, imitation_rows, ppo_bench, scaling, tabular):
+    demos = tmp_path / "demos.npz"
+    demos.write_bytes(b"")
+    scripts = (adversarial, brax_physics, imitation_rows, ppo_bench, scaling, tabular)
+    for script, extra in [*((s, []) for s in scripts), (imitation_gail, ["--demos", str(demos)])]:
         with pytest.raises(SystemExit) as exit_info:
-            script.main(["--out", str(tmp_path)])
+            script.main(["--out", str(tmp_path), *extra])
         assert exit_info.value.code == 2
-        assert f"{tmp_path} is a directory; pass the JSON file" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"{tmp_path} is a directory; pass the JSON file" in err
+        assert err.count("\n") == 1, err
+
+
+def test_every_benchmark_reports_a_user_error_on_one_line(tmp_path, capsys):
+    """A bad flag printed argparse's usage block above the error (11 lines for
+    `adversarial.py --seeds -1`), and an expert cache that is a file, found when the first row
+    began, a ConfigError traceback with exit 1."""
+    import ppo as ppo_bench
+    import scaling
+    import tabular
+
+    a_file = tmp_path / "README.md"
+    a_file.write_text("not a cache")
+    cases = [
+        (adversarial, ["--seeds", "-1"], "--seeds must be >= 1, got -1"),
+        (adversarial, ["--envs", "cartpole", "--experts", str(a_file)], "is a file; pass the"),
+        (imitation_rows, ["--experts", str(a_file)], "is a file; pass the directory"),
+        (imitation_rows, ["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (brax_physics, ["--episodes", "0"], "--episodes must be at least 1"),
+        (ppo_bench, ["--repeats", "0"], "--repeats"),
+        (scaling, ["--cpu-devices", "-5"], "--cpu-devices"),
+        (tabular, ["--sections", "nope"], "invalid choice: 'nope'"),
+        (imitation_gail, ["--rounds", "1"], "the following arguments are required: --demos"),
+    ]
+    for script, argv, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            script.main(argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in err, (script.__name__, err)
+        assert err.count("\n") == 1 and "Traceback" not in err, err
 
 
 def test_imitation_gail_writes_its_json_atomically(tmp_path, monkeypatch):
