@@ -58,6 +58,7 @@ from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
+from jirl.provenance import provenance  # noqa: E402
 from jirl.run import seed_layout, seed_map  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
@@ -622,6 +623,8 @@ def main(argv=None) -> None:
     rows, notes = [], []
     out = Path(args.out)
 
+    origin = provenance(argv)
+
     def write(partial: bool, **sections) -> None:
         """The results JSON; rewritten after every row (`partial`: true) so that a run cut
         short keeps the rows it finished."""
@@ -635,6 +638,7 @@ def main(argv=None) -> None:
                     "squash": args.squash,
                     "device": str(jax.devices()[0]),
                     "platform": platform.platform(),
+                    "provenance": origin,
                     "partial": partial,
                     "rows": rows,
                     "notes": notes,

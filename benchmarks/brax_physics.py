@@ -29,6 +29,7 @@ from jirl.cli import ScriptParser, script_main
 from jirl.envs.brax import BACKENDS
 from jirl.evaluation import episode_outcomes, random_act_fn
 from jirl.files import atomic_write_text, out_file
+from jirl.provenance import provenance
 
 FOUR = ("hopper", "halfcheetah", "walker2d", "ant")
 
@@ -124,6 +125,8 @@ def main(argv=None) -> None:
     key = jax.random.PRNGKey(args.seed)
     device = jax.devices()[0]
 
+    origin = provenance(argv)
+
     def write(partial: bool) -> None:
         """The results JSON, rewritten after every env and backend, so a run cut short keeps
         the rows it measured."""
@@ -131,6 +134,7 @@ def main(argv=None) -> None:
             "device": str(device),
             "platform": platform.platform(),
             "versions": {p: version(p) for p in ("jax", "brax", "mujoco", "mujoco-mjx")},
+            "provenance": origin,
             "seed": args.seed,
             "partial": partial,
             "rows": rows,

@@ -38,6 +38,7 @@ from jirl.errors import ConfigError
 from jirl.evaluation import mean_returns, normalized_score
 from jirl.experiment import EXPERT_FILES
 from jirl.files import atomic_write_text, out_file
+from jirl.provenance import provenance
 from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
 
@@ -285,12 +286,15 @@ def main(argv=None) -> None:
     rows, experts_info = [], {}
     out = Path(args.out)
 
+    origin = provenance(argv)
+
     def write(partial: bool) -> None:
         """The results JSON, rewritten after every row, so that a run cut short keeps them."""
         result = {
             "mode": "full" if args.full else "quick",
             "device": jax.devices()[0].device_kind,
             "platform": platform.platform(),
+            "provenance": origin,
             "partial": partial,
             "experts": experts_info,
             "rows": rows,

@@ -28,6 +28,7 @@ import jirl
 from jirl import envs
 from jirl.cli import ScriptParser, script_main
 from jirl.files import atomic_write_text, out_file
+from jirl.provenance import provenance
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
 
@@ -116,13 +117,17 @@ def main(argv=None) -> None:
     cpu = platform.processor() or platform.machine()
     header = f"device: {device.device_kind} ({device.platform}), {cpu}"
     out = Path(args.out)
+    origin = provenance(argv)
     rows = []
 
     def add(row: dict) -> None:
         """Keep a row; the JSON is rewritten after each, so a run cut short keeps its rows."""
         rows.append(row)
         atomic_write_text(
-            out, json.dumps({"device": header, "partial": True, "rows": rows}, indent=2)
+            out,
+            json.dumps(
+                {"device": header, "provenance": origin, "partial": True, "rows": rows}, indent=2
+            ),
         )
 
     updates = 20 if not args.full else 50
@@ -162,7 +167,8 @@ def main(argv=None) -> None:
             f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
             f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
         )
-    atomic_write_text(out, json.dumps({"device": header, "partial": False, "rows": rows}, indent=2))
+    document = {"device": header, "provenance": origin, "partial": False, "rows": rows}
+    atomic_write_text(out, json.dumps(document, indent=2))
     print(f"wrote {out}")
 
 

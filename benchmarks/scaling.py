@@ -36,6 +36,7 @@ from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
 from jirl.logging import JsonlWriter, ProgressBar  # noqa: E402
+from jirl.provenance import provenance  # noqa: E402
 from jirl.rl import ppo  # noqa: E402
 
 EXPERT = Path(__file__).resolve().parent / "results" / "experts" / "cartpole"
@@ -211,7 +212,12 @@ def main(argv=None) -> None:
     machine = f"{device.platform}: {device.device_kind}, {cpu}"
 
     out = Path(args.out)
-    result = {"machine": machine, "jax": jax.__version__, "full": args.full}
+    result = {
+        "machine": machine,
+        "jax": jax.__version__,
+        "full": args.full,
+        "provenance": provenance(argv),
+    }
 
     def keep(**section) -> None:
         """Add a section; the JSON is rewritten after each, so a run cut short keeps them."""

@@ -45,6 +45,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.files import atomic_write_text, out_file  # noqa: E402
+from jirl.provenance import provenance  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
 from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
@@ -415,13 +416,34 @@ def main(argv=None) -> None:
         # float64 NumPy on the host (JAX_DEFAULT_MATMUL_PRECISION=highest for like with like)
         "matmul_precision": str(jax.config.jax_default_matmul_precision or "default"),
     }
+    # `--sections` reruns some: the others of an earlier file of the same mode, backend and
+    # precision are kept, each with its own provenance (when, which commit, which machine)
+    result.update(earlier_sections(args.out, result, keep=set(SECTIONS) - set(args.sections)))
+    result.setdefault("measured", {})
+    origin = provenance(argv)
     for name in args.sections:
         skipped = name == "quality" and args.skip_quality
         result[name] = None if skipped else SECTIONS[name](args.full)
+        result["measured"][name] = origin
         # Rewritten after every section, so that a run cut short keeps what it finished.
         atomic_write_text(args.out, json.dumps({**result, "partial": True}, indent=2))
     print_report(result)
     atomic_write_text(args.out, json.dumps({**result, "partial": False}, indent=2))
+
+
+def earlier_sections(path, settings: dict, keep: set[str]) -> dict:
+    """The sections named in `keep` of the results file at `path`, with their provenance
+    (`measured`), where it was written with the same `settings` (mode, backend, devices,
+    precision); nothing from a file of other settings, an unreadable one, or none."""
+    try:
+        old = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(old, dict) or any(old.get(k) != v for k, v in settings.items()):
+        return {}
+    measured = old.get("measured") if isinstance(old.get("measured"), dict) else {}
+    kept = {name: old[name] for name in sorted(keep) if name in old}
+    return {**kept, "measured": {name: measured[name] for name in kept if name in measured}}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 import types
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -203,6 +204,35 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     written = json.loads(out.read_text())
     assert written["partial"] is True and written["dense"] == [{"S": 4}]
     assert "stale" not in written and "batch" not in written
+
+
+def test_tabular_benchmark_reruns_sections_keeping_the_others(monkeypatch, tmp_path):
+    """`--sections batch` wrote only the batch section, so the README's one results file was
+    pasted together by hand from two runs: the other sections of an earlier file of the same
+    settings are kept, each with the provenance of the run that measured it."""
+    import json
+
+    import tabular
+
+    monkeypatch.setattr(tabular, "print_report", lambda result: None)
+    monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda f: [1], "batch": lambda f: [2]})
+    out = tmp_path / "tabular.json"
+    tabular.main(["--out", str(out)])
+    first = json.loads(out.read_text())
+    assert first["dense"] == [1] and first["batch"] == [2] and not first["partial"]
+    assert set(first["measured"]) == {"dense", "batch"}
+    assert first["measured"]["dense"]["versions"]["jax"] == jax.__version__
+    monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda f: [1], "batch": lambda f: [3]})
+    tabular.main(["--out", str(out), "--sections", "batch"])
+    second = json.loads(out.read_text())
+    assert second["dense"] == [1] and second["batch"] == [3]
+    assert second["measured"]["dense"] == first["measured"]["dense"]
+    assert second["measured"]["batch"]["command"].endswith("--sections batch")
+    # a file of other settings (another mode) is replaced, never mixed in
+    out.write_text(json.dumps({**first, "full": True}))
+    tabular.main(["--out", str(out), "--sections", "batch"])
+    third = json.loads(out.read_text())
+    assert "dense" not in third and third["batch"] == [3] and set(third["measured"]) == {"batch"}
 
 
 def test_an_expert_cache_never_replaces_what_is_not_an_expert(tmp_path):
