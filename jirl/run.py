@@ -44,8 +44,9 @@ Callback = Callable[[int, dict[str, np.ndarray], Any], bool | None]
 
 
 class NonFiniteError(RunError):
-    """A loss or parameter became NaN or inf; the last good checkpoint, if any, is kept. `runs`:
-    the rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major) that did."""
+    """A metric or the state became NaN or inf; the last good checkpoint, if any, is kept.
+    `runs`: the rows of the seed axis (seeds; in a sweep, settings × seeds, setting-major)
+    that did."""
 
     def __init__(self, message: str, runs: Sequence[int] = ()):
         super().__init__(message)
@@ -315,12 +316,20 @@ def seed_map(f: Callable, sharding: NamedSharding | None) -> Callable:
     return _shard_map(jax.vmap(f), mesh=sharding.mesh, in_specs=spec, out_specs=spec, **_NO_CHECK)
 
 
+def _float_leaves(state) -> list:
+    """`(path, leaf)` of the state's floating-point leaves, in the tree's order."""
+    leaves = jax.tree_util.tree_flatten_with_path(state)[0]
+    return [(path, x) for path, x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
+
+
 def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
+    """`jit(vmap(chunk))`: `length` updates, then `(state, metrics [length, ...], finite
+    [leaves])`, whether each floating-point leaf of the state (`_float_leaves`) is finite."""
+
     def chunk(state):
         state, metrics = jax.lax.scan(lambda s, _: algo.update(s), state, None, length=length)
-        leaves = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
-        finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in leaves]))
-        return state, metrics, finite
+        flags = [jnp.all(jnp.isfinite(x)) for _, x in _float_leaves(state)]
+        return state, metrics, jnp.stack(flags) if flags else jnp.ones((0,), bool)
 
     return jax.jit(seed_map(chunk, sharding))
 
@@ -533,17 +542,23 @@ def run(
         # [chunk, seeds]: whether each run's metric is finite at each update
         ok = {k: np.isfinite(v).reshape(v.shape[:2] + (-1,)).all(-1) for k, v in metrics.items()}
         bad = [k for k, v in ok.items() if not v.all()]
-        if bad or not bool(np.all(finite)):
-            diverged = ~np.asarray(finite)[: layout.seeds]
+        finite = np.asarray(finite)[: layout.seeds]  # [seeds, float leaves]
+        if bad or not finite.all():
+            diverged = ~finite.all(1)
             for k in bad:
                 diverged |= ~ok[k].all(0)
             runs = np.flatnonzero(diverged).tolist()
             span = f"updates {done + 1}-{done + length}"
-            if bad:  # the metrics are per update; the state is checked once per chunk
-                first = done + 1 + int(np.argmax(~ok[bad[0]].all(1)))
-                where = f"metric '{bad[0]}' became NaN or inf at update {first} (chunk of {span})"
-            else:
-                where = f"a parameter became NaN or inf in the chunk of {span}"
+            if bad:  # the metrics are per update (the earliest named); the state per chunk
+                first, name = min((int(np.argmax(~ok[k].all(1))), k) for k in bad)
+                where = f"metric '{name}' became NaN or inf at update {done + 1 + first} "
+                where += f"(chunk of {span})"
+            else:  # no metric shows it: the first leaf that went, a weight or an env's state
+                path = _float_leaves(state)[int(np.argmax(~finite.all(0)))][0]
+                where = (
+                    f"the state's {jax.tree_util.keystr(path)} became NaN or inf in the chunk "
+                    f"of {span}"
+                )
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
                 history_so_far = {k: np.concatenate(v) for k, v in history.items()}
                 save_checkpoint(

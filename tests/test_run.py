@@ -115,11 +115,20 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert update == 4 and float(state["x"][0]) == 16.0 and metrics["loss"].shape == (4, 1)
     with pytest.raises(ConfigError, match="checkpoint_every must be >= 1"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, checkpoint_dir=late, checkpoint_every=0)
-    # a parameter alone goes NaN (no metric shows it): the chunk is named, not an update in it
+    # the state alone goes NaN (no metric shows it): its leaf and the chunk are named
     silent = Algorithm(init, lambda s: (doubling(s)[0], {"step": s["step"]}), lambda s, o, k: o)
-    message = r"a parameter became NaN or inf in the chunk of updates 5-6 in run\(s\) \[0\]"
+    message = r"the state's \['x'\] became NaN or inf in the chunk of updates 5-6 in run\(s\) \[0\]"
     with pytest.raises(NonFiniteError, match=message + " of the seed axis; no checkpoint is"):
         jirl.run(silent, jax.random.PRNGKey(0), 8, chunk_size=2)
+
+    # two metrics go: the one that went first is named, whatever the dict's order
+    def two(state):
+        state, _ = doubling(state)
+        late = jnp.where(state["step"] >= 6, jnp.nan, 0.0)
+        return state, {"late": late, "early": state["x"]}
+
+    with pytest.raises(NonFiniteError, match="metric 'early' became NaN or inf at update 5"):
+        jirl.run(Algorithm(init, two, lambda s, o, k: o), jax.random.PRNGKey(0), 8, chunk_size=4)
     # diverged in the first chunk: no checkpoint to promise
     with pytest.raises(NonFiniteError, match="first chunk, so no checkpoint was written"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=8, checkpoint_dir=tmp_path / "none")
