@@ -24,7 +24,14 @@ from jirl.config import ExperimentConfig
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
-from jirl.files import atomic_write_text, check_out_dir, digest, replace_dir
+from jirl.files import (
+    OUTPUT_NAMES,
+    atomic_write_text,
+    check_out_dir,
+    digest,
+    remove_temporaries,
+    replace_dir,
+)
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
     NonFiniteError,
@@ -289,7 +296,9 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
-    if not resume:
+    if resume:  # what a kill left of the session before's writes
+        remove_temporaries(out, OUTPUT_NAMES)
+    else:
         replace_dir(out)
         inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
         atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
@@ -378,9 +387,18 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
             {"setting": setting, **_scores(r, expert_return, rand)}
             for setting, r in zip(settings, per_setting, strict=True)
         ]
-        best = int(np.argmax(per_setting.mean(1)))
-        summary["best_setting"] = settings[best]
+        summary["best_setting"] = best_setting(settings, per_setting)
     return summary
+
+
+def best_setting(settings: list, returns) -> dict | None:
+    """The setting of `settings` whose mean return (`returns [settings, seeds]`) is highest;
+    a setting with a NaN return is never it (None where every one has)."""
+    means = np.asarray(returns, np.float64).mean(1)
+    finite = np.isfinite(means)
+    if not finite.any():
+        return None
+    return settings[int(np.argmax(np.where(finite, means, -np.inf)))]
 
 
 def _scores(returns, expert_return, random_return) -> dict:

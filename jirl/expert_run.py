@@ -14,7 +14,7 @@ from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_ya
 from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
-from jirl.files import atomic_write_text, check_out_dir, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -143,12 +143,6 @@ def train_expert(
         )
     expert = experts.from_agent(state, cfg.algo_config, env, expert_return, rand)
     demos = data.collect(env, expert.act, key_demos, episodes)
-    # trained, beats random, demos recorded: only now is an old expert (--overwrite) removed
-    replace_dir(out)
-    experts.save(out, expert, env, cfg.algo_config)
-    path = data.save(
-        out / "demos.npz", demos, env, expert_return=expert.expert_return, random_return=rand
-    )
     summary = {
         "env": env.name,
         "expert_return": expert.expert_return,
@@ -161,10 +155,24 @@ def train_expert(
         "demo_episodes": episodes,
         "demo_mean_return": float(data.episode_returns(demos).mean()),
         "demo_terminated": demos.num_terminated,
-        "demos": str(path),
+        "demos": str(out / "demos.npz"),
         "env_steps": algo.env_steps_per_update * cfg.updates,
         "wall_seconds": result.wall_seconds,
         "compile_seconds": result.compile_seconds,
     }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+
+    # trained, beats random, demos recorded: only now is an old expert (--overwrite) replaced,
+    # by a whole new directory (a kill while writing leaves the old one)
+    def fill(directory: Path) -> None:
+        experts.save(directory, expert, env, cfg.algo_config)
+        data.save(
+            directory / "demos.npz",
+            demos,
+            env,
+            expert_return=expert.expert_return,
+            random_return=rand,
+        )
+        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+
+    write_dir(out, fill)
     return summary

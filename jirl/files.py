@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,32 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_dir(path.parent)
     return path
+
+
+def _sync_dir(directory: Path) -> None:
+    """Flush a directory's entries (a rename into it) to disk, where the OS allows it: without
+    it a power cut may undo the rename. Windows cannot open a directory: skipped."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_temporaries(directory: str | os.PathLike, names) -> None:
+    """Delete what a kill left of `atomic_write`s of `names` in `directory` (`.NAME.x1y2`
+    files): a resumed run starts clean."""
+    for name in names:
+        for stale in Path(directory).glob(f".{name}.*"):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -158,6 +184,40 @@ def replace_dir(out: str | os.PathLike) -> Path:
     except OSError as e:
         raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
     return out
+
+
+def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
+    """Write the directory `out` whole: `fill(tmp)` writes into a fresh sibling directory,
+    which then takes `out`'s place, the old `out` (if any) removed after. A kill leaves the old
+    directory or the new one, never a part of the new one beside nothing of the old (bar the
+    instant between two renames, when the old one waits beside it as `.NAME.old-*`).
+
+    Returns what `fill` returns; if it raises, `out` is left as it was."""
+    out = Path(out)
+    check_below_working_dir(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+        os.chmod(new, 0o777 & ~_UMASK)
+    except OSError as e:
+        raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
+    old = None
+    try:
+        result = fill(new)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.replace(out, old / out.name)
+        os.replace(new, out)
+    except BaseException:
+        if old is not None and not out.exists():  # the swap failed half way: the old back
+            os.replace(old / out.name, out)
+        shutil.rmtree(new, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return result
 
 
 def holds_files(out: str | os.PathLike) -> bool:

@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from jirl.errors import ConfigError
 from jirl.files import atomic_write, check_parents
 from jirl.logging import parse_row, setting_name
+from jirl.sweep import settings as sweep_settings
 
 PREFERRED = (
     "episode_return", "bc_loss", "neg_log_likelihood", "policy_loss", "feature_gap", "margin",
@@ -48,11 +50,26 @@ def read_summary(path: Path) -> dict:
     return summary
 
 
+def _config_sweep(run_dir: Path) -> list[dict] | None:
+    """The settings of the sweep in `run_dir/config.yaml` (`jirl.sweep.settings`, the order
+    the runs are laid out in) as the summary lists them, or None (no sweep, no readable
+    config: one curve, as for a run)."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        grid = config["sweep"]
+        if not isinstance(grid, dict) or not all(isinstance(v, list) for v in grid.values()):
+            return None
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return [{"setting": setting} for setting in sweep_settings(grid)]
+
+
 def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
     """Curves of a run: one over all seeds, or one per setting of a sweep (its summary.json
-    lists the settings; each owns `runs / settings` consecutive columns)."""
+    lists the settings; each owns `runs / settings` consecutive columns). A sweep still
+    running, or cut short, has no summary: its config.yaml's grid gives the same settings."""
     summary = run_dir / "summary.json"
-    settings = read_summary(summary).get("sweep") if summary.is_file() else None
+    settings = read_summary(summary).get("sweep") if summary.is_file() else _config_sweep(run_dir)
     if settings and not (
         isinstance(settings, list)
         and all(isinstance(x, dict) and isinstance(x.get("setting"), dict) for x in settings)

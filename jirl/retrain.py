@@ -41,7 +41,7 @@ from jirl.config import (
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import check_inputs_unchanged, make_env, prepare, read_run_config
-from jirl.files import atomic_write_text, check_out_dir, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
@@ -236,7 +236,10 @@ def retrain(
             for k, v in dataclasses.asdict(ppo_config).items()
         },
     }
-    replace_dir(out_dir)  # trained: only now is an old output (--overwrite) replaced
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+
+    def fill(directory: Path) -> None:
+        atomic_write_text(directory / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+
+    write_dir(out_dir, fill)  # trained: only now is an old output (--overwrite) replaced, whole
     return summary

@@ -23,7 +23,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import ConfigError, RunError
-from jirl.files import atomic_write, leaf_mismatch
+from jirl.files import atomic_write, leaf_mismatch, remove_temporaries
 
 if hasattr(jax, "shard_map"):
     _shard_map, _NO_CHECK = jax.shard_map, {"check_vma": False}
@@ -476,8 +476,7 @@ def run(
     chunk_size = max(1, min(chunk_size, num_updates))
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.is_dir():  # a write that a kill cut short left its temporary
-        for stale in ckpt.glob(f".{CHECKPOINT_FILE}.*"):
-            stale.unlink(missing_ok=True)
+        remove_temporaries(ckpt, [CHECKPOINT_FILE])
     t0 = time.perf_counter()
     if initial_state is not None:
         seeds = jax.tree.leaves(initial_state)[0].shape[0]
@@ -521,6 +520,12 @@ def run(
     compiled = _chunk_fn(algo, chunk_size, sharding).lower(state).compile() if whole else None
     tail_length = (num_updates - done) % chunk_size  # a shorter last chunk
     tail = _chunk_fn(algo, tail_length, sharding).lower(state).compile() if tail_length else None
+    program = compiled or tail
+    if program is not None and not program.out_info[1]:
+        raise ConfigError(
+            "algo.update returned no metrics; return at least one (its loss, say): the logs "
+            "and the NaN guard read them"
+        )
     compile_seconds = time.perf_counter() - t0
     wall = 0.0
     chunks_run = 0

@@ -29,7 +29,7 @@ import yaml
 
 from jirl.config import MAX_SEEDS, check_seed
 from jirl.errors import ConfigError
-from jirl.files import atomic_write_text, check_out_dir, replace_dir
+from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.plots import save_png
 from jirl.run import NonFiniteError, check_memory
 from jirl.tabular import metrics as tab_metrics
@@ -138,10 +138,7 @@ def train_tabular(
     out = jax.device_get(jax.block_until_ready(compiled(keys)))
     check_finite(out, opts)
 
-    replace_dir(out_dir)  # an earlier run's files (checkpoints, plots) must not stay beside these
     config = {"algo": algo, "env": env, "seeds": seeds, "seed": seed, **opts}
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    _write_metrics(out_dir / "metrics.jsonl", out["metrics"], opts["log_every"])
     summary = {
         "algo": algo,
         "env": env,
@@ -152,11 +149,24 @@ def train_tabular(
         "random_policy_gap": float(out["random_policy_gap"][0]),
         "compile_seconds": compile_seconds,
     }
-    _plot_rewards(
-        out_dir / "reward.png", np.asarray(mdp.reward), out["reward"][0], mdp.grid_shape, algo, env
-    )
-    summary["wall_seconds"] = time.perf_counter() - start
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+
+    def fill(directory: pathlib.Path) -> None:
+        atomic_write_text(directory / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        _write_metrics(directory / "metrics.jsonl", out["metrics"], opts["log_every"])
+        _plot_rewards(
+            directory / "reward.png",
+            np.asarray(mdp.reward),
+            out["reward"][0],
+            mdp.grid_shape,
+            algo,
+            env,
+        )
+        summary["wall_seconds"] = time.perf_counter() - start
+        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+
+    # a whole new directory: an earlier run's files (plots) never stay beside these, and a
+    # kill while writing leaves the earlier run as it was
+    write_dir(out_dir, fill)
     return summary
 
 

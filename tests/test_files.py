@@ -46,3 +46,36 @@ def test_leaf_mismatch_names_the_first_leaf_that_differs_in_shape_or_dtype():
     )
     wrong_shape = {**same, "a": np.zeros(4, np.float32)}
     assert leaf_mismatch(template, wrong_shape).startswith("at ['a']: shape (4,) float32")
+
+
+def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatch):
+    """`jirl expert --overwrite` emptied the old expert's directory, then wrote the new one
+    file by file: a kill in between left an expert without its demos. `write_dir` fills a
+    sibling and swaps it in; a fill that fails (or is interrupted) leaves the old one."""
+    from jirl.files import write_dir
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "expert"
+    out.mkdir()
+    (out / "expert.msgpack").write_text("old")
+    (out / "demos.npz").write_text("old demos")
+
+    def half_then_killed(directory):
+        (directory / "expert.msgpack").write_text("new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dir(out, half_then_killed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expert"]  # no sibling left behind
+    assert (out / "expert.msgpack").read_text() == "old" and (out / "demos.npz").exists()
+
+    def whole(directory):
+        (directory / "expert.msgpack").write_text("new")
+        return "done"
+
+    assert write_dir(out, whole) == "done"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expert"]
+    assert [p.name for p in out.iterdir()] == ["expert.msgpack"]  # nothing old beside it
+    assert (out / "expert.msgpack").read_text() == "new"
+    assert write_dir(tmp_path / "a" / "fresh", whole) == "done"  # parents made, none before
+    assert (tmp_path / "a" / "fresh" / "expert.msgpack").read_text() == "new"

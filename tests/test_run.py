@@ -270,3 +270,11 @@ def test_host_memory_takes_the_least_limit_of_the_process_cgroups(tmp_path):
     (root / "memory" / "slurm" / "job7" / "memory.limit_in_bytes").write_text("2000000\n")
     assert host_memory(str(proc), str(root)) == 2_000_000
     assert host_memory(str(tmp_path / "none"), str(root)) > 2_000_000  # the physical memory
+
+
+def test_an_update_without_metrics_is_refused_before_running():
+    """An update returning `{}` raised StopIteration from the loggers after its first chunk."""
+    init = lambda key: {"x": jnp.zeros(())}
+    algo = Algorithm(init, lambda s: (s, {}), lambda s, o, k: o)
+    with pytest.raises(ConfigError, match="algo.update returned no metrics"):
+        jirl.run(algo, jax.random.PRNGKey(0), 4, chunk_size=2)

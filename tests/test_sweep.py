@@ -298,3 +298,28 @@ def test_settings_times_seeds_is_capped_like_seeds():
     data["sweep"] = {"bc.learning_rate": [1e-3, 3e-4, 1e-4]}
     with pytest.raises(ConfigError, match="3 settings × 65536 seeds is 196,608 runs"):
         experiment_config(data, algos.get("bc").config_cls)
+
+
+def test_a_setting_whose_return_is_nan_is_never_the_best():
+    """`np.argmax` picks a NaN: a diverged setting was reported as the sweep's best."""
+    from jirl.experiment import best_setting
+
+    settings = [{"lr": 1.0}, {"lr": 0.1}, {"lr": 0.01}]
+    returns = np.array([[np.nan, 500.0], [200.0, 210.0], [100.0, 90.0]])
+    assert best_setting(settings, returns) == {"lr": 0.1}
+    assert best_setting(settings, np.full((3, 2), np.nan)) is None
+
+
+def test_plot_groups_a_sweep_still_running_by_its_config(tmp_path):
+    """A sweep with no summary.json yet (running, or cut short) was drawn as one curve over
+    all its settings: its config.yaml's grid gives the settings in the runs' order."""
+    from jirl.plots import _groups
+
+    run = tmp_path / "sweep"
+    run.mkdir()
+    (run / "config.yaml").write_text("algo: bc\nsweep:\n  learning_rate: [0.1, 0.2]\n")
+    groups = _groups(run, 4)
+    assert [cols for _, cols in groups] == [slice(0, 2), slice(2, 4)]
+    assert "0.1" in groups[0][0] and "0.2" in groups[1][0]
+    (run / "config.yaml").write_text("algo: bc\n")  # no sweep: one curve
+    assert _groups(run, 4) == [("sweep", slice(None))]
