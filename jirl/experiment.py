@@ -29,6 +29,7 @@ from jirl.files import (
     atomic_write_text,
     check_out_dir,
     digest,
+    lock_dir,
     remove_temporaries,
     replace_dir,
 )
@@ -296,60 +297,65 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
-    if resume:  # what a kill left of the session before's writes
-        remove_temporaries(out, OUTPUT_NAMES)
+    if resume:
+        lock = lock_dir(out)
+        remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session's writes
     else:
+        if out.is_dir():  # a run another process is writing is never replaced
+            lock_dir(out).close()
         replace_dir(out)
+        lock = lock_dir(out)
         inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
         atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
-    callbacks = [writer]
-    if progress:
-        callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.runs))
-    if tensorboard:
-        groups = None if not settings else [setting_name(s) for s in settings]
-        callbacks.append(
-            TensorBoardWriter(
-                out / "tensorboard", algo.env_steps_per_update, resume=resume, groups=groups
+    with lock:  # held to the end: a second process on this run is refused, not interleaved
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
+        callbacks = [writer]
+        if progress:
+            callbacks.append(ProgressBar(cfg.updates, algo.env_steps_per_update * cfg.runs))
+        if tensorboard:
+            groups = None if not settings else [setting_name(s) for s in settings]
+            callbacks.append(
+                TensorBoardWriter(
+                    out / "tensorboard", algo.env_steps_per_update, resume=resume, groups=groups
+                )
             )
+        start = time.perf_counter()
+        try:
+            key = jax.random.PRNGKey(cfg.seed)
+            result = run(
+                algo,
+                key,
+                cfg.updates,
+                seeds=cfg.seeds,
+                chunk_size=cfg.chunk,
+                callbacks=callbacks,
+                checkpoint_dir=out / "checkpoint",
+                checkpoint_every=cfg.checkpoint_every,
+                resume=resume,
+                devices=device_list,
+                initial_state=None if initial_state is None else initial_state(key),
+            )
+        except NonFiniteError as e:
+            if not settings:
+                raise
+            runs = ", ".join(f"{settings[r // cfg.seeds]} seed {r % cfg.seeds}" for r in e.runs)
+            raise NonFiniteError(
+                f"{e} Diverged: {runs}; sweep the others without them", e.runs
+            ) from None
+        finally:
+            for callback in callbacks:
+                callback.close()
+        wall = time.perf_counter() - start
+        returns = evaluate_seeds(
+            algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
         )
-    start = time.perf_counter()
-    try:
-        key = jax.random.PRNGKey(cfg.seed)
-        result = run(
-            algo,
-            key,
-            cfg.updates,
-            seeds=cfg.seeds,
-            chunk_size=cfg.chunk,
-            callbacks=callbacks,
-            checkpoint_dir=out / "checkpoint",
-            checkpoint_every=cfg.checkpoint_every,
-            resume=resume,
-            devices=device_list,
-            initial_state=None if initial_state is None else initial_state(key),
-        )
-    except NonFiniteError as e:
-        if not settings:
-            raise
-        runs = ", ".join(f"{settings[r // cfg.seeds]} seed {r % cfg.seeds}" for r in e.runs)
-        raise NonFiniteError(
-            f"{e} Diverged: {runs}; sweep the others without them", e.runs
-        ) from None
-    finally:
-        for callback in callbacks:
-            callback.close()
-    wall = time.perf_counter() - start
-    returns = evaluate_seeds(
-        algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
-    )
-    summary = summarize(cfg, algo, returns, reference, result, wall, settings)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    from jirl.plots import plot_runs
+        summary = summarize(cfg, algo, returns, reference, result, wall, settings)
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+        from jirl.plots import plot_runs
 
-    plot_runs([out], out / "curves.png")
-    return summary
+        plot_runs([out], out / "curves.png")
+        return summary
 
 
 def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dict:

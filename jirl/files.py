@@ -220,6 +220,45 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     return result
 
 
+class DirLock:
+    """An exclusive advisory lock (`flock`) on a directory, held while open: a second process
+    asking for it is refused at once. Where `flock` is missing (Windows), it locks nothing."""
+
+    def __init__(self, fd: int | None):
+        self.fd = fd
+
+    def __enter__(self) -> DirLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the lock
+            self.fd = None
+
+
+def lock_dir(out: str | os.PathLike) -> DirLock:
+    """Lock the run directory `out` for this process (`DirLock`); a directory another process
+    holds (the same run resumed twice: both wrote its checkpoint and metrics, interleaved)
+    raises ConfigError."""
+    try:
+        import fcntl
+    except ImportError:
+        return DirLock(None)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(
+            f"{out} is in use by another jirl process (the same run started twice?); wait for "
+            "it to finish or stop it, or choose another --out"
+        ) from None
+    return DirLock(fd)
+
+
 def holds_files(out: str | os.PathLike) -> bool:
     """Whether the output directory `out` exists and is not empty (a run, an expert: what
     `--overwrite` would replace). Raises ConfigError if `out` is a file: `--out` names a

@@ -1019,3 +1019,26 @@ def test_an_out_that_cannot_be_written_is_refused_before_training(capsys, monkey
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)
     assert f"{locked} is not writable" in err and not (locked / "expert").exists()
+
+
+def test_a_run_another_process_holds_is_neither_resumed_nor_replaced(
+    capsys, tmp_path, cartpole_expert
+):
+    """The same run resumed twice at once: both wrote its checkpoint and metrics.jsonl,
+    interleaved, and one deleted the other's temporary checkpoint mid-write. The run directory
+    is locked while a process trains it (`jirl.files.lock_dir`)."""
+    from jirl.files import lock_dir
+
+    run = tmp_path / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--quiet")
+    assert code == 0, err
+    before = (run / "metrics.jsonl").read_text()
+    with lock_dir(run):  # another process training it
+        for flag in ("--resume", "--overwrite"):
+            code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", flag)
+            one_line_error(code, err)
+            assert "is in use by another jirl process" in err
+    assert (run / "metrics.jsonl").read_text() == before
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--overwrite")
+    assert code == 0, err  # released: the run is the user's again
