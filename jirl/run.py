@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -34,6 +35,12 @@ else:  # older jax: the same function under jax.experimental, its check named ch
 from jirl.types import Algorithm, Array
 
 CHECKPOINT_FILE = "state.msgpack"
+#: the metrics so far, appended to at each checkpoint (each write holds only the updates since
+#: the one before: rewriting the whole history at every checkpoint grew with the run's square)
+METRICS_LOG = "metrics.log"
+#: a frame of the metrics log: its payload's bytes, and the updates the log holds after it;
+#: then the payload, msgpack of `{name: [updates, seeds, ...]}`
+_FRAME = struct.Struct("<QQ")
 
 #: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk; a callback
 #: that returns True stops the run after that chunk (e.g. once a target score is reached). One
@@ -350,21 +357,81 @@ def save_checkpoint(
     update: int,
     devices: int = 1,
     timing: Timing = Timing(),
+    logged: int = 0,
 ) -> None:
-    """Atomically write state, metrics so far, the update count, the number of devices the
-    seeds were laid over and the run's `timing` so far (msgpack, no pickle)."""
+    """Write a checkpoint: the metrics of updates `logged + 1 .. update` (`metrics`, each
+    `[update - logged, seeds, ...]`) appended to the metrics log (`METRICS_LOG`, flushed to
+    disk), then, atomically, the state, the update count, the number of devices the seeds were
+    laid over and the run's `timing` so far (msgpack, no pickle). The state file is the commit:
+    a kill between the two leaves the checkpoint before, whose log frames are all there."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _append_metrics(directory / METRICS_LOG, metrics, logged, update)
     payload = {
         "update": np.asarray(update),
         "devices": np.asarray(devices),
         "state": serialization.to_state_dict(jax.device_get(state)),
-        "metrics": {k: np.asarray(v) for k, v in metrics.items()},
         "timing": {
             "compile_seconds": np.asarray(timing.compile_seconds),
             "wall_seconds": np.asarray(timing.wall_seconds),
             "updates": np.asarray(timing.updates),
         },
     }
-    atomic_write(Path(directory) / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+    atomic_write(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+
+
+def _log_frames(path: Path) -> list[tuple[int, int, int]]:
+    """`(payload offset, payload bytes, updates after it)` of each whole frame of the metrics
+    log at `path`, in order; a frame a kill cut short, and anything after it, is left out."""
+    frames = []
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            offset = 0
+            while offset + _FRAME.size <= size:
+                f.seek(offset)
+                length, updates = _FRAME.unpack(f.read(_FRAME.size))
+                if offset + _FRAME.size + length > size:
+                    break
+                frames.append((offset + _FRAME.size, length, updates))
+                offset += _FRAME.size + length
+    except FileNotFoundError:
+        pass
+    return frames
+
+
+def _append_metrics(path: Path, metrics: dict, logged: int, update: int) -> None:
+    """Cut the log back to its frames up to update `logged` (a kill's frames past the last
+    checkpoint go), then append one frame of `metrics` ending at `update`, flushed to disk."""
+    end = 0
+    if logged:
+        ends = {updates: offset + length for offset, length, updates in _log_frames(path)}
+        if logged not in ends:
+            raise RunError(f"{path} does not hold the first {logged} updates' metrics")
+        end = ends[logged]
+    payload = serialization.msgpack_serialize({k: np.asarray(v) for k, v in metrics.items()})
+    with path.open("r+b" if end else "wb") as f:
+        f.truncate(end)
+        f.seek(end)
+        f.write(_FRAME.pack(len(payload), update) + payload)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_metrics(path: Path, update: int) -> dict[str, np.ndarray]:
+    """The metrics log's first `update` updates, `{name: [update, ...]}`; ValueError where
+    its frames do not end exactly there (a log cut short, or another run's)."""
+    parts, last = [], 0
+    with path.open("rb") as f:
+        for offset, length, updates in _log_frames(path):
+            if updates > update:
+                break
+            f.seek(offset)
+            parts.append(serialization.msgpack_restore(f.read(length)))
+            last = updates
+    if last != update or not parts:
+        raise ValueError(f"{path.name} holds {last} updates' metrics, not {update}")
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
 def state_template(algo: Algorithm, seeds: int):
@@ -392,7 +459,10 @@ def _restore(
         raw = serialization.msgpack_restore(path.read_bytes())
         state = serialization.from_state_dict(template, raw["state"])
         update = int(raw["update"])
-        metrics = {k: np.asarray(v) for k, v in raw.get("metrics", {}).items()}
+        if "metrics" in raw:  # written before the metrics log: the whole history inside
+            metrics = {k: np.asarray(v) for k, v in raw["metrics"].items()}
+        else:
+            metrics = _read_metrics(Path(directory) / METRICS_LOG, int(raw["update"]))
         devices = int(raw["devices"]) if "devices" in raw else None
         timing = (
             Timing(
@@ -416,7 +486,7 @@ def _restore(
         raise ConfigError(
             f"{path} does not fit this config ({e}): resume it with the config it was run with"
         ) from None
-    except (ValueError, TypeError, KeyError, AttributeError) as e:  # truncated, or not ours
+    except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:  # cut short, not ours
         raise ConfigError(
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
             "or run that training again (--overwrite)"
@@ -534,6 +604,22 @@ def run(
         return earlier + Timing(compile_seconds, wall, done - start)
 
     saved_at = done  # the update the checkpoint on disk holds
+    # the metrics log holds the first `logged` updates, the first `logged_chunks` entries of
+    # each history list (a checkpoint written before the log: none, its history is rewritten)
+    log_ends = [updates for *_, updates in _log_frames(ckpt / METRICS_LOG)] if resuming else []
+    logged = done if done in log_ends else 0
+    logged_chunks = 1 if logged else 0
+    chunks = 1 if resuming else 0  # entries of each history list
+
+    def checkpoint() -> None:
+        """Save `state` after `done` updates, appending the metrics not yet in the log."""
+        nonlocal logged, logged_chunks, saved_at
+        new = {k: np.concatenate(v[logged_chunks:]) for k, v in history.items()}
+        save_checkpoint(
+            ckpt, layout.unpad(state), new, done, layout.devices, timing(), logged=logged
+        )
+        logged, logged_chunks, saved_at = done, chunks, done
+
     while done < num_updates:
         length = min(chunk_size, num_updates - done)
         t = time.perf_counter()
@@ -565,10 +651,7 @@ def run(
                     f"of {span}"
                 )
             if ckpt is not None and saved_at < done:  # keep the good chunks not yet saved
-                history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-                save_checkpoint(
-                    ckpt, layout.unpad(state), history_so_far, done, layout.devices, timing()
-                )
+                checkpoint()
             if ckpt is None:
                 kept = "no checkpoint is written without checkpoint_dir"
             elif done == 0:
@@ -582,6 +665,7 @@ def run(
         state = new_state
         for k, v in metrics.items():
             history.setdefault(k, []).append(v)
+        chunks += 1
         stop = False
         seeds_state = layout.unpad(state) if callbacks else None
         for callback in callbacks:
@@ -590,11 +674,7 @@ def run(
         chunks_run += 1
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
-            history_so_far = {k: np.concatenate(v) for k, v in history.items()}
-            save_checkpoint(
-                ckpt, layout.unpad(state), history_so_far, done, layout.devices, timing()
-            )
-            saved_at = done
+            checkpoint()
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}

@@ -95,6 +95,8 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
         payloads[1]
     )
     assert int(timings[0]["updates"]) == int(timings[1]["updates"]) == 300
+    logs = [(d / "checkpoint" / "metrics.log").read_bytes() for d in (killed, reference)]
+    assert logs[0] == logs[1]  # the metrics appended at each checkpoint, none twice or lost
     assert checkpointed_update(killed) == 300
     assert rows(killed) == rows(reference)
     assert [r["step"] for r in rows(killed)] == list(range(1, 301))
