@@ -7,8 +7,10 @@ Used by `jirl train`, `jirl quickstart` and the tests alike.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -204,10 +206,29 @@ def input_digests(cfg: ExperimentConfig) -> dict:
     }
 
 
+#: the config's keys that name input files: a resume may find them at another path (the run
+#: started in another working directory, the files moved); their contents are what must not
+#: change (`check_inputs_unchanged` compares their SHA-256)
+INPUT_KEYS = ("demos", "expert")
+
+
+def without_inputs(config: dict) -> dict:
+    """A config dict less its input paths (`INPUT_KEYS`): what a resume compares."""
+    return {k: v for k, v in config.items() if k not in INPUT_KEYS}
+
+
+def absolute_inputs(cfg: ExperimentConfig) -> ExperimentConfig:
+    """`cfg` with its input paths absolute, as `RUN/config.yaml` records them: the run then
+    resumes and retrains from any working directory."""
+    paths = {k: os.path.abspath(getattr(cfg, k)) for k in INPUT_KEYS if getattr(cfg, k)}
+    return dataclasses.replace(cfg, **paths)
+
+
 def config_digest(cfg: ExperimentConfig) -> str:
-    """SHA-256 of the resolved config: `RUN/config.yaml` edited after the start would otherwise
-    be the very file a resume is compared against."""
-    return hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
+    """SHA-256 of the resolved config less its input paths (`without_inputs`; their files'
+    digests are kept beside it): `RUN/config.yaml` edited after the start would otherwise be
+    the very file a resume is compared against."""
+    return hashlib.sha256(json.dumps(without_inputs(cfg.to_dict())).encode()).hexdigest()
 
 
 def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume") -> None:
@@ -227,7 +248,11 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume")
         ) from None
     if not isinstance(started, dict):
         raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite")
-    if "config" in started and started["config"] != {"sha256": config_digest(cfg)}:
+    # (a run started before the digest left the input paths out: the whole config's, with the
+    # paths as the run recorded them, relative ones included)
+    legacy = hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
+    accepted = [{"sha256": config_digest(cfg)}, {"sha256": legacy}]
+    if "config" in started and started["config"] not in accepted:
         raise ConfigError(
             f"{out}: the config differs from the one the run started with (SHA-256 in "
             f"{INPUTS_FILE}; was {out / 'config.yaml'} edited?): restore it to {to}{tail}"
@@ -281,14 +306,17 @@ def train(
         saved = read_run_config(
             out, "no readable config.yaml to resume; pass --overwrite instead to start again"
         )
-        # (the sweep's key order is the order of its runs, which a dict comparison ignores)
-        if saved != cfg.to_dict() or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
+        # (the sweep's key order is the order of its runs, which a dict comparison ignores;
+        # input files may have moved: their contents are compared, not their paths)
+        saved, given = without_inputs(saved), without_inputs(cfg.to_dict())
+        if saved != given or list(saved.get("sweep") or {}) != list(cfg.sweep or {}):
             raise ConfigError(
                 f"{out}: --resume needs the same config as the run it continues "
-                f"({config_difference(saved, cfg.to_dict())}); resume with --config "
+                f"({config_difference(saved, given)}); resume with --config "
                 f"{out / 'config.yaml'} and no other settings, or pass --overwrite to start again"
             )
         check_inputs_unchanged(out, cfg)
+    cfg = absolute_inputs(cfg)
     # Every input is checked (data loaded, algorithm built, the state's size against the
     # devices' memory) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)

@@ -1042,3 +1042,35 @@ def test_a_run_another_process_holds_is_neither_resumed_nor_replaced(
     assert (run / "metrics.jsonl").read_text() == before
     code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--overwrite")
     assert code == 0, err  # released: the run is the user's again
+
+
+def test_a_run_resumes_from_any_directory_and_with_its_inputs_moved(
+    capsys, tmp_path, monkeypatch, cartpole_expert
+):
+    """config.yaml recorded `--demos` as typed: a run started with a relative path could not be
+    resumed from any other directory ("no such demonstration file"), and giving the right path
+    was refused as another config. Paths are recorded absolute, and a resume compares the
+    files' contents (inputs.json), not their paths."""
+    import shutil
+
+    start = tmp_path / "start"
+    (start / "data").mkdir(parents=True)
+    shutil.copy(cartpole_expert / "demos.npz", start / "data" / "demos.npz")
+    monkeypatch.chdir(start)
+    argv = ["train", "bc", "--env", "cartpole", "--demos", "data/demos.npz", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--out", "run", "--updates", "2")
+    assert code == 0, err
+    saved = yaml.safe_load((start / "run" / "config.yaml").read_text())
+    assert saved["demos"] == str(start / "data" / "demos.npz")
+    (start / "run" / "summary.json").unlink()  # as if cut short after its last checkpoint
+    monkeypatch.chdir(tmp_path)
+    resume = ["train", "bc", "--config", "start/run/config.yaml", "--out", "start/run"]
+    code, _, err = run_cli(capsys, *resume, "--resume", "--quiet")
+    assert code == 0, err
+    # the demos moved (same bytes): given at their new path, the run resumes
+    (start / "run" / "summary.json").unlink()
+    moved = tmp_path / "moved.npz"
+    shutil.move(start / "data" / "demos.npz", moved)
+    code, _, err = run_cli(capsys, *resume, "--demos", str(moved), "--resume", "--quiet")
+    assert code == 0, err
+    assert yaml.safe_load((start / "run" / "config.yaml").read_text())["demos"] == str(moved)
