@@ -7,6 +7,7 @@ Used by `jirl train`, `jirl quickstart` and the tests alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -34,6 +35,8 @@ from jirl.files import (
     lock_dir,
     remove_temporaries,
     replace_dir,
+    replacing,
+    set_aside,
 )
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
@@ -325,17 +328,22 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
-    if resume:
-        lock = lock_dir(out)
-        remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session's writes
-    else:
-        if out.is_dir():  # a run another process is writing is never replaced
-            lock_dir(out).close()
-        replace_dir(out)
-        lock = lock_dir(out)
-        inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
-        atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
-    with lock:  # held to the end: a second process on this run is refused, not interleaved
+    aside = None  # the run this one replaces (--overwrite), kept until this one has saved
+    if not resume and out.is_dir():  # a run another process is writing is never replaced
+        lock_dir(out).close()
+        aside = set_aside(out)
+    with contextlib.ExitStack() as stack:
+        # the run replaced comes back if this one fails before its first checkpoint
+        stack.enter_context(replacing(aside, out, lambda: has_checkpoint(out / "checkpoint")))
+        if not resume:
+            replace_dir(out)
+        # held to the end: a second process on this run is refused, not interleaved
+        stack.enter_context(lock_dir(out))
+        if resume:
+            remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session
+        else:
+            inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
+            atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
         callbacks = [writer]

@@ -6,6 +6,7 @@ of the input files a run reads (`digest`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -257,6 +258,41 @@ def lock_dir(out: str | os.PathLike) -> DirLock:
             "it to finish or stop it, or choose another --out"
         ) from None
     return DirLock(fd)
+
+
+def set_aside(out: str | os.PathLike) -> Path:
+    """Move the directory `out` into a new hidden sibling (`.NAME.old-*`, returned), where it
+    waits until the run replacing it has saved (then deleted) or has failed (`put_back`)."""
+    out = Path(out)
+    aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.replace(out, aside / out.name)
+    return aside
+
+
+def put_back(aside: Path, out: str | os.PathLike) -> None:
+    """Return the directory `set_aside` moved to `aside` to `out`, whatever is there now
+    removed."""
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(aside / out.name, out)
+    aside.rmdir()
+
+
+@contextlib.contextmanager
+def replacing(aside: Path | None, out: str | os.PathLike, saved: Callable[[], bool]):
+    """Around the run that replaces the directory `set_aside` moved to `aside` (None: none):
+    deleted once the block ends with `saved()` true (the new run finished, or wrote a
+    checkpoint to resume from), put back (`put_back`) if the block fails before that."""
+    try:
+        yield
+    except BaseException:
+        if aside is not None and not saved():
+            put_back(aside, out)
+            aside = None
+        raise
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def holds_files(out: str | os.PathLike) -> bool:

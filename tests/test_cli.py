@@ -1074,3 +1074,24 @@ def test_a_run_resumes_from_any_directory_and_with_its_inputs_moved(
     code, _, err = run_cli(capsys, *resume, "--demos", str(moved), "--resume", "--quiet")
     assert code == 0, err
     assert yaml.safe_load((start / "run" / "config.yaml").read_text())["demos"] == str(moved)
+
+
+def test_overwrite_keeps_the_run_it_replaces_until_the_new_one_has_saved(
+    capsys, tmp_path, cartpole_expert
+):
+    """`--overwrite` deleted a finished run first: a replacement that diverged (or ran out of
+    memory) before its first checkpoint left neither. The old run waits aside until then."""
+    run = tmp_path / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--quiet")
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    diverges = ["--set", "bc.learning_rate=1e30", "--updates", "4", "--overwrite", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), *diverges)
+    assert code == 1 and "no checkpoint was written" in err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing left aside
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "3", "--overwrite")
+    assert code == 0, err
+    assert yaml.safe_load((run / "config.yaml").read_text())["updates"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
