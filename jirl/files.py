@@ -114,6 +114,11 @@ def check_out_dir(
     check_writable(out)
     if taken and not overwrite:
         raise ConfigError(f"{out} exists; {exists_hint}")
+    if taken and Path(out).is_symlink():  # replacing it would replace the link, not the run
+        raise ConfigError(
+            f"--out {out} is a symbolic link; pass the directory it points to, "
+            f"{os.path.realpath(out)}, to replace it"
+        )
     check_inputs_outside(out, inputs)
     foreign = foreign_entries(out) if taken else []
     if foreign:
@@ -150,10 +155,19 @@ def out_file(path: str) -> Path:
     return out
 
 
+def resolved(path: str | os.PathLike, flag: str) -> Path:
+    """`path` made absolute, its links followed; a loop of links is a one-line ConfigError
+    naming `flag` (`Path.resolve` raises RuntimeError)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as e:
+        raise ConfigError(f"{flag} {path}: cannot be resolved ({e}); pass another path") from None
+
+
 def check_below_working_dir(out: str | os.PathLike) -> None:
     """Refuse (ConfigError) an output directory that is the working directory or above it:
     replacing it would delete the directory the command runs in."""
-    target = Path(out).resolve()
+    target = resolved(out, "--out")
     if target == Path.cwd() or target in Path.cwd().parents:
         raise ConfigError(
             f"--out {out} is the working directory or one above it, which writing the output "
@@ -164,9 +178,12 @@ def check_below_working_dir(out: str | os.PathLike) -> None:
 def check_inputs_outside(out: str | os.PathLike, inputs) -> None:
     """Refuse (ConfigError) when a path of `inputs` is `out` or lies below it: a command that
     replaces `out` would delete what it reads."""
-    target = Path(out).resolve()
+    target = resolved(out, "--out")
     for path in inputs:
-        if path is not None and target in (Path(path).resolve(), *Path(path).resolve().parents):
+        if path is None:
+            continue
+        source = resolved(path, "input")
+        if target in (source, *source.parents):
             raise ConfigError(
                 f"--out {out} holds the input {path}, which replacing it would delete; "
                 "write to another directory"
@@ -183,7 +200,7 @@ def replace_dir(out: str | os.PathLike) -> Path:
             shutil.rmtree(out)
         out.mkdir(parents=True)
     except OSError as e:
-        raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
+        raise ConfigError(f"cannot write --out {out}: {e.strerror or e}; choose another") from None
     return out
 
 
@@ -300,6 +317,12 @@ def holds_files(out: str | os.PathLike) -> bool:
     `--overwrite` would replace). Raises ConfigError if `out` is a file: `--out` names a
     directory."""
     out = Path(out)
+    try:
+        os.stat(out)
+    except FileNotFoundError:
+        pass
+    except OSError as e:  # a name too long, a loop of links, a directory we may not enter
+        raise ConfigError(f"--out {out}: {e.strerror}; choose another") from None
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; --out names a directory to write")
     check_parents(out)

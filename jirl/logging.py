@@ -27,7 +27,9 @@ class JsonlWriter:
         self.start = time.perf_counter()
         self.offset = 0.0
         if resume and self.path.exists():
-            self.lines = self.path.read_text().splitlines()
+            # bytes that are not UTF-8 (a damaged file): their lines fail to parse and are
+            # rebuilt from the checkpoint, as other damaged lines are
+            self.lines = self.path.read_bytes().decode("utf-8", "replace").splitlines()
         else:
             self.lines = []
             self.path.write_text("")

@@ -1095,3 +1095,29 @@ def test_overwrite_keeps_the_run_it_replaces_until_the_new_one_has_saved(
     assert code == 0, err
     assert yaml.safe_load((run / "config.yaml").read_text())["updates"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartpole_expert):
+    """A loop of links as --demos or --out, a name too long, and --overwrite through a link to
+    a run: tracebacks (RuntimeError), exit 1, or "cannot write --out lnk: None" before."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    demos = str(cartpole_expert / "demos.npz")
+    train = ["train", "bc", "--env", "cartpole", "--updates", "1", "--quiet"]
+    cases = [
+        (["--demos", "loop1", "--out", "run"], "input loop1: cannot be resolved"),
+        (["--demos", demos, "--out", "loop1"], "--out loop1: cannot be resolved"),
+        (["--demos", demos, "--out", "x" * 300], "File name too long; choose another"),
+    ]
+    for argv, message in cases:
+        code, _, err = run_cli(capsys, *train, *argv)
+        one_line_error(code, err)
+        assert message in err
+    code, _, err = run_cli(capsys, *train, "--demos", demos, "--out", "target")
+    assert code == 0, err
+    (tmp_path / "link").symlink_to("target")
+    code, _, err = run_cli(capsys, *train, "--demos", demos, "--out", "link", "--overwrite")
+    one_line_error(code, err)
+    assert "--out link is a symbolic link; pass the directory it points to" in err
+    assert (tmp_path / "target" / "summary.json").exists()

@@ -79,13 +79,15 @@ def test_progress_eta_counts_this_calls_updates_and_survives_minute_long_chunks(
 
 def test_a_resumed_metrics_file_skips_lines_it_did_not_write(tmp_path):
     """Lines that are JSON but not rows (`5`, a step that is not an integer, a wall time that is
-    not a number) are dropped on resume instead of stopping the run after its first chunk."""
+    not a number), or not text, are dropped on resume instead of stopping the run."""
     from jirl.logging import JsonlWriter
 
     path = tmp_path / "metrics.jsonl"
     good = {"step": 1, "env_steps": 8, "wall_time": 2.5, "loss": [0.5]}
     damaged = ["5", '{"step": "1"}', '{"step": 1, "wall_time": "x"}', "[1]", '{"wall_time": 1}']
     path.write_text("\n".join([json.dumps(good), *damaged]) + "\n")
+    with path.open("ab") as f:  # and bytes that are not UTF-8: a traceback before
+        f.write(bytes(range(128, 256)) + b"\n")
     writer = JsonlWriter(path, env_steps_per_update=8, resume=True)
     writer(1, {"loss": np.array([[0.25]])}, None)
     rows = [json.loads(line) for line in path.read_text().splitlines()]
