@@ -15,6 +15,7 @@ import argparse
 import functools
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -501,8 +502,29 @@ def console() -> None:
     or `--devices 1` keeps one."""
     from jirl.run import use_cpu_cores
 
+    count = os.environ.get("JAX_NUM_CPU_DEVICES")
+    if count is not None and not (count.strip().isdigit() and int(count) >= 1):
+        _fail(f"JAX_NUM_CPU_DEVICES must be a whole number >= 1, got {count!r}; unset it")
     use_cpu_cores()
+    try:
+        import jax
+
+        jax.devices()
+    except Exception as e:  # JAX_PLATFORMS=cuda without the CUDA jax: an AssertionError
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        platforms = os.environ.get("JAX_PLATFORMS")
+        hint = f"JAX_PLATFORMS={platforms!r}: " if platforms else ""
+        _fail(
+            f"JAX cannot start its devices ({hint}{first}); unset JAX_PLATFORMS, or install "
+            "the jax for that platform"
+        )
     sys.exit(main())
+
+
+def _fail(message: str) -> None:
+    """A user error found before `main`: one line on stderr, exit 2."""
+    print(f"jirl: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

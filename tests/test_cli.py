@@ -1,7 +1,10 @@
 import dataclasses
 import json
+import os
 import pathlib
 import shutil
+import subprocess
+import sys
 
 import jax.numpy as jnp
 import pytest
@@ -1051,8 +1054,6 @@ def test_a_run_resumes_from_any_directory_and_with_its_inputs_moved(
     resumed from any other directory ("no such demonstration file"), and giving the right path
     was refused as another config. Paths are recorded absolute, and a resume compares the
     files' contents (inputs.json), not their paths."""
-    import shutil
-
     start = tmp_path / "start"
     (start / "data").mkdir(parents=True)
     shutil.copy(cartpole_expert / "demos.npz", start / "data" / "demos.npz")
@@ -1121,3 +1122,20 @@ def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartp
     one_line_error(code, err)
     assert "--out link is a symbolic link; pass the directory it points to" in err
     assert (tmp_path / "target" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("JAX_NUM_CPU_DEVICES", "0", "JAX_NUM_CPU_DEVICES must be a whole number >= 1, got '0'"),
+        ("JAX_PLATFORMS", "nosuch", "JAX cannot start its devices (JAX_PLATFORMS='nosuch': "),
+    ],
+)
+def test_a_jax_environment_that_cannot_start_is_one_line(variable, value, message):
+    """JAX_NUM_CPU_DEVICES=0 and JAX_PLATFORMS naming a platform this jax lacks (`cuda` on a
+    CPU wheel) gave 77-80 lines of traceback from the first device use."""
+    env = {**os.environ, variable: value}
+    argv = [sys.executable, "-m", "jirl.cli", "plot", "nowhere"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
