@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from collections.abc import Callable
@@ -183,6 +184,7 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
     if magic != b"PK\x03\x04":  # np.load would take anything else for a pickle (and refuse it)
         fail("not an .npz archive (a zip of .npy arrays); record one with `jirl expert`")
     try:
+        _check_member_sizes(path, fail)
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
             for field in ("header", *FIELDS):
@@ -209,6 +211,32 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
     if env is not None:
         check_matches_env(header, trajectories, env, fail)
     return Demos(trajectories, header)
+
+
+def _check_member_sizes(path: Path, fail) -> None:
+    """Refuse a field whose .npy header declares more (or fewer) bytes than its member holds,
+    before `np.load` allocates them: a header edited to shape (10^11, 4) was read as a request
+    for 1.6 TB ("out of host memory") rather than as a corrupt file."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            field = info.filename.removesuffix(".npy")
+            if not info.filename.endswith(".npy") or field not in ("header", *FIELDS):
+                continue  # (a member that is not .npy is refused when read)
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+                    version, np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read(member)
+                held = info.file_size - member.tell()
+            if dtype.hasobject:  # refused when read: it needs pickle
+                continue
+            declared = math.prod(shape) * dtype.itemsize
+            if declared != held:
+                fail(
+                    f"field '{field}' declares {shape} {dtype} ({declared:,} bytes) but holds "
+                    f"{held:,}: the file is corrupt; record it again"
+                )
 
 
 def _parse_header(raw: np.ndarray, fail) -> DemoHeader:

@@ -202,6 +202,27 @@ def test_object_array_needs_pickle_and_is_refused(tmp_path, demos, cartpole):
         data.load(p, env=cartpole)
 
 
+def test_a_header_declaring_more_than_its_member_holds_is_corrupt(tmp_path, demos, cartpole):
+    """obs.npy's header edited to shape (10^11, 4): np.load asked for 1.6 TB and the CLI said
+    "out of host memory" rather than that the file is corrupt."""
+    import io
+
+    p = tmp_path / "d.npz"
+    write(p, demos, cartpole)
+    with zipfile.ZipFile(p) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    obs = np.lib.format.read_array(io.BytesIO(members["obs.npy"]))
+    forged = io.BytesIO()
+    header = {"descr": obs.dtype.str, "fortran_order": False, "shape": (10**11, 4)}
+    np.lib.format.write_array_header_1_0(forged, header)
+    members["obs.npy"] = forged.getvalue() + obs.tobytes()
+    with zipfile.ZipFile(p, "w") as z:
+        for name, raw in members.items():
+            z.writestr(name, raw)
+    with pytest.raises(DataError, match=r"field 'obs' declares \(100000000000, 4\) float32"):
+        data.load(p, env=cartpole)
+
+
 def test_data_error_is_one_line(tmp_path, cartpole):
     with pytest.raises(DataError) as info:
         data.load(tmp_path / "nope.npz", env=cartpole)
