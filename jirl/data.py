@@ -177,6 +177,8 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
 
     if path.is_dir():
         fail("is a directory; pass the demos.npz file in it")
+    if path.exists() and not path.is_file():  # /dev/zero, a pipe: np.load would read forever
+        fail("is not a regular file; pass a demos.npz file")
     if not path.is_file():
         fail("no such demonstration file; record one with `jirl expert --env ENV --out DIR`")
     with open(path, "rb") as f:

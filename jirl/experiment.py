@@ -276,6 +276,8 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
     if resume and overwrite:
         raise ConfigError("--resume continues a run and --overwrite replaces it; pass one of them")
     if resume:
+        if not out.exists():
+            raise ConfigError(f"{out}: no such run to resume; drop --resume to start it")
         if not has_checkpoint(out / "checkpoint"):
             raise ConfigError(
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "

@@ -121,8 +121,8 @@ def retrain(
     kind = kind or KINDS[algo_name][0]
     if kind not in KINDS[algo_name]:
         raise ConfigError(
-            f"--kind for a {algo_name} run must be one of {', '.join(KINDS[algo_name])}, "
-            f"got '{kind}'"
+            f"--kind for a run of {algo_name} must be "
+            f"{' or '.join(repr(k) for k in KINDS[algo_name])}, got '{kind}'"
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")

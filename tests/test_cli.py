@@ -403,7 +403,7 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     argv = ["retrain", "--reward", str(run), "--out", str(out)]
     code, _, err = run_cli(capsys, *argv, "--kind", "g")
     one_line_error(code, err)
-    assert "gcl run must be one of reward" in err and not out.exists()
+    assert "--kind for a run of gcl must be 'reward', got 'g'" in err and not out.exists()
     # an --out that holds the run's demonstrations is refused, even with --overwrite
     code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(experts),
                            "--overwrite")  # fmt: skip
@@ -1139,3 +1139,24 @@ def test_a_jax_environment_that_cannot_start_is_one_line(variable, value, messag
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_messages_point_the_right_way(capsys, tmp_path, cartpole_expert):
+    """--demos /dev/zero said "no such demonstration file"; --expert naming expert.json said
+    "expert.json/expert.json: missing"; --resume of a run that does not exist said "pass
+    --overwrite instead"."""
+    base = ["train", "bc", "--env", "cartpole", "--updates", "1", "--quiet"]
+    demos = str(cartpole_expert / "demos.npz")
+    cases = [
+        (["--demos", "/dev/zero", "--out", str(tmp_path / "a")], "is not a regular file"),
+        (
+            ["--demos", demos, "--expert", str(cartpole_expert / "expert.json"), "--out",
+             str(tmp_path / "b")],
+            f"is a file; pass the expert's directory, {cartpole_expert}",
+        ),
+        (["--demos", demos, "--out", str(tmp_path / "c"), "--resume"], "drop --resume"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        code, _, err = run_cli(capsys, *base, *argv)
+        one_line_error(code, err)
+        assert message in err

@@ -106,6 +106,8 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
       DataError: missing or malformed files, or an expert recorded for another environment.
     """
     directory = Path(directory)
+    if directory.is_file():
+        raise DataError(f"{directory} is a file; pass the expert's directory, {directory.parent}")
     meta_path, params_path = directory / "expert.json", directory / "expert.msgpack"
     for p in (meta_path, params_path):
         if not p.is_file():
@@ -153,7 +155,10 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     try:
         tree = serialization.from_bytes(template, params_path.read_bytes())
     except Exception as e:  # msgpack raises many types; none of them runs code
-        raise DataError(f"{params_path}: cannot restore expert parameters ({e})") from None
+        raise DataError(
+            f"{params_path}: cannot restore expert parameters ({e}): the file is damaged or not "
+            "an expert's; train the expert again (jirl expert)"
+        ) from None
     mismatch = leaf_mismatch(template, tree)
     if mismatch:
         raise DataError(
