@@ -304,6 +304,12 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     return DemoHeader(**data)
 
 
+#: the largest magnitude a float field may hold: past it (√ of float32's largest, 1.8e19) its
+#: square is inf, and a BC run on observations of 1e30 diverged at its first update with a
+#: message blaming the learning rate
+MAX_MAGNITUDE = 1e18
+
+
 def _finite_float32(arr: np.ndarray) -> bool:
     """Whether every value is finite once stored as float32 (1e300 in float64 is not)."""
     with np.errstate(over="ignore"):
@@ -372,6 +378,12 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
         if arr.dtype.kind == "f" and not _finite_float32(arr):
             fail(f"field '{field}' contains NaN or inf, or values beyond float32's range")
+        if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > MAX_MAGNITUDE:
+            fail(
+                f"field '{field}' holds values up to {np.abs(arr).max():.3g}, beyond "
+                f"±{MAX_MAGNITUDE:.0e}: their squares overflow float32 in training "
+                "(observation statistics, squared errors); rescale them"
+            )
     last = np.cumsum(lengths) - 1
     not_last = np.ones(n, bool)
     not_last[last] = False

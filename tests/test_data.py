@@ -107,6 +107,7 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"header": "RANDOM_IS_EXPERT"}, "is not above 'random_return'.*no score can be normal"),
         ({"header": "RANDOM_ABOVE_EXPERT"}, r"\(30.0\) is not above 'random_return' \(40.0\)"),
         ({"obs": "FLOAT32_OVERFLOW"}, "'obs' contains NaN or inf, or values beyond float32's"),
+        ({"obs": "HUGE", "next_obs": "HUGE"}, "'obs' holds values up to 1e\\+30, beyond ±1e\\+18"),
         ({"header": "N_TRUE"}, "'header.action.n' must be a positive integer"),
         ({"header": "KEY_TWICE"}, "'header' is not valid JSON: key 'expert_return' is given twice"),
         ({"header": "SHORT_HORIZON"}, "an episode longer than the horizon, 2"),
@@ -138,6 +139,7 @@ def test_bad_fields(tmp_path, cartpole, demos, changes, match):
                 "RANDOM_IS_EXPERT": header_with(demos, cartpole, random_return=30.0),
                 "RANDOM_ABOVE_EXPERT": header_with(demos, cartpole, random_return=40.0),
                 "FLOAT32_OVERFLOW": np.full((n, 4), 1e300, np.float64),  # finite in float64 only
+                "HUGE": np.full((n, 4), 1e30, np.float32),  # finite, but squares overflow
                 "N_TRUE": header_with(demos, cartpole, action={"discrete": True, "n": True}),
                 "KEY_TWICE": np.frombuffer(
                     header_with(demos, cartpole).tobytes()[:-1] + b', "expert_return": 1}', np.uint8
