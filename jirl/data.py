@@ -251,7 +251,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     if not isinstance(data, dict):
         fail("field 'header' must be a JSON object")
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # `true` equals 1 in Python
         fail(f"field 'header.format_version' is {version!r}; this jirl reads version 1")
     required = ("env", "obs_shape", "action", "num_episodes", "num_transitions", "expert_return")
     for key in required:

@@ -76,7 +76,10 @@ def parse_items(items: Sequence[str]) -> dict[str, list[str]]:
                 f"--sweep {key.strip()} is given twice; list all its values once "
                 f"({key.strip()}=v1,v2,...)"
             )
-        grid[key.strip()] = [v.strip() for v in raw.split(",") if v.strip()]
+        values = [v.strip() for v in raw.split(",")]
+        if not all(values):  # `1e-3,,2e-3`: a value left out by mistake, never dropped quietly
+            raise ConfigError(f"--sweep {key.strip()} has an empty value in '{raw}'; remove it")
+        grid[key.strip()] = values
     return grid
 
 

@@ -272,6 +272,9 @@ def test_a_sweep_key_given_twice_is_refused():
 
     with pytest.raises(ConfigError, match="bc.learning_rate is given twice"):
         parse_items(["bc.learning_rate=1e-3,2e-3", "bc.learning_rate=3e-3"])
+    # an empty value (a typo) was dropped quietly: a grid of two where three were meant
+    with pytest.raises(ConfigError, match="bc.learning_rate has an empty value in '1e-3,,2e-3'"):
+        parse_items(["bc.learning_rate=1e-3,,2e-3"])
 
 
 def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
