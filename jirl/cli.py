@@ -16,7 +16,9 @@ import functools
 import inspect
 import json
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 from jirl.errors import JirlError, RunError
@@ -28,6 +30,15 @@ MAX_EPISODES = 100_000
 
 class ArgumentError(JirlError):
     """A command-line flag is wrong."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop, `kill`), raised where the process is so that it ends as an
+    interrupt does: one line saying what can be resumed, exit 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 class Parser(argparse.ArgumentParser):
@@ -464,15 +475,16 @@ def main(argv: list[str] | None = None) -> int:
     except JirlError as e:
         print(f"jirl: error: {e}", file=sys.stderr)
         return 1 if isinstance(e, RunError) else 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         from jirl.run import has_checkpoint
 
         hint = ""
         if checkpoint is not None:  # before the first checkpoint there is nothing to resume
             saved = has_checkpoint(checkpoint)
             hint = "; resume with --resume" if saved else "; nothing was saved (no checkpoint yet)"
-        print(f"jirl: interrupted{hint}", file=sys.stderr)
-        return 130
+        what, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        print(f"jirl: {what}{hint}", file=sys.stderr)
+        return code
     except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
         where = f"{e.filename}: " if e.filename else ""
         print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
@@ -506,6 +518,8 @@ def console() -> None:
     if count is not None and not (count.strip().isdigit() and int(count) >= 1):
         _fail(f"JAX_NUM_CPU_DEVICES must be a whole number >= 1, got {count!r}; unset it")
     use_cpu_cores()
+    signal.signal(signal.SIGTERM, _terminate)
+    warnings.showwarning = _one_line_warning
     try:
         import jax
 
@@ -519,6 +533,11 @@ def console() -> None:
             "the jax for that platform"
         )
     sys.exit(main())
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the command prints it: "jirl: warning: ..." (no source line)."""
+    print(f"jirl: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def _fail(message: str) -> None:

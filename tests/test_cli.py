@@ -815,6 +815,14 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     assert code == 130 and "resume with --resume" in err
     code, _, err = run_cli(capsys, "expert", "--env", "cartpole", *out)
     assert code == 130 and err.strip() == "jirl: interrupted"
+    # SIGTERM (a scheduler's stop; `console` raises Terminated for it) said nothing, exit 143
+
+    def terminated(args):
+        raise jirl.cli.Terminated
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", terminated)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 143 and err.strip() == "jirl: terminated; resume with --resume"
 
 
 def test_an_error_of_the_file_system_is_one_line(capsys, monkeypatch, tmp_path):
