@@ -418,12 +418,12 @@ def main(argv=None) -> None:
     }
     # `--sections` reruns some: the others of an earlier file of the same mode, backend and
     # precision are kept, each with its own provenance (when, which commit, which machine)
-    result.update(earlier_sections(args.out, result, keep=set(SECTIONS) - set(args.sections)))
+    sections = [s for s in args.sections if not (s == "quality" and args.skip_quality)]
+    result.update(earlier_sections(args.out, result, keep=set(SECTIONS) - set(sections)))
     result.setdefault("measured", {})
     origin = provenance(argv)
-    for name in args.sections:
-        skipped = name == "quality" and args.skip_quality
-        result[name] = None if skipped else SECTIONS[name](args.full)
+    for name in sections:
+        result[name] = SECTIONS[name](args.full)
         result["measured"][name] = origin
         # Rewritten after every section, so that a run cut short keeps what it finished.
         atomic_write_text(args.out, json.dumps({**result, "partial": True}, indent=2))
@@ -433,8 +433,9 @@ def main(argv=None) -> None:
 
 def earlier_sections(path, settings: dict, keep: set[str]) -> dict:
     """The sections named in `keep` of the results file at `path`, with their provenance
-    (`measured`), where it was written with the same `settings` (mode, backend, devices,
-    precision); nothing from a file of other settings, an unreadable one, or none."""
+    (`measured`; none for a file written before it was recorded), where it was written with
+    the same `settings` (mode, backend, devices, precision); nothing from a file of other
+    settings, an unreadable one, or none."""
     try:
         old = json.loads(pathlib.Path(path).read_text())
     except (OSError, ValueError):

@@ -483,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             saved = has_checkpoint(checkpoint)
             hint = "; resume with --resume" if saved else "; nothing was saved (no checkpoint yet)"
         what, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        if getattr(e, "restored", None) is not None:  # --overwrite stopped before it saved
+            hint = f"; {e.restored} holds the run it was to replace, as it was"
         print(f"jirl: {what}{hint}", file=sys.stderr)
         return code
     except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
@@ -508,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+#: the commands that compute on JAX's devices (`console` checks that they can start first)
+COMPUTING = ("train", "expert", "retrain", "quickstart")
+
+
 def console() -> None:
     """The `jirl` command: `main` on the process's own JAX, whose CPU runs as one device per
     core (`jirl.use_cpu_cores`) so that seeds are trained side by side; JAX_NUM_CPU_DEVICES=1
@@ -515,15 +521,18 @@ def console() -> None:
     from jirl.run import use_cpu_cores
 
     count = os.environ.get("JAX_NUM_CPU_DEVICES")
-    if count is not None and not (count.strip().isdigit() and int(count) >= 1):
+    if count is not None and not (count.strip().isdecimal() and int(count) >= 1):
         _fail(f"JAX_NUM_CPU_DEVICES must be a whole number >= 1, got {count!r}; unset it")
     use_cpu_cores()
     signal.signal(signal.SIGTERM, _terminate)
     warnings.showwarning = _one_line_warning
+    args = sys.argv[1:]
+    computes = bool(args) and args[0] in COMPUTING and not {"-h", "--help"} & set(args)
     try:
-        import jax
+        if computes:  # `plot` and `--help` never start a device (a GPU's memory, its errors)
+            import jax
 
-        jax.devices()
+            jax.devices()
     except Exception as e:  # JAX_PLATFORMS=cuda without the CUDA jax: an AssertionError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         platforms = os.environ.get("JAX_PLATFORMS")

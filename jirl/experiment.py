@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import (
     OUTPUT_NAMES,
+    Aside,
     atomic_write_text,
     check_out_dir,
     digest,
@@ -37,6 +39,7 @@ from jirl.files import (
     replace_dir,
     replacing,
     set_aside,
+    stranded_asides,
 )
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
@@ -216,8 +219,10 @@ INPUT_KEYS = ("demos", "expert")
 
 
 def without_inputs(config: dict) -> dict:
-    """A config dict less its input paths (`INPUT_KEYS`): what a resume compares."""
-    return {k: v for k, v in config.items() if k not in INPUT_KEYS}
+    """A config dict with its input paths (`INPUT_KEYS`) reduced to whether there is one
+    ("<file>" or None): what a resume compares (a run that read --demos resumed without it
+    would read its expert's demos instead)."""
+    return {k: ("<file>" if v and k in INPUT_KEYS else v) for k, v in config.items()}
 
 
 def absolute_inputs(cfg: ExperimentConfig) -> ExperimentConfig:
@@ -232,6 +237,17 @@ def config_digest(cfg: ExperimentConfig) -> str:
     digests are kept beside it): `RUN/config.yaml` edited after the start would otherwise be
     the very file a resume is compared against."""
     return hashlib.sha256(json.dumps(without_inputs(cfg.to_dict())).encode()).hexdigest()
+
+
+def upgrade_config_digest(out: Path, cfg: ExperimentConfig) -> None:
+    """Record in `INPUTS_FILE` the digest `config_digest` gives, where it holds the whole
+    config's (a run started before the input paths were left out of it): a resume rewrites
+    config.yaml with absolute paths, which that older digest would refuse next time."""
+    path = out / INPUTS_FILE
+    started = json.loads(path.read_text()) if path.is_file() else None  # checked already
+    current = {"sha256": config_digest(cfg)}
+    if isinstance(started, dict) and started.get("config", current) != current:
+        atomic_write_text(path, json.dumps({**started, "config": current}, indent=2))
 
 
 def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume") -> None:
@@ -330,19 +346,26 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
-    aside = None  # the run this one replaces (--overwrite), kept until this one has saved
+    for stranded in stranded_asides(out):
+        warnings.warn(
+            f"{stranded} holds a run that an earlier --overwrite of {out} set aside and was "
+            "killed before it could delete or restore it; move it back or delete it",
+            stacklevel=2,
+        )
     if not resume and out.is_dir():  # a run another process is writing is never replaced
         lock_dir(out).close()
-        aside = set_aside(out)
+    # the run this one replaces (--overwrite) waits aside until this one has a checkpoint
+    aside = set_aside(out) if not resume else Aside(out, None)
+    saved = lambda: has_checkpoint(out / "checkpoint")
     with contextlib.ExitStack() as stack:
-        # the run replaced comes back if this one fails before its first checkpoint
-        stack.enter_context(replacing(aside, out, lambda: has_checkpoint(out / "checkpoint")))
+        stack.enter_context(replacing(aside, saved))  # back if this one fails before then
         if not resume:
             replace_dir(out)
         # held to the end: a second process on this run is refused, not interleaved
         stack.enter_context(lock_dir(out))
         if resume:
             remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session
+            upgrade_config_digest(out, cfg)
         else:
             inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
             atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
@@ -361,13 +384,15 @@ def train(
         start = time.perf_counter()
         try:
             key = jax.random.PRNGKey(cfg.seed)
+            # the run replaced is deleted once this one has its first checkpoint (a chunk on)
+            discard = lambda *_: aside.discard() if saved() else None
             result = run(
                 algo,
                 key,
                 cfg.updates,
                 seeds=cfg.seeds,
                 chunk_size=cfg.chunk,
-                callbacks=callbacks,
+                callbacks=[*callbacks, discard],
                 checkpoint_dir=out / "checkpoint",
                 checkpoint_every=cfg.checkpoint_every,
                 resume=resume,

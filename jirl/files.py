@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -274,42 +275,78 @@ def lock_dir(out: str | os.PathLike) -> DirLock:
             f"{out} is in use by another jirl process (the same run started twice?); wait for "
             "it to finish or stop it, or choose another --out"
         ) from None
+    except OSError as e:  # a file system without flock (Lustre without -o flock, some FUSE)
+        os.close(fd)
+        warnings.warn(
+            f"{out} cannot be locked ({e.strerror or e}): nothing stops a second process from "
+            "writing this run at the same time",
+            stacklevel=2,
+        )
+        return DirLock(None)
     return DirLock(fd)
 
 
-def set_aside(out: str | os.PathLike) -> Path:
-    """Move the directory `out` into a new hidden sibling (`.NAME.old-*`, returned), where it
-    waits until the run replacing it has saved (then deleted) or has failed (`put_back`)."""
-    out = Path(out)
-    aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.replace(out, aside / out.name)
-    return aside
+class Aside:
+    """A run directory moved out of the way (`set_aside`) while a new run replaces it: deleted
+    once the new run has a checkpoint (`discard`), put back if it fails before (`restore`).
+
+    Attributes:
+      out: the run directory.
+      path: the hidden sibling (`.NAME.old-*`) that holds the old run, or None (none was
+        there, or it has been discarded or restored).
+    """
+
+    def __init__(self, out: Path, path: Path | None):
+        self.out, self.path = out, path
+
+    def discard(self) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
+
+    def restore(self) -> None:
+        """The old run back at `out`, whatever is there now removed. If this fails, the old
+        run stays where it waits (never deleted)."""
+        if self.path is not None:
+            shutil.rmtree(self.out, ignore_errors=True)
+            os.replace(self.path / self.out.name, self.out)
+            self.path.rmdir()
+            self.path = None
 
 
-def put_back(aside: Path, out: str | os.PathLike) -> None:
-    """Return the directory `set_aside` moved to `aside` to `out`, whatever is there now
-    removed."""
+def set_aside(out: str | os.PathLike) -> Aside:
+    """Move the directory `out`, if there is one, into a new hidden sibling (`.NAME.old-*`),
+    where it waits while a new run replaces it (`Aside`)."""
     out = Path(out)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(aside / out.name, out)
-    aside.rmdir()
+    if not out.is_dir():
+        return Aside(out, None)
+    path = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.replace(out, path / out.name)
+    return Aside(out, path)
+
+
+def stranded_asides(out: str | os.PathLike) -> list[Path]:
+    """Runs an earlier `--overwrite` of `out` set aside and could not finish with (the process
+    was killed): `.NAME.old-*` siblings of `out`."""
+    out = Path(out)
+    return sorted(out.parent.glob(f".{out.name}.old-*")) if out.parent.is_dir() else []
 
 
 @contextlib.contextmanager
-def replacing(aside: Path | None, out: str | os.PathLike, saved: Callable[[], bool]):
-    """Around the run that replaces the directory `set_aside` moved to `aside` (None: none):
-    deleted once the block ends with `saved()` true (the new run finished, or wrote a
-    checkpoint to resume from), put back (`put_back`) if the block fails before that."""
+def replacing(aside: Aside, saved: Callable[[], bool]):
+    """Around the run that replaces `aside.out`: the old run is discarded when the block ends
+    with `saved()` true (the new run finished, or has a checkpoint to resume from), restored
+    if it fails before that; the exception then carries `restored = aside.out`."""
     try:
-        yield
-    except BaseException:
-        if aside is not None and not saved():
-            put_back(aside, out)
-            aside = None
+        yield aside
+    except BaseException as e:
+        if aside.path is not None and not saved():
+            aside.restore()  # raising, it leaves the old run aside, not deleted
+            e.restored = aside.out
+            raise
+        aside.discard()
         raise
-    finally:
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
+    aside.discard()
 
 
 def holds_files(out: str | os.PathLike) -> bool:

@@ -358,15 +358,19 @@ def save_checkpoint(
     devices: int = 1,
     timing: Timing = Timing(),
     logged: int = 0,
-) -> None:
+    log_end: int | None = None,
+) -> int:
     """Write a checkpoint: the metrics of updates `logged + 1 .. update` (`metrics`, each
     `[update - logged, seeds, ...]`) appended to the metrics log (`METRICS_LOG`, flushed to
     disk), then, atomically, the state, the update count, the number of devices the seeds were
     laid over and the run's `timing` so far (msgpack, no pickle). The state file is the commit:
-    a kill between the two leaves the checkpoint before, whose log frames are all there."""
+    a kill between the two leaves the checkpoint before, whose log frames are all there.
+
+    `log_end`: the log's size up to update `logged`, as the last call returned it (None: found
+    by reading its frames). Returns the log's size after this checkpoint."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _append_metrics(directory / METRICS_LOG, metrics, logged, update)
+    end = _append_metrics(directory / METRICS_LOG, metrics, logged, update, log_end)
     payload = {
         "update": np.asarray(update),
         "devices": np.asarray(devices),
@@ -378,6 +382,7 @@ def save_checkpoint(
         },
     }
     atomic_write(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+    return end
 
 
 def _log_frames(path: Path) -> list[tuple[int, int, int]]:
@@ -400,15 +405,23 @@ def _log_frames(path: Path) -> list[tuple[int, int, int]]:
     return frames
 
 
-def _append_metrics(path: Path, metrics: dict, logged: int, update: int) -> None:
-    """Cut the log back to its frames up to update `logged` (a kill's frames past the last
-    checkpoint go), then append one frame of `metrics` ending at `update`, flushed to disk."""
-    end = 0
-    if logged:
-        ends = {updates: offset + length for offset, length, updates in _log_frames(path)}
-        if logged not in ends:
-            raise RunError(f"{path} does not hold the first {logged} updates' metrics")
-        end = ends[logged]
+def _log_end(path: Path, logged: int) -> int:
+    """The metrics log's size up to its frame ending at update `logged` (0 for none)."""
+    if not logged:
+        return 0
+    ends = {updates: offset + length for offset, length, updates in _log_frames(path)}
+    if logged not in ends:
+        raise RunError(f"{path} does not hold the first {logged} updates' metrics")
+    return ends[logged]
+
+
+def _append_metrics(
+    path: Path, metrics: dict, logged: int, update: int, end: int | None = None
+) -> int:
+    """Cut the log back to `end`, its size up to update `logged` (None: read from its frames;
+    a kill's frames past the last checkpoint go), then append one frame of `metrics` ending at
+    `update`, flushed to disk. Returns the log's new size."""
+    end = _log_end(path, logged) if end is None else end
     payload = serialization.msgpack_serialize({k: np.asarray(v) for k, v in metrics.items()})
     with path.open("r+b" if end else "wb") as f:
         f.truncate(end)
@@ -416,6 +429,7 @@ def _append_metrics(path: Path, metrics: dict, logged: int, update: int) -> None
         f.write(_FRAME.pack(len(payload), update) + payload)
         f.flush()
         os.fsync(f.fileno())
+    return end + _FRAME.size + len(payload)
 
 
 def _read_metrics(path: Path, update: int) -> dict[str, np.ndarray]:
@@ -608,15 +622,16 @@ def run(
     # each history list (a checkpoint written before the log: none, its history is rewritten)
     log_ends = [updates for *_, updates in _log_frames(ckpt / METRICS_LOG)] if resuming else []
     logged = done if done in log_ends else 0
+    log_end = _log_end(ckpt / METRICS_LOG, logged) if logged else 0  # its size, kept from here
     logged_chunks = 1 if logged else 0
     chunks = 1 if resuming else 0  # entries of each history list
 
     def checkpoint() -> None:
         """Save `state` after `done` updates, appending the metrics not yet in the log."""
-        nonlocal logged, logged_chunks, saved_at
+        nonlocal logged, log_end, logged_chunks, saved_at
         new = {k: np.concatenate(v[logged_chunks:]) for k, v in history.items()}
-        save_checkpoint(
-            ckpt, layout.unpad(state), new, done, layout.devices, timing(), logged=logged
+        log_end = save_checkpoint(
+            ckpt, layout.unpad(state), new, done, layout.devices, timing(), logged, log_end
         )
         logged, logged_chunks, saved_at = done, chunks, done
 

@@ -188,7 +188,7 @@ def test_train_bc_writes_run_directory_and_refuses_to_overwrite(capsys, tmp_path
     fresh = [*argv[:7], str(tmp_path / "fresh"), *argv[8:]]
     code, _, err = run_cli(capsys, *fresh, "--resume")
     one_line_error(code, err)
-    assert "nothing to resume" in err and not (tmp_path / "fresh").exists()
+    assert "no such run to resume; drop --resume" in err and not (tmp_path / "fresh").exists()
     code, _, err = run_cli(capsys, *fresh, "--num-demos", "2", "--tensorboard")
     assert code == 0, err
     saved = yaml.safe_load((tmp_path / "fresh" / "config.yaml").read_text())
@@ -823,6 +823,16 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     monkeypatch.setattr(jirl.cli, "cmd_train", terminated)
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 143 and err.strip() == "jirl: terminated; resume with --resume"
+    # --overwrite stopped before its first checkpoint: the old run is back, not resumable as new
+
+    def restored(args):
+        interrupt = KeyboardInterrupt()
+        interrupt.restored = tmp_path / "r"
+        raise interrupt
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", restored)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 130 and "holds the run it was to replace, as it was" in err
 
 
 def test_an_error_of_the_file_system_is_one_line(capsys, monkeypatch, tmp_path):
@@ -1143,7 +1153,7 @@ def test_a_jax_environment_that_cannot_start_is_one_line(variable, value, messag
     """JAX_NUM_CPU_DEVICES=0 and JAX_PLATFORMS naming a platform this jax lacks (`cuda` on a
     CPU wheel) gave 77-80 lines of traceback from the first device use."""
     env = {**os.environ, variable: value}
-    argv = [sys.executable, "-m", "jirl.cli", "plot", "nowhere"]
+    argv = [sys.executable, "-m", "jirl.cli", "train", "bc", "--env", "cartpole", "--out", "x"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
@@ -1168,3 +1178,56 @@ def test_messages_point_the_right_way(capsys, tmp_path, cartpole_expert):
         code, _, err = run_cli(capsys, *base, *argv)
         one_line_error(code, err)
         assert message in err
+
+
+def test_a_run_started_before_absolute_paths_resumes_again_and_again(
+    capsys, tmp_path, monkeypatch, cartpole_expert
+):
+    """A run whose config.yaml holds a relative --demos and whose inputs.json the whole
+    config's digest (as runs started before the twenty-sixth session): its first resume
+    rewrote config.yaml with absolute paths, and the second was refused as an edited config."""
+    import hashlib
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(cartpole_expert / "demos.npz", tmp_path / "demos.npz")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", "demos.npz", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--out", "run", "--updates", "2")
+    assert code == 0, err
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    config["demos"] = "demos.npz"  # as an older jirl recorded it
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    inputs = json.loads((tmp_path / "run" / "inputs.json").read_text())
+    inputs["config"] = {"sha256": hashlib.sha256(json.dumps(config).encode()).hexdigest()}
+    (tmp_path / "run" / "inputs.json").write_text(json.dumps(inputs))
+    resume = ["train", "bc", "--config", "run/config.yaml", "--out", "run", "--resume"]
+    for _ in range(2):  # the first resume records the new digest, so the second is accepted
+        (tmp_path / "run" / "summary.json").unlink()
+        code, _, err = run_cli(capsys, *resume, "--quiet")
+        assert code == 0, err
+
+
+def test_a_resume_without_an_input_the_run_read_is_refused(capsys, tmp_path, cartpole_expert):
+    """Input paths are compared by their files' contents; whether there is one still counts: a
+    run that read --demos, resumed without it, would read its expert's demos instead."""
+    run = tmp_path / "run"
+    shutil.copy(cartpole_expert / "demos.npz", tmp_path / "demos.npz")
+    argv = ["train", "dagger", "--env", "cartpole", "--expert", str(cartpole_expert), "--quiet"]
+    code, _, err = run_cli(
+        capsys, *argv, "--demos", str(tmp_path / "demos.npz"), "--out", str(run), "--updates", "1"
+    )
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--resume")
+    one_line_error(code, err)
+    assert "(demos: the run has '<file>', given None)" in err
+
+
+def test_a_run_an_earlier_overwrite_left_aside_is_reported(capsys, tmp_path, cartpole_expert):
+    """A SIGKILL while --overwrite held the old run aside left it hidden beside the new one."""
+    run = tmp_path / "run"
+    stranded = tmp_path / ".run.old-k1ll3d" / "run"
+    stranded.mkdir(parents=True)
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    with pytest.warns(UserWarning, match=r"\.run\.old-k1ll3d holds a run that an earlier"):
+        code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--quiet")
+    assert code == 0, err
+    assert stranded.is_dir()  # reported, never deleted

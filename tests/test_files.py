@@ -79,3 +79,53 @@ def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatc
     assert (out / "expert.msgpack").read_text() == "new"
     assert write_dir(tmp_path / "a" / "fresh", whole) == "done"  # parents made, none before
     assert (tmp_path / "a" / "fresh" / "expert.msgpack").read_text() == "new"
+
+
+def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path, monkeypatch):
+    """`replacing` deleted the old run in a `finally` even when putting it back had failed (a
+    second Ctrl-C while it removed the new directory): the user's run was lost."""
+    from jirl.files import replacing, set_aside, stranded_asides
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text("old")
+    aside = set_aside(out)
+    assert not out.exists() and stranded_asides(out) == [aside.path]
+    out.mkdir()  # the new run's directory, then a failure before its first checkpoint
+    with pytest.raises(KeyError) as info, replacing(aside, saved=lambda: False):
+        raise KeyError("compile failed")
+    assert info.value.restored == out and (out / "summary.json").read_text() == "old"
+    assert stranded_asides(out) == []
+    # putting it back is itself interrupted: the old run stays aside, not deleted
+    aside = set_aside(out)
+    out.mkdir()
+
+    def interrupted(path, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("jirl.files.shutil.rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt), replacing(aside, saved=lambda: False):
+        raise KeyError("compile failed")
+    monkeypatch.undo()
+    assert (aside.path / "run" / "summary.json").read_text() == "old"
+    # the replacement saved: the old run goes
+    with replacing(aside, saved=lambda: True):
+        pass
+    assert aside.path is None and stranded_asides(out) == []
+
+
+def test_a_file_system_without_flock_warns_and_runs_unlocked(tmp_path, monkeypatch):
+    """Lustre without -o flock raises ENOSYS: every `jirl train` failed (exit 1)."""
+    import errno
+    import fcntl
+
+    from jirl.files import lock_dir
+
+    def unsupported(fd, operation):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", unsupported)
+    with pytest.warns(UserWarning, match="cannot be locked \\(Function not implemented\\)"):
+        lock = lock_dir(tmp_path)
+    assert lock.fd is None
+    lock.close()

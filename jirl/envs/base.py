@@ -200,7 +200,7 @@ class Env:
         # as it is, NaN included: a NaN return is seen, never one that reads as good.
         # Its observation is the last finite one, so that nothing downstream reads NaN from
         # a step whose value is masked (AIRL's h(s') at a termination: 0 * NaN is NaN); under
-        # a fixed horizon the episode, failed, stays at that last finite state to the horizon
+        # a fixed horizon the episode, failed and unpaid, goes on from that last finite state
         # (stepping on from NaN physics gave NaN observations that GAE spread to the weights).
         broken = jnp.logical_not(jnp.isfinite(obs).all() & jnp.isfinite(reward))
         terminated = jnp.logical_or(jnp.asarray(terminated, bool), broken)
