@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
         return command(args)
     except JirlError as e:
-        print(f"jirl: error: {e}", file=sys.stderr)
+        print(f"jirl: error: {e}{_kept(e)}", file=sys.stderr)
         return 1 if isinstance(e, RunError) else 2
     except KeyboardInterrupt as e:
         from jirl.run import has_checkpoint
@@ -485,11 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         what, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
         if getattr(e, "restored", None) is not None:  # --overwrite stopped before it saved
             hint = f"; {e.restored} holds the run it was to replace, as it was"
-        print(f"jirl: {what}{hint}", file=sys.stderr)
+        print(f"jirl: {what}{hint}{_kept(e)}", file=sys.stderr)
         return code
     except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
         where = f"{e.filename}: " if e.filename else ""
-        print(f"jirl: error: cannot read or write {where}{e.strerror or e}", file=sys.stderr)
+        message = f"cannot read or write {where}{e.strerror or e}{_kept(e)}"
+        print(f"jirl: error: {message}", file=sys.stderr)
         return 1
     except MemoryError:  # NumPy on the host (a tabular world's tables), one line
         print(
@@ -542,6 +543,13 @@ def console() -> None:
             "the jax for that platform"
         )
     sys.exit(main())
+
+
+def _kept(e: BaseException) -> str:
+    """Where the run an `--overwrite` was to replace waits, if putting it back failed
+    (`jirl.files.replacing` sets `kept_at`), for the end of the error line."""
+    kept = getattr(e, "kept_at", None)
+    return f"; the run it was to replace is kept in {kept}: move it back" if kept else ""
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -38,7 +38,6 @@ from jirl.files import (
     remove_temporaries,
     replace_dir,
     replacing,
-    set_aside,
     stranded_asides,
 )
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
@@ -346,23 +345,24 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
-    for stranded in stranded_asides(out):
-        warnings.warn(
-            f"{stranded} holds a run that an earlier --overwrite of {out} set aside and was "
-            "killed before it could delete or restore it; move it back or delete it",
-            stacklevel=2,
-        )
     if not resume and out.is_dir():  # a run another process is writing is never replaced
         lock_dir(out).close()
     # the run this one replaces (--overwrite) waits aside until this one has a checkpoint
-    aside = set_aside(out) if not resume else Aside(out, None)
+    aside = Aside(out)
     saved = lambda: has_checkpoint(out / "checkpoint")
     with contextlib.ExitStack() as stack:
         stack.enter_context(replacing(aside, saved))  # back if this one fails before then
         if not resume:
+            aside.take()
             replace_dir(out)
         # held to the end: a second process on this run is refused, not interleaved
         stack.enter_context(lock_dir(out))
+        for stranded in sorted(set(stranded_asides(out)) - {aside.path}):
+            warnings.warn(
+                f"{stranded} holds a run that an earlier --overwrite of {out} set aside and "
+                "was killed before it could delete or restore it; move it back or delete it",
+                stacklevel=2,
+            )
         if resume:
             remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session
             upgrade_config_digest(out, cfg)

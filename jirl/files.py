@@ -7,6 +7,7 @@ of the input files a run reads (`digest`)."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -287,8 +288,8 @@ def lock_dir(out: str | os.PathLike) -> DirLock:
 
 
 class Aside:
-    """A run directory moved out of the way (`set_aside`) while a new run replaces it: deleted
-    once the new run has a checkpoint (`discard`), put back if it fails before (`restore`).
+    """A run directory moved out of the way (`take`) while a new run replaces it: deleted once
+    the new run has a checkpoint (`discard`), put back if it fails before (`restore`).
 
     Attributes:
       out: the run directory.
@@ -296,8 +297,20 @@ class Aside:
         there, or it has been discarded or restored).
     """
 
-    def __init__(self, out: Path, path: Path | None):
-        self.out, self.path = out, path
+    def __init__(self, out: str | os.PathLike, path: Path | None = None):
+        self.out, self.path = Path(out), path
+
+    def take(self) -> Aside:
+        """Move `out`, if it is a directory, into a new hidden sibling (`.NAME.old-*`)."""
+        if self.out.is_dir():
+            path = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.old-"))
+            try:
+                os.replace(self.out, path / self.out.name)
+            except BaseException:  # a mount point (EBUSY): nothing moved, nothing left behind
+                path.rmdir()
+                raise
+            self.path = path
+        return self
 
     def discard(self) -> None:
         if self.path is not None:
@@ -315,36 +328,37 @@ class Aside:
 
 
 def set_aside(out: str | os.PathLike) -> Aside:
-    """Move the directory `out`, if there is one, into a new hidden sibling (`.NAME.old-*`),
-    where it waits while a new run replaces it (`Aside`)."""
-    out = Path(out)
-    if not out.is_dir():
-        return Aside(out, None)
-    path = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.replace(out, path / out.name)
-    return Aside(out, path)
+    """`Aside(out).take()`: the directory `out`, if there is one, moved out of the way."""
+    return Aside(out).take()
 
 
 def stranded_asides(out: str | os.PathLike) -> list[Path]:
     """Runs an earlier `--overwrite` of `out` set aside and could not finish with (the process
     was killed): `.NAME.old-*` siblings of `out`."""
     out = Path(out)
-    return sorted(out.parent.glob(f".{out.name}.old-*")) if out.parent.is_dir() else []
+    pattern = f".{glob.escape(out.name)}.old-*"
+    return sorted(out.parent.glob(pattern)) if out.parent.is_dir() else []
 
 
 @contextlib.contextmanager
 def replacing(aside: Aside, saved: Callable[[], bool]):
-    """Around the run that replaces `aside.out`: the old run is discarded when the block ends
-    with `saved()` true (the new run finished, or has a checkpoint to resume from), restored
-    if it fails before that; the exception then carries `restored = aside.out`."""
+    """Around the run that replaces `aside.out` (the old run taken aside inside the block or
+    before): the old run is discarded when the block ends with `saved()` true (the new run
+    finished, or has a checkpoint to resume from), restored if it fails before that. The
+    exception then carries `restored = aside.out`, or, where restoring failed too,
+    `kept_at = aside.path` (the old run waits there, never deleted)."""
     try:
         yield aside
     except BaseException as e:
-        if aside.path is not None and not saved():
-            aside.restore()  # raising, it leaves the old run aside, not deleted
-            e.restored = aside.out
+        if aside.path is None or saved():
+            aside.discard()
             raise
-        aside.discard()
+        try:
+            aside.restore()
+        except BaseException as failed:
+            e.kept_at = failed.kept_at = aside.path
+            raise
+        e.restored = aside.out
         raise
     aside.discard()
 

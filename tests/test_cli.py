@@ -834,6 +834,15 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 130 and "holds the run it was to replace, as it was" in err
 
+    def kept(args):  # putting it back failed too: where it waits is said
+        failure = OSError(39, "Directory not empty")
+        failure.kept_at = tmp_path / ".r.old-x"
+        raise failure
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", kept)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 1 and f"the run it was to replace is kept in {tmp_path / '.r.old-x'}" in err
+
 
 def test_an_error_of_the_file_system_is_one_line(capsys, monkeypatch, tmp_path):
     """A disk that fills up mid-run is not a user error (exit 1), and not a traceback."""

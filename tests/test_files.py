@@ -104,10 +104,11 @@ def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path,
         raise KeyboardInterrupt
 
     monkeypatch.setattr("jirl.files.shutil.rmtree", interrupted)
-    with pytest.raises(KeyboardInterrupt), replacing(aside, saved=lambda: False):
+    with pytest.raises(KeyboardInterrupt) as info, replacing(aside, saved=lambda: False):
         raise KeyError("compile failed")
     monkeypatch.undo()
     assert (aside.path / "run" / "summary.json").read_text() == "old"
+    assert info.value.kept_at == aside.path  # the CLI's message says where it waits
     # the replacement saved: the old run goes
     with replacing(aside, saved=lambda: True):
         pass
