@@ -368,6 +368,7 @@ def holds_files(out: str | os.PathLike) -> bool:
     `--overwrite` would replace). Raises ConfigError if `out` is a file: `--out` names a
     directory."""
     out = Path(out)
+    check_parents(out)  # (below a file: said so, before stat's bare "Not a directory")
     try:
         os.stat(out)
     except FileNotFoundError:
@@ -376,7 +377,6 @@ def holds_files(out: str | os.PathLike) -> bool:
         raise ConfigError(f"--out {out}: {e.strerror}; choose another") from None
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file; --out names a directory to write")
-    check_parents(out)
     return out.exists() and any(out.iterdir())
 
 
