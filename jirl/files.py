@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -35,7 +36,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     0o600. Returns `path` as a `Path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path.name))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -48,6 +49,12 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
         raise
     _sync_dir(path.parent)
     return path
+
+
+def temporary_prefix(name: str) -> str:
+    """How the temporaries of writes to `name` begin (`.NAME.`): `atomic_write`'s files and
+    `write_dir`'s and `Aside`'s directories, so that what a kill left can be told apart."""
+    return f".{name}."
 
 
 def _sync_dir(directory: Path) -> None:
@@ -69,7 +76,7 @@ def remove_temporaries(directory: str | os.PathLike, names) -> None:
     """Delete what a kill left of `atomic_write`s of `names` in `directory` (`.NAME.x1y2`
     files): a resumed run starts clean."""
     for name in names:
-        for stale in Path(directory).glob(f".{name}.*"):
+        for stale in Path(directory).glob(glob.escape(temporary_prefix(name)) + "*"):
             if stale.is_file():
                 stale.unlink(missing_ok=True)
 
@@ -95,7 +102,8 @@ def foreign_entries(out: str | os.PathLike) -> list[str]:
     """The sorted names at the top of the directory `out` that jirl does not write there
     (`OUTPUT_NAMES`): someone else's files, which `--overwrite` must not delete."""
     ours = lambda name: (
-        name in OUTPUT_NAMES or any(name.startswith(f".{known}.") for known in OUTPUT_NAMES)
+        name in OUTPUT_NAMES
+        or any(name.startswith(temporary_prefix(known)) for known in OUTPUT_NAMES)
     )
     return sorted(entry.name for entry in Path(out).iterdir() if not ours(entry.name))
 
@@ -217,26 +225,20 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     check_below_working_dir(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        new = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+        new = Path(tempfile.mkdtemp(dir=out.parent, prefix=temporary_prefix(out.name) + "new-"))
         os.chmod(new, 0o777 & ~_UMASK)
     except OSError as e:
         raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
-    old = None
+    old = Aside(out)
     try:
         result = fill(new)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / out.name)
+        old.take()
         os.replace(new, out)
     except BaseException:
-        if old is not None and not out.exists():  # the swap failed half way: the old back
-            os.replace(old / out.name, out)
         shutil.rmtree(new, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        old.restore()  # the swap failed half way: the old one back (left aside if that fails)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    old.discard()
     return result
 
 
@@ -303,7 +305,8 @@ class Aside:
     def take(self) -> Aside:
         """Move `out`, if it is a directory, into a new hidden sibling (`.NAME.old-*`)."""
         if self.out.is_dir():
-            path = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.old-"))
+            prefix = temporary_prefix(self.out.name) + "old-"
+            path = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
             try:
                 os.replace(self.out, path / self.out.name)
             except BaseException:  # a mount point (EBUSY): nothing moved, nothing left behind
@@ -327,16 +330,11 @@ class Aside:
             self.path = None
 
 
-def set_aside(out: str | os.PathLike) -> Aside:
-    """`Aside(out).take()`: the directory `out`, if there is one, moved out of the way."""
-    return Aside(out).take()
-
-
 def stranded_asides(out: str | os.PathLike) -> list[Path]:
     """Runs an earlier `--overwrite` of `out` set aside and could not finish with (the process
     was killed): `.NAME.old-*` siblings of `out`."""
     out = Path(out)
-    pattern = f".{glob.escape(out.name)}.old-*"
+    pattern = glob.escape(temporary_prefix(out.name) + "old-") + "*"
     return sorted(out.parent.glob(pattern)) if out.parent.is_dir() else []
 
 
@@ -370,14 +368,14 @@ def holds_files(out: str | os.PathLike) -> bool:
     out = Path(out)
     check_parents(out)  # (below a file: said so, before stat's bare "Not a directory")
     try:
-        os.stat(out)
+        mode = os.stat(out).st_mode
     except FileNotFoundError:
-        pass
+        return False
     except OSError as e:  # a name too long, a loop of links, a directory we may not enter
         raise ConfigError(f"--out {out}: {e.strerror}; choose another") from None
-    if out.exists() and not out.is_dir():
+    if not stat.S_ISDIR(mode):
         raise ConfigError(f"{out} is a file; --out names a directory to write")
-    return out.exists() and any(out.iterdir())
+    return any(out.iterdir())
 
 
 def check_parents(path: str | os.PathLike) -> None:

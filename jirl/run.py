@@ -405,11 +405,16 @@ def _log_frames(path: Path) -> list[tuple[int, int, int]]:
     return frames
 
 
+def _log_ends(path: Path) -> dict[int, int]:
+    """`{updates: the log's size up to the frame that ends there}` of the metrics log."""
+    return {updates: offset + length for offset, length, updates in _log_frames(path)}
+
+
 def _log_end(path: Path, logged: int) -> int:
     """The metrics log's size up to its frame ending at update `logged` (0 for none)."""
     if not logged:
         return 0
-    ends = {updates: offset + length for offset, length, updates in _log_frames(path)}
+    ends = _log_ends(path)
     if logged not in ends:
         raise RunError(f"{path} does not hold the first {logged} updates' metrics")
     return ends[logged]
@@ -476,7 +481,7 @@ def _restore(
         if "metrics" in raw:  # written before the metrics log: the whole history inside
             metrics = {k: np.asarray(v) for k, v in raw["metrics"].items()}
         else:
-            metrics = _read_metrics(Path(directory) / METRICS_LOG, int(raw["update"]))
+            metrics = _read_metrics(Path(directory) / METRICS_LOG, update)
         devices = int(raw["devices"]) if "devices" in raw else None
         timing = (
             Timing(
@@ -620,9 +625,9 @@ def run(
     saved_at = done  # the update the checkpoint on disk holds
     # the metrics log holds the first `logged` updates, the first `logged_chunks` entries of
     # each history list (a checkpoint written before the log: none, its history is rewritten)
-    log_ends = [updates for *_, updates in _log_frames(ckpt / METRICS_LOG)] if resuming else []
+    log_ends = _log_ends(ckpt / METRICS_LOG) if resuming else {}  # read once, then kept
     logged = done if done in log_ends else 0
-    log_end = _log_end(ckpt / METRICS_LOG, logged) if logged else 0  # its size, kept from here
+    log_end = log_ends.get(logged, 0)
     logged_chunks = 1 if logged else 0
     chunks = 1 if resuming else 0  # entries of each history list
 

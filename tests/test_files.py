@@ -84,12 +84,12 @@ def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatc
 def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path, monkeypatch):
     """`replacing` deleted the old run in a `finally` even when putting it back had failed (a
     second Ctrl-C while it removed the new directory): the user's run was lost."""
-    from jirl.files import replacing, set_aside, stranded_asides
+    from jirl.files import Aside, replacing, stranded_asides
 
     out = tmp_path / "run"
     out.mkdir()
     (out / "summary.json").write_text("old")
-    aside = set_aside(out)
+    aside = Aside(out).take()
     assert not out.exists() and stranded_asides(out) == [aside.path]
     out.mkdir()  # the new run's directory, then a failure before its first checkpoint
     with pytest.raises(KeyError) as info, replacing(aside, saved=lambda: False):
@@ -97,7 +97,7 @@ def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path,
     assert info.value.restored == out and (out / "summary.json").read_text() == "old"
     assert stranded_asides(out) == []
     # putting it back is itself interrupted: the old run stays aside, not deleted
-    aside = set_aside(out)
+    aside = Aside(out).take()
     out.mkdir()
 
     def interrupted(path, *args, **kwargs):
