@@ -301,7 +301,6 @@ def _train_tabular(args) -> int:
     algorithm's section: `--set maxent.learning_rate=0.2`), then the flags; `--updates` is the
     tabular `num_iterations`, `--num-demos` the number of demonstrations sampled from the MDP's
     expert (`num_demos`)."""
-    from jirl.config import apply_overrides, read_yaml
     from jirl.tabular_run import train_tabular
 
     given = [flag for name, flag in _NOT_TABULAR.items() if _given(getattr(args, name))]
@@ -312,17 +311,7 @@ def _train_tabular(args) -> int:
             f"('{args.algo}' samples its own demos from the MDP and runs every seed in one call, "
             f"without checkpoints){rerun}"
         )
-    options = read_yaml(args.config) if args.config else {}
-    if args.config:
-        _check_config_algo(args.config, options.get("algo"), args.algo)
-    options = apply_overrides(options, args.set)
-    _check_algo_kept(options.get("algo", args.algo), args.algo)
-    section = options.pop(args.algo, None)
-    if section is not None:
-        if not isinstance(section, dict):
-            raise ArgumentError(f"'{args.algo}' in the config must be a mapping of option: value")
-        options.update(section)
-    options.pop("algo", None)
+    options = _tabular_options(args.config, args.algo, args.set)
     env, seeds, seed = (options.pop(k, d) for k, d in (("env", None), ("seeds", 1), ("seed", 0)))
     env = args.env or env  # flags over the config file
     seeds = seeds if args.seeds is None else args.seeds
@@ -339,6 +328,32 @@ def _train_tabular(args) -> int:
     if not args.quiet:
         print(json.dumps(summary, indent=2))
     return 0
+
+
+def _tabular_options(config: str | None, algo: str, sets: list[str]) -> dict:
+    """One flat map of a tabular run's options: the config file's (flat, or under its `algo:`
+    section; a key in both is refused), then each `--set` in order, `--set maxent.size=4` being
+    `--set size=4`, so the last given of a key wins."""
+    from jirl.config import apply_overrides, read_yaml
+
+    options = read_yaml(config) if config else {}
+    if config:
+        _check_config_algo(config, options.get("algo"), algo)
+    section = options.pop(algo, None)
+    if section is not None:
+        if not isinstance(section, dict):
+            raise ArgumentError(f"'{algo}' in the config must be a mapping of option: value")
+        twice = sorted(set(section) & set(options))
+        if twice:
+            raise ArgumentError(
+                f"{config}: {', '.join(map(repr, twice))} given both at the top and under "
+                f"'{algo}:'; keep one"
+            )
+        options.update(section)
+    options = apply_overrides(options, [s.lstrip().removeprefix(f"{algo}.") for s in sets])
+    _check_algo_kept(options.get("algo", algo), algo)
+    options.pop("algo", None)
+    return options
 
 
 def _print_summary(summary: dict) -> None:

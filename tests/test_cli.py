@@ -1240,3 +1240,20 @@ def test_a_run_an_earlier_overwrite_left_aside_is_reported(capsys, tmp_path, car
         code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--quiet")
     assert code == 0, err
     assert stranded.is_dir()  # reported, never deleted
+
+
+def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_path):
+    """`--set maxent.size=4` is `--set size=4`: the later of the two wins, whichever form; a
+    config file giving a key both flat and under the algorithm's section is refused."""
+    from jirl.cli import ArgumentError, _tabular_options
+
+    sets = ["maxent.size=4", "size=6"]
+    assert _tabular_options(None, "maxent", sets)["size"] == 6
+    assert _tabular_options(None, "maxent", sets[::-1])["size"] == 4
+    config = tmp_path / "c.yaml"
+    config.write_text("algo: maxent\nsize: 8\nmaxent:\n  l2: 0.5\n")
+    options = _tabular_options(str(config), "maxent", ["maxent.size=5"])
+    assert (options["size"], options["l2"]) == (5, 0.5) and "algo" not in options
+    config.write_text("size: 8\nmaxent:\n  size: 4\n")
+    with pytest.raises(ArgumentError, match=r"'size' given both at the top and under 'maxent:'"):
+        _tabular_options(str(config), "maxent", [])
