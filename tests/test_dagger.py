@@ -286,3 +286,27 @@ def test_cli_refuses_a_buffer_beyond_the_devices_memory_before_the_run_dir(
     assert code == 2 and len(err.splitlines()) == 1, err
     assert "more than half of the" in err and ".buffer.obs [64, 2000000000, 4] float32" in err
     assert not out.exists()  # checked before the run directory is made
+
+
+@pytest.mark.parametrize("algo", ["dagger", "smile"])
+def test_each_visited_state_asks_the_oracle_once(algo):
+    """The expert's action on a visited state is its label and, where the expert acts, the
+    action taken: one query (an update once asked twice, doubling a costly oracle's time)."""
+    env = envs.make("cartpole", horizon=16)
+    traced = []
+
+    def coin(obs, key):  # a user's stochastic oracle, counted once per query traced
+        traced.append(1)
+        return jax.random.bernoulli(key).astype(jnp.int32)
+
+    common = dict(num_envs=2, steps_per_round=16, sgd_steps=1, batch_size=16)
+    if algo == "dagger":
+        config = dagger.DAggerConfig(beta_schedule="constant", beta=0.5, **common)
+        learner = dagger.make(config, env, None, coin)
+    else:
+        learner = smile.make(smile.SMILeConfig(**common), env, coin)
+    state = learner.init(jax.random.PRNGKey(0))
+    traced.clear()
+    _, metrics = jax.eval_shape(learner.update, state)
+    assert len(traced) == 1
+    assert "expert_queries" in metrics

@@ -300,3 +300,39 @@ def test_fem_and_gtal_refuse_demos_shorter_than_the_horizon(acrobot_expert, meth
     config = apprenticeship.FEMConfig() if method == "projection" else apprenticeship.GTALConfig()
     with pytest.raises(data.DataError, match="episode 0 ends after 104 steps; record the demos"):
         apprenticeship.make(config, env, demos, method)
+
+
+def test_policy_segments_cut_by_a_reset_are_left_out():
+    """A segment that an automatic reset cuts sums over the ends of two episodes: weight 0,
+    never drawn for the discriminator (GCL, GAN-GCL); a fixed horizon that the segment length
+    divides cuts none."""
+    from jirl.algos import adversarial
+    from jirl.rl.rollout import rollout
+
+    def batch(horizon):  # 2 envs, 12 steps of a random policy, fixed horizon
+        env = envs.make("cartpole", horizon=horizon, fixed_horizon=True)
+        state = jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(0), 2))
+        act = lambda obs, key: (jax.random.randint(key, (2,), 0, 2), jnp.zeros(2))  # noqa: E731
+        return rollout(env, act, state, jax.random.PRNGKey(1), 12)[1]
+
+    # resets after steps 6 and 12: segments [0:4] whole, [4:8] cut, [8:12] whole; step-major
+    cut = adversarial.segment_weights(adversarial.rollout_segments(batch(6), 4))
+    np.testing.assert_array_equal(cut, [1, 1, 0, 0, 1, 1])
+    whole = adversarial.segment_weights(adversarial.rollout_segments(batch(4), 4))
+    np.testing.assert_array_equal(whole, np.ones(6))
+    # the discriminator's policy minibatches hold no cut segment (a loss that counts them)
+    env = envs.make("cartpole", horizon=6)
+    policy = lambda obs, key: jax.random.randint(key, (), 0, 2)  # noqa: E731
+    demos = data.collect(env, policy, jax.random.PRNGKey(2), num_episodes=2)
+    config = gcl.GCLConfig(num_envs=2, num_steps=12, disc_batch_size=32, disc_updates=2)
+    model = gcl.trajectory_reward(config, env)
+    inner = gcl_loss(model)
+
+    def counting(params, normalizer, mb, key):
+        loss, metrics = inner(params, normalizer, mb, key)
+        ends = mb.policy.terminated[:, :-1] | mb.policy.truncated[:, :-1]
+        return loss, {**metrics, "cut": ends.any(axis=1).mean()}
+
+    algo = adversarial.make(config, env, demos, model, counting, "gcl", segment_length=4)
+    _, metrics = jax.jit(algo.update)(algo.init(jax.random.PRNGKey(3)))
+    assert float(metrics["cut"]) == 0.0

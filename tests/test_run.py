@@ -335,3 +335,24 @@ def test_checkpoints_append_each_chunks_metrics_once(tmp_path):
     same_as_full(jirl.run(algo, key, 8, seeds=2, chunk_size=2, checkpoint_dir=old, resume=True))
     _, metrics, _ = load_checkpoint(old, state_template(algo, 2))
     same_as_full(types.SimpleNamespace(metrics=metrics))
+
+
+def test_every_algorithms_update_keeps_the_types_of_its_state(cartpole_expert):
+    """`update`'s state has `init`'s dtypes and weak types leaf for leaf, so a notebook's
+    `jax.jit(algo.update)` compiles once (FEM's init once held a weak-typed inf: the second
+    call compiled again)."""
+    from jirl import algos, data
+    from jirl.algos import expert as experts
+
+    env = envs.make("cartpole")
+    loaded = data.load(cartpole_expert / "demos.npz", env=env)
+    inputs = algos.Inputs(
+        data.take_episodes(loaded.trajectories, 2), experts.load(cartpole_expert, env)
+    )
+    for name in sorted(algos.REGISTRY):
+        spec = algos.REGISTRY[name]
+        algo = spec.build(spec.config_cls(), env, inputs)
+        state = jax.eval_shape(algo.init, jax.random.PRNGKey(0))
+        new, _ = jax.eval_shape(algo.update, state)
+        types_of = lambda tree: jax.tree.map(lambda x: (x.shape, x.dtype, x.weak_type), tree)  # noqa: E731
+        assert types_of(new) == types_of(state), name

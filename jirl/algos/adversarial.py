@@ -45,9 +45,9 @@ for every policy sample with the current policy. R = 1 (the default) is the pape
 
 Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
 episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
-into `num_steps / L` consecutive pieces per environment (a piece that straddles an automatic
-reset, one in `horizon / L`, is kept as it is); demonstration segments are all windows of L steps
-inside one demonstration episode.
+into `num_steps / L` consecutive pieces per environment, those that an automatic reset cuts
+left out (`segment_weights`: none under a fixed horizon that L divides); demonstration segments
+are all windows of L steps inside one demonstration episode.
 """
 
 from __future__ import annotations
@@ -483,6 +483,14 @@ def demo_segments(demos: Trajectories, length: int) -> Transition:
     return jax.tree.map(lambda x: x[rows], flat)
 
 
+def segment_weights(segments: Transition) -> Array:
+    """`[M]` weights of segments `[M, L]`: 1 for a segment inside one episode, 0 for one that
+    an automatic reset cuts (an episode ends before its last step): its r_θ and log q would sum
+    over the ends of two episodes, a sample of no trajectory density."""
+    ends = segments.terminated[:, :-1] | segments.truncated[:, :-1]
+    return 1.0 - ends.any(axis=1).astype(jnp.float32)
+
+
 def rollout_segments(batch: Transition, length: int) -> Transition:
     """`Transition [T, B]` → `[T / length · B, length]`: each environment's steps cut in order."""
 
@@ -540,7 +548,7 @@ def make(
         `sample_pool`, segments as they are."""
         if segment_length is None:
             return sample_pool(config, spec, samples)
-        return samples, jnp.ones(samples.reward.shape[0])
+        return samples, segment_weights(samples)
 
     flat_demos = expert_transitions(env, demos)
     expert, expert_weights = pool(
@@ -595,12 +603,21 @@ def make(
             replay=empty_replay(learner_state, env_state, key),
         )
 
+    # a policy segment is cut by a reset (weight 0) unless every episode lasts a whole number
+    # of segments: a fixed horizon that the segment length divides
+    cut_segments = segment_length is not None and not (
+        env.fixed_horizon and env.horizon % segment_length == 0
+    )
+
     def draw(key: Array, weights: Array, live: Array | int, n: int) -> Array:
         """`n` indices into a pool, drawn with replacement in proportion to `weights` with
-        absorbing states, else uniformly from its first `live` samples."""
-        if not config.absorbing:
+        absorbing states or segments that resets may cut, else uniformly from its first `live`
+        samples."""
+        if not (config.absorbing or cut_segments):
             return jax.random.randint(key, (n,), 0, live)
-        return jax.random.choice(key, weights.shape[0], (n,), p=weights / weights.sum())
+        total = weights.sum()  # no segment inside one episode (all cross a reset): uniform
+        p = jnp.where(total > 0, weights / jnp.maximum(total, 1e-30), 1.0 / weights.shape[0])
+        return jax.random.choice(key, weights.shape[0], (n,), p=p)
 
     def update_discriminator(
         state: AdversarialState, samples: Transition, replay: Transition | None, key: Array

@@ -269,7 +269,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             mu_bar=jnp.zeros(num_features),
             chosen_policy=learner_state.params["policy"],
             chosen_normalizer=learner_state.normalizer,
-            chosen_gap=jnp.array(jnp.inf),
+            chosen_gap=jnp.full((), jnp.inf, jnp.float32),
             key=key,
             step=jnp.zeros((), jnp.int32),
             last_return=jnp.zeros(()),

@@ -49,7 +49,7 @@ from jirl.envs.base import Env, batch_reset
 from jirl.errors import ConfigError, require
 from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, label, round_steps
-from jirl.rl.rollout import rollout
+from jirl.rl.rollout import rollout_with
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
 BETA_SCHEDULES = ("constant", "linear", "exponential", "first")
@@ -279,24 +279,24 @@ def make(
         )
 
     def update(state: DAggerState) -> tuple[DAggerState, Metrics]:
-        key, key_env, key_rollout, key_label, key_fit = jax.random.split(state.key, 5)
+        key, key_env, key_rollout, _, key_fit = jax.random.split(state.key, 5)
         beta = beta_at(config, state.step)
 
-        def mixture(obs: Array, key: Array) -> tuple[Array, Array]:
-            """β-mixture on `obs [B, *obs_shape]`; per step and env, expert w.p. β."""
+        def mixture(obs: Array, key: Array) -> tuple[Array, Array, Array]:
+            """β-mixture on `obs [B, *obs_shape]`; per step and env, expert w.p. β. The
+            expert's action is every visited state's label, whoever acts."""
             key_mix, key_learner, key_expert = jax.random.split(key, 3)
             learner_action, _ = policy.sample(state.params, state.normalizer, obs, key_learner)
             expert_action = label(oracle, spec, obs, key_expert)
             use_expert = jax.random.bernoulli(key_mix, beta, (obs.shape[0],))
             use_expert = use_expert.reshape((-1,) + (1,) * len(spec.action_shape))
             action = jnp.where(use_expert, expert_action, learner_action.astype(spec.action_dtype))
-            return action, jnp.zeros(obs.shape[0])
+            return action, jnp.zeros(obs.shape[0]), expert_action
 
         fresh = batch_reset(env, key_env, config.num_envs)
-        _, batch, stats = rollout(env, mixture, fresh, key_rollout, steps)
+        _, batch, stats, labels = rollout_with(env, mixture, fresh, key_rollout, steps)
         obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
-        # The same states the mixture queried; one label per visited state.
-        labels = label(oracle, spec, obs, key_label)
+        labels = labels.reshape((per_round, *spec.action_shape))  # one query per visited state
         buffer = buffer_add(state.buffer, obs, labels)
         normalizer = observe(state.normalizer, obs)
         params, opt_state, fit_metrics = fit(

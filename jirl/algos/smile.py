@@ -52,7 +52,7 @@ from jirl.envs.base import Env, batch_reset
 from jirl.errors import require
 from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, label, round_steps
-from jirl.rl.rollout import rollout
+from jirl.rl.rollout import rollout_with
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
 #: One policy network per round is kept on the device, and every step samples a member among
@@ -243,25 +243,27 @@ def make(
         )
 
     def update(state: SMILeState) -> tuple[SMILeState, Metrics]:
-        key, key_env, key_rollout, key_label, key_train = jax.random.split(state.key, 5)
+        key, key_env, key_rollout, _, key_train = jax.random.split(state.key, 5)
         weights = mixture_weights(config.beta, state.step, num_members)  # π_{k−1}
 
-        def mixture_one(obs: Array, key: Array) -> Array:
-            """One step of the full mixture (expert included) on one observation."""
+        def mixture_one(obs: Array, key: Array) -> tuple[Array, Array]:
+            """One step of the full mixture (expert included) on one observation: the action
+            and the expert's, the state's label whoever acts."""
             key_member, key_expert, key_policy = jax.random.split(key, 3)
             index = sample_member(key_member, weights)  # 0: expert, i: policy i
             expert_action = label(oracle, spec, obs[None], key_expert)[0]
             learner_action = member_act(state, jnp.maximum(index - 1, 0), obs, key_policy)
-            return jnp.where(index == 0, expert_action, learner_action)
+            return jnp.where(index == 0, expert_action, learner_action), expert_action
 
-        def mixture(obs: Array, key: Array) -> tuple[Array, Array]:
+        def mixture(obs: Array, key: Array) -> tuple[Array, Array, Array]:
             keys = jax.random.split(key, obs.shape[0])
-            return jax.vmap(mixture_one)(obs, keys), jnp.zeros(obs.shape[0])
+            action, expert_action = jax.vmap(mixture_one)(obs, keys)
+            return action, jnp.zeros(obs.shape[0]), expert_action
 
         fresh = batch_reset(env, key_env, config.num_envs)
-        _, batch, stats = rollout(env, mixture, fresh, key_rollout, steps)
+        _, batch, stats, labels = rollout_with(env, mixture, fresh, key_rollout, steps)
         obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
-        labels = label(oracle, spec, obs, key_label)
+        labels = labels.reshape((per_round, *spec.action_shape))  # one query per visited state
         params, normalizer, fit_metrics = train_member(obs, labels, key_train)
         training = state.step < num_members
         slot = jnp.minimum(state.step, num_members - 1)

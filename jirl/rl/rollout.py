@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -79,10 +80,25 @@ def rollout(
     Returns:
       (env_state after T steps, Transition [T, B], EpisodeStats [T, B]).
     """
+    act_with = lambda obs, key: (*act_fn(obs, key), None)  # noqa: E731
+    env_state, transitions, stats, _ = rollout_with(env, act_with, env_state, key, num_steps)
+    return env_state, transitions, stats
+
+
+def rollout_with(
+    env: Env,
+    act_fn: Callable[[Array, Array], tuple[Array, Array, Any]],
+    env_state: EnvState,
+    key: Array,
+    num_steps: int,
+) -> tuple[EnvState, Transition, EpisodeStats, Any]:
+    """`rollout` whose `act_fn(obs [B, ...], key)` returns `(action, log_prob, extra)`, `extra`
+    a pytree of `[B, ...]` arrays computed while acting (DAgger's expert labels of the visited
+    states), returned stacked as `[T, B, ...]` after the Transition and the EpisodeStats."""
 
     def step(env_state: EnvState, key_t: Array):
         obs_t, length_t = env_state.obs, env_state.time + 1
-        action_t, log_prob_t = act_fn(obs_t, key_t)
+        action_t, log_prob_t, extra_t = act_fn(obs_t, key_t)
         env_state = batch_step(env, env_state, action_t)
         transition = Transition(
             obs=obs_t,
@@ -94,12 +110,12 @@ def rollout(
             log_prob=log_prob_t,
         )
         stats = EpisodeStats(env_state.done, env_state.episode_return, length_t)
-        return env_state, (transition, stats)
+        return env_state, (transition, stats, extra_t)
 
-    env_state, (transitions, stats) = jax.lax.scan(
+    env_state, (transitions, stats, extras) = jax.lax.scan(
         step, env_state, jax.random.split(key, num_steps)
     )
-    return env_state, transitions, stats
+    return env_state, transitions, stats, extras
 
 
 def merge_leading(tree):
