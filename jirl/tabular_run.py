@@ -218,6 +218,8 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
     if algo == "deep_maxent":
         opts["weight_decay"] = number("weight_decay", opts["weight_decay"], non_negative=True)
         sizes = opts["hidden_sizes"]
+        if isinstance(sizes, str):  # `--set hidden_sizes=32,32`, as the other commands take it
+            sizes = [_whole(v) for v in sizes.strip("()[] ").split(",") if v.strip()]
         if (
             not isinstance(sizes, (list, tuple))
             or not sizes
@@ -231,9 +233,18 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
     if algo == "max_margin":
         choice("method", opts["method"], ("projection", "planning"))
         opts["margin_c"] = number("margin_c", opts["margin_c"], positive=True)
-        opts["loss_scale"] = number("loss_scale", opts["loss_scale"], non_negative=True)
+        # D = 0 leaves no margin to keep: the QP's optimum is w = 0 whatever the demos
+        opts["loss_scale"] = number("loss_scale", opts["loss_scale"], positive=True)
         opts["qp_steps"] = integer("qp_steps", opts["qp_steps"], low=1)
     return opts
+
+
+def _whole(text: str):
+    """A whole number written in a comma list, or the text as it is (refused by the caller)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:

@@ -258,3 +258,30 @@ def test_mwal_gives_the_same_answer_in_every_transition_format():
         for f, m in worlds.items()
     }  # fmt: skip
     assert max(evd.values()) - min(evd.values()) < 0.03 * max(evd.values()), evd
+
+
+def test_demos_out_of_the_mdps_range_are_refused_and_never_counted_elsewhere():
+    """A state or action index outside the MDP once wrapped into another state's count (a
+    negative state into the last, action A into the next state's action 0): every IRL refuses
+    such demos; traced inside `jit`, where it cannot raise, the step is left out."""
+    from jirl.errors import DataError
+
+    mdp = mdp_lib.gridworld(3, features="onehot")
+    zeros = jnp.zeros((2, 4), jnp.int32)
+    key = jax.random.PRNGKey(0)
+    for bad, match in (
+        (metrics.Demos(states=zeros, actions=zeros + mdp.num_actions), r"actions\[0, 0\] = 5"),
+        (metrics.Demos(states=zeros - 1, actions=zeros), r"states\[0, 0\] = -1"),
+    ):
+        for irl, config in (
+            (maxent_irl, MaxEntConfig(horizon=4, num_iterations=1)),
+            (deep_maxent_irl, DeepMaxEntConfig(horizon=4, num_iterations=1)),
+            (max_margin_irl, MaxMarginConfig(horizon=4, num_iterations=1)),
+            (mwal_irl, MWALConfig(horizon=4, num_iterations=1)),
+        ):
+            with pytest.raises(DataError, match=match):
+                irl(key, mdp, bad, config)
+    mixed = metrics.Demos(states=zeros.at[0, 1].set(-1), actions=zeros.at[1, 2].set(5))
+    counts = jax.jit(lambda d: metrics.empirical_visitation(d, 9, 5))(mixed)
+    np.testing.assert_allclose(counts.sum(), 6 / 2)  # 8 steps, 2 out of range, over 2 demos
+    assert float(counts[0, 0]) == 3.0

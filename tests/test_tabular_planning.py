@@ -393,3 +393,35 @@ def test_a_numpy_integer_horizon_is_taken_and_a_bool_or_float_is_refused():
     for bad in (True, 5.0, 0):
         with pytest.raises(ValueError, match="horizon must be a positive int"):
             planning.soft_value_iteration(mdp, reward, horizon=bad)
+
+
+@pytest.mark.parametrize("horizon,discount", [(16, 1.0), (None, 0.95)])
+def test_the_greedy_policy_does_not_depend_on_the_rewards_scale(horizon, discount):
+    """Scaling a reward keeps its greedy policy: EVD(r, c·r) = 0 for c = 1e-7 too (the tie
+    tolerance and the fixed point's stopping rule had an absolute floor of 1, so every action
+    of a reward below ~1e-6 tied and the planner stayed put: EVD 7.66, the worst)."""
+    from jirl.tabular import metrics
+
+    mdp = mdp_lib.gridworld(8, slip=0.1)
+    plan = dict(horizon=horizon, discount=discount)
+    assert float(metrics.random_policy_gap(mdp, mdp.reward, **plan)) > 1.0
+    for scale in (1.0, 1e-7):
+        evd = metrics.expected_value_difference(mdp, mdp.reward, scale * mdp.reward, **plan)
+        assert abs(float(evd)) < 1e-4, (scale, float(evd))
+
+
+def test_a_masked_action_has_probability_and_value_zero():
+    """A reward of −inf masks an action: value iteration never takes it and evaluating the
+    greedy policy gives the planner's own values (0·(−inf) was NaN)."""
+    mdp = mdp_lib.gridworld(3, slip=0.1)
+    r = np.zeros((mdp.num_states, mdp.num_actions), np.float32)
+    r[:, 0] = -np.inf
+    r[-1, 1:] = 1.0
+    r = jnp.asarray(r)
+    for plan in (dict(horizon=5), dict(discount=0.9)):
+        best = planning.value_iteration(mdp, r, **plan)
+        assert float(best.policy[..., 0].max()) == 0.0
+        values = planning.policy_evaluation(mdp, r, best.policy, **plan).values
+        np.testing.assert_allclose(values, best.values, rtol=1e-5, atol=1e-5)
+        soft = planning.soft_value_iteration(mdp, r, **plan)
+        assert np.isfinite(soft.values).all() and float(soft.policy[..., 0].max()) == 0.0

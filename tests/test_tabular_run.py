@@ -46,6 +46,8 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
         ("maxent", "gridworld", {"hidden_sizes": [8]}, "is for deep_maxent"),
         ("maxent", "gridworld", {"num_colours": 3}, "is for objectworld"),
         ("deep_maxent", "objectworld", {"hidden_sizes": [0]}, "hidden_sizes"),
+        ("deep_maxent", "objectworld", {"hidden_sizes": "32,wide"}, "hidden_sizes"),
+        ("max_margin", "gridworld", {"loss_scale": 0}, "loss_scale must be > 0"),
         ("deep_maxent", "objectworld", {"weight_decay": -1.0}, "weight_decay must be >= 0"),
         ("max_margin", "gridworld", {"method": "projectin"}, "did you mean 'projection'"),
         ("mwal", "gridworld", {"discount": 1.5}, "discount"),

@@ -58,17 +58,22 @@ def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
             raise DataError(f"demos.{name} must have shape [N, H] with N, H >= 1, got {arr.shape}")
         if not np.issubdtype(arr.dtype, np.integer):
             raise DataError(f"demos.{name} must hold integer indices, got dtype {arr.dtype}")
-        bad = (arr < 0) | (arr >= bound)
-        if bad.any():
-            n, t = np.argwhere(bad)[0]
-            raise DataError(
-                f"demos.{name}[{n}, {t}] = {arr[n, t]} is out of range [0, {bound}); "
-                f"the demonstrations do not belong to this MDP"
-            )
+        _check_range(name, arr, bound)
     if states.shape != actions.shape:
         raise DataError(
             f"demos.states {states.shape} and demos.actions {actions.shape} must have the same "
             "shape"
+        )
+
+
+def _check_range(name: str, arr: np.ndarray, bound: int) -> None:
+    """Every index of `demos.{name}` `[N, H]` in [0, bound), else `DataError` (the first)."""
+    bad = (arr < 0) | (arr >= bound)
+    if bad.any():
+        n, t = np.argwhere(bad)[0]
+        raise DataError(
+            f"demos.{name}[{n}, {t}] = {arr[n, t]} is out of range [0, {bound}); "
+            f"the demonstrations do not belong to this MDP"
         )
 
 
@@ -125,10 +130,18 @@ def successor_sampler(mdp: TabularMDP):
 
 
 def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discount: float = 1.0):
-    """Mean discounted state-action counts of the demos: (1/N) Σ_n Σ_t γ^t [s_t, a_t] `[S, A]`."""
+    """Mean discounted state-action counts of the demos: (1/N) Σ_n Σ_t γ^t [s_t, a_t] `[S, A]`.
+
+    Concrete demos with a state or action out of range raise `DataError`; traced ones (sampled
+    inside `jit`) have such steps left out, never counted at another index."""
     chex.assert_rank([demos.states, demos.actions], 2)
-    weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), demos.states.shape)
-    flat = demos.states * num_actions + demos.actions
+    states, actions = demos.states, demos.actions
+    if not isinstance(states, jax.core.Tracer) and not isinstance(actions, jax.core.Tracer):
+        for name, arr, bound in (("states", states, num_states), ("actions", actions, num_actions)):
+            _check_range(name, np.asarray(arr), bound)
+    inside = (states >= 0) & (states < num_states) & (actions >= 0) & (actions < num_actions)
+    weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), states.shape) * inside
+    flat = jnp.where(inside, states * num_actions + actions, 0)
     counts = jnp.zeros(num_states * num_actions).at[flat.reshape(-1)].add(weights.reshape(-1))
     return (counts / demos.num_demos).reshape(num_states, num_actions)
 

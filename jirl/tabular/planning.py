@@ -7,11 +7,13 @@ Principle of Maximum Causal Entropy", eq. 4-5, the soft Bellman recursion):
   Q_{H-1} = r,  V_t = logsumexp_a Q_t,  Q_t = r + γ T V_{t+1},  π_t = exp(Q_t − V_t);
 * infinite horizon, discount γ < 1 (stationary policy `[S, A]`): the fixed point of the same
   recursion, iterated in a `lax.while_loop` until the error bound γ/(1−γ)·‖V' − V‖∞ is below
-  `tol · max(1, ‖V‖∞)`;
+  `tol · max(1, ‖V‖∞)` (hard values and policy evaluation: `tol · max(max |r|, ‖V‖∞)`);
 * visitation: D_0 = initial, D_{t+1} = Σ_a D_t π_t T (time-indexed), or Σ_t γ^t D_t (summed).
 
 The hard planners replace logsumexp by max and π_t by the greedy one-hot policy (ties: lowest
-action index). `reward` is `[S]` or `[S, A]` everywhere.
+action index). `reward` is `[S]` or `[S, A]` everywhere. A reward of −inf masks an action (every
+planner gives it probability 0, its value counts 0), as long as each state keeps a finite one; a
+state with no finite action has no value (NaN): give it a large finite negative reward instead.
 
 Every planner is one `lax.scan` (or `while_loop`) body written against two linear maps,
 `Operators(expect, push)` (E_{s'~T(s,a)} V(s') and its transpose Σ_{s,a} flow T), built once per
@@ -306,7 +308,9 @@ def _soft_backup(q: Array) -> tuple[Array, Array]:
     return top + jnp.log(total), e / total[:, None]
 
 
-#: Actions whose Q is within this fraction of the best (at least of 1) tie in `_hard_backup`: the
+#: Actions whose Q is within this fraction of the best (at least of the reward's largest |r|,
+#: `_reward_unit`, so that scaling a reward never changes its greedy policy) tie in
+#: `_hard_backup`: the
 #: transition formats sum Q in different orders, some ulps apart after a horizon of backups, and
 #: an exact comparison broke ties of equal values differently by format (MWAL on a 6x6 gridworld,
 #: the same demos: EVD 6.13 sparse, 6.12 dense, 5.05 grid; 6.09, 6.13, 6.04 now). A looser
@@ -316,11 +320,11 @@ def _soft_backup(q: Array) -> tuple[Array, Array]:
 TIE_TOLERANCE = 1e-6
 
 
-def _hard_backup(q: Array) -> tuple[Array, Array]:
-    """V = max_a Q and the greedy one-hot π (ties, within `TIE_TOLERANCE`: the lowest action
-    index). q: [S, A]."""
+def _hard_backup(q: Array, unit: Array | float = 1.0) -> tuple[Array, Array]:
+    """V = max_a Q and the greedy one-hot π (ties, within `TIE_TOLERANCE` of max(|V|, unit):
+    the lowest action index). q: [S, A]; unit: the reward's scale (`_reward_unit`)."""
     best = _over_actions(jnp.maximum, q)
-    near = best - TIE_TOLERANCE * jnp.maximum(1.0, jnp.abs(best))
+    near = best - TIE_TOLERANCE * jnp.maximum(unit, jnp.abs(best))
     first = jnp.full(best.shape, q.shape[1], jnp.int32)
     for a in reversed(range(q.shape[1])):
         first = jnp.where(q[:, a] >= near, a, first)
@@ -348,29 +352,37 @@ def _backward(expect, r, backup, horizon, discount) -> Plan:
     return Plan(values=v, q_values=q, policy=pi)
 
 
+def _reward_unit(r: Array) -> Array:
+    """The reward's scale, its largest finite |r| `[]`: what the greedy tie tolerance and the
+    fixed point's stopping rule are relative to, so that rewards of any scale plan alike (an
+    absolute floor of 1 tied every action of a reward scaled by 1e-7)."""
+    return jnp.max(jnp.where(jnp.isfinite(r), jnp.abs(r), 0.0))
+
+
 def _state_zeros(r: Array) -> Array:
     """Zero values `[S, ...]` for a reward `[S, A, ...]`."""
     return jnp.zeros(r.shape[:1] + r.shape[2:], r.dtype)
 
 
-def _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations) -> Plan:
+def _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations, unit=1.0) -> Plan:
     if horizon is not None:
         horizon = _check_horizon(horizon)
     r = state_action_reward(mdp, reward)
     return _plan(
-        transition_operators(mdp).expect, r, backup, horizon, discount, tol, max_iterations
+        transition_operators(mdp).expect, r, backup, horizon, discount, tol, max_iterations, unit
     )
 
 
-def _plan(expect, r, backup, horizon, discount, tol, max_iterations) -> Plan:
-    """Value iteration on `r: [S, A, ...]`: the backward pass, or the discounted fixed point."""
+def _plan(expect, r, backup, horizon, discount, tol, max_iterations, unit=1.0) -> Plan:
+    """Value iteration on `r: [S, A, ...]`: the backward pass, or the discounted fixed point
+    (stopping relative to max(‖V‖, unit))."""
     if horizon is not None:
         return _backward(expect, r, backup, horizon, discount)
 
     def update(v):
         return backup(r + discount * expect(v))[0]
 
-    v = _fixed_point(update, _state_zeros(r), discount, tol, max_iterations)
+    v = _fixed_point(update, _state_zeros(r), discount, tol, max_iterations, unit=unit)
     q = r + discount * expect(v)
     v, pi = backup(q)
     return Plan(values=v, q_values=q, policy=pi)
@@ -387,8 +399,10 @@ def _mass_norm(x: Array) -> Array:
     return jnp.max(jnp.sum(jnp.abs(x), axis=0))
 
 
-def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm):
-    """Iterate a γ-contraction in `norm` until the error bound γ/(1−γ)·‖Δ‖ ≤ tol·max(1, ‖x‖),
+def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm, unit=1.0):
+    """Iterate a γ-contraction in `norm` until the error bound γ/(1−γ)·‖Δ‖ ≤ tol·max(unit, ‖x‖)
+    (`unit`: the scale below which ‖x‖ counts as 0; 1 for a visitation's mass and soft values,
+    whose entropy terms are O(1), the reward's `_reward_unit` for hard and policy values),
     or until an iteration changes nothing, or `max_iterations` (silently: no flag is returned).
 
     Precision: the bound needs ‖Δ‖ ≤ tol·(1−γ)/γ·‖x‖, below one float32 ulp of x once
@@ -413,7 +427,7 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm):
         x, _, i = carry
         x_new = update(x)
         bound = factor * norm(x_new - x)
-        scale = jnp.maximum(1.0, norm(x_new))
+        scale = jnp.maximum(unit, norm(x_new))
         return x_new, jnp.where(bound > tol * scale, bound, 0.0), i + 1
 
     x, _, _ = lax.while_loop(cond, body, (x0, jnp.ones((), x0.dtype), jnp.zeros((), jnp.int32)))
@@ -460,8 +474,11 @@ def value_iteration(
     tol: float = 1e-5,
     max_iterations: int = 10_000,
 ) -> Plan:
-    """Hard (Bellman optimality) value iteration; the policy is greedy one-hot. See soft version."""
-    return _iterate(mdp, reward, _hard_backup, horizon, discount, tol, max_iterations)
+    """Hard (Bellman optimality) value iteration; the policy is greedy one-hot (ties within
+    `TIE_TOLERANCE`, relative to the reward's scale). See the soft version."""
+    unit = _reward_unit(state_action_reward(mdp, reward))
+    backup = functools.partial(_hard_backup, unit=unit)
+    return _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations, unit)
 
 
 def policy_evaluation(
@@ -490,20 +507,27 @@ def policy_evaluation(
     if horizon is None:
 
         def update(v):
-            return sum_actions(policy * (r + discount * expect(v)))
+            return _expected_value(policy, r + discount * expect(v))
 
-        v = _fixed_point(update, jnp.zeros(mdp.num_states, r.dtype), discount, tol, max_iterations)
+        v0 = jnp.zeros(mdp.num_states, r.dtype)
+        v = _fixed_point(update, v0, discount, tol, max_iterations, unit=_reward_unit(r))
         q = r + discount * expect(v)
-        return Plan(values=sum_actions(policy * q), q_values=q, policy=policy)
+        return Plan(values=_expected_value(policy, q), q_values=q, policy=policy)
 
     def step(v_next, t):
         q = r + discount * expect(v_next)
-        v = sum_actions(_policy_at(policy, t) * q)
+        v = _expected_value(_policy_at(policy, t), q)
         return v, (v, q)
 
     v_horizon = jnp.zeros(mdp.num_states, r.dtype)
     _, (v, q) = lax.scan(step, v_horizon, jnp.arange(horizon), reverse=True)
     return Plan(values=v, q_values=q, policy=_time_indexed(policy, horizon))
+
+
+def _expected_value(policy: Array, q: Array) -> Array:
+    """Σ_a π(a|s) Q(s, a) `[S]`, an action the policy never takes counting 0 even where its Q
+    is −inf (a masked action; 0·(−inf) would be NaN)."""
+    return sum_actions(jnp.where(policy > 0, policy * q, 0.0))
 
 
 def _policy_horizon(policy: Array, horizon: int | None) -> int | None:
