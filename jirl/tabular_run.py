@@ -37,7 +37,7 @@ from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
 from jirl.tabular.maxent import MaxEntConfig, maxent_irl
 from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
-from jirl.tabular.mdp import TabularMDP
+from jirl.tabular.mdp import GRID_MOVES, TabularMDP
 from jirl.tabular.mwal import MWALConfig, mwal_irl
 from jirl.tabular.options import (
     build_world,
@@ -128,8 +128,8 @@ def train_tabular(
     check_out_dir(out_dir, overwrite)
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
+    check_fits(algo, env, opts, seeds)
     mdp = build_world(env, opts)
-    check_fits(mdp, opts, seeds)
     run = make_run(algo, mdp, opts)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(seeds))
     compile_start = time.perf_counter()
@@ -315,18 +315,42 @@ _ALGO_FNS = {
 }
 
 
-def check_fits(mdp: TabularMDP, opts: dict, seeds: int) -> None:
-    """Refuse a run whose expert policy `[H, S, A]` and demonstrations `[seeds, N, H]` (states
-    and actions), the least it must hold, take more than half of the device's memory: past it,
-    the run is killed or swaps without a word (`horizon: 100000000` on a 3x3 grid: 18 GB)."""
-    h, s, a = opts["horizon"], mdp.num_states, mdp.num_actions
+def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
+    """Refuse, before the world is built, a run that would take more than half of the device's
+    memory: past it, the run is killed or swaps without a word (`horizon: 100000000` on a 3x3
+    grid: 18 GB; `size: 2000`: out of host memory while building). Counted, the least it must
+    hold: the world's transitions `[S, A, K]` and features `[S, F]` (built in float64, kept in
+    float32; `[S, A, F·A]` for a state-action reward), a policy `[H, S, A]` for the expert and
+    one for each seed's learner (vmapped side by side), and the demonstrations
+    `[seeds, N, H]` (states and actions)."""
+    s, a, f = world_size(env, opts)
+    h, n = opts["horizon"], opts["num_demos"]
+    world = 8 * s * a * len(GRID_MOVES) + 16 * s * f
+    if algo == "maxcausalent":
+        world += 4 * s * a * f * a
     check_memory(
-        4 * h * s * a + 8 * seeds * opts["num_demos"] * h,
+        world + 4 * h * s * a * (seeds + 1) + 8 * seeds * n * h,
         jax.devices()[:1],
-        f"horizon {h:,} over {s:,} states x {a} actions and {opts['num_demos']:,} demos for "
+        f"{s:,} states x {a} actions with {f:,} features, horizon {h:,} and {n:,} demos for "
         f"each of {seeds} seed(s) need at least",
-        "use a shorter horizon, a smaller world or fewer demos or seeds",
+        "use a shorter horizon, a smaller world or fewer features, demos or seeds",
     )
+
+
+def world_size(env: str, opts: dict) -> tuple[int, int, int]:
+    """States, actions and features `(S, A, F)` of the world of checked `opts`, unbuilt."""
+    size = opts["size"]
+    states = size * size
+    if env == "objectworld":  # distances to the nearest of each (outer, inner) colour
+        colours = 2 * opts["num_colours"]
+        f = {"continuous": colours, "discrete": colours * size}.get(
+            opts["features"], colours * (size + 1)
+        )
+    elif opts["features"] == "onehot":
+        f = states
+    else:
+        f = (-(-size // opts["block"])) ** 2
+    return states, len(GRID_MOVES), f
 
 
 def check_finite(out: dict, opts: dict) -> None:

@@ -202,6 +202,33 @@ def test_a_horizon_beyond_the_devices_memory_is_refused_before_planning(tmp_path
     """The expert's policy [H, S, A] was built eagerly and captured into the program as a
     constant: 18 GB for a 3x3 grid at H = 10⁸, and the run hung compiling. At H = 2·10⁹ it
     needs 1.4 TB with the demos, beyond any machine's memory."""
-    with pytest.raises(ConfigError, match=r"horizon 2,000,000,000 over 9 states x 5 actions"):
+    with pytest.raises(ConfigError, match=r"9 states x 5 actions .* horizon 2,000,000,000"):
         train_tabular("maxent", "gridworld", tmp_path / "run", {"size": 3, "horizon": 2 * 10**9})
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "algo, env, options, match",
+    [
+        # 4·10⁶ states: the world alone (features [S, 4·2000] in float64) is 500 GB
+        ("maxent", "objectworld", {"size": 2000}, r"4,000,000 states x 5 actions with 8,000 "),
+        ("maxent", "gridworld", {"size": 2000, "features": "blocks", "block": 100}, "4,000,000"),
+        # one policy [H, S, A] per seed, vmapped side by side: 21 MB each, for 65,536 seeds
+        ("mwal", "gridworld", {"size": 64, "features": "blocks", "block": 8}, "of 65536 seed"),
+    ],
+)
+def test_a_world_beyond_the_devices_memory_is_refused_before_it_is_built(
+    tmp_path, monkeypatch, algo, env, options, match
+):
+    """`size: 2000` ran out of host memory building the world, before the memory check; and
+    the check counted one learner's policy for any number of seeds."""
+    import jirl.tabular_run as tabular_run
+
+    def build_world(*args):
+        raise AssertionError("the world was built")
+
+    monkeypatch.setattr(tabular_run, "build_world", build_world)
+    seeds = 2**16 if algo == "mwal" else 1
+    with pytest.raises(ConfigError, match=match):
+        train_tabular(algo, env, tmp_path / "run", options, seeds=seeds)
     assert not (tmp_path / "run").exists()

@@ -614,14 +614,19 @@ def objectworld(
 
     r, c = np.divmod(np.arange(size * size), size)
     orow, ocol = np.divmod(cells, size)
-    dist = np.hypot(r[:, None] - orow[None], c[:, None] - ocol[None])  # [S, objects]
-    nearest = []  # [S] per (outer colour, inner colour) pair, distance to the nearest object
-    for colours in (outer, inner):
-        for colour in range(num_colours):
-            mask = colours == colour
-            nearest.append(
-                dist[:, mask].min(axis=1) if mask.any() else np.full(size * size, 2.0 * size)
-            )
+
+    def nearest_of(mask: np.ndarray) -> np.ndarray:
+        """[S] distance from each cell to the nearest object in `mask` (2·size if none), a few
+        hundred objects at a time: the whole [S, objects] table is S²/10 at the default."""
+        best = np.full(size * size, 2.0 * size)
+        rows, cols = orow[mask], ocol[mask]
+        for i in range(0, rows.size, 256):
+            d = np.hypot(r[:, None] - rows[None, i : i + 256], c[:, None] - cols[None, i : i + 256])
+            np.minimum(best, d.min(axis=1), out=best)
+        return best
+
+    # [S] per (outer colour, inner colour) pair, distance to the nearest object
+    nearest = [nearest_of(colours == k) for colours in (outer, inner) for k in range(num_colours)]
     nearest = np.stack(nearest, axis=1)  # [S, 2C]
     continuous = nearest / size
     thresholds = np.arange(1, size + 1)
