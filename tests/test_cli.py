@@ -457,6 +457,7 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
     assert saved["kind"] == "f" and saved["ppo"]["learning_rate"] == 0.001
 
 
+@pytest.mark.slow
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
     """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
     run, out = tmp_path / "gail", tmp_path / "retrain"

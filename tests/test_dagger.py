@@ -31,6 +31,7 @@ def scores(algo, env, expert, num_updates, seeds=3, episodes=8):
     return normalized_score(returns, expert.expert_return, expert.random_return), metrics
 
 
+@pytest.mark.slow
 def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_oracle(
     pendulum_expert,
 ):

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np, jirl
@@ -140,9 +142,11 @@ def run_script(script: str, **variables: str) -> None:
     assert proc.stdout.strip().endswith("ok")
 
 
+@pytest.mark.slow
 def test_sharded_run_over_four_devices_equals_one_device():
     run_script(SCRIPT, XLA_FLAGS="--xla_force_host_platform_device_count=4")
 
 
+@pytest.mark.slow
 def test_use_cpu_cores_shards_the_adversarial_loop_over_cpu_devices():
     run_script(CORES_SCRIPT)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from flax import serialization
 
 ARGS = ["train", "ppo", "--env", "cartpole", "--updates", "300", "--quiet"]
@@ -43,6 +44,7 @@ def rows(out):
     return [{k: v for k, v in json.loads(ln).items() if k != "wall_time"} for ln in lines]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     proc = jirl(*ARGS, "--out", str(killed))

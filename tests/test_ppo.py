@@ -1,5 +1,6 @@
 import jax
 import numpy as np
+import pytest
 
 import jirl
 from jirl import envs
@@ -7,6 +8,7 @@ from jirl.evaluation import episode_returns
 from jirl.rl import ppo
 
 
+@pytest.mark.slow
 def test_ppo_solves_cartpole_within_500k_steps():
     env = envs.make("cartpole")
     updates = 480  # 480 * 16 envs * 64 steps = 491,520 env steps
@@ -76,6 +78,7 @@ def test_same_key_same_result():
     assert not np.array_equal(a["policy_loss"], other["policy_loss"])
 
 
+@pytest.mark.slow
 def test_ppo_with_a_tanh_squashed_policy_swings_up_pendulum():
     """`squash: true` (`jirl.nets.TanhNormal`) learns as the clipped Gaussian does, on the expert
     config's settings (`configs/expert-pendulum.yaml`, which reaches about −130 in 600 updates).
