@@ -204,8 +204,11 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
                     fail(f"field '{field}' is not a .npy array; re-save the file with np.savez")
     except DataError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+        # (NotImplementedError: a member compressed by a method zipfile does not know)
         fail(f"not a readable .npz file (truncated or corrupt?): {e}")
+    except MemoryError:
+        fail("its arrays do not fit in host memory: the file is corrupt, or too large to load")
     header = _parse_header(arrays.pop("header"), fail)
     trajectories = Trajectories(**arrays)
     _validate(trajectories, header, fail)
@@ -231,6 +234,14 @@ def _check_member_sizes(path: Path, fail) -> None:
                 )
                 shape, _, dtype = read(member)
                 held = info.file_size - member.tell()
+            # `file_size` is the zip directory's word: the stored bytes bound what it may say
+            # (deflate expands at most ~1032:1), else a 4 KB file "holds" 1.5 TB
+            stored = info.compress_type == zipfile.ZIP_STORED
+            if info.file_size > (1 if stored else 1100) * max(info.compress_size, 1):
+                fail(
+                    f"field '{field}' says it holds {info.file_size:,} bytes in "
+                    f"{info.compress_size:,}: the file is corrupt; record it again"
+                )
             if dtype.hasobject:  # refused when read: it needs pickle
                 continue
             declared = math.prod(shape) * dtype.itemsize
@@ -246,8 +257,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail(f"field 'header' must be uint8 JSON bytes, got {raw.dtype} {raw.shape}")
     try:
         data = strict_json(raw.tobytes().decode())
-    except (UnicodeDecodeError, ValueError) as e:
-        fail(f"field 'header' is not valid JSON: {e}")
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        fail(f"field 'header' is not valid JSON: {str(e) or type(e).__name__}")
     if not isinstance(data, dict):
         fail("field 'header' must be a JSON object")
     version = data.get("format_version")
@@ -282,10 +293,8 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         value = data.get(key)
         if key == "random_return" and value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail(f"field 'header.{key}' must be a number, got {value!r}")
-        if not np.isfinite(value):
-            fail(f"field 'header.{key}' must be finite")
+        if not _is_number(value):
+            fail(f"field 'header.{key}' must be a finite number within ±{MAX_MAGNITUDE:.0e}")
     random_return = data.get("random_return")
     if random_return is not None and not data["expert_return"] > random_return:
         fail(
@@ -308,6 +317,12 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
 #: square is inf, and a BC run on observations of 1e30 diverged at its first update with a
 #: message blaming the learning rate
 MAX_MAGNITUDE = 1e18
+
+
+def _is_number(value) -> bool:
+    """An int or float (not a bool) within ±MAX_MAGNITUDE: a JSON integer of 400 digits is an
+    int that no float holds."""
+    return type(value) in (int, float) and abs(value) <= MAX_MAGNITUDE
 
 
 def _finite_float32(arr: np.ndarray) -> bool:
@@ -337,7 +352,7 @@ def _check_bounds(action: dict, fail) -> None:
         return
     for key, value in (("low", low), ("high", high)):
         items = value if isinstance(value, list) else [value]
-        numbers = all(type(v) in (int, float) for v in items)
+        numbers = all(_is_number(v) for v in items)
         if not numbers or (isinstance(value, list) and len(value) != action["dim"]):
             fail(
                 f"field 'header.action.{key}' must be a number or a list of {action['dim']} "
@@ -357,7 +372,9 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
         fail("field 'episode_lengths' has an episode of length < 1")
     if header.horizon is not None and (lengths > header.horizon).any():
         fail(f"field 'episode_lengths' has an episode longer than the horizon, {header.horizon}")
-    n = int(lengths.sum())
+    if (lengths > header.num_transitions).any():  # before summing: 2^62 · 4 + 79 wraps to 79
+        fail("field 'episode_lengths' has an episode longer than the file's transitions")
+    n = sum(lengths.tolist())  # Python ints: no sum wraps
     if header.num_episodes != lengths.shape[0] or header.num_transitions != n:
         fail("field 'header' counts do not match 'episode_lengths' (truncated file?)")
     discrete = bool(header.action["discrete"])
@@ -378,7 +395,7 @@ def _validate(t: Trajectories, header: DemoHeader, fail) -> None:
             fail(f"field '{field}' has shape {arr.shape}, expected {shape}")
         if arr.dtype.kind == "f" and not _finite_float32(arr):
             fail(f"field '{field}' contains NaN or inf, or values beyond float32's range")
-        if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > MAX_MAGNITUDE:
+        if arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) > MAX_MAGNITUDE:
             fail(
                 f"field '{field}' holds values up to {np.abs(arr).max():.3g}, beyond "
                 f"±{MAX_MAGNITUDE:.0e}: their squares overflow float32 in training "

@@ -2,6 +2,7 @@ import json
 import zipfile
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import serialization
@@ -101,10 +102,10 @@ def test_truncated(tmp_path, cartpole, demos):
         ({"episode_lengths": np.zeros((0,), np.int32)}, "zero episodes"),
         ({"header": "VERSION"}, "format_version"),
         ({"header": "NOT_JSON"}, "not valid JSON"),
-        ({"header": "RANDOM_NOT_A_NUMBER"}, "'header.random_return' must be a number"),
-        ({"header": "RANDOM_NAN"}, "'header.random_return' must be finite"),
+        ({"header": "RANDOM_NOT_A_NUMBER"}, "'header.random_return' must be a finite number"),
+        ({"header": "RANDOM_NAN"}, "'header.random_return' must be a finite number"),
         ({"header": "VERSION_TRUE"}, "'header.format_version' is True; this jirl reads version"),
-        ({"header": "EXPERT_BOOL"}, "'header.expert_return' must be a number"),
+        ({"header": "EXPERT_BOOL"}, "'header.expert_return' must be a finite number"),
         ({"header": "RANDOM_IS_EXPERT"}, "is not above 'random_return'.*no score can be normal"),
         ({"header": "RANDOM_ABOVE_EXPERT"}, r"\(30.0\) is not above 'random_return' \(40.0\)"),
         ({"obs": "FLOAT32_OVERFLOW"}, "'obs' contains NaN or inf, or values beyond float32's"),
@@ -519,3 +520,85 @@ def test_demos_without_a_random_return_that_equals_it_are_refused_before_trainin
     err = capsys.readouterr().err
     assert "is not above the random policy's measured here" in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+def raw_header(demos, cartpole, key, text):
+    """A header whose `key` holds the raw JSON `text` (what json.dumps cannot write)."""
+    h = header_with(demos, cartpole, **{key: "@@"}).tobytes()
+    return np.frombuffer(h.replace(b'"@@"', text.encode()), np.uint8)
+
+
+def test_headers_and_lengths_no_float_holds_are_data_errors(tmp_path, demos, cartpole):
+    """Valid JSON that no check expected raised TypeError, OverflowError or RecursionError,
+    and lengths whose int64 sum wraps round to the transitions' count an IndexError."""
+    n = demos.num_transitions
+    ends = np.zeros(n, bool)
+    ends[-1] = True
+    cases = [
+        (
+            dict(header=raw_header(demos, cartpole, "expert_return", "1" + "0" * 400)),
+            "'header.expert_return' must be a finite number within",
+        ),
+        (
+            dict(header=raw_header(demos, cartpole, "env_options", "[" * 10**5 + "]" * 10**5)),
+            "'header' is not valid JSON: maximum recursion depth",
+        ),
+        # no horizon in the header (older files): 4 · 2^62 + n wraps round to n
+        (
+            dict(
+                header=header_with(demos, cartpole, num_episodes=5),
+                episode_lengths=np.array([2**62] * 4 + [n], np.int64),
+                terminated=np.zeros(n, bool),
+                truncated=ends,
+            ),
+            "an episode longer than the file's transitions",
+        ),
+    ]
+    for changes, match in cases:
+        p = write(tmp_path / "d.npz", demos, cartpole, **changes)
+        with pytest.raises(DataError, match=match):
+            data.load(p, env=cartpole)
+    pendulum = data.collect(
+        envs.make("pendulum"), lambda obs, key: jnp.zeros(1), jax.random.PRNGKey(0), 1
+    )
+    p = data.save(tmp_path / "p.npz", pendulum, envs.make("pendulum"), expert_return=-100.0)
+    with np.load(p) as npz:
+        fields = {k: npz[k] for k in npz.files}
+    header = fields["header"].tobytes().replace(b'"low": -2.0', b'"low": -1' + b"0" * 400)
+    fields["header"] = np.frombuffer(header, np.uint8)
+    np.savez(p, **fields)
+    with pytest.raises(DataError, match="'header.action.low' must be a number"):
+        data.load(p)
+
+
+def test_a_zip_that_lies_about_its_members_is_corrupt(tmp_path, demos, cartpole):
+    """The zip directory's sizes are the file's word: obs.npy declaring (10^11, 4), 64 bytes
+    stored and a directory entry to match, asked for 1.5 TB (MemoryError); an unknown
+    compression method raised NotImplementedError. Both are corrupt files."""
+    import io
+    import struct
+
+    p = tmp_path / "d.npz"
+    write(p, demos, cartpole)
+    with zipfile.ZipFile(p) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    head = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (10**11, 4)}
+    np.lib.format.write_array_header_1_0(head, header)
+    lying = tmp_path / "lying.npz"
+    with zipfile.ZipFile(lying, "w", zipfile.ZIP_STORED) as z:
+        for name, raw in members.items():
+            if name != "obs.npy":
+                z.writestr(name, raw)
+        with z.open("obs.npy", "w", force_zip64=True) as f:
+            f.write(head.getvalue() + b"\0" * 64)
+        z.filelist[-1].file_size = len(head.getvalue()) + 16 * 10**11  # the directory's claim
+    with pytest.raises(DataError, match="field 'obs' says it holds 1,600,000,000,128 bytes in"):
+        data.load(lying, env=cartpole)
+    raw = bytearray(p.read_bytes())
+    raw[8:10] = struct.pack("<H", 99)  # the first member's compression method, local header
+    i = raw.index(b"PK\x01\x02")
+    raw[i + 10 : i + 12] = struct.pack("<H", 99)  # and in the directory
+    p.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="not a readable .npz file"):
+        data.load(p, env=cartpole)
