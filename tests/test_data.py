@@ -434,6 +434,13 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
             experts.load(fresh(meta=json.dumps({**good, field: value})), cartpole)
     with pytest.raises(DataError, match="malformed expert header .*given twice"):
         experts.load(fresh(meta=json.dumps(good)[:-1] + ', "env": "cartpole"}'), cartpole)
+    for key, raw, match in (
+        ("expert_return", "1" + "0" * 400, "int too large to convert to float"),
+        ("env_options", "[" * 10**5 + "]" * 10**5, "maximum recursion depth"),
+    ):
+        meta = json.dumps({**good, key: "@@"}).replace('"@@"', raw)
+        with pytest.raises(DataError, match=f"malformed expert header .*{match}"):
+            experts.load(fresh(meta=meta), cartpole)
     # the weights of the right shapes, every float NaN: refused, not a score of -0.02
     tree = serialization.msgpack_restore((cartpole_expert / "expert.msgpack").read_bytes())
     nan = jax.tree.map(lambda x: np.full_like(x, np.nan) if x.dtype.kind == "f" else x, tree)

@@ -127,7 +127,8 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         for key, kind in (("env_options", dict), ("horizon", int)):
             if meta.get(key) is not None and type(meta[key]) is not kind:
                 raise TypeError(f"{key!r} must be a JSON {kind.__name__}, got {meta[key]!r}")
-    except (ConfigError, KeyError, TypeError, ValueError) as e:
+    except (ConfigError, KeyError, TypeError, ValueError, OverflowError, RecursionError) as e:
+        # (OverflowError: a 400-digit integer no float holds; RecursionError: nesting)
         raise DataError(f"{meta_path}: malformed expert header ({e})") from None
     if not (np.isfinite(expert_return) and np.isfinite(random_return)):
         raise DataError(f"{meta_path}: 'expert_return' and 'random_return' must be finite")
