@@ -203,7 +203,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
     if hint is int and abs(number) > MAX_INT:
@@ -242,7 +242,10 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps the
-    last one silently: `learning_rate` written twice would use the second without a word)."""
+    last one silently: `learning_rate` written twice would use the second without a word), and
+    reads numbers as YAML 1.2 and Python do: integers in decimal only (YAML 1.1 read `seed: 010`
+    as 8, `0x10` as 16 and `updates: 1:30` as 90, base 60), which leaves `0x10` and `1:30`
+    strings that a number field refuses."""
 
     def construct_mapping(self, node, deep=False):
         self._check_unique(node, deep, set())
@@ -273,6 +276,35 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen.add(key)
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    _INT, re.compile(r"^[-+]?[0-9][0-9_]*$"), list("-+0123456789")
+)
+_UniqueKeyLoader.add_implicit_resolver(  # YAML 1.1's floats, less the base-60 ones
+    _FLOAT,
+    re.compile(
+        r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+_UniqueKeyLoader.add_constructor(
+    _INT, lambda loader, node: int(loader.construct_scalar(node).replace("_", ""))
+)
+
+
+def load_yaml(text: str):
+    """`text` as `read_yaml` reads a file (and `--set` a value): safe, numbers in decimal."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping; `path` may also be a name in `configs/` without `.yaml`."""
     path = Path(path)
@@ -284,7 +316,7 @@ def read_yaml(path: str | Path) -> dict:
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
         raise ConfigError(f"config '{path}' not found; known configs: {', '.join(known) or 'none'}")
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # safe: a SafeLoader
+        data = load_yaml(path.read_text())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -308,14 +340,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             raise ConfigError(f"--set expects key=value, got '{item}'")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = load_yaml(raw) if raw else ""
         except yaml.YAMLError:
             value = raw
         parts = key.strip().split(".")
         if len(parts) > 2 or not all(parts):
             raise ConfigError(f"--set key must be 'key' or 'section.key', got '{key}'")
         if len(parts) == 2:
-            section = data.setdefault(parts[0], {})
+            if data.get(parts[0]) is None:  # absent, or `ppo:` left empty in a config file
+                data[parts[0]] = {}
+            section = data[parts[0]]
             if not isinstance(section, dict):
                 raise ConfigError(f"'{parts[0]}' is not a section; cannot set '{key}'")
             section[parts[1]] = value
@@ -350,13 +384,8 @@ def experiment_config(data: dict, algo_config_cls) -> ExperimentConfig:
     if cfg.sweep is not None:
         from jirl.sweep import check_grid
 
-        grid = check_grid(cfg.sweep, algo_config, algo)
+        grid = check_grid(cfg.sweep, algo_config, algo, cfg.seeds, max_runs=MAX_SEEDS)
         cfg = dataclasses.replace(cfg, sweep={k: list(v) for k, v in grid.items()})
-        require(
-            cfg.runs <= MAX_SEEDS,
-            f"a sweep of {cfg.runs // cfg.seeds} settings × {cfg.seeds} seeds is {cfg.runs:,} "
-            f"runs; one compile holds at most {MAX_SEEDS:,}: use fewer seeds or values",
-        )
     return cfg
 
 

@@ -24,7 +24,7 @@ import yaml
 
 from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
-from jirl.config import ExperimentConfig
+from jirl.config import ExperimentConfig, load_yaml
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
@@ -172,7 +172,7 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     if not path.is_file():
         raise ConfigError(f"{run_dir}: {missing}")
     try:
-        saved = yaml.safe_load(path.read_text())
+        saved = load_yaml(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         saved = None
     if not isinstance(saved, dict):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from jirl.config import load_yaml
 from jirl.errors import ConfigError
 from jirl.files import atomic_write, check_parents
 from jirl.logging import parse_row, setting_name
@@ -55,7 +56,7 @@ def _config_sweep(run_dir: Path) -> list[dict] | None:
     the runs are laid out in) as the summary lists them, or None (no sweep, no readable
     config: one curve, as for a run)."""
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        config = load_yaml((run_dir / "config.yaml").read_text())
         grid = config["sweep"]
         if not isinstance(grid, dict) or not all(isinstance(v, list) for v in grid.values()):
             return None

@@ -83,12 +83,16 @@ def parse_items(items: Sequence[str]) -> dict[str, list[str]]:
     return grid
 
 
-def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, tuple[float, ...]]:
+def check_grid(
+    grid: Mapping[str, Sequence], config, section: str, seeds: int = 1, max_runs: int | None = None
+) -> dict[str, tuple[float, ...]]:
     """Validate a sweep grid (from `--sweep` or a config's `sweep:` mapping) against the
     algorithm's `config` (section name `section`); returns `{field: values}` as floats.
 
     A key is a field of the algorithm's config, optionally prefixed with its section
-    (`ppo.learning_rate`). Every value must be a number that the config accepts on its own.
+    (`ppo.learning_rate`). Every value must be a number that the config accepts on its own,
+    and every combination too; a grid of more than `max_runs` runs of `seeds` seeds is refused
+    before its combinations are built (200³ of them took minutes).
     """
     if not isinstance(grid, Mapping):
         raise ConfigError("sweep must map config keys to lists of values")
@@ -103,7 +107,7 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
             if any(isinstance(v, bool) for v in values):  # YAML's true is not a rate of 1.0
                 raise TypeError
             numbers = tuple(float(v) for v in values)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
             raise ConfigError(f"sweep values of '{key}' must be numbers, got {values!r}") from None
         # traced as float32: beyond its range a value is inf, below its precision a repeat
         with np.errstate(over="ignore"):
@@ -119,6 +123,12 @@ def check_grid(grid: Mapping[str, Sequence], config, section: str) -> dict[str, 
         out[name] = numbers
     if not out:
         raise ConfigError("--sweep needs at least one key=v1,v2,...")
+    count = math.prod(len(v) for v in out.values())
+    if max_runs is not None and count * seeds > max_runs:
+        raise ConfigError(
+            f"a sweep of {count:,} settings × {seeds} seeds is {count * seeds:,} runs; one "
+            f"compile holds at most {max_runs:,}: use fewer seeds or values"
+        )
     for setting in settings(out):  # and so must every combination
         dataclasses.replace(config, **setting)
     return out

@@ -126,3 +126,21 @@ def test_a_broken_step_keeps_the_last_finite_observation(fixed_horizon):
     else:
         assert observations == [1.0, 2.0, 2.0] and rewards == [1.0, 1.0, 1.0]
         assert bool(state.terminated)
+
+
+def test_make_takes_numpy_horizons_and_refuses_what_only_looks_like_one():
+    """`horizon=True` made a 1-step environment and `fixed_horizon="no"` (truthy) fixed the
+    horizon; a NumPy integer, a horizon like any other, was refused."""
+    assert envs.make("cartpole", horizon=np.int64(10)).horizon == 10
+    for kwargs, match in (
+        ({"horizon": True}, "horizon must be a positive integer, got True"),
+        ({"horizon": 2.5}, "horizon must be a positive integer"),
+        ({"fixed_horizon": "no"}, "fixed_horizon must be True or False, got 'no'"),
+    ):
+        with pytest.raises(EnvError, match=match):
+            envs.make("cartpole", **kwargs)
+    # per-dimension bounds, as `Spec` documents them, clip each dimension to its own
+    from jirl.envs.base import Spec
+
+    spec = Spec((2,), False, action_dim=2, action_low=(-1.0, -2.0), action_high=(1.0, 2.0))
+    np.testing.assert_array_equal(spec.executed(jnp.array([5.0, 5.0])), [1.0, 2.0])

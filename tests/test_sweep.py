@@ -301,6 +301,12 @@ def test_settings_times_seeds_is_capped_like_seeds():
     data["sweep"] = {"bc.learning_rate": [1e-3, 3e-4, 1e-4]}
     with pytest.raises(ConfigError, match="3 settings × 65536 seeds is 196,608 runs"):
         experiment_config(data, algos.get("bc").config_cls)
+    # counted before the grid's combinations are each built and checked (200³ took minutes)
+    values = [float(v) for v in np.linspace(1e-4, 1e-2, 200)]
+    keys = ("bc.learning_rate", "bc.ent_coef", "bc.l2_coef")
+    data = {"algo": "bc", "env": "cartpole", "sweep": dict.fromkeys(keys, values)}
+    with pytest.raises(ConfigError, match="8,000,000 settings × 1 seeds is 8,000,000 runs"):
+        experiment_config(data, algos.get("bc").config_cls)
 
 
 def test_a_setting_whose_return_is_nan_is_never_the_best():

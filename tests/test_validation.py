@@ -96,6 +96,10 @@ CASES = [
     # sample-based IRL: a field's own check is named as the user writes it, `gcl.field`
     ("gcl", ["gcl.segment_length=0"], "gcl.segment_length must be >= 1, got 0"),
     ("gtal", ["gtal.num_rounds=0"], "gtal.num_rounds must be >= 1, got 0"),
+    # YAML 1.1 read these as 90 (base 60) and 16; numbers are decimal, so they are refused
+    ("ppo", ["updates=1:30"], "updates must be of type int, got '1:30'"),
+    ("ppo", ["chunk=0x10"], "chunk must be of type int, got '0x10'"),
+    ("bc", ["bc.learning_rate=1" + "0" * 400], "bc.learning_rate must be of type float"),
 ]
 
 
@@ -120,6 +124,31 @@ def test_a_whole_number_written_with_an_exponent_is_taken():
         algos.get("ppo").config_cls,
     )
     assert cfg.updates == 1000
+
+
+def test_numbers_are_decimal_in_set_values_and_config_files(tmp_path):
+    """YAML 1.1 read `seed: 010` as 8 (octal); `--set` and config files read it as 10, the
+    number `--sweep` and Python read."""
+    from jirl.config import read_yaml
+
+    data = apply_overrides({"algo": "ppo", "env": "cartpole"}, ["seed=010", "updates=1_000"])
+    cfg = experiment_config(data, algos.get("ppo").config_cls)
+    assert (cfg.seed, cfg.updates) == (10, 1000)
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 010\nppo:\n  learning_rate: 3.0e-4\n  gamma: .99\n")
+    assert read_yaml(path) == {"seed": 10, "ppo": {"learning_rate": 3e-4, "gamma": 0.99}}
+
+
+def test_set_fills_a_section_a_config_file_left_empty(tmp_path):
+    """`ppo:` with nothing under it builds as an empty section, and `--set ppo.key=v` fills it
+    (it was refused: "'ppo' is not a section")."""
+    from jirl.config import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text("algo: ppo\nenv: cartpole\nppo:\n")
+    data = apply_overrides(read_yaml(path), ["ppo.learning_rate=1e-3"])
+    cfg = experiment_config(data, algos.get("ppo").config_cls)
+    assert cfg.algo_config.learning_rate == 1e-3
 
 
 def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):

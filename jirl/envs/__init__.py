@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from jirl.envs.base import Env, EnvState, Spec, batch_reset, batch_step
 from jirl.envs.brax import BACKENDS, BRAX
 from jirl.envs.classic import CLASSIC
@@ -38,8 +40,13 @@ def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, 
       EnvError: unknown name (the message lists the known ones) or unknown option.
     """
     check_name(name)
-    if horizon is not None and (not isinstance(horizon, int) or horizon < 1):
-        raise EnvError(f"horizon must be a positive integer, got {horizon!r}")
+    if horizon is not None:  # an int or NumPy integer; True is not a horizon of 1
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+            raise EnvError(f"horizon must be a positive integer, got {horizon!r}")
+        horizon = int(horizon)
+    if not isinstance(fixed_horizon, (bool, np.bool_)):  # "no" is truthy
+        raise EnvError(f"fixed_horizon must be True or False, got {fixed_horizon!r}")
+    fixed_horizon = bool(fixed_horizon)
     if name in CLASSIC:
         if options:
             hint = "; backend is for Brax envs only, drop it" if "backend" in options else ""

@@ -77,7 +77,7 @@ class Spec:
         are compared as executed."""
         if not self.clips_actions:
             return action
-        return jnp.clip(action, self.action_low, self.action_high)
+        return jnp.clip(action, jnp.asarray(self.action_low), jnp.asarray(self.action_high))
 
     def to_dict(self) -> dict:
         """JSON form, as stored in demonstration headers."""
