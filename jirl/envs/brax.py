@@ -11,8 +11,6 @@ import contextlib
 import io
 import warnings
 
-import numpy as np
-
 from jirl.envs.base import Env, Spec
 
 #: jirl name -> brax registry name
@@ -46,21 +44,14 @@ def make_brax(
         warnings.filterwarnings("ignore", "Brax System", UserWarning)
         benv = brax_envs.get_environment(BRAX[name], backend=backend)
     horizon = 1000 if horizon is None else int(horizon)
-    # the box the physics clips actions to (`brax.actuator.to_tau`): ±1 for the locomotion
-    # robots, ±3 inverted_pendulum, ±2 pusher, ±0.4 humanoid; a box of [-1, 1] for all left a
-    # third of inverted_pendulum's range out of reach, and recorded humanoid actions that the
-    # physics clipped as different actions
-    ctrl = np.asarray(benv.sys.actuator.ctrl_range, np.float32)
-    if not np.isfinite(ctrl).all():  # an unlimited actuator: Brax's own convention
-        ctrl = np.tile(np.float32([-1.0, 1.0]), (ctrl.shape[0], 1))
-    as_float = lambda v: float(str(v))  # noqa: E731 - float32 0.4 as 0.4, not 0.4000000059604645
-    low, high = (as_float(x[0]) if np.all(x == x[0]) else tuple(map(as_float, x)) for x in ctrl.T)
     spec = Spec(
         obs_shape=(int(benv.observation_size),),
         discrete=False,
         action_dim=int(benv.action_size),
-        action_low=low,
-        action_high=high,
+        # every Brax env takes actions in [-1, 1]: those whose actuators have another range
+        # (inverted_pendulum ±3, pusher ±2, humanoid ±0.4) rescale them to it in `step`
+        action_low=-1.0,
+        action_high=1.0,
     )
 
     def raw_reset(key):
