@@ -408,6 +408,16 @@ def test_the_greedy_policy_does_not_depend_on_the_rewards_scale(horizon, discoun
     for scale in (1.0, 1e-7):
         evd = metrics.expected_value_difference(mdp, mdp.reward, scale * mdp.reward, **plan)
         assert abs(float(evd)) < 1e-4, (scale, float(evd))
+    # nor does one large penalty on an action the optimal policy never needs (a wall): the
+    # floor is never above 1 (the largest |r| alone tied every action of every state)
+    walled = jnp.broadcast_to(mdp.reward[:, None], (mdp.num_states, mdp.num_actions))
+    walled = walled.at[0, 1].set(-1e6)  # state 0 moving up: into the border anyway
+    evd = metrics.expected_value_difference(mdp, mdp.reward, walled, **plan)
+    assert abs(float(evd)) < 1e-4, float(evd)
+    policy = planning.value_iteration(mdp, walled, **plan).policy
+    exact = planning.policy_evaluation(mdp, walled, policy, **plan, tol=1e-9).values
+    loose = planning.policy_evaluation(mdp, walled, policy, **plan).values
+    np.testing.assert_allclose(loose, exact, atol=1e-3)
 
 
 def test_a_masked_action_has_probability_and_value_zero():

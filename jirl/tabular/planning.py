@@ -7,7 +7,7 @@ Principle of Maximum Causal Entropy", eq. 4-5, the soft Bellman recursion):
   Q_{H-1} = r,  V_t = logsumexp_a Q_t,  Q_t = r + γ T V_{t+1},  π_t = exp(Q_t − V_t);
 * infinite horizon, discount γ < 1 (stationary policy `[S, A]`): the fixed point of the same
   recursion, iterated in a `lax.while_loop` until the error bound γ/(1−γ)·‖V' − V‖∞ is below
-  `tol · max(1, ‖V‖∞)` (hard values and policy evaluation: `tol · max(max |r|, ‖V‖∞)`);
+  `tol · max(1, ‖V‖∞)` (hard values and policy evaluation: `tol · max(min(1, max |r|), ‖V‖∞)`);
 * visitation: D_0 = initial, D_{t+1} = Σ_a D_t π_t T (time-indexed), or Σ_t γ^t D_t (summed).
 
 The hard planners replace logsumexp by max and π_t by the greedy one-hot policy (ties: lowest
@@ -308,8 +308,8 @@ def _soft_backup(q: Array) -> tuple[Array, Array]:
     return top + jnp.log(total), e / total[:, None]
 
 
-#: Actions whose Q is within this fraction of the best (at least of the reward's largest |r|,
-#: `_reward_unit`, so that scaling a reward never changes its greedy policy) tie in
+#: Actions whose Q is within this fraction of the best (at least of 1, or of the reward's
+#: largest |r| if that is smaller, `_reward_unit`: a reward scaled down plans as it did) tie in
 #: `_hard_backup`: the
 #: transition formats sum Q in different orders, some ulps apart after a horizon of backups, and
 #: an exact comparison broke ties of equal values differently by format (MWAL on a 6x6 gridworld,
@@ -353,10 +353,11 @@ def _backward(expect, r, backup, horizon, discount) -> Plan:
 
 
 def _reward_unit(r: Array) -> Array:
-    """The reward's scale, its largest finite |r| `[]`: what the greedy tie tolerance and the
-    fixed point's stopping rule are relative to, so that rewards of any scale plan alike (an
-    absolute floor of 1 tied every action of a reward scaled by 1e-7)."""
-    return jnp.max(jnp.where(jnp.isfinite(r), jnp.abs(r), 0.0))
+    """The floor `[]` of the greedy tie tolerance and of the fixed point's stopping rule: 1, or
+    the reward's largest finite |r| where that is smaller. A floor of 1 alone tied every action
+    of a reward scaled by 1e-7; the largest |r| alone let one large penalty (−1e6 on a single
+    action) tie every action of every state."""
+    return jnp.minimum(1.0, jnp.max(jnp.where(jnp.isfinite(r), jnp.abs(r), 0.0)))
 
 
 def _state_zeros(r: Array) -> Array:
