@@ -339,21 +339,30 @@ def _tabular_options(config: str | None, algo: str, sets: list[str]) -> dict:
     options = read_yaml(config) if config else {}
     if config:
         _check_config_algo(config, options.get("algo"), algo)
-    section = options.pop(algo, None)
-    if section is not None:
-        if not isinstance(section, dict):
-            raise ArgumentError(f"'{algo}' in the config must be a mapping of option: value")
-        twice = sorted(set(section) & set(options))
-        if twice:
-            raise ArgumentError(
-                f"{config}: {', '.join(map(repr, twice))} given both at the top and under "
-                f"'{algo}:'; keep one"
-            )
-        options.update(section)
+    options = _flat(options, algo, config)
     options = apply_overrides(options, [s.lstrip().removeprefix(f"{algo}.") for s in sets])
+    options = _flat(options, algo, "--set")  # `--set maxent={size: 4}`: a whole section
     _check_algo_kept(options.get("algo", algo), algo)
     options.pop("algo", None)
     return options
+
+
+def _flat(options: dict, algo: str, source) -> dict:
+    """`options` with its `algo:` section's keys merged in among the flat ones; a key in both
+    is refused (`source` says where they came from)."""
+    options = dict(options)
+    section = options.pop(algo, None)
+    if section is None:
+        return options
+    if not isinstance(section, dict):
+        raise ArgumentError(f"'{algo}' in the config must be a mapping of option: value")
+    twice = sorted(set(section) & set(options))
+    if twice:
+        raise ArgumentError(
+            f"{source}: {', '.join(map(repr, twice))} given both at the top and under "
+            f"'{algo}:'; keep one"
+        )
+    return {**options, **section}
 
 
 def _print_summary(summary: dict) -> None:

@@ -305,6 +305,19 @@ def load_yaml(text: str):
     return yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader
 
 
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting what `load_yaml` would read as a number (a string such as
+    "0815", plain to YAML 1.1, which read it as a string, is an int to `load_yaml`)."""
+
+
+_Dumper.yaml_implicit_resolvers = _UniqueKeyLoader.yaml_implicit_resolvers
+
+
+def dump_yaml(data) -> str:
+    """`data` as YAML that `load_yaml` reads back as it was (keys in their order)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False)
+
+
 def read_yaml(path: str | Path) -> dict:
     """Read a YAML mapping; `path` may also be a name in `configs/` without `.yaml`."""
     path = Path(path)

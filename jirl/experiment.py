@@ -24,7 +24,7 @@ import yaml
 
 from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
-from jirl.config import ExperimentConfig, load_yaml
+from jirl.config import ExperimentConfig, dump_yaml, load_yaml
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
@@ -369,7 +369,7 @@ def train(
         else:
             inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
             atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        atomic_write_text(out / "config.yaml", dump_yaml(cfg.to_dict()))
         writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
         callbacks = [writer]
         if progress:

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import yaml
 
 from jirl import algos, envs
 from jirl.algos import adversarial, airl, gail, gcl
@@ -36,6 +35,7 @@ from jirl.config import (
     build,
     check_anneal,
     check_seed,
+    dump_yaml,
     experiment_config,
 )
 from jirl.errors import ConfigError
@@ -238,7 +238,7 @@ def retrain(
     }
 
     def fill(directory: Path) -> None:
-        atomic_write_text(directory / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        atomic_write_text(directory / "config.yaml", dump_yaml(resolved))
         atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
 
     write_dir(out_dir, fill)  # trained: only now is an old output (--overwrite) replaced, whole

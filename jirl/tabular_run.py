@@ -25,9 +25,8 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import yaml
 
-from jirl.config import MAX_SEEDS, check_seed
+from jirl.config import MAX_SEEDS, check_seed, dump_yaml
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.plots import save_png
@@ -151,7 +150,7 @@ def train_tabular(
     }
 
     def fill(directory: pathlib.Path) -> None:
-        atomic_write_text(directory / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        atomic_write_text(directory / "config.yaml", dump_yaml(config))
         _write_metrics(directory / "metrics.jsonl", out["metrics"], opts["log_every"])
         _plot_rewards(
             directory / "reward.png",

@@ -147,6 +147,7 @@ def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
     assert float(np.median(per_seed)) >= 0.8, summary["normalized_score"]
 
 
+@pytest.mark.slow  # with the other users of `airl_run`: the slow tests run first (conftest)
 def test_retrain_refuses_a_run_whose_demos_changed_since_it_started(airl_run, tmp_path):
     """A retrained reward is scored against the expert return of the demos the run names: a
     file replaced since (another expert) gave a score of 1.09 for about 0.01."""

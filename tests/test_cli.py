@@ -1255,6 +1255,7 @@ def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_p
     config.write_text("algo: maxent\nsize: 8\nmaxent:\n  l2: 0.5\n")
     options = _tabular_options(str(config), "maxent", ["maxent.size=5"])
     assert (options["size"], options["l2"]) == (5, 0.5) and "algo" not in options
+    assert _tabular_options(None, "maxent", ["maxent={size: 4}"])["size"] == 4
     config.write_text("size: 8\nmaxent:\n  size: 4\n")
     with pytest.raises(ArgumentError, match=r"'size' given both at the top and under 'maxent:'"):
         _tabular_options(str(config), "maxent", [])

@@ -139,6 +139,15 @@ def test_numbers_are_decimal_in_set_values_and_config_files(tmp_path):
     assert read_yaml(path) == {"seed": 10, "ppo": {"learning_rate": 3e-4, "gamma": 0.99}}
 
 
+def test_a_saved_config_reads_back_as_it_was_written():
+    """A run's config.yaml is read back on --resume and by `jirl retrain`: a string that YAML
+    1.1 wrote plain but that reads as a decimal number ("0815") is quoted."""
+    from jirl.config import dump_yaml, load_yaml
+
+    data = {"demos": "0815", "b": "0_8", "lr": 1e-5, "n": 3, "hex": "0x10", "yes": "yes"}
+    assert load_yaml(dump_yaml(data)) == data
+
+
 def test_set_fills_a_section_a_config_file_left_empty(tmp_path):
     """`ppo:` with nothing under it builds as an empty section, and `--set ppo.key=v` fills it
     (it was refused: "'ppo' is not a section")."""

@@ -135,7 +135,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
       key: unused (the method is deterministic given the demos); kept so every tabular IRL
         function has the signature `(key, mdp, demos, config)` and vmaps over seeds alike.
       mdp: the MDP, with `features [S, F]`.
-      demos: [N, H] state and action indices (validate with `metrics.validate_demos` first).
+      demos: [N, H] state and action indices (out of range: `DataError`, or left out if traced).
     Returns:
       `MaxEntResult`.
     """
