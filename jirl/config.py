@@ -168,20 +168,20 @@ def exponent_form(value: Any) -> Any:
     return value
 
 
-def _coerce(value: Any, hint: Any, name: str) -> Any:
+def coerce(value: Any, hint: Any, name: str) -> Any:
     """Convert a YAML or command-line value to the annotated type `hint`."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             return None
-        return _coerce(value, args[0], name)
+        return coerce(value, args[0], name)
     if origin is tuple:
         if isinstance(value, str):
             value = [v for v in value.strip("()[] ").split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name} must be a list, got {value!r}")
-        return tuple(_coerce(v, typing.get_args(hint)[0], name) for v in value)
+        return tuple(coerce(v, typing.get_args(hint)[0], name) for v in value)
     try:
         if hint is bool:
             if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
@@ -228,7 +228,7 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
             raise ConfigError(
                 f"unknown config key '{prefix}{key}'{_suggest(key, names - hidden, prefix)}"
             )
-        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+        kwargs[key] = coerce(value, hints[key], f"{prefix}{key}")
     try:
         return cls(**kwargs)
     except TypeError as e:

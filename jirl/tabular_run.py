@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jirl.config import MAX_SEEDS, check_seed, dump_yaml
+from jirl.config import MAX_SEEDS, check_seed, coerce, dump_yaml
 from jirl.errors import ConfigError
 from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.plots import save_png
@@ -216,19 +216,14 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         opts["l2"] = number("l2", opts["l2"], non_negative=True)
     if algo == "deep_maxent":
         opts["weight_decay"] = number("weight_decay", opts["weight_decay"], non_negative=True)
-        sizes = opts["hidden_sizes"]
-        if isinstance(sizes, str):  # `--set hidden_sizes=32,32`, as the other commands take it
-            sizes = [_whole(v) for v in sizes.strip("()[] ").split(",") if v.strip()]
-        if (
-            not isinstance(sizes, (list, tuple))
-            or not sizes
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)
-        ):
+        # read as the other commands read a network's widths (`--set hidden_sizes=32,32` too)
+        sizes = coerce(opts["hidden_sizes"], tuple[int, ...], "hidden_sizes")
+        if not sizes or min(sizes) < 1:
             raise ConfigError(
                 f"hidden_sizes must be a non-empty list of positive integers, e.g. [32, 32], "
-                f"got {sizes!r}"
+                f"got {list(sizes)}"
             )
-        opts["hidden_sizes"] = [int(n) for n in sizes]
+        opts["hidden_sizes"] = list(sizes)
     if algo == "max_margin":
         choice("method", opts["method"], ("projection", "planning"))
         opts["margin_c"] = number("margin_c", opts["margin_c"], positive=True)
@@ -236,14 +231,6 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         opts["loss_scale"] = number("loss_scale", opts["loss_scale"], positive=True)
         opts["qp_steps"] = integer("qp_steps", opts["qp_steps"], low=1)
     return opts
-
-
-def _whole(text: str):
-    """A whole number written in a comma list, or the text as it is (refused by the caller)."""
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
@@ -318,13 +305,14 @@ def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
     """Refuse, before the world is built, a run that would take more than half of the device's
     memory: past it, the run is killed or swaps without a word (`horizon: 100000000` on a 3x3
     grid: 18 GB; `size: 2000`: out of host memory while building). Counted, the least it must
-    hold: the world's transitions `[S, A, K]` and features `[S, F]` (built in float64, kept in
-    float32; `[S, A, F·A]` for a state-action reward), a policy `[H, S, A]` for the expert and
+    hold: the world's transitions `[S, A, K]` and features `[S, F]` (objectworld's built in
+    float64; `[S, A, F·A]` for a state-action reward), a policy `[H, S, A]` for the expert and
     one for each seed's learner (vmapped side by side), and the demonstrations
     `[seeds, N, H]` (states and actions)."""
     s, a, f = world_size(env, opts)
     h, n = opts["horizon"], opts["num_demos"]
-    world = 8 * s * a * len(GRID_MOVES) + 16 * s * f
+    # features: built in float64 for objectworld, float32 for gridworld, then kept in float32
+    world = 8 * s * a * len(GRID_MOVES) + (16 if env == "objectworld" else 8) * s * f
     if algo == "maxcausalent":
         world += 4 * s * a * f * a
     check_memory(
