@@ -294,7 +294,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         value = data.get(key)
         if key == "random_return" and value is None:
             continue
-        if not _is_number(value):
+        if not is_number(value):
             fail(f"field 'header.{key}' must be a finite number within ±{MAX_MAGNITUDE:.0e}")
     random_return = data.get("random_return")
     if random_return is not None and not data["expert_return"] > random_return:
@@ -320,7 +320,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
 MAX_MAGNITUDE = 1e18
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     """An int or float (not a bool) within ±MAX_MAGNITUDE: a JSON integer of 400 digits is an
     int that no float holds."""
     return type(value) in (int, float) and abs(value) <= MAX_MAGNITUDE
@@ -353,7 +353,7 @@ def _check_bounds(action: dict, fail) -> None:
         return
     for key, value in (("low", low), ("high", high)):
         items = value if isinstance(value, list) else [value]
-        numbers = all(_is_number(v) for v in items)
+        numbers = all(is_number(v) for v in items)
         if not numbers or (isinstance(value, list) and len(value) != action["dim"]):
             fail(
                 f"field 'header.action.{key}' must be a number or a list of {action['dim']} "

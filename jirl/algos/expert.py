@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from flax import serialization
 
-from jirl.data import horizon_mismatch, options_mismatch
+from jirl.data import MAX_MAGNITUDE, horizon_mismatch, is_number, options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.files import atomic_write, leaf_mismatch, strict_json
@@ -121,8 +121,11 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
             raise TypeError("'ppo' is not an object")
         config = network_config(ppo)
         returns = meta["expert_return"], meta["random_return"]
-        if not all(type(r) in (int, float) for r in returns):
-            raise TypeError(f"'expert_return' and 'random_return' must be numbers, got {returns}")
+        if not all(is_number(r) for r in returns):  # as a demo header's: finite, within ±1e18
+            raise TypeError(
+                f"'expert_return' and 'random_return' must be finite numbers within "
+                f"±{MAX_MAGNITUDE:.0e}, got {returns}"
+            )
         expert_return, random_return = (float(r) for r in returns)
         for key, kind in (("env_options", dict), ("horizon", int)):
             if meta.get(key) is not None and type(meta[key]) is not kind:
@@ -130,8 +133,6 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     except (ConfigError, KeyError, TypeError, ValueError, OverflowError, RecursionError) as e:
         # (OverflowError: a 400-digit integer no float holds; RecursionError: nesting)
         raise DataError(f"{meta_path}: malformed expert header ({e})") from None
-    if not (np.isfinite(expert_return) and np.isfinite(random_return)):
-        raise DataError(f"{meta_path}: 'expert_return' and 'random_return' must be finite")
     if not expert_return > random_return:
         raise DataError(
             f"{meta_path}: 'expert_return' ({expert_return}) is not above 'random_return' "
