@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import DataError
+from jirl.errors import TRACER_ERRORS, DataError
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 
@@ -136,9 +136,12 @@ def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discou
     inside `jit`) have such steps left out, never counted at another index."""
     chex.assert_rank([demos.states, demos.actions], 2)
     states, actions = demos.states, demos.actions
-    if not isinstance(states, jax.core.Tracer) and not isinstance(actions, jax.core.Tracer):
-        for name, arr, bound in (("states", states, num_states), ("actions", actions, num_actions)):
-            _check_range(name, np.asarray(arr), bound)
+    try:  # (jax.core.Tracer is not public API: a tracer refuses to become a NumPy array)
+        concrete = {"states": np.asarray(states), "actions": np.asarray(actions)}
+    except TRACER_ERRORS:
+        concrete = {}
+    for name, arr in concrete.items():
+        _check_range(name, arr, num_states if name == "states" else num_actions)
     inside = (states >= 0) & (states < num_states) & (actions >= 0) & (actions < num_actions)
     weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), states.shape) * inside
     flat = jnp.where(inside, states * num_actions + actions, 0)
