@@ -322,7 +322,7 @@ TIE_TOLERANCE = 1e-6
 
 def _hard_backup(q: Array, unit: Array | float = 1.0) -> tuple[Array, Array]:
     """V = max_a Q and the greedy one-hot π (ties, within `TIE_TOLERANCE` of max(|V|, unit):
-    the lowest action index). q: [S, A]; unit: the reward's scale (`_reward_unit`)."""
+    the lowest action index). q: [S, A]; unit: the tolerance's floor (`_reward_unit`)."""
     best = _over_actions(jnp.maximum, q)
     near = best - TIE_TOLERANCE * jnp.maximum(unit, jnp.abs(best))
     first = jnp.full(best.shape, q.shape[1], jnp.int32)
