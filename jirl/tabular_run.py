@@ -36,7 +36,7 @@ from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
 from jirl.tabular.maxent import MaxEntConfig, maxent_irl
 from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
-from jirl.tabular.mdp import GRID_MOVES, TabularMDP
+from jirl.tabular.mdp import GRID_MOVES, TabularMDP, feature_count
 from jirl.tabular.mwal import MWALConfig, mwal_irl
 from jirl.tabular.options import (
     build_world,
@@ -327,17 +327,10 @@ def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
 def world_size(env: str, opts: dict) -> tuple[int, int, int]:
     """States, actions and features `(S, A, F)` of the world of checked `opts`, unbuilt."""
     size = opts["size"]
-    states = size * size
-    if env == "objectworld":  # distances to the nearest of each (outer, inner) colour
-        colours = 2 * opts["num_colours"]
-        f = {"continuous": colours, "discrete": colours * size}.get(
-            opts["features"], colours * (size + 1)
-        )
-    elif opts["features"] == "onehot":
-        f = states
-    else:
-        f = (-(-size // opts["block"])) ** 2
-    return states, len(GRID_MOVES), f
+    layout = (
+        {"num_colours": opts["num_colours"]} if env == "objectworld" else {"block": opts["block"]}
+    )
+    return size * size, len(GRID_MOVES), feature_count(env, size, opts["features"], **layout)
 
 
 def check_finite(out: dict, opts: dict) -> None:

@@ -25,6 +25,19 @@ def test_gridworld_formats_are_the_same_mdp():
     np.testing.assert_allclose(t[0, 4, 1], 0.8 + 0.2 / 5, atol=1e-6)
 
 
+@pytest.mark.parametrize("size", [3, 5])
+def test_feature_count_is_the_width_the_builders_make(size):
+    """The memory check counts features unbuilt (`mdp.feature_count`); it must count what the
+    builders build, for every kind and an uneven block."""
+    for kind in ("onehot", "blocks", "none"):
+        built = mdp_lib.gridworld(size, features=kind, block=2).features
+        width = 0 if built is None else built.shape[1]
+        assert mdp_lib.feature_count("gridworld", size, kind, block=2) == width
+    for kind in ("continuous", "discrete", "both"):
+        built = mdp_lib.objectworld(size, 3, 4, jax.random.PRNGKey(0), features=kind).features
+        assert mdp_lib.feature_count("objectworld", size, kind, num_colours=3) == built.shape[1]
+
+
 def test_absorbing_goal_keeps_the_agent():
     mdp = mdp_lib.to_dense(mdp_lib.gridworld(3, goal=(1, 1), absorbing=True))
     np.testing.assert_allclose(mdp.transition[4, :, 4], 1.0)

@@ -548,6 +548,26 @@ def _goal_index(goal, size: int) -> int:
     return goal
 
 
+def feature_count(world: str, size: int, features: str, *, num_colours: int = 2, block: int = 2):
+    """F, the width of the `[S, F]` features that `gridworld` or `objectworld` (`world`) builds
+    with these arguments, without building them (for a memory check before the build).
+
+    Gridworld: `"onehot"` S, `"blocks"` ⌈size/block⌉², `"none"` 0. Objectworld, with 2C nearest
+    distances (outer and inner colour): `"continuous"` 2C, `"discrete"` 2C·size (one indicator per
+    threshold 1..size), `"both"` 2C·(size + 1).
+    """
+    if world == "objectworld":
+        distances = 2 * num_colours
+        return {"continuous": 1, "discrete": size, "both": size + 1}[features] * distances
+    if features == "blocks":
+        return _blocks_per_side(size, block) ** 2
+    return {"onehot": size * size, "none": 0}[features]
+
+
+def _blocks_per_side(size: int, block: int) -> int:
+    return -(-size // block)
+
+
 def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
     if kind == "none":
         return None
@@ -556,7 +576,7 @@ def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
     if kind == "blocks":
         if not 1 <= block <= size:
             raise ConfigError(f"block must be in [1, size={size}], got {block}")
-        per_side = -(-size // block)
+        per_side = _blocks_per_side(size, block)
         r, c = np.divmod(np.arange(size * size), size)
         cell = (r // block) * per_side + c // block
         return np.eye(per_side * per_side, dtype=np.float32)[cell]
