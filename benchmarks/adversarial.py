@@ -378,7 +378,14 @@ def speed(env, expert, demos, key, keep: Callable[[dict], None] = lambda s: None
     cut short in the seed timings keeps it)."""
     num_demos, eval_every, scaling_updates = SPEED_RUNS[env.name]
     algo, updates, _ = build("gail_ppo", env, demos, num_demos, full=True)
-    out = {"algo": "gail_ppo", "env": env.name, "num_demos": num_demos}
+    out = {
+        "algo": "gail_ppo",
+        "env": env.name,
+        "num_demos": num_demos,
+        # what the normalized score is measured against: another expert, another target
+        "expert_return": expert.expert_return,
+        "random_return": expert.random_return,
+    }
     out.update(time_to_score(algo, env, expert, updates, eval_every, key))
     keep(out)
     walls = []
@@ -397,7 +404,8 @@ def speed(env, expert, demos, key, keep: Callable[[dict], None] = lambda s: None
 def print_speed(s: dict, device: str) -> None:
     steps = f"{s['updates']} updates, {s['env_steps'] / 1e6:.2f}M env steps"
     what = (
-        f"time to {s['target']:.2f}: {s['algo']} on {s['env']} ({s['num_demos']} demos, {device})"
+        f"time to {s['target']:.2f}: {s['algo']} on {s['env']} ({s['num_demos']} demos, {device}; "
+        f"expert {s['expert_return']:.1f}, random {s['random_return']:.1f})"
     )
     took = f"{s['train_seconds']:.1f} s of training ({steps})"
     if s["reached"]:

@@ -37,6 +37,7 @@ from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import mean_returns, normalized_score
 from jirl.experiment import EXPERT_FILES
+from jirl.expert_run import expert_config, train_expert
 from jirl.files import atomic_write_text, out_file
 from jirl.provenance import provenance
 from jirl.run import seed_layout, seed_map
@@ -63,8 +64,6 @@ def ensure_expert(
     the expert records it and refuses any other). A cached expert whose demos.npz holds fewer
     than `episodes` episodes records the rest (`record_more_demos`): the first ones, those the
     smaller demo counts take, stay as they were."""
-    from jirl.expert_run import expert_config, train_expert
-
     directory = Path(directory)
     options = {} if backend is None else {"backend": backend}
     if (directory / "expert.msgpack").is_file() and (directory / "demos.npz").is_file():
@@ -303,10 +302,14 @@ def main(argv=None) -> None:
 
     for env_name in args.envs:
         start = time.perf_counter()
+        # a Brax expert is trained on its config's backend (configs/expert-ENV.yaml); the
+        # env it is measured in must be made on the same one
+        backend = expert_config(env_name).backend
         expert_dir = ensure_expert(
-            env_name, Path(args.experts) / env_name, episodes=max(*counts, 10)
+            env_name, Path(args.experts) / env_name, episodes=max(*counts, 10), backend=backend
         )
-        env, expert, demos = load_inputs(env_name, expert_dir)
+        options = {} if backend is None else {"backend": backend}
+        env, expert, demos = load_inputs(env_name, expert_dir, **options)
         experts_info[env_name] = {
             "expert_return": expert.expert_return,
             "random_return": expert.random_return,

@@ -298,21 +298,20 @@ def fmt(x, digits=1):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def print_report(result: dict) -> None:
+def print_header(result: dict) -> None:
     mode = "full" if result["full"] else "quick CPU"
     print(f"# Tabular benchmark ({mode} mode)\n")
     print(
         f"JAX on {result['backend']} ({result['devices'][0]}), float32 matmul precision "
         f"{result['matmul_precision']}; the NumPy reference in float64 on the host\n"
     )
-    if "dense" in result:
-        print_dense(result)
-    if "gridworld" in result:
-        print_gridworld(result)
-    if "batch" in result:
-        print_batch(result)
-    if "quality" in result:
-        print_quality(result)
+
+
+def print_section(result: dict, name: str) -> None:
+    """The table of section `name` of `result`, printed as soon as it is measured: a run cut
+    short (a device lease's time limit) shows what it finished, not nothing."""
+    PRINTERS[name](result)
+    sys.stdout.flush()
 
 
 def print_dense(result: dict) -> None:
@@ -396,6 +395,13 @@ SECTIONS = {
     "batch": bench_batch,
     "quality": bench_quality,
 }
+#: section name -> `print(result)` of its table.
+PRINTERS = {
+    "dense": print_dense,
+    "gridworld": print_gridworld,
+    "batch": print_batch,
+    "quality": print_quality,
+}
 
 
 @script_main
@@ -422,12 +428,16 @@ def main(argv=None) -> None:
     result.update(earlier_sections(args.out, result, keep=set(SECTIONS) - set(sections)))
     result.setdefault("measured", {})
     origin = provenance(argv)
+    print_header(result)
+    for name in SECTIONS:
+        if name in result and name not in sections:  # kept from the earlier file
+            print_section(result, name)
     for name in sections:
         result[name] = SECTIONS[name](args.full)
         result["measured"][name] = origin
         # Rewritten after every section, so that a run cut short keeps what it finished.
         atomic_write_text(args.out, json.dumps({**result, "partial": True}, indent=2))
-    print_report(result)
+        print_section(result, name)
     atomic_write_text(args.out, json.dumps({**result, "partial": False}, indent=2))
 
 

@@ -186,6 +186,34 @@ def test_a_cached_expert_with_too_few_demos_records_the_rest(cartpole_expert, tm
     assert data.load(cache / "demos.npz", env=env).trajectories.num_episodes == 5
 
 
+def test_imitation_rows_measures_a_brax_expert_on_the_backend_it_trains_on(monkeypatch, tmp_path):
+    """`--envs hopper` trained its expert on configs/expert-hopper.yaml's positional physics,
+    then made the default (generalized) env to measure it in: a mismatch error after minutes of
+    training. The expert and the env now take the same backend."""
+    import imitation_rows
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def ensure_expert(env_name, directory, episodes=10, backend=None):
+        seen["trained"] = backend
+        return directory
+
+    def load_inputs(env_name, directory, **options):
+        seen["measured"] = options.get("backend")
+        raise Stop
+
+    monkeypatch.setattr(imitation_rows, "ensure_expert", ensure_expert)
+    monkeypatch.setattr(imitation_rows, "load_inputs", load_inputs)
+    with pytest.raises(Stop):
+        imitation_rows.main(
+            ["--envs", "hopper", "--experts", str(tmp_path), "--out", str(tmp_path / "o.json")]
+        )
+    assert seen == {"trained": "positional", "measured": "positional"}
+
+
 def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monkeypatch, tmp_path):
     """The results JSON is rewritten after every section, atomically: a run cut short keeps the
     sections it finished, marked partial, instead of nothing (or a stale file)."""
@@ -196,6 +224,7 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     def crash(full):
         raise RuntimeError("killed")
 
+    monkeypatch.setattr(tabular, "print_section", lambda result, name: None)
     monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda full: [{"S": 4}], "batch": crash})
     out = tmp_path / "tabular.json"
     out.write_text('{"stale": true}')
@@ -214,7 +243,7 @@ def test_tabular_benchmark_reruns_sections_keeping_the_others(monkeypatch, tmp_p
 
     import tabular
 
-    monkeypatch.setattr(tabular, "print_report", lambda result: None)
+    monkeypatch.setattr(tabular, "print_section", lambda result, name: None)
     monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda f: [1], "batch": lambda f: [2]})
     out = tmp_path / "tabular.json"
     tabular.main(["--out", str(out)])
