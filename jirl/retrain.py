@@ -113,6 +113,11 @@ def retrain(
     check_seed(seed)
     data = read_run_config(run_dir, "no config.yaml; pass a run directory from `jirl train`")
     algo_name = data.get("algo")
+    if algo_name is None:  # e.g. a retrain's own output, or an expert's directory
+        raise ConfigError(
+            f"{run_dir}: its config.yaml names no algo, so it is not a run of `jirl train`; "
+            f"retrain takes a run of {', '.join(KINDS)}"
+        )
     if not isinstance(algo_name, str) or algo_name not in KINDS:
         raise ConfigError(
             f"{run_dir}: a '{algo_name}' run has no reward network to retrain on; retrain "
@@ -135,6 +140,18 @@ def retrain(
             f"setting, trained without --sweep"
         )
     check_inputs_unchanged(run_dir, cfg, to="retrain")  # scored against the run's own expert
+    updates = cfg.updates if updates is None else updates
+    eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
+    base = dataclasses.asdict(cfg.algo_config.ppo_config)
+    if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
+        base["anneal_updates"] = updates
+    ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
+    check_anneal("ppo", ppo_config.anneal_updates, updates)
+    if getattr(cfg.algo_config, "absorbing", False) and ppo_config.gamma >= 1.0:
+        raise ConfigError(  # the absorbing state's value γ r(s_a) / (1 − γ) (`relabel`)
+            f"{run_dir} learned with absorbing states, whose reward needs gamma < 1; got "
+            f"gamma={ppo_config.gamma}"
+        )
     reward_env, algo, reference, _, _ = prepare(cfg)
     state, _, update = load_checkpoint(run_dir / "checkpoint", state_template(algo, cfg.seeds))
     if update != cfg.updates:  # killed, or stopped by the NaN guard: its reward is unfinished
@@ -151,13 +168,6 @@ def retrain(
             f"'{cfg.env}' with {reward_env.spec.to_dict()}"
         )
     env = adversarial.training_env(cfg.algo_config, env)
-    updates = cfg.updates if updates is None else updates
-    eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
-    base = dataclasses.asdict(cfg.algo_config.ppo_config)
-    if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
-        base["anneal_updates"] = updates
-    ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
-    check_anneal("ppo", ppo_config.anneal_updates, updates)
     learner = ppo.ppo_learner(ppo_config, env)
     policy_scaled = cfg.algo_config.normalize_obs and not ppo_config.normalize_obs
 

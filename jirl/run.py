@@ -503,7 +503,8 @@ def _restore(
                 raise ValueError(f"metric '{k}' of shape {v.shape} {v.dtype}")
     except _DoesNotFit as e:
         raise ConfigError(
-            f"{path} does not fit this config ({e}): resume it with the config it was run with"
+            f"{path} does not fit this config ({e}): it was written by a run of another "
+            "config; use the config.yaml it was run with"
         ) from None
     except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:  # cut short, not ours
         raise ConfigError(

@@ -331,6 +331,11 @@ def test_retrain_of_a_run_whose_algo_is_not_a_name_is_a_user_error(capsys, tmp_p
     code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
     one_line_error(code, err)
     assert "has no reward network to retrain on" in err
+    # a directory whose config names no algo (a retrain's own output): not "a 'None' run"
+    (run / "config.yaml").write_text("env: cartpole\nkind: g\n")
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
+    one_line_error(code, err)
+    assert "names no algo, so it is not a run of `jirl train`" in err
 
 
 def test_an_out_that_holds_an_input_and_a_damaged_checkpoint_are_user_errors(
@@ -459,10 +464,16 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
 
 @pytest.mark.slow
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
-    """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end."""
+    """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end;
+    a learner discount of 1, which leaves the absorbing state's value γ r(s_a) / (1 − γ)
+    undefined, is a user error (it was a ZeroDivisionError traceback while tracing)."""
     run, out = tmp_path / "gail", tmp_path / "retrain"
     train_briefly(capsys, "gail", "gail-acrobot", acrobot_expert, run)
     argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
+    code, _, err = run_cli(capsys, *argv, "--set", "gamma=1.0")
+    one_line_error(code, err)
+    assert "learned with absorbing states, whose reward needs gamma < 1" in err
+    assert not out.exists()
     code, _, err = run_cli(capsys, *argv)
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
