@@ -86,6 +86,9 @@ CASES = [
     ("gail", ["gail.reward_map=exp"], "reward_map must be one of"),
     ("gail", ["gail.disc_hidden=[]"], "gail.disc_hidden must list positive layer widths, got"),
     ("gail", ["gail.disc_activation=x"], "gail.disc_activation must be one of"),
+    # a field the algorithm never reads, set: refused, not ignored
+    ("gail", ["gail.log_pi_weight=0.5"], "gail.log_pi_weight is not read (GAIL's discriminator"),
+    ("gan_gcl", ["gan_gcl.mixture_density=false"], "gan_gcl.mixture_density is not read"),
     ("airl", ["airl.log_pi_weight=-1"], "log_pi_weight must be >= 0"),
     ("airl", ["airl.reward_log_pi_weight=-1"], "airl.reward_log_pi_weight must be >= 0, got"),
     ("airl", ["airl.g_inputs=sas"], "airl.g_inputs must be 's' or 'sa'"),

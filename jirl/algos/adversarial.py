@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import jax
 import jax.numpy as jnp
@@ -149,12 +149,23 @@ class GeneratorConfig:
 
     def unread_fields(self) -> dict[str, str]:
         """`{field: why}` for the fields these settings never read (a sweep of one would run the
-        same setting under different names; `jirl.sweep`)."""
+        same setting under different names; `jirl.sweep`): the other generator's, and those of
+        `never_read`."""
         if self.generator == "ppo":
-            return {
+            other = {
                 f: "the PPO generator does not read it (generator: trpo does)" for f in TRPO_ONLY
             }
-        return {f: "the TRPO generator does not read it (generator: ppo does)" for f in PPO_ONLY}
+        else:
+            other = {
+                f: "the TRPO generator does not read it (generator: ppo does)" for f in PPO_ONLY
+            }
+        return {**other, **self.never_read()}
+
+    def never_read(self) -> dict[str, str]:
+        """`{field: why}` for the fields this algorithm reads under no setting: one set away
+        from its default is refused (`__post_init__`), not silently ignored. (The other
+        generator's fields may be set: a config can hold both, for `generator` to switch.)"""
+        return {}
 
     @property
     def ppo_config(self) -> ppo.PPOConfig:
@@ -293,6 +304,12 @@ class AdversarialConfig(GeneratorConfig):
             self.reward_map in REWARD_MAPS,
             f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
         )
+        defaults = {f.name: f.default for f in fields(self)}
+        for name, why in self.never_read().items():
+            require(
+                getattr(self, name) == defaults[name],
+                f"{name} is not read ({why}); drop it, or leave it at {defaults[name]}",
+            )
         require(
             len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
             f"disc_hidden must list positive layer widths, got {list(self.disc_hidden)}",

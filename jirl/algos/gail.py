@@ -54,13 +54,9 @@ class GAILConfig(adversarial.AdversarialConfig):
     disc_inputs: str = "sa"
     reward_map: str = "neg_log_one_minus_d"
 
-    def unread_fields(self) -> dict[str, str]:
+    def never_read(self) -> dict[str, str]:
         unread = "GAIL's discriminator does not use log π (AIRL's and GCL's do)"
-        return {
-            **super().unread_fields(),
-            "log_pi_weight": unread,
-            "reward_log_pi_weight": unread,
-        }
+        return {"log_pi_weight": unread, "reward_log_pi_weight": unread}
 
     def __post_init__(self):
         super().__post_init__()

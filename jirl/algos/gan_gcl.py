@@ -41,6 +41,9 @@ class GANGCLConfig(GCLConfig):
     log_z_learning_rate: float = 0.05
     disc_updates: int = 10
 
+    def never_read(self) -> dict[str, str]:
+        return {"mixture_density": "GAN-GCL's density is its policy's, q, with a learned log Z"}
+
     def __post_init__(self):
         super().__post_init__()
         require(
