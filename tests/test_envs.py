@@ -35,6 +35,20 @@ def test_classic_batch_reset_step(name):
     assert np.isfinite(np.asarray(state.obs)).all()
 
 
+@pytest.mark.parametrize(
+    "name", ["cartpole", "acrobot", "mountaincar_continuous", "pendulum", "gridworld", "hopper"]
+)
+def test_a_step_keeps_the_types_reset_gave(name):
+    """gymnax's pendulum reset a weak-typed `last_u` that its step made strong: every
+    `jax.jit(algo.update)` on pendulum compiled twice. Traced only (`eval_shape`)."""
+    env = envs.make(name)
+    action = jnp.zeros(env.spec.action_shape, env.spec.action_dtype)
+    reset = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
+    step = jax.eval_shape(env.step_autoreset, reset, action)
+    types = lambda tree: jax.tree.map(lambda x: (x.shape, x.dtype, x.weak_type), tree)  # noqa: E731
+    assert types(step) == types(reset)
+
+
 def test_brax_inverted_pendulum_batch_on_cpu():
     env = envs.make("inverted_pendulum")
     # Brax's own box: its step rescales [-1, 1] to the actuator's ±3

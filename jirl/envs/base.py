@@ -135,6 +135,13 @@ class EnvState:
         return jnp.logical_or(self.terminated, self.truncated)
 
 
+def _strong(x):
+    """`x` with a strong dtype where it is a weak-typed array (gymnax pendulum's reset gives
+    `last_u = jnp.array(0.0)`, strong after a step): an env state whose types change between
+    reset and step makes a jitted update compile twice."""
+    return jnp.asarray(x, x.dtype) if getattr(x, "weak_type", False) else x
+
+
 @dataclass(frozen=True)
 class Env:
     """A functional environment: pure `reset`/`step` on one unbatched `EnvState`.
@@ -173,6 +180,7 @@ class Env:
     def reset(self, key: Array) -> EnvState:
         key, key_reset = jax.random.split(key)
         inner, obs = self.raw_reset(key_reset)
+        inner = jax.tree.map(_strong, inner)
         obs = jnp.asarray(obs, jnp.float32)
         false = jnp.zeros((), bool)
         return EnvState(
