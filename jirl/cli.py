@@ -481,6 +481,7 @@ def cmd_plot(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     checkpoint = None  # only `jirl train` of a non-tabular algorithm checkpoints
+    args = None
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":
@@ -512,8 +513,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jirl: {what}{hint}{_kept(e)}", file=sys.stderr)
         return code
     except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
-        where = f"{e.filename}: " if e.filename else ""
+        # (a write that filled the disk names no file: the run directory is where it wrote)
+        out = getattr(args, "out", None)
+        where = f"{e.filename}: " if e.filename else f"{out}: " if out else ""
         message = f"cannot read or write {where}{e.strerror or e}{_kept(e)}"
+        from jirl.run import has_checkpoint
+
+        if checkpoint is not None and has_checkpoint(checkpoint):
+            message += "; once that is mended, continue with --resume"
         print(f"jirl: error: {message}", file=sys.stderr)
         return 1
     except MemoryError:  # NumPy on the host (a tabular world's tables), one line

@@ -38,8 +38,9 @@ class JsonlWriter:
         """Make the file hold exactly updates 1..`update`, the checkpoint's: its own rows where
         it has them, the others rebuilt from the checkpoint's `metrics` `[update, seeds, ...]`."""
         rows = {}
+        keys = {"step", "env_steps", "wall_time", *metrics}  # a row of another shape is damaged
         for row in map(parse_row, self.lines):
-            if row and 1 <= row["step"] <= update:
+            if row and 1 <= row["step"] <= update and set(row) == keys:
                 rows[row["step"]] = row
         wall_time = 0.0  # a rebuilt row takes the time of the last row before it that was kept
         for step in range(1, update + 1):

@@ -870,6 +870,20 @@ def test_an_error_of_the_file_system_is_one_line(capsys, monkeypatch, tmp_path):
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "cannot read or write" in err and "No space left on device" in err
 
+    # a write() that fills the disk names no file: the run directory is named instead, and
+    # where a checkpoint was written, how to go on from it
+    def full_write(args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", full_write)
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.msgpack").write_bytes(b"x")
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", "--out", str(run))
+    assert code == 1 and err.count("\n") == 1
+    assert f"cannot read or write {run}: No space left on device" in err
+    assert err.rstrip().endswith("once that is mended, continue with --resume")
+
 
 def test_an_expert_no_better_than_random_is_not_saved(capsys, tmp_path):
     """Two PPO updates on mountaincar never reach the flag: expert and random both score -200

@@ -95,6 +95,23 @@ def test_a_resumed_metrics_file_skips_lines_it_did_not_write(tmp_path):
     assert rows[1]["wall_time"] >= 2.5 and rows[1]["loss"] == [0.25]
 
 
+def test_a_resumed_metrics_file_rebuilds_rows_of_another_shape(tmp_path):
+    """A row that parses but lacks the checkpoint's metrics (`{"step": 2}`) was kept on resume,
+    and the run's plot then refused the file (rows with unlike keys): it is rebuilt from the
+    checkpoint, as a damaged line is."""
+    from jirl.logging import JsonlWriter
+    from jirl.plots import read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    good = {"step": 1, "env_steps": 8, "wall_time": 2.5, "loss": [0.5]}
+    path.write_text(json.dumps(good) + '\n{"step": 2}\n')
+    writer = JsonlWriter(path, env_steps_per_update=8, resume=True)
+    writer.resumed(2, {"loss": np.array([[0.5], [0.75]])})
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert rows[0] == good and rows[1]["loss"] == [0.75] and rows[1]["env_steps"] == 16
+    assert len(read_metrics(tmp_path)["loss"]) == 2
+
+
 def test_a_resumed_run_rebuilds_the_metrics_lines_its_file_lost(tmp_path, cartpole_expert):
     """`jirl.run` tells the writer what the checkpoint holds: rows the file kept stay as they
     were, lost ones come back from the checkpoint's metrics (with the wall time of the last row
