@@ -616,6 +616,12 @@ def run(
             "algo.update returned no metrics; return at least one (its loss, say): the logs "
             "and the NaN guard read them"
         )
+    if resuming and program is not None and set(saved) != set(program.out_info[1]):
+        raise ConfigError(  # its history and this run's chunks would not line up
+            f"{ckpt} holds the metrics {', '.join(sorted(saved))}, and the algorithm now logs "
+            f"{', '.join(sorted(program.out_info[1]))}: the run was written by another version "
+            "of jirl (or of the algorithm); resume it with that one, or pass --overwrite"
+        )
     compile_seconds = time.perf_counter() - t0
     wall = 0.0
     chunks_run = 0

@@ -181,6 +181,23 @@ def test_resume_refuses_fewer_updates_than_the_checkpoint_holds(tmp_path):
                  resume=True)  # fmt: skip
 
 
+def test_resume_refuses_a_checkpoint_whose_metrics_another_version_logged(tmp_path):
+    """A jirl version that adds (or drops) a metric resumed a run of the one before with a
+    NumPy traceback at the first checkpoint (a history list one entry short)."""
+
+    def toy(extra: bool) -> Algorithm:
+        def update(state):
+            metrics = {"x": state} | ({"y": state} if extra else {})
+            return state + 1.0, metrics
+
+        return Algorithm(lambda key: jnp.zeros(()), update, lambda s, o, k: o, "toy", 1)
+
+    jirl.run(toy(False), jax.random.PRNGKey(0), 2, chunk_size=2, checkpoint_dir=tmp_path)
+    with pytest.raises(ConfigError, match="holds the metrics x, and the algorithm now logs x, y"):
+        jirl.run(toy(True), jax.random.PRNGKey(0), 4, chunk_size=2, checkpoint_dir=tmp_path,
+                 resume=True)  # fmt: skip
+
+
 def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):
     """A run killed after its last checkpoint (while evaluating) resumes to its final state,
     on the device like any run's, with no update run and nothing timed."""
