@@ -24,7 +24,7 @@ import yaml
 
 from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
-from jirl.config import ExperimentConfig, dump_yaml, load_yaml
+from jirl.config import ExperimentConfig, dump_yaml, experiment_config, load_yaml
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
@@ -182,6 +182,36 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     return saved
 
 
+def as_this_version(run_dir: Path, saved: dict, cfg: ExperimentConfig) -> dict:
+    """The config a run saved (`saved`, its config.yaml) as this version of jirl reads it: a
+    setting added since the run started takes its default, which keeps the behaviour the
+    run had (each one is named in a warning). A config this version cannot read is returned
+    as written, for `config_difference` to name what differs."""
+    try:
+        current = experiment_config(saved, type(cfg.algo_config)).to_dict()
+    except ConfigError:
+        return saved
+    added = missing_keys(saved, current)
+    if added:
+        warnings.warn(
+            f"{run_dir / 'config.yaml'} has no {', '.join(added)}, added to jirl since the run "
+            "started: it resumes with the default",
+            stacklevel=3,
+        )
+    return current
+
+
+def missing_keys(saved: dict, current: dict, prefix: str = "") -> list[str]:
+    """The keys of `current` that `saved` lacks, nested ones as `section.key`."""
+    out = []
+    for key, value in current.items():
+        if key not in saved:
+            out.append(f"{prefix}{key}")
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            out += missing_keys(saved[key], value, f"{prefix}{key}.")
+    return out
+
+
 def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
     """The first key where two config dicts differ, as "KEY: the run has A, given B"."""
     for key in [*saved, *(k for k in given if k not in saved)]:
@@ -267,9 +297,15 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume")
     if not isinstance(started, dict):
         raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite")
     # (a run started before the digest left the input paths out: the whole config's, with the
-    # paths as the run recorded them, relative ones included)
+    # paths as the run recorded them, relative ones included; and the digest of config.yaml as
+    # written, where a later jirl reads it with settings added since, which change `cfg`'s)
     legacy = hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
     accepted = [{"sha256": config_digest(cfg)}, {"sha256": legacy}]
+    try:
+        written = without_inputs(load_yaml((out / "config.yaml").read_text()))
+        accepted.append({"sha256": hashlib.sha256(json.dumps(written).encode()).hexdigest()})
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
+        pass  # no readable config.yaml: `cfg`'s digests alone
     if "config" in started and started["config"] not in accepted:
         raise ConfigError(
             f"{out}: the config differs from the one the run started with (SHA-256 in "
@@ -326,6 +362,7 @@ def train(
         saved = read_run_config(
             out, "no readable config.yaml to resume; pass --overwrite instead to start again"
         )
+        saved = as_this_version(out, saved, cfg)
         # (the sweep's key order is the order of its runs, which a dict comparison ignores;
         # input files may have moved: their contents are compared, not their paths)
         saved, given = without_inputs(saved), without_inputs(cfg.to_dict())

@@ -5,6 +5,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import warnings
 
 import jax.numpy as jnp
 import pytest
@@ -1239,6 +1240,47 @@ def test_a_run_started_before_absolute_paths_resumes_again_and_again(
         (tmp_path / "run" / "summary.json").unlink()
         code, _, err = run_cli(capsys, *resume, "--quiet")
         assert code == 0, err
+
+
+def test_a_run_of_an_older_jirl_resumes_with_the_settings_added_since(
+    capsys, tmp_path, cartpole_expert
+):
+    """A run started by a jirl without a setting that this one has (`ppo.squash` was added on
+    2026-12-04) was refused on --resume, even with --config RUN/config.yaml as the message
+    said: its saved config lacks the key, and its digest is of that config. It resumes with
+    the setting's default, named in a warning."""
+    import hashlib
+
+    from jirl.experiment import without_inputs
+
+    run = tmp_path / "run"
+    demos = str(cartpole_expert / "demos.npz")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--quiet", "--out", str(run)]
+    code, _, err = run_cli(capsys, *argv, "--updates", "2")
+    assert code == 0, err
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    del config["bc"]["l2_coef"], config["eval_episodes"]  # as an older jirl wrote it
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    inputs = json.loads((run / "inputs.json").read_text())
+    digest = hashlib.sha256(json.dumps(without_inputs(config)).encode()).hexdigest()
+    (run / "inputs.json").write_text(json.dumps({**inputs, "config": {"sha256": digest}}))
+    resume = ["train", "bc", "--config", str(run / "config.yaml"), "--out", str(run)]
+    (run / "summary.json").unlink()
+    with pytest.warns(UserWarning, match="has no eval_episodes, bc.l2_coef, added to jirl"):
+        code, _, err = run_cli(capsys, *resume, "--resume", "--quiet")
+    assert code == 0, err
+    # resumed once, its config.yaml is this version's: the next resume is silent
+    (run / "summary.json").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        code, _, err = run_cli(capsys, *resume, "--resume", "--quiet")
+    assert code == 0, err
+    # an edit is still told apart
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(text.replace("learning_rate: 0.001", "learning_rate: 0.002"))
+    code, _, err = run_cli(capsys, *resume, "--resume", "--quiet")
+    one_line_error(code, err)
+    assert "the config differs from the one the run started with" in err
 
 
 def test_a_resume_without_an_input_the_run_read_is_refused(capsys, tmp_path, cartpole_expert):
