@@ -37,25 +37,31 @@ def episode_outcomes(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> 
     """Returns and terminations of `num_episodes` whole episodes, run in one batch.
 
     Each episode runs from reset until it terminates or reaches `env.horizon`; rewards after
-    the end are masked, so every episode counts exactly once.
+    the end are masked, so every episode counts exactly once. The batch stops stepping once
+    every episode has ended (a `lax.while_loop`; step t's key is `fold_in(key, t)`), so the
+    cost follows how long the episodes last, not the horizon they are allowed.
     """
     key_reset, key_act = jax.random.split(key)
     state = batch_reset(env, key_reset, num_episodes)
 
-    def step(carry, key_t):
-        state, total, fell, length, running = carry
-        actions = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
-        state = jax.vmap(env.step)(state, actions)
+    def step(carry):
+        t, state, total, fell, length, running = carry
+        keys = jax.random.split(jax.random.fold_in(key_act, t), num_episodes)
+        state = jax.vmap(env.step)(state, jax.vmap(act_fn)(state.obs, keys))
         total = total + jnp.where(running, state.reward, 0.0)
         fell = fell | (running & state.terminated)
         length = length + running
         running = running & ~state.done
-        return (state, total, fell, length, running), None
+        return t + 1, state, total, fell, length, running
+
+    def any_running(carry):
+        t, *_, running = carry
+        return (t < env.horizon) & running.any()
 
     false = jnp.zeros(num_episodes, bool)
-    init = (state, jnp.zeros(num_episodes), false, jnp.zeros(num_episodes, jnp.int32), ~false)
-    steps = jax.random.split(key_act, env.horizon)
-    (last, total, fell, length, _), _ = jax.lax.scan(step, init, steps)
+    zero = jnp.zeros((), jnp.int32)
+    init = (zero, state, jnp.zeros(num_episodes), false, jnp.zeros(num_episodes, jnp.int32), ~false)
+    _, last, total, fell, length, _ = jax.lax.while_loop(any_running, step, init)
     # Under a fixed horizon nothing terminates; `failed` keeps the first true termination.
     return Outcomes(returns=total, terminated=fell | last.failed, lengths=length)
 
