@@ -89,11 +89,16 @@ def test_kl_is_the_gaussians_and_mode_is_the_squashed_mean():
 def test_squash_needs_bounded_continuous_actions():
     with pytest.raises(ConfigError, match="this environment's are discrete"):
         Policy(envs.make("cartpole").spec, squash=True)
-    policy = Policy(envs.make("pendulum").spec, squash=True)
-    params = policy.init(jax.random.PRNGKey(0))
-    obs = jnp.full((5, 3), 3.0)
-    action, _ = policy.sample(params, Normalizer.create((3,)), obs, jax.random.PRNGKey(1))
-    assert (jnp.abs(action) < 2.0).all()  # pendulum's torque box, [-2, 2]
+    spec = envs.make("pendulum").spec
+    obs = jnp.full((64, 3), 3.0)
+
+    def actions(squash: bool):
+        policy = Policy(spec, init_log_std=2.0, squash=squash)  # σ = e² ≈ 7.4: wide
+        params = policy.init(jax.random.PRNGKey(0))
+        return policy.sample(params, Normalizer.create((3,)), obs, jax.random.PRNGKey(1))[0]
+
+    assert (jnp.abs(actions(False)) > 2.0).any()  # the Gaussian's draws leave the box
+    assert (jnp.abs(actions(True)) <= 2.0).all()  # squashed into pendulum's box, [-2, 2]
 
 
 def saved_pendulum_expert(directory, config: ppo.PPOConfig) -> experts.Expert:
