@@ -1,4 +1,5 @@
-"""The `jirl` command: parse, validate, call, print, exit 0 (done), 1 (run failed), 2 (user error).
+"""The `jirl` command: parse, validate, call, print, exit 0 (done), 1 (run failed), 2 (user
+error), 130 (interrupted, Ctrl-C) or 143 (terminated, SIGTERM).
 
 jirl expert --env cartpole --out experts/cartpole
 jirl train bc --env cartpole --demos experts/cartpole/demos.npz --out runs/bc
@@ -508,8 +509,6 @@ def main(argv: list[str] | None = None) -> int:
             saved = has_checkpoint(checkpoint)
             hint = "; resume with --resume" if saved else "; nothing was saved (no checkpoint yet)"
         what, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
-        if getattr(e, "restored", None) is not None:  # --overwrite stopped before it saved
-            hint = f"; {e.restored} holds the run it was to replace, as it was"
         print(f"jirl: {what}{hint}{_kept(e)}", file=sys.stderr)
         return code
     except OSError as e:  # a disk that filled up, a directory that went away: not a traceback
@@ -577,10 +576,14 @@ def console() -> None:
 
 
 def _kept(e: BaseException) -> str:
-    """Where the run an `--overwrite` was to replace waits, if putting it back failed
-    (`jirl.files.replacing` sets `kept_at`), for the end of the error line."""
+    """What became of the run an `--overwrite` was to replace, where this one stopped before
+    its first checkpoint (`jirl.files.replacing`): put back (`restored`), or, if that failed,
+    where it waits (`kept_at`); for the end of the error line."""
     kept = getattr(e, "kept_at", None)
-    return f"; the run it was to replace is kept in {kept}: move it back" if kept else ""
+    if kept:
+        return f"; the run it was to replace is kept in {kept}: move it back"
+    restored = getattr(e, "restored", None)
+    return f"; {restored} holds the run it was to replace, as it was" if restored else ""
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

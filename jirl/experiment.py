@@ -1,6 +1,8 @@
 """One experiment from a resolved config to a run directory (DESIGN.md § Run directory):
 
     OUT/config.yaml  OUT/metrics.jsonl  OUT/summary.json  OUT/checkpoint/  OUT/curves.png
+    OUT/inputs.json (the SHA-256 of the config and input files, which a resume compares)
+    OUT/tensorboard/ (with --tensorboard)
 
 Used by `jirl train`, `jirl quickstart` and the tests alike.
 """

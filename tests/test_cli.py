@@ -813,6 +813,7 @@ def test_retrain_updates_must_be_positive(capsys, tmp_path):
 
 def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypatch, tmp_path):
     import jirl.cli
+    import jirl.errors
 
     def interrupted(args):
         raise KeyboardInterrupt
@@ -846,6 +847,16 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     monkeypatch.setattr(jirl.cli, "cmd_train", restored)
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 130 and "holds the run it was to replace, as it was" in err
+
+    def diverged(args):  # and when it failed (NaN) before then: said as well, not only on Ctrl-C
+        failure = jirl.errors.RunError("the loss of seed(s) 0 is NaN at update 3")
+        failure.restored = tmp_path / "r"
+        raise failure
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", diverged)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 1 and err.count("\n") == 1
+    assert err.rstrip().endswith(f"{tmp_path / 'r'} holds the run it was to replace, as it was")
 
     def kept(args):  # putting it back failed too: where it waits is said
         failure = OSError(39, "Directory not empty")
