@@ -220,9 +220,19 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     directory or the new one, never a part of the new one beside nothing of the old (bar the
     instant between two renames, when the old one waits beside it as `.NAME.old-*`).
 
-    Returns what `fill` returns; if it raises, `out` is left as it was."""
+    Returns what `fill` returns; if it raises, `out` is left as it was. What a killed write
+    of `out` left beside it (`.NAME.new-*`, `.NAME.old-*`) is named in a warning, not removed:
+    another process may be writing it now."""
     out = Path(out)
     check_below_working_dir(out)
+    for kind, what in (("new-", "a part of a new"), ("old-", "the old")):
+        pattern = glob.escape(temporary_prefix(out.name) + kind) + "*"
+        for left in sorted(out.parent.glob(pattern)) if out.parent.is_dir() else ():
+            warnings.warn(
+                f"{left} holds {what} {out.name} that a write killed half way left; "
+                "delete it unless a jirl process is writing it now",
+                stacklevel=2,
+            )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         new = Path(tempfile.mkdtemp(dir=out.parent, prefix=temporary_prefix(out.name) + "new-"))

@@ -79,6 +79,12 @@ def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatc
     assert (out / "expert.msgpack").read_text() == "new"
     assert write_dir(tmp_path / "a" / "fresh", whole) == "done"  # parents made, none before
     assert (tmp_path / "a" / "fresh" / "expert.msgpack").read_text() == "new"
+    # what a SIGKILL in the middle of a write left (no handler ran) is named, and kept
+    killed = tmp_path / ".expert.new-abc123"
+    killed.mkdir()
+    with pytest.warns(UserWarning, match=r"\.expert\.new-abc123 holds a part of a new expert"):
+        write_dir(out, whole)
+    assert killed.is_dir()
 
 
 def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path, monkeypatch):
