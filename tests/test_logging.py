@@ -3,6 +3,7 @@ what a crashed run wrote past its checkpoint; the progress bar's ETA."""
 
 import json
 import struct
+import sys
 
 import numpy as np
 from tensorboardX.proto.event_pb2 import Event, SessionLog
@@ -169,3 +170,25 @@ def test_metrics_lines_reach_the_disk_before_the_checkpoint(tmp_path, monkeypatc
     writer(0, {"loss": np.zeros((3, 2))}, None)
     writer(3, {"loss": np.zeros((2, 2))}, None)
     assert synced == [3, 5]
+
+    # and the driver: when each checkpoint is written, the lines of its updates are all there
+    import jax
+    import jax.numpy as jnp
+
+    from jirl.types import Algorithm
+
+    run_module = sys.modules["jirl.run"]  # (`jirl.run` is the function)
+
+    lines_at_checkpoint = []
+    save = run_module.save_checkpoint
+
+    def save_checkpoint(directory, state, metrics, update, *args, **kwargs):
+        lines_at_checkpoint.append((update, len(path.read_text().splitlines())))
+        return save(directory, state, metrics, update, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "save_checkpoint", save_checkpoint)
+    toy = Algorithm(lambda k: jnp.zeros(()), lambda s: (s + 1, {"x": s}), lambda s, o, k: o)
+    writer = jirl_logging.JsonlWriter(path, env_steps_per_update=1)
+    run_module.run(toy, jax.random.PRNGKey(0), 5, chunk_size=2, callbacks=[writer],
+                 checkpoint_dir=tmp_path / "checkpoint")  # fmt: skip
+    assert lines_at_checkpoint == [(2, 2), (4, 4), (5, 5)]
