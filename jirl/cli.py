@@ -505,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
         from jirl.run import has_checkpoint
 
         hint = ""
-        if checkpoint is not None:  # before the first checkpoint there is nothing to resume
+        # before the first checkpoint there is nothing to resume; where an --overwrite stopped
+        # then, the checkpoint there is the old run's, put back (`_kept` says so)
+        if checkpoint is not None and not _kept(e):
             saved = has_checkpoint(checkpoint)
             hint = "; resume with --resume" if saved else "; nothing was saved (no checkpoint yet)"
         what, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
@@ -518,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         message = f"cannot read or write {where}{e.strerror or e}{_kept(e)}"
         from jirl.run import has_checkpoint
 
-        if checkpoint is not None and has_checkpoint(checkpoint):
+        if checkpoint is not None and has_checkpoint(checkpoint) and not _kept(e):
             message += "; once that is mended, continue with --resume"
         print(f"jirl: error: {message}", file=sys.stderr)
         return 1

@@ -45,7 +45,9 @@ from jirl.files import (
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
     NonFiniteError,
+    check_metric_names,
     check_state_fits,
+    checkpoint_metric_names,
     has_checkpoint,
     run,
     seed_layout,
@@ -384,6 +386,9 @@ def train(
     else:
         template = jax.eval_shape(initial_state, jax.random.PRNGKey(cfg.seed))
     check_state_fits(template, seed_layout(cfg.runs, device_list))
+    if resume:  # a checkpoint of another version's metrics, refused before anything is written
+        logged = jax.eval_shape(jax.vmap(algo.update), template)[1]
+        check_metric_names(out / "checkpoint", checkpoint_metric_names(out / "checkpoint"), logged)
     if not resume and out.is_dir():  # a run another process is writing is never replaced
         lock_dir(out).close()
     # the run this one replaces (--overwrite) waits aside until this one has a checkpoint

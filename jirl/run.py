@@ -518,6 +518,34 @@ class _DoesNotFit(Exception):
     """A checkpoint whose leaves differ from the template's (`_restore`): another config's."""
 
 
+def checkpoint_metric_names(directory: Path) -> set[str] | None:
+    """The names of the metrics the checkpoint in `directory` logged (its metrics log's first
+    frame), without restoring it; None where there is no log to read."""
+    path = Path(directory) / METRICS_LOG
+    frames = _log_frames(path)
+    if not frames:
+        return None
+    offset, length, _ = frames[0]
+    with path.open("rb") as f:
+        f.seek(offset)
+        try:
+            return set(serialization.msgpack_restore(f.read(length)))
+        except Exception:  # not ours: `_restore` says so, with its own message
+            return None
+
+
+def check_metric_names(directory: Path, saved, logged) -> None:
+    """Refuse to resume the checkpoint in `directory`, whose metrics are named `saved`, with an
+    algorithm whose update logs `logged` (another jirl version's, which adds or drops one):
+    the run's history and the new chunks would not line up."""
+    if saved is not None and set(saved) != set(logged):
+        raise ConfigError(
+            f"{directory} holds the metrics {', '.join(sorted(saved))}, and the algorithm now "
+            f"logs {', '.join(sorted(logged))}: the run was written by another version of jirl "
+            "(or of the algorithm); resume it with that one, or pass --overwrite"
+        )
+
+
 def has_checkpoint(directory: Path | None) -> bool:
     return directory is not None and (Path(directory) / CHECKPOINT_FILE).is_file()
 
@@ -594,9 +622,6 @@ def run(
             )
         start = done
         history = {k: [v] for k, v in saved.items()}
-        for callback in callbacks:
-            if hasattr(callback, "resumed"):
-                callback.resumed(done, saved)
         # host arrays onto the devices: a checkpoint of a finished run is returned as it is,
         # with no chunk to move it there
         state = layout.pad(state)
@@ -616,12 +641,12 @@ def run(
             "algo.update returned no metrics; return at least one (its loss, say): the logs "
             "and the NaN guard read them"
         )
-    if resuming and program is not None and set(saved) != set(program.out_info[1]):
-        raise ConfigError(  # its history and this run's chunks would not line up
-            f"{ckpt} holds the metrics {', '.join(sorted(saved))}, and the algorithm now logs "
-            f"{', '.join(sorted(program.out_info[1]))}: the run was written by another version "
-            "of jirl (or of the algorithm); resume it with that one, or pass --overwrite"
-        )
+    if resuming:
+        if program is not None:
+            check_metric_names(ckpt, saved, program.out_info[1])
+        for callback in callbacks:  # (after the check: a refused resume rewrites no log)
+            if hasattr(callback, "resumed"):
+                callback.resumed(done, saved)
     compile_seconds = time.perf_counter() - t0
     wall = 0.0
     chunks_run = 0

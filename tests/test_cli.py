@@ -287,6 +287,33 @@ def test_nan_stops_the_cli_with_exit_1_and_keeps_the_last_good_checkpoint(
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 4
 
 
+def test_a_resume_whose_algorithm_logs_other_metrics_writes_nothing(capsys, tmp_path, monkeypatch):
+    """A run whose checkpoint holds metrics the algorithm no longer logs (another jirl's) is
+    refused in one line before its directory is touched: config.yaml, inputs.json and the
+    metrics lines stay as the run left them, for the version that wrote them to resume."""
+    monkeypatch.setitem(
+        algos.REGISTRY, "exploding", algos.AlgoSpec("exploding", ExplodingConfig, exploding)
+    )
+    out = tmp_path / "run"
+    argv = ["train", "exploding", "--env", "cartpole", "--out", str(out), "--set", "chunk=2"]
+    code, _, err = run_cli(capsys, *argv, "--updates", "4", "--quiet")
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def renamed(config, env, inputs):  # the same algorithm, its metric renamed
+        algo = exploding(config, env, inputs)
+        update = lambda s: (algo.update(s)[0], {"objective": algo.update(s)[1]["loss"]})  # noqa: E731
+        return algo._replace(update=update)
+
+    monkeypatch.setitem(
+        algos.REGISTRY, "exploding", algos.AlgoSpec("exploding", ExplodingConfig, renamed)
+    )
+    code, _, err = run_cli(capsys, *argv, "--updates", "4", "--resume", "--quiet")
+    one_line_error(code, err)
+    assert "holds the metrics loss, and the algorithm now logs objective" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
 def test_bad_input_leaves_an_existing_run_directory_as_it_was(capsys, tmp_path, cartpole_expert):
     out = tmp_path / "run"
     out.mkdir()
@@ -847,6 +874,7 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     monkeypatch.setattr(jirl.cli, "cmd_train", restored)
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 130 and "holds the run it was to replace, as it was" in err
+    assert "--resume" not in err  # which would continue the old run, put back
 
     def diverged(args):  # and when it failed (NaN) before then: said as well, not only on Ctrl-C
         failure = jirl.errors.RunError("the loss of seed(s) 0 is NaN at update 3")
@@ -857,6 +885,15 @@ def test_interrupt_says_resume_only_where_a_run_can_be_resumed(capsys, monkeypat
     code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
     assert code == 1 and err.count("\n") == 1
     assert err.rstrip().endswith(f"{tmp_path / 'r'} holds the run it was to replace, as it was")
+
+    def full_after_restoring(args):  # a disk full before the first checkpoint: the same
+        failure = OSError(28, "No space left on device")
+        failure.restored = tmp_path / "r"
+        raise failure
+
+    monkeypatch.setattr(jirl.cli, "cmd_train", full_after_restoring)
+    code, _, err = run_cli(capsys, "train", "ppo", "--env", "cartpole", *out)
+    assert code == 1 and "as it was" in err and "--resume" not in err
 
     def kept(args):  # putting it back failed too: where it waits is said
         failure = OSError(39, "Directory not empty")
