@@ -186,34 +186,39 @@ def read_run_config(run_dir: Path, missing: str) -> dict:
     return saved
 
 
-def as_this_version(run_dir: Path, saved: dict, cfg: ExperimentConfig) -> dict:
-    """The config a run saved (`saved`, its config.yaml) as this version of jirl reads it: a
-    setting added since the run started takes its default, which keeps the behaviour the
-    run had (each one is named in a warning). A config this version cannot read is returned
-    as written, for `config_difference` to name what differs."""
+def as_this_version(saved: dict, algo_config_cls) -> tuple[dict, list[str]]:
+    """The config a run saved (`saved`, its config.yaml) as this version of jirl reads it, and
+    the settings it lacks (`added_settings`): one added since the run started takes its
+    default, which keeps the behaviour the run had. A config this version cannot read is
+    returned as written, for `config_difference` to name what differs."""
     try:
-        current = experiment_config(saved, type(cfg.algo_config)).to_dict()
+        current = experiment_config(saved, algo_config_cls).to_dict()
     except ConfigError:
-        return saved
-    added = missing_keys(saved, current)
-    if added:
-        warnings.warn(
-            f"{run_dir / 'config.yaml'} has no {', '.join(added)}, added to jirl since the run "
-            "started: it resumes with the default",
-            stacklevel=3,
-        )
-    return current
+        return saved, []
+    return current, added_settings(saved, current)
 
 
-def missing_keys(saved: dict, current: dict, prefix: str = "") -> list[str]:
-    """The keys of `current` that `saved` lacks, nested ones as `section.key`."""
+def added_settings(saved: dict, current: dict, prefix: str = "") -> list[str]:
+    """The settings of `current` that `saved` lacks, nested ones as `section.key` (a sweep's
+    keys are its grid, not settings)."""
     out = []
     for key, value in current.items():
         if key not in saved:
             out.append(f"{prefix}{key}")
-        elif isinstance(value, dict) and isinstance(saved[key], dict):
-            out += missing_keys(saved[key], value, f"{prefix}{key}.")
+        elif isinstance(value, dict) and isinstance(saved[key], dict) and key != "sweep":
+            out += added_settings(saved[key], value, f"{prefix}{key}.")
     return out
+
+
+def warn_added_settings(run_dir: Path, added: list[str], what: str) -> None:
+    """Say which settings the run's config.yaml lacks (`added_settings`), and that the run
+    `what` ("resumes", "is retrained") with their defaults."""
+    if added:
+        warnings.warn(
+            f"{Path(run_dir) / 'config.yaml'} has no {', '.join(added)}, added to jirl since "
+            f"the run started: it {what} with the default",
+            stacklevel=3,
+        )
 
 
 def config_difference(saved: dict, given: dict, prefix: str = "") -> str:
@@ -265,11 +270,16 @@ def absolute_inputs(cfg: ExperimentConfig) -> ExperimentConfig:
     return dataclasses.replace(cfg, **paths)
 
 
-def config_digest(cfg: ExperimentConfig) -> str:
-    """SHA-256 of the resolved config less its input paths (`without_inputs`; their files'
-    digests are kept beside it): `RUN/config.yaml` edited after the start would otherwise be
-    the very file a resume is compared against."""
-    return hashlib.sha256(json.dumps(without_inputs(cfg.to_dict())).encode()).hexdigest()
+def config_digest(cfg: ExperimentConfig | dict) -> str:
+    """SHA-256 of the resolved config (or a config dict) less its input paths
+    (`without_inputs`; their files' digests are kept beside it): `RUN/config.yaml` edited after
+    the start would otherwise be the very file a resume is compared against."""
+    config = cfg if isinstance(cfg, dict) else cfg.to_dict()
+    return _sha256_json(without_inputs(config))
+
+
+def _sha256_json(value) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
 
 
 def upgrade_config_digest(out: Path, cfg: ExperimentConfig) -> None:
@@ -303,11 +313,9 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume")
     # (a run started before the digest left the input paths out: the whole config's, with the
     # paths as the run recorded them, relative ones included; and the digest of config.yaml as
     # written, where a later jirl reads it with settings added since, which change `cfg`'s)
-    legacy = hashlib.sha256(json.dumps(cfg.to_dict()).encode()).hexdigest()
-    accepted = [{"sha256": config_digest(cfg)}, {"sha256": legacy}]
+    accepted = [{"sha256": config_digest(cfg)}, {"sha256": _sha256_json(cfg.to_dict())}]
     try:
-        written = without_inputs(load_yaml((out / "config.yaml").read_text()))
-        accepted.append({"sha256": hashlib.sha256(json.dumps(written).encode()).hexdigest()})
+        accepted.append({"sha256": config_digest(load_yaml((out / "config.yaml").read_text()))})
     except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
         pass  # no readable config.yaml: `cfg`'s digests alone
     if "config" in started and started["config"] not in accepted:
@@ -366,7 +374,7 @@ def train(
         saved = read_run_config(
             out, "no readable config.yaml to resume; pass --overwrite instead to start again"
         )
-        saved = as_this_version(out, saved, cfg)
+        saved, added = as_this_version(saved, type(cfg.algo_config))
         # (the sweep's key order is the order of its runs, which a dict comparison ignores;
         # input files may have moved: their contents are compared, not their paths)
         saved, given = without_inputs(saved), without_inputs(cfg.to_dict())
@@ -377,6 +385,7 @@ def train(
                 f"{out / 'config.yaml'} and no other settings, or pass --overwrite to start again"
             )
         check_inputs_unchanged(out, cfg)
+        warn_added_settings(out, added, "resumes")
     cfg = absolute_inputs(cfg)
     # Every input is checked (data loaded, algorithm built, the state's size against the
     # devices' memory) before the directory is touched.

@@ -226,8 +226,7 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     out = Path(out)
     check_below_working_dir(out)
     for kind, what in (("new-", "a part of a new"), ("old-", "the old")):
-        pattern = glob.escape(temporary_prefix(out.name) + kind) + "*"
-        for left in sorted(out.parent.glob(pattern)) if out.parent.is_dir() else ():
+        for left in leftovers(out, kind):
             warnings.warn(
                 f"{left} holds {what} {out.name} that a write killed half way left; "
                 "delete it unless a jirl process is writing it now",
@@ -343,8 +342,14 @@ class Aside:
 def stranded_asides(out: str | os.PathLike) -> list[Path]:
     """Runs an earlier `--overwrite` of `out` set aside and could not finish with (the process
     was killed): `.NAME.old-*` siblings of `out`."""
+    return leftovers(out, "old-")
+
+
+def leftovers(out: str | os.PathLike, kind: str) -> list[Path]:
+    """The `.NAME.<kind>*` siblings of `out` (`kind`: "old-" for an old directory set aside,
+    "new-" for a new one being filled), which a killed replacement of `out` leaves."""
     out = Path(out)
-    pattern = glob.escape(temporary_prefix(out.name) + "old-") + "*"
+    pattern = glob.escape(temporary_prefix(out.name) + kind) + "*"
     return sorted(out.parent.glob(pattern)) if out.parent.is_dir() else []
 
 

@@ -40,7 +40,14 @@ from jirl.config import (
 )
 from jirl.errors import ConfigError
 from jirl.evaluation import episode_returns, normalized_score
-from jirl.experiment import check_inputs_unchanged, make_env, prepare, read_run_config
+from jirl.experiment import (
+    added_settings,
+    check_inputs_unchanged,
+    make_env,
+    prepare,
+    read_run_config,
+    warn_added_settings,
+)
 from jirl.files import atomic_write_text, check_out_dir, write_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
@@ -140,6 +147,7 @@ def retrain(
             f"setting, trained without --sweep"
         )
     check_inputs_unchanged(run_dir, cfg, to="retrain")  # scored against the run's own expert
+    warn_added_settings(run_dir, added_settings(data, cfg.to_dict()), "is retrained")
     updates = cfg.updates if updates is None else updates
     eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
     base = dataclasses.asdict(cfg.algo_config.ppo_config)

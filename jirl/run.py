@@ -504,7 +504,8 @@ def _restore(
     except _DoesNotFit as e:
         raise ConfigError(
             f"{path} does not fit this config ({e}): it was written by a run of another "
-            "config; use the config.yaml it was run with"
+            "config or another version of jirl; use the config.yaml it was run with, and that "
+            "version"
         ) from None
     except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:  # cut short, not ours
         raise ConfigError(

@@ -1297,9 +1297,7 @@ def test_a_run_of_an_older_jirl_resumes_with_the_settings_added_since(
     2026-12-04) was refused on --resume, even with --config RUN/config.yaml as the message
     said: its saved config lacks the key, and its digest is of that config. It resumes with
     the setting's default, named in a warning."""
-    import hashlib
-
-    from jirl.experiment import without_inputs
+    from jirl.experiment import config_digest
 
     run = tmp_path / "run"
     demos = str(cartpole_expert / "demos.npz")
@@ -1310,7 +1308,7 @@ def test_a_run_of_an_older_jirl_resumes_with_the_settings_added_since(
     del config["bc"]["l2_coef"], config["eval_episodes"]  # as an older jirl wrote it
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     inputs = json.loads((run / "inputs.json").read_text())
-    digest = hashlib.sha256(json.dumps(without_inputs(config)).encode()).hexdigest()
+    digest = config_digest(config)  # as an older jirl recorded it: of the config it wrote
     (run / "inputs.json").write_text(json.dumps({**inputs, "config": {"sha256": digest}}))
     resume = ["train", "bc", "--config", str(run / "config.yaml"), "--out", str(run)]
     (run / "summary.json").unlink()

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 
 import jax
 import jax.numpy as jnp
@@ -146,6 +146,14 @@ class GeneratorConfig:
             _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
         except ConfigError as e:
             raise ConfigError(re.sub(r"\b(ppo|trpo)\.", "", str(e))) from None
+        by_name = {f.name: f for f in fields(self)}
+        for name, why in self.never_read().items():
+            field = by_name[name]
+            default = field.default if field.default is not MISSING else field.default_factory()
+            require(
+                getattr(self, name) == default,
+                f"{name} is not read ({why}); drop it, or leave it at {default}",
+            )
 
     def unread_fields(self) -> dict[str, str]:
         """`{field: why}` for the fields these settings never read (a sweep of one would run the
@@ -304,12 +312,6 @@ class AdversarialConfig(GeneratorConfig):
             self.reward_map in REWARD_MAPS,
             f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
         )
-        defaults = {f.name: f.default for f in fields(self)}
-        for name, why in self.never_read().items():
-            require(
-                getattr(self, name) == defaults[name],
-                f"{name} is not read ({why}); drop it, or leave it at {defaults[name]}",
-            )
         require(
             len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
             f"disc_hidden must list positive layer widths, got {list(self.disc_hidden)}",
