@@ -32,6 +32,7 @@ from jirl.errors import ConfigError, DataError
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import (
     OUTPUT_NAMES,
+    RUN_NAMES,
     Aside,
     atomic_write_text,
     check_out_dir,
@@ -348,7 +349,9 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
             )
     else:
         hint = "pass --resume to continue it or --overwrite to replace it"
-        check_out_dir(out, overwrite, inputs, exists_hint=hint)
+        check_out_dir(
+            out, overwrite, inputs, exists_hint=hint, names=RUN_NAMES, command="jirl train"
+        )
 
 
 def train(

@@ -14,7 +14,7 @@ from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_ya
 from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_return
-from jirl.files import atomic_write_text, check_out_dir, write_dir
+from jirl.files import EXPERT_NAMES, atomic_write_text, check_out_dir, write_dir
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -104,7 +104,7 @@ def train_expert(
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
     out = Path(out)
-    check_out_dir(out, overwrite)
+    check_out_dir(out, overwrite, names=EXPERT_NAMES, command="jirl expert")
     env = make_env(cfg)
     algo = ppo.make(cfg.algo_config, env)
     callbacks = (

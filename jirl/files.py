@@ -86,24 +86,28 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, text.encode())
 
 
-#: the names jirl writes at the top of its output directories (a run, a tabular run, a
-#: retrained run, an expert, a quickstart): `--overwrite` replaces only a directory that holds
-#: nothing else (bar `atomic_write`'s temporaries of them, `.summary.json.x1y2`).
-OUTPUT_NAMES = frozenset(
+#: the names each command writes at the top of its output directory: `--overwrite` replaces
+#: only a directory that holds nothing else (bar `atomic_write`'s temporaries of them,
+#: `.summary.json.x1y2`), so never someone's files, nor another command's output (`jirl
+#: expert --overwrite` replaced a training run, checkpoint and all, or a whole quickstart)
+RUN_NAMES = frozenset(
     {
         *("config.yaml", "inputs.json", "metrics.jsonl", "summary.json", "checkpoint"),
-        *("tensorboard", "curves.png", "reward.png", "quickstart.json", "bc", "gail"),
-        *("expert.msgpack", "expert.json", "demos.npz", "expert"),
+        *("tensorboard", "curves.png", "reward.png"),
     }
 )
+EXPERT_NAMES = frozenset({"expert.msgpack", "expert.json", "demos.npz", "summary.json"})
+RETRAIN_NAMES = frozenset({"config.yaml", "summary.json"})
+QUICKSTART_NAMES = frozenset({"quickstart.json", "curves.png", "bc", "gail", "expert"})
+#: every name any command writes (the temporaries a kill left are told by these)
+OUTPUT_NAMES = RUN_NAMES | EXPERT_NAMES | RETRAIN_NAMES | QUICKSTART_NAMES
 
 
-def foreign_entries(out: str | os.PathLike) -> list[str]:
-    """The sorted names at the top of the directory `out` that jirl does not write there
-    (`OUTPUT_NAMES`): someone else's files, which `--overwrite` must not delete."""
+def foreign_entries(out: str | os.PathLike, names: frozenset = OUTPUT_NAMES) -> list[str]:
+    """The sorted names at the top of the directory `out` that are not among `names` (what
+    the command writes there) nor their temporaries: what `--overwrite` must not delete."""
     ours = lambda name: (
-        name in OUTPUT_NAMES
-        or any(name.startswith(temporary_prefix(known)) for known in OUTPUT_NAMES)
+        name in names or any(name.startswith(temporary_prefix(known)) for known in names)
     )
     return sorted(entry.name for entry in Path(out).iterdir() if not ours(entry.name))
 
@@ -113,12 +117,15 @@ def check_out_dir(
     overwrite: bool,
     inputs=(),
     exists_hint: str = "pass --overwrite to replace it",
+    names: frozenset = OUTPUT_NAMES,
+    command: str = "jirl",
 ) -> None:
     """Refuse an output directory that holds files unless `overwrite` (`exists_hint` says what
-    to do), and even then one that holds anything jirl does not write (`foreign_entries`:
-    someone's other files), the working directory or one above it, or one that is or holds one
-    of the `inputs` paths (None entries skipped): replacing any of them would delete what is
-    not ours to delete. Touches nothing."""
+    to do), and even then one that holds anything `command` does not write there (`names`;
+    `foreign_entries`: someone's other files, another command's output), the working
+    directory or one above it, or one that is or holds one of the `inputs` paths (None
+    entries skipped): replacing any of them would delete what is not ours to delete. Touches
+    nothing."""
     check_below_working_dir(out)
     taken = holds_files(out)
     check_writable(out)
@@ -130,14 +137,14 @@ def check_out_dir(
             f"{os.path.realpath(out)}, to replace it"
         )
     check_inputs_outside(out, inputs)
-    foreign = foreign_entries(out) if taken else []
+    foreign = foreign_entries(out, names) if taken else []
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         )
         raise ConfigError(
-            f"{out} holds files jirl did not write ({shown}), so --overwrite will not delete "
-            "it; move them out or choose another --out"
+            f"{out} holds {shown}, which {command} does not write, so --overwrite will not "
+            "delete it; move them out or choose another --out"
         )
 
 

@@ -48,7 +48,7 @@ from jirl.experiment import (
     read_run_config,
     warn_added_settings,
 )
-from jirl.files import atomic_write_text, check_out_dir, write_dir
+from jirl.files import RETRAIN_NAMES, atomic_write_text, check_out_dir, write_dir
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
@@ -138,7 +138,13 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
-    check_out_dir(out_dir, overwrite, inputs=(run_dir, data.get("demos"), data.get("expert")))
+    check_out_dir(
+        out_dir,
+        overwrite,
+        inputs=(run_dir, data.get("demos"), data.get("expert")),
+        names=RETRAIN_NAMES,
+        command="jirl retrain",
+    )
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:

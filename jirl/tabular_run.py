@@ -28,7 +28,7 @@ import numpy as np
 
 from jirl.config import MAX_SEEDS, check_seed, coerce, dump_yaml
 from jirl.errors import ConfigError
-from jirl.files import atomic_write_text, check_out_dir, write_dir
+from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir
 from jirl.plots import save_png
 from jirl.run import NonFiniteError, check_memory
 from jirl.tabular import metrics as tab_metrics
@@ -124,7 +124,7 @@ def train_tabular(
     """
     start = time.perf_counter()
     out_dir = pathlib.Path(out_dir)
-    check_out_dir(out_dir, overwrite)
+    check_out_dir(out_dir, overwrite, names=RUN_NAMES, command="jirl train")
     opts = resolve_options(algo, env, options)
     seeds, seed = _check_seed_args(seeds, seed)
     check_fits(algo, env, opts, seeds)

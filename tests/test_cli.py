@@ -979,7 +979,7 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
     argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(other)]
     code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
     one_line_error(code, err)
-    assert "holds files jirl did not write (notes.txt)" in err
+    assert "holds notes.txt, which jirl train does not write" in err
     assert (work / "precious.txt").read_text() == "keep me" and (other / "notes.txt").exists()
     # a name jirl writes is not enough: a project whose config.yaml sits beside its sources
     project = work / "project"
@@ -988,7 +988,16 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
     argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(project)]
     code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
     one_line_error(code, err)
-    assert "holds files jirl did not write (src)" in err and (project / "src").is_dir()
+    assert "holds src, which jirl train does not write" in err and (project / "src").is_dir()
+    # another command's output is not this one's to replace: an expert over a training run
+    # (its checkpoint and all) or over a quickstart was allowed, as all were jirl's names
+    run = work / "run"
+    code, _, err = run_cli(capsys, *argv[:-1], str(run), "--updates", "1", "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "expert", "--env", "cartpole", "--out", str(run), "--overwrite")
+    one_line_error(code, err)
+    assert "which jirl expert does not write, so --overwrite will not delete it" in err
+    assert (run / "checkpoint").is_dir()
 
 
 def test_an_unwritable_out_is_a_one_line_error(capsys, tmp_path, cartpole_expert):
