@@ -62,10 +62,16 @@ def make_env(cfg: ExperimentConfig) -> Env:
     return envs.make(cfg.env, horizon=cfg.horizon, fixed_horizon=cfg.fixed_horizon, **options)
 
 
+def random_returns(env: Env, key: jax.Array, episodes: int = 64) -> np.ndarray:
+    """Returns `[episodes]` of a uniformly random policy, whose mean is the 0 of the
+    normalized score (`random_return`)."""
+    fn = jax.jit(lambda k: episode_returns(env, random_act_fn(env), k, episodes))
+    return np.asarray(fn(key), np.float64)
+
+
 def random_return(env: Env, key: jax.Array, episodes: int = 64) -> float:
     """Mean return of a uniformly random policy (the 0 of the normalized score)."""
-    fn = jax.jit(lambda k: episode_returns(env, random_act_fn(env), k, episodes))
-    return float(fn(key).mean())
+    return float(random_returns(env, key, episodes).mean())
 
 
 class Prepared(NamedTuple):

@@ -577,14 +577,15 @@ def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, 
     demonstration episodes end in a termination (a fall, on CartPole and the Brax robots), and
     a warning when even the kept seed falls in most of its evaluation episodes."""
     out = tmp_path / "expert"
-    argv = ["expert", "--env", "cartpole", "--out", str(out), "--seeds", "2", "--updates", "2"]
+    # (8 updates: clear of the random policy, as the expert must be, and falling still)
+    argv = ["expert", "--env", "cartpole", "--out", str(out), "--seeds", "2", "--updates", "8"]
     code, printed, err = run_cli(capsys, *argv, "--episodes", "2", "--set", "ppo.num_envs=4")
     assert code == 0, err
     for name in ("expert.msgpack", "expert.json", "demos.npz", "summary.json"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     demos = data.load(out / "demos.npz").trajectories
-    assert summary["demo_terminated"] == int(demos.terminated.sum()) == 2  # 2 updates: it falls
+    assert summary["demo_terminated"] == int(demos.terminated.sum()) == 2  # 8 updates: it falls
     assert f"2 demos ({summary['demo_terminated']} end in a termination)" in printed
     assert summary["terminal_failure"] is True
     assert summary["seed_terminated"] == [1.0, 1.0]

@@ -8,7 +8,7 @@ import pytest
 from jirl import envs
 from jirl.errors import RunError
 from jirl.evaluation import episode_outcomes, random_act_fn
-from jirl.expert_run import MAX_FALL_RATE, choose_seed
+from jirl.expert_run import MAX_FALL_RATE, check_beats_random, choose_seed
 
 
 def _upright(obs, key):
@@ -82,3 +82,17 @@ def test_choose_seed_prefers_the_best_seed_that_stays_up():
     assert choose_seed(np.array([100.0, np.nan, 50.0]), np.zeros(3), terminal_failure=True) == 0
     with pytest.raises(RunError, match="every expert seed's evaluation return is NaN"):
         choose_seed(np.array([np.nan, np.inf]), np.zeros(2), terminal_failure=True)
+
+
+def test_an_expert_must_beat_the_random_policy_by_more_than_noise():
+    """A policy trained at a learning rate of 1e-12 was kept as an expert when its 64
+    episodes' mean beat the random policy's by chance (24.2 against 22.9 on cartpole), and
+    every score normalized by it was noise (BC −2.60 in a quickstart that reused it)."""
+    rng = np.random.default_rng(0)
+    random = rng.normal(22.9, 12.0, 64)
+    with pytest.raises(RunError, match=r"does not beat the random policy's \(.*\) by 3 standard"):
+        check_beats_random(random + 1.3, random[::-1].copy())  # the same spread, 1.3 above
+    with pytest.raises(RunError, match="does not beat"):  # mountaincar: -200 both, every time
+        check_beats_random(np.full(64, -200.0), np.full(64, -200.0))
+    check_beats_random(np.full(64, 500.0), random)  # a clear expert
+    check_beats_random(random + 10.0, random)  # 10 above, where the standard error is about 2
