@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
         raise ConfigError(f"{path}: not a jirl metrics file (rows with unlike keys)")
     try:
         return {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:  # (an integer no float holds)
         raise ConfigError(f"{path}: not a jirl metrics file ({e})") from None
 
 
@@ -65,10 +66,11 @@ def _config_sweep(run_dir: Path) -> list[dict] | None:
     return [{"setting": setting} for setting in sweep_settings(grid)]
 
 
-def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
-    """Curves of a run: one over all seeds, or one per setting of a sweep (its summary.json
-    lists the settings; each owns `runs / settings` consecutive columns). A sweep still
-    running, or cut short, has no summary: its config.yaml's grid gives the same settings."""
+def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
+    """Curves of a run, `(legend label, columns)`: one over all seeds, named `label`, or one
+    per setting of a sweep (its summary.json lists the settings; each owns `runs / settings`
+    consecutive columns). A sweep still running, or cut short, has no summary: its
+    config.yaml's grid gives the same settings."""
     summary = run_dir / "summary.json"
     settings = read_summary(summary).get("sweep") if summary.is_file() else _config_sweep(run_dir)
     if settings and not (
@@ -78,11 +80,11 @@ def _groups(run_dir: Path, runs: int) -> list[tuple[str, slice]]:
     ):
         raise ConfigError(f"{summary}: 'sweep' is not a list of settings; rerun the sweep")
     if not settings or runs % len(settings):
-        return [(run_dir.name, slice(None))]
+        return [(label, slice(None))]
     seeds = runs // len(settings)
     return [
         (
-            f"{run_dir.name} {setting_name(s['setting'])}",
+            f"{label} {setting_name(s['setting'])}",
             slice(i * seeds, (i + 1) * seeds),
         )
         for i, s in enumerate(settings)
@@ -104,17 +106,32 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    run_dirs = [Path(r) for r in run_dirs]
+    names = [r.name for r in run_dirs]  # the legend's; the path where two runs share a name
+    label = {r: r.name if names.count(r.name) == 1 else str(r) for r in run_dirs}
     panels: dict[tuple[str, str], list] = {}
-    for run_dir in map(Path, run_dirs):
+    for run_dir in run_dirs:
         m = read_metrics(run_dir)
         name = metric or next((k for k in PREFERRED if k in m), None)
         if name is None and metric is None:
             skip = ("step", "env_steps", "wall_time")
             name = next((k for k in sorted(m) if k not in skip), None)
-        if name is None or name not in m:
+        if name is None:
+            raise ConfigError(f"{run_dir}: its metrics.jsonl logs no metric to plot")
+        if name not in m:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
         if m[name].size == 0:
             raise ConfigError(f"{run_dir}: metric '{name}' holds no values; plot another")
+        if not np.isfinite(m[name]).any():
+            raise ConfigError(f"{run_dir}: metric '{name}' is NaN or infinite throughout")
+        finite = np.isfinite(m[name].reshape(len(m[name]), -1))
+        if not finite.all():  # left out where they are: one seed no longer blanks the curve
+            warnings.warn(
+                f"{run_dir}: '{name}' is NaN or infinite at some update in "
+                f"{(~finite).any(0).sum()} of its {finite.shape[1]} runs; the curve shows the "
+                "others there",
+                stacklevel=2,
+            )
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
         axis = "env steps" if by_steps else "update"
@@ -122,9 +139,15 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, ((name, axis), curves) in zip(axes[0], panels.items(), strict=True):
         for run_dir, x, y in curves:
-            for label, cols in _groups(run_dir, y.shape[1]):
-                ax.plot(x, y[:, cols].mean(1), label=label)
-                ax.fill_between(x, y[:, cols].min(1), y[:, cols].max(1), alpha=0.2)
+            y = np.where(np.isfinite(y), y, np.nan)  # an infinite point is a missing one
+            for curve, cols in _groups(run_dir, y.shape[1], label[run_dir]):
+                with warnings.catch_warnings():  # (an update where every run is NaN: a gap)
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(y[:, cols], 1)
+                    low, high = np.nanmin(y[:, cols], 1), np.nanmax(y[:, cols], 1)
+                # a run of one or two updates draws its points, not an empty panel
+                ax.plot(x, mean, label=curve, marker="o" if len(x) < 3 else None)
+                ax.fill_between(x, low, high, alpha=0.2)
         ax.set_ylabel(name)
         ax.set_xlabel(axis)
         ax.legend()

@@ -8,6 +8,7 @@ import sys
 import warnings
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 import yaml
 
@@ -659,6 +660,7 @@ def test_plot_out_must_name_a_png_file(capsys, tmp_path, name):
         ["[1]"],
         ['{"step": 1, "a": ["abc"]}'],
         ['{"step": 1, "wall_time": "abc", "a": [1]}'],
+        ['{"step": 1, "a": [' + "1" * 400 + "]}"],  # no float holds it: a traceback before
     ],
 )
 def test_plot_refuses_a_metrics_file_that_is_not_jirls(capsys, tmp_path, rows):
@@ -673,6 +675,35 @@ def test_plot_refuses_a_metric_without_values(capsys, tmp_path):
     code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
     one_line_error(code, err)
     assert "metric 'episode_return' holds no values" in err
+
+
+def test_plot_draws_the_finite_runs_and_refuses_a_metric_with_none(capsys, tmp_path, monkeypatch):
+    """One NaN seed blanked the whole curve (its mean, min and max), exit 0; a metric NaN
+    throughout drew an empty panel; a run of one update drew nothing (a line needs two
+    points); two runs named alike shared one legend label; a file of no metric said "no
+    metric 'None'"."""
+    import jirl.plots
+
+    drawn = []
+    monkeypatch.setattr(jirl.plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    (tmp_path / "x").mkdir(), (tmp_path / "y").mkdir()
+    rows = [f'{{"step": {i}, "env_steps": {8 * i}, "a": [NaN, {i}.0]}}' for i in (1, 2, 3)]
+    nan_seed = write_metrics(tmp_path / "x" / "run", rows)
+    single = write_metrics(tmp_path / "y" / "run", ['{"step": 1, "env_steps": 8, "a": [2.0]}'])
+    with pytest.warns(UserWarning, match="'a' is NaN or infinite at some update in 1 of its 2"):
+        jirl.plots.plot_runs([nan_seed, single], tmp_path / "c.png")
+    lines = drawn[0].axes[0].lines
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 2.0, 3.0])  # the finite seed
+    assert lines[1].get_marker() == "o" and len(lines[1].get_ydata()) == 1
+    assert [line.get_label() for line in lines] == [str(nan_seed), str(single)]
+    all_nan = write_metrics(tmp_path / "z", ['{"step": 1, "a": [NaN]}', '{"step": 2, "a": [NaN]}'])
+    code, _, err = run_cli(capsys, "plot", str(all_nan), "--out", str(tmp_path / "d.png"))
+    one_line_error(code, err)
+    assert "metric 'a' is NaN or infinite throughout" in err
+    bare = write_metrics(tmp_path / "w", ['{"step": 1, "env_steps": 8, "wall_time": 1.0}'])
+    code, _, err = run_cli(capsys, "plot", str(bare), "--out", str(tmp_path / "e.png"))
+    one_line_error(code, err)
+    assert "its metrics.jsonl logs no metric to plot" in err
 
 
 @pytest.mark.parametrize(

@@ -327,8 +327,8 @@ def test_plot_groups_a_sweep_still_running_by_its_config(tmp_path):
     run = tmp_path / "sweep"
     run.mkdir()
     (run / "config.yaml").write_text("algo: bc\nsweep:\n  learning_rate: [0.1, 0.2]\n")
-    groups = _groups(run, 4)
+    groups = _groups(run, 4, "sweep")
     assert [cols for _, cols in groups] == [slice(0, 2), slice(2, 4)]
     assert "0.1" in groups[0][0] and "0.2" in groups[1][0]
     (run / "config.yaml").write_text("algo: bc\n")  # no sweep: one curve
-    assert _groups(run, 4) == [("sweep", slice(None))]
+    assert _groups(run, 4, "sweep") == [("sweep", slice(None))]
