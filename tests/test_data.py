@@ -410,8 +410,14 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
     good = json.loads((cartpole_expert / "expert.json").read_text())
     with pytest.raises(DataError, match="malformed expert header"):
         experts.load(fresh(meta="{not json"), cartpole)
-    with pytest.raises(DataError, match="'format_version' must be"):
-        experts.load(fresh(meta=json.dumps({**good, "format_version": 99})), cartpole)
+    for version in (99, True, 1.0):  # True == 1 and 1.0 == 1 were read as version 1
+        with pytest.raises(DataError, match="'format_version' must be"):
+            experts.load(fresh(meta=json.dumps({**good, "format_version": version})), cartpole)
+    # a layer a trillion wide: refused for not fitting the parameters, not allocated first
+    # (out of device memory, exit 1, as if the run had failed)
+    wide = {**good, "ppo": {**good["ppo"], "hidden": [10**12]}}
+    with pytest.raises(DataError, match="does not fit .*expert.json's network"):
+        experts.load(fresh(meta=json.dumps(wide)), cartpole)
     with pytest.raises(DataError, match="expert is for 'cartpole', the env is 'acrobot'"):
         experts.load(fresh(), envs.make("acrobot"))
     with pytest.raises(DataError, match="cannot restore expert parameters"):

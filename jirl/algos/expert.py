@@ -139,7 +139,7 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
             f"({random_return}), so no score can be normalized: train the expert again "
             "(jirl expert)"
         )
-    if meta.get("format_version") != EXPERT_FORMAT:
+    if type(meta.get("format_version")) is not int or meta["format_version"] != EXPERT_FORMAT:
         raise DataError(f"{meta_path}: field 'format_version' must be {EXPERT_FORMAT}")
     if meta.get("env") != env.name:
         raise DataError(f"{meta_path}: expert is for '{meta.get('env')}', the env is '{env.name}'")
@@ -150,8 +150,8 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
     if mismatch:
         raise DataError(f"{meta_path}: field 'horizon': {mismatch}")
     policy = Policy.of(env.spec, config)
-    template = {
-        "params": policy.init(jax.random.PRNGKey(0)),
+    template = {  # shapes only: a header's layer widths are not allocated before they are checked
+        "params": jax.eval_shape(policy.init, jax.random.PRNGKey(0)),
         "normalizer": Normalizer.create(env.spec.obs_shape),
     }
     try:
