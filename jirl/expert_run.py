@@ -30,8 +30,9 @@ EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
 
 def with_annealing(data: dict) -> dict:
     """An expert's raw config with PPO's learning rate decayed to 0 over the run's updates
-    unless `ppo.anneal_updates` is set (measured on cartpole, 4 seeds: returns 500, 486, 291,
-    500 with annealing; 238, 119, 500, 176 without). The keys of learners from data (`demos`,
+    unless `ppo.anneal_updates` is set (measured on cartpole, 4 seeds, on an earlier session's
+    CPU: returns 500, 486, 291, 500 with annealing; 238, 119, 500, 176 without; the figures
+    move with the machine's rounding). The keys of learners from data (`demos`,
     `expert`, `num_demos`) and a `sweep` are refused."""
     unused = [k for k in ("demos", "expert", "num_demos", "sweep") if data.get(k) is not None]
     if unused:  # an expert learns from the true reward alone, one setting at a time

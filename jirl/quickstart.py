@@ -24,7 +24,8 @@ DEMO_EPISODES = 10
 
 
 def _expert_dir(out: Path, *, progress: bool) -> Path:
-    """`out/expert`, trained unless it already holds a valid cartpole expert and demos."""
+    """`out/expert`: reused where it holds demos (an expert there that does not load is
+    refused: remove it), trained (replacing what is there) where it holds none."""
     from jirl.algos import expert as experts
 
     expert_dir = out / "expert"
