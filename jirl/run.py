@@ -642,13 +642,13 @@ def run(
             "algo.update returned no metrics; return at least one (its loss, say): the logs "
             "and the NaN guard read them"
         )
+    compile_seconds = time.perf_counter() - t0
     if resuming:
         if program is not None:
             check_metric_names(ckpt, saved, program.out_info[1])
         for callback in callbacks:  # (after the check: a refused resume rewrites no log)
             if hasattr(callback, "resumed"):
                 callback.resumed(done, saved)
-    compile_seconds = time.perf_counter() - t0
     wall = 0.0
     chunks_run = 0
 
