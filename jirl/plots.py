@@ -122,9 +122,10 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
             raise ConfigError(f"{run_dir}: no metric '{metric}'; it has {sorted(m)}")
         if m[name].size == 0:
             raise ConfigError(f"{run_dir}: metric '{name}' holds no values; plot another")
-        if not np.isfinite(m[name]).any():
+        values = m[name].reshape(len(m[name]), -1)  # [updates, runs]
+        finite = np.isfinite(values)
+        if not finite.any():
             raise ConfigError(f"{run_dir}: metric '{name}' is NaN or infinite throughout")
-        finite = np.isfinite(m[name].reshape(len(m[name]), -1))
         if not finite.all():  # left out where they are: one seed no longer blanks the curve
             warnings.warn(
                 f"{run_dir}: '{name}' is NaN or infinite at some update in "
@@ -135,11 +136,11 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
         axis = "env steps" if by_steps else "update"
-        panels.setdefault((name, axis), []).append((run_dir, x, m[name].reshape(len(x), -1)))
+        y = np.where(finite, values, np.nan)  # an infinite point is a missing one
+        panels.setdefault((name, axis), []).append((run_dir, x, y))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, ((name, axis), curves) in zip(axes[0], panels.items(), strict=True):
         for run_dir, x, y in curves:
-            y = np.where(np.isfinite(y), y, np.nan)  # an infinite point is a missing one
             for curve, cols in _groups(run_dir, y.shape[1], label[run_dir]):
                 with warnings.catch_warnings():  # (an update where every run is NaN: a gap)
                     warnings.simplefilter("ignore", RuntimeWarning)
