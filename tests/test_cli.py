@@ -557,20 +557,23 @@ def test_tabular_train_refuses_the_sampling_flags(capsys, tmp_path, flags):
 
 
 def test_a_brax_env_error_is_one_line_too(tmp_path, cartpole_expert):
-    """MuJoCo's warp notice and Brax's maintenance warning do not reach the user: the command
-    runs in a fresh process, where Brax is imported for the first time (in this one, an earlier
-    test may have imported it already, and its notices with it)."""
+    """MuJoCo's warp notice, Brax's maintenance warning and the MuJoCo compiler's warning on
+    Brax's halfcheetah model (a deprecated attribute: a line on stdout and a MUJOCO_LOG.TXT in
+    the working directory) do not reach the user: the command runs in a fresh process, where
+    Brax is imported for the first time (in this one, an earlier test may have imported it
+    already, and its notices with it)."""
     import subprocess
     import sys
 
     demos = str(cartpole_expert / "demos.npz")
     proc = subprocess.run(
         [sys.executable, "-c", "import sys; from jirl.cli import console; sys.exit(console())",
-         "train", "gail", "--env", "hopper", "--demos", demos, "--out", str(tmp_path / "r")],
-        capture_output=True, text=True, timeout=600,
+         "train", "gail", "--env", "halfcheetah", "--demos", demos, "--out", "r"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     one_line_error(proc.returncode, proc.stderr)
-    assert "'cartpole', but the environment is 'hopper'" in proc.stderr and proc.stdout == ""
+    assert "'cartpole', but the environment is 'halfcheetah'" in proc.stderr
+    assert proc.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def test_expert_command_writes_the_expert_demos_and_counts_terminations(capsys, tmp_path):

@@ -37,15 +37,23 @@ BACKENDS = ("generalized", "positional", "spring", "mjx")
 def make_brax(
     name: str, horizon: int | None = None, fixed_horizon: bool = False, backend: str = "generalized"
 ) -> Env:
-    # Quiet two notices that are not the user's business: MuJoCo's "Failed to import warp"
-    # (printed on stdout at import; warp is MJX's optional GPU engine, unused here) and Brax's
-    # "not actively being maintained" UserWarning (raised at every model load). Without this,
-    # a one-line CLI error on a Brax env comes with three more lines.
+    # Quiet three notices that are not the user's business: MuJoCo's "Failed to import warp"
+    # (printed on stdout at import; warp is MJX's optional GPU engine, unused here), Brax's
+    # "not actively being maintained" UserWarning (raised at every model load), and the MuJoCo
+    # compiler's warnings on Brax's own model files (halfcheetah's deprecated `settotalmass`:
+    # a line on stdout and a MUJOCO_LOG.TXT left in the working directory). Without this, a
+    # one-line CLI error on a Brax env comes with three more lines.
     with contextlib.redirect_stdout(io.StringIO()):
+        import mujoco
         from brax import envs as brax_envs
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Brax System", UserWarning)
-        benv = brax_envs.get_environment(BRAX[name], backend=backend)
+    previous = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(lambda message: None)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Brax System", UserWarning)
+            benv = brax_envs.get_environment(BRAX[name], backend=backend)
+    finally:
+        mujoco.set_mju_user_warning(previous)
     horizon = 1000 if horizon is None else int(horizon)
     # The observation's width from an abstract reset: Brax's own `observation_size` runs
     # `reset` eagerly, op by op, compiling each (about 600 programs: 19 s for hopper on a
