@@ -437,9 +437,10 @@ def cmd_expert(args) -> int:
     fall_rate = result["seed_terminated"][result["best_seed"]]
     if result["terminal_failure"] and fall_rate > MAX_FALL_RATE:
         warnings.warn(  # printed as the command's other warnings, "jirl: warning: ..."
-            f"every seed falls in more than {MAX_FALL_RATE:.0%} of its evaluation episodes "
-            f"(the kept one in {fall_rate:.0%}); an expert that falls teaches falling: train "
-            "longer, with more seeds or a larger ppo.gamma (README, Known issues)",
+            f"every seed with a finite return falls in more than {MAX_FALL_RATE:.0%} of its "
+            f"evaluation episodes (the kept one in {fall_rate:.0%}); an expert that falls "
+            "teaches falling: train longer, with more seeds or a larger ppo.gamma (README, Known "
+            "issues)",
             stacklevel=1,
         )
     return 0
