@@ -477,7 +477,7 @@ def value_iteration(
 ) -> Plan:
     """Hard (Bellman optimality) value iteration; the policy is greedy one-hot (ties within
     `TIE_TOLERANCE`, relative to the reward's scale). See the soft version."""
-    unit = _reward_unit(state_action_reward(mdp, reward))
+    unit = _reward_unit(jnp.asarray(reward))  # (the same for [S] as broadcast to [S, A])
     backup = functools.partial(_hard_backup, unit=unit)
     return _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations, unit)
 
