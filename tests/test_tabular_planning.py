@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jirl.tabular import mdp as mdp_lib
-from jirl.tabular import planning
+from jirl.tabular import metrics, planning
 
 NUM_STATES, NUM_ACTIONS, BRANCHING, HORIZON, DISCOUNT = 7, 3, 3, 6, 0.8
 
@@ -194,16 +194,25 @@ def test_policy_evaluation_matches_reference(fmt, horizon):
 
 @pytest.mark.parametrize("fmt", ["dense", "sparse", "sparse_band", "grid"])
 def test_one_pass_feature_expectations_match_visitation(fmt):
+    """State-action features φ(s, a) `[S, A, F]`, and state features f(s) `[S, F]` (a state
+    reward's, never broadcast over actions) counted as their broadcast would be."""
     mdp = random_mdp(fmt)
     reward = random_reward(mdp, True)
     feats = jax.random.normal(jax.random.PRNGKey(5), (mdp.num_states, mdp.num_actions, 4))
-    counts, log_z = planning.soft_expected_features(
-        mdp, reward, feats, horizon=HORIZON, discount=0.9
-    )
+    state_feats = feats[:, 0]
     plan = planning.soft_value_iteration(mdp, reward, horizon=HORIZON, discount=0.9)
     vis = planning.visitation(mdp, plan.policy, discount=0.9)
-    np.testing.assert_allclose(counts, jnp.einsum("sa,saf->f", vis.state_action, feats), atol=1e-5)
-    np.testing.assert_allclose(log_z, mdp.initial @ plan.values[0], atol=1e-5)
+    broadcast = jnp.broadcast_to(state_feats[:, None], feats.shape)
+    for phi, want in ((feats, feats), (state_feats, broadcast)):
+        counts, log_z = planning.soft_expected_features(
+            mdp, reward, phi, horizon=HORIZON, discount=0.9
+        )
+        expected = jnp.einsum("sa,saf->f", vis.state_action, want)
+        np.testing.assert_allclose(counts, expected, atol=1e-5)
+        np.testing.assert_allclose(
+            metrics.feature_counts(vis.state_action, phi), expected, atol=1e-5
+        )
+        np.testing.assert_allclose(log_z, mdp.initial @ plan.values[0], atol=1e-5)
 
 
 def test_log_partition_gradient_is_visitation():

@@ -86,10 +86,14 @@ class MaxEntResult:
 
 
 def reward_features(mdp: TabularMDP, causal: bool) -> Array:
-    """φ(s, a) `[S, A, F']` for a state reward (`causal=False`) or a state-action reward."""
+    """The reward's features: the state features f(s) `[S, F]` for a state reward
+    (`causal=False`; never broadcast over actions, which took S·A·F floats three times over in
+    the compiled gradient), or φ(s, a) = f(s) ⊗ e_a `[S, A, F·A]` for a state-action reward."""
     if mdp.features is None:
         raise ValueError("MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
-    return state_action_features(mdp.features, mdp.num_actions, per_action=causal)
+    if not causal:
+        return mdp.features
+    return state_action_features(mdp.features, mdp.num_actions, per_action=True)
 
 
 def maxent_gradient(
@@ -106,13 +110,13 @@ def maxent_gradient(
 
     Args:
       weights: [F] reward weights θ.
-      features: [S, A, F] φ(s, a).
+      features: [S, F] f(s) (a state reward) or [S, A, F] φ(s, a).
       demo_counts: [F] μ_E, the demos' mean discounted feature counts.
     Returns:
       (gradient [F] to *ascend*, dual objective θ·μ_E − initial·V_0 []).
     """
-    chex.assert_rank([weights, features, demo_counts], [1, 3, 1])
-    reward = features @ weights  # [S, A]
+    chex.assert_rank([weights, features, demo_counts], [1, {2, 3}, 1])
+    reward = features @ weights  # [S] or [S, A]
     if one_pass:
         if horizon is None:
             raise ValueError(
@@ -177,7 +181,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
     ).policy
     return MaxEntResult(
         weights=weights,
-        reward=reward if config.causal else reward[:, 0],
+        reward=reward,
         policy=policy,
         metrics=metrics,
     )

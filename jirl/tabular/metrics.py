@@ -150,8 +150,11 @@ def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discou
 
 
 def feature_counts(state_action_visitation: Array, features: Array) -> Array:
-    """μ = Σ_{s, a} ρ(s, a) φ(s, a). `ρ: [S, A]`, `φ: [S, A, F]` -> `[F]`."""
-    chex.assert_rank([state_action_visitation, features], [2, 3])
+    """μ = Σ_{s, a} ρ(s, a) φ(s, a). `ρ: [S, A]`, `φ: [S, A, F]` or state features `[S, F]`
+    (φ(s, a) = f(s)) -> `[F]`."""
+    chex.assert_rank([state_action_visitation, features], [2, {2, 3}])
+    if features.ndim == 2:
+        return state_action_visitation.sum(axis=1) @ features
     return jnp.einsum("sa,saf->f", state_action_visitation, features)
 
 
@@ -257,10 +260,6 @@ def feature_expectation_gap(
     for an infinite discounted one) raise `ValueError`: the gap would not vanish at the
     expert's own policy.
     """
-    if features.ndim == 2:
-        features = jnp.broadcast_to(
-            features[:, None], (mdp.num_states, mdp.num_actions, features.shape[-1])
-        )
     if horizon is None and policy.ndim == 2 and discount == 1.0:
         horizon = demos.horizon
     check_demo_horizon(demos.horizon, policy.shape[0] if policy.ndim == 3 else horizon, discount)

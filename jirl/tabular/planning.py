@@ -812,31 +812,36 @@ def soft_expected_features(
     """Expected discounted feature counts of the soft-optimal policy, in ONE backward pass.
 
     Instead of soft VI followed by a forward visitation pass, the feature counts are evaluated
-    backwards alongside the values: W_{H-1} = Σ_a π φ, W_t = Σ_a π_t (φ + γ T W_{t+1}), and
+    backwards alongside the values: W_{H-1} = Σ_a π φ, W_t = Σ_a π_t (φ + γ T W_{t+1}) (for
+    state features φ(s, a) = f(s): W_t = f + γ Σ_a π_t T W_{t+1}), and
     Σ_t γ^t D_t·φ = initial · W_0. Both V and W are propagated through T together, so T is read
     once per step instead of twice (dense MDPs are memory-bound, see benchmarks/tabular.py); it
     pays only while the number of features F is small.
 
     Args:
       reward: [S] or [S, A].
-      features: [S, A, F] state-action features φ.
+      features: [S, A, F] state-action features φ, or [S, F] state features f.
       horizon: finite horizon H.
     Returns:
       (expected feature counts [F], initial soft value initial · V_0 [] = log partition).
     """
-    chex.assert_rank(features, 3)
+    chex.assert_rank(features, {2, 3})
+    per_state = features.ndim == 2
     horizon = _check_horizon(horizon)
     r = state_action_reward(mdp, reward)
     expect = transition_operators(mdp).expect
     v_last, pi_last = _soft_backup(r)
     # Σ_a as unrolled elementwise sums: an einsum here is S batched [1, A] @ [A, F] products.
-    w_last = sum_actions(pi_last[..., None] * features)
+    w_last = features if per_state else sum_actions(pi_last[..., None] * features)
 
     def step(carry, _):
         vw = jnp.concatenate([carry[0][:, None], carry[1]], axis=1)  # [S, 1 + F]
         nxt = expect(vw)  # [S, A, 1 + F]
         v, pi = _soft_backup(r + discount * nxt[..., 0])
-        w = sum_actions(pi[..., None] * (features + discount * nxt[..., 1:]))
+        if per_state:  # (Σ_a π_t = 1)
+            w = features + discount * sum_actions(pi[..., None] * nxt[..., 1:])
+        else:
+            w = sum_actions(pi[..., None] * (features + discount * nxt[..., 1:]))
         return (v, w), None
 
     (v0, w0), _ = lax.scan(step, (v_last, w_last), None, length=horizon - 1)
