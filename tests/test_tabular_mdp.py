@@ -105,6 +105,26 @@ def test_dense_transpose_is_checked():
         mdp_lib.validate_mdp(mdp.replace(transition_t=mdp.transition_t[::-1]))
 
 
+def test_sparse_derived_tables_are_checked():
+    """The planners read the band or predecessor table, not `prob`: an MDP whose `prob` was
+    replaced after they were built is refused (it planned with the old slip: values off by 1.8
+    on a gridworld)."""
+    band = mdp_lib.gridworld(4, slip=0.1, format="sparse")
+    other = mdp_lib.gridworld(4, slip=0.9, format="sparse")
+    assert band.band_prob is not None
+    mdp_lib.validate_mdp(band)
+    with pytest.raises(ConfigError, match="band_prob do not match next_state and prob"):
+        mdp_lib.validate_mdp(band.replace(prob=other.prob))
+    kept = band.replace(band_prob=None, band_offsets=None)  # the predecessor table instead
+    pred_sa, pred_prob = mdp_lib.predecessor_table(
+        np.asarray(band.next_state), np.asarray(band.prob)
+    )
+    preds = kept.replace(pred_sa=jnp.asarray(pred_sa), pred_prob=jnp.asarray(pred_prob))
+    mdp_lib.validate_mdp(preds)
+    with pytest.raises(ConfigError, match="pred_sa/pred_prob do not match"):
+        mdp_lib.validate_mdp(preds.replace(prob=other.prob))
+
+
 def dense_t():
     t = np.full((3, 2, 3), 1.0 / 3)
     return t

@@ -227,6 +227,32 @@ def grid_mdp(
     return mdp
 
 
+def _check_derived_tables(mdp: TabularMDP) -> None:
+    """Refuse a sparse MDP whose band or predecessor table (which the planners read instead of
+    `next_state, prob`) was derived from other transitions: `mdp.replace(prob=...)` keeps the
+    old tables."""
+    next_state, prob = np.asarray(mdp.next_state), np.asarray(mdp.prob)
+    stale = []
+    if mdp.band_prob is not None:
+        offsets = band_offsets(next_state, prob)
+        if tuple(int(d) for d in offsets) != tuple(mdp.band_offsets or ()) or not np.array_equal(
+            band_table(next_state, prob, offsets), np.asarray(mdp.band_prob)
+        ):
+            stale.append("band_prob")
+    if mdp.pred_sa is not None:
+        pred_sa, pred_prob = predecessor_table(next_state, prob)
+        if not (
+            np.array_equal(pred_sa, np.asarray(mdp.pred_sa))
+            and np.array_equal(pred_prob, np.asarray(mdp.pred_prob))
+        ):
+            stale.append("pred_sa/pred_prob")
+    if stale:
+        raise ConfigError(
+            f"{' and '.join(stale)} do not match next_state and prob; rebuild the MDP with "
+            "sparse_mdp after changing its transitions"
+        )
+
+
 def _opt(x):
     return None if x is None else jnp.asarray(x, jnp.float32)
 
@@ -316,6 +342,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"[0, {num_states}); fix the successor table"
             )
         _check_distribution("prob", p, axis=2)
+        _check_derived_tables(mdp)
     else:
         if mdp.grid_shape is None or mdp.move_prob is None:
             raise ConfigError("an MDP needs transitions: dense, sparse or grid (move_prob)")
