@@ -252,8 +252,9 @@ def test_demos_must_cover_the_visitation_the_model_counts():
     # demos long enough for γ^H <= 1%: accepted
     long = metrics.sample_demos(key, mdp, jnp.full((25, 5), 0.2), 2, 44)
     maxent_irl(key, mdp, long, MaxEntConfig(horizon=None, discount=0.9, num_iterations=1))
-    with pytest.raises(ValueError, match="needs 0 <= discount < 1, got 1.0"):
-        planning.value_iteration(mdp, mdp.reward, horizon=None, discount=1.0)
+    for discount in (1.0, np.float32(1.0), jnp.float32(1.5)):  # NumPy and JAX scalars too
+        with pytest.raises(ValueError, match="needs 0 <= discount < 1, got 1.[05]"):
+            planning.value_iteration(mdp, mdp.reward, horizon=None, discount=discount)
 
 
 def test_mwal_gives_the_same_answer_in_every_transition_format():

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jirl.errors import TRACER_ERRORS
 from jirl.tabular.mdp import TabularMDP
 
 Array = jax.Array
@@ -413,7 +414,11 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm, unit
 
     Raises ValueError for a concrete discount outside [0, 1): there is no fixed point to reach
     (the loop would run `max_iterations` and return whatever it held)."""
-    if isinstance(discount, (int, float)) and not 0.0 <= discount < 1.0:
+    try:  # a Python, NumPy or concrete JAX scalar; a traced one is not checked
+        concrete = float(discount)
+    except (*TRACER_ERRORS, TypeError):
+        concrete = 0.0
+    if not 0.0 <= concrete < 1.0:
         raise ValueError(
             f"an infinite horizon (horizon=None) needs 0 <= discount < 1, got {discount}; pass "
             f"a finite horizon for an undiscounted problem"
