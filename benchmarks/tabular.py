@@ -282,6 +282,7 @@ def bench_quality(full: bool) -> dict:
                 "evd_mean": float(out["evd"].mean()),
                 "evd_per_seed": [float(x) for x in out["evd"]],
                 "random_policy_gap": float(out["random_policy_gap"][0]),
+                "expert_gap": float(out["expert_gap"]),
             }
     return {
         "size": size,
@@ -384,8 +385,11 @@ def print_quality(result: dict) -> None:
     for algo, per_n in q["evd"].items():
         cells = " | ".join(fmt(per_n[n]["evd_mean"], 3) for n in q["demo_counts"])
         print(f"| {algo} | {cells} |")
-    gap = next(iter(next(iter(q["evd"].values())).values()))["random_policy_gap"]
-    print(f"\n(value gap of the uniformly random policy: {gap:.3f})")
+    first = next(iter(next(iter(q["evd"].values())).values()))
+    gaps = f"value gap of the uniformly random policy: {first['random_policy_gap']:.3f}"
+    if "expert_gap" in first:  # (a file from before it was recorded holds none)
+        gaps += f"; of the soft expert that gave the demonstrations: {first['expert_gap']:.3f}"
+    print(f"\n({gaps})")
 
 
 #: section name -> `bench(full) -> rows`, in the report's order.

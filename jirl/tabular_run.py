@@ -7,13 +7,15 @@ shared), and writes the run directory:
     config.yaml    algo, env, seeds, seed and the resolved options (feed it back as --config)
     metrics.jsonl  one line per logged iteration: {"step": i, metric: [per seed], ...}
     summary.json   algo, env, seeds, evd {mean, per_seed}, reward_correlation {mean, per_seed},
-                   random_policy_gap, wall_seconds, compile_seconds
+                   random_policy_gap, expert_gap, wall_seconds, compile_seconds
     reward.png     true vs learned reward (seed 0) as heatmaps, side by side
 
 EVD is `expected_value_difference` of the learned reward (the value gap of the policy optimal for
 it), except for MWAL and max-margin's projection method, whose answer is a mixed policy: there it
 is the value gap of that policy. For a state-action reward (maxcausalent) the
-learned state reward shown and correlated is its mean over actions. Nothing is printed.
+learned state reward shown and correlated is its mean over actions. `expert_gap` is the value
+gap of the expert that gave the demonstrations: a soft expert's is well above 0, and a learner
+that imitates it (MWAL, the projection method) ends near it. Nothing is printed.
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def train_tabular(
         "evd": _stat(out["evd"]),
         "reward_correlation": _stat(out["reward_correlation"]),
         "random_policy_gap": float(out["random_policy_gap"][0]),
+        "expert_gap": float(out["expert_gap"]),
         "compile_seconds": compile_seconds,
     }
 
@@ -353,8 +356,9 @@ def check_finite(out: dict, opts: dict) -> None:
 
 
 def make_run(algo: str, mdp: TabularMDP, opts: dict):
-    """`run(keys [seeds]) -> dict` of per-seed results: pure, to be jitted (the expert is
-    planned inside it, not captured as a constant `[H, S, A]`)."""
+    """`run(keys [seeds]) -> dict` of per-seed results, and the expert's value gap
+    (`expert_gap` []): pure, to be jitted (the expert is planned inside it, not captured as a
+    constant `[H, S, A]`)."""
     config = algo_config(algo, opts)
     fit = _ALGO_FNS[algo]
     kw = dict(horizon=opts["horizon"], discount=opts["discount"])
@@ -384,7 +388,9 @@ def make_run(algo: str, mdp: TabularMDP, opts: dict):
 
     def run(keys):
         expert = planner(mdp, true_reward, **kw).policy
-        return jax.vmap(one_seed, in_axes=(0, None))(keys, expert)
+        per_seed = jax.vmap(one_seed, in_axes=(0, None))(keys, expert)
+        expert_gap = tab_metrics.policy_value_difference(mdp, true_reward, expert, **kw)
+        return {**per_seed, "expert_gap": expert_gap}
 
     return run
 

@@ -33,6 +33,9 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
     direct = make_run("maxent", build_world("gridworld", opts), opts)(keys)
     assert summary["evd"]["per_seed"] == pytest.approx([float(x) for x in direct["evd"]], 1e-5)
     assert summary["evd"]["mean"] < summary["random_policy_gap"]
+    # the soft expert's own gap, measured as the learners' EVD is
+    assert 0 < summary["expert_gap"] == pytest.approx(float(direct["expert_gap"]), 1e-5)
+    assert summary["expert_gap"] < summary["random_policy_gap"]
     assert (tmp_path / "reward.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
