@@ -208,6 +208,29 @@ def sweep_algorithm(
     return swept
 
 
+def check_read(jaxpr, fields: Sequence[str], section: str = "") -> None:
+    """Refuse the `fields` whose input variables (the last ones, sorted by name as
+    `jax.make_jaxpr` flattens a dict) no output depends on: walking the equations backwards
+    from the outputs, an equation is live when an output of it is needed, and then so are its
+    operands. Dead code is left out (a config's range check computed on a traced value, which
+    `require` then skips), and sub-programs (scan, cond, jit) count whole: they take what they
+    read as operands."""
+    order = sorted(fields)
+    inputs = jaxpr.invars[len(jaxpr.invars) - len(order) :]
+    needed = {id(v) for v in jaxpr.outvars}
+    for eqn in reversed(jaxpr.eqns):
+        if any(id(v) in needed for v in eqn.outvars):
+            needed.update(id(v) for v in eqn.invars)
+    unread = [f for f, v in zip(order, inputs, strict=True) if id(v) not in needed]
+    if unread:
+        names = ", ".join(_qualified(section, f) for f in unread)
+        raise ConfigError(
+            f"cannot sweep {names}: the algorithm never reads it with these settings (a "
+            f"discrete policy has no log std; a schedule that does not use it), so every "
+            f"setting would run alike; sweep another field"
+        )
+
+
 def _qualified(section: str, field: str) -> str:
     return f"{section}.{field}" if section else field
 
@@ -258,26 +281,29 @@ def batch(
 
 
 def check_traceable(swept: Swept, section: str = "") -> None:
-    """Trace `init` and `update` abstractly (no compile); a swept field that the algorithm
-    branches on in Python is refused with a one-line `ConfigError` (`sweep_algorithm` calls
-    it)."""
+    """Trace `init` and `update` abstractly (no compile). Refused with a one-line
+    `ConfigError` (`sweep_algorithm` calls it): a swept field that the algorithm branches on in
+    Python, and one that its program never reads under these settings (the policy's
+    `init_log_std` on a discrete env, DAgger's `beta_decay` but on the `exponential`
+    schedule), whose settings would all run alike."""
 
-    def traces(fields: Sequence[str]) -> bool:
-        def program(key, traced):
-            algo = swept.build({**swept.defaults, **traced})
-            return algo.update(algo.init(key))
+    def program(key, traced):
+        algo = swept.build({**swept.defaults, **traced})
+        return algo.update(algo.init(key))
 
+    def trace(fields: Sequence[str]):
+        """The program's jaxpr with `fields` traced, or None if Python needs their values."""
+        values = _as_arrays({f: swept.defaults[f] for f in fields})
         try:
-            jax.eval_shape(
-                program, jax.random.PRNGKey(0), _as_arrays({f: swept.defaults[f] for f in fields})
-            )
+            return jax.make_jaxpr(program)(jax.random.PRNGKey(0), values)
         except TRACER_ERRORS:
-            return False
-        return True
+            return None
 
-    if traces(swept.fields):
+    closed = trace(swept.fields)
+    if closed is not None:
+        check_read(closed.jaxpr, swept.fields, section)
         return
-    bad = [f for f in swept.fields if not traces([f])] or list(swept.fields)
+    bad = [f for f in swept.fields if trace([f]) is None] or list(swept.fields)
     names = ", ".join(_qualified(section, f) for f in bad)
     raise ConfigError(
         f"cannot sweep {names}: the algorithm branches on it "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -238,6 +240,46 @@ def test_swept_float_used_by_numpy_is_refused_in_one_line():
 
     with pytest.raises(ConfigError, match="cannot sweep toy.scale: the algorithm branches"):
         sweep.sweep_algorithm(build, Config(), ("scale",), "toy")
+
+
+def test_a_float_the_program_never_reads_is_refused(cartpole_expert):
+    """Found by tracing, not listed per config: a discrete policy's `init_log_std`, DAgger's
+    `beta_decay` but on the `exponential` schedule, and its `beta` once demonstrations are
+    round 0 under `first` (each such sweep ran its settings bit for bit alike, and named one of
+    them the best). A field read only by a range check (`require` skips traced values) counts
+    as unread; one the program reads passes."""
+    from jirl import data
+    from jirl.algos import dagger
+
+    cartpole = envs.make("cartpole", horizon=16)
+    with pytest.raises(ConfigError, match="cannot sweep ppo.init_log_std: the algorithm never"):
+        sweep.sweep_algorithm(lambda c: ppo.make(c, cartpole), BASE, ("init_log_std",), "ppo")
+    pendulum = envs.make("pendulum")
+    gaussian = lambda c: ppo.make(c, pendulum)  # noqa: E731
+    assert sweep.sweep_algorithm(gaussian, BASE, ("init_log_std",)).fields == ("init_log_std",)
+
+    def oracle(obs, key):  # a scripted cartpole controller
+        return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32)
+
+    demos = data.load(cartpole_expert / "demos.npz").trajectories
+    demos = data.take_episodes(demos, 1)
+    base = dagger.DAggerConfig(num_envs=1, sgd_steps=2, batch_size=16)
+    cases = [  # (schedule, with demos, field, read)
+        ("first", False, "beta_decay", False),
+        ("exponential", False, "beta_decay", True),
+        ("first", True, "beta", False),
+        ("first", False, "beta", True),
+        ("linear", True, "beta", True),
+    ]
+    for schedule, with_demos, field, read in cases:
+        config = dataclasses.replace(base, beta_schedule=schedule)
+        seed_demos = demos if with_demos else None
+        build = lambda c, d=seed_demos: dagger.make(c, cartpole, d, oracle)  # noqa: E731
+        if read:
+            assert sweep.sweep_algorithm(build, config, (field,), "dagger").fields == (field,)
+        else:
+            with pytest.raises(ConfigError, match=f"cannot sweep dagger.{field}: .* never reads"):
+                sweep.sweep_algorithm(build, config, (field,), "dagger")
 
 
 def test_the_python_route_refuses_what_the_command_line_refuses(cartpole_expert):

@@ -278,9 +278,13 @@ def make(
             step=jnp.asarray(0 if seed_obs is None else 1, jnp.int32),
         )
 
+    # the demonstrations are round 0, the only one where `first` gives the expert a share:
+    # every update's β is 0 and `beta` is never read (so a sweep of it is refused, `jirl.sweep`)
+    expert_never_acts = seed_obs is not None and config.beta_schedule == "first"
+
     def update(state: DAggerState) -> tuple[DAggerState, Metrics]:
         key, key_env, key_rollout, _, key_fit = jax.random.split(state.key, 5)
-        beta = beta_at(config, state.step)
+        beta = jnp.zeros((), jnp.float32) if expert_never_acts else beta_at(config, state.step)
 
         def mixture(obs: Array, key: Array) -> tuple[Array, Array, Array]:
             """β-mixture on `obs [B, *obs_shape]`; per step and env, expert w.p. β. The
