@@ -204,11 +204,35 @@ def _anneal_over_updates(data: dict, file_data: dict) -> None:
         data[algo] = {**section, "anneal_updates": updates}
 
 
+def _merged_sweep(data: dict, args) -> dict:
+    """The config file's `sweep:` with `--sweep`'s fields replacing its own (flags win over the
+    file, whether or not a key names the algorithm's section); a field that `--set` gives too
+    is refused: the sweep's values would silently win over it."""
+    from jirl.errors import ConfigError
+    from jirl.sweep import parse_items
+
+    in_file = data.get("sweep") or {}
+    if not isinstance(in_file, dict):
+        raise ConfigError("sweep: in the config must map keys to lists of values")
+    flags = parse_items(args.sweep) if getattr(args, "sweep", None) else {}
+    bare = lambda key: str(key).removeprefix(f"{data.get('algo')}.")  # noqa: E731
+    flagged = {bare(k) for k in flags}
+    merged = {k: v for k, v in in_file.items() if bare(k) not in flagged} | flags
+    for item in args.set or []:
+        key = item.split("=", 1)[0].strip()
+        if bare(key) in {bare(k) for k in merged}:
+            where = "--sweep" if bare(key) in flagged else "the config's sweep:"
+            raise ArgumentError(
+                f"--set {key} and {where} {key} both give it; the sweep's values would win: "
+                "drop one"
+            )
+    return merged
+
+
 def _experiment_config(args, defaults: dict, complete=None):
     """Defaults < --config file < flags < --set, then `complete(data)`, built strictly."""
     from jirl import algos
     from jirl.config import apply_overrides, experiment_config, hint_unknown_section, read_yaml
-    from jirl.errors import ConfigError
 
     data = dict(defaults)
     if args.config:
@@ -224,22 +248,8 @@ def _experiment_config(args, defaults: dict, complete=None):
     data = apply_overrides(data, args.set)
     _anneal_over_updates(data, file_data)
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
-    if getattr(args, "sweep", None):
-        from jirl.sweep import parse_items
-
-        if not isinstance(data.get("sweep") or {}, dict):
-            raise ConfigError("sweep: in the config must map keys to lists of values")
-        swept = parse_items(args.sweep)
-        bare = lambda key: key.removeprefix(f"{data.get('algo')}.")  # noqa: E731
-        swept_fields = {bare(k) for k in swept}
-        for item in args.set or []:
-            key = item.split("=", 1)[0].strip()
-            if bare(key) in swept_fields:
-                raise ArgumentError(
-                    f"--set {key} and --sweep {key} both give it; the sweep's values would "
-                    "win: drop one"
-                )
-        data["sweep"] = {**(data.get("sweep") or {}), **swept}
+    if getattr(args, "sweep", None) or data.get("sweep"):
+        data["sweep"] = _merged_sweep(data, args)
     if complete is not None:
         data = complete(data)
     algo = data.get("algo")

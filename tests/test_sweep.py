@@ -334,6 +334,29 @@ def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
         assert code == 2 and f"--set {set_key} and --sweep {set_key} both give it" in err
 
 
+def test_the_config_files_sweep_meets_set_and_sweep_flags_alike(capsys, tmp_path):
+    """A `sweep:` in the config file: `--set` of a swept field is refused as against `--sweep`
+    (it was dropped silently), and `--sweep` of its field replaces the file's values whatever
+    the prefix (`bc.learning_rate` was refused as naming it twice, `learning_rate` replaced)."""
+    import argparse
+
+    from jirl.cli import _merged_sweep
+
+    config = tmp_path / "sweep.yaml"
+    config.write_text("algo: bc\nsweep: {learning_rate: [0.001, 0.0001]}\n")
+    code = main([
+        "train", "bc", "--config", str(config), "--env", "cartpole", "--demos", "x.npz",
+        "--out", str(tmp_path / "r"), "--set", "bc.learning_rate=0.5",
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--set bc.learning_rate and the config's sweep:" in err, err
+    data = {"algo": "bc", "sweep": {"learning_rate": [1e-3, 1e-4], "bc.l2_coef": [0.0, 0.1]}}
+    for flag in ("bc.learning_rate=0.01", "learning_rate=0.01"):
+        args = argparse.Namespace(sweep=[flag], set=[])
+        merged = _merged_sweep(data, args)
+        assert merged == {"bc.l2_coef": [0.0, 0.1], flag.split("=")[0]: ["0.01"]}
+
+
 def test_settings_times_seeds_is_capped_like_seeds():
     """3 values × 65,536 seeds passed the seeds cap, 196,608 runs in one compile."""
     from jirl import algos
