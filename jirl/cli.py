@@ -187,20 +187,24 @@ def _anneal_over_updates(data: dict, file_data: dict) -> None:
     over its whole run (`ALGO.anneal_updates` equal to its `updates`, and left alone by --set)
     is annealed over the new run instead; any other value is kept (and `ExperimentConfig`
     refuses one below the updates). `file_data`: the defaults and the --config file alone."""
-    from jirl.config import ExperimentConfig
+    from jirl.config import ExperimentConfig, exponent_form
+
+    def count(value):  # as the config will read it: YAML reads `1e2` as a string
+        value = exponent_form(value)
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
     algo = data.get("algo")
     if not isinstance(algo, str):
         return  # a bad algo is refused, by name, when the config is built
     section, file_section = data.get(algo), file_data.get(algo)
-    updates = data.get("updates", ExperimentConfig.updates)
-    file_updates = file_data.get("updates", ExperimentConfig.updates)
+    updates = count(data.get("updates", ExperimentConfig.updates))
+    file_updates = count(file_data.get("updates", ExperimentConfig.updates))
     if not (isinstance(section, dict) and isinstance(file_section, dict)):
         return
     if type(updates) is not int or updates < 1:
         return  # a bad updates is refused, by name, when the config is built
-    anneal = file_section.get("anneal_updates")
-    if anneal and anneal == file_updates and section.get("anneal_updates") == anneal:
+    anneal = count(file_section.get("anneal_updates"))
+    if anneal and anneal == file_updates and count(section.get("anneal_updates")) == anneal:
         data[algo] = {**section, "anneal_updates": updates}
 
 

@@ -831,7 +831,7 @@ def test_a_config_for_another_algorithm_is_a_user_error(capsys, tmp_path, argv, 
     assert f"is a config for '{found}', not '{wanted}'" in err and not (tmp_path / "r").exists()
 
 
-def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys):
+def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys, tmp_path):
     """`--updates N` with a config that anneals over its whole run (anneal_updates == updates)
     anneals over N; `--set` still has the last word, and an expert's shipped config follows."""
     from jirl.cli import _experiment_config, build_parser
@@ -862,6 +862,14 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys):
         defaults=EXPERT_DEFAULTS, complete=with_annealing,
     )  # fmt: skip
     assert (longer.updates, longer.algo_config.anneal_updates) == (2000, 2000)
+    # counts written `1e2` (YAML reads a string) compare as the numbers they are: the rule
+    # held for `updates: 100` and refused the same file written `updates: 1e2`
+    written = tmp_path / "exp.yaml"
+    written.write_text("algo: gail\nenv: cartpole\nupdates: 1e2\ngail: {anneal_updates: 100}\n")
+    moved = config("train", "gail", "--config", str(written), "--updates", "200")
+    assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
+    moved = config("train", "gail", "--config", str(written), "--set", "updates=2e2")
+    assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
 
 
 def test_retrain_updates_must_be_positive(capsys, tmp_path):
