@@ -169,7 +169,7 @@ def build_parser() -> Parser:
 
 def _check_config_algo(config: str, found, wanted) -> None:
     """Refuse a --config written for another algorithm than the command's."""
-    if wanted is not None and found is not None and found != wanted:
+    if wanted is not None and found != wanted:
         raise ArgumentError(f"--config {config} is a config for '{found}', not '{wanted}'")
 
 
@@ -240,8 +240,10 @@ def _experiment_config(args, defaults: dict, complete=None):
 
     data = dict(defaults)
     if args.config:
-        data.update(read_yaml(args.config))
-        _check_config_algo(args.config, data.get("algo"), defaults.get("algo"))
+        from_file = read_yaml(args.config)
+        data.update(from_file)
+        if "algo" in from_file:  # (`algo: null` too: it was blamed on --set)
+            _check_config_algo(args.config, from_file["algo"], defaults.get("algo"))
     file_data = dict(data)
     for flag in ("env", "demos", "expert", "seeds", "seed", "updates"):
         value = getattr(args, flag, None)
@@ -500,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
+        for flag in ("config", "demos", "expert", "env"):  # "" was taken for "not given"
+            value = getattr(args, flag, None)
+            if isinstance(value, str) and not value.strip():
+                raise ArgumentError(f"--{flag} is empty; give one, or leave the flag out")
         if args.command == "train":
             from jirl import algos
 

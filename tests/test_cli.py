@@ -756,6 +756,12 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["train", "ppo", "--config", "DIR"], "is a directory; pass a YAML file"),
         (["train", "bc", "--env", "cartpole", "--demos", "DIR"], "is a directory; pass the"),
         (["train", "ppo", "--config", "BAD_YAML"], "invalid YAML (line 2: "),
+        # an empty flag was taken for none: the run went ahead on the defaults
+        (["train", "ppo", "--env", "cartpole", "--config", ""], "--config is empty"),
+        (["train", "bc", "--env", "cartpole", "--demos", " "], "--demos is empty"),
+        (["train", "dagger", "--env", "cartpole", "--expert", ""], "--expert is empty"),
+        (["expert", "--env", ""], "--env is empty"),
+        (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
     ],
 )
 def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
@@ -766,6 +772,8 @@ def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
     (tmp_path / "bad.yaml").write_text("algo: ppo\nenv: cartpole: 3\n")
     files = {"BINARY": binary, "INT_KEY": tmp_path / "int_key.yaml", "DIR": tmp_path}
     files["BAD_YAML"] = tmp_path / "bad.yaml"
+    (tmp_path / "null_algo.yaml").write_text("algo: null\nenv: cartpole\n")
+    files["NULL_ALGO"] = tmp_path / "null_algo.yaml"
     argv = [str(files.get(a, a)) for a in argv]
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, *argv, "--out", str(out))
