@@ -190,6 +190,15 @@ def test_make_gridworld_rejects_unknown_options():
         jirl.envs.make("gridworld", slip=2.0)
 
 
+def test_a_small_objectworld_env_takes_the_clis_object_count():
+    """`num_objects` unset is max(num_colours, cells // 10), as on the command line: a fixed
+    default of 10 refused `size=3` (9 cells) for an option the user never set."""
+    env = jirl.envs.make("objectworld", size=3)
+    assert dict(env.options)["num_objects"] == 2 and env.spec.obs_shape == (9,)  # max(2, 0)
+    with pytest.raises(EnvError, match="num_objects must be an integer in"):
+        jirl.envs.make("objectworld", size=3, num_objects=10)
+
+
 @pytest.mark.parametrize("name", ["gridworld", "objectworld"])
 def test_tabular_env_steps_in_a_vmapped_batch(name):
     env = jirl.envs.make(name, size=4, horizon=6)

@@ -35,7 +35,7 @@ OPTIONS = {
     "objectworld": {
         "size": 10,
         "num_colours": 2,
-        "num_objects": 10,
+        "num_objects": None,  # max(num_colours, cells // 10), as the CLI's (10 at size 10)
         "slip": 0.3,
         "features": "discrete",
         "layout_seed": 0,
