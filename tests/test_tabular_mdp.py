@@ -190,6 +190,15 @@ def test_make_gridworld_rejects_unknown_options():
         jirl.envs.make("gridworld", slip=2.0)
 
 
+def test_a_block_of_the_whole_grid_is_refused():
+    """One block feature, alike in every state: MaxEnt and MWAL returned a reward
+    uncorrelated with the truth, and no error said why."""
+    assert mdp_lib.gridworld(4, features="blocks", block=3).features.shape == (16, 4)
+    for block in (0, 4, 5):
+        with pytest.raises(ConfigError, match=r"block must be in \[1, size - 1 = 3\]"):
+            mdp_lib.gridworld(4, features="blocks", block=block)
+
+
 def test_a_small_objectworld_env_takes_the_clis_object_count():
     """`num_objects` unset is max(num_colours, cells // 10), as on the command line: a fixed
     default of 10 refused `size=3` (9 cells) for an option the user never set."""

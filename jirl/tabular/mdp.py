@@ -601,8 +601,11 @@ def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
     if kind == "onehot":
         return np.eye(size * size, dtype=np.float32)
     if kind == "blocks":
-        if not 1 <= block <= size:
-            raise ConfigError(f"block must be in [1, size={size}], got {block}")
+        if not 1 <= block < size:  # a block of the whole grid: one feature, alike everywhere
+            raise ConfigError(
+                f"block must be in [1, size - 1 = {size - 1}] (a block of the whole grid is one "
+                f"feature, the same in every state: nothing to learn from), got {block}"
+            )
         per_side = _blocks_per_side(size, block)
         r, c = np.divmod(np.arange(size * size), size)
         cell = (r // block) * per_side + c // block
