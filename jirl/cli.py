@@ -168,7 +168,8 @@ def build_parser() -> Parser:
 
 
 def _check_config_algo(config: str, found, wanted) -> None:
-    """Refuse a --config written for another algorithm than the command's."""
+    """Refuse a --config written for another algorithm than the command's (`found`: its
+    `algo:`, given; a file without one is anyone's)."""
     if wanted is not None and found != wanted:
         raise ArgumentError(f"--config {config} is a config for '{found}', not '{wanted}'")
 
@@ -355,7 +356,8 @@ def _tabular_options(config: str | None, algo: str, sets: list[str]) -> dict:
 
     options = read_yaml(config) if config else {}
     if config:
-        _check_config_algo(config, options.get("algo"), algo)
+        if "algo" in options:
+            _check_config_algo(config, options["algo"], algo)
     options = _flat(options, algo, config)
     options = apply_overrides(options, [s.lstrip().removeprefix(f"{algo}.") for s in sets])
     options = _flat(options, algo, "--set")  # `--set maxent={size: 4}`: a whole section

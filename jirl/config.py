@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
 import sys
 import types
 import typing
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from jirl.errors import ConfigError, closest, require
@@ -46,6 +48,33 @@ MAX_INT = 2**31 - 1
 #: The most seeds of one run: every seed's state is held at once (a million PPO agents on
 #: cartpole would need tens of GiB before the first update).
 MAX_SEEDS = 2**16
+#: The most evaluation episodes per seed (`jirl expert --episodes` has the same cap, the CLI's
+#: MAX_EPISODES): all run at once after training, so 1e9 trained a whole run and then failed
+#: out of device memory, in a run that cannot be resumed with another value.
+MAX_EVAL_EPISODES = 100_000
+#: The largest magnitude of a float value: training computes in float32, where beyond it is inf
+#: (a learning rate of 1e300 trained to NaN).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: how much of a value an error message shows: a config of nested YAML aliases (`- &a1 [*a0,
+#: *a0]`, 26 levels) is a list of 2**26 items, whose full repr was an 84 MB "one-line" error
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 6
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
+
+
+def short(value: Any) -> str:
+    """`repr(value)` cut to about a line, for an error message that quotes what the user gave
+    (a value can be any size: a list of millions of items, a string of a megabyte)."""
+    return _SHORT.repr(value)
+
+
+def as_float32(value: float) -> float:
+    """`value` as training holds it, float32, back as a Python float (1e-50 is 0.0): the value
+    that range checks must see, or a rate that is 0 in training passes `> 0`."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
 
 
 def check_anneal(section: str, anneal: int, updates: int) -> None:
@@ -116,6 +145,11 @@ class ExperimentConfig:
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
         require(self.eval_episodes >= 1, f"eval_episodes must be >= 1, got {self.eval_episodes}")
         require(
+            self.eval_episodes <= MAX_EVAL_EPISODES,
+            f"eval_episodes must be at most {MAX_EVAL_EPISODES:,} (every episode runs at once "
+            f"after training), got {self.eval_episodes:,}",
+        )
+        require(
             self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
         )
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
@@ -180,7 +214,7 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
         if isinstance(value, str):
             value = [v for v in value.strip("()[] ").split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{name} must be a list, got {value!r}")
+            raise ConfigError(f"{name} must be a list, got {short(value)}")
         return tuple(coerce(v, typing.get_args(hint)[0], name) for v in value)
     try:
         if hint is bool:
@@ -205,11 +239,18 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
             return value
     except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
         kind = getattr(hint, "__name__", str(hint))
-        raise ConfigError(f"{name} must be of type {kind}, got {value!r}") from None
+        raise ConfigError(f"{name} must be of type {kind}, got {short(value)}") from None
     if hint is int and abs(number) > MAX_INT:
-        raise ConfigError(f"{name} must be at most {MAX_INT:,} in absolute value, got {value!r}")
+        raise ConfigError(
+            f"{name} must be at most {MAX_INT:,} in absolute value, got {short(value)}"
+        )
     if hint is float and not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number, got {short(value)}")
+    if hint is float and abs(number) > FLOAT32_MAX:
+        raise ConfigError(
+            f"{name} must be within float32's range, ±{FLOAT32_MAX:.4g} (training computes in "
+            f"float32), got {short(value)}"
+        )
     return number if hint in (float, int) else value
 
 
@@ -218,7 +259,8 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
     caller, never suggested to the user)."""
     if not isinstance(values, dict):
         raise ConfigError(
-            f"{prefix.rstrip('.') or 'config'} must be a mapping of keys to values, got {values!r}"
+            f"{prefix.rstrip('.') or 'config'} must be a mapping of keys to values, "
+            f"got {short(values)}"
         )
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
@@ -230,7 +272,9 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
             )
         kwargs[key] = coerce(value, hints[key], f"{prefix}{key}")
     try:
-        return cls(**kwargs)
+        config = cls(**kwargs)
+        _check_as_float32(cls, kwargs, prefix)
+        return config
     except TypeError as e:
         raise ConfigError(f"{prefix or 'config'}: {e}") from None
     except ConfigError as e:  # a field's own check: named as the user writes it, `gail.x`
@@ -238,6 +282,22 @@ def build(cls, values: dict, prefix: str = "", hidden: frozenset = frozenset()):
         if prefix and first and first.group() in names:
             raise ConfigError(f"{prefix}{e}") from None
         raise
+
+
+def _check_as_float32(cls, kwargs: dict, prefix: str) -> None:
+    """Build `cls` again with each float value as training holds it (`as_float32`), one at a
+    time, so that its range checks see that value: `learning_rate: 1e-50` passed `> 0` and
+    trained with a rate of 0. The error names the value given and what it became."""
+    for key, value in kwargs.items():
+        if type(value) is not float or as_float32(value) == value:
+            continue
+        try:
+            cls(**{**kwargs, key: as_float32(value)})
+        except ConfigError as e:
+            raise ConfigError(
+                f"{e} ({prefix}{key}: {value!r} is {as_float32(value)!r} in float32, the "
+                "precision training computes in)"
+            ) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -250,6 +310,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         self._check_unique(node, deep, set())
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node, deep=False):
+        """PyYAML's, with a value that a constructor cannot build (`!!float abc`: ValueError,
+        `!!timestamp 2001-13-45x`: AttributeError) a ConstructorError at its line, as YAML's own
+        errors are, rather than a traceback."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, AttributeError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            what = short(node.value) if isinstance(node, yaml.ScalarNode) else f"this {node.id}"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what} is not a valid {tag}", node.start_mark
+            ) from None
 
     def _check_unique(self, node, deep, checked: set):
         if id(node) in checked:  # an anchor merged into itself: checked once
@@ -295,14 +368,36 @@ _UniqueKeyLoader.add_implicit_resolver(  # YAML 1.1's floats, less the base-60 o
     ),
     list("-+0123456789."),
 )
-_UniqueKeyLoader.add_constructor(
-    _INT, lambda loader, node: int(loader.construct_scalar(node).replace("_", ""))
-)
+
+
+def _construct_int(loader, node) -> int:
+    """A decimal integer (`1_000` is 1000); another (`!!int 0x10`) is a ConstructorError at its
+    line, which `read_yaml` reports as invalid YAML, not a ValueError traceback."""
+    text = loader.construct_scalar(node)
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{short(text)} is not a decimal integer", node.start_mark
+        ) from None
+
+
+_UniqueKeyLoader.add_constructor(_INT, _construct_int)
 
 
 def load_yaml(text: str):
-    """`text` as `read_yaml` reads a file (and `--set` a value): safe, numbers in decimal."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader
+    """`text` as `read_yaml` reads a file (and `--set` a value): safe, numbers in decimal.
+
+    Raises:
+      yaml.YAMLError: for any text it cannot read, also one nested too deeply for Python's
+        recursion (a list 5,000 deep), and a value no constructor builds (`!!float abc`).
+    """
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply; a config holds flat values and lists") from None
+    except (ValueError, TypeError, AttributeError) as e:  # what `construct_object` cannot mark
+        raise yaml.YAMLError(f"a value cannot be built ({type(e).__name__})") from None
 
 
 class _Dumper(yaml.SafeDumper):

@@ -221,12 +221,35 @@ def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
 def _check_member_sizes(path: Path, fail) -> None:
     """Refuse a field whose .npy header declares more (or fewer) bytes than its member holds,
     before `np.load` allocates them: a header edited to shape (10^11, 4) was read as a request
-    for 1.6 TB ("out of host memory") rather than as a corrupt file."""
+    for 1.6 TB ("out of host memory") rather than as a corrupt file.
+
+    Every member NumPy could read as a field is checked: `obs` as well as `obs.npy` (NumPy
+    reads `obs` first where both are there, so a file holding both is refused: which one is
+    meant is not the file's to say). An encrypted member (`zip -e`) is refused here, before
+    zipfile raises a RuntimeError that asks for its password."""
     with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
+        infos = archive.infolist()
+        for info in infos:
+            if info.flag_bits & 0x1:
+                fail(
+                    f"member '{info.filename}' is encrypted (password-protected); re-save the "
+                    "file without a password (np.savez)"
+                )
+        stored: dict[str, list[str]] = {}
+        for info in infos:
+            stored.setdefault(info.filename.removesuffix(".npy"), []).append(info.filename)
+        for field, names in stored.items():
+            if field in ("header", *FIELDS) and len(names) > 1:
+                fail(
+                    f"field '{field}' is stored {len(names)} times ({', '.join(names)}): the "
+                    "file is corrupt; re-save it with np.savez"
+                )
+        for info in infos:
             field = info.filename.removesuffix(".npy")
-            if not info.filename.endswith(".npy") or field not in ("header", *FIELDS):
-                continue  # (a member that is not .npy is refused when read)
+            if field not in ("header", *FIELDS):
+                continue
+            if not info.filename.endswith(".npy") and not _is_npy(archive, info):
+                continue  # NumPy hands back its bytes: refused when read, "not a .npy array"
             with archive.open(info) as member:
                 version = np.lib.format.read_magic(member)
                 read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
@@ -251,6 +274,13 @@ def _check_member_sizes(path: Path, fail) -> None:
                     f"field '{field}' declares {shape} {dtype} ({declared:,} bytes) but holds "
                     f"{held:,}: the file is corrupt; record it again"
                 )
+
+
+def _is_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a member starts as a .npy array does, which is how NumPy decides to read it as
+    one whatever its name (a member `obs` with no `.npy` is read as an array if it is one)."""
+    with archive.open(info) as member:
+        return member.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
 
 
 def _parse_header(raw: np.ndarray, fail) -> DemoHeader:

@@ -1,5 +1,6 @@
 import json
 import zipfile
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -630,3 +631,64 @@ def test_a_zip_that_lies_about_its_members_is_corrupt(tmp_path, demos, cartpole)
     p.write_bytes(bytes(raw))
     with pytest.raises(DataError, match="not a readable .npz file"):
         data.load(p, env=pendulum)
+
+
+SHIPPED_DEMOS = Path(__file__).parent / "data" / "cartpole" / "demos.npz"
+
+
+def test_an_encrypted_member_is_refused(tmp_path):
+    """A member encrypted as `zip -e` makes (general-purpose flag bit 0) raised zipfile's
+    "RuntimeError: File ... is encrypted, password required for extraction" traceback."""
+    import shutil
+    import struct
+
+    p = tmp_path / "d.npz"
+    shutil.copy(SHIPPED_DEMOS, p)
+    data.load(p)
+    with zipfile.ZipFile(p) as z:
+        info, directory = z.getinfo("obs.npy"), z.start_dir
+    raw = bytearray(p.read_bytes())
+    flags = struct.pack("<H", info.flag_bits | 0x1)
+    local = info.header_offset  # the member's local file header: flags at offset 6
+    raw[local + 6 : local + 8] = flags
+    entry = raw.index(b"PK\x01\x02", directory)  # its central directory entry: offset 8
+    while raw[entry + 46 : entry + 46 + len(b"obs.npy")] != b"obs.npy":
+        entry = raw.index(b"PK\x01\x02", entry + 4)
+    raw[entry + 8 : entry + 10] = flags
+    p.write_bytes(bytes(raw))
+    with zipfile.ZipFile(p) as z:
+        assert z.getinfo("obs.npy").flag_bits & 0x1
+    with pytest.raises(DataError, match="member 'obs.npy' is encrypted") as caught:
+        data.load(p)
+    assert "re-save the file without a password" in str(caught.value)
+
+
+def test_a_field_stored_without_npy_is_checked_too(tmp_path):
+    """NumPy reads a member `obs` before `obs.npy` (and as an array when it is one), but only
+    `*.npy` members had their sizes checked: an `obs` declaring (10^11, 4) in 64 bytes asked
+    for 1.6 TB. Such a member is checked, and a field stored twice refused."""
+    import io
+
+    with zipfile.ZipFile(SHIPPED_DEMOS) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    head = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (10**11, 4)}
+    np.lib.format.write_array_header_1_0(head, header)
+    forged = head.getvalue() + b"\0" * 64
+    p = tmp_path / "d.npz"
+    for keep_npy in (False, True):
+        with zipfile.ZipFile(p, "w") as z:
+            for name, raw in members.items():
+                if name != "obs.npy" or keep_npy:
+                    z.writestr(name, raw)
+            z.writestr("obs", forged)
+        match = "field 'obs' is stored 2 times" if keep_npy else r"field 'obs' declares \(1000"
+        with pytest.raises(DataError, match=match):
+            data.load(p)
+    # a valid array stored as `obs` still loads, as NumPy reads it
+    with zipfile.ZipFile(p, "w") as z:
+        for name, raw in members.items():
+            z.writestr(name.removesuffix(".npy") if name == "obs.npy" else name, raw)
+    np.testing.assert_array_equal(
+        data.load(p).trajectories.obs, data.load(SHIPPED_DEMOS).trajectories.obs
+    )

@@ -249,3 +249,158 @@ def test_the_generators_messages_name_the_algorithms_own_fields():
         with pytest.raises(ConfigError) as caught:
             experiment_config(data, algos.get("gail").config_cls)
         assert "ppo." not in str(caught.value) and "trpo." not in str(caught.value)
+
+
+def cli_error(capsys, tmp_path, *argv) -> str:
+    """Run `jirl ARGV --out DIR`; assert it is a user error (exit 2, one line, nothing written)
+    and return its message."""
+    from jirl.cli import main
+
+    out = tmp_path / "run"
+    code = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("jirl: error: ") and err.count("\n") == 1, err[:2000]
+    assert "Traceback" not in err and not out.exists()
+    return err
+
+
+#: YAML values that a constructor failed to build with an error that is not YAML's own (a
+#: traceback, exit 1): (config file text, its error; a `--set` item of it, its error)
+UNBUILDABLE = [
+    (  # ValueError
+        "seed: !!int 0x10\n",
+        "invalid YAML (line 1: '0x10' is not a decimal integer)",
+        "seed=!!int 0x10",
+        "seed must be of type int, got '!!int 0x10'",
+    ),
+    (  # ValueError
+        "algo: bc\nbc: {learning_rate: !!float abc}\n",
+        "invalid YAML (line 2: 'abc' is not a valid !!float)",
+        "ppo.learning_rate=!!float abc",
+        "ppo.learning_rate must be of type float, got '!!float abc'",
+    ),
+    (  # AttributeError
+        "seed: !!timestamp 2001-13-45x\n",
+        "invalid YAML (line 1: '2001-13-45x' is not a valid !!timestamp)",
+        "seed=!!timestamp 2001-13-45x",
+        "seed must be of type int, got '!!timestamp 2001-13-45x'",
+    ),
+    (  # RecursionError
+        "seeds: " + "[" * 5000 + "]" * 5000 + "\n",
+        "invalid YAML (nested too deeply; ",
+        "seeds=" + "[" * 5000 + "]" * 5000,
+        "seeds must be of type int, got '[[[[",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "text, message, item, set_message", UNBUILDABLE, ids=["int", "float", "timestamp", "deep"]
+)
+def test_yaml_values_no_constructor_builds_are_one_line_errors(
+    tmp_path, capsys, text, message, item, set_message
+):
+    """`seed: !!int 0x10` (ValueError), `!!float abc` (ValueError), `!!timestamp 2001-13-45x`
+    (AttributeError) and a list 5,000 deep (RecursionError) were tracebacks: in a config file
+    they are invalid YAML, at their line; a `--set` value is then its text, as any value that
+    YAML cannot read is, and refused by its field."""
+    from jirl.config import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert message in cli_error(capsys, tmp_path, "train", "ppo", "--config", str(path))
+    err = cli_error(capsys, tmp_path, "train", "ppo", "--env", "cartpole", "--set", item)
+    assert set_message in err and len(err) < 300
+
+
+def test_an_error_shows_a_value_of_any_size_in_one_short_line(tmp_path, capsys):
+    """A config of nested YAML aliases (`- &a1 [*a0, *a0]`, 26 levels) printed a "one-line"
+    error of 84 MB (4 GB, a minute): the value an error quotes is cut short."""
+    from jirl.config import read_yaml
+
+    lines = ["algo: bc", "env: cartpole", "seeds:", "- &a0 [1, 1]"]
+    lines += [f"- &a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 20)]  # 2**20 ones
+    path = tmp_path / "c.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="seeds must be of type int, got ") as caught:
+        experiment_config(read_yaml(path), algos.get("bc").config_cls)
+    assert len(str(caught.value)) < 300
+    data = apply_overrides({"algo": "bc", "env": "cartpole"}, ["bc=" + "x" * 10**6])
+    with pytest.raises(ConfigError, match="bc must be a mapping of keys") as caught:
+        experiment_config(data, algos.get("bc").config_cls)
+    assert len(str(caught.value)) < 300
+    from jirl.config import short  # (importable, for other modules' messages)
+
+    assert short("0x10") == "'0x10'" and short([1, 2]) == "[1, 2]"  # a short value is whole
+    assert len(cli_error(capsys, tmp_path, "train", "bc", "--config", str(path))) < 300
+
+
+def test_float_values_are_checked_as_float32_holds_them(tmp_path, capsys):
+    """Training computes in float32: `bc.learning_rate=1e300` overflowed (warnings, then a NaN
+    error and a run directory without a checkpoint) and 1e-50, 0 in float32, passed `> 0` and
+    learned nothing. Sweep values were already checked so; plain values are now too."""
+    bc = algos.get("bc").config_cls
+
+    def build(*items):
+        return experiment_config(apply_overrides({"algo": "bc", "env": "cartpole"}, items), bc)
+
+    for big in ("1e300", "-1e39", "3.5e38"):
+        with pytest.raises(ConfigError, match="bc.learning_rate must be within float32's range"):
+            build(f"bc.learning_rate={big}")
+    with pytest.raises(ConfigError) as caught:
+        build("bc.learning_rate=1e-50")
+    assert str(caught.value).startswith("bc.learning_rate must be > 0, got 0.0 (")
+    assert "1e-50 is 0.0 in float32" in str(caught.value)
+    trpo = algos.get("trpo").config_cls
+    data = apply_overrides({"algo": "trpo", "env": "cartpole"}, ["trpo.backtrack_coef=0.99999999"])
+    with pytest.raises(ConfigError, match=r"trpo.backtrack_coef must be in \(0, 1\), got 1.0"):
+        experiment_config(data, trpo)  # 1.0 in float32
+    # values float32 holds (however inexactly) are taken, and kept as given
+    cfg = build("bc.learning_rate=1e-8", "bc.l2_coef=1e-50", "bc.ent_coef=3.4e38")
+    assert (cfg.algo_config.learning_rate, cfg.algo_config.l2_coef) == (1e-8, 1e-50)
+    assert build("bc.learning_rate=3e-4").algo_config.learning_rate == 3e-4
+    err = cli_error(capsys, tmp_path, "train", "ppo", "--env", "cartpole", "--set", "seed=1e300")
+    assert "seed must be at most" in err  # an int field is no float: its own check
+    err = cli_error(
+        capsys, tmp_path, "train", "ppo", "--env", "cartpole", "--set", "ppo.learning_rate=1e300"
+    )
+    assert "ppo.learning_rate must be within float32's range" in err
+
+
+def test_eval_episodes_is_capped_before_training(tmp_path, capsys):
+    """`eval_episodes=1e9` trained a whole run, then ran out of device memory evaluating it (and
+    the run could not be resumed with another value): refused up front, as `jirl expert
+    --episodes` is."""
+    ppo = algos.get("ppo").config_cls
+    data = apply_overrides({"algo": "ppo", "env": "cartpole"}, ["eval_episodes=1e9"])
+    with pytest.raises(ConfigError, match="eval_episodes must be at most 100,000"):
+        experiment_config(data, ppo)
+    from jirl.config import MAX_EVAL_EPISODES
+
+    data = apply_overrides({"algo": "ppo", "env": "cartpole"}, [f"eval_episodes={10**5}"])
+    assert experiment_config(data, ppo).eval_episodes == MAX_EVAL_EPISODES
+    err = cli_error(
+        capsys, tmp_path, "train", "ppo", "--env", "cartpole", "--set", "eval_episodes=1e9"
+    )
+    assert "eval_episodes must be at most 100,000" in err
+
+
+def test_tabular_numbers_beyond_float32_are_out_of_range(tmp_path, capsys):
+    """`--set learning_rate=<400 digits>` raised OverflowError (int too large to convert to
+    float); 1e300 overflowed in training and 1e-50, 0 in float32, passed `> 0`."""
+    from jirl.tabular.options import number
+
+    huge = "1" + "0" * 400
+    for value in (10**400, -(10**400), 1e300, "1e39"):
+        with pytest.raises(ConfigError, match="learning_rate is out of range, got "):
+            number("learning_rate", value, positive=True)
+    with pytest.raises(ConfigError, match=r"learning_rate must be > 0, got 1e-50 \(0 in float32"):
+        number("learning_rate", 1e-50, positive=True)
+    assert number("learning_rate", 1e-8, positive=True) == 1e-8
+    assert number("l2", 1e-50, non_negative=True) == 1e-50
+    argv = ["train", "maxent", "--env", "gridworld", "--set", f"learning_rate={huge}"]
+    err = cli_error(capsys, tmp_path, *argv)
+    assert "learning_rate is out of range" in err and len(err) < 300

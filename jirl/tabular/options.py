@@ -11,12 +11,14 @@ import math
 import jax
 import numpy as np
 
-from jirl.config import MAX_INT, MAX_SEED, exponent_form
+from jirl.config import FLOAT32_MAX, MAX_INT, MAX_SEED, as_float32, exponent_form, short
 from jirl.errors import ConfigError, closest
 from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
 
 #: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
 MAX_ONEHOT_STATES = 2**14
+#: what to do with a number beyond float32's range
+FLOAT32_RANGE = f"use a value within float32's ±{FLOAT32_MAX:.4g} (the runs compute in float32)"
 
 
 def hint(word, choices) -> str:
@@ -32,23 +34,34 @@ def integer(name: str, value, *, low: int, high: int = MAX_INT) -> int:
     if isinstance(number, float) and number.is_integer() and value is not number:
         value = int(number)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {low}, got {short(value)}")
     if value < low or value > high:
-        raise ConfigError(f"{name} must be an integer in [{low}, {high:,}], got {value}")
+        raise ConfigError(f"{name} must be an integer in [{low}, {high:,}], got {short(value)}")
     return int(value)
 
 
 def number(name: str, value, *, positive: bool = False, non_negative: bool = False) -> float:
     """`value` as a finite float (an int, or a string in exponent form that YAML left one,
-    `3e-4`, is accepted); a bool or another string is refused."""
+    `3e-4`, is accepted); a bool or another string is refused. The runs compute in float32: a
+    value beyond its range is refused, and `positive` is checked on the value float32 holds
+    (1e-50 is 0 there, and a learning rate of it learned nothing)."""
     value = exponent_form(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}; use a small positive value")
+        raise ConfigError(f"{name} must be a number, got {short(value)}")
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int of 400 digits is no float
+        raise ConfigError(f"{name} is out of range, got {short(value)}; {FLOAT32_RANGE}") from None
+    if not math.isfinite(as_float):
+        raise ConfigError(f"{name} must be finite, got {as_float}")
+    if abs(as_float) > FLOAT32_MAX:
+        raise ConfigError(f"{name} is out of range, got {short(value)}; {FLOAT32_RANGE}")
+    value = as_float
+    if positive and as_float32(value) <= 0:
+        raise ConfigError(
+            f"{name} must be > 0, got {value}{' (0 in float32)' if value > 0 else ''}; use a "
+            "small positive value"
+        )
     if non_negative and value < 0:
         raise ConfigError(f"{name} must be >= 0, got {value}; use 0 to disable it")
     return value
@@ -57,16 +70,15 @@ def number(name: str, value, *, positive: bool = False, non_negative: bool = Fal
 def choice(name: str, value, choices):
     """`value` if it is one of `choices`."""
     if value not in choices:
-        raise ConfigError(
-            f"{name} must be one of {', '.join(choices)}, got {value!r}{hint(str(value), choices)}"
-        )
+        close = hint(value, choices) if isinstance(value, str) else ""
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {short(value)}{close}")
     return value
 
 
 def boolean(name: str, value) -> bool:
     """`value` if it is a bool (YAML true/false)."""
     if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
+        raise ConfigError(f"{name} must be true or false, got {short(value)}")
     return value
 
 
@@ -86,7 +98,7 @@ def goal_cell(goal, size: int):
     if not ok:
         raise ConfigError(
             f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
-            f"{size}x{size} grid, got {goal!r}"
+            f"{size}x{size} grid, got {short(goal)}"
         )
     return list(goal) if isinstance(goal, (list, tuple)) else int(goal)
 
