@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jirl.config import short
 from jirl.errors import TRACER_ERRORS, ConfigError, closest
 from jirl.types import Algorithm, Array
 
@@ -108,17 +109,28 @@ def check_grid(
                 raise TypeError
             numbers = tuple(float(v) for v in values)
         except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
-            raise ConfigError(f"sweep values of '{key}' must be numbers, got {values!r}") from None
+            raise ConfigError(
+                f"sweep values of '{key}' must be numbers, got {short(values)}"
+            ) from None
         # traced as float32: beyond its range a value is inf, below its precision a repeat
         with np.errstate(over="ignore"):
             stored = tuple(float(np.float32(v)) for v in numbers)
         if not all(math.isfinite(v) for v in stored):
             raise ConfigError(
-                f"sweep values of '{key}' must be finite float32 numbers, got {values!r}"
+                f"sweep values of '{key}' must be finite float32 numbers, got {short(values)}"
             )
         if len(numbers) < 1 or len(set(stored)) != len(numbers):
-            raise ConfigError(f"sweep '{key}' needs one or more distinct values, got {values!r}")
-        for v in numbers:  # each setting must be a valid config on its own
+            raise ConfigError(
+                f"sweep '{key}' needs one or more distinct values, got {short(values)}"
+            )
+        labels = [f"{v:g}" for v in numbers]  # (`jirl.logging.setting_name`'s)
+        if len(set(labels)) != len(labels):
+            raise ConfigError(
+                f"sweep values of '{key}' print alike ({', '.join(labels)}): their settings' "
+                "curves, TensorBoard tags and table rows would share a name; use values that "
+                "differ in their first 6 significant digits"
+            )
+        for v in stored:  # each setting must be a valid config on its own, as float32 holds it
             dataclasses.replace(config, **{name: v})
         out[name] = numbers
     if not out:

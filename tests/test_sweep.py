@@ -308,6 +308,22 @@ def test_each_combination_of_a_grid_must_be_a_valid_config():
         sweep.check_grid({"gamma": [0.9, 1.5]}, trpo.TRPOConfig(), "trpo")
 
 
+def test_values_must_print_apart_and_be_valid_as_float32_holds_them():
+    """Settings are named by `{v:g}`: 0.999999 and 0.9999999 are distinct in float32 but both
+    print as 1 beside 1.0, and two settings shared a TensorBoard tag and a table row. A rate
+    of 1e-46 is 0 in float32, and is checked as such."""
+    from jirl.rl import trpo
+
+    with pytest.raises(ConfigError, match=r"print alike \(0.999999, 1, 1\)"):
+        sweep.check_grid({"gamma": [0.999999, 0.9999999, 1.0]}, trpo.TRPOConfig(), "trpo")
+    with pytest.raises(ConfigError, match="learning_rate must be > 0"):
+        sweep.check_grid({"learning_rate": [1e-3, 1e-46]}, BASE, "ppo")
+    long = list(range(1, 2001))
+    with pytest.raises(ConfigError, match=r"must be numbers, got \[True, .*\]") as err:
+        sweep.check_grid({"learning_rate": [True, *long]}, BASE, "ppo")
+    assert len(str(err.value)) < 200  # the values shortened
+
+
 def test_a_sweep_key_given_twice_is_refused():
     """`--sweep bc.learning_rate=1e-3,2e-3 --sweep bc.learning_rate=3e-3` ran one setting."""
     from jirl.sweep import parse_items
