@@ -441,7 +441,10 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply `key=value` / `section.key=value` overrides (values parsed as YAML scalars)."""
+    """Apply `key=value` / `section.key=value` overrides (values parsed as YAML scalars). A
+    mapping given to a section (`--set gail={learning_rate: 3e-4}`) is merged into the one the
+    config file gave, as `--set gail.learning_rate=3e-4` would be: it replaced the whole
+    section, the file's other settings falling back to their defaults without a word."""
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for item in overrides:
         if "=" not in item:
@@ -461,6 +464,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if not isinstance(section, dict):
                 raise ConfigError(f"'{parts[0]}' is not a section; cannot set '{key}'")
             section[parts[1]] = value
+        elif isinstance(value, dict) and isinstance(data.get(parts[0]), dict):
+            data[parts[0]] = {**data[parts[0]], **value}
         else:
             data[parts[0]] = value
     return data

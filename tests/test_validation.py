@@ -404,3 +404,15 @@ def test_tabular_numbers_beyond_float32_are_out_of_range(tmp_path, capsys):
     argv = ["train", "maxent", "--env", "gridworld", "--set", f"learning_rate={huge}"]
     err = cli_error(capsys, tmp_path, *argv)
     assert "learning_rate is out of range" in err and len(err) < 300
+
+
+def test_a_mapping_set_on_a_section_is_merged_into_the_files():
+    """`--set gail={learning_rate: 3e-4}` on a config file that anneals over its run kept only
+    the learning rate: every other `gail:` setting of the file fell back to its default."""
+    from jirl.config import apply_overrides
+
+    data = {"algo": "gail", "gail": {"anneal_updates": 100, "learning_rate": 1e-3}}
+    merged = apply_overrides(data, ["gail={learning_rate: 3e-4}"])
+    assert merged["gail"] == {"anneal_updates": 100, "learning_rate": "3e-4"}  # (read later)
+    assert data["gail"]["learning_rate"] == 1e-3  # the caller's dict is left alone
+    assert apply_overrides({}, ["gail={learning_rate: 3e-4}"])["gail"] == {"learning_rate": "3e-4"}
