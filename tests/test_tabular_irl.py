@@ -289,6 +289,10 @@ def test_demos_out_of_the_mdps_range_are_refused_and_never_counted_elsewhere():
     for bad, match in (
         (metrics.Demos(states=zeros, actions=zeros + mdp.num_actions), r"actions\[0, 0\] = 5"),
         (metrics.Demos(states=zeros - 1, actions=zeros), r"states\[0, 0\] = -1"),
+        # shapes and dtypes too (they were a TypeError, a broadcast ValueError, an IndexError)
+        (metrics.Demos(states=zeros.astype(float), actions=zeros), "must hold integer indices"),
+        (metrics.Demos(states=zeros, actions=zeros[:1]), "must have the same shape"),
+        (metrics.Demos(states=zeros[0], actions=zeros[0]), r"must have shape \[N, H\]"),
     ):
         for irl, config in (
             (maxent_irl, MaxEntConfig(horizon=4, num_iterations=1)),

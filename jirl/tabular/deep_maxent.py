@@ -26,6 +26,7 @@ from jirl.tabular.metrics import (
     check_demo_horizon,
     discounted_length,
     empirical_visitation,
+    validate_demos,
 )
 
 Array = jax.Array
@@ -122,6 +123,7 @@ def deep_maxent_irl(
     """
     if mdp.features is None:
         raise ValueError("deep MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
+    validate_demos(mdp, demos)
     check_demo_horizon(demos.horizon, config.horizon, config.discount)
     inputs = standardise(mdp.features)
     net = RewardMLP(tuple(config.hidden_sizes))

@@ -36,6 +36,7 @@ from jirl.tabular.metrics import (
     discounted_length,
     empirical_visitation,
     feature_counts,
+    validate_demos,
 )
 
 Array = jax.Array
@@ -145,6 +146,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
     """
     del key
     features = reward_features(mdp, config.causal)
+    validate_demos(mdp, demos)
     check_demo_horizon(demos.horizon, config.horizon, config.discount)
     demo_vis = empirical_visitation(demos, mdp.num_states, mdp.num_actions, config.discount)
     demo_counts = feature_counts(demo_vis, features)

@@ -38,6 +38,7 @@ from jirl.tabular.metrics import (
     check_demo_horizon,
     discounted_length,
     empirical_visitation,
+    validate_demos,
 )
 
 Array = jax.Array
@@ -258,6 +259,7 @@ def max_margin_irl(
         raise ValueError("max-margin IRL needs mdp.features [S, F]; build the MDP with features")
     if config.method not in ("projection", "planning"):
         raise ValueError(f"method must be 'projection' or 'planning', got {config.method!r}")
+    validate_demos(mdp, demos)
     features = mdp.features
     kw = dict(horizon=config.horizon, discount=config.discount)
     mu_expert = demo_feature_expectations(demos, features, mdp.num_actions, **kw)

@@ -48,8 +48,11 @@ class Demos:
 
 
 def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
-    """Check shapes, dtypes and index ranges on the host. Raises `DataError`."""
-    states, actions = np.asarray(demos.states), np.asarray(demos.actions)
+    """Check shapes and dtypes, and index ranges where the demos are concrete (traced ones,
+    sampled inside `jit`, have only shapes: `empirical_visitation` leaves their out-of-range
+    steps out). Every IRL function calls it first. Raises `DataError`."""
+    as_array = lambda x: x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)  # noqa: E731
+    states, actions = as_array(demos.states), as_array(demos.actions)
     for name, arr, bound in (
         ("states", states, mdp.num_states),
         ("actions", actions, mdp.num_actions),
@@ -58,7 +61,11 @@ def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
             raise DataError(f"demos.{name} must have shape [N, H] with N, H >= 1, got {arr.shape}")
         if not np.issubdtype(arr.dtype, np.integer):
             raise DataError(f"demos.{name} must hold integer indices, got dtype {arr.dtype}")
-        _check_range(name, arr, bound)
+        try:  # (jax.core.Tracer is not public API: a tracer refuses to become a NumPy array)
+            host = np.asarray(arr)
+        except TRACER_ERRORS:
+            continue
+        _check_range(name, host, bound)
     if states.shape != actions.shape:
         raise DataError(
             f"demos.states {states.shape} and demos.actions {actions.shape} must have the same "

@@ -33,7 +33,7 @@ from jirl.tabular.maxmargin import (
     optimal_occupancy,
 )
 from jirl.tabular.mdp import TabularMDP
-from jirl.tabular.metrics import Demos
+from jirl.tabular.metrics import Demos, validate_demos
 
 Array = jax.Array
 
@@ -117,6 +117,7 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
     del key
     if mdp.features is None:
         raise ValueError("MWAL needs mdp.features [S, F]; build the MDP with features")
+    validate_demos(mdp, demos)
     kw = dict(horizon=config.horizon, discount=config.discount)
     phi = complemented_features(mdp.features)  # [S, k]
     num_features = phi.shape[1]
