@@ -310,20 +310,26 @@ def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
     grid: 18 GB; `size: 2000`: out of host memory while building). Counted, the least it must
     hold: the world's transitions `[S, A, K]` and features `[S, F]` (objectworld's built in
     float64; `[S, A, F·A]` for a state-action reward), a policy `[H, S, A]` for the expert and
-    one for each seed's learner (vmapped side by side), and the demonstrations
-    `[seeds, N, H]` (states and actions)."""
+    one for each seed's learner (vmapped side by side), the demonstrations `[seeds, N, H]`
+    (states and actions), and deep MaxEnt's reward network for each seed (weights, gradient
+    and Adam's two moments; its activations over every state, kept for the backward pass)."""
     s, a, f = world_size(env, opts)
     h, n = opts["horizon"], opts["num_demos"]
     # features: built in float64 for objectworld, float32 for gridworld, then kept in float32
     world = 8 * s * a * len(GRID_MOVES) + (16 if env == "objectworld" else 8) * s * f
     if algo == "maxcausalent":
         world += 4 * s * a * f * a
+    network = 0
+    if algo == "deep_maxent":  # (`hidden_sizes: [100000, 100000]` passed: 37 GiB of weights)
+        widths = [f, *opts["hidden_sizes"], 1]
+        weights = sum(i * o + o for i, o in zip(widths, widths[1:], strict=False))
+        network = seeds * (16 * weights + 8 * s * sum(opts["hidden_sizes"]))
     check_memory(
-        world + 4 * h * s * a * (seeds + 1) + 8 * seeds * n * h,
+        world + network + 4 * h * s * a * (seeds + 1) + 8 * seeds * n * h,
         jax.devices()[:1],
         f"{s:,} states x {a} actions with {f:,} features, horizon {h:,} and {n:,} demos for "
         f"each of {seeds} seed(s) need at least",
-        "use a shorter horizon, a smaller world or fewer features, demos or seeds",
+        "use a shorter horizon, a smaller world or network, or fewer features, demos or seeds",
     )
 
 

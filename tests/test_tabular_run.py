@@ -218,6 +218,8 @@ def test_a_horizon_beyond_the_devices_memory_is_refused_before_planning(tmp_path
         ("maxent", "gridworld", {"size": 2000, "features": "blocks", "block": 100}, "4,000,000"),
         # one policy [H, S, A] per seed, vmapped side by side: 21 MB each, for 65,536 seeds
         ("mwal", "gridworld", {"size": 64, "features": "blocks", "block": 8}, "of 65536 seed"),
+        # deep MaxEnt's network: 10¹⁰ weights with Adam's moments, 149 GiB (it passed)
+        ("deep_maxent", "gridworld", {"hidden_sizes": [100000, 100000]}, "a smaller world or net"),
     ],
 )
 def test_a_world_beyond_the_devices_memory_is_refused_before_it_is_built(
