@@ -140,6 +140,12 @@ class ExperimentConfig:
             f"seeds must be in [1, {MAX_SEEDS:,}] (one compile holds every seed), got {self.seeds}",
         )
         check_seed(self.seed)
+        for name in ("env", "demos", "expert"):  # `--set demos=`: "." was read, a directory
+            value = getattr(self, name)
+            require(
+                value is None or str(value).strip() != "",
+                f"{name} is empty; give a {'name' if name == 'env' else 'path'} or leave it out",
+            )
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
         require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")

@@ -761,6 +761,7 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["train", "bc", "--env", "cartpole", "--demos", " "], "--demos is empty"),
         (["train", "dagger", "--env", "cartpole", "--expert", ""], "--expert is empty"),
         (["expert", "--env", ""], "--env is empty"),
+        (["train", "bc", "--env", "cartpole", "--set", "demos="], "demos is empty; give a path"),
         (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
     ],
 )
