@@ -475,8 +475,9 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
     said = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
     have = ", ".join(f"{k}={want.get(k)!r}" for k in differ)
     fix = f"make the environment with {said}"
-    if "backend" in differ:  # the one env option of the experiment config
-        fix += f" (jirl CLI: --set backend={recorded.get('backend')})"
+    backend = recorded.get("backend")
+    if "backend" in differ and isinstance(backend, str):  # the experiment config's env option
+        fix += f" (jirl CLI: --set backend={backend})"
     return f"recorded with {said}, but the environment has {have}; {fix}"
 
 

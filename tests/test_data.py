@@ -692,3 +692,14 @@ def test_a_field_stored_without_npy_is_checked_too(tmp_path):
     np.testing.assert_array_equal(
         data.load(p).trajectories.obs, data.load(SHIPPED_DEMOS).trajectories.obs
     )
+
+
+def test_an_options_hint_names_only_a_backend_one_could_set():
+    """A header whose backend is no name (`[1, 2]`) was answered "--set backend=[1, 2]"."""
+    from jirl import envs
+    from jirl.data import options_mismatch
+
+    env = envs.make("cartpole")
+    said = options_mismatch({"backend": [1, 2]}, env)
+    assert "backend=[1, 2]" in said and "--set" not in said
+    assert "(jirl CLI: --set backend=spring)" in options_mismatch({"backend": "spring"}, env)

@@ -190,6 +190,16 @@ def test_make_gridworld_rejects_unknown_options():
         jirl.envs.make("gridworld", slip=2.0)
 
 
+def test_a_goal_is_a_cell_index_or_row_and_column_and_nothing_else():
+    """The builder took `goal=True` for cell 1 and `3.7` for cell 3; `--set goal=...` refused
+    both (one check now, `mdp.goal_index`)."""
+    assert mdp_lib.goal_index((1, 2), 4) == 6 == mdp_lib.goal_index(np.int64(6), 4)
+    assert mdp_lib.goal_index(None, 4) == 15
+    for goal in (True, 3.7, [1, 2, 3], [True, 0], 16, "a"):
+        with pytest.raises(ConfigError, match="goal must be a cell index in"):
+            mdp_lib.gridworld(4, goal=goal)
+
+
 def test_a_block_of_the_whole_grid_is_refused():
     """One block feature, alike in every state: MaxEnt and MWAL returned a reward
     uncorrelated with the truth, and no error said why."""

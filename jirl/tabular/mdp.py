@@ -31,11 +31,14 @@ Validation runs on the host (NumPy), never inside jit: every builder calls `vali
 
 from __future__ import annotations
 
+import operator
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jirl.config import short
 from jirl.errors import ConfigError
 
 Array = jax.Array
@@ -519,9 +522,9 @@ def gridworld(
     """
     _check_builder_args(size=size, slip=slip)
     num_states = size * size
-    goal_index = _goal_index(goal, size)
+    goal_cell = goal_index(goal, size)
     reward = np.zeros(num_states, np.float32)
-    reward[goal_index] = 1.0
+    reward[goal_cell] = 1.0
     feats = _grid_features(size, features, block)
     initial = np.full(num_states, 1.0 / num_states)
     move_prob = grid_move_prob(slip)
@@ -535,9 +538,9 @@ def gridworld(
     next_state, prob = _successors(grid)
     next_state, prob = _merge_duplicates(next_state, prob)
     if absorbing:
-        next_state[goal_index] = goal_index
-        prob[goal_index] = 0.0
-        prob[goal_index, :, 0] = 1.0
+        next_state[goal_cell] = goal_cell
+        prob[goal_cell] = 0.0
+        prob[goal_cell, :, 0] = 1.0
     mdp = sparse_mdp(next_state, prob, initial, features=feats, reward=reward)
     mdp = mdp.replace(grid_shape=(size, size))
     return to_dense(mdp) if format == "dense" else mdp
@@ -561,18 +564,32 @@ def _merge_duplicates(next_state: np.ndarray, prob: np.ndarray):
     return next_state.astype(np.int32), prob.astype(np.float32)
 
 
-def _goal_index(goal, size: int) -> int:
+def goal_index(goal, size: int) -> int:
+    """The flat cell of a gridworld goal: None (the last cell), a cell index in [0, size²), or
+    [row, col] inside the grid. Anything else is refused: `True` was cell 1, `3.7` cell 3 (the
+    one check of a goal; `options.goal_cell` keeps the form the user wrote)."""
+
+    def index(g) -> int | None:
+        if isinstance(g, (bool, np.bool_)):
+            return None
+        try:
+            return operator.index(g)
+        except TypeError:
+            return None
+
     if goal is None:
         return size * size - 1
-    if isinstance(goal, (tuple, list)):
-        row, col = (int(g) for g in goal)
-        if not (0 <= row < size and 0 <= col < size):
-            raise ConfigError(f"goal {tuple(goal)} is outside the {size}x{size} grid")
-        return row * size + col
-    goal = int(goal)
-    if not 0 <= goal < size * size:
-        raise ConfigError(f"goal {goal} is not a cell index in [0, {size * size})")
-    return goal
+    cell = index(goal)
+    if cell is not None and 0 <= cell < size * size:
+        return cell
+    if isinstance(goal, (list, tuple)) and len(goal) == 2:
+        row, col = index(goal[0]), index(goal[1])
+        if row is not None and col is not None and 0 <= row < size and 0 <= col < size:
+            return row * size + col
+    raise ConfigError(
+        f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
+        f"{size}x{size} grid, got {short(goal)}"
+    )
 
 
 def feature_count(world: str, size: int, features: str, *, num_colours: int = 2, block: int = 2):

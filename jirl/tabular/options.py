@@ -13,7 +13,7 @@ import numpy as np
 
 from jirl.config import FLOAT32_MAX, MAX_INT, MAX_SEED, as_float32, exponent_form, short
 from jirl.errors import ConfigError, closest
-from jirl.tabular.mdp import TabularMDP, gridworld, objectworld
+from jirl.tabular.mdp import TabularMDP, goal_index, gridworld, objectworld
 
 #: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
 MAX_ONEHOT_STATES = 2**14
@@ -84,23 +84,11 @@ def boolean(name: str, value) -> bool:
 
 def goal_cell(goal, size: int):
     """A gridworld goal: None, a cell index in [0, size²), or [row, col] inside the grid (as a
-    list)."""
+    list), checked as the builder checks it (`mdp.goal_index`)."""
     if goal is None:
         return None
-    if isinstance(goal, (int, np.integer)) and not isinstance(goal, bool):
-        ok = 0 <= goal < size * size
-    else:
-        ok = (
-            isinstance(goal, (list, tuple))
-            and len(goal) == 2
-            and all(isinstance(g, int) and not isinstance(g, bool) and 0 <= g < size for g in goal)
-        )
-    if not ok:
-        raise ConfigError(
-            f"goal must be a cell index in [0, {size * size}) or [row, col] inside the "
-            f"{size}x{size} grid, got {short(goal)}"
-        )
-    return list(goal) if isinstance(goal, (list, tuple)) else int(goal)
+    goal_index(goal, size)
+    return [int(g) for g in goal] if isinstance(goal, (list, tuple)) else int(goal)
 
 
 def onehot_fits(size: int, what: str, instead: str) -> None:
