@@ -124,9 +124,10 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
     half = num_features // 2
     mu_expert = demo_feature_expectations(demos, phi, mdp.num_actions, **kw)
     beta = mw_beta(num_features, config.num_iterations)
-    state_action_shape = occupancy(
-        mdp, jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions), phi, **kw
-    ).state_action.shape
+    uniform = jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions)
+    state_action_shape = jax.eval_shape(  # its shape only: traced, never run
+        lambda policy: occupancy(mdp, policy, phi, **kw).state_action, uniform
+    ).shape
 
     def step(carry, t):
         log_w, rho_sum, mu_sum, w_sum = carry
