@@ -167,11 +167,14 @@ def build_parser() -> Parser:
     return parser
 
 
-def _check_config_algo(config: str, found, wanted) -> None:
-    """Refuse a --config written for another algorithm than the command's (`found`: its
-    `algo:`, given; a file without one is anyone's)."""
-    if wanted is not None and found != wanted:
-        raise ArgumentError(f"--config {config} is a config for '{found}', not '{wanted}'")
+def _check_config_algo(config: str, from_file: dict, wanted) -> None:
+    """Refuse a --config written for another algorithm than the command's: its `algo:`, where
+    it has one (`algo: null` too: it was blamed on --set); a file without one is anyone's."""
+    if wanted is not None and "algo" in from_file and from_file["algo"] != wanted:
+        raise ArgumentError(
+            f"--config {config} is a config for '{from_file['algo']}', not '{wanted}'; use one "
+            f"for '{wanted}' (its `algo: {wanted}`)"
+        )
 
 
 def _check_algo_kept(algo, command_algo: str | None) -> None:
@@ -212,7 +215,9 @@ def _anneal_over_updates(data: dict, file_data: dict) -> None:
 def _merged_sweep(data: dict, args) -> dict:
     """The config file's `sweep:` with `--sweep`'s fields replacing its own (flags win over the
     file, whether or not a key names the algorithm's section); a field that `--set` gives too
-    is refused: the sweep's values would silently win over it."""
+    (`--set ALGO.KEY=v`, `--set KEY=v` or inside `--set ALGO={KEY: v}`) is refused: the sweep's
+    values would silently win over it."""
+    from jirl.config import load_yaml
     from jirl.errors import ConfigError
     from jirl.sweep import parse_items
 
@@ -220,17 +225,28 @@ def _merged_sweep(data: dict, args) -> dict:
     if not isinstance(in_file, dict):
         raise ConfigError("sweep: in the config must map keys to lists of values")
     flags = parse_items(args.sweep) if getattr(args, "sweep", None) else {}
-    bare = lambda key: str(key).removeprefix(f"{data.get('algo')}.")  # noqa: E731
+    algo = data.get("algo")
+    bare = lambda key: str(key).removeprefix(f"{algo}.")  # noqa: E731
     flagged = {bare(k) for k in flags}
     merged = {k: v for k, v in in_file.items() if bare(k) not in flagged} | flags
+    swept = {bare(k): k for k in merged}
     for item in args.set or []:
-        key = item.split("=", 1)[0].strip()
-        if bare(key) in {bare(k) for k in merged}:
-            where = "--sweep" if bare(key) in flagged else "the config's sweep:"
-            raise ArgumentError(
-                f"--set {key} and {where} {key} both give it; the sweep's values would win: "
-                "drop one"
-            )
+        key, _, raw = item.partition("=")
+        key = key.strip()
+        given = [key]
+        if key == algo:  # a mapping given to the section sets each of its keys
+            try:
+                value = load_yaml(raw)
+            except Exception:  # (refused with its own message when the config is built)
+                value = None
+            given = [f"{algo}.{k}" for k in value] if isinstance(value, dict) else []
+        for name in given:
+            if bare(name) in swept:
+                where = "--sweep" if bare(name) in flagged else "the config's sweep:"
+                raise ArgumentError(
+                    f"--set {name} and {where} {swept[bare(name)]} both give it; the sweep's "
+                    "values would win: drop one"
+                )
     return merged
 
 
@@ -243,8 +259,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if args.config:
         from_file = read_yaml(args.config)
         data.update(from_file)
-        if "algo" in from_file:  # (`algo: null` too: it was blamed on --set)
-            _check_config_algo(args.config, from_file["algo"], defaults.get("algo"))
+        _check_config_algo(args.config, from_file, defaults.get("algo"))
     file_data = dict(data)
     for flag in ("env", "demos", "expert", "seeds", "seed", "updates"):
         value = getattr(args, flag, None)
@@ -255,7 +270,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     data = apply_overrides(data, args.set)
     _anneal_over_updates(data, file_data)
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
-    if getattr(args, "sweep", None) or data.get("sweep"):
+    if hasattr(args, "sweep") and (args.sweep or data.get("sweep")):  # (`expert` refuses one)
         data["sweep"] = _merged_sweep(data, args)
     if complete is not None:
         data = complete(data)
@@ -356,8 +371,7 @@ def _tabular_options(config: str | None, algo: str, sets: list[str]) -> dict:
 
     options = read_yaml(config) if config else {}
     if config:
-        if "algo" in options:
-            _check_config_algo(config, options["algo"], algo)
+        _check_config_algo(config, options, algo)
     options = _flat(options, algo, config)
     options = apply_overrides(options, [s.lstrip().removeprefix(f"{algo}.") for s in sets])
     options = _flat(options, algo, "--set")  # `--set maxent={size: 4}`: a whole section
@@ -504,10 +518,10 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
-        for flag in ("config", "demos", "expert", "env"):  # "" was taken for "not given"
+        for flag, what in EMPTY_REFUSED.items():  # "" was taken for "not given"
             value = getattr(args, flag, None)
             if isinstance(value, str) and not value.strip():
-                raise ArgumentError(f"--{flag} is empty; give one, or leave the flag out")
+                raise ArgumentError(f"--{flag} is empty; give {what}")
         if args.command == "train":
             from jirl import algos
 
@@ -565,6 +579,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
+
+#: path and name flags whose empty value is refused, and what to give instead
+EMPTY_REFUSED = {
+    "config": "a config file or a shipped config's name (configs/)",
+    "demos": "the demonstrations' .npz",
+    "expert": "the expert's directory (from `jirl expert`)",
+    "env": "an environment's name (jirl.envs.names())",
+}
 
 #: the commands that compute on JAX's devices (`console` checks that they can start first)
 COMPUTING = ("train", "expert", "retrain", "quickstart")

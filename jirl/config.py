@@ -70,6 +70,16 @@ def short(value: Any) -> str:
     return _SHORT.repr(value)
 
 
+def check_float32_range(name: str, number: float, given: Any) -> None:
+    """Refuse a finite `number` beyond float32's range, where training computes (`given`: as
+    the user wrote it, for the message)."""
+    if abs(number) > FLOAT32_MAX:
+        raise ConfigError(
+            f"{name} must be within float32's range, ±{FLOAT32_MAX:.4g} (training computes in "
+            f"float32), got {short(given)}"
+        )
+
+
 def as_float32(value: float) -> float:
     """`value` as training holds it, float32, back as a Python float (1e-50 is 0.0): the value
     that range checks must see, or a rate that is 0 in training passes `> 0`."""
@@ -252,11 +262,8 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
         )
     if hint is float and not math.isfinite(number):
         raise ConfigError(f"{name} must be a finite number, got {short(value)}")
-    if hint is float and abs(number) > FLOAT32_MAX:
-        raise ConfigError(
-            f"{name} must be within float32's range, ±{FLOAT32_MAX:.4g} (training computes in "
-            f"float32), got {short(value)}"
-        )
+    if hint is float:
+        check_float32_range(name, number, value)
     return number if hint in (float, int) else value
 
 
@@ -382,9 +389,11 @@ def _construct_int(loader, node) -> int:
     text = loader.construct_scalar(node)
     try:
         return int(text.replace("_", ""))
-    except ValueError:
+    except ValueError:  # (or more digits than Python converts, 4,300: far beyond any field's)
+        digits = text.replace("_", "").lstrip("+-")
+        why = "has too many digits" if digits.isdecimal() else "is not a decimal integer"
         raise yaml.constructor.ConstructorError(
-            None, None, f"{short(text)} is not a decimal integer", node.start_mark
+            None, None, f"{short(text)} {why}", node.start_mark
         ) from None
 
 
@@ -450,7 +459,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply `key=value` / `section.key=value` overrides (values parsed as YAML scalars). A
     mapping given to a section (`--set gail={learning_rate: 3e-4}`) is merged into the one the
     config file gave, as `--set gail.learning_rate=3e-4` would be: it replaced the whole
-    section, the file's other settings falling back to their defaults without a word."""
+    section, the file's other settings falling back to their defaults without a word. A
+    `sweep` mapping is a grid, and replaces the file's whole."""
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for item in overrides:
         if "=" not in item:
@@ -470,8 +480,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if not isinstance(section, dict):
                 raise ConfigError(f"'{parts[0]}' is not a section; cannot set '{key}'")
             section[parts[1]] = value
-        elif isinstance(value, dict) and isinstance(data.get(parts[0]), dict):
-            data[parts[0]] = {**data[parts[0]], **value}
+        elif isinstance(value, dict) and isinstance(data.get(parts[0]), dict) and key != "sweep":
+            data[parts[0]] = {**data[parts[0]], **value}  # (a sweep's grid is replaced whole)
         else:
             data[parts[0]] = value
     return data

@@ -31,8 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.config import short
+from jirl.config import as_float32, short
 from jirl.errors import TRACER_ERRORS, ConfigError, closest
+from jirl.logging import setting_name
 from jirl.types import Algorithm, Array
 
 
@@ -113,8 +114,7 @@ def check_grid(
                 f"sweep values of '{key}' must be numbers, got {short(values)}"
             ) from None
         # traced as float32: beyond its range a value is inf, below its precision a repeat
-        with np.errstate(over="ignore"):
-            stored = tuple(float(np.float32(v)) for v in numbers)
+        stored = tuple(as_float32(v) for v in numbers)
         if not all(math.isfinite(v) for v in stored):
             raise ConfigError(
                 f"sweep values of '{key}' must be finite float32 numbers, got {short(values)}"
@@ -123,15 +123,20 @@ def check_grid(
             raise ConfigError(
                 f"sweep '{key}' needs one or more distinct values, got {short(values)}"
             )
-        labels = [f"{v:g}" for v in numbers]  # (`jirl.logging.setting_name`'s)
+        labels = [setting_name({name: v}).partition("=")[2] for v in numbers]
         if len(set(labels)) != len(labels):
             raise ConfigError(
                 f"sweep values of '{key}' print alike ({', '.join(labels)}): their settings' "
                 "curves, TensorBoard tags and table rows would share a name; use values that "
                 "differ in their first 6 significant digits"
             )
-        for v in stored:  # each setting must be a valid config on its own, as float32 holds it
-            dataclasses.replace(config, **{name: v})
+        for v, held in zip(numbers, stored, strict=True):  # each a valid config on its own
+            try:
+                dataclasses.replace(config, **{name: held})
+            except ConfigError as e:
+                if held == v:
+                    raise
+                raise ConfigError(f"{e} ({key}: {v!r} is {held!r} in float32)") from None
         out[name] = numbers
     if not out:
         raise ConfigError("--sweep needs at least one key=v1,v2,...")

@@ -38,7 +38,7 @@ from jirl.tabular import planning
 from jirl.tabular.deep_maxent import DeepMaxEntConfig, deep_maxent_irl
 from jirl.tabular.maxent import MaxEntConfig, maxent_irl
 from jirl.tabular.maxmargin import MaxMarginConfig, max_margin_irl
-from jirl.tabular.mdp import GRID_MOVES, TabularMDP, feature_count
+from jirl.tabular.mdp import GRID_MOVES, TabularMDP, check_block, feature_count
 from jirl.tabular.mwal import MWALConfig, mwal_irl
 from jirl.tabular.options import (
     build_world,
@@ -211,8 +211,7 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         if options.get("block", valid["block"]) != valid["block"] and opts["features"] != "blocks":
             raise ConfigError("block sets the size of features: blocks; set both or neither")
         opts["block"] = integer("block", opts["block"], low=1)
-        if opts["block"] > opts["size"]:
-            raise ConfigError(f"block must be at most size={opts['size']}, got {opts['block']}")
+        check_block(opts["block"], opts["size"])
     if algo in ("maxent", "maxcausalent", "deep_maxent"):
         opts["learning_rate"] = number("learning_rate", opts["learning_rate"], positive=True)
     if algo in ("maxent", "maxcausalent"):

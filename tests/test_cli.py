@@ -763,6 +763,11 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["expert", "--env", ""], "--env is empty"),
         (["train", "bc", "--env", "cartpole", "--set", "demos="], "demos is empty; give a path"),
         (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
+        # expert's own refusal of a sweep, not a --set conflict with it
+        (
+            ["expert", "--env", "cartpole", "--config", "SWEEP", "--set", "ppo.learning_rate=0.01"],
+            "sweep: not for jirl expert",
+        ),
     ],
 )
 def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
@@ -775,6 +780,8 @@ def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
     files["BAD_YAML"] = tmp_path / "bad.yaml"
     (tmp_path / "null_algo.yaml").write_text("algo: null\nenv: cartpole\n")
     files["NULL_ALGO"] = tmp_path / "null_algo.yaml"
+    (tmp_path / "sweep.yaml").write_text("sweep: {learning_rate: [0.001, 0.0001]}\n")
+    files["SWEEP"] = tmp_path / "sweep.yaml"
     argv = [str(files.get(a, a)) for a in argv]
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, *argv, "--out", str(out))

@@ -347,7 +347,7 @@ def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
             "--sweep", f"{sweep_key}=1e-3,2e-3", "--set", f"{set_key}=5e-3",
         ])  # fmt: skip
         err = capsys.readouterr().err
-        assert code == 2 and f"--set {set_key} and --sweep {set_key} both give it" in err
+        assert code == 2 and f"--set {set_key} and --sweep {sweep_key} both give it" in err
 
 
 def test_the_config_files_sweep_meets_set_and_sweep_flags_alike(capsys, tmp_path):
@@ -366,6 +366,13 @@ def test_the_config_files_sweep_meets_set_and_sweep_flags_alike(capsys, tmp_path
     ])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "--set bc.learning_rate and the config's sweep:" in err, err
+    # a mapping given to the section sets its keys too
+    code = main([
+        "train", "bc", "--config", str(config), "--env", "cartpole", "--demos", "x.npz",
+        "--out", str(tmp_path / "r"), "--set", "bc={learning_rate: 0.5}",
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--set bc.learning_rate and the config's sweep: learning_rate" in err
     data = {"algo": "bc", "sweep": {"learning_rate": [1e-3, 1e-4], "bc.l2_coef": [0.0, 0.1]}}
     for flag in ("bc.learning_rate=0.01", "learning_rate=0.01"):
         args = argparse.Namespace(sweep=[flag], set=[])

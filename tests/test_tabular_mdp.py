@@ -150,7 +150,7 @@ def dense_t():
         (lambda: mdp_lib.dense_mdp(np.ones((3, 2, 4)) / 4, np.ones(3) / 3), "shape"),
         (lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, reward=np.ones(4)), "reward"),
         (lambda: mdp_lib.gridworld(4, slip=1.5), "slip"),
-        (lambda: mdp_lib.gridworld(4, goal=(4, 0)), "outside"),
+        (lambda: mdp_lib.gridworld(4, goal=(4, 0)), "inside the 4x4 grid, got \\(4, 0\\)"),
     ],
 )
 def test_bad_mdps_raise_one_line_errors(make, match):

@@ -395,7 +395,7 @@ def test_tabular_numbers_beyond_float32_are_out_of_range(tmp_path, capsys):
 
     huge = "1" + "0" * 400
     for value in (10**400, -(10**400), 1e300, "1e39"):
-        with pytest.raises(ConfigError, match="learning_rate is out of range, got "):
+        with pytest.raises(ConfigError, match="learning_rate must be within float32's range"):
             number("learning_rate", value, positive=True)
     with pytest.raises(ConfigError, match=r"learning_rate must be > 0, got 1e-50 \(0 in float32"):
         number("learning_rate", 1e-50, positive=True)
@@ -403,7 +403,7 @@ def test_tabular_numbers_beyond_float32_are_out_of_range(tmp_path, capsys):
     assert number("l2", 1e-50, non_negative=True) == 1e-50
     argv = ["train", "maxent", "--env", "gridworld", "--set", f"learning_rate={huge}"]
     err = cli_error(capsys, tmp_path, *argv)
-    assert "learning_rate is out of range" in err and len(err) < 300
+    assert "learning_rate must be within float32's range" in err and len(err) < 300
 
 
 def test_a_mapping_set_on_a_section_is_merged_into_the_files():
@@ -416,3 +416,6 @@ def test_a_mapping_set_on_a_section_is_merged_into_the_files():
     assert merged["gail"] == {"anneal_updates": 100, "learning_rate": "3e-4"}  # (read later)
     assert data["gail"]["learning_rate"] == 1e-3  # the caller's dict is left alone
     assert apply_overrides({}, ["gail={learning_rate: 3e-4}"])["gail"] == {"learning_rate": "3e-4"}
+    # a sweep's mapping is a grid: replaced whole, not grown into a product with the file's
+    swept = apply_overrides({"sweep": {"learning_rate": [1e-3, 1e-4]}}, ["sweep={l2_coef: [0, 1]}"])
+    assert swept["sweep"] == {"l2_coef": [0, 1]}

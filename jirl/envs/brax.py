@@ -12,7 +12,6 @@ import io
 import warnings
 
 import jax
-import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec
 
@@ -58,7 +57,7 @@ def make_brax(
     # The observation's width from an abstract reset: Brax's own `observation_size` runs
     # `reset` eagerly, op by op, compiling each (about 600 programs: 19 s for hopper on a
     # 2-core CPU, against well under a second to trace it once).
-    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    key = jax.eval_shape(jax.random.PRNGKey, 0)  # (its shape depends on the PRNG impl)
     obs_size = jax.eval_shape(benv.reset, key).obs.shape[-1]
     spec = Spec(
         obs_shape=(int(obs_size),),

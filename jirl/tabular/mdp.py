@@ -612,17 +612,23 @@ def _blocks_per_side(size: int, block: int) -> int:
     return -(-size // block)
 
 
+def check_block(block: int, size: int) -> None:
+    """A gridworld's `block` (features: blocks) in [1, size − 1]: a block of the whole grid is
+    one feature, the same in every state, from which nothing can be learned."""
+    if not 1 <= block < size:
+        raise ConfigError(
+            f"block must be in [1, size - 1 = {size - 1}] (a block of the whole grid is one "
+            f"feature, the same in every state: nothing to learn from), got {block}"
+        )
+
+
 def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
     if kind == "none":
         return None
     if kind == "onehot":
         return np.eye(size * size, dtype=np.float32)
     if kind == "blocks":
-        if not 1 <= block < size:  # a block of the whole grid: one feature, alike everywhere
-            raise ConfigError(
-                f"block must be in [1, size - 1 = {size - 1}] (a block of the whole grid is one "
-                f"feature, the same in every state: nothing to learn from), got {block}"
-            )
+        check_block(block, size)
         per_side = _blocks_per_side(size, block)
         r, c = np.divmod(np.arange(size * size), size)
         cell = (r // block) * per_side + c // block

@@ -11,14 +11,19 @@ import math
 import jax
 import numpy as np
 
-from jirl.config import FLOAT32_MAX, MAX_INT, MAX_SEED, as_float32, exponent_form, short
+from jirl.config import (
+    MAX_INT,
+    MAX_SEED,
+    as_float32,
+    check_float32_range,
+    exponent_form,
+    short,
+)
 from jirl.errors import ConfigError, closest
 from jirl.tabular.mdp import TabularMDP, goal_index, gridworld, objectworld
 
 #: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
 MAX_ONEHOT_STATES = 2**14
-#: what to do with a number beyond float32's range
-FLOAT32_RANGE = f"use a value within float32's ±{FLOAT32_MAX:.4g} (the runs compute in float32)"
 
 
 def hint(word, choices) -> str:
@@ -51,11 +56,10 @@ def number(name: str, value, *, positive: bool = False, non_negative: bool = Fal
     try:
         as_float = float(value)
     except OverflowError:  # an int of 400 digits is no float
-        raise ConfigError(f"{name} is out of range, got {short(value)}; {FLOAT32_RANGE}") from None
+        check_float32_range(name, math.inf, value)
     if not math.isfinite(as_float):
         raise ConfigError(f"{name} must be finite, got {as_float}")
-    if abs(as_float) > FLOAT32_MAX:
-        raise ConfigError(f"{name} is out of range, got {short(value)}; {FLOAT32_RANGE}")
+    check_float32_range(name, as_float, value)
     value = as_float
     if positive and as_float32(value) <= 0:
         raise ConfigError(
