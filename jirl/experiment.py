@@ -37,7 +37,9 @@ from jirl.files import (
     atomic_write_text,
     check_out_dir,
     digest,
+    holds_files,
     lock_dir,
+    parent_locked,
     remove_temporaries,
     replace_dir,
     replacing,
@@ -407,18 +409,26 @@ def train(
     if resume:  # a checkpoint of another version's metrics, refused before anything is written
         logged = jax.eval_shape(jax.vmap(algo.update), template)[1]
         check_metric_names(out / "checkpoint", checkpoint_metric_names(out / "checkpoint"), logged)
-    if not resume and out.is_dir():  # a run another process is writing is never replaced
-        lock_dir(out).close()
     # the run this one replaces (--overwrite) waits aside until this one has a checkpoint
     aside = Aside(out)
     saved = lambda: has_checkpoint(out / "checkpoint")
     with contextlib.ExitStack() as stack:
         stack.enter_context(replacing(aside, saved))  # back if this one fails before then
-        if not resume:
-            aside.take()
-            replace_dir(out)
-        # held to the end: a second process on this run is refused, not interleaved
-        stack.enter_context(lock_dir(out))
+        if resume:
+            # held to the end: a second process on this run is refused, not interleaved
+            stack.enter_context(lock_dir(out))
+        else:
+            with parent_locked(out):  # another process's run may have appeared since the checks
+                if out.is_dir():
+                    lock_dir(out).close()  # a run another process is writing is never replaced
+                    if not overwrite and holds_files(out):
+                        raise ConfigError(
+                            f"{out} exists (made by another process since this one started); "
+                            "pass --resume to continue it or --overwrite to replace it"
+                        )
+                aside.take()
+                replace_dir(out)
+                stack.enter_context(lock_dir(out))
         for stranded in sorted(set(stranded_asides(out)) - {aside.path}):
             warnings.warn(
                 f"{stranded} holds a run that an earlier --overwrite of {out} set aside and "

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -303,6 +304,45 @@ def lock_dir(out: str | os.PathLike) -> DirLock:
         )
         return DirLock(None)
     return DirLock(fd)
+
+
+#: how long `parent_locked` waits for another process to put its run in place (it holds the
+#: lock for a few renames; a parent that is itself a run directory is locked for its whole run)
+PARENT_LOCK_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def parent_locked(out: str | os.PathLike):
+    """Hold an exclusive lock on the directory that holds `out` (its nearest existing
+    ancestor) while a new run is put in place at `out`: checked, the old one set aside, the new
+    directory made and locked, as one step. Two runs started at the same instant on one --out
+    both passed the checks before, and the second could set aside the directory the first had
+    just made, or replace, without --overwrite, a run that appeared after its checks. Waits up
+    to `PARENT_LOCK_SECONDS` (then goes on unlocked, as on a file system without flock)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    parent = Path(out).absolute().parent
+    while not parent.is_dir():
+        parent = parent.parent
+    fd = os.open(parent, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + PARENT_LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            except OSError:  # no flock here
+                break
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 class Aside:

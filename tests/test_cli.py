@@ -1217,6 +1217,65 @@ def test_a_run_another_process_holds_is_neither_resumed_nor_replaced(
     assert code == 0, err  # released: the run is the user's again
 
 
+def test_a_run_that_appears_after_the_checks_is_not_replaced(
+    capsys, tmp_path, monkeypatch, cartpole_expert
+):
+    """Two runs started at once on one --out both passed the checks (the directory did not
+    exist yet); the second then set aside, and later deleted, the directory the first had made.
+    The new run is put in place under a lock on the parent directory (`files.parent_locked`),
+    where the checks are made again: a run that appeared meanwhile is refused (in use, or
+    there without --overwrite), and nothing of it is moved."""
+    import fcntl
+
+    import jirl.experiment as experiment
+    from jirl.files import lock_dir
+
+    run = tmp_path / "run"
+    argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
+    argv += ["--out", str(run), "--updates", "2", "--quiet"]
+    real_prepare = experiment.prepare
+    other = {}
+
+    def prepare_then_another_run_appears(cfg):
+        built = real_prepare(cfg)
+        run.mkdir()
+        (run / "metrics.jsonl").write_text("theirs\n")
+        if other.get("locked"):
+            other["lock"] = lock_dir(run)
+        return built
+
+    monkeypatch.setattr(experiment, "prepare", prepare_then_another_run_appears)
+    for locked, message in ((True, "is in use by another jirl process"), (False, "exists (made")):
+        other["locked"] = locked
+        code, _, err = run_cli(capsys, *argv)
+        one_line_error(code, err)
+        assert message in err, err
+        assert (run / "metrics.jsonl").read_text() == "theirs\n"
+        assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing set aside
+        if locked:
+            other.pop("lock").close()
+        shutil.rmtree(run)
+    # the old run is set aside and the new directory made while the parent is locked
+    monkeypatch.setattr(experiment, "prepare", real_prepare)
+    real_take = experiment.Aside.take
+    held = []
+
+    def take(self):
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return real_take(self)
+
+    monkeypatch.setattr(experiment.Aside, "take", take)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0 and held == [True], err
+
+
 def test_a_run_resumes_from_any_directory_and_with_its_inputs_moved(
     capsys, tmp_path, monkeypatch, cartpole_expert
 ):
