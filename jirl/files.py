@@ -327,7 +327,11 @@ def parent_locked(out: str | os.PathLike):
     parent = Path(out).absolute().parent
     while not parent.is_dir():
         parent = parent.parent
-    fd = os.open(parent, os.O_RDONLY)
+    try:
+        fd = os.open(parent, os.O_RDONLY)
+    except OSError:  # a parent this user may write but not read: unlocked, as before
+        yield
+        return
     try:
         deadline = time.monotonic() + PARENT_LOCK_SECONDS
         while True:
