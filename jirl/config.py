@@ -302,14 +302,15 @@ def _check_as_float32(cls, kwargs: dict, prefix: str) -> None:
     time, so that its range checks see that value: `learning_rate: 1e-50` passed `> 0` and
     trained with a rate of 0. The error names the value given and what it became."""
     for key, value in kwargs.items():
-        if type(value) is not float or as_float32(value) == value:
+        held = as_float32(value) if type(value) is float else value
+        if held == value:
             continue
         try:
-            cls(**{**kwargs, key: as_float32(value)})
+            cls(**{**kwargs, key: held})
         except ConfigError as e:
             raise ConfigError(
-                f"{e} ({prefix}{key}: {value!r} is {as_float32(value)!r} in float32, the "
-                "precision training computes in)"
+                f"{e} ({prefix}{key}: {value!r} is {held!r} in float32, the precision training "
+                "computes in)"
             ) from None
 
 

@@ -229,14 +229,13 @@ def _check_member_sizes(path: Path, fail) -> None:
     zipfile raises a RuntimeError that asks for its password."""
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
+        stored: dict[str, list[str]] = {}
         for info in infos:
             if info.flag_bits & 0x1:
                 fail(
                     f"member '{info.filename}' is encrypted (password-protected); re-save the "
                     "file without a password (np.savez)"
                 )
-        stored: dict[str, list[str]] = {}
-        for info in infos:
             stored.setdefault(info.filename.removesuffix(".npy"), []).append(info.filename)
         for field, names in stored.items():
             if field in ("header", *FIELDS) and len(names) > 1:

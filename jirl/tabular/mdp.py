@@ -356,6 +356,12 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"{num_states} states"
             )
         _check_distribution("move_prob", np.asarray(mdp.move_prob, np.float64), axis=1)
+    _check_features_and_reward(mdp)
+
+
+def _check_features_and_reward(mdp: TabularMDP) -> None:
+    """`validate_mdp`'s checks of the features `[S, F]` and the reward `[S]` or `[S, A]`."""
+    num_states, num_actions = mdp.num_states, mdp.num_actions
     if mdp.features is not None:
         f = np.asarray(mdp.features)
         if f.ndim != 2 or f.shape[0] != num_states:
@@ -716,7 +722,7 @@ def objectworld(
         size, slip=slip, format="grid" if format == "grid" else "sparse", features="none"
     )
     base = base.replace(features=jnp.asarray(feats), reward=jnp.asarray(reward))
-    validate_mdp(base)
+    _check_features_and_reward(base)  # (the transitions `gridworld` validated, tables and all)
     return to_dense(base) if format == "dense" else base
 
 
