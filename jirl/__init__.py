@@ -9,9 +9,21 @@ jirl.use_cpu_cores()    # before any computation: a CPU device per core, seeds s
 """
 
 from jirl.errors import ConfigError, DataError, EnvError, JirlError, RunError
-from jirl.run import RunResult, run, use_cpu_cores
-from jirl.train import make_train
-from jirl.types import Algorithm, Trajectories, Transition
+
+try:
+    import jax  # noqa: F401  (JAX reads its JAX_* environment variables here)
+except ValueError as error:  # one it cannot parse: JAX_ENABLE_X64=abc, JAX_NUM_CPU_DEVICES=abc
+    #: why JAX would not import, as one line; `jirl.cli.console` exits 2 with it, and the
+    #: public names below raise it as a ConfigError instead of JAX's traceback
+    JAX_IMPORT_ERROR: str | None = (
+        f"JAX cannot read its environment ({str(error).strip().splitlines()[0]}); fix or "
+        "unset that variable"
+    )
+else:
+    JAX_IMPORT_ERROR = None
+    from jirl.run import RunResult, run, use_cpu_cores
+    from jirl.train import make_train
+    from jirl.types import Algorithm, Trajectories, Transition
 
 __version__ = "0.1.0"
 
@@ -29,3 +41,10 @@ __all__ = [
     "run",
     "use_cpu_cores",
 ]
+
+
+def __getattr__(name: str):
+    """Only reached for a public name when JAX would not import (`JAX_IMPORT_ERROR`)."""
+    if JAX_IMPORT_ERROR is not None and name in __all__:
+        raise ConfigError(JAX_IMPORT_ERROR)
+    raise AttributeError(f"module 'jirl' has no attribute {name!r}")

@@ -596,6 +596,10 @@ def console() -> None:
     """The `jirl` command: `main` on the process's own JAX, whose CPU runs as one device per
     core (`jirl.use_cpu_cores`) so that seeds are trained side by side; JAX_NUM_CPU_DEVICES=1
     or `--devices 1` keeps one."""
+    import jirl
+
+    if jirl.JAX_IMPORT_ERROR is not None:
+        _fail(jirl.JAX_IMPORT_ERROR)
     from jirl.run import use_cpu_cores
 
     count = os.environ.get("JAX_NUM_CPU_DEVICES")

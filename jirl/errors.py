@@ -1,15 +1,7 @@
 """User-facing errors. Raised at the boundary (config, data, env name), never inside jit."""
 
 import difflib
-
-import jax
-
-#: what JAX raises when Python needs the concrete value of a traced one (`bool`, `int`, NumPy)
-TRACER_ERRORS = (
-    jax.errors.ConcretizationTypeError,
-    jax.errors.TracerArrayConversionError,
-    jax.errors.TracerIntegerConversionError,
-)
+import functools
 
 
 class JirlError(ValueError):
@@ -33,6 +25,19 @@ class EnvError(JirlError):
     """An environment name or option is unknown or invalid."""
 
 
+@functools.cache
+def tracer_errors() -> tuple[type[Exception], ...]:
+    """What JAX raises when Python needs the concrete value of a traced one (`bool`, `int`,
+    NumPy). A function, not a constant: this module is imported before JAX (`jirl/__init__`)."""
+    import jax
+
+    return (
+        jax.errors.ConcretizationTypeError,
+        jax.errors.TracerArrayConversionError,
+        jax.errors.TracerIntegerConversionError,
+    )
+
+
 def closest(word, choices, *, cutoff: float = 0.6) -> str | None:
     """The choice nearest to a mistyped `word` (`difflib`'s ratio ≥ `cutoff`), or None; every
     "did you mean" of jirl's errors comes from here."""
@@ -49,7 +54,7 @@ def require(condition: bool, message: str, error: type[JirlError] = ConfigError)
     """
     try:
         ok = bool(condition)
-    except TRACER_ERRORS:
+    except tracer_errors():
         return
     if not ok:
         raise error(message)

@@ -32,7 +32,7 @@ import numpy as np
 from flax import struct
 
 from jirl.config import as_float32, short
-from jirl.errors import TRACER_ERRORS, ConfigError, closest
+from jirl.errors import ConfigError, closest, tracer_errors
 from jirl.logging import setting_name
 from jirl.types import Algorithm, Array
 
@@ -313,7 +313,7 @@ def check_traceable(swept: Swept, section: str = "") -> None:
         values = _as_arrays({f: swept.defaults[f] for f in fields})
         try:
             return jax.make_jaxpr(program)(jax.random.PRNGKey(0), values)
-        except TRACER_ERRORS:
+        except tracer_errors():
             return None
 
     closed = trace(swept.fields)

@@ -1358,16 +1358,31 @@ def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartp
     [
         ("JAX_NUM_CPU_DEVICES", "0", "JAX_NUM_CPU_DEVICES must be a whole number >= 1, got '0'"),
         ("JAX_PLATFORMS", "nosuch", "JAX cannot start its devices (JAX_PLATFORMS='nosuch': "),
+        ("JAX_NUM_CPU_DEVICES", "abc", 'JAX cannot read its environment (Invalid value "abc" '),
+        ("JAX_ENABLE_X64", "abc", "JAX cannot read its environment (invalid truth value 'abc'"),
     ],
 )
 def test_a_jax_environment_that_cannot_start_is_one_line(variable, value, message):
     """JAX_NUM_CPU_DEVICES=0 and JAX_PLATFORMS naming a platform this jax lacks (`cuda` on a
-    CPU wheel) gave 77-80 lines of traceback from the first device use."""
+    CPU wheel) gave 77-80 lines of traceback from the first device use; a value JAX cannot
+    parse (JAX_ENABLE_X64=abc) a traceback from `import jax` inside `import jirl`."""
     env = {**os.environ, variable: value}
     argv = [sys.executable, "-m", "jirl.cli", "train", "bc", "--env", "cartpole", "--out", "x"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_the_library_names_a_jax_environment_it_cannot_read():
+    """`import jirl` itself works, so the `jirl` command can say what is wrong; the public
+    names then raise that as a ConfigError."""
+    code = "import jirl\ntry:\n    jirl.run\nexcept jirl.ConfigError as e:\n    print(e)"
+    env = {**os.environ, "JAX_ENABLE_X64": "abc"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "JAX cannot read its environment (invalid truth value 'abc'" in done.stdout
 
 
 def test_messages_point_the_right_way(capsys, tmp_path, cartpole_expert):

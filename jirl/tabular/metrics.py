@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import TRACER_ERRORS, DataError
+from jirl.errors import DataError, tracer_errors
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 
@@ -63,7 +63,7 @@ def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
             raise DataError(f"demos.{name} must hold integer indices, got dtype {arr.dtype}")
         try:  # (jax.core.Tracer is not public API: a tracer refuses to become a NumPy array)
             host = np.asarray(arr)
-        except TRACER_ERRORS:
+        except tracer_errors():
             continue
         _check_range(name, host, bound)
     if states.shape != actions.shape:
@@ -145,7 +145,7 @@ def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discou
     states, actions = demos.states, demos.actions
     try:  # (jax.core.Tracer is not public API: a tracer refuses to become a NumPy array)
         concrete = {"states": np.asarray(states), "actions": np.asarray(actions)}
-    except TRACER_ERRORS:
+    except tracer_errors():
         concrete = {}
     for name, arr in concrete.items():
         _check_range(name, arr, num_states if name == "states" else num_actions)

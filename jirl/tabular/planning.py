@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jirl.errors import TRACER_ERRORS
+from jirl.errors import tracer_errors
 from jirl.tabular.mdp import TabularMDP
 
 Array = jax.Array
@@ -416,7 +416,7 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm, unit
     (the loop would run `max_iterations` and return whatever it held)."""
     try:  # a Python, NumPy or concrete JAX scalar; a traced one is not checked
         concrete = float(discount)
-    except (*TRACER_ERRORS, TypeError):
+    except (*tracer_errors(), TypeError):
         concrete = 0.0
     if not 0.0 <= concrete < 1.0:
         raise ValueError(
