@@ -98,6 +98,20 @@ def check_anneal(section: str, anneal: int, updates: int) -> None:
     )
 
 
+def check_episodes(name: str, episodes: int) -> None:
+    """Refuse an episode count (evaluation or demonstration) that is not an integer in
+    [1, MAX_EVAL_EPISODES] (ConfigError), before any training: all run at once afterwards."""
+    require(
+        isinstance(episodes, int | np.integer) and not isinstance(episodes, bool),
+        f"{name} must be a whole number, got {short(episodes)}",
+    )
+    require(
+        1 <= episodes <= MAX_EVAL_EPISODES,
+        f"{name} must be in [1, {MAX_EVAL_EPISODES:,}] (every episode runs at once after "
+        f"training), got {episodes:,}",
+    )
+
+
 def check_seed(seed: int) -> None:
     """Refuse a base seed outside [0, MAX_SEED] (ConfigError)."""
     require(0 <= seed <= MAX_SEED, f"seed must be in [0, {MAX_SEED}], got {seed}")
@@ -159,12 +173,7 @@ class ExperimentConfig:
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
         require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")
         require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1")
-        require(self.eval_episodes >= 1, f"eval_episodes must be >= 1, got {self.eval_episodes}")
-        require(
-            self.eval_episodes <= MAX_EVAL_EPISODES,
-            f"eval_episodes must be at most {MAX_EVAL_EPISODES:,} (every episode runs at once "
-            f"after training), got {self.eval_episodes:,}",
-        )
+        check_episodes("eval_episodes", self.eval_episodes)
         require(
             self.horizon is None or self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"
         )

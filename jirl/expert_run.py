@@ -10,7 +10,13 @@ import numpy as np
 
 from jirl import data
 from jirl.algos import expert as experts
-from jirl.config import CONFIG_DIR, ExperimentConfig, experiment_config, read_yaml
+from jirl.config import (
+    CONFIG_DIR,
+    ExperimentConfig,
+    check_episodes,
+    experiment_config,
+    read_yaml,
+)
 from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_returns
@@ -128,6 +134,8 @@ def train_expert(
         raise ConfigError(f"experts are trained with ppo, not '{cfg.algo}'")
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
+    check_episodes("episodes", episodes)
+    check_episodes("eval_episodes", eval_episodes)
     out = Path(out)
     check_out_dir(out, overwrite, names=EXPERT_NAMES, command="jirl expert")
     env = make_env(cfg)

@@ -34,6 +34,7 @@ from jirl.config import (
     ExperimentConfig,
     build,
     check_anneal,
+    check_episodes,
     check_seed,
     dump_yaml,
     experiment_config,
@@ -118,6 +119,8 @@ def retrain(
     if updates is not None and (not isinstance(updates, int) or not 1 <= updates <= MAX_INT):
         raise ConfigError(f"updates must be an integer in [1, {MAX_INT:,}], got {updates!r}")
     check_seed(seed)
+    if eval_episodes is not None:
+        check_episodes("eval_episodes", eval_episodes)
     data = read_run_config(run_dir, "no config.yaml; pass a run directory from `jirl train`")
     algo_name = data.get("algo")
     if algo_name is None:  # e.g. a retrain's own output, or an expert's directory

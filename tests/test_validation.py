@@ -20,7 +20,7 @@ CASES = [
     ("ppo", ["updates=0"], "updates must be >= 1"),
     ("ppo", ["chunk=0"], "chunk must be >= 1"),
     ("ppo", ["checkpoint_every=0"], "checkpoint_every must be >= 1"),
-    ("ppo", ["eval_episodes=0"], "eval_episodes must be >= 1"),
+    ("ppo", ["eval_episodes=0"], "eval_episodes must be in [1, 100,000]"),
     ("ppo", ["horizon=0"], "horizon must be >= 1"),
     ("ppo", ["num_demos=0"], "num_demos must be >= 1"),
     ("ppo", ["updates=200", "ppo.anneal_updates=100"], "anneal_updates (100) is below updates"),
@@ -376,7 +376,7 @@ def test_eval_episodes_is_capped_before_training(tmp_path, capsys):
     --episodes` is."""
     ppo = algos.get("ppo").config_cls
     data = apply_overrides({"algo": "ppo", "env": "cartpole"}, ["eval_episodes=1e9"])
-    with pytest.raises(ConfigError, match="eval_episodes must be at most 100,000"):
+    with pytest.raises(ConfigError, match=r"eval_episodes must be in \[1, 100,000\]"):
         experiment_config(data, ppo)
     from jirl.config import MAX_EVAL_EPISODES
 
@@ -385,7 +385,26 @@ def test_eval_episodes_is_capped_before_training(tmp_path, capsys):
     err = cli_error(
         capsys, tmp_path, "train", "ppo", "--env", "cartpole", "--set", "eval_episodes=1e9"
     )
-    assert "eval_episodes must be at most 100,000" in err
+    assert "eval_episodes must be in [1, 100,000]" in err
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("eval_episodes", 10**9), ("eval_episodes", 2.5), ("episodes", 0), ("episodes", 10**9)],
+)
+def test_the_python_api_caps_its_episode_counts_before_training(tmp_path, name, value):
+    """`train_expert(episodes=1e9)` or `retrain(..., eval_episodes=1e9)` trained a whole run
+    and then failed out of memory (or on a float, in `jax.random.split`): the CLI capped its
+    flags, the functions did not."""
+    from jirl.expert_run import expert_config, train_expert
+    from jirl.retrain import retrain
+
+    with pytest.raises(ConfigError, match=f"{name} must be"):
+        train_expert(expert_config("cartpole"), tmp_path / "expert", **{name: value})
+    assert not (tmp_path / "expert").exists()
+    if name == "eval_episodes":  # checked before the run directory is even read
+        with pytest.raises(ConfigError, match="eval_episodes must be"):
+            retrain(tmp_path / "no-run", "cartpole", tmp_path / "out", eval_episodes=value)
 
 
 def test_tabular_numbers_beyond_float32_are_out_of_range(tmp_path, capsys):
