@@ -32,6 +32,7 @@ import numpy as np
 from jirl.envs.base import Env, batch_reset
 from jirl.errors import DataError
 from jirl.files import atomic_write, strict_json
+from jirl.run import host_memory
 from jirl.types import Array, Trajectories
 
 FORMAT_VERSION = 1
@@ -226,7 +227,12 @@ def _check_member_sizes(path: Path, fail) -> None:
     Every member NumPy could read as a field is checked: `obs` as well as `obs.npy` (NumPy
     reads `obs` first where both are there, so a file holding both is refused: which one is
     meant is not the file's to say). An encrypted member (`zip -e`) is refused here, before
-    zipfile raises a RuntimeError that asks for its password."""
+    zipfile raises a RuntimeError that asks for its password.
+
+    Fields that declare more bytes together than this host's memory (`jirl.run.host_memory`)
+    are refused as too large: bzip2 and LZMA members have no expansion bound to hold their
+    sizes to (deflate's is ~1032:1), so a small file could otherwise ask for terabytes."""
+    total = 0
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         stored: dict[str, list[str]] = {}
@@ -258,7 +264,7 @@ def _check_member_sizes(path: Path, fail) -> None:
                 held = info.file_size - member.tell()
             # `file_size` is the zip directory's word: the stored bytes bound what it may say
             # (deflate expands at most ~1032:1), else a 4 KB file "holds" 1.5 TB; bzip2 and
-            # LZMA expand further (a MemoryError is caught as corrupt where they lie)
+            # LZMA expand further (held to the host's memory below)
             bound = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1100}.get(info.compress_type)
             if bound is not None and info.file_size > bound * max(info.compress_size, 1):
                 fail(
@@ -273,6 +279,13 @@ def _check_member_sizes(path: Path, fail) -> None:
                     f"field '{field}' declares {shape} {dtype} ({declared:,} bytes) but holds "
                     f"{held:,}: the file is corrupt; record it again"
                 )
+            total += declared
+    memory = host_memory()
+    if memory is not None and total > memory:
+        fail(
+            f"its arrays declare {total:,} bytes, more than this host's {memory:,} bytes of "
+            "memory: too large to load here (or corrupt)"
+        )
 
 
 def _is_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

@@ -609,6 +609,20 @@ def test_a_zip_that_lies_about_its_members_is_corrupt(tmp_path, demos, cartpole)
         z.filelist[-1].file_size = len(head.getvalue()) + 16 * 10**11  # the directory's claim
     with pytest.raises(DataError, match="field 'obs' says it holds 1,600,000,000,128 bytes in"):
         data.load(lying, env=cartpole)
+    # bzip2 has no expansion bound to hold the claim to: the host's memory holds the arrays'
+    with zipfile.ZipFile(lying, "w") as z:
+        for name, raw in members.items():
+            if name != "obs.npy":
+                z.writestr(name, raw)
+        info = zipfile.ZipInfo("obs.npy")
+        info.compress_type = zipfile.ZIP_BZIP2
+        with z.open(info, "w", force_zip64=True) as f:
+            f.write(head.getvalue() + b"\0" * 64)
+        z.filelist[-1].file_size = len(head.getvalue()) + 16 * 10**11
+    with zipfile.ZipFile(lying) as z:
+        assert z.getinfo("obs.npy").compress_type == zipfile.ZIP_BZIP2
+    with pytest.raises(DataError, match="declare 1,600,0.* more than this host's .* of memory"):
+        data.load(lying, env=cartpole)
     # a valid file compressed beyond deflate's ratio (bzip2: 40,000 zero actions) still loads
     pendulum = envs.make("pendulum")
     still = data.collect(pendulum, lambda obs, key: jnp.zeros(1), jax.random.PRNGKey(0), 200)
