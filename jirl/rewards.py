@@ -3,7 +3,7 @@
 Convention (as in AIRL, imitation and acme): the discriminator's logit ℓ is large on *expert*
 transitions, D = σ(ℓ) is the probability that a transition came from the expert.
 
-* GAIL (Ho & Ermon 2016, eq. 17): D(s, a) on state-action pairs, trained by binary
+* GAIL (Ho & Ermon 2016, algorithm 1): D(s, a) on state-action pairs, trained by binary
   cross-entropy, expert label 1 and policy label 0; the policy minimises the cost log(1 − D) of
   our convention (the paper's log D with labels swapped), i.e. maximises the reward
   −log(1 − D) = softplus(ℓ). The alternative log D = −softplus(−ℓ) is always ≤ 0 (a per-step
@@ -72,7 +72,8 @@ def log_d(logit: Array) -> Array:
 
 
 def neg_log_one_minus_d(logit: Array) -> Array:
-    """−log(1 − D) = −log σ(−ℓ) = softplus(ℓ) (≥ 0); GAIL's reward, Ho & Ermon eq. 17."""
+    """−log(1 − D) = −log σ(−ℓ) = softplus(ℓ) (≥ 0); GAIL's reward (Ho & Ermon's cost log D,
+    labels swapped)."""
     return jax.nn.softplus(logit)
 
 
@@ -252,7 +253,8 @@ def discriminator_loss(logit_fn: LogitFn) -> DiscLoss:
 
 
 def gail_loss(discriminator: Discriminator) -> DiscLoss:
-    """GAIL's discriminator loss (Ho & Ermon 2016, eq. 17's inner max, labels as above)."""
+    """GAIL's discriminator loss (Ho & Ermon 2016, algorithm 1's discriminator step,
+    labels as above)."""
     return discriminator_loss(discriminator.logits)
 
 

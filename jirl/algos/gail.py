@@ -1,7 +1,7 @@
 """Generative adversarial imitation learning (Ho & Ermon 2016, algorithm 1): a discriminator
 D(s, a) trained by cross-entropy against the demonstrations, and a policy trained by TRPO (as in
-the paper) or PPO on the reward −log(1 − D) (eq. 17, in the expert-is-1 convention of
-`jirl.rewards`), with causal entropy weight λ = `ent_coef`.
+the paper) or PPO on the reward −log(1 − D) (algorithm 1's policy step on the cost log D, in
+the expert-is-1 convention of `jirl.rewards`), with causal entropy weight λ = `ent_coef`.
 
 A thin configuration of `jirl.algos.adversarial`; the loop lives there.
 """
