@@ -292,7 +292,7 @@ def check_state_fits(template, layout: SeedLayout) -> None:
         return
     # dtype.itemsize: NumPy's, and a typed PRNG key's (`jax.random.key`) too
     sizes = [(math.prod(x.shape) * x.dtype.itemsize, path, x) for path, x in leaves]
-    rows = next((x.shape[0] for _, x in leaves if x.ndim), layout.padded)
+    rows = next((x.shape[0] for _, x in leaves if x.shape), layout.padded)
     needed = layout.padded / rows * sum(size for size, _, _ in sizes)
     size, path, leaf = max(sizes, key=lambda entry: entry[0])
     padded = ""
