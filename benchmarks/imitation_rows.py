@@ -209,7 +209,7 @@ def dagger_row(
     config = config or dagger.DAggerConfig(
         beta_schedule="exponential", num_envs=envs_per_round(env, 512), buffer_capacity=50_000
     )
-    algo = dagger.make(config, env, demos, expert)
+    algo = dagger.make(config, env, demos, expert=expert)
     key = jax.random.PRNGKey(0) if key is None else key
     result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
     return _row("dagger", env, expert, demos, num_demos, result)
@@ -235,7 +235,7 @@ def smile_row(
     """SMILe whose first member is cloned from the first `num_demos` episodes of `demos`."""
     demos = data.take_episodes(demos, num_demos)
     config = config or smile.SMILeConfig(max_rounds=updates + 1, num_envs=envs_per_round(env, 1024))
-    algo = smile.make(config, env, expert, demos)
+    algo = smile.make(config, env, demos, expert=expert)
     key = jax.random.PRNGKey(0) if key is None else key
     result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)
     return _row("smile", env, expert, demos, num_demos, result)

@@ -99,7 +99,10 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
     env = make_env(cfg)
     expert = experts.load(cfg.expert, env) if cfg.expert else None
     demos_path = cfg.demos
-    if demos_path is None and spec.needs_demos and cfg.expert:
+    # the expert's own demonstrations stand in for --demos where the algorithm needs some, or
+    # takes them optionally and --num-demos asks for them (SMILe as DAgger)
+    wants_demos = spec.needs_demos or (spec.optional_demos and cfg.num_demos is not None)
+    if demos_path is None and wants_demos and cfg.expert:
         demos_path = str(Path(cfg.expert) / "demos.npz")
     if spec.needs_expert and expert is None:
         raise ConfigError(f"'{cfg.algo}' queries an expert: pass --expert DIR (from `jirl expert`)")
@@ -107,7 +110,7 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
     if cfg.num_demos is not None and not (spec.needs_demos or spec.optional_demos):
         raise ConfigError(f"'{cfg.algo}' learns from no demonstrations: drop --num-demos")
-    if cfg.num_demos is not None and demos_path is None:
+    if cfg.num_demos is not None and demos_path is None:  # one that queries no expert
         raise ConfigError("--num-demos takes episodes of --demos FILE.npz: pass that too")
     demos = None
     reference = {"expert_return": None, "random_return": None}

@@ -574,7 +574,9 @@ def run(
       callbacks: `Callback`s, called after every chunk; one returning True stops the run there
         (the checkpoint, if any, is written first).
       checkpoint_dir: where to write `state.msgpack` every `checkpoint_every` chunks and at
-        the end; with `resume=True` training continues from it, bit for bit.
+        the end; with `resume=True` training continues from it, bit for bit (without, a run
+        starts afresh and replaces a checkpoint already there; `jirl train` refuses a
+        non-empty `--out` instead).
       devices: devices to shard the seed axis over (default: the visible ones), as evenly as
         they allow, a seed axis they do not divide padded with repeats (`seed_layout`).
       initial_state: a batched state `[seeds, ...]` to start from instead of

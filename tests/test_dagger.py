@@ -53,11 +53,11 @@ def test_dagger_beats_bc_from_one_pendulum_episode_and_smile_learns_from_the_ora
     # one whole 200-step episode per environment and round
     dagger_config = dagger.DAggerConfig(beta_schedule="exponential", num_envs=3)
     dagger_scores, dagger_metrics = scores(
-        dagger.make(dagger_config, env, one, expert), env, expert, rounds
+        dagger.make(dagger_config, env, one, expert=expert), env, expert, rounds
     )
     smile_config = smile.SMILeConfig(max_rounds=rounds + 1, num_envs=5)
     smile_scores, smile_metrics = scores(
-        smile.make(smile_config, env, expert, None), env, expert, rounds
+        smile.make(smile_config, env, expert=expert), env, expert, rounds
     )
     print(
         f"\npendulum, 1 demo episode ({one.num_transitions} steps), normalized score: "
@@ -133,7 +133,7 @@ def cartpole_controller(obs, key):
 def test_dagger_with_a_user_oracle_fills_buffer_to_capacity():
     env = envs.make("cartpole", horizon=16)  # a round: one 16-step episode per environment
     config = dagger.DAggerConfig(num_envs=2, buffer_capacity=48, sgd_steps=5, batch_size=16)
-    algo = dagger.make(config, env, None, cartpole_controller)
+    algo = dagger.make(config, env, expert=cartpole_controller)
     state, metrics = jax.jit(jirl.make_train(algo, 4))(jax.random.PRNGKey(0))
     np.testing.assert_array_equal(metrics["buffer_size"], [32, 48, 48, 48])
     np.testing.assert_array_equal(metrics["expert_queries"], [32, 64, 96, 128])
@@ -152,7 +152,7 @@ def test_demonstrations_are_the_experts_round_and_the_learner_acts_from_the_firs
     env = envs.make("cartpole")
     demos = data.take_episodes(data.load(cartpole_expert / "demos.npz", env=env).trajectories, 1)
     config = dagger.DAggerConfig(beta_schedule="first", num_envs=1, sgd_steps=5, batch_size=16)
-    algo = dagger.make(config, env, demos, cartpole_controller)
+    algo = dagger.make(config, env, demos, expert=cartpole_controller)
     assert int(algo.init(jax.random.PRNGKey(0)).step) == 1
     state, metrics = jax.jit(jirl.make_train(algo, 2))(jax.random.PRNGKey(0))
     np.testing.assert_array_equal(metrics["beta"], [0.0, 0.0])
@@ -191,7 +191,7 @@ def test_bad_oracle_and_too_many_demos_raise(cartpole_expert):
     demos = data.load(cartpole_expert / "demos.npz", env=env).trajectories
     small = dagger.DAggerConfig(buffer_capacity=1024)
     with pytest.raises(ConfigError, match="buffer_capacity"):
-        dagger.make(small, env, demos, cartpole_controller)
+        dagger.make(small, env, demos, expert=cartpole_controller)
 
 
 def test_yaml_config_loads_and_bad_section_value_is_config_error():
@@ -223,9 +223,11 @@ def test_rounds_start_fresh_episodes_and_cover_the_horizon(algo):
     common = dict(num_envs=2, steps_per_round=24, sgd_steps=2, batch_size=16)
     if algo == "dagger":
         config = dagger.DAggerConfig(beta_schedule="constant", beta=1.0, **common)
-        learner = dagger.make(config, env, None, cartpole_controller)
+        learner = dagger.make(config, env, expert=cartpole_controller)
     else:
-        learner = smile.make(smile.SMILeConfig(beta=1e-6, **common), env, cartpole_controller)
+        learner = smile.make(
+            smile.SMILeConfig(beta=1e-6, **common), env, expert=cartpole_controller
+        )
     _, metrics = jax.jit(jirl.make_train(learner, 3))(jax.random.PRNGKey(0))
     np.testing.assert_array_equal(metrics["episodes"], [2, 2, 2])
     np.testing.assert_array_equal(metrics["episode_length"], [16, 16, 16])
@@ -236,12 +238,12 @@ def test_rounds_shorter_than_the_horizon_or_the_buffer_are_refused(algo):
     env = envs.make("cartpole")  # horizon 500
     with pytest.raises(ConfigError, match=f"{algo}.steps_per_round .64. is shorter than"):
         if algo == "dagger":
-            dagger.make(dagger.DAggerConfig(steps_per_round=64), env, None, cartpole_controller)
+            dagger.make(dagger.DAggerConfig(steps_per_round=64), env, expert=cartpole_controller)
         else:
-            smile.make(smile.SMILeConfig(steps_per_round=64), env, cartpole_controller)
+            smile.make(smile.SMILeConfig(steps_per_round=64), env, expert=cartpole_controller)
     small = dagger.DAggerConfig(num_envs=2, buffer_capacity=999)  # a round: 2 * 500 states
     with pytest.raises(ConfigError, match="buffer_capacity .999. must hold at least one round"):
-        dagger.make(small, env, None, cartpole_controller)
+        dagger.make(small, env, expert=cartpole_controller)
 
 
 def test_a_round_from_fresh_episodes_reports_each_envs_first_episode():
@@ -303,9 +305,9 @@ def test_each_visited_state_asks_the_oracle_once(algo):
     common = dict(num_envs=2, steps_per_round=16, sgd_steps=1, batch_size=16)
     if algo == "dagger":
         config = dagger.DAggerConfig(beta_schedule="constant", beta=0.5, **common)
-        learner = dagger.make(config, env, None, coin)
+        learner = dagger.make(config, env, expert=coin)
     else:
-        learner = smile.make(smile.SMILeConfig(**common), env, coin)
+        learner = smile.make(smile.SMILeConfig(**common), env, expert=coin)
     state = learner.init(jax.random.PRNGKey(0))
     traced.clear()
     _, metrics = jax.eval_shape(learner.update, state)

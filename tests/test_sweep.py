@@ -274,7 +274,7 @@ def test_a_float_the_program_never_reads_is_refused(cartpole_expert):
     for schedule, with_demos, field, read in cases:
         config = dataclasses.replace(base, beta_schedule=schedule)
         seed_demos = demos if with_demos else None
-        build = lambda c, d=seed_demos: dagger.make(c, cartpole, d, oracle)  # noqa: E731
+        build = lambda c, d=seed_demos: dagger.make(c, cartpole, d, expert=oracle)  # noqa: E731
         if read:
             assert sweep.sweep_algorithm(build, config, (field,), "dagger").fields == (field,)
         else:

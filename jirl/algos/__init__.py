@@ -64,7 +64,7 @@ for _spec in (
     AlgoSpec(
         "dagger",
         dagger.DAggerConfig,
-        lambda c, env, i: dagger.make(c, env, i.demos, i.expert),
+        lambda c, env, i: dagger.make(c, env, i.demos, expert=i.expert),
         needs_demos=True,
         needs_expert=True,
         summary="DAgger: beta-mixed roll-outs labelled by the expert, aggregated, BC",
@@ -72,7 +72,7 @@ for _spec in (
     AlgoSpec(
         "smile",
         smile.SMILeConfig,
-        lambda c, env, i: smile.make(c, env, i.expert, i.demos),
+        lambda c, env, i: smile.make(c, env, i.demos, expert=i.expert),
         optional_demos=True,
         needs_expert=True,
         summary="SMILe: geometric mixture of policies, each cloned on fresh expert labels",

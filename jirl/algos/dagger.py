@@ -16,7 +16,11 @@ Round i (one `update`):
 The buffer is seeded with the demonstrations and the first learner π̂_1 is behavioural cloning on
 them (done in `init`): the demonstrations are round 0, the paper's first round, whose β_1 = 1
 makes it the expert's alone, so the first `update` is round 1 (without demonstrations, round 0:
-with `first`, the expert acts on it, and π̂ is fit on its labels). The learner keeps its
+with `first`, the expert acts on it, and π̂ is fit on its labels). The buffer then holds two
+kinds of label: a jirl demo file records the expert's *sampled* actions, the oracle answers
+every later round with its most likely one (`jirl.oracle.as_oracle`; on the quickstart's
+cartpole expert the two differ on 26% of the demonstrated states), as SMILe's demonstrations
+do; the demonstrations are the first rows to leave a full buffer. The learner keeps its
 parameters and Adam state across rounds (a warm start; the paper retrains from scratch, which
 the no-regret analysis does not need).
 
@@ -206,9 +210,14 @@ class DAggerState:
 
 
 def make(
-    config: DAggerConfig, env: Env, demos: Trajectories | None, expert: Oracle | object
+    config: DAggerConfig,
+    env: Env,
+    demos: Trajectories | None = None,
+    *,
+    expert: Oracle | object,
 ) -> Algorithm:
-    """DAgger for `env`, seeded with `demos` (may be None), querying `expert`.
+    """DAgger for `env`, seeded with `demos` (None: round 0 is rolled out), querying `expert`
+    (keyword-only, as in `smile.make`: the two take the same arguments).
 
     Args:
       expert: a jirl `Expert` (labels with its greedy action) or any `act(obs, key) -> action`.

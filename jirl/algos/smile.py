@@ -167,9 +167,14 @@ class SMILeState:
 
 
 def make(
-    config: SMILeConfig, env: Env, expert: Oracle | object, demos: Trajectories | None = None
+    config: SMILeConfig,
+    env: Env,
+    demos: Trajectories | None = None,
+    *,
+    expert: Oracle | object,
 ) -> Algorithm:
-    """SMILe for `env`, querying `expert`; `demos` (optional) train the first member.
+    """SMILe for `env`, querying `expert` (keyword-only, as in `dagger.make`); `demos`
+    (optional) train the first member.
 
     Args:
       expert: a jirl `Expert` (labels with its greedy action) or any `act(obs, key) -> action`.
