@@ -547,6 +547,13 @@ def check_metric_names(directory: Path, saved, logged) -> None:
         )
 
 
+def _metric_names(program) -> list[str]:
+    """The metric names a compiled chunk (`_chunk_fn`: `(state, metrics, flags)`) returns,
+    read from its output tree (`Compiled.out_info` is newer than jax 0.7)."""
+    tree = program.out_tree
+    return list(jax.tree_util.tree_unflatten(tree, [None] * tree.num_leaves)[1])
+
+
 def has_checkpoint(directory: Path | None) -> bool:
     return directory is not None and (Path(directory) / CHECKPOINT_FILE).is_file()
 
@@ -639,7 +646,8 @@ def run(
     tail_length = (num_updates - done) % chunk_size  # a shorter last chunk
     tail = _chunk_fn(algo, tail_length, sharding).lower(state).compile() if tail_length else None
     program = compiled or tail
-    if program is not None and not program.out_info[1]:
+    logged = _metric_names(program) if program is not None else None
+    if logged is not None and not logged:
         raise ConfigError(
             "algo.update returned no metrics; return at least one (its loss, say): the logs "
             "and the NaN guard read them"
@@ -647,7 +655,7 @@ def run(
     compile_seconds = time.perf_counter() - t0
     if resuming:
         if program is not None:
-            check_metric_names(ckpt, saved, program.out_info[1])
+            check_metric_names(ckpt, saved, logged)
         for callback in callbacks:  # (after the check: a refused resume rewrites no log)
             if hasattr(callback, "resumed"):
                 callback.resumed(done, saved)
