@@ -147,8 +147,10 @@ def test_gcl_gradient_is_demo_mean_minus_importance_weighted_mean(mixture_densit
         params["reward"]
     )
     expected = jax.tree.map(lambda j: -j[:8].mean(0) + jnp.tensordot(weights, j, 1), jac)
+    # atol: the output bias's gradient is 0 exactly (−1 + Σ w = 0), a difference of O(1) terms
+    # that float32 leaves at ~1e-6 either side of it (jax 0.7 and 0.10 round differently)
     for g, e in zip(jax.tree.leaves(grads["reward"]), jax.tree.leaves(expected), strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
     if mixture_density:
         assert float(weights.max()) <= 2.0 / 16 + 1e-6  # no sample weighs more than 2/M
 
