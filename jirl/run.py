@@ -188,7 +188,8 @@ def use_cpu_cores(count: int | None = None) -> None:
                 "jirl.use_cpu_cores() before the first computation",
                 stacklevel=2,
             )
-    except AttributeError:  # jax without the option reads the flag when it starts
+    except AttributeError:  # jax without the option (0.4.35) reads the flag when it starts,
+        # so a late call cannot be told from an early one: it has no effect, and no warning
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 

@@ -1358,7 +1358,15 @@ def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartp
     [
         ("JAX_NUM_CPU_DEVICES", "0", "JAX_NUM_CPU_DEVICES must be a whole number >= 1, got '0'"),
         ("JAX_PLATFORMS", "nosuch", "JAX cannot start its devices (JAX_PLATFORMS='nosuch': "),
-        ("JAX_NUM_CPU_DEVICES", "abc", 'JAX cannot read its environment (Invalid value "abc" '),
+        # (jax 0.4.35 reads it late: jirl's own check answers)
+        (
+            "JAX_NUM_CPU_DEVICES",
+            "abc",
+            (
+                'JAX cannot read its environment (Invalid value "abc" ',
+                "JAX_NUM_CPU_DEVICES must be a whole number >= 1, got 'abc'",
+            ),
+        ),
         ("JAX_ENABLE_X64", "abc", "JAX cannot read its environment (invalid truth value 'abc'"),
     ],
 )
@@ -1369,7 +1377,8 @@ def test_a_jax_environment_that_cannot_start_is_one_line(variable, value, messag
     env = {**os.environ, variable: value}
     argv = [sys.executable, "-m", "jirl.cli", "train", "bc", "--env", "cartpole", "--out", "x"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and message in done.stderr, done.stderr
+    messages = message if isinstance(message, tuple) else (message,)
+    assert done.returncode == 2 and any(m in done.stderr for m in messages), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
 
 

@@ -136,10 +136,13 @@ class EnvState:
 
 
 def _strong(x):
-    """`x` with a strong dtype where it is a weak-typed array (gymnax pendulum's reset gives
-    `last_u = jnp.array(0.0)`, strong after a step): an env state whose types change between
-    reset and step makes a jitted update compile twice."""
-    return jnp.asarray(x, x.dtype) if getattr(x, "weak_type", False) else x
+    """`x` with a strong dtype where it is a weak-typed array or a Python scalar (gymnax
+    pendulum's reset gives `last_u = jnp.array(0.0)`, strong after a step; gymnax 0.0.9's
+    reset a Python `time = 0`): an env state whose types change between reset and step makes
+    a jitted update compile twice. Applied to both reset and step."""
+    if isinstance(x, bool | int | float) or getattr(x, "weak_type", False):
+        return jnp.asarray(x, jnp.asarray(x).dtype)
+    return x
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ class Env:
         """One step without auto-reset; `obs == final_obs` afterwards."""
         key, key_step = jax.random.split(state.key)
         inner, obs, reward, terminated = self.raw_step(key_step, state.inner, action)
+        inner = jax.tree.map(_strong, inner)
         obs = jnp.asarray(obs, jnp.float32)
         reward = jnp.asarray(reward, jnp.float32)
         # A state gone non-finite (a NaN action, physics that blew up) ends the episode: Brax's
