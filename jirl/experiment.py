@@ -66,8 +66,8 @@ def make_env(cfg: ExperimentConfig) -> Env:
 
 #: episodes of the random policy behind `random_return`. Its standard error at 64 was 1.0–1.5
 #: on cartpole (jirl expert's default key drew 19.0 against a mean of 22.3 over 20,000), 2 on
-#: hopper and 21 on halfcheetah; 256 halves that for 4× the steps (seconds on a CPU but
-#: Brax's, where halfcheetah's 256 never-ending episodes are 256k steps).
+#: hopper and 21 on halfcheetah; 256 halves that for 4× the steps: seconds on a CPU, but for
+#: Brax, whose halfcheetah never ends an episode early (256 × 1,000 steps).
 RANDOM_EPISODES = 256
 
 
@@ -117,7 +117,7 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         raise ConfigError(f"'{cfg.algo}' learns from demonstrations: pass --demos FILE.npz")
     if cfg.num_demos is not None and not (spec.needs_demos or spec.optional_demos):
         raise ConfigError(f"'{cfg.algo}' learns from no demonstrations: drop --num-demos")
-    if cfg.num_demos is not None and demos_path is None:  # one that queries no expert
+    if cfg.num_demos is not None and demos_path is None:  # optional demos and no expert
         raise ConfigError("--num-demos takes episodes of --demos FILE.npz: pass that too")
     demos = None
     reference = {"expert_return": None, "random_return": None}
