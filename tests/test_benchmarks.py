@@ -186,6 +186,8 @@ def test_a_cached_expert_with_too_few_demos_records_the_rest(cartpole_expert, tm
     assert data.load(cache / "demos.npz", env=env).trajectories.num_episodes == 5
 
 
+# main() asks for a CPU device per core, which JAX, started by earlier tests here, cannot give
+@pytest.mark.filterwarnings("ignore:JAX has already computed")
 def test_imitation_rows_measures_a_brax_expert_on_the_backend_it_trains_on(monkeypatch, tmp_path):
     """`--envs hopper` trained its expert on configs/expert-hopper.yaml's positional physics,
     then made the default (generalized) env to measure it in: a mismatch error after minutes of
