@@ -24,10 +24,6 @@ from pathlib import Path
 
 from jirl.errors import JirlError, RunError
 
-#: the most demonstration episodes `jirl expert` records: all are held in memory at once (a
-#: million Brax episodes would be hundreds of GiB), and the count is only used after training
-MAX_EPISODES = 100_000
-
 
 class ArgumentError(JirlError):
     """A command-line flag is wrong."""
@@ -441,8 +437,9 @@ def cmd_quickstart(args) -> int:
 
 
 def cmd_expert(args) -> int:
-    if not 1 <= args.episodes <= MAX_EPISODES:  # recorded only once the expert has trained
-        raise ArgumentError(f"--episodes must be in [1, {MAX_EPISODES:,}], got {args.episodes}")
+    from jirl.config import check_episodes
+
+    check_episodes("--episodes", args.episodes)  # recorded only once the expert has trained
     from jirl.expert_run import EXPERT_DEFAULTS, MAX_FALL_RATE, shipped_config, with_annealing
 
     if args.config is None and args.env:

@@ -48,8 +48,8 @@ MAX_INT = 2**31 - 1
 #: The most seeds of one run: every seed's state is held at once (a million PPO agents on
 #: cartpole would need tens of GiB before the first update).
 MAX_SEEDS = 2**16
-#: The most evaluation episodes per seed (`jirl expert --episodes` has the same cap, the CLI's
-#: MAX_EPISODES): all run at once after training, so 1e9 trained a whole run and then failed
+#: The most evaluation episodes per seed, and demonstration episodes `jirl expert` records: all
+#: run at once after training, so 1e9 trained a whole run and then failed
 #: out of device memory, in a run that cannot be resumed with another value.
 MAX_EVAL_EPISODES = 100_000
 #: The largest magnitude of a float value: training computes in float32, where beyond it is inf

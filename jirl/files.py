@@ -48,7 +48,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _sync_dir(path.parent)
+    sync_dir(path.parent)
     return path
 
 
@@ -58,7 +58,7 @@ def temporary_prefix(name: str) -> str:
     return f".{name}."
 
 
-def _sync_dir(directory: Path) -> None:
+def sync_dir(directory: Path) -> None:
     """Flush a directory's entries (a rename into it) to disk, where the OS allows it: without
     it a power cut may undo the rename. Windows cannot open a directory: skipped."""
     try:
@@ -217,6 +217,7 @@ def replace_dir(out: str | os.PathLike) -> Path:
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
+        sync_dir(out.parent)
     except OSError as e:
         raise ConfigError(f"cannot write --out {out}: {e.strerror or e}; choose another") from None
     return out
@@ -251,6 +252,7 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
         result = fill(new)
         old.take()
         os.replace(new, out)
+        sync_dir(out.parent)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         old.restore()  # the swap failed half way: the old one back (left aside if that fails)

@@ -24,7 +24,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import ConfigError, RunError
-from jirl.files import atomic_write, leaf_mismatch, remove_temporaries
+from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, sync_dir
 
 if hasattr(jax, "shard_map"):
     _shard_map, _NO_CHECK = jax.shard_map, {"check_vma": False}
@@ -366,11 +366,19 @@ def save_checkpoint(
     disk), then, atomically, the state, the update count, the number of devices the seeds were
     laid over and the run's `timing` so far (msgpack, no pickle). The state file is the commit:
     a kill between the two leaves the checkpoint before, whose log frames are all there.
+    `logged = 0` starts the log anew, so a checkpoint already in `directory` (another run's) is
+    removed first: a kill before the new state is written then leaves no checkpoint, not the
+    old state beside a log it does not match.
 
     `log_end`: the log's size up to update `logged`, as the last call returned it (None: found
     by reading its frames). Returns the log's size after this checkpoint."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    if not directory.is_dir():
+        directory.mkdir(parents=True)
+        sync_dir(directory.parent)  # its entry, or a power cut may lose the checkpoint whole
+    if not logged and (directory / CHECKPOINT_FILE).exists():
+        (directory / CHECKPOINT_FILE).unlink()
+        sync_dir(directory)
     end = _append_metrics(directory / METRICS_LOG, metrics, logged, update, log_end)
     payload = {
         "update": np.asarray(update),
@@ -670,6 +678,9 @@ def run(
     # the metrics log holds the first `logged` updates, the first `logged_chunks` entries of
     # each history list (a checkpoint written before the log: none, its history is rewritten)
     log_ends = _log_ends(ckpt / METRICS_LOG) if resuming else {}  # read once, then kept
+    if resuming and done not in log_ends:  # a checkpoint from before the log holds its history:
+        # logged first, so that no later checkpoint starts the log anew (`save_checkpoint`)
+        log_ends = {done: _append_metrics(ckpt / METRICS_LOG, saved, 0, done, 0)}
     logged = done if done in log_ends else 0
     log_end = log_ends.get(logged, 0)
     logged_chunks = 1 if logged else 0

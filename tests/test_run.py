@@ -1,3 +1,4 @@
+import importlib
 import struct
 import types
 
@@ -51,6 +52,39 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     assert total.updates == 6 and part.total.updates == 4
     assert total.wall_seconds == pytest.approx(part.wall_seconds + resumed.wall_seconds)
     assert total.compile_seconds == pytest.approx(part.compile_seconds + resumed.compile_seconds)
+
+
+@pytest.mark.parametrize("updates", [4, 8])
+def test_a_fresh_run_killed_before_its_first_state_leaves_no_other_runs_state(
+    tmp_path, monkeypatch, updates
+):
+    """A fresh run (no `resume`) into a directory that holds another run's checkpoint starts
+    the metrics log anew; killed before its own state is written, it used to leave the old
+    state beside the new log: resumed, run A's state took run B's metrics for updates 1-4
+    without a word (A at 4), or A's checkpoint was refused as damaged (A at 8). Now the old
+    state goes first, so the resume finds no checkpoint and starts afresh."""
+    run_module = importlib.import_module("jirl.run")  # (`jirl.run` the attribute is the function)
+    init = lambda key: {"x": jax.random.normal(key, ())}  # noqa: E731
+    algo = Algorithm(init, lambda s: ({"x": s["x"] + 1.0}, {"x": s["x"]}), lambda s, o, k: o)
+    ckpt = tmp_path / "ckpt"
+    jirl.run(algo, jax.random.PRNGKey(0), updates, chunk_size=4, checkpoint_dir=ckpt)  # run A
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):  # the kill: after the log's write, before the state's
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(run_module, "atomic_write", killed)
+        with pytest.raises(Killed):  # run B, fresh, into A's directory
+            jirl.run(algo, jax.random.PRNGKey(1), 8, chunk_size=4, checkpoint_dir=ckpt)
+    assert not run_module.has_checkpoint(ckpt)
+    resumed = jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=4, checkpoint_dir=ckpt,
+                       resume=True)  # fmt: skip
+    unbroken = jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=4)
+    np.testing.assert_array_equal(resumed.metrics["x"], unbroken.metrics["x"])
+    assert resumed.updates_run == 8
 
 
 def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
