@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import reprlib
 import sys
 import types
 import typing
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from jirl.errors import ConfigError, closest, require
+from jirl.errors import ConfigError, closest, require, short
 
 
 def _config_dir() -> Path:
@@ -55,20 +54,6 @@ MAX_EVAL_EPISODES = 100_000
 #: The largest magnitude of a float value: training computes in float32, where beyond it is inf
 #: (a learning rate of 1e300 trained to NaN).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-#: how much of a value an error message shows: a config of nested YAML aliases (`- &a1 [*a0,
-#: *a0]`, 26 levels) is a list of 2**26 items, whose full repr was an 84 MB "one-line" error
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel = 3
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 6
-_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
-
-
-def short(value: Any) -> str:
-    """`repr(value)` cut to about a line, for an error message that quotes what the user gave
-    (a value can be any size: a list of millions of items, a string of a megabyte)."""
-    return _SHORT.repr(value)
-
 
 def check_float32_range(name: str, number: float, given: Any) -> None:
     """Refuse a finite `number` beyond float32's range, where training computes (`given`: as

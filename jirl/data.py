@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import DataError
+from jirl.errors import DataError, short
 from jirl.files import atomic_write, strict_json
 from jirl.run import host_memory
 from jirl.types import Array, Trajectories
@@ -306,32 +306,38 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header' must be a JSON object")
     version = data.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:  # `true` equals 1 in Python
-        fail(f"field 'header.format_version' is {version!r}; this jirl reads version 1")
+        fail(f"field 'header.format_version' is {short(version)}; this jirl reads version 1")
     required = ("env", "obs_shape", "action", "num_episodes", "num_transitions", "expert_return")
     for key in required:
         if key not in data:
             fail(f"field 'header.{key}' is missing")
     unknown = set(data) - set(DemoHeader.__dataclass_fields__)
     if unknown:
-        fail(f"field 'header' has unknown keys {sorted(unknown)}")
+        fail(f"field 'header' has unknown keys {short(sorted(unknown))}")
     if type(data["env"]) is not str:
-        fail(f"field 'header.env' must be an environment name, got {data['env']!r}")
+        fail(f"field 'header.env' must be an environment name, got {short(data['env'])}")
     for key in ("num_episodes", "num_transitions"):
-        if type(data[key]) is not int:  # 5.0 or true would compare equal to the counts
-            fail(f"field 'header.{key}' must be an integer, got {data[key]!r}")
+        value = data[key]  # (5.0 or true would compare equal to the counts)
+        if not (type(value) is int and 0 <= value <= MAX_COUNT):
+            fail(
+                f"field 'header.{key}' must be an integer in [0, {MAX_COUNT:,}], got {short(value)}"
+            )
     action = data["action"]
     if not isinstance(action, dict) or type(action.get("discrete")) is not bool:
         fail("field 'header.action' must be an object with 'discrete': true or false")
-    if action["discrete"] and not (type(action.get("n")) is int and action["n"] >= 1):
-        fail("field 'header.action.n' must be a positive integer for discrete actions")
-    if not action["discrete"] and not (type(action.get("dim")) is int and action["dim"] >= 1):
-        fail("field 'header.action.dim' must be a positive integer for continuous actions")
+    if action["discrete"] and not _is_count(action.get("n")):
+        fail(
+            f"field 'header.action.n' must be an integer in [1, {MAX_COUNT:,}] for discrete actions"
+        )
+    if not action["discrete"] and not _is_count(action.get("dim")):
+        fail(
+            f"field 'header.action.dim' must be an integer in [1, {MAX_COUNT:,}] for continuous "
+            "actions"
+        )
     if not action["discrete"]:
         _check_bounds(action, fail)
-    if not isinstance(data["obs_shape"], list) or not all(
-        type(d) is int and d >= 1 for d in data["obs_shape"]
-    ):
-        fail("field 'header.obs_shape' must be a list of positive integers")
+    if not isinstance(data["obs_shape"], list) or not all(_is_count(d) for d in data["obs_shape"]):
+        fail(f"field 'header.obs_shape' must be a list of integers in [1, {MAX_COUNT:,}]")
     for key in ("expert_return", "random_return"):
         value = data.get(key)
         if key == "random_return" and value is None:
@@ -348,10 +354,11 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
     if not isinstance(data.get("env_options", {}), dict):
         fail("field 'header.env_options' must be a JSON object")
     horizon = data.get("horizon")
-    if horizon is not None and not (type(horizon) is int and horizon >= 1):
-        fail("field 'header.horizon' must be a positive integer")
+    if horizon is not None and not _is_count(horizon):
+        fail(f"field 'header.horizon' must be an integer in [1, {MAX_COUNT:,}]")
     if data.get("fixed_horizon") is not None and type(data["fixed_horizon"]) is not bool:
-        fail(f"field 'header.fixed_horizon' must be true or false, got {data['fixed_horizon']!r}")
+        given = short(data["fixed_horizon"])
+        fail(f"field 'header.fixed_horizon' must be true or false, got {given}")
     data["obs_shape"] = tuple(data["obs_shape"])
     return DemoHeader(**data)
 
@@ -360,6 +367,16 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
 #: square is inf, and a BC run on observations of 1e30 diverged at its first update with a
 #: message blaming the learning rate
 MAX_MAGNITUDE = 1e18
+
+
+#: the largest count or size a header holds (XLA's sizes are int32): a horizon of 400 digits
+#: is an int, and its messages quoted every digit
+MAX_COUNT = 2**31 - 1
+
+
+def _is_count(value) -> bool:
+    """An int (not a bool) in [1, MAX_COUNT]."""
+    return type(value) is int and 1 <= value <= MAX_COUNT
 
 
 def is_number(value) -> bool:
@@ -399,7 +416,7 @@ def _check_bounds(action: dict, fail) -> None:
         if not numbers or (isinstance(value, list) and len(value) != action["dim"]):
             fail(
                 f"field 'header.action.{key}' must be a number or a list of {action['dim']} "
-                f"numbers (the action bounds), got {value!r}"
+                f"numbers (the action bounds), got {short(value)}"
             )
     if (np.asarray(low, np.float64) > np.asarray(high, np.float64)).any():
         fail("field 'header.action' has a 'low' bound above its 'high' one")
@@ -484,8 +501,8 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
         return None
     keys = sorted(set(recorded) | set(want))
     differ = [k for k in keys if recorded.get(k) != want.get(k)]
-    said = ", ".join(f"{k}={recorded.get(k)!r}" for k in differ)
-    have = ", ".join(f"{k}={want.get(k)!r}" for k in differ)
+    said = ", ".join(f"{k}={short(recorded.get(k))}" for k in differ[:4])
+    have = ", ".join(f"{k}={short(want.get(k))}" for k in differ[:4])
     fix = f"make the environment with {said}"
     backend = recorded.get("backend")
     if "backend" in differ and isinstance(backend, str):  # the experiment config's env option

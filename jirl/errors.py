@@ -2,6 +2,22 @@
 
 import difflib
 import functools
+import reprlib
+from typing import Any
+
+#: how much of a value an error message shows: a config of nested YAML aliases (`- &a1 [*a0,
+#: *a0]`, 26 levels) is a list of 2**26 items, whose full repr was an 84 MB "one-line" error
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxfrozenset = 6
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
+
+
+def short(value: Any) -> str:
+    """`repr(value)` cut to about a line, for an error message that quotes what the user gave
+    (a value can be any size: a list of millions of items, a string of a megabyte, a header's
+    integer of 400 digits)."""
+    return _SHORT.repr(value)
 
 
 class JirlError(ValueError):

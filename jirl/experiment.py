@@ -262,10 +262,10 @@ EXPERT_FILES = ("expert.msgpack", "expert.json", "demos.npz")
 def input_digests(cfg: ExperimentConfig) -> dict:
     """`{"demos" | "expert": {"path", "sha256"}}` of the files `cfg` reads."""
     paths = {"demos": cfg.demos, "expert": cfg.expert}  # a missing one: `prepare` names it
-    return {
+    return {  # (so does it a device or a pipe, whose bytes may never end: not read here)
         k: {"path": str(p), "sha256": digest(p, EXPERT_FILES)}
         for k, p in paths.items()
-        if p and Path(p).exists()
+        if p and (Path(p).is_file() or Path(p).is_dir())
     }
 
 

@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.config import as_float32, short
-from jirl.errors import ConfigError, closest, tracer_errors
+from jirl.config import as_float32
+from jirl.errors import ConfigError, closest, short, tracer_errors
 from jirl.logging import setting_name
 from jirl.types import Algorithm, Array
 

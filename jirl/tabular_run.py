@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jirl.config import MAX_SEEDS, check_seed, coerce, dump_yaml
+from jirl.config import MAX_SEED, MAX_SEEDS, coerce, dump_yaml
 from jirl.errors import ConfigError
 from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir
 from jirl.plots import save_png
@@ -255,10 +255,7 @@ def _unknown_key_message(key, algo: str, env: str, valid: dict) -> str:
 
 def _check_seed_args(seeds, seed) -> tuple[int, int]:
     seeds = integer("seeds", seeds, low=1, high=MAX_SEEDS)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
-    check_seed(seed)
-    return seeds, seed
+    return seeds, integer("seed", seed, low=0, high=MAX_SEED)  # (1e3 too, as `seeds` takes it)
 
 
 # --------------------------------------------------------------------------- the run

@@ -736,7 +736,7 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["train", "maxent", "--env", "gridworld", "--set", "algo=mwal"], "runs 'maxent'"),
         (["expert", "--env", "cartpole", "--set", "algo=bc"], "the command runs 'ppo'"),
         (["train", "ppo", "--env", "cartpole", "--seed", "4294967296"], "seed must be at most"),
-        (["train", "maxent", "--env", "gridworld", "--seed", "4294967296"], "seed must be in"),
+        (["train", "maxent", "--env", "gridworld", "--seed", "4294967296"], "seed must be an"),
         (["train", "ppo", "--env", "cartpole", "--resume", "--overwrite"], "pass one of them"),
         (["train", "ppo", "--resume"], "--resume needs the run's config: pass --config"),
         (["train", "ppo", "--env", "cartpole", "--num-demos", "3"], "drop --num-demos"),

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from jirl.errors import ConfigError
-from jirl.tabular_run import resolve_options, train_tabular
+from jirl.tabular_run import _check_seed_args, resolve_options, train_tabular
 
 
 def test_train_tabular_writes_the_run_directory(tmp_path):
@@ -85,7 +85,12 @@ def test_bad_seeds_raise_config_errors(tmp_path):
         train_tabular("maxent", "gridworld", tmp_path, {}, seeds=0)
     with pytest.raises(ConfigError, match=r"seeds must be an integer in \[1, 65,536\]"):
         train_tabular("maxent", "gridworld", tmp_path, {}, seeds=3_000_000_000)  # an XLA abort
+    with pytest.raises(ConfigError, match=r"seed must be an integer in \[0, "):
+        train_tabular("maxent", "gridworld", tmp_path, {}, seed=-1)
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0, got 'x'"):
+        train_tabular("maxent", "gridworld", tmp_path, {}, seed="x")
     assert not (tmp_path / "summary.json").exists()
+    assert _check_seed_args("2e0", "1e3") == (2, 1000)  # as the other algorithms' configs read it
 
 
 def test_defaults_resolve_for_every_algorithm():

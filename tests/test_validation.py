@@ -332,7 +332,7 @@ def test_an_error_shows_a_value_of_any_size_in_one_short_line(tmp_path, capsys):
     with pytest.raises(ConfigError, match="bc must be a mapping of keys") as caught:
         experiment_config(data, algos.get("bc").config_cls)
     assert len(str(caught.value)) < 300
-    from jirl.config import short  # (importable, for other modules' messages)
+    from jirl.errors import short  # (the lowest layer: data.py and the planners quote with it)
 
     assert short("0x10") == "'0x10'" and short([1, 2]) == "[1, 2]"  # a short value is whole
     assert len(cli_error(capsys, tmp_path, "train", "bc", "--config", str(path))) < 300

@@ -38,8 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.config import short
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, short
 
 Array = jax.Array
 
