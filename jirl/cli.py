@@ -475,6 +475,15 @@ def cmd_expert(args) -> int:
     return 0
 
 
+def _ppo_fields(overrides: dict) -> dict:
+    """`jirl retrain --set`'s PPO fields, written `KEY=v` or, as its messages name them,
+    `ppo.KEY=v`."""
+    section = overrides.pop("ppo", {})
+    if not isinstance(section, dict):
+        raise ArgumentError("--set ppo=... must map PPO fields to values, e.g. ppo={gamma: 0.9}")
+    return {**section, **overrides}
+
+
 def cmd_retrain(args) -> int:
     from jirl.config import apply_overrides
     from jirl.retrain import retrain
@@ -486,7 +495,7 @@ def cmd_retrain(args) -> int:
         kind=args.kind,
         updates=args.updates,
         seed=args.seed,
-        ppo_overrides=apply_overrides({}, args.set),
+        ppo_overrides=_ppo_fields(apply_overrides({}, args.set)),
         overwrite=args.overwrite,
     )
     if not args.quiet:
@@ -583,6 +592,8 @@ EMPTY_REFUSED = {
     "demos": "the demonstrations' .npz",
     "expert": "the expert's directory (from `jirl expert`)",
     "env": "an environment's name (jirl.envs.names())",
+    "out": "the directory to write (jirl plot: the .png file)",
+    "reward": "a finished gail, airl, gcl or gan_gcl run's directory",
 }
 
 #: the commands that compute on JAX's devices (`console` checks that they can start first)

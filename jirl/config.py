@@ -55,6 +55,7 @@ MAX_EVAL_EPISODES = 100_000
 #: (a learning rate of 1e300 trained to NaN).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
+
 def check_float32_range(name: str, number: float, given: Any) -> None:
     """Refuse a finite `number` beyond float32's range, where training computes (`given`: as
     the user wrote it, for the message)."""
@@ -149,11 +150,12 @@ class ExperimentConfig:
             f"seeds must be in [1, {MAX_SEEDS:,}] (one compile holds every seed), got {self.seeds}",
         )
         check_seed(self.seed)
-        for name in ("env", "demos", "expert"):  # `--set demos=`: "." was read, a directory
+        for name in ("env", "demos", "expert", "backend"):  # `--set demos=`: "." was read
             value = getattr(self, name)
             require(
                 value is None or str(value).strip() != "",
-                f"{name} is empty; give a {'name' if name == 'env' else 'path'} or leave it out",
+                f"{name} is empty; give a {'path' if name in ('demos', 'expert') else 'name'} "
+                "or leave it out",
             )
         require(self.updates >= 1, f"updates must be >= 1, got {self.updates}")
         require(self.chunk >= 1, f"chunk must be >= 1, got {self.chunk}")

@@ -28,7 +28,7 @@ from jirl import algos, data, envs, sweep
 from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig, dump_yaml, experiment_config, load_yaml
 from jirl.envs.base import Env
-from jirl.errors import ConfigError, DataError
+from jirl.errors import ConfigError, DataError, short
 from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
 from jirl.files import (
     OUTPUT_NAMES,
@@ -37,6 +37,7 @@ from jirl.files import (
     atomic_write_text,
     check_out_dir,
     digest,
+    foreign_entries,
     holds_files,
     lock_dir,
     parent_locked,
@@ -361,6 +362,12 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
         if not out.exists():
             raise ConfigError(f"{out}: no such run to resume; drop --resume to start it")
         if not has_checkpoint(out / "checkpoint"):
+            foreign = foreign_entries(out, RUN_NAMES) if out.is_dir() else []
+            if foreign:  # someone's other files: --overwrite would refuse them too
+                raise ConfigError(
+                    f"{out} is no run of jirl train (it holds {short(foreign)}); pass the "
+                    "run's directory to --out"
+                )
             raise ConfigError(
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
                 f"instead of --resume to start it again"

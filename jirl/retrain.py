@@ -148,6 +148,8 @@ def retrain(
         names=RETRAIN_NAMES,
         command="jirl retrain",
     )
+    if run_dir.resolve() in out_dir.resolve().parents:  # a file the run's --overwrite refuses
+        raise ConfigError(f"--out {out_dir} lies inside the run {run_dir}; write beside it")
 
     cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:

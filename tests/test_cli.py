@@ -480,6 +480,16 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
     code, _, err = run_cli(capsys, *argv, "--seed", "-1")
     one_line_error(code, err)
     assert "seed must be in [0, " in err and not out.exists()
+    # an --out inside the run would sit there as a file `jirl train` does not write, and
+    # block the run's --overwrite
+    inside = ["retrain", "--reward", str(run), "--out", str(run / "retrain"), "--updates", "2"]
+    code, _, err = run_cli(capsys, *inside)
+    one_line_error(code, err)
+    assert "lies inside the run" in err and not (run / "retrain").exists()
+    # its PPO fields as its messages name them, ppo.KEY, or bare
+    code, _, err = run_cli(capsys, *argv, "--set", "ppo.gamma=1.5")
+    one_line_error(code, err)
+    assert "ppo.gamma must be in [0, 1]" in err and not out.exists()
     extra = ["--kind", "f", "--env", "cartpole", "--set", "learning_rate=0.001"]
     code, _, err = run_cli(capsys, *argv, *extra)
     assert code == 0, err
@@ -731,6 +741,31 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
 @pytest.mark.parametrize(
     "argv, message",
     [
+        (["train", "ppo", "--env", "cartpole", "--out", ""], "--out is empty; give the direc"),
+        (["plot", "RUN", "--out", " "], "--out is empty; give the directory to write (jirl plot"),
+        (["retrain", "--reward", "", "--out", "OUT"], "--reward is empty; give a finished"),
+        # someone's directory: --overwrite would refuse it too, so it is not suggested
+        (["train", "ppo", "--config", "CONFIG", "--out", "JUNK", "--resume"], "is no run of jirl"),
+    ],
+)
+def test_empty_paths_and_a_resume_of_another_directory_say_so(capsys, tmp_path, argv, message):
+    """(An empty --out or --reward was read as ".", and the messages spoke of the working
+    directory.)"""
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("mine")
+    config = tmp_path / "ppo.yaml"
+    config.write_text("algo: ppo\nenv: cartpole\n")
+    files = {"RUN": tmp_path / "run", "OUT": tmp_path / "out", "JUNK": junk, "CONFIG": config}
+    code, _, err = run_cli(capsys, *[str(files.get(a, a)) for a in argv])
+    one_line_error(code, err)
+    assert message in err and not (tmp_path / "out").exists()
+    assert [p.name for p in junk.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
         (["train", "bc", "--env", "cartpole", "--set", "algo=gail"], "the command runs 'bc'"),
         (["train", "bc", "--env", "cartpole", "--set", "algo=[1]"], "the command runs 'bc'"),
         (["train", "maxent", "--env", "gridworld", "--set", "algo=mwal"], "runs 'maxent'"),
@@ -762,6 +797,7 @@ def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
         (["train", "dagger", "--env", "cartpole", "--expert", ""], "--expert is empty"),
         (["expert", "--env", ""], "--env is empty"),
         (["train", "bc", "--env", "cartpole", "--set", "demos="], "demos is empty; give a path"),
+        (["train", "ppo", "--env", "cartpole", "--set", "backend="], "backend is empty; give a"),
         (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
         # expert's own refusal of a sweep, not a --set conflict with it
         (
@@ -1031,7 +1067,7 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
             "--overwrite", "--updates", "1",
         )  # fmt: skip
         one_line_error(code, err)
-        assert "is the working directory or one above it" in err
+        assert ("is the working directory or one above it" if out else "--out is empty") in err
     other = work / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
