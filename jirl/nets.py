@@ -30,7 +30,7 @@ import numpy as np
 from flax import struct
 
 from jirl.envs.base import Spec
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, require, short
 
 Array = jax.Array
 
@@ -60,6 +60,18 @@ def orthogonal(scale: float = 1.0):
 
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "swish": nn.swish}
+#: the most hidden layers a network takes: compile time grows with depth (3,000 layers of
+#: width 1 were still compiling after a minute, at 2.8 GB), and these methods use 2 or 3
+MAX_LAYERS = 64
+
+
+def check_hidden(name: str, hidden) -> None:
+    """Refuse (ConfigError) hidden layer widths `hidden` that are not 1 to MAX_LAYERS positive
+    integers; `name` is the config field, as the message names it."""
+    require(
+        1 <= len(hidden) <= MAX_LAYERS and min(hidden) >= 1,
+        f"{name} must list 1 to {MAX_LAYERS} positive layer widths, got {short(list(hidden))}",
+    )
 
 
 class MLP(nn.Module):

@@ -29,8 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.config import MAX_SEED, MAX_SEEDS, coerce, dump_yaml
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, short
 from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir
+from jirl.nets import MAX_LAYERS
 from jirl.plots import save_png
 from jirl.run import NonFiniteError, check_memory
 from jirl.tabular import metrics as tab_metrics
@@ -220,10 +221,10 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         opts["weight_decay"] = number("weight_decay", opts["weight_decay"], non_negative=True)
         # read as the other commands read a network's widths (`--set hidden_sizes=32,32` too)
         sizes = coerce(opts["hidden_sizes"], tuple[int, ...], "hidden_sizes")
-        if not sizes or min(sizes) < 1:
+        if not 1 <= len(sizes) <= MAX_LAYERS or min(sizes) < 1:
             raise ConfigError(
-                f"hidden_sizes must be a non-empty list of positive integers, e.g. [32, 32], "
-                f"got {list(sizes)}"
+                f"hidden_sizes must be a list of 1 to {MAX_LAYERS} positive integers, e.g. "
+                f"[32, 32], got {short(list(sizes))}"
             )
         opts["hidden_sizes"] = list(sizes)
     if algo == "max_margin":

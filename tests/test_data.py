@@ -453,7 +453,11 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
         ("env_options", [1], "'env_options' must be a JSON dict"),
         ("horizon", "500", "'horizon' must be a JSON int"),
         ("ppo", {**good["ppo"], "hidden": [64.0, 64]}, "ppo.hidden must be a list of integers"),
-        ("ppo", {**good["ppo"], "hidden": [0]}, "ppo.hidden must list positive layer widths"),
+        (
+            "ppo",
+            {**good["ppo"], "hidden": [0]},
+            "ppo.hidden must list 1 to 64 positive layer widths",
+        ),
         ("ppo", {**good["ppo"], "init_log_std": "x"}, "ppo.init_log_std must be a number"),
         ("ppo", {**good["ppo"], "activation": "gelu2"}, "ppo.activation must be one of"),
     ):

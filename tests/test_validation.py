@@ -48,8 +48,8 @@ CASES = [
     ("ppo", ["ppo.ent_coef=-1"], "ppo.ent_coef and ppo.vf_coef must be >= 0"),
     ("ppo", ["ppo.vf_coef=-1"], "ppo.ent_coef and ppo.vf_coef must be >= 0"),
     ("ppo", ["ppo.anneal_updates=-1"], "ppo.anneal_updates must be >= 0"),
-    ("ppo", ["ppo.hidden=[]"], "ppo.hidden must list positive layer widths"),
-    ("ppo", ["ppo.hidden=[0]"], "ppo.hidden must list positive layer widths"),
+    ("ppo", ["ppo.hidden=[]"], "ppo.hidden must list 1 to 64 positive layer widths"),
+    ("ppo", ["ppo.hidden=[0]"], "ppo.hidden must list 1 to 64 positive layer widths"),
     ("ppo", ["ppo.activation=gelu2"], "ppo.activation must be one of"),
     # TRPO
     ("trpo", ["trpo.max_kl=0"], "trpo.max_kl must be > 0"),
@@ -61,7 +61,13 @@ CASES = [
     ("trpo", ["trpo.vf_learning_rate=0"], "trpo.vf_learning_rate must be > 0"),
     ("trpo", ["trpo.max_grad_norm=0"], "trpo.max_grad_norm must be > 0"),
     ("trpo", ["trpo.anneal_updates=-1"], "trpo.anneal_updates must be >= 0"),
-    ("trpo", ["trpo.hidden=[]"], "trpo.hidden must list positive layer widths"),
+    ("trpo", ["trpo.hidden=[]"], "trpo.hidden must list 1 to 64 positive layer widths"),
+    # 3,000 layers of width 1 were still compiling after a minute
+    (
+        "bc",
+        ["bc.hidden=[" + ",".join(["1"] * 65) + "]"],
+        "bc.hidden must list 1 to 64 positive layer widths, got [1, 1, 1, 1, 1, 1, ...]",
+    ),
     ("trpo", ["trpo.activation=x"], "trpo.activation must be one of"),
     ("trpo", ["trpo.fisher_subsample=100000"], "trpo.fisher_subsample (100000) must be <="),
     # BC
@@ -70,7 +76,7 @@ CASES = [
     ("bc", ["bc.steps_per_update=0"], "bc.steps_per_update must be >= 1"),
     ("bc", ["bc.ent_coef=-1"], "bc.ent_coef and bc.l2_coef must be >= 0"),
     ("bc", ["bc.l2_coef=-1"], "bc.ent_coef and bc.l2_coef must be >= 0"),
-    ("bc", ["bc.hidden=[0]"], "bc.hidden must list positive widths"),
+    ("bc", ["bc.hidden=[0]"], "bc.hidden must list 1 to 64 positive layer widths"),
     ("bc", ["bc.activation=x"], "bc.activation must be one of"),
     # the adversarial loop (GAIL, AIRL)
     ("gail", ["gail.generator=sac"], "gail.generator must be one of"),
@@ -84,7 +90,11 @@ CASES = [
     ("gail", ["gail.disc_learning_rate=0"], "gail.disc_learning_rate must be > 0, got 0.0"),
     ("gail", ["gail.grad_penalty=-1"], "grad_penalty must be >= 0"),
     ("gail", ["gail.reward_map=exp"], "reward_map must be one of"),
-    ("gail", ["gail.disc_hidden=[]"], "gail.disc_hidden must list positive layer widths, got"),
+    (
+        "gail",
+        ["gail.disc_hidden=[]"],
+        "gail.disc_hidden must list 1 to 64 positive layer widths, got",
+    ),
     ("gail", ["gail.disc_activation=x"], "gail.disc_activation must be one of"),
     # a field the algorithm never reads, set: refused, not ignored
     ("gail", ["gail.log_pi_weight=0.5"], "gail.log_pi_weight is not read (GAIL's discriminator"),

@@ -64,7 +64,7 @@ from flax import struct
 
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, DataError, require
-from jirl.nets import ACTIVATIONS, Normalizer
+from jirl.nets import ACTIVATIONS, Normalizer, check_hidden
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
 from jirl.rl.agent import Learner, LearnerState, sampler
@@ -312,10 +312,7 @@ class AdversarialConfig(GeneratorConfig):
             self.reward_map in REWARD_MAPS,
             f"reward_map must be one of {', '.join(REWARD_MAPS)}, got '{self.reward_map}'",
         )
-        require(
-            len(self.disc_hidden) >= 1 and min(self.disc_hidden) >= 1,
-            f"disc_hidden must list positive layer widths, got {list(self.disc_hidden)}",
-        )
+        check_hidden("disc_hidden", self.disc_hidden)
         require(
             self.disc_activation in ACTIVATIONS,
             f"disc_activation must be one of {sorted(ACTIVATIONS)}, got '{self.disc_activation}'",

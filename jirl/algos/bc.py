@@ -16,7 +16,7 @@ from flax import struct
 
 from jirl.envs.base import Env
 from jirl.errors import require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, check_hidden
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
 
@@ -40,9 +40,7 @@ class BCConfig:
         require(
             (self.ent_coef >= 0) & (self.l2_coef >= 0), "bc.ent_coef and bc.l2_coef must be >= 0"
         )
-        require(
-            len(self.hidden) >= 1 and min(self.hidden) >= 1, "bc.hidden must list positive widths"
-        )
+        check_hidden("bc.hidden", self.hidden)
         require(
             self.activation in ACTIVATIONS, f"bc.activation must be one of {sorted(ACTIVATIONS)}"
         )
@@ -57,10 +55,7 @@ def validate_policy_fit(config, prefix: str) -> None:
         (config.ent_coef >= 0) & (config.l2_coef >= 0),
         f"{prefix}.ent_coef and {prefix}.l2_coef must be >= 0",
     )
-    require(
-        len(config.hidden) >= 1 and min(config.hidden) >= 1,
-        f"{prefix}.hidden must list positive layer widths",
-    )
+    check_hidden(f"{prefix}.hidden", config.hidden)
     require(
         config.activation in ACTIVATIONS,
         f"{prefix}.activation must be one of {sorted(ACTIVATIONS)}",

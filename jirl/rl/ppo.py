@@ -14,7 +14,7 @@ from flax import struct
 
 from jirl.envs.base import Env
 from jirl.errors import require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
 from jirl.rl.advantages import batched_gae
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
 from jirl.rl.rollout import merge_leading
@@ -73,10 +73,7 @@ class PPOConfig:
             (self.ent_coef >= 0) & (self.vf_coef >= 0), "ppo.ent_coef and ppo.vf_coef must be >= 0"
         )
         require(self.anneal_updates >= 0, "ppo.anneal_updates must be >= 0 (0: constant rate)")
-        require(
-            len(self.hidden) >= 1 and min(self.hidden) >= 1,
-            "ppo.hidden must list positive layer widths",
-        )
+        check_hidden("ppo.hidden", self.hidden)
         require(
             self.activation in ACTIVATIONS, f"ppo.activation must be one of {sorted(ACTIVATIONS)}"
         )

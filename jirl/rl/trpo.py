@@ -33,7 +33,7 @@ from jax.flatten_util import ravel_pytree
 
 from jirl.envs.base import Env
 from jirl.errors import require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
 from jirl.rl.ppo import PPOBatch, advantage_batch
 from jirl.types import Algorithm, Array, Metrics, Transition
@@ -129,10 +129,7 @@ class TRPOConfig:
         require(self.ent_coef >= 0, f"trpo.ent_coef must be >= 0, got {self.ent_coef}")
         require(self.vf_learning_rate > 0, "trpo.vf_learning_rate must be > 0")
         require(self.max_grad_norm > 0, "trpo.max_grad_norm must be > 0")
-        require(
-            len(self.hidden) >= 1 and min(self.hidden) >= 1,
-            "trpo.hidden must list positive layer widths",
-        )
+        check_hidden("trpo.hidden", self.hidden)
         require(
             self.activation in ACTIVATIONS, f"trpo.activation must be one of {sorted(ACTIVATIONS)}"
         )
