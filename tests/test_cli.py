@@ -1118,14 +1118,28 @@ def test_quickstart_refuses_a_directory_that_is_not_a_quickstart(capsys, tmp_pat
 
 
 def test_demos_without_a_recorded_horizon_are_checked_against_the_envs(capsys, tmp_path):
-    """The committed cartpole demos predate the header's horizon: with --set horizon=100 their
-    500-step episodes trained BC and scored it against a 500-step expert return (0.168)."""
+    """Demos from before the header's horizon: with --set horizon=100 their 500-step episodes
+    trained BC and scored it against a 500-step expert return (0.168). The committed ones
+    record it since (with --set horizon=100000000 BC scored 8.7 against the 500-step
+    expert)."""
     from conftest import CARTPOLE_EXPERT
 
-    argv = ["train", "bc", "--env", "cartpole", "--demos", str(CARTPOLE_EXPERT / "demos.npz")]
-    code, _, err = run_cli(capsys, *argv, "--set", "horizon=100", "--out", str(tmp_path / "r"))
-    one_line_error(code, err)
-    assert "an episode of 500 steps, longer than the environment's horizon (100)" in err
+    committed = CARTPOLE_EXPERT / "demos.npz"
+    with np.load(committed, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(arrays["header"].tobytes())
+    del header["horizon"]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    legacy = tmp_path / "legacy.npz"
+    np.savez(legacy, **arrays)
+    for demos, horizon, message in (
+        (legacy, 100, "an episode of 500 steps, longer than the environment's horizon (100)"),
+        (committed, 10**8, "recorded with horizon 500, but the environment's is 100000000"),
+    ):
+        argv = ["train", "bc", "--env", "cartpole", "--demos", str(demos), "--out"]
+        code, _, err = run_cli(capsys, *argv, str(tmp_path / "r"), "--set", f"horizon={horizon}")
+        one_line_error(code, err)
+        assert message in err
 
 
 def test_resume_with_another_config_names_what_differs(capsys, tmp_path, cartpole_expert):
