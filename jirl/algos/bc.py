@@ -37,9 +37,9 @@ class BCConfig:
         require(self.learning_rate > 0, f"bc.learning_rate must be > 0, got {self.learning_rate}")
         require(self.batch_size >= 1, f"bc.batch_size must be >= 1, got {self.batch_size}")
         require(self.steps_per_update >= 1, "bc.steps_per_update must be >= 1")
-        require(
-            (self.ent_coef >= 0) & (self.l2_coef >= 0), "bc.ent_coef and bc.l2_coef must be >= 0"
-        )
+        for name in ("ent_coef", "l2_coef"):
+            value = getattr(self, name)
+            require(value >= 0, f"bc.{name} must be >= 0, got {value}")
         check_hidden("bc.hidden", self.hidden)
         require(
             self.activation in ACTIVATIONS, f"bc.activation must be one of {sorted(ACTIVATIONS)}"
@@ -51,10 +51,9 @@ def validate_policy_fit(config, prefix: str) -> None:
     require(
         config.learning_rate > 0, f"{prefix}.learning_rate must be > 0, got {config.learning_rate}"
     )
-    require(
-        (config.ent_coef >= 0) & (config.l2_coef >= 0),
-        f"{prefix}.ent_coef and {prefix}.l2_coef must be >= 0",
-    )
+    for name in ("ent_coef", "l2_coef"):
+        value = getattr(config, name)
+        require(value >= 0, f"{prefix}.{name} must be >= 0, got {value}")
     check_hidden(f"{prefix}.hidden", config.hidden)
     require(
         config.activation in ACTIVATIONS,

@@ -69,9 +69,9 @@ class PPOConfig:
         require(self.clip_eps > 0, f"ppo.clip_eps must be > 0, got {self.clip_eps}")
         require(self.learning_rate > 0, f"ppo.learning_rate must be > 0, got {self.learning_rate}")
         require(self.max_grad_norm > 0, f"ppo.max_grad_norm must be > 0, got {self.max_grad_norm}")
-        require(
-            (self.ent_coef >= 0) & (self.vf_coef >= 0), "ppo.ent_coef and ppo.vf_coef must be >= 0"
-        )
+        for name in ("ent_coef", "vf_coef"):
+            value = getattr(self, name)
+            require(value >= 0, f"ppo.{name} must be >= 0, got {value}")
         require(self.anneal_updates >= 0, "ppo.anneal_updates must be >= 0 (0: constant rate)")
         check_hidden("ppo.hidden", self.hidden)
         require(
