@@ -384,7 +384,7 @@ def _flat(options: dict, algo: str, source) -> dict:
     if section is None:
         return options
     if not isinstance(section, dict):
-        raise ArgumentError(f"'{algo}' in the config must be a mapping of option: value")
+        raise ArgumentError(f"{source}: '{algo}' must be a mapping of option: value")
     twice = sorted(set(section) & set(options))
     if twice:
         raise ArgumentError(

@@ -139,7 +139,10 @@ def check_grid(
                 raise ConfigError(f"{e} ({key}: {v!r} is {held!r} in float32)") from None
         out[name] = numbers
     if not out:
-        raise ConfigError("--sweep needs at least one key=v1,v2,...")
+        raise ConfigError(
+            "a sweep needs at least one key with a list of values (--sweep key=v1,v2,... or "
+            "sweep: {key: [v1, v2]} in the config)"
+        )
     count = math.prod(len(v) for v in out.values())
     if max_runs is not None and count * seeds > max_runs:
         raise ConfigError(

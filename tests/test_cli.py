@@ -798,6 +798,9 @@ def test_empty_paths_and_a_resume_of_another_directory_say_so(capsys, tmp_path, 
         (["expert", "--env", ""], "--env is empty"),
         (["train", "bc", "--env", "cartpole", "--set", "demos="], "demos is empty; give a path"),
         (["train", "ppo", "--env", "cartpole", "--set", "backend="], "backend is empty; give a"),
+        # where the value came from, not "in the config" or "--sweep" (neither was given)
+        (["train", "maxent", "--env", "gridworld", "--set", "maxent=[1]"], "--set: 'maxent' must"),
+        (["train", "ppo", "--env", "cartpole", "--set", "sweep={}"], "(--sweep key=v1,v2,... or"),
         (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
         # expert's own refusal of a sweep, not a --set conflict with it
         (
