@@ -212,7 +212,8 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         if options.get("block", valid["block"]) != valid["block"] and opts["features"] != "blocks":
             raise ConfigError("block sets the size of features: blocks; set both or neither")
         opts["block"] = integer("block", opts["block"], low=1)
-        check_block(opts["block"], opts["size"])
+        if opts["features"] == "blocks":  # (the default block of 2 fits no 2×2 one-hot grid)
+            check_block(opts["block"], opts["size"])
     if algo in ("maxent", "maxcausalent", "deep_maxent"):
         opts["learning_rate"] = number("learning_rate", opts["learning_rate"], positive=True)
     if algo in ("maxent", "maxcausalent"):

@@ -55,6 +55,26 @@ def test_maxent_recovers_a_linear_gridworld_reward():
     assert result.metrics["feature_gap"][-1] < 0.1 * result.metrics["feature_gap"][0]
 
 
+def test_narrow_integer_demos_count_as_int32_ones_and_constant_features_keep_weight_zero():
+    """(A review: s·A + a overflowed in uint8 demos' own dtype, miscounting the visitation;
+    a constant feature column, whose exact gradient is 0, took Adam steps from float32's
+    residue, so the learned reward moved with the number of seeds vmapped.)"""
+    mdp = mdp_lib.gridworld(8, slip=0.1)  # S·A = 320 > 255
+    demos = expert_demos(mdp.replace(reward=jnp.arange(64.0) / 64), 40)
+    narrow = demos.replace(states=demos.states.astype(jnp.uint8))
+    np.testing.assert_array_equal(
+        metrics.empirical_visitation(narrow, 64, 5), metrics.empirical_visitation(demos, 64, 5)
+    )
+    ones = jnp.ones((64, 1))
+    mdp = mdp.replace(features=jnp.concatenate([mdp.features, ones, 2 * ones], axis=1))
+    config = MaxEntConfig(horizon=HORIZON, num_iterations=30, learning_rate=0.1)
+    keys = jax.random.split(jax.random.PRNGKey(0), 8)
+    alone = maxent_irl(keys[0], mdp, demos, config)
+    batch = jax.vmap(maxent_irl, in_axes=(0, None, None, None))(keys, mdp, demos, config)
+    np.testing.assert_array_equal(alone.weights[-2:], 0.0)
+    np.testing.assert_allclose(batch.reward[0], alone.reward, atol=1e-4)
+
+
 def test_maxent_with_a_state_reward_never_builds_features_per_action():
     """A state reward's features stay `[S, F]`: broadcast to `[S, A, F]`, the compiled MaxEnt
     took three such tables (a 64x64 one-hot gridworld: 972 MB; 128x128 would not fit the

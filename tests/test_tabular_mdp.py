@@ -151,6 +151,32 @@ def dense_t():
         (lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, reward=np.ones(4)), "reward"),
         (lambda: mdp_lib.gridworld(4, slip=1.5), "slip"),
         (lambda: mdp_lib.gridworld(4, goal=(4, 0)), "inside the 4x4 grid, got \\(4, 0\\)"),
+        # (found by a review; each was accepted, or failed later with another error)
+        (  # int64 successors of 2**32 wrapped to 0 in int32, after the range check
+            lambda: mdp_lib.sparse_mdp(
+                np.full((3, 2, 1), 2**32, np.int64), np.ones((3, 2, 1)), np.ones(3) / 3
+            ),
+            "= 4294967296 is not a state index",
+        ),
+        (lambda: mdp_lib.dense_mdp(np.zeros((3, 0, 3)), np.ones(3) / 3), "S, A >= 1"),
+        (lambda: mdp_lib.dense_mdp(np.zeros((0, 2, 0)), np.ones(0)), "S, A >= 1"),
+        (lambda: mdp_lib.dense_mdp(dense_t() + 0j, np.ones(3) / 3), "real numbers, got dtype"),
+        (
+            lambda: mdp_lib.grid_mdp((-2, -2), np.eye(5), np.ones(4) / 4),
+            r"grid_shape must be two sizes >= 1, got \(-2, -2\)",
+        ),
+        (lambda: mdp_lib.gridworld(4, slip="0.1"), "slip must be a probability"),
+        (lambda: mdp_lib.gridworld(4, block=1.5), "block must be an integer, got 1.5"),
+        (lambda: mdp_lib.gridworld(4, absorbing="yes"), "absorbing must be True or False"),
+        (
+            lambda: mdp_lib.objectworld(4, 2, 3, jax.random.PRNGKey(0), format="x"),
+            "format must be 'sparse', 'dense' or 'grid', got 'x'",
+        ),
+        (
+            lambda: mdp_lib.objectworld(4, 2.0, 3, jax.random.PRNGKey(0)),
+            "num_colours must be an integer, got 2.0",
+        ),
+        (lambda: mdp_lib.garnet(4, 2, 2.0, jax.random.PRNGKey(0)), "branching must be an int"),
     ],
 )
 def test_bad_mdps_raise_one_line_errors(make, match):

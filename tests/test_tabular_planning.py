@@ -404,6 +404,33 @@ def test_a_numpy_integer_horizon_is_taken_and_a_bool_or_float_is_refused():
             planning.soft_value_iteration(mdp, reward, horizon=bad)
 
 
+def test_a_reward_of_another_shape_or_a_bad_discount_is_refused_and_an_int_reward_plans():
+    """(A review: `[A, S]`, one state short, a scalar gave chex's or broadcasting's errors; an
+    int reward a scan-carry TypeError; a finite horizon took a discount of 1.5 or NaN.)"""
+    mdp = mdp_lib.gridworld(3)
+    s, a = mdp.num_states, mdp.num_actions
+    for bad in (jnp.zeros((a, s)), jnp.zeros(s - 1), jnp.zeros(()), jnp.zeros((s, a, 1))):
+        with pytest.raises(ValueError, match=r"reward must have shape \[S\] = \(9,\) or"):
+            planning.soft_value_iteration(mdp, bad, horizon=4)
+    with pytest.raises(ValueError, match="reward must hold real numbers"):
+        planning.value_iteration(mdp, jnp.zeros(s, jnp.complex64), horizon=4)
+    whole = jnp.arange(s)
+    np.testing.assert_array_equal(
+        planning.value_iteration(mdp, whole, horizon=4).policy,
+        planning.value_iteration(mdp, whole.astype(jnp.float32), horizon=4).policy,
+    )
+    policy = planning.soft_value_iteration(mdp, whole * 1.0, horizon=4).policy
+    plans = (
+        lambda d: planning.soft_value_iteration(mdp, whole * 1.0, horizon=4, discount=d),
+        lambda d: planning.visitation(mdp, policy, discount=d),
+        lambda d: planning.policy_evaluation(mdp, whole * 1.0, policy, discount=d),
+    )
+    for bad in (1.5, -0.5, float("nan")):
+        for plan in plans:
+            with pytest.raises(ValueError, match="discount must be in \\[0, 1\\], got"):
+                plan(bad)
+
+
 @pytest.mark.parametrize("horizon,discount", [(16, 1.0), (None, 0.95)])
 def test_the_greedy_policy_does_not_depend_on_the_rewards_scale(horizon, discount):
     """Scaling a reward keeps its greedy policy: EVD(r, c·r) = 0 for c = 1e-7 too (the tie

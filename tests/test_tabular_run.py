@@ -93,6 +93,15 @@ def test_bad_seeds_raise_config_errors(tmp_path):
     assert _check_seed_args("2e0", "1e3") == (2, 1000)  # as the other algorithms' configs read it
 
 
+def test_the_smallest_gridworld_takes_its_default_features():
+    """`--set size=2` was refused for the default block of 2, which only features: blocks
+    uses (and `--set block=1` alone was refused as setting one of the two)."""
+    opts = resolve_options("maxent", "gridworld", {"size": 2})
+    assert opts["features"] == "onehot" and opts["size"] == 2
+    with pytest.raises(ConfigError, match=r"block must be in \[1, size - 1 = 1\]"):
+        resolve_options("maxent", "gridworld", {"size": 2, "features": "blocks"})
+
+
 def test_defaults_resolve_for_every_algorithm():
     for algo in ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal"):
         for env in ("gridworld", "objectworld"):

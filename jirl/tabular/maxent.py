@@ -153,6 +153,12 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
     scale = discounted_length(config.horizon, config.discount)
     optimiser = optax.adam(config.learning_rate)
     weights = jnp.zeros(features.shape[-1], jnp.float32)
+    # A feature equal everywhere adds the same to every reward: its exact gradient is 0, but
+    # float32 leaves ~3e-6, which Adam's normalised steps turned into a learning rate per
+    # iteration (weight 5.7 after 100 on objectworld; the reward, not the policy, then moved
+    # with the number of seeds vmapped). Its weight stays 0.
+    flat = features.reshape(-1, features.shape[-1])
+    constant = jnp.all(flat == flat[0], axis=0)  # [F]
 
     def step(carry, _):
         weights, opt_state = carry
@@ -165,6 +171,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
             discount=config.discount,
             one_pass=config.one_pass,
         )
+        grad = jnp.where(constant, 0.0, grad)
         ascent = grad - config.l2 * weights
         updates, opt_state = optimiser.update(-ascent, opt_state, weights)
         metrics = {

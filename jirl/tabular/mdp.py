@@ -119,9 +119,11 @@ def dense_mdp(
     `transposed=True` (default) also stores `transition_t [S, S·A]` for the forward pass: about
     twice as fast on CPU, at twice the memory (see module doc).
     """
-    transition = np.asarray(transition, np.float32)
-    if transition.ndim != 3 or transition.shape[0] != transition.shape[2]:
-        raise ConfigError(f"transition must have shape [S, A, S], got {transition.shape}")
+    transition = _real("transition", transition)
+    if transition.ndim != 3 or transition.shape[0] != transition.shape[2] or not transition.size:
+        raise ConfigError(
+            f"transition must have shape [S, A, S] with S, A >= 1, got {transition.shape}"
+        )
     num_states = transition.shape[0]
     transition = _normalised("transition", transition, axis=2)
     mdp = TabularMDP(
@@ -170,14 +172,17 @@ def sparse_mdp(
     scatter-adds.
     """
     next_state = np.asarray(next_state)
-    prob = np.asarray(prob, np.float32)
-    if next_state.ndim != 3 or next_state.shape != prob.shape:
+    prob = _real("prob", prob)
+    if next_state.ndim != 3 or next_state.shape != prob.shape or not next_state.size:
         raise ConfigError(
-            f"next_state and prob must both have shape [S, A, K], got {next_state.shape} "
-            f"and {prob.shape}"
+            f"next_state and prob must both have shape [S, A, K] with S, A, K >= 1, got "
+            f"{next_state.shape} and {prob.shape}"
         )
     if not np.issubdtype(next_state.dtype, np.integer):
         raise ConfigError(f"next_state must hold integer state indices, got {next_state.dtype}")
+    # before int32: 2**32 would wrap to a valid-looking 0 (and the band table, built from
+    # these, would span 4e9 offsets)
+    _check_successors(next_state, np.asarray(initial).size)
     prob = _normalised("prob", prob, axis=2)
     mdp = TabularMDP(
         initial=jnp.asarray(_normalised("initial", initial, axis=0)),
@@ -207,7 +212,9 @@ def grid_mdp(
 ) -> TabularMDP:
     """A validated translation-invariant grid MDP (see module doc). `move_prob: [A, D]`."""
     rows, cols = (int(n) for n in grid_shape)
-    move_prob = np.asarray(move_prob, np.float32)
+    if rows < 1 or cols < 1:
+        raise ConfigError(f"grid_shape must be two sizes >= 1, got {(rows, cols)}")
+    move_prob = _real("move_prob", move_prob)
     moves = tuple((int(dr), int(dc)) for dr, dc in moves)
     if move_prob.ndim != 2 or move_prob.shape[1] != len(moves):
         raise ConfigError(
@@ -336,13 +343,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"next_state has shape {idx.shape} but initial has {num_states} states; "
                 f"expected [{num_states}, {num_actions}, K]"
             )
-        bad = (idx < 0) | (idx >= num_states)
-        if bad.any():
-            s, a, k = np.argwhere(bad)[0]
-            raise ConfigError(
-                f"next_state[{s}, {a}, {k}] = {idx[s, a, k]} is not a state index in "
-                f"[0, {num_states}); fix the successor table"
-            )
+        _check_successors(idx, num_states)
         _check_distribution("prob", p, axis=2)
         _check_derived_tables(mdp)
     else:
@@ -378,11 +379,31 @@ def _check_features_and_reward(mdp: TabularMDP) -> None:
             raise ConfigError("reward contains NaN or inf; every reward must be finite")
 
 
+def _check_successors(idx: np.ndarray, num_states: int) -> None:
+    """Refuse a successor index outside [0, num_states) (`idx`: [S, A, K] integers)."""
+    bad = (idx < 0) | (idx >= num_states)
+    if bad.any():
+        s, a, k = np.argwhere(bad)[0]
+        raise ConfigError(
+            f"next_state[{s}, {a}, {k}] = {idx[s, a, k]} is not a state index in "
+            f"[0, {num_states}); fix the successor table"
+        )
+
+
+def _real(name: str, x) -> np.ndarray:
+    """`x` as a float32 array, refusing what float32 would not hold faithfully (complex numbers
+    lost their imaginary part; strings, objects)."""
+    raw = np.asarray(x)
+    if raw.dtype.kind not in "biuf":
+        raise ConfigError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    return raw.astype(np.float32, copy=False)
+
+
 def _normalised(name: str, p, axis: int) -> np.ndarray:
     """`p` as float32, checked by `_check_distribution`, then divided by its sums along `axis`
     (summed in float64): distributions within the tolerance of 1 are made to sum to 1, so that mass
     does not drift over long horizons (rows of 1.00009: visitation mass 1.2 at t = 2,000)."""
-    p = np.asarray(p, np.float32)
+    p = _real(name, p)
     if p.ndim != axis + 1 or p.size == 0:  # a wrong shape: `validate_mdp` says which
         return p
     _check_distribution(name, p, axis)
@@ -525,7 +546,7 @@ def gridworld(
         indicators of `block × block` macro-cells, as in Ng & Russell 2000) or `"none"` (no
         features: for large grids, where one-hot features would take S² floats).
     """
-    _check_builder_args(size=size, slip=slip)
+    _check_builder_args(size=size, slip=slip, absorbing=absorbing, format=format, block=block)
     num_states = size * size
     goal_cell = goal_index(goal, size)
     reward = np.zeros(num_states, np.float32)
@@ -537,8 +558,6 @@ def gridworld(
         if absorbing:
             raise ConfigError("format='grid' cannot have an absorbing goal; use format='sparse'")
         return grid_mdp((size, size), move_prob, initial, features=feats, reward=reward)
-    if format not in ("sparse", "dense"):
-        raise ConfigError(f"format must be 'sparse', 'dense' or 'grid', got {format!r}")
     grid = grid_mdp((size, size), move_prob, initial)
     next_state, prob = _successors(grid)
     next_state, prob = _merge_duplicates(next_state, prob)
@@ -642,12 +661,31 @@ def _grid_features(size: int, kind: str, block: int) -> np.ndarray | None:
 
 
 def _check_builder_args(**args) -> None:
-    size = args.get("size")
-    if size is not None and (not isinstance(size, (int, np.integer)) or size < 2):
-        raise ConfigError(f"size must be an integer >= 2, got {size!r}")
-    slip = args.get("slip")
-    if slip is not None and not 0.0 <= float(slip) <= 1.0:
-        raise ConfigError(f"slip must be a probability in [0, 1], got {slip!r}")
+    """The builders' arguments: `size` an int >= 2, the other counts given ints (ranges are
+    each builder's), `slip` a probability, `absorbing` a bool, `format` a transition format."""
+    size = args.pop("size", None)
+    if size is not None and (not _is_int(size) or size < 2):
+        raise ConfigError(f"size must be an integer >= 2, got {short(size)}")
+    slip = args.pop("slip", None)
+    if slip is not None and not (
+        isinstance(slip, (int, float, np.integer, np.floating))
+        and not isinstance(slip, bool)
+        and 0.0 <= float(slip) <= 1.0
+    ):
+        raise ConfigError(f"slip must be a probability in [0, 1], got {short(slip)}")
+    absorbing = args.pop("absorbing", None)
+    if absorbing is not None and not isinstance(absorbing, (bool, np.bool_)):
+        raise ConfigError(f"absorbing must be True or False, got {short(absorbing)}")
+    fmt = args.pop("format", None)
+    if fmt is not None and fmt not in ("sparse", "dense", "grid"):
+        raise ConfigError(f"format must be 'sparse', 'dense' or 'grid', got {short(fmt)}")
+    for name, value in args.items():
+        if not _is_int(value):
+            raise ConfigError(f"{name} must be an integer, got {short(value)}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def objectworld(
@@ -674,7 +712,9 @@ def objectworld(
       features: `"continuous"` `[S, 2C]`, `"discrete"` `[S, 2C·size]` or `"both"` (concatenated).
       format: transition format, `"sparse"`, `"dense"` or `"grid"`.
     """
-    _check_builder_args(size=size, slip=slip)
+    _check_builder_args(
+        size=size, slip=slip, format=format, num_colours=num_colours, num_objects=num_objects
+    )
     if num_colours < 2:
         raise ConfigError(f"objectworld needs num_colours >= 2, got {num_colours}")
     if not num_colours <= num_objects <= size * size:
@@ -739,6 +779,12 @@ def garnet(
     Start: uniform. Reward: standard normal `[S]`. With `num_features > 0`, features are standard
     normal `[S, F]` and the reward is linear in them. `dense=True` returns dense transitions.
     """
+    _check_builder_args(
+        num_states=num_states,
+        num_actions=num_actions,
+        branching=branching,
+        num_features=num_features,
+    )
     if num_states < 1 or num_actions < 1 or not 1 <= branching <= num_states:
         raise ConfigError(
             "garnet needs num_states >= 1, num_actions >= 1 and 1 <= branching <= num_states, "

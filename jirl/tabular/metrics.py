@@ -149,6 +149,8 @@ def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discou
         concrete = {}
     for name, arr in concrete.items():
         _check_range(name, arr, num_states if name == "states" else num_actions)
+    # int32 (checked in range above): s·A + a overflowed in the demos' own uint8 or int16
+    states, actions = jnp.asarray(states, jnp.int32), jnp.asarray(actions, jnp.int32)
     inside = (states >= 0) & (states < num_states) & (actions >= 0) & (actions < num_actions)
     weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), states.shape) * inside
     flat = jnp.where(inside, states * num_actions + actions, 0)

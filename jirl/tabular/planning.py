@@ -264,8 +264,18 @@ def _unpad_edge(padded: Array) -> Array:
 
 
 def state_action_reward(mdp: TabularMDP, reward: Array) -> Array:
-    """`[S]` or `[S, A]` reward as `[S, A]`."""
-    chex.assert_rank(reward, {1, 2})
+    """`[S]` or `[S, A]` reward as `[S, A]` (an integer one as float32). Raises ValueError for
+    another shape (a transposed `[A, S]`, one state short) or a dtype that is no number."""
+    reward = jnp.asarray(reward)
+    shapes = ((mdp.num_states,), (mdp.num_states, mdp.num_actions))
+    if reward.shape not in shapes:
+        raise ValueError(
+            f"reward must have shape [S] = {shapes[0]} or [S, A] = {shapes[1]}, got {reward.shape}"
+        )
+    if not jnp.issubdtype(reward.dtype, jnp.floating):
+        if not (jnp.issubdtype(reward.dtype, jnp.integer) or reward.dtype == jnp.bool_):
+            raise ValueError(f"reward must hold real numbers, got {reward.dtype}")
+        reward = reward.astype(jnp.float32)
     if reward.ndim == 1:
         return jnp.broadcast_to(reward[:, None], (mdp.num_states, mdp.num_actions))
     return reward
@@ -332,6 +342,17 @@ def _hard_backup(q: Array, unit: Array | float = 1.0) -> tuple[Array, Array]:
     return best, jax.nn.one_hot(first, q.shape[1], dtype=q.dtype)
 
 
+def check_finite_discount(discount) -> None:
+    """Raise ValueError for a concrete discount outside [0, 1] (NaN included) with a finite
+    horizon; a traced one is not checked."""
+    try:
+        concrete = float(discount)
+    except (*tracer_errors(), TypeError):
+        return
+    if not 0.0 <= concrete <= 1.0:
+        raise ValueError(f"discount must be in [0, 1], got {discount}")
+
+
 def _backward(expect, r, backup, horizon, discount) -> Plan:
     """The finite-horizon backward pass: H steps from V_H = 0, so Q_{H-1} = r exactly.
 
@@ -369,6 +390,7 @@ def _state_zeros(r: Array) -> Array:
 def _iterate(mdp, reward, backup, horizon, discount, tol, max_iterations, unit=1.0) -> Plan:
     if horizon is not None:
         horizon = _check_horizon(horizon)
+        check_finite_discount(discount)
     r = state_action_reward(mdp, reward)
     return _plan(
         transition_operators(mdp).expect, r, backup, horizon, discount, tol, max_iterations, unit
@@ -519,6 +541,7 @@ def policy_evaluation(
         v = _fixed_point(update, v0, discount, tol, max_iterations, unit=_reward_unit(r))
         q = r + discount * expect(v)
         return Plan(values=_expected_value(policy, q), q_values=q, policy=policy)
+    check_finite_discount(discount)
 
     def step(v_next, t):
         q = r + discount * expect(v_next)
@@ -591,6 +614,7 @@ def visitation(
         if time_indexed:
             raise ValueError("time_indexed visitation needs a finite horizon")
         return _forward_discounted(push, d0, policy, discount, tol, max_iterations)
+    check_finite_discount(discount)
     if time_indexed:
         return _forward_time_indexed(push, d0, policy, horizon)
     return _forward_summed(push, d0, lambda t: _policy_at(policy, t), horizon, discount)
