@@ -5,6 +5,8 @@ import functools
 import reprlib
 from typing import Any
 
+import numpy as np
+
 #: how much of a value an error message shows: a config of nested YAML aliases (`- &a1 [*a0,
 #: *a0]`, 26 levels) is a list of 2**26 items, whose full repr was an 84 MB "one-line" error
 _SHORT = reprlib.Repr()
@@ -59,6 +61,16 @@ def closest(word, choices, *, cutoff: float = 0.6) -> str | None:
     "did you mean" of jirl's errors comes from here."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
     return close[0] if close else None
+
+
+def check_count(name: str, value: Any, low: int = 1) -> int:
+    """`value` as an int >= `low` (a NumPy integer is taken; a bool, a float such as 2.5 or a
+    string is refused with ConfigError): a loop count or size a Python caller passes."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(f"{name} must be an integer >= {low}, got {short(value)}")
+    if value < low:
+        raise ConfigError(f"{name} must be >= {low}, got {value}")
+    return int(value)
 
 
 def require(condition: bool, message: str, error: type[JirlError] = ConfigError) -> None:

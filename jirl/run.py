@@ -23,7 +23,7 @@ import numpy as np
 from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jirl.errors import ConfigError, RunError
+from jirl.errors import ConfigError, RunError, check_count
 from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, sync_dir
 
 if hasattr(jax, "shard_map"):
@@ -137,6 +137,23 @@ class SeedLayout:
         return jax.tree.map(lambda x: x[: self.seeds], tree)
 
 
+def raw_key(key: Array) -> Array:
+    """`key` as a raw `uint32 [2]` key: a typed one (`jax.random.key`) gives its data, the key
+    `jax.random.PRNGKey` makes from the same seed, so a run draws the same numbers either way
+    and its state holds keys msgpack can store. ConfigError for a key of another PRNG than the
+    default's (its data would be read as the default's)."""
+    key = jnp.asarray(key)
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    impl, default = jax.random.key_impl(key), jax.random.key_impl(jax.random.key(0))
+    if str(impl) != str(default):
+        raise ConfigError(
+            f"key is a {impl} key, but JAX's default PRNG is {default}: pass a key of the "
+            "default, or set jax_default_prng_impl to its implementation"
+        )
+    return jax.random.key_data(key)
+
+
 def seed_layout(seeds: int, devices: Sequence | None = None) -> SeedLayout:
     """Lay a leading axis of `seeds` runs over `devices` (default: the visible ones), as evenly
     as they allow, padding the seed axis to a multiple of the devices used (`SeedLayout`).
@@ -145,8 +162,7 @@ def seed_layout(seeds: int, devices: Sequence | None = None) -> SeedLayout:
     5 seeds on 2 devices run 3 + 3 (one repeat), 5 on 4 devices 2 + 2 + 2, 6 on 4 devices
     2 + 2 + 2 (no repeat), 2 on 4 devices 1 + 1.
     """
-    if seeds < 1:
-        raise ConfigError(f"seeds must be >= 1, got {seeds}")
+    seeds = check_count("seeds", seeds)
     devices = jax.devices() if devices is None else list(devices)
     if not devices:
         raise ConfigError("no devices named; name at least one (or none: all visible)")
@@ -585,7 +601,8 @@ def run(
 
     Args:
       algo: any `Algorithm`.
-      key: base key; seed `i` uses `jax.random.split(key, seeds)[i]`.
+      key: base key; seed `i` uses `jax.random.split(key, seeds)[i]` (a typed
+        `jax.random.key` is taken as its data, `raw_key`: the same run as `PRNGKey`'s).
       chunk_size: updates per jitted call; callbacks and checkpoints happen between calls.
       callbacks: `Callback`s, called after every chunk; one returning True stops the run there
         (the checkpoint, if any, is written first).
@@ -603,14 +620,15 @@ def run(
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
         chunk is kept (written then if `checkpoint_every` had left it unsaved; none when the
         first chunk diverged).
-      ConfigError: `checkpoint_every` below 1, `devices` empty, or a checkpoint to resume that
-        holds more updates than `num_updates`.
+      ConfigError: `num_updates`, `seeds`, `chunk_size` or `checkpoint_every` not an int >= 1,
+        `devices` empty, or a checkpoint to resume that holds more updates than `num_updates`.
 
     Warns when resuming a checkpoint trained on another number of devices (not bit for bit).
     """
-    if checkpoint_every < 1:
-        raise ConfigError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    chunk_size = max(1, min(chunk_size, num_updates))
+    num_updates = check_count("num_updates", num_updates)
+    key = raw_key(key)
+    checkpoint_every = check_count("checkpoint_every", checkpoint_every)
+    chunk_size = min(check_count("chunk_size", chunk_size), num_updates)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.is_dir():  # a write that a kill cut short left its temporary
         remove_temporaries(ckpt, [CHECKPOINT_FILE])

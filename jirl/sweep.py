@@ -271,6 +271,11 @@ def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptS
       ConfigError: a setting that is not a valid config (checked here, on the host: inside the
         jitted init the config's range checks see traced values and cannot run).
     """
+    if set(values) != set(swept.fields):  # another field is not swept: `build` ignores it
+        raise ConfigError(
+            f"values give {sorted(values)}, but the sweep was made for {sorted(swept.fields)} "
+            "(sweep_algorithm's fields); pass those"
+        )
     host = {f: np.asarray(v, np.float64) for f, v in values.items()}
     for setting in {tuple(float(host[f][i]) for f in host) for i in range(len(keys))}:
         swept.build(dict(zip(host, setting, strict=True)))
@@ -293,7 +298,8 @@ def batch(
       keys `[S·seeds, 2]`, values `{field: [S·seeds]}`, and the settings list.
     """
     grid_settings = settings(grid)
-    keys = jnp.tile(jax.random.split(key, seeds), (len(grid_settings), 1))
+    split = jax.random.split(key, seeds)  # [seeds, 2], or [seeds] of `jax.random.key`'s kind
+    keys = jnp.concatenate([split] * len(grid_settings))
     values = {
         f: np.repeat(np.array([s[f] for s in grid_settings], np.float32), seeds) for f in grid
     }

@@ -1,4 +1,5 @@
 import importlib
+import re
 import struct
 import types
 
@@ -85,6 +86,37 @@ def test_a_fresh_run_killed_before_its_first_state_leaves_no_other_runs_state(
     unbroken = jirl.run(algo, jax.random.PRNGKey(0), 8, chunk_size=4)
     np.testing.assert_array_equal(resumed.metrics["x"], unbroken.metrics["x"])
     assert resumed.updates_run == 8
+
+
+def test_a_typed_key_runs_and_checkpoints_as_the_prngkey_of_its_seed(tmp_path):
+    """`jax.random.key(0)` trained, then failed at the first checkpoint (msgpack stores no
+    typed key) and left a metrics log behind; it is taken as its data, `PRNGKey(0)`."""
+    algo = small_ppo()
+    typed = jirl.run(algo, jax.random.key(0), 2, seeds=2, checkpoint_dir=tmp_path / "typed")
+    raw = jirl.run(algo, jax.random.PRNGKey(0), 2, seeds=2)
+    for a, b in zip(jax.tree.leaves(typed.state), jax.tree.leaves(raw.state), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ConfigError, match="key is a rbg key, but JAX's default PRNG is"):
+        jirl.run(algo, jax.random.key(0, impl="rbg"), 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_updates": 2.5}, "num_updates must be an integer >= 1, got 2.5"),  # ran 2
+        ({"num_updates": 0}, "num_updates must be >= 1, got 0"),  # an empty run
+        ({"chunk_size": -4}, "chunk_size must be >= 1, got -4"),  # clamped to 1
+        ({"seeds": 2.0}, "seeds must be an integer >= 1, got 2.0"),  # a slice TypeError
+        ({"checkpoint_every": True}, "checkpoint_every must be an integer"),
+    ],
+)
+def test_run_refuses_counts_that_are_no_positive_int(kwargs, message):
+    algo = small_ppo()
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        jirl.run(algo, jax.random.PRNGKey(0), **{"num_updates": 2, **kwargs})
+    if "num_updates" in kwargs:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            jirl.make_train(algo, kwargs["num_updates"])
 
 
 def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
