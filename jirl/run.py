@@ -626,7 +626,7 @@ def run(
     Warns when resuming a checkpoint trained on another number of devices (not bit for bit).
     """
     num_updates = check_count("num_updates", num_updates)
-    key = raw_key(key)
+    key = raw_key(key) if initial_state is None else key  # (unused with an initial state)
     checkpoint_every = check_count("checkpoint_every", checkpoint_every)
     chunk_size = min(check_count("chunk_size", chunk_size), num_updates)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
