@@ -23,13 +23,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jirl.envs.base import Env, batch_reset
+from jirl.envs.base import Env, Spec, batch_reset
 from jirl.errors import DataError, short
 from jirl.files import atomic_write, strict_json
 from jirl.run import host_memory
@@ -112,8 +112,45 @@ def episode_returns(trajectories: Trajectories) -> np.ndarray:
     return sums[ends] - sums[ends - np.asarray(trajectories.episode_lengths)]
 
 
+def check_trajectories(demos: Any) -> None:
+    """Raise DataError unless `demos` is `Trajectories` (a `Demos`, a path or None is not)."""
+    if not isinstance(demos, Trajectories):
+        hint = " (pass its .trajectories)" if hasattr(demos, "trajectories") else ""
+        raise DataError(
+            f"demos must be jirl Trajectories, e.g. data.load(path, env=env).trajectories; "
+            f"got {type(demos).__name__}{hint}"
+        )
+
+
+def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> None:
+    """Raise DataError unless `demos` is `Trajectories` whose observations and actions are of
+    `spec`'s spaces: what every learner's `make` checks of the demonstrations a Python caller
+    passes (`load(path, env=...)` checks a file's header against the env besides; a loaded
+    `Demos` is not itself the trajectories: its `.trajectories` is)."""
+    check_trajectories(demos)
+    obs_shape = tuple(np.shape(demos.obs)[1:])
+    if obs_shape != tuple(spec.obs_shape):
+        raise DataError(
+            f"demos have observations of shape {obs_shape}, {env_name}'s are "
+            f"{tuple(spec.obs_shape)}: demonstrations of another environment?"
+        )
+    actions = np.asarray(demos.actions) if not hasattr(demos.actions, "dtype") else demos.actions
+    kind = np.dtype(actions.dtype).kind
+    if spec.discrete and (actions.ndim != 1 or kind not in "iu"):
+        raise DataError(
+            f"{env_name} has {spec.num_actions} discrete actions, but the demos' actions are "
+            f"{actions.dtype} of shape {actions.shape[1:]} per step (continuous ones?)"
+        )
+    if not spec.discrete and (tuple(actions.shape[1:]) != spec.action_shape or kind != "f"):
+        raise DataError(
+            f"{env_name} takes continuous actions of shape {spec.action_shape}, but the demos' "
+            f"are {actions.dtype} of shape {tuple(actions.shape[1:])} per step"
+        )
+
+
 def take_episodes(trajectories: Trajectories, count: int) -> Trajectories:
     """The first `count` episodes."""
+    check_trajectories(trajectories)
     if not 1 <= count <= trajectories.num_episodes:
         raise DataError(
             f"asked for {count} demonstration episodes, the file holds "

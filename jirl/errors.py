@@ -1,8 +1,10 @@
 """User-facing errors. Raised at the boundary (config, data, env name), never inside jit."""
 
+import dataclasses
 import difflib
 import functools
 import reprlib
+import typing
 from typing import Any
 
 import numpy as np
@@ -71,6 +73,63 @@ def check_count(name: str, value: Any, low: int = 1) -> int:
     if value < low:
         raise ConfigError(f"{name} must be >= {low}, got {value}")
     return int(value)
+
+
+def check_config(config: Any, cls: type) -> None:
+    """Raise ConfigError unless `config` is a `cls` (a learner's `make` given another
+    learner's config, or a dict, failed later with an AttributeError)."""
+    if not isinstance(config, cls):
+        raise ConfigError(f"expected a config of type {cls.__name__}, got {type(config).__name__}")
+
+
+def check_types(config: Any, prefix: str = "") -> None:
+    """Raise ConfigError for a field of the dataclass `config` whose value is not of its
+    annotated kind, before its range checks compare it (`"1e-3" > 0` was a TypeError) or a
+    trace uses it (`batch_size=32.0` failed inside jit): an `int` field takes ints (NumPy's
+    too), a `float` field any real number or a JAX/NumPy array of one (a swept value is
+    traced), `bool` a bool, `str` a string, `tuple[int, ...]` a tuple or list of ints; None
+    where the annotation allows it. `prefix` (`"bc."`) goes before the field's name."""
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value, hint = getattr(config, field.name), hints.get(field.name)
+        args = typing.get_args(hint)
+        if type(None) in args:  # `X | None`
+            if value is None:
+                continue
+            rest = [a for a in args if a is not type(None)]
+            hint = rest[0] if len(rest) == 1 else None
+        want = _KINDS.get(hint)
+        if want is None and typing.get_origin(hint) is tuple and args[-1:] == (...,):
+            if args[0] is int:
+                want = ("a list of integers", _is_int_list)
+        if want is not None and not want[1](value):
+            raise ConfigError(f"{prefix}{field.name} must be {want[0]}, got {short(value)}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        return False
+    if isinstance(value, int | float | np.integer | np.floating):
+        return True
+    dtype = getattr(value, "dtype", None)  # a JAX array or tracer (a swept value), NumPy's
+    return dtype is not None and np.dtype(dtype).kind in "iuf"
+
+
+def _is_int_list(value: Any) -> bool:
+    return isinstance(value, tuple | list) and all(_is_int(v) for v in value)
+
+
+#: `check_types`' kinds: annotation -> (what the message asks for, test)
+_KINDS = {
+    int: ("an integer", _is_int),
+    float: ("a number", _is_real),
+    bool: ("true or false", lambda v: isinstance(v, bool | np.bool_)),
+    str: ("a string", lambda v: isinstance(v, str)),
+}
 
 
 def require(condition: bool, message: str, error: type[JirlError] = ConfigError) -> None:

@@ -8,6 +8,7 @@ methods call it inside jit on the states their learner visits, so it must be tra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,28 @@ def as_oracle(expert: Any, *, greedy: bool = True) -> Oracle:
         f"an expert oracle must be a jirl Expert or a function act(obs, key) -> action, "
         f"got {type(expert).__name__}"
     )
+
+
+def check_acts_in(oracle: Oracle, spec: Spec, env_name: str) -> None:
+    """Raise ConfigError unless `oracle` takes one observation of `spec` and returns one action
+    of it, traced abstractly (nothing runs): an expert of another environment failed inside
+    the first update's jit with a shape error."""
+    obs = jax.ShapeDtypeStruct(tuple(spec.obs_shape), jnp.float32)
+    key = jax.eval_shape(jax.random.PRNGKey, 0)
+    try:
+        action = jax.eval_shape(oracle, obs, key)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"the expert cannot act on {env_name}'s observations of shape {obs.shape} "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}): an expert of another "
+            "environment?"
+        ) from None
+    size = math.prod(getattr(action, "shape", (0,)))
+    if size != math.prod(spec.action_shape):
+        raise ConfigError(
+            f"the expert returns actions of shape {getattr(action, 'shape', None)}, "
+            f"{env_name}'s are of shape {spec.action_shape}: an expert of another environment?"
+        )
 
 
 def label(oracle: Oracle, spec: Spec, obs: Array, key: Array) -> Array:

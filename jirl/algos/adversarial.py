@@ -62,8 +62,9 @@ import numpy as np
 import optax
 from flax import struct
 
+from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import ConfigError, DataError, require
+from jirl.errors import ConfigError, DataError, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, check_hidden
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
@@ -136,6 +137,7 @@ class GeneratorConfig:
     vf_minibatches: int = trpo.TRPOConfig.vf_minibatches
 
     def __post_init__(self):
+        check_types(self, "")
         require(
             self.generator in GENERATORS,
             f"generator must be one of {', '.join(GENERATORS)}, got '{self.generator}'",
@@ -538,6 +540,7 @@ def make(
         (module docstring); `config.num_steps` must be a multiple of L.
       optimizer: the discriminator's optimiser (default Adam at `config.disc_learning_rate`).
     """
+    check_fits(demos, env.spec, env.name)
     if segment_length is not None:
         require(segment_length >= 1, f"segment_length must be >= 1, got {segment_length}")
         require(

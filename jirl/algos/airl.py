@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from jirl.algos import adversarial
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, require
 from jirl.rewards import ShapedReward, airl_loss, with_gradient_penalty
 from jirl.types import Algorithm, Trajectories
 
@@ -51,6 +51,7 @@ def shaped_reward(config: AIRLConfig, env: Env) -> ShapedReward:
 
 def make(config: AIRLConfig, env: Env, demos: Trajectories) -> Algorithm:
     """AIRL on `demos` in `env` (collected with a fixed horizon by default)."""
+    check_config(config, AIRLConfig)
     model = shaped_reward(config, env)
     loss = airl_loss(model)
     if config.grad_penalty > 0:

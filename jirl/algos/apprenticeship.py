@@ -55,8 +55,9 @@ import numpy as np
 from flax import struct
 
 from jirl.algos.adversarial import GeneratorConfig, demo_transitions, make_generator, training_env
+from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import ConfigError, DataError, require
+from jirl.errors import ConfigError, DataError, check_config, require
 from jirl.nets import Normalizer
 from jirl.rl.agent import LearnerState, sampler
 from jirl.rl.rollout import rollout
@@ -221,6 +222,7 @@ class ApprenticeshipState:
 
 def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: str) -> Algorithm:
     """FEM (`method="projection"`) or GTAL (`method="mw"`) on `demos` in `env`."""
+    check_fits(demos, env.spec, env.name)
     if config.num_steps % env.horizon != 0:
         raise ConfigError(
             f"num_steps ({config.num_steps}) must be a multiple of the {env.name} horizon "
@@ -347,9 +349,11 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
 
 def make_fem(config: FEMConfig, env: Env, demos: Trajectories) -> Algorithm:
     """FEM: Abbeel & Ng's projection method with a sampled RL inner loop."""
+    check_config(config, FEMConfig)
     return make(config, env, demos, "projection")
 
 
 def make_gtal(config: GTALConfig, env: Env, demos: Trajectories) -> Algorithm:
     """GTAL: Syed & Schapire's MWAL with a sampled RL inner loop."""
+    check_config(config, GTALConfig)
     return make(config, env, demos, "mw")

@@ -14,8 +14,9 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jirl.data import check_fits
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, check_hidden
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
@@ -34,6 +35,7 @@ class BCConfig:
     normalize_obs: bool = True
 
     def __post_init__(self):
+        check_types(self, "bc.")
         require(self.learning_rate > 0, f"bc.learning_rate must be > 0, got {self.learning_rate}")
         require(self.batch_size >= 1, f"bc.batch_size must be >= 1, got {self.batch_size}")
         require(self.steps_per_update >= 1, "bc.steps_per_update must be >= 1")
@@ -148,6 +150,8 @@ def make_policy(config: BCConfig, env: Env) -> Policy:
 
 def make(config: BCConfig, env: Env, demos: Trajectories) -> Algorithm:
     """Behavioural cloning on `demos` for `env`'s spaces (no environment steps while training)."""
+    check_config(config, BCConfig)
+    check_fits(demos, env.spec, env.name)
     policy = make_policy(config, env)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     obs = jnp.asarray(demos.obs)

@@ -49,10 +49,11 @@ import optax
 from flax import struct
 
 from jirl.algos.bc import sgd_steps, validate_policy_fit
+from jirl.data import check_fits
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, check_config, check_types, require
 from jirl.nets import Normalizer, Policy
-from jirl.oracle import Oracle, as_oracle, label, round_steps
+from jirl.oracle import Oracle, as_oracle, check_acts_in, label, round_steps
 from jirl.rl.rollout import rollout_with
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
@@ -98,6 +99,7 @@ class DAggerConfig:
     normalize_obs: bool = True
 
     def __post_init__(self):
+        check_types(self, "dagger.")
         require(
             self.beta_schedule in BETA_SCHEDULES,
             f"dagger.beta_schedule must be one of {', '.join(BETA_SCHEDULES)}, "
@@ -222,8 +224,12 @@ def make(
     Args:
       expert: a jirl `Expert` (labels with its greedy action) or any `act(obs, key) -> action`.
     """
+    check_config(config, DAggerConfig)
     oracle = as_oracle(expert)
     spec = env.spec
+    check_acts_in(oracle, spec, env.name)
+    if demos is not None:
+        check_fits(demos, spec, env.name)
     policy = Policy(spec, config.hidden, config.activation)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     steps = round_steps(config.steps_per_round, env, "dagger")

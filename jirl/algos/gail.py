@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jirl.algos import adversarial
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, require
 from jirl.rewards import INPUTS, Discriminator, gail_loss, with_gradient_penalty
 from jirl.types import Algorithm, Trajectories
 
@@ -73,6 +73,7 @@ def discriminator(config: GAILConfig, env: Env) -> Discriminator:
 
 def make(config: GAILConfig, env: Env, demos: Trajectories) -> Algorithm:
     """GAIL on `demos` in `env` (collected with a fixed horizon by default)."""
+    check_config(config, GAILConfig)
     model = discriminator(config, env)
     loss = gail_loss(model)
     if config.grad_penalty > 0:

@@ -27,7 +27,7 @@ import optax
 from jirl.algos import adversarial
 from jirl.algos.gcl import GCLConfig, trajectory_reward
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, require
 from jirl.rewards import gan_gcl_loss, with_gradient_penalty
 from jirl.types import Algorithm, Trajectories
 
@@ -65,6 +65,7 @@ def optimizer(config: GANGCLConfig) -> optax.GradientTransformation:
 
 def make(config: GANGCLConfig, env: Env, demos: Trajectories) -> Algorithm:
     """GAN-GCL on `demos` in `env` (collected with a fixed horizon by default)."""
+    check_config(config, GANGCLConfig)
     model = trajectory_reward(config, env)
     loss = gan_gcl_loss(model)
     if config.grad_penalty > 0:

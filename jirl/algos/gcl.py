@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from jirl.algos import adversarial
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, require
 from jirl.rewards import INPUTS, TrajectoryReward, gcl_loss, with_gradient_penalty
 from jirl.types import Algorithm, Trajectories
 
@@ -102,6 +102,7 @@ def trajectory_reward(config: GCLConfig, env: Env) -> TrajectoryReward:
 
 def make(config: GCLConfig, env: Env, demos: Trajectories) -> Algorithm:
     """Guided cost learning on `demos` in `env` (collected with a fixed horizon by default)."""
+    check_config(config, GCLConfig)
     model = trajectory_reward(config, env)
     loss = gcl_loss(model, config.mixture_density)
     if config.grad_penalty > 0:

@@ -13,7 +13,7 @@ import optax
 from flax import struct
 
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
 from jirl.rl.advantages import batched_gae
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
@@ -44,6 +44,7 @@ class PPOConfig:
     squash: bool = False  # a tanh-squashed Gaussian in the action box (`jirl.nets.TanhNormal`)
 
     def __post_init__(self):
+        check_types(self, "ppo.")
         for name in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
             require(getattr(self, name) >= 1, f"ppo.{name} must be >= 1, got {getattr(self, name)}")
         require(
@@ -201,6 +202,7 @@ def ppo_learner(config: PPOConfig, env: Env) -> Learner:
 
 def make(config: PPOConfig, env: Env, reward_fn: RewardFn | None = None) -> Algorithm:
     """PPO as an `Algorithm`, optimising the env's reward or `reward_fn`."""
+    check_config(config, PPOConfig)
     return make_agent(
         env, ppo_learner(config, env), config.num_envs, config.num_steps, reward_fn, "ppo"
     )

@@ -32,7 +32,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from jirl.envs.base import Env
-from jirl.errors import require
+from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
 from jirl.rl.ppo import PPOBatch, advantage_batch
@@ -89,6 +89,7 @@ class TRPOConfig:
     squash: bool = False
 
     def __post_init__(self):
+        check_types(self, "trpo.")
         for name in (
             "num_envs",
             "num_steps",
@@ -395,6 +396,7 @@ def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
 
 def make(config: TRPOConfig, env: Env, reward_fn: RewardFn | None = None) -> Algorithm:
     """TRPO as an `Algorithm`, optimising the env's reward or `reward_fn`."""
+    check_config(config, TRPOConfig)
     return make_agent(
         env, trpo_learner(config, env), config.num_envs, config.num_steps, reward_fn, "trpo"
     )

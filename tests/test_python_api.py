@@ -1,0 +1,105 @@
+"""The Python API refuses misuse at the call, with a jirl error that says what to pass: a
+review found each of these failing later, inside the first update's trace, with a shape,
+attribute or reshape error from JAX or NumPy (or training on nonsense without a word)."""
+
+import jax
+import pytest
+
+from jirl import data, envs
+from jirl.algos import airl, bc, dagger, gail, gcl, smile
+from jirl.algos import expert as experts
+from jirl.algos.apprenticeship import FEMConfig, GTALConfig, make_fem, make_gtal
+from jirl.errors import ConfigError, DataError
+from jirl.rl import ppo, trpo
+
+
+@pytest.fixture(scope="module")
+def loaded(cartpole_expert):
+    env = envs.make("cartpole")
+    return env, data.load(cartpole_expert / "demos.npz", env=env)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda env, d: bc.make(bc.BCConfig(), env, d),
+        lambda env, d: gail.make(gail.GAILConfig(), env, d),
+        lambda env, d: airl.make(airl.AIRLConfig(), env, d),
+        lambda env, d: gcl.make(gcl.GCLConfig(), env, d),
+        lambda env, d: make_fem(FEMConfig(), env, d),
+    ],
+    ids=["bc", "gail", "airl", "gcl", "fem"],
+)
+def test_demos_of_another_environment_or_of_another_type_are_refused_at_make(loaded, make):
+    env, demos = loaded
+    with pytest.raises(DataError, match="observations of shape \\(4,\\), acrobot's are \\(6,\\)"):
+        make(envs.make("acrobot"), demos.trajectories)
+    with pytest.raises(DataError, match=r"got Demos \(pass its .trajectories\)"):
+        make(env, demos)  # the loaded file, not its trajectories
+    with pytest.raises(DataError, match="demos must be jirl Trajectories.*got NoneType"):
+        make(env, None)
+
+
+def test_discrete_demos_on_continuous_actions_are_refused(loaded):
+    """(Cartpole's observations, relabelled as another env's with 4 of them, trained BC on
+    int actions as if they were continuous: bc_loss 55, no error.)"""
+    _, demos = loaded
+    t = demos.trajectories
+    spec = envs.make("cartpole").spec
+    continuous = spec.__class__(spec.obs_shape, False, action_dim=1, action_low=-1, action_high=1)
+    with pytest.raises(DataError, match="takes continuous actions of shape \\(1,\\), but"):
+        data.check_fits(t, continuous, "a continuous cartpole")
+    floats = t.replace(actions=t.actions.astype("float32")[:, None])
+    with pytest.raises(DataError, match="2 discrete actions, but the demos' actions are float32"):
+        data.check_fits(floats, spec, "cartpole")
+
+
+def test_an_expert_of_another_environment_is_refused_by_dagger_and_smile(loaded, acrobot_expert):
+    env, demos = loaded
+    other = experts.load(acrobot_expert, envs.make("acrobot"))
+    for make, config in ((dagger.make, dagger.DAggerConfig()), (smile.make, smile.SMILeConfig())):
+        with pytest.raises(ConfigError, match="the expert cannot act on cartpole's observations"):
+            make(config, env, demos.trajectories, expert=other)
+    with pytest.raises(ConfigError, match="returns actions of shape \\(3,\\)"):
+        dagger.make(dagger.DAggerConfig(), env, expert=lambda obs, key: obs[:3])
+
+
+@pytest.mark.parametrize(
+    "make, config, name",
+    [
+        (lambda c, env, d: bc.make(c, env, d), gail.GAILConfig(), "BCConfig"),
+        (lambda c, env, d: gail.make(c, env, d), airl.AIRLConfig(), "GAILConfig"),
+        (lambda c, env, d: airl.make(c, env, d), {"learning_rate": 1e-3}, "AIRLConfig"),
+        (lambda c, env, d: ppo.make(c, env), bc.BCConfig(), "PPOConfig"),
+        (lambda c, env, d: trpo.make(c, env), ppo.PPOConfig(), "TRPOConfig"),
+        (lambda c, env, d: make_gtal(c, env, d), FEMConfig(), "GTALConfig"),
+    ],
+)
+def test_another_learners_config_is_refused_by_name(loaded, make, config, name):
+    env, demos = loaded
+    with pytest.raises(ConfigError, match=f"expected a config of type {name}, got "):
+        make(config, env, demos.trajectories)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: bc.BCConfig(batch_size=32.0), "bc.batch_size must be an integer, got 32.0"),
+        (lambda: bc.BCConfig(learning_rate="1e-3"), "bc.learning_rate must be a number, got"),
+        (lambda: ppo.PPOConfig(num_envs=4.0), "ppo.num_envs must be an integer, got 4.0"),
+        (lambda: ppo.PPOConfig(normalize_obs=1), "ppo.normalize_obs must be true or false"),
+        (lambda: trpo.TRPOConfig(hidden=(64, 6.4)), "trpo.hidden must be a list of integers"),
+        (lambda: gail.GAILConfig(disc_updates=True), "disc_updates must be an integer, got"),
+        (lambda: smile.SMILeConfig(max_rounds="3"), "smile.max_rounds must be an integer"),
+        (lambda: GTALConfig(num_rounds=2.5), "num_rounds must be an integer, got 2.5"),
+    ],
+)
+def test_a_config_field_of_the_wrong_kind_is_refused_at_construction(build, message):
+    with pytest.raises(ConfigError, match=message.replace("(", "\\(").replace(")", "\\)")):
+        build()
+
+
+def test_a_swept_float_may_be_an_array_or_traced():
+    """Sweeps rebuild configs with JAX values: those are numbers too."""
+    bc.BCConfig(learning_rate=jax.numpy.float32(1e-3))
+    jax.jit(lambda lr: bc.BCConfig(learning_rate=lr).learning_rate)(1e-3)
