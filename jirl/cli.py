@@ -481,6 +481,9 @@ def _ppo_fields(overrides: dict) -> dict:
     section = overrides.pop("ppo", {})
     if not isinstance(section, dict):
         raise ArgumentError("--set ppo=... must map PPO fields to values, e.g. ppo={gamma: 0.9}")
+    twice = sorted(set(section) & set(overrides))
+    if twice:
+        raise ArgumentError(f"--set gives {twice[0]} both as ppo.{twice[0]} and bare; keep one")
     return {**section, **overrides}
 
 

@@ -135,7 +135,7 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
             f"{tuple(spec.obs_shape)}: demonstrations of another environment?"
         )
     actions = np.asarray(demos.actions) if not hasattr(demos.actions, "dtype") else demos.actions
-    kind = np.dtype(actions.dtype).kind
+    kind = "f" if "float" in np.dtype(actions.dtype).name else np.dtype(actions.dtype).kind
     if spec.discrete and (actions.ndim != 1 or kind not in "iu"):
         raise DataError(
             f"{env_name} has {spec.num_actions} discrete actions, but the demos' actions are "
@@ -538,8 +538,9 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
         return None
     keys = sorted(set(recorded) | set(want))
     differ = [k for k in keys if recorded.get(k) != want.get(k)]
-    said = ", ".join(f"{k}={short(recorded.get(k))}" for k in differ[:4])
-    have = ", ".join(f"{k}={short(want.get(k))}" for k in differ[:4])
+    more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""
+    said = ", ".join(f"{k}={short(recorded.get(k))}" for k in differ[:4]) + more
+    have = ", ".join(f"{k}={short(want.get(k))}" for k in differ[:4]) + more
     fix = f"make the environment with {said}"
     backend = recorded.get("backend")
     if "backend" in differ and isinstance(backend, str):  # the experiment config's env option

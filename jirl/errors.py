@@ -68,7 +68,7 @@ def closest(word, choices, *, cutoff: float = 0.6) -> str | None:
 def check_count(name: str, value: Any, low: int = 1) -> int:
     """`value` as an int >= `low` (a NumPy integer is taken; a bool, a float such as 2.5 or a
     string is refused with ConfigError): a loop count or size a Python caller passes."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if not is_int(value):
         raise ConfigError(f"{name} must be an integer >= {low}, got {short(value)}")
     if value < low:
         raise ConfigError(f"{name} must be >= {low}, got {value}")
@@ -89,7 +89,10 @@ def check_types(config: Any, prefix: str = "") -> None:
     too), a `float` field any real number or a JAX/NumPy array of one (a swept value is
     traced), `bool` a bool, `str` a string, `tuple[int, ...]` a tuple or list of ints; None
     where the annotation allows it. `prefix` (`"bc."`) goes before the field's name."""
-    hints = typing.get_type_hints(type(config))
+    try:
+        hints = typing.get_type_hints(type(config))
+    except NameError:  # a subclass annotated with a name its module cannot resolve: unchecked
+        return
     for field in dataclasses.fields(config):
         value, hint = getattr(config, field.name), hints.get(field.name)
         args = typing.get_args(hint)
@@ -106,8 +109,23 @@ def check_types(config: Any, prefix: str = "") -> None:
             raise ConfigError(f"{prefix}{field.name} must be {want[0]}, got {short(value)}")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+def is_int(value: Any) -> bool:
+    """A Python or NumPy integer, or a 0-d integer array (JAX's `jnp.int32(64)`); no bool."""
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, int | np.integer):
+        return True
+    return _dtype_kind(value) in "iu" and getattr(value, "ndim", None) == 0
+
+
+def _dtype_kind(value: Any) -> str:
+    """'i', 'u' or 'f' for an array or tracer of integers or floats (bfloat16, whose NumPy
+    kind is 'V', included); '' for anything else."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return ""
+    dtype = np.dtype(dtype)
+    return "f" if "float" in dtype.name else dtype.kind if dtype.kind in "iuf" else ""
 
 
 def _is_real(value: Any) -> bool:
@@ -115,17 +133,18 @@ def _is_real(value: Any) -> bool:
         return False
     if isinstance(value, int | float | np.integer | np.floating):
         return True
-    dtype = getattr(value, "dtype", None)  # a JAX array or tracer (a swept value), NumPy's
-    return dtype is not None and np.dtype(dtype).kind in "iuf"
+    return _dtype_kind(value) != ""  # a JAX array or tracer (a swept value), NumPy's
 
 
 def _is_int_list(value: Any) -> bool:
-    return isinstance(value, tuple | list) and all(_is_int(v) for v in value)
+    if _dtype_kind(value) in "iu" and getattr(value, "ndim", None) == 1:
+        return True  # np.array([64, 64])
+    return isinstance(value, tuple | list) and all(is_int(v) for v in value)
 
 
 #: `check_types`' kinds: annotation -> (what the message asks for, test)
 _KINDS = {
-    int: ("an integer", _is_int),
+    int: ("an integer", is_int),
     float: ("a number", _is_real),
     bool: ("true or false", lambda v: isinstance(v, bool | np.bool_)),
     str: ("a string", lambda v: isinstance(v, str)),

@@ -56,12 +56,16 @@ def check_acts_in(oracle: Oracle, spec: Spec, env_name: str) -> None:
         raise ConfigError(
             f"the expert cannot act on {env_name}'s observations of shape {obs.shape} "
             f"({type(e).__name__}: {str(e).splitlines()[0][:200]}): an expert of another "
-            "environment?"
+            "environment, or one that is not traceable?"
         ) from None
-    size = math.prod(getattr(action, "shape", (0,)))
-    if size != math.prod(spec.action_shape):
+    shape = getattr(action, "shape", None)
+    if shape is None:
+        fits = False
+    else:
+        fits = shape == () if spec.discrete else math.prod(shape) == spec.action_dim
+    if not fits:  # (`label` takes one index, or a vector it reshapes)
         raise ConfigError(
-            f"the expert returns actions of shape {getattr(action, 'shape', None)}, "
+            f"the expert returns actions of shape {shape}, "
             f"{env_name}'s are of shape {spec.action_shape}: an expert of another environment?"
         )
 

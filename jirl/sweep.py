@@ -34,6 +34,7 @@ from flax import struct
 from jirl.config import as_float32
 from jirl.errors import ConfigError, closest, short, tracer_errors
 from jirl.logging import setting_name
+from jirl.run import raw_key
 from jirl.types import Algorithm, Array
 
 
@@ -264,17 +265,20 @@ def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptS
     `{f: values[f][i]}`, initialised by the algorithm built with that setting.
 
     Args:
-      keys: `[N, 2]` PRNG keys; values: `{field: [N]}`.
+      keys: `[N, 2]` PRNG keys; values: `{field: [N]}`, fields of `swept.fields` (one left out
+        keeps the base config's value).
     Returns:
       `SweptState` with every leaf `[N, ...]`.
     Raises:
       ConfigError: a setting that is not a valid config (checked here, on the host: inside the
-        jitted init the config's range checks see traced values and cannot run).
+        jitted init the config's range checks see traced values and cannot run), or a field
+        the sweep was not made for.
     """
-    if set(values) != set(swept.fields):  # another field is not swept: `build` ignores it
+    extra = sorted(set(values) - set(swept.fields))
+    if extra:  # `build` would set it, unchecked by `sweep_algorithm` (a float it branches on)
         raise ConfigError(
-            f"values give {sorted(values)}, but the sweep was made for {sorted(swept.fields)} "
-            "(sweep_algorithm's fields); pass those"
+            f"values give {extra}, which the sweep was not made for (sweep_algorithm's fields: "
+            f"{sorted(swept.fields)})"
         )
     host = {f: np.asarray(v, np.float64) for f, v in values.items()}
     for setting in {tuple(float(host[f][i]) for f in host) for i in range(len(keys))}:
@@ -292,13 +296,14 @@ def batch(
     """Keys and values of `settings × seeds` runs, setting-major.
 
     Setting `i`'s seeds use `jax.random.split(key, seeds)`, the keys of a plain run with that
-    setting, so each sweep entry equals the run made on its own.
+    setting, so each sweep entry equals the run made on its own (a typed `jax.random.key` is
+    taken as its data, as `jirl.run` takes it).
 
     Returns:
       keys `[S·seeds, 2]`, values `{field: [S·seeds]}`, and the settings list.
     """
     grid_settings = settings(grid)
-    split = jax.random.split(key, seeds)  # [seeds, 2], or [seeds] of `jax.random.key`'s kind
+    split = jax.random.split(raw_key(key), seeds)  # (a typed key's data: states msgpack stores)
     keys = jnp.concatenate([split] * len(grid_settings))
     values = {
         f: np.repeat(np.array([s[f] for s in grid_settings], np.float32), seeds) for f in grid

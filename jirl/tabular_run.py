@@ -29,9 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.config import MAX_SEED, MAX_SEEDS, coerce, dump_yaml
-from jirl.errors import ConfigError, short
+from jirl.errors import ConfigError
 from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir
-from jirl.nets import MAX_LAYERS
+from jirl.nets import check_hidden
 from jirl.plots import save_png
 from jirl.run import NonFiniteError, check_memory
 from jirl.tabular import metrics as tab_metrics
@@ -222,11 +222,7 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
         opts["weight_decay"] = number("weight_decay", opts["weight_decay"], non_negative=True)
         # read as the other commands read a network's widths (`--set hidden_sizes=32,32` too)
         sizes = coerce(opts["hidden_sizes"], tuple[int, ...], "hidden_sizes")
-        if not 1 <= len(sizes) <= MAX_LAYERS or min(sizes) < 1:
-            raise ConfigError(
-                f"hidden_sizes must be a list of 1 to {MAX_LAYERS} positive integers, e.g. "
-                f"[32, 32], got {short(list(sizes))}"
-            )
+        check_hidden("hidden_sizes", sizes)
         opts["hidden_sizes"] = list(sizes)
     if algo == "max_margin":
         choice("method", opts["method"], ("projection", "planning"))

@@ -490,6 +490,9 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
     code, _, err = run_cli(capsys, *argv, "--set", "ppo.gamma=1.5")
     one_line_error(code, err)
     assert "ppo.gamma must be in [0, 1]" in err and not out.exists()
+    code, _, err = run_cli(capsys, *argv, "--set", "ppo.gamma=0.9", "--set", "gamma=0.8")
+    one_line_error(code, err)
+    assert "--set gives gamma both as ppo.gamma and bare; keep one" in err and not out.exists()
     extra = ["--kind", "f", "--env", "cartpole", "--set", "learning_rate=0.001"]
     code, _, err = run_cli(capsys, *argv, *extra)
     assert code == 0, err

@@ -3,6 +3,7 @@ review found each of these failing later, inside the first update's trace, with 
 attribute or reshape error from JAX or NumPy (or training on nonsense without a word)."""
 
 import jax
+import numpy as np
 import pytest
 
 from jirl import data, envs
@@ -99,7 +100,19 @@ def test_a_config_field_of_the_wrong_kind_is_refused_at_construction(build, mess
         build()
 
 
-def test_a_swept_float_may_be_an_array_or_traced():
-    """Sweeps rebuild configs with JAX values: those are numbers too."""
+def test_values_of_the_right_kind_in_another_container_are_taken():
+    """Sweeps rebuild configs with JAX values (bfloat16 too), and arrays of ints were taken
+    before the check: they still are."""
     bc.BCConfig(learning_rate=jax.numpy.float32(1e-3))
+    bc.BCConfig(learning_rate=jax.numpy.bfloat16(1e-3))
     jax.jit(lambda lr: bc.BCConfig(learning_rate=lr).learning_rate)(1e-3)
+    bc.BCConfig(hidden=np.array([32, 32]), batch_size=jax.numpy.int32(64))
+
+
+def test_a_discrete_expert_must_return_one_index():
+    """An oracle of `argmax(..., keepdims=True)` passed a size check, and DAgger's labels came
+    out `[N, 1]`."""
+    env = envs.make("cartpole")
+    with pytest.raises(ConfigError, match="returns actions of shape \\(1,\\), cartpole's are"):
+        dagger.make(dagger.DAggerConfig(), env, expert=lambda obs, key: obs[:1].astype(int))
+    dagger.make(dagger.DAggerConfig(), env, expert=lambda obs, key: (obs[0] > 0).astype(int))

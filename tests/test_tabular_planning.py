@@ -424,6 +424,10 @@ def test_a_reward_of_another_shape_or_a_bad_discount_is_refused_and_an_int_rewar
         lambda d: planning.soft_value_iteration(mdp, whole * 1.0, horizon=4, discount=d),
         lambda d: planning.visitation(mdp, policy, discount=d),
         lambda d: planning.policy_evaluation(mdp, whole * 1.0, policy, discount=d),
+        lambda d: planning.soft_visitation(mdp, whole * 1.0, horizon=4, discount=d),
+        lambda d: planning.soft_expected_features(
+            mdp, whole * 1.0, mdp.features, horizon=4, discount=d
+        ),
     )
     for bad in (1.5, -0.5, float("nan")):
         for plan in plans:

@@ -153,10 +153,12 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
     scale = discounted_length(config.horizon, config.discount)
     optimiser = optax.adam(config.learning_rate)
     weights = jnp.zeros(features.shape[-1], jnp.float32)
-    # A feature equal everywhere adds the same to every reward: its exact gradient is 0, but
-    # float32 leaves ~3e-6, which Adam's normalised steps turned into a learning rate per
-    # iteration (weight 5.7 after 100 on objectworld; the reward, not the policy, then moved
-    # with the number of seeds vmapped). Its weight stays 0.
+    # A feature equal everywhere adds the same to every reward, which moves no policy: its
+    # weight stays 0. (Over a finite horizon its exact gradient is 0, but float32 left ~3e-6,
+    # which Adam's normalised steps turned into a learning rate per iteration: weight 5.7
+    # after 100 on objectworld, and the reward, not the policy, moved with the number of
+    # seeds vmapped. Discounted, demos of H steps weigh (1 − γ^H)/(1 − γ) against the model's
+    # 1/(1 − γ): a gradient that only that mismatch drives.)
     flat = features.reshape(-1, features.shape[-1])
     constant = jnp.all(flat == flat[0], axis=0)  # [F]
 

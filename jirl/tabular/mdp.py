@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import ConfigError, short
+from jirl.errors import ConfigError, is_int, short
 
 Array = jax.Array
 
@@ -664,7 +664,7 @@ def _check_builder_args(**args) -> None:
     """The builders' arguments: `size` an int >= 2, the other counts given ints (ranges are
     each builder's), `slip` a probability, `absorbing` a bool, `format` a transition format."""
     size = args.pop("size", None)
-    if size is not None and (not _is_int(size) or size < 2):
+    if size is not None and (not is_int(size) or size < 2):
         raise ConfigError(f"size must be an integer >= 2, got {short(size)}")
     slip = args.pop("slip", None)
     if slip is not None and not (
@@ -680,12 +680,8 @@ def _check_builder_args(**args) -> None:
     if fmt is not None and fmt not in ("sparse", "dense", "grid"):
         raise ConfigError(f"format must be 'sparse', 'dense' or 'grid', got {short(fmt)}")
     for name, value in args.items():
-        if not _is_int(value):
+        if not is_int(value):
             raise ConfigError(f"{name} must be an integer, got {short(value)}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def objectworld(

@@ -707,6 +707,7 @@ def soft_visitation(
     """
     if horizon is not None:
         horizon = _check_horizon(horizon)
+        check_finite_discount(discount)
     solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
     planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
     return solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
@@ -857,6 +858,7 @@ def soft_expected_features(
     chex.assert_rank(features, {2, 3})
     per_state = features.ndim == 2
     horizon = _check_horizon(horizon)
+    check_finite_discount(discount)
     r = state_action_reward(mdp, reward)
     expect = transition_operators(mdp).expect
     v_last, pi_last = _soft_backup(r)
