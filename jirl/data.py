@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.envs.base import Env, Spec, batch_reset
-from jirl.errors import DataError, short
+from jirl.errors import DataError, check_count, is_int, short
 from jirl.files import atomic_write, strict_json
 from jirl.run import host_memory
 from jirl.types import Array, Trajectories
@@ -71,7 +71,9 @@ def collect(
 
     The episodes run side by side in one jitted scan of `env.horizon` steps; steps after an
     episode's end are dropped on the host, so the result holds exactly the episodes' steps.
+    ConfigError for a `num_episodes` that is no int >= 1.
     """
+    num_episodes = check_count("num_episodes", num_episodes)
 
     @jax.jit
     def run(key):
@@ -151,7 +153,7 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
 def take_episodes(trajectories: Trajectories, count: int) -> Trajectories:
     """The first `count` episodes."""
     check_trajectories(trajectories)
-    if not 1 <= count <= trajectories.num_episodes:
+    if not is_int(count) or not 1 <= count <= trajectories.num_episodes:
         raise DataError(
             f"asked for {count} demonstration episodes, the file holds "
             f"{trajectories.num_episodes}; record more with `jirl expert --episodes N`"

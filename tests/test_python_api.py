@@ -116,3 +116,22 @@ def test_a_discrete_expert_must_return_one_index():
     with pytest.raises(ConfigError, match="returns actions of shape \\(1,\\), cartpole's are"):
         dagger.make(dagger.DAggerConfig(), env, expert=lambda obs, key: obs[:1].astype(int))
     dagger.make(dagger.DAggerConfig(), env, expert=lambda obs, key: (obs[0] > 0).astype(int))
+
+
+def test_episode_counts_and_tabular_demos_of_the_wrong_kind_are_refused(loaded):
+    """(`collect(..., 0)` returned nothing and -1 raised JAX's TypeError; `take_episodes` of
+    2.5 a slice TypeError; tabular demos of lists or None an AttributeError.)"""
+    from jirl.tabular import mdp as mdp_lib
+    from jirl.tabular import metrics
+
+    env, demos = loaded
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ConfigError, match="num_episodes must be"):
+            data.collect(env, lambda obs, key: 0, jax.random.PRNGKey(0), bad)
+    with pytest.raises(DataError, match="asked for 2.5 demonstration episodes"):
+        data.take_episodes(demos.trajectories, 2.5)
+    grid = mdp_lib.gridworld(3)
+    with pytest.raises(DataError, match="demos.states must be an array .*, got list"):
+        metrics.validate_demos(grid, metrics.Demos(states=[[0, 1]], actions=[[0, 0]]))
+    with pytest.raises(DataError, match="demos must be tabular Demos .*, got None"):
+        metrics.validate_demos(grid, None)

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import DataError, tracer_errors
+from jirl.errors import DataError, short, tracer_errors
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 
@@ -51,8 +51,15 @@ def validate_demos(mdp: TabularMDP, demos: Demos) -> None:
     """Check shapes and dtypes, and index ranges where the demos are concrete (traced ones,
     sampled inside `jit`, have only shapes: `empirical_visitation` leaves their out-of-range
     steps out). Every IRL function calls it first. Raises `DataError`."""
-    as_array = lambda x: x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)  # noqa: E731
-    states, actions = as_array(demos.states), as_array(demos.actions)
+    if not isinstance(demos, Demos):
+        raise DataError(f"demos must be tabular Demos (sample_demos' output), got {short(demos)}")
+    for name in ("states", "actions"):  # (the IRL functions read .shape: a list had none)
+        if not hasattr(getattr(demos, name), "shape"):
+            raise DataError(
+                f"demos.{name} must be an array (jnp.asarray it), got "
+                f"{type(getattr(demos, name)).__name__}"
+            )
+    states, actions = demos.states, demos.actions
     for name, arr, bound in (
         ("states", states, mdp.num_states),
         ("actions", actions, mdp.num_actions),
