@@ -501,7 +501,11 @@ def _restore(
     path = Path(directory) / CHECKPOINT_FILE
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
-        state = serialization.from_state_dict(template, raw["state"])
+        saved = raw["state"]  # (no state at all: not a checkpoint)
+        try:  # a whole state of another tree: another algorithm's or config's
+            state = serialization.from_state_dict(template, saved)
+        except (ValueError, KeyError, TypeError) as e:
+            raise _DoesNotFit(str(e).splitlines()[0][:200]) from None
         update = int(raw["update"])
         if "metrics" in raw:  # written before the metrics log: the whole history inside
             metrics = {k: np.asarray(v) for k, v in raw["metrics"].items()}

@@ -119,6 +119,15 @@ def test_run_refuses_counts_that_are_no_positive_int(kwargs, message):
             jirl.make_train(algo, kwargs["num_updates"])
 
 
+def test_another_algorithms_checkpoint_does_not_fit_rather_than_is_damaged(tmp_path):
+    """(It was called damaged or not a jirl checkpoint: it is whole, of another tree.)"""
+    jirl.run(small_ppo(), jax.random.PRNGKey(0), 2, checkpoint_dir=tmp_path)
+    init = lambda key: {"x": jax.random.normal(key, ())}  # noqa: E731
+    other = Algorithm(init, lambda s: (s, {"x": s["x"]}), lambda s, o, k: o)
+    with pytest.raises(ConfigError, match="does not fit this config"):
+        jirl.run(other, jax.random.PRNGKey(0), 4, checkpoint_dir=tmp_path, resume=True)
+
+
 def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
     """Fields a hand-edited or foreign file may hold: a negative update count, metrics that are
     not `[update, seeds]` numbers, a string leaf, a leaf turned into a map."""
