@@ -115,7 +115,7 @@ def is_int(value: Any) -> bool:
         return False
     if isinstance(value, int | np.integer):
         return True
-    return _dtype_kind(value) in "iu" and getattr(value, "ndim", None) == 0
+    return _dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 0
 
 
 def _dtype_kind(value: Any) -> str:
@@ -137,7 +137,7 @@ def _is_real(value: Any) -> bool:
 
 
 def _is_int_list(value: Any) -> bool:
-    if _dtype_kind(value) in "iu" and getattr(value, "ndim", None) == 1:
+    if _dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 1:
         return True  # np.array([64, 64])
     return isinstance(value, tuple | list) and all(is_int(v) for v in value)
 

@@ -698,7 +698,7 @@ def run(
 
     saved_at = done  # the update the checkpoint on disk holds
     # the metrics log holds the first `logged` updates, the first `logged_chunks` entries of
-    # each history list (a checkpoint written before the log: none, its history is rewritten)
+    # each history list (a resumed run's `done`; none in a fresh one)
     log_ends = _log_ends(ckpt / METRICS_LOG) if resuming else {}  # read once, then kept
     if resuming and done not in log_ends:  # a checkpoint from before the log holds its history:
         # logged first, so that no later checkpoint starts the log anew (`save_checkpoint`)
