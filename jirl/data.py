@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.envs.base import Env, Spec, batch_reset
-from jirl.errors import DataError, check_count, is_int, short
+from jirl.errors import DataError, check_count, dtype_kind, is_int, short
 from jirl.files import atomic_write, strict_json
 from jirl.run import host_memory
 from jirl.types import Array, Trajectories
@@ -137,8 +137,8 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
             f"{tuple(spec.obs_shape)}: demonstrations of another environment?"
         )
     actions = np.asarray(demos.actions) if not hasattr(demos.actions, "dtype") else demos.actions
-    kind = "f" if "float" in np.dtype(actions.dtype).name else np.dtype(actions.dtype).kind
-    if spec.discrete and (actions.ndim != 1 or kind not in "iu"):
+    kind = dtype_kind(actions)
+    if spec.discrete and (actions.ndim != 1 or kind not in ("i", "u")):
         raise DataError(
             f"{env_name} has {spec.num_actions} discrete actions, but the demos' actions are "
             f"{actions.dtype} of shape {actions.shape[1:]} per step (continuous ones?)"

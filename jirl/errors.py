@@ -115,10 +115,10 @@ def is_int(value: Any) -> bool:
         return False
     if isinstance(value, int | np.integer):
         return True
-    return _dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 0
+    return dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 0
 
 
-def _dtype_kind(value: Any) -> str:
+def dtype_kind(value: Any) -> str:
     """'i', 'u' or 'f' for an array or tracer of integers or floats (bfloat16, whose NumPy
     kind is 'V', included); '' for anything else."""
     dtype = getattr(value, "dtype", None)
@@ -128,16 +128,17 @@ def _dtype_kind(value: Any) -> str:
     return "f" if "float" in dtype.name else dtype.kind if dtype.kind in "iuf" else ""
 
 
-def _is_real(value: Any) -> bool:
+def is_real(value: Any) -> bool:
+    """A Python or NumPy number, or a JAX/NumPy array or tracer of one; no bool or string."""
     if isinstance(value, bool | np.bool_ | str | bytes):
         return False
     if isinstance(value, int | float | np.integer | np.floating):
         return True
-    return _dtype_kind(value) != ""  # a JAX array or tracer (a swept value), NumPy's
+    return dtype_kind(value) != ""  # a JAX array or tracer (a swept value), NumPy's
 
 
 def _is_int_list(value: Any) -> bool:
-    if _dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 1:
+    if dtype_kind(value) in ("i", "u") and getattr(value, "ndim", None) == 1:
         return True  # np.array([64, 64])
     return isinstance(value, tuple | list) and all(is_int(v) for v in value)
 
@@ -145,7 +146,7 @@ def _is_int_list(value: Any) -> bool:
 #: `check_types`' kinds: annotation -> (what the message asks for, test)
 _KINDS = {
     int: ("an integer", is_int),
-    float: ("a number", _is_real),
+    float: ("a number", is_real),
     bool: ("true or false", lambda v: isinstance(v, bool | np.bool_)),
     str: ("a string", lambda v: isinstance(v, str)),
 }

@@ -703,7 +703,7 @@ def run(
     if resuming and done not in log_ends:  # a checkpoint from before the log holds its history:
         # logged first, so that no later checkpoint starts the log anew (`save_checkpoint`)
         log_ends = {done: _append_metrics(ckpt / METRICS_LOG, saved, 0, done, 0)}
-    logged = done if done in log_ends else 0
+    logged = done  # (a resumed run's log ends at `done`, as made sure above)
     log_end = log_ends.get(logged, 0)
     logged_chunks = 1 if logged else 0
     chunks = 1 if resuming else 0  # entries of each history list

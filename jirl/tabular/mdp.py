@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import ConfigError, is_int, short
+from jirl.errors import ConfigError, is_int, is_real, short
 
 Array = jax.Array
 
@@ -668,9 +668,7 @@ def _check_builder_args(**args) -> None:
         raise ConfigError(f"size must be an integer >= 2, got {short(size)}")
     slip = args.pop("slip", None)
     if slip is not None and not (
-        isinstance(slip, (int, float, np.integer, np.floating))
-        and not isinstance(slip, bool)
-        and 0.0 <= float(slip) <= 1.0
+        is_real(slip) and np.ndim(slip) == 0 and 0.0 <= float(slip) <= 1.0
     ):
         raise ConfigError(f"slip must be a probability in [0, 1], got {short(slip)}")
     absorbing = args.pop("absorbing", None)
