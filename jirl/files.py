@@ -1,8 +1,8 @@
 """Atomic file writes: the one way jirl replaces a file it has written before (checkpoints,
 experts, demonstrations, summaries, a resumed run's metrics). A crash at any moment leaves either
 the old file or the new one, never a file cut short. Also the output-directory checks, and the
-one check that a pytree read back from a file has the arrays its reader expects, and the digest
-of the input files a run reads (`digest`)."""
+one check that a pytree read back from a file has the arrays its reader expects, the digest
+of the input files a run reads (`digest`), and the checksum a checkpoint carries (`seal`)."""
 
 from __future__ import annotations
 
@@ -487,6 +487,28 @@ def strict_json(text: str | bytes) -> Any:
         return found
 
     return json.loads(text, object_pairs_hook=unique)
+
+
+#: how a sealed file begins: then the SHA-256 of the rest (32 bytes), then the rest
+SEAL = b"jirl-sha256\n"
+_SHA256_BYTES = 32
+
+
+def seal(data: bytes) -> bytes:
+    """`data` behind `SEAL` and its SHA-256, so that `unseal` finds a bit that changed on disk
+    (a checkpoint's arrays would load with it, and the run go on from a state it never had)."""
+    return SEAL + hashlib.sha256(data).digest() + data
+
+
+def unseal(data: bytes) -> bytes:
+    """The bytes `seal` wrapped, checked against their SHA-256 (ValueError where they differ);
+    bytes without `SEAL` in front (a file written before checksums) come back as they are."""
+    if not data.startswith(SEAL):
+        return data
+    start = len(SEAL) + _SHA256_BYTES
+    if len(data) < start or hashlib.sha256(data[start:]).digest() != data[len(SEAL) : start]:
+        raise ValueError("its SHA-256 checksum does not match its bytes: it changed on disk")
+    return data[start:]
 
 
 def digest(path: str | os.PathLike, names: tuple[str, ...] = ()) -> str:

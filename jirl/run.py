@@ -24,7 +24,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.errors import ConfigError, RunError, check_count
-from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, sync_dir
+from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, seal, sync_dir, unseal
 
 if hasattr(jax, "shard_map"):
     _shard_map, _NO_CHECK = jax.shard_map, {"check_vma": False}
@@ -39,7 +39,8 @@ CHECKPOINT_FILE = "state.msgpack"
 #: the one before: rewriting the whole history at every checkpoint grew with the run's square)
 METRICS_LOG = "metrics.log"
 #: a frame of the metrics log: its payload's bytes, and the updates the log holds after it;
-#: then the payload, msgpack of `{name: [updates, seeds, ...]}`
+#: then the payload, msgpack of `{name: [updates, seeds, ...]}` behind its checksum
+#: (`jirl.files.seal`; frames written before the thirty-second session have none)
 _FRAME = struct.Struct("<QQ")
 
 #: `callback(first_update, metrics {name: [chunk, seeds]}, state)` after every chunk; a callback
@@ -380,7 +381,8 @@ def save_checkpoint(
     """Write a checkpoint: the metrics of updates `logged + 1 .. update` (`metrics`, each
     `[update - logged, seeds, ...]`) appended to the metrics log (`METRICS_LOG`, flushed to
     disk), then, atomically, the state, the update count, the number of devices the seeds were
-    laid over and the run's `timing` so far (msgpack, no pickle). The state file is the commit:
+    laid over and the run's `timing` so far (msgpack, no pickle), each file behind its SHA-256
+    (`jirl.files.seal`: a bit that changes on disk is found on load). The state file is the commit:
     a kill between the two leaves the checkpoint before, whose log frames are all there.
     `logged = 0` starts the log anew, so a checkpoint already in `directory` (another run's) is
     removed first: a kill before the new state is written then leaves no checkpoint, not the
@@ -406,7 +408,7 @@ def save_checkpoint(
             "updates": np.asarray(timing.updates),
         },
     }
-    atomic_write(directory / CHECKPOINT_FILE, serialization.msgpack_serialize(payload))
+    atomic_write(directory / CHECKPOINT_FILE, seal(serialization.msgpack_serialize(payload)))
     return end
 
 
@@ -452,7 +454,7 @@ def _append_metrics(
     a kill's frames past the last checkpoint go), then append one frame of `metrics` ending at
     `update`, flushed to disk. Returns the log's new size."""
     end = _log_end(path, logged) if end is None else end
-    payload = serialization.msgpack_serialize({k: np.asarray(v) for k, v in metrics.items()})
+    payload = seal(serialization.msgpack_serialize({k: np.asarray(v) for k, v in metrics.items()}))
     with path.open("r+b" if end else "wb") as f:
         f.truncate(end)
         f.seek(end)
@@ -471,7 +473,11 @@ def _read_metrics(path: Path, update: int) -> dict[str, np.ndarray]:
             if updates > update:
                 break
             f.seek(offset)
-            parts.append(serialization.msgpack_restore(f.read(length)))
+            try:
+                frame = unseal(f.read(length))
+            except ValueError as e:
+                raise ValueError(f"{path.name}'s frame to update {updates}: {e}") from None
+            parts.append(serialization.msgpack_restore(frame))
             last = updates
     if last != update or not parts:
         raise ValueError(f"{path.name} holds {last} updates' metrics, not {update}")
@@ -500,7 +506,7 @@ def _restore(
     from one read of the file."""
     path = Path(directory) / CHECKPOINT_FILE
     try:
-        raw = serialization.msgpack_restore(path.read_bytes())
+        raw = serialization.msgpack_restore(unseal(path.read_bytes()))
         saved = raw["state"]  # (no state at all: not a checkpoint)
         try:  # a whole state of another tree: another algorithm's or config's
             state = serialization.from_state_dict(template, saved)
@@ -559,7 +565,7 @@ def checkpoint_metric_names(directory: Path) -> set[str] | None:
     with path.open("rb") as f:
         f.seek(offset)
         try:
-            return set(serialization.msgpack_restore(f.read(length)))
+            return set(serialization.msgpack_restore(unseal(f.read(length))))
         except Exception:  # not ours: `_restore` says so, with its own message
             return None
 

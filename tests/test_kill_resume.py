@@ -14,6 +14,8 @@ import time
 import pytest
 from flax import serialization
 
+from jirl.files import unseal
+
 ARGS = ["train", "ppo", "--env", "cartpole", "--updates", "300", "--quiet"]
 ARGS += ["--set", "chunk=2", "--set", "eval_episodes=4"]
 ARGS += ["--set", "ppo.num_envs=4", "--set", "ppo.num_steps=16", "--set", "ppo.hidden=[16]"]
@@ -33,7 +35,9 @@ def jirl(*argv, **kwargs):
 
 def checkpointed_update(out) -> int:
     try:
-        raw = serialization.msgpack_restore((out / "checkpoint" / "state.msgpack").read_bytes())
+        raw = serialization.msgpack_restore(
+            unseal((out / "checkpoint" / "state.msgpack").read_bytes())
+        )
     except (FileNotFoundError, ValueError):
         return 0
     return int(raw["update"])
@@ -89,7 +93,7 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
 
     # the same bytes but for the times, which add up the killed run's two sessions
     payloads = [
-        serialization.msgpack_restore((d / "checkpoint" / "state.msgpack").read_bytes())
+        serialization.msgpack_restore(unseal((d / "checkpoint" / "state.msgpack").read_bytes()))
         for d in (killed, reference)
     ]
     timings = [p.pop("timing") for p in payloads]

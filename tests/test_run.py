@@ -11,6 +11,7 @@ import pytest
 import jirl
 from jirl import envs
 from jirl.errors import ConfigError
+from jirl.files import SEAL, unseal
 from jirl.rl import ppo
 from jirl.run import NonFiniteError, load_checkpoint, state_template
 from jirl.types import Algorithm
@@ -136,7 +137,7 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
     algo = small_ppo()
     jirl.run(algo, jax.random.PRNGKey(0), 2, seeds=2, chunk_size=2, checkpoint_dir=tmp_path)
     path, log = tmp_path / "state.msgpack", tmp_path / "metrics.log"
-    good, good_log = serialization.msgpack_restore(path.read_bytes()), log.read_bytes()
+    good, good_log = serialization.msgpack_restore(unseal(path.read_bytes())), log.read_bytes()
     name = next(iter(load_checkpoint(tmp_path, state_template(algo, 2))[1]))
     leaf_path = []
     node = good["state"]
@@ -146,7 +147,7 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
         node = node[key]
 
     def with_leaf(value):
-        bad = serialization.msgpack_restore(path.read_bytes())
+        bad = serialization.msgpack_restore(unseal(path.read_bytes()))
         node = bad["state"]
         for key in leaf_path[:-1]:
             node = node[key]
@@ -175,6 +176,26 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
     path.write_bytes(serialization.msgpack_serialize(good))
     with pytest.raises(ConfigError, match="does not fit this config"):
         load_checkpoint(tmp_path, state_template(algo, 3))
+
+
+def test_a_bit_changed_on_disk_is_found(tmp_path):
+    """The state file and each metrics frame carry their SHA-256: one flipped bit in an array
+    (which msgpack would load as another number) is refused as damaged, the file named."""
+    algo = small_ppo()
+    jirl.run(algo, jax.random.PRNGKey(0), 2, seeds=2, chunk_size=2, checkpoint_dir=tmp_path)
+    template = state_template(algo, 2)
+    for name in ("state.msgpack", "metrics.log"):
+        path = tmp_path / name
+        good = path.read_bytes()
+        assert SEAL in good
+        flipped = bytearray(good)
+        flipped[-5] ^= 0x10  # inside the last array's bytes
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(ConfigError, match="damaged") as caught:
+            load_checkpoint(tmp_path, template)
+        assert name in str(caught.value) and "checksum does not match" in str(caught.value)
+        path.write_bytes(good)
+        load_checkpoint(tmp_path, template)
 
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
@@ -404,7 +425,7 @@ def test_checkpoints_append_each_chunks_metrics_once(tmp_path):
     with (ckpt / "metrics.log").open("rb") as f:
         for offset, length, _ in frames:
             f.seek(offset)
-            assert serialization.msgpack_restore(f.read(length))["x"].shape == (2, 2)
+            assert serialization.msgpack_restore(unseal(f.read(length)))["x"].shape == (2, 2)
 
     def same_as_full(result):
         for k in full.metrics:
@@ -420,7 +441,7 @@ def test_checkpoints_append_each_chunks_metrics_once(tmp_path):
     # a checkpoint from before the log: its metrics inside the state file
     old = tmp_path / "old"
     jirl.run(algo, key, 4, seeds=2, chunk_size=2, checkpoint_dir=old)
-    payload = serialization.msgpack_restore((old / "state.msgpack").read_bytes())
+    payload = serialization.msgpack_restore(unseal((old / "state.msgpack").read_bytes()))
     payload["metrics"] = load_checkpoint(old, state_template(algo, 2))[1]
     (old / "state.msgpack").write_bytes(serialization.msgpack_serialize(payload))
     (old / "metrics.log").unlink()
