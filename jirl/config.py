@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from jirl.errors import ConfigError, closest, require, short
+from jirl.errors import MAX_INT, ConfigError, closest, require, short
 
 
 def _config_dir() -> Path:
@@ -42,8 +42,6 @@ CONFIG_DIR = _config_dir()
 #: The largest base seed: `jax.random.PRNGKey` keeps 32 bits (2**40 gives seed 0's key) and a
 #: run also draws from `seed + 1` and `seed + 2` (random policy, evaluation).
 MAX_SEED = 2**31 - 3
-#: The largest integer a config takes (XLA's sizes and loop counts are int32).
-MAX_INT = 2**31 - 1
 #: The most seeds of one run: every seed's state is held at once (a million PPO agents on
 #: cartpole would need tens of GiB before the first update).
 MAX_SEEDS = 2**16

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl.envs.base import Env, Spec, batch_reset
-from jirl.errors import DataError, check_count, dtype_kind, is_int, short
+from jirl.errors import MAX_INT, DataError, check_count, dtype_kind, is_int, short
 from jirl.files import atomic_write, strict_json
 from jirl.run import host_memory
 from jirl.types import Array, Trajectories
@@ -357,26 +357,22 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail(f"field 'header.env' must be an environment name, got {short(data['env'])}")
     for key in ("num_episodes", "num_transitions"):
         value = data[key]  # (5.0 or true would compare equal to the counts)
-        if not (type(value) is int and 0 <= value <= MAX_COUNT):
-            fail(
-                f"field 'header.{key}' must be an integer in [0, {MAX_COUNT:,}], got {short(value)}"
-            )
+        if not (type(value) is int and 0 <= value <= MAX_INT):
+            fail(f"field 'header.{key}' must be an integer in [0, {MAX_INT:,}], got {short(value)}")
     action = data["action"]
     if not isinstance(action, dict) or type(action.get("discrete")) is not bool:
         fail("field 'header.action' must be an object with 'discrete': true or false")
     if action["discrete"] and not _is_count(action.get("n")):
-        fail(
-            f"field 'header.action.n' must be an integer in [1, {MAX_COUNT:,}] for discrete actions"
-        )
+        fail(f"field 'header.action.n' must be an integer in [1, {MAX_INT:,}] for discrete actions")
     if not action["discrete"] and not _is_count(action.get("dim")):
         fail(
-            f"field 'header.action.dim' must be an integer in [1, {MAX_COUNT:,}] for continuous "
+            f"field 'header.action.dim' must be an integer in [1, {MAX_INT:,}] for continuous "
             "actions"
         )
     if not action["discrete"]:
         _check_bounds(action, fail)
     if not isinstance(data["obs_shape"], list) or not all(_is_count(d) for d in data["obs_shape"]):
-        fail(f"field 'header.obs_shape' must be a list of integers in [1, {MAX_COUNT:,}]")
+        fail(f"field 'header.obs_shape' must be a list of integers in [1, {MAX_INT:,}]")
     for key in ("expert_return", "random_return"):
         value = data.get(key)
         if key == "random_return" and value is None:
@@ -394,7 +390,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail("field 'header.env_options' must be a JSON object")
     horizon = data.get("horizon")
     if horizon is not None and not _is_count(horizon):
-        fail(f"field 'header.horizon' must be an integer in [1, {MAX_COUNT:,}]")
+        fail(f"field 'header.horizon' must be an integer in [1, {MAX_INT:,}]")
     if data.get("fixed_horizon") is not None and type(data["fixed_horizon"]) is not bool:
         given = short(data["fixed_horizon"])
         fail(f"field 'header.fixed_horizon' must be true or false, got {given}")
@@ -408,14 +404,9 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
 MAX_MAGNITUDE = 1e18
 
 
-#: the largest count or size a header holds (XLA's sizes are int32): a horizon of 400 digits
-#: is an int, and its messages quoted every digit
-MAX_COUNT = 2**31 - 1
-
-
 def _is_count(value) -> bool:
-    """An int (not a bool) in [1, MAX_COUNT]."""
-    return type(value) is int and 1 <= value <= MAX_COUNT
+    """An int (not a bool) in [1, MAX_INT]."""
+    return type(value) is int and 1 <= value <= MAX_INT
 
 
 def is_number(value) -> bool:

@@ -65,13 +65,18 @@ def closest(word, choices, *, cutoff: float = 0.6) -> str | None:
     return close[0] if close else None
 
 
-def check_count(name: str, value: Any, low: int = 1) -> int:
-    """`value` as an int >= `low` (a NumPy integer is taken; a bool, a float such as 2.5 or a
-    string is refused with ConfigError): a loop count or size a Python caller passes."""
+#: The largest integer a config, a header or a count takes (XLA's sizes and loop counts are
+#: int32): past it a count wraps inside jit, and a 400-digit one filled its message
+MAX_INT = 2**31 - 1
+
+
+def check_count(name: str, value: Any, low: int = 1, high: int = MAX_INT) -> int:
+    """`value` as an int in [`low`, `high`] (a NumPy integer is taken; a bool, a float such as
+    2.5 or a string is refused with ConfigError): a loop count or size a Python caller passes."""
     if not is_int(value):
         raise ConfigError(f"{name} must be an integer >= {low}, got {short(value)}")
-    if value < low:
-        raise ConfigError(f"{name} must be >= {low}, got {value}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be in [{low}, {high:,}], got {short(value)}")
     return int(value)
 
 

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from jirl import algos, data, envs
-from jirl.config import MAX_INT, MAX_SEEDS, experiment_config, read_yaml
-from jirl.errors import ConfigError, DataError
+from jirl.config import MAX_SEEDS, experiment_config, read_yaml
+from jirl.errors import MAX_INT, ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
 from jirl.files import atomic_write_text, holds_files

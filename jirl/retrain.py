@@ -30,7 +30,6 @@ import numpy as np
 from jirl import algos, envs
 from jirl.algos import adversarial, airl, gail, gcl
 from jirl.config import (
-    MAX_INT,
     ExperimentConfig,
     build,
     check_anneal,
@@ -39,7 +38,7 @@ from jirl.config import (
     dump_yaml,
     experiment_config,
 )
-from jirl.errors import ConfigError
+from jirl.errors import MAX_INT, ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import (
     added_settings,

@@ -6,12 +6,14 @@ import jax
 import numpy as np
 import pytest
 
+import jirl
 from jirl import data, envs
 from jirl.algos import airl, bc, dagger, gail, gcl, smile
 from jirl.algos import expert as experts
 from jirl.algos.apprenticeship import FEMConfig, GTALConfig, make_fem, make_gtal
 from jirl.errors import ConfigError, DataError
 from jirl.rl import ppo, trpo
+from jirl.types import Algorithm
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +127,11 @@ def test_episode_counts_and_tabular_demos_of_the_wrong_kind_are_refused(loaded):
     from jirl.tabular import metrics
 
     env, demos = loaded
-    for bad in (0, -1, 2.5):
+    for bad in (0, -1, 2.5, 2**31):  # (past int32, a count wraps inside jit)
         with pytest.raises(ConfigError, match="num_episodes must be"):
             data.collect(env, lambda obs, key: 0, jax.random.PRNGKey(0), bad)
+    with pytest.raises(ConfigError, match="num_updates must be in \\[1, 2,147,483,647\\]"):
+        jirl.run(Algorithm(lambda k: {}, lambda s: (s, {}), None), jax.random.PRNGKey(0), 2**40)
     with pytest.raises(DataError, match="asked for 2.5 demonstration episodes"):
         data.take_episodes(demos.trajectories, 2.5)
     grid = mdp_lib.gridworld(3)

@@ -12,14 +12,13 @@ import jax
 import numpy as np
 
 from jirl.config import (
-    MAX_INT,
     MAX_SEED,
     as_float32,
     check_float32_range,
     exponent_form,
     short,
 )
-from jirl.errors import ConfigError, closest
+from jirl.errors import MAX_INT, ConfigError, closest
 from jirl.tabular.mdp import TabularMDP, goal_index, gridworld, objectworld
 
 #: the most states a one-hot table `[S, S]` (float32) may have: 16,384 states are 1 GiB.
