@@ -21,6 +21,9 @@ except ValueError as error:  # one it cannot parse: JAX_ENABLE_X64=abc, JAX_NUM_
     )
 else:
     JAX_IMPORT_ERROR = None
+    from jirl.compat import restore_pytype_aval_mappings
+
+    restore_pytype_aval_mappings()  # before distrax's TFP is imported (`jirl.compat`)
     from jirl.run import RunResult, run, use_cpu_cores
     from jirl.train import make_train
     from jirl.types import Algorithm, Trajectories, Transition

@@ -2,6 +2,9 @@
 review found each of these failing later, inside the first update's trace, with a shape,
 attribute or reshape error from JAX or NumPy (or training on nonsense without a word)."""
 
+import subprocess
+import sys
+
 import jax
 import numpy as np
 import pytest
@@ -139,3 +142,18 @@ def test_episode_counts_and_tabular_demos_of_the_wrong_kind_are_refused(loaded):
         metrics.validate_demos(grid, metrics.Demos(states=[[0, 1]], actions=[[0, 0]]))
     with pytest.raises(DataError, match="demos must be tabular Demos .*, got None"):
         metrics.validate_demos(grid, None)
+
+
+def test_jirl_imports_on_a_jax_that_removed_the_table_tfp_writes_into():
+    """TFP's JAX substrate (under distrax) writes into `jax.core.pytype_aval_mappings`, which
+    JAX 0.10 deprecates; on a JAX without it, `import distrax` raised AttributeError and jirl
+    could not be imported (`jirl.compat`). Simulated by dropping the deprecated name."""
+    code = (
+        "import jax.core\n"
+        "jax.core._deprecations.pop('pytype_aval_mappings', None)\n"
+        "import jirl.nets, distrax\n"
+        "print(float(distrax.Normal(0.0, 1.0).log_prob(0.0)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert abs(float(done.stdout) + 0.9189385) < 1e-5  # log N(0; 0, 1) = -log √(2π)
