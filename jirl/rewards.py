@@ -277,7 +277,11 @@ def with_gradient_penalty(
     pole angle has σ = 0.05, a slope of 1 per radian is 0.05 per σ, a discriminator nearly
     flat along the angle. GAIL (PPO) on cartpole (4 demos, 8 seeds, 150 updates), coefficient
     10, target 1: 0.77 normalized this way, 0.33 in raw units, 0.98 without a penalty; target 0
-    (zero-centred, as R1): 0.39 at coefficient 10, 0.98 at 1. Keep the coefficient small."""
+    (zero-centred, as R1): 0.39 at coefficient 10, 0.98 at 1. Keep the coefficient small.
+
+    AIRL's log π(a|s) is a field of the transitions (the policy's log-density, stored), mixed
+    like the other floats and held constant in the gradient: there the penalty bounds the
+    slope of f(s, a, s'), the learned part of ℓ = f − log π, not of log π."""
 
     def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
         key_loss, key_mix, key_pick = jax.random.split(key, 3)
