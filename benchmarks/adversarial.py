@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _jax_env  # noqa: F401  (before JAX: one line and exit 2 for a JAX_* it cannot read)
 import jax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

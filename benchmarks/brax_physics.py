@@ -20,6 +20,7 @@ import platform
 import time
 from importlib.metadata import version
 
+import _jax_env  # noqa: F401  (before JAX: one line and exit 2 for a JAX_* it cannot read)
 import jax
 import jax.numpy as jnp
 import numpy as np

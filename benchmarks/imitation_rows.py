@@ -24,6 +24,7 @@ import platform
 import time
 from pathlib import Path
 
+import _jax_env  # noqa: F401  (before JAX: one line and exit 2 for a JAX_* it cannot read)
 import jax
 import numpy as np
 

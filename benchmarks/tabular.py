@@ -35,6 +35,7 @@ import sys
 import time
 import types
 
+import _jax_env  # noqa: F401  (before JAX: one line and exit 2 for a JAX_* it cannot read)
 import jax
 import jax.numpy as jnp
 import numpy as np

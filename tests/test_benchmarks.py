@@ -342,3 +342,22 @@ def test_imitation_gail_writes_its_json_atomically(tmp_path, monkeypatch):
         imitation_gail.write_atomically(out, '{"new": 2}')
     assert out.read_text() == '{"old": 1}'  # the old result, whole
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "script", ["adversarial", "brax_physics", "imitation_rows", "ppo", "scaling", "tabular"]
+)
+def test_every_benchmark_names_a_jax_variable_it_cannot_read_on_one_line(script):
+    """`JAX_ENABLE_X64=abc` ended every script in JAX's traceback at `import jax`."""
+    import os
+    import subprocess
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
+    env = {**os.environ, "JAX_ENABLE_X64": "abc"}
+    done = subprocess.run(
+        [sys.executable, str(path), "--help"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr[-1000:]
+    assert done.stderr.startswith(f"{script}.py: error: JAX cannot read its environment")
+    assert "JAX_ENABLE_X64" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
