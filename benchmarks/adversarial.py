@@ -58,7 +58,7 @@ from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
-from jirl.files import atomic_write_text, out_file  # noqa: E402
+from jirl.files import out_file, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.run import seed_layout, seed_map  # noqa: E402
 
@@ -629,34 +629,32 @@ def main(argv=None) -> None:
 
     default_envs = list(CLASSIC) + (list(BRAX) if args.full else [])
     env_names = default_envs if args.envs is None else args.envs
+    if not env_names and args.speed in (None, "none"):  # it wrote an empty results file
+        parser.error("nothing to run: --envs names no env; name one, or pass --speed ENV")
     rows, notes = [], []
     out = Path(args.out)
 
     origin = provenance(argv)
 
     def write(partial: bool, **sections) -> None:
-        """The results JSON; rewritten after every row (`partial`: true) so that a run cut
-        short keeps the rows it finished."""
-        atomic_write_text(
+        """The results JSON; rewritten after every row (`partial`: true, into
+        `jirl.files.partial_path(out)`) so that a run cut short keeps the rows it finished."""
+        write_results(
             out,
-            json.dumps(
-                {
-                    "mode": "full" if args.full else "quick",
-                    "termination": args.termination,
-                    "replay_rounds": args.replay_rounds,
-                    "squash": args.squash,
-                    "device": str(jax.devices()[0]),
-                    "platform": platform.platform(),
-                    "provenance": origin,
-                    "partial": partial,
-                    "rows": rows,
-                    "notes": notes,
-                    "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, "
-                    "0 = random",
-                    **sections,
-                },
-                indent=2,
-            ),
+            {
+                "mode": "full" if args.full else "quick",
+                "termination": args.termination,
+                "replay_rounds": args.replay_rounds,
+                "squash": args.squash,
+                "device": str(jax.devices()[0]),
+                "platform": platform.platform(),
+                "provenance": origin,
+                "partial": partial,
+                "rows": rows,
+                "notes": notes,
+                "per_seed_note": "return mean ± std over seeds; normalized 1 = expert, 0 = random",
+                **sections,
+            },
         )
 
     if not args.full and env_names:

@@ -15,7 +15,6 @@ Prints a markdown table and writes JSON (default benchmarks/results/brax_physics
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from importlib.metadata import version
@@ -29,7 +28,7 @@ from jirl import envs
 from jirl.cli import ScriptParser, script_main
 from jirl.envs.brax import BACKENDS
 from jirl.evaluation import episode_outcomes, random_act_fn
-from jirl.files import atomic_write_text, out_file
+from jirl.files import out_file, write_results
 from jirl.provenance import provenance
 
 FOUR = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -141,7 +140,7 @@ def main(argv=None) -> None:
             "rows": rows,
             "table": markdown(rows),
         }
-        atomic_write_text(args.out, json.dumps(document, indent=2))
+        write_results(args.out, document)
 
     for env_name in args.envs:
         for backend in args.backends:

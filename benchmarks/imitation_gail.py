@@ -162,19 +162,29 @@ def main(argv=None) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """`path` holds its old contents or `text`, never a part: a temporary file beside it, then
-    `os.replace` (this script runs without jirl, so not `jirl.files.atomic_write_text`)."""
+    """`path` holds its old contents or `text`, never a part: a temporary file beside it,
+    flushed, given the usual permissions (0o666 less the umask, not 0o600), then `os.replace`
+    and the directory flushed; the temporary goes on any failure (this script runs without
+    jirl, so not `jirl.files.atomic_write_text`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        try:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        except BaseException:
-            f.close()
-            os.unlink(f.name)
-            raise
-    os.replace(f.name, path)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Experts are PPO policies trained here with `jirl.expert_run.train_expert` (kept 
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from jirl.errors import ConfigError
 from jirl.evaluation import mean_returns, normalized_score
 from jirl.experiment import EXPERT_FILES
 from jirl.expert_run import expert_config, train_expert
-from jirl.files import atomic_write_text, out_file
+from jirl.files import out_file, write_results
 from jirl.provenance import provenance
 from jirl.run import seed_layout, seed_map
 from jirl.types import Algorithm, Trajectories
@@ -299,7 +298,7 @@ def main(argv=None) -> None:
             "experts": experts_info,
             "rows": rows,
         }
-        atomic_write_text(out, json.dumps(result, indent=2))
+        write_results(out, result)
 
     for env_name in args.envs:
         start = time.perf_counter()

@@ -15,7 +15,6 @@ Prints a markdown table and writes JSON (default benchmarks/results/ppo.json).
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
@@ -28,7 +27,7 @@ import numpy as np
 import jirl
 from jirl import envs
 from jirl.cli import ScriptParser, script_main
-from jirl.files import atomic_write_text, out_file
+from jirl.files import out_file, write_results
 from jirl.provenance import provenance
 from jirl.rl import ppo
 from jirl.run import seed_layout, seed_map
@@ -124,12 +123,7 @@ def main(argv=None) -> None:
     def add(row: dict) -> None:
         """Keep a row; the JSON is rewritten after each, so a run cut short keeps its rows."""
         rows.append(row)
-        atomic_write_text(
-            out,
-            json.dumps(
-                {"device": header, "provenance": origin, "partial": True, "rows": rows}, indent=2
-            ),
-        )
+        write_results(out, {"device": header, "provenance": origin, "partial": True, "rows": rows})
 
     updates = 20 if not args.full else 50
     for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
@@ -169,7 +163,7 @@ def main(argv=None) -> None:
             f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
         )
     document = {"device": header, "provenance": origin, "partial": False, "rows": rows}
-    atomic_write_text(out, json.dumps(document, indent=2))
+    write_results(out, document)
     print(f"wrote {out}")
 
 

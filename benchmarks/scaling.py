@@ -15,7 +15,6 @@ that learn from demonstrations or query an expert use `benchmarks/results/expert
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -35,7 +34,7 @@ from jirl import algos, envs, sweep  # noqa: E402
 from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
-from jirl.files import atomic_write_text, out_file  # noqa: E402
+from jirl.files import out_file, write_results  # noqa: E402
 from jirl.logging import JsonlWriter, ProgressBar  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.rl import ppo  # noqa: E402
@@ -223,7 +222,7 @@ def main(argv=None) -> None:
     def keep(**section) -> None:
         """Add a section; the JSON is rewritten after each, so a run cut short keeps them."""
         result.update(section)
-        atomic_write_text(out, json.dumps({**result, "partial": True}, indent=2))
+        write_results(out, {**result, "partial": True})
 
     scaling = seeds_and_sweep(updates, (1, 8, 64))
     keep(scaling=scaling)
@@ -256,7 +255,7 @@ def main(argv=None) -> None:
     padded = padded_seeds(updates=200 if not args.full else 960)
     print_padded(padded)
     result["padded_seeds"] = padded
-    atomic_write_text(out, json.dumps({**result, "partial": False}, indent=2))
+    write_results(out, {**result, "partial": False})
     print(f"\nwrote {out}")
 
 

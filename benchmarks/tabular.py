@@ -45,7 +45,7 @@ from scipy import special
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from jirl.cli import ScriptParser, script_main  # noqa: E402
-from jirl.files import atomic_write_text, out_file  # noqa: E402
+from jirl.files import out_file, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
@@ -441,9 +441,9 @@ def main(argv=None) -> None:
         result[name] = SECTIONS[name](args.full)
         result["measured"][name] = origin
         # Rewritten after every section, so that a run cut short keeps what it finished.
-        atomic_write_text(args.out, json.dumps({**result, "partial": True}, indent=2))
+        write_results(args.out, {**result, "partial": True})
         print_section(result, name)
-    atomic_write_text(args.out, json.dumps({**result, "partial": False}, indent=2))
+    write_results(args.out, {**result, "partial": False})
 
 
 def earlier_sections(path, settings: dict, keep: set[str]) -> dict:

@@ -156,6 +156,14 @@ def check_writable(out: str | os.PathLike) -> None:
     where = next(p for p in Path(out).absolute().parents if p.exists())
     if not os.access(where, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write --out {out}: {where} is not writable; choose another")
+    try:  # root passes `os.access` everywhere, /proc and read-only mounts included: try it
+        fd, probe = tempfile.mkstemp(dir=where, prefix=temporary_prefix(Path(out).name))
+    except OSError as e:
+        raise ConfigError(
+            f"cannot write --out {out}: {where} takes no new file ({e.strerror}); choose another"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def out_file(path: str) -> Path:
@@ -171,6 +179,25 @@ def out_file(path: str) -> Path:
     except ConfigError as e:
         raise argparse.ArgumentTypeError(str(e).removeprefix("cannot write --out ")) from None
     return out
+
+
+def partial_path(out: str | os.PathLike) -> Path:
+    """Where a benchmark's results in progress go: `NAME.partial.json` beside `out`."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.partial{out.suffix}")
+
+
+def write_results(out: str | os.PathLike, document: dict) -> Path:
+    """Write a benchmark's results JSON atomically. A run in progress (`document["partial"]`
+    true) rewrites `partial_path(out)` after every row or section, so that a run cut short
+    keeps what it finished there; only a finished run replaces `out`, and removes that file:
+    a committed result is never replaced by another run's first rows. Returns the path
+    written."""
+    path = partial_path(out) if document.get("partial") else Path(out)
+    atomic_write_text(path, json.dumps(document, indent=2))
+    if not document.get("partial"):
+        partial_path(out).unlink(missing_ok=True)
+    return path
 
 
 def resolved(path: str | os.PathLike, flag: str) -> Path:

@@ -4,6 +4,7 @@ ship."""
 
 import dataclasses
 import importlib.util
+import os
 import shutil
 import sys
 import types
@@ -32,6 +33,25 @@ def test_imitation_python_must_be_an_executable(capsys):
         adversarial.main(["--envs", "--imitation-python", "/no/such/python"])
     assert exit_info.value.code == 2
     assert "not an executable Python" in capsys.readouterr().err
+
+
+def test_adversarial_refuses_to_run_nothing(tmp_path, capsys):
+    """`--envs` naming nothing ran nothing and wrote an empty results file over the last."""
+    out = tmp_path / "adversarial.json"
+    out.write_text("{}")
+    with pytest.raises(SystemExit) as exit_info:
+        adversarial.main(["--envs", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert "nothing to run" in capsys.readouterr().err
+    assert out.read_text() == "{}"
+
+
+def test_an_out_in_a_directory_that_takes_no_file_is_refused_before_running(capsys):
+    """`os.access` says yes to root everywhere: /proc took the whole run, then a traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        brax_physics.main(["--out", "/proc/results.json"])
+    assert exit_info.value.code == 2
+    assert "takes no new file" in capsys.readouterr().err or os.geteuid() != 0
 
 
 def test_adversarial_refuses_zero_replay_rounds(capsys):
@@ -220,8 +240,10 @@ def test_imitation_rows_measures_a_brax_expert_on_the_backend_it_trains_on(monke
 
 
 def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monkeypatch, tmp_path):
-    """The results JSON is rewritten after every section, atomically: a run cut short keeps the
-    sections it finished, marked partial, instead of nothing (or a stale file)."""
+    """The results JSON is rewritten after every section, atomically, beside the results file
+    (`tabular.partial.json`): a run cut short keeps the sections it finished, marked partial,
+    and the results file it was to replace (a committed one was overwritten by a run's first
+    rows, or by nothing); a finished run replaces it and removes the partial file."""
     import json
 
     import tabular
@@ -235,9 +257,14 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     out.write_text('{"stale": true}')
     with pytest.raises(RuntimeError, match="killed"):
         tabular.main(["--out", str(out), "--sections", "dense", "batch"])
-    written = json.loads(out.read_text())
+    written = json.loads((tmp_path / "tabular.partial.json").read_text())
     assert written["partial"] is True and written["dense"] == [{"S": 4}]
     assert "stale" not in written and "batch" not in written
+    assert json.loads(out.read_text()) == {"stale": True}
+    monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda full: [{"S": 4}]})
+    tabular.main(["--out", str(out)])
+    assert json.loads(out.read_text())["partial"] is False
+    assert not (tmp_path / "tabular.partial.json").exists()
 
 
 def test_tabular_benchmark_reruns_sections_keeping_the_others(monkeypatch, tmp_path):
@@ -342,6 +369,17 @@ def test_imitation_gail_writes_its_json_atomically(tmp_path, monkeypatch):
         imitation_gail.write_atomically(out, '{"new": 2}')
     assert out.read_text() == '{"old": 1}'  # the old result, whole
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+    monkeypatch.undo()
+    assert (out.stat().st_mode & 0o777) == 0o666 & ~_umask()  # not mkstemp's 0o600
+    with pytest.raises(IsADirectoryError):  # the rename fails: its temporary goes too
+        imitation_gail.write_atomically(tmp_path, "{}")
+    assert not list(tmp_path.parent.glob(f".{tmp_path.name}.*"))  # (beside the target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @pytest.mark.parametrize(
@@ -349,7 +387,6 @@ def test_imitation_gail_writes_its_json_atomically(tmp_path, monkeypatch):
 )
 def test_every_benchmark_names_a_jax_variable_it_cannot_read_on_one_line(script):
     """`JAX_ENABLE_X64=abc` ended every script in JAX's traceback at `import jax`."""
-    import os
     import subprocess
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
