@@ -6,6 +6,7 @@ the wall time of 1, 8 and 64 seeds in one compile: on one device and, where ther
     python benchmarks/ppo.py --full     # accelerator: 256 seeds too, and Brax halfcheetah,
                                         # hopper, ant (2048 envs × 32 steps, 1 and 8 seeds)
     python benchmarks/ppo.py --full --envs hopper   # one env's rows only
+    python benchmarks/ppo.py --seeds 1 --updates 1 --repeats 1   # a smoke run (seconds)
 
 The Brax envs run on the physics the rest of the benchmarks use (`adversarial.BRAX_BACKEND`:
 positional; spring for ant) unless `--brax-backend` names one; each row records its backend.
@@ -98,9 +99,22 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--brax-backend", choices=envs.BACKENDS, help="Brax physics (default: per env, above)"
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="cartpole's seed counts (default: 1 8 64; with --full 256 too); Brax's are 1 and 8",
+    )
+    parser.add_argument(
+        "--updates", type=int, help="updates per timed run (default: 20, 50 with --full; Brax 10)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.seeds is not None and min(args.seeds) < 1:
+        parser.error(f"--seeds counts must be >= 1, got {min(args.seeds)}")
+    if args.updates is not None and args.updates < 1:
+        parser.error(f"--updates must be >= 1, got {args.updates}")
     if args.cpu_devices is not None and args.cpu_devices < 0:
         parser.error(f"--cpu-devices must be >= 0, got {args.cpu_devices}")
     if args.cpu_devices != 0:
@@ -125,11 +139,12 @@ def main(argv=None) -> None:
         rows.append(row)
         write_results(out, {"device": header, "provenance": origin, "partial": True, "rows": rows})
 
-    updates = 20 if not args.full else 50
+    updates = args.updates or (20 if not args.full else 50)
+    seed_counts = args.seeds or ((1, 8, 64) if not args.full else (1, 8, 64, 256))
     for name, cfg in (("default 16x64", default), ("wide 64x64", wide)):
         if "cartpole" not in env_names:
             break
-        for seeds in (1, 8, 64) if not args.full else (1, 8, 64, 256):
+        for seeds in seed_counts:
             placements = [one] + ([every] if len(every) > 1 and seeds % len(every) == 0 else [])
             for devices in placements:
                 r = measure("cartpole", cfg, updates, seeds, args.repeats, devices)
@@ -139,7 +154,7 @@ def main(argv=None) -> None:
     for env_name in (e for e in env_names if e in BRAX_ENVS):
         backend = args.brax_backend or BRAX_BACKEND[env_name]
         for seeds in (1, 8):
-            r = measure(env_name, brax_cfg, 10, seeds, args.repeats, one, backend)
+            r = measure(env_name, brax_cfg, args.updates or 10, seeds, args.repeats, one, backend)
             r["config"] = "brax 2048x32"
             add(r)
 
@@ -150,17 +165,21 @@ def main(argv=None) -> None:
     print(f"| {columns} | vs 1 seed |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        base = next(
-            x["wall_seconds"]
-            for x in rows
-            if x["env"] == r["env"] and x["config"] == r["config"] and x["seeds"] == 1
+        base = next(  # (none where --seeds leaves 1 out)
+            (
+                x["wall_seconds"]
+                for x in rows
+                if x["env"] == r["env"] and x["config"] == r["config"] and x["seeds"] == 1
+            ),
+            None,
         )
-        r["wall_ratio_vs_1_seed"] = r["wall_seconds"] / base
+        r["wall_ratio_vs_1_seed"] = None if base is None else r["wall_seconds"] / base
+        ratio = "-" if base is None else f"{r['wall_ratio_vs_1_seed']:.2f}"
         print(
             f"| {r['env']} | {r['backend'] or '-'} | {r['config']} | {r['seeds']} | "
             f"{r['devices']} | {r['env_steps']:,} | "
             f"{r['compile_seconds']:.1f} | {r['wall_seconds']:.2f} | "
-            f"{r['env_steps_per_second']:,.0f} | {r['wall_ratio_vs_1_seed']:.2f} |"
+            f"{r['env_steps_per_second']:,.0f} | {ratio} |"
         )
     document = {"device": header, "provenance": origin, "partial": False, "rows": rows}
     write_results(out, document)

@@ -398,3 +398,25 @@ def test_every_benchmark_names_a_jax_variable_it_cannot_read_on_one_line(script)
     assert done.stderr.startswith(f"{script}.py: error: JAX cannot read its environment")
     assert "JAX_ENABLE_X64" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_ppo_benchmark_runs_small_from_its_command_line(tmp_path, capsys):
+    """The whole script, flags to JSON, at its smallest (`--seeds 1 --updates 1`): cartpole's
+    two configs (the rows over all devices need a seed count they divide)."""
+    import json
+
+    import ppo
+
+    out = tmp_path / "ppo.json"
+    small = ["--seeds", "1", "--updates", "1", "--repeats", "1", "--cpu-devices", "0"]
+    ppo.main([*small, "--out", str(out)])
+    written = json.loads(out.read_text())
+    assert written["partial"] is False and not (tmp_path / "ppo.partial.json").exists()
+    rows = written["rows"]
+    assert {r["config"] for r in rows} == {"default 16x64", "wide 64x64"}
+    assert all(r["seeds"] == 1 and r["wall_ratio_vs_1_seed"] == 1.0 for r in rows)
+    assert sorted(r["env_steps"] for r in rows) == [16 * 64, 64 * 64]  # envs × steps × 1
+    assert "| cartpole |" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        ppo.main(["--seeds", "0"])
+    assert exit_info.value.code == 2
