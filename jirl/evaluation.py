@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jirl.envs.base import Env, batch_reset
@@ -93,13 +94,17 @@ def seed_outcomes(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Ca
 
 
 def random_act_fn(env: Env) -> ActFn:
-    """A uniformly random policy over `env`'s action space (the 0 of the normalized score)."""
+    """A uniformly random policy over `env`'s action space (the 0 of the normalized score);
+    on an unbounded continuous space (a custom env's `Spec` without bounds), a standard normal
+    in each dimension, as no uniform distribution exists there."""
     spec = env.spec
 
     def act(obs, key):
         del obs
         if spec.discrete:
             return jax.random.randint(key, (), 0, spec.num_actions)
+        if spec.action_low is None:
+            return jax.random.normal(key, spec.action_shape)
         low = jnp.broadcast_to(jnp.asarray(spec.action_low, jnp.float32), spec.action_shape)
         high = jnp.broadcast_to(jnp.asarray(spec.action_high, jnp.float32), spec.action_shape)
         return jax.random.uniform(key, spec.action_shape, minval=low, maxval=high)
@@ -108,5 +113,12 @@ def random_act_fn(env: Env) -> ActFn:
 
 
 def normalized_score(ret, expert_return: float, random_return: float):
-    """(return − random) / (expert − random): 1 is the expert, 0 a uniformly random policy."""
-    return (ret - random_return) / (expert_return - random_return)
+    """(return − random) / (expert − random): 1 is the expert, 0 a uniformly random policy.
+    ValueError where the two are equal (no scale: the score would be inf or NaN)."""
+    gap = expert_return - random_return
+    if isinstance(gap, int | float | np.number) and gap == 0:
+        raise ValueError(
+            f"the expert's return equals the random policy's ({expert_return}): a score "
+            "cannot be normalized by it; train a better expert"
+        )
+    return (ret - random_return) / gap

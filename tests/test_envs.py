@@ -160,3 +160,88 @@ def test_make_takes_numpy_horizons_and_refuses_what_only_looks_like_one():
 
     spec = Spec((2,), False, action_dim=2, action_low=(-1.0, -2.0), action_high=(1.0, 2.0))
     np.testing.assert_array_equal(spec.executed(jnp.array([5.0, 5.0])), [1.0, 2.0])
+
+
+def _custom_env(obs=(1,), reward=(), terminated=jnp.bool_, **spec):
+    """A one-dimensional custom env whose reward is its (executed) action; `obs`, `reward` and
+    `terminated` give the shapes and dtype its raw functions return."""
+    from jirl.envs import Env, Spec
+
+    spec = Spec(**{"obs_shape": (1,), "discrete": False, "action_dim": 1, **spec})
+
+    def reset(key):
+        return jnp.zeros(()), jnp.zeros(obs)
+
+    def step(key, inner, action):
+        return inner, jnp.zeros(obs), jnp.sum(action) * jnp.ones(reward), jnp.zeros((), terminated)
+
+    return Env("custom", spec, 5, reset, step)
+
+
+def test_a_custom_env_is_checked_against_its_spec():
+    """A review found a user's `Env` never checked: an observation of another shape trained
+    (the networks broadcast it), a reward of shape [1] failed deep inside a scan, a float
+    termination of 0.3 read as True, a horizon of 0 ran episodes of no step."""
+    from jirl.envs import Env, Spec
+
+    run = lambda env: jax.jit(env.step)(env.reset(jax.random.PRNGKey(0)), jnp.ones(1))  # noqa: E731
+    run(_custom_env())
+    for env, match in (
+        (_custom_env(obs=(3,)), "raw_reset returned an observation of shape \\(3,\\); its spec"),
+        (_custom_env(reward=(1,)), "a reward of shape \\(1,\\) .* must be scalars"),
+        (_custom_env(terminated=jnp.float32), "termination of dtype float32; it must be a bool"),
+    ):
+        with pytest.raises(EnvError, match=match):
+            run(env)
+    with pytest.raises(EnvError, match="horizon must be an integer >= 1, got 0"):
+        envs.make("cartpole").with_options(horizon=0)
+    with pytest.raises(EnvError, match="horizon must be an integer >= 1, got 2.5"):
+        Env("custom", Spec((1,), True, num_actions=2), 2.5, lambda k: None, lambda *a: None)
+    for spec, match in (
+        ({"obs_shape": (0,), "discrete": True, "num_actions": 2}, "obs_shape must be"),
+        ({"obs_shape": (1,), "discrete": True}, "num_actions must be an integer >= 1 for a"),
+        ({"obs_shape": (1,), "discrete": True, "num_actions": 0}, "num_actions must be"),
+        ({"obs_shape": (1,), "discrete": False}, "action_dim must be an integer >= 1"),
+        ({"obs_shape": (1,), "discrete": True, "num_actions": 2, "action_dim": 1}, "leave them"),
+        ({"obs_shape": (1,), "discrete": False, "action_dim": 1, "action_low": -1.0}, "together"),
+        (
+            {"obs_shape": (1,), "discrete": False, "action_dim": 1}
+            | {"action_low": 1.0, "action_high": -1.0},
+            "action_low must be below action_high",
+        ),
+        (
+            {"obs_shape": (2,), "discrete": False, "action_dim": 2}
+            | {"action_low": (-1.0, -1.0, -1.0), "action_high": 1.0},
+            "must be numbers or 2 of them",
+        ),
+    ):
+        with pytest.raises(EnvError, match=match):
+            Spec(**spec)
+
+
+def test_every_backend_executes_the_clipped_action_and_random_acts_without_bounds():
+    """Clipping lived in each backend's `raw_step`: a custom bounded env that did not clip
+    was evaluated on the raw action (return 25 for 5 steps of action 5 in [-1, 1]) while its
+    demonstrations recorded the clipped one (return 5). The random policy of an unbounded
+    space (`Spec` allows it) failed on `jnp.asarray(None)`."""
+    from jirl import data
+    from jirl.evaluation import episode_returns, random_act_fn
+
+    env = _custom_env(action_low=-1.0, action_high=1.0)
+    five = lambda obs, key: jnp.full((1,), 5.0)  # noqa: E731
+    assert episode_returns(env, five, jax.random.PRNGKey(0), 2).tolist() == [5.0, 5.0]
+    demos = data.collect(env, five, jax.random.PRNGKey(0), 2)
+    assert float(demos.rewards.sum()) == 10.0 and set(demos.actions.ravel().tolist()) == {1.0}
+    unbounded = _custom_env()
+    act = random_act_fn(unbounded)
+    samples = jax.vmap(act, (None, 0))(None, jax.random.split(jax.random.PRNGKey(0), 4000))
+    assert samples.shape == (4000, 1) and abs(float(samples.std()) - 1.0) < 0.05
+    assert np.isfinite(episode_returns(unbounded, act, jax.random.PRNGKey(1), 4)).all()
+
+
+def test_a_score_cannot_be_normalized_by_an_expert_no_better_than_random():
+    from jirl.evaluation import normalized_score
+
+    assert normalized_score(-200.0, -150.0, -1200.0) == pytest.approx(1000 / 1050)
+    with pytest.raises(ValueError, match="expert's return equals the random policy's"):
+        normalized_score(10.0, 20.0, 20.0)

@@ -31,6 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jirl.errors import EnvError, is_int, short
+
 Array = jax.Array
 
 
@@ -52,6 +54,49 @@ class Spec:
     action_dim: int | None = None
     action_low: float | tuple[float, ...] | None = None
     action_high: float | tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        """EnvError for spaces no policy can act in (a user's `Spec` was never checked: a
+        discrete space without actions built a 0-way categorical, bounds low > high sampled
+        outside them). `obs_shape` is kept as a tuple of ints."""
+        shape = self.obs_shape
+        if not isinstance(shape, tuple | list) or not all(is_int(n) and n >= 1 for n in shape):
+            raise EnvError(f"Spec.obs_shape must be a tuple of integers >= 1, got {short(shape)}")
+        object.__setattr__(self, "obs_shape", tuple(int(n) for n in shape))
+        if not isinstance(self.discrete, bool | np.bool_):
+            raise EnvError(f"Spec.discrete must be True or False, got {short(self.discrete)}")
+        count, other = ("num_actions", "action_dim")[:: 1 if self.discrete else -1]
+        if not (is_int(getattr(self, count)) and getattr(self, count) >= 1):
+            raise EnvError(
+                f"Spec.{count} must be an integer >= 1 for a "
+                f"{'discrete' if self.discrete else 'continuous'} action space, got "
+                f"{short(getattr(self, count))}"
+            )
+        if getattr(self, other) is not None or (
+            self.discrete and (self.action_low, self.action_high) != (None, None)
+        ):
+            raise EnvError(
+                f"Spec.{other} and action bounds are for "
+                f"{'continuous' if self.discrete else 'discrete'} actions; leave them out"
+            )
+        if (self.action_low is None) != (self.action_high is None):
+            raise EnvError("Spec.action_low and action_high are given together, or neither")
+        if self.action_low is not None:
+            try:
+                low, high = (
+                    np.broadcast_to(np.asarray(b, np.float64), self.action_shape)
+                    for b in (self.action_low, self.action_high)
+                )
+            except (TypeError, ValueError):
+                raise EnvError(
+                    f"Spec.action_low and action_high must be numbers or {self.action_dim} of "
+                    f"them, got {short(self.action_low)} and {short(self.action_high)}"
+                ) from None
+            if not (np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()):
+                raise EnvError(
+                    f"Spec.action_low must be below action_high, both finite, got "
+                    f"{short(self.action_low)} and {short(self.action_high)}"
+                )
 
     @property
     def obs_dim(self) -> int:
@@ -176,6 +221,48 @@ class Env:
     options: tuple[tuple[str, Any], ...] = ()
     terminal_failure: bool = False
 
+    def __post_init__(self):
+        """EnvError for a horizon that is no integer >= 1 (`with_options(horizon=0)` ran
+        episodes of no step) or a spec that is no `Spec`; what `raw_reset` and `raw_step`
+        return is checked against `spec` when they are traced (`_checked`)."""
+        if not isinstance(self.spec, Spec):
+            raise EnvError(f"Env.spec must be a jirl.envs.Spec, got {type(self.spec).__name__}")
+        if not (is_int(self.horizon) and self.horizon >= 1):
+            raise EnvError(
+                f"{self.name}: horizon must be an integer >= 1, got {short(self.horizon)}"
+            )
+        object.__setattr__(self, "horizon", int(self.horizon))
+        for name in ("raw_reset", "raw_step"):
+            if not callable(getattr(self, name)):
+                raise EnvError(f"{self.name}: {name} must be a function")
+
+    def _checked(self, where: str, obs, reward=None, terminated=None):
+        """What a raw function returned, as float32 observation and reward and a bool
+        termination, checked against `spec` at trace time (shapes are static: no cost when
+        run): a custom env's observation of another shape was broadcast by the networks and
+        trained on, a reward or flag of shape [1] failed deep inside a scan, and a float
+        `terminated` of 0.3 read as True."""
+        obs = jnp.asarray(obs)
+        if obs.shape != self.spec.obs_shape:
+            raise EnvError(
+                f"{self.name}: {where} returned an observation of shape {obs.shape}; its spec "
+                f"says {self.spec.obs_shape}"
+            )
+        if reward is None:
+            return jnp.asarray(obs, jnp.float32)
+        reward, terminated = jnp.asarray(reward), jnp.asarray(terminated)
+        if reward.shape != () or terminated.shape != ():
+            raise EnvError(
+                f"{self.name}: {where} returned a reward of shape {reward.shape} and a "
+                f"termination of shape {terminated.shape}; both must be scalars (shape ())"
+            )
+        if terminated.dtype != jnp.bool_:
+            raise EnvError(
+                f"{self.name}: {where} returned a termination of dtype {terminated.dtype}; it "
+                "must be a bool (compare a 0/1 flag, e.g. `done > 0.5`)"
+            )
+        return jnp.asarray(obs, jnp.float32), jnp.asarray(reward, jnp.float32), terminated
+
     def options_dict(self) -> dict:
         """`options` as the JSON object that files record."""
         return json.loads(json.dumps(dict(self.options)))
@@ -184,7 +271,7 @@ class Env:
         key, key_reset = jax.random.split(key)
         inner, obs = self.raw_reset(key_reset)
         inner = jax.tree.map(_strong, inner)
-        obs = jnp.asarray(obs, jnp.float32)
+        obs = self._checked("raw_reset", obs)
         false = jnp.zeros((), bool)
         return EnvState(
             inner=inner,
@@ -200,12 +287,14 @@ class Env:
         )
 
     def step(self, state: EnvState, action: Array) -> EnvState:
-        """One step without auto-reset; `obs == final_obs` afterwards."""
+        """One step without auto-reset; `obs == final_obs` afterwards. The action is executed
+        as `spec.executed` gives it (a continuous one clipped to its bounds), here for every
+        backend, so that what is evaluated is what demonstrations record."""
         key, key_step = jax.random.split(state.key)
+        action = self.spec.executed(action)
         inner, obs, reward, terminated = self.raw_step(key_step, state.inner, action)
         inner = jax.tree.map(_strong, inner)
-        obs = jnp.asarray(obs, jnp.float32)
-        reward = jnp.asarray(reward, jnp.float32)
+        obs, reward, terminated = self._checked("raw_step", obs, reward, terminated)
         # A state gone non-finite (a NaN action, physics that blew up) ends the episode: Brax's
         # health checks compare with < and >, false for NaN, so inverted_pendulum paid its
         # alive bonus to a NaN policy for the whole horizon (a full score). The reward is left
@@ -215,7 +304,7 @@ class Env:
         # a fixed horizon the episode, failed and unpaid, goes on from that last finite state
         # (stepping on from NaN physics gave NaN observations that GAE spread to the weights).
         broken = jnp.logical_not(jnp.isfinite(obs).all() & jnp.isfinite(reward))
-        terminated = jnp.logical_or(jnp.asarray(terminated, bool), broken)
+        terminated = jnp.logical_or(terminated, broken)
         obs = jnp.where(broken, state.obs, obs)
         time = state.time + 1
         if self.fixed_horizon:

@@ -74,8 +74,8 @@ def make_brax(
         return inner, inner.obs
 
     def raw_step(key, inner, action):
-        del key  # Brax dynamics are deterministic
-        inner = benv.step(inner, spec.executed(action))
+        del key  # Brax dynamics are deterministic; `Env.step` clipped the action
+        inner = benv.step(inner, action)
         return inner, inner.obs, inner.reward, inner.done > 0.5
 
     # Brax's robots terminate only when unhealthy (fallen); the others never terminate.

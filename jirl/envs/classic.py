@@ -49,8 +49,7 @@ def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = Fa
         obs, inner = genv.reset_env(key, params)
         return inner, obs
 
-    def raw_step(key, inner, action):
-        action = spec.executed(action)
+    def raw_step(key, inner, action):  # (`Env.step` clips a continuous action)
         obs, inner, reward, done, _ = genv.step_env(key, inner, action, params)
         return inner, obs, reward, done
 
