@@ -57,10 +57,11 @@ import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.cli import ScriptParser, script_main  # noqa: E402
+from jirl.devices import seed_map  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import out_file, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
-from jirl.run import seed_layout, seed_map  # noqa: E402
+from jirl.run import seed_layout  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -258,7 +259,7 @@ def generator(env, ppo: bool = True) -> dict:
 def train_seconds(algo, seeds: int, devices: list, updates: int = 10) -> float:
     """Wall seconds of `updates` updates of the whole training loop (collection, discriminator
     and policy updates) for `seeds` vmapped seeds sharded over `devices`
-    (`jirl.run.seed_map`): compiled once, then the best of 3 timed runs."""
+    (`jirl.devices.seed_map`): compiled once, then the best of 3 timed runs."""
     layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted
     keys = layout.pad(jax.random.split(jax.random.PRNGKey(0), seeds))
     train = seed_map(jirl.make_train(algo, updates), layout.sharding)

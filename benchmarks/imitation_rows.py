@@ -33,6 +33,7 @@ from jirl.algos import bc, dagger, smile
 from jirl.algos import expert as experts
 from jirl.cli import ScriptParser, script_main
 from jirl.config import read_yaml
+from jirl.devices import seed_map
 from jirl.envs.base import Env
 from jirl.errors import ConfigError
 from jirl.evaluation import mean_returns, normalized_score
@@ -40,7 +41,7 @@ from jirl.experiment import EXPERT_FILES
 from jirl.expert_run import expert_config, train_expert
 from jirl.files import out_file, write_results
 from jirl.provenance import provenance
-from jirl.run import seed_layout, seed_map
+from jirl.run import seed_layout
 from jirl.types import Algorithm, Trajectories
 
 ENVS = ("cartpole", "acrobot", "pendulum")

@@ -28,10 +28,11 @@ import numpy as np
 import jirl
 from jirl import envs
 from jirl.cli import ScriptParser, script_main
+from jirl.devices import seed_map
 from jirl.files import out_file, write_results
 from jirl.provenance import provenance
 from jirl.rl import ppo
-from jirl.run import seed_layout, seed_map
+from jirl.run import seed_layout
 
 #: the Brax envs of `--full`
 BRAX_ENVS = ("halfcheetah", "hopper", "ant")
@@ -47,7 +48,7 @@ def measure(
     backend: str | None = None,
 ) -> dict:
     """Compile once, then time `repeats` runs of `seeds` vmapped seeds × `updates` updates,
-    the seeds sharded over `devices` (`jirl.run.seed_map`); `backend`: a Brax env's physics."""
+    the seeds sharded over `devices` (`jirl.devices.seed_map`); `backend`: a Brax env's physics."""
     env = envs.make(env_name) if backend is None else envs.make(env_name, backend=backend)
     algo = ppo.make(config, env)
     layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted

@@ -29,10 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jirl.devices import host_memory
 from jirl.envs.base import Env, Spec, batch_reset
 from jirl.errors import MAX_INT, DataError, check_count, dtype_kind, is_int, short
 from jirl.files import atomic_write, strict_json
-from jirl.run import host_memory
 from jirl.types import Array, Trajectories
 
 FORMAT_VERSION = 1
@@ -268,7 +268,7 @@ def _check_member_sizes(path: Path, fail) -> None:
     meant is not the file's to say). An encrypted member (`zip -e`) is refused here, before
     zipfile raises a RuntimeError that asks for its password.
 
-    Fields that declare more bytes together than this host's memory (`jirl.run.host_memory`)
+    Fields that declare more bytes together than this host's memory (`jirl.devices.host_memory`)
     are refused as too large: bzip2 and LZMA members have no expansion bound to hold their
     sizes to (deflate's is ~1032:1), so a small file could otherwise ask for terabytes."""
     total = 0

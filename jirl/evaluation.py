@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jirl.devices import seed_map
 from jirl.envs.base import Env, batch_reset
-from jirl.run import seed_map
 from jirl.types import Algorithm, Array
 
 #: `act_fn(obs [*obs_shape], key) -> action`, one unbatched observation.

@@ -380,7 +380,7 @@ def test_a_state_larger_than_half_the_devices_memory_is_refused_before_allocatin
 
 def test_host_memory_takes_the_least_limit_of_the_process_cgroups(tmp_path):
     """A batch job's limit sits in its own cgroup's directory, not at the cgroup root."""
-    from jirl.run import host_memory
+    from jirl.devices import host_memory
 
     proc = tmp_path / "cgroup"
     proc.write_text("0::/job/step\n")
