@@ -245,3 +245,12 @@ def test_a_score_cannot_be_normalized_by_an_expert_no_better_than_random():
     assert normalized_score(-200.0, -150.0, -1200.0) == pytest.approx(1000 / 1050)
     with pytest.raises(ValueError, match="expert's return equals the random policy's"):
         normalized_score(10.0, 20.0, 20.0)
+
+
+def test_a_gymnax_box_keeps_each_dimensions_bounds():
+    """The box's min and max were taken for every dimension (a review): [-1, -2]..[1, 2]
+    widened to [-2, 2] in both. One shared bound stays one number, as headers record it."""
+    from jirl.envs.classic import _bound
+
+    assert _bound(np.array([-1.0, -2.0]), (2,)) == (-1.0, -2.0)
+    assert _bound(np.array([-2.0]), (1,)) == -2.0 == envs.make("pendulum").spec.action_low

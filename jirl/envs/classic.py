@@ -6,7 +6,7 @@ truncation; gymnax termination is kept as `terminated`.
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+import numpy as np
 
 from jirl.envs.base import Env, Spec
 
@@ -21,6 +21,14 @@ CLASSIC = {
     "mountaincar_continuous": ("MountainCarContinuous-v0", 999),
     "pendulum": ("Pendulum-v1", 200),
 }
+
+
+def _bound(value, shape) -> float | tuple[float, ...]:
+    """A box bound as `Spec` takes it: one number where every dimension shares it (what
+    demonstration headers of these envs record), else one per dimension (the box's min and
+    max once widened a box whose dimensions have different bounds)."""
+    values = np.broadcast_to(np.asarray(value, np.float64), shape).ravel()
+    return float(values[0]) if (values == values[0]).all() else tuple(map(float, values))
 
 
 def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = False) -> Env:
@@ -41,8 +49,8 @@ def make_classic(name: str, horizon: int | None = None, fixed_horizon: bool = Fa
             obs_shape=obs_shape,
             discrete=False,
             action_dim=int(space.shape[0]),
-            action_low=float(jnp.min(space.low)),
-            action_high=float(jnp.max(space.high)),
+            action_low=_bound(space.low, space.shape),
+            action_high=_bound(space.high, space.shape),
         )
 
     def raw_reset(key):
