@@ -48,6 +48,10 @@ def test_config_validation_and_defaults():
         gail.GAILConfig(replay_rounds=0)
     with pytest.raises(ConfigError, match="disc_actions must be one of executed, sampled"):
         airl.AIRLConfig(disc_actions="clipped")
+    with pytest.raises(ConfigError, match="bc_steps must be >= 0 \\(0: none\\), got -1"):
+        gail.GAILConfig(bc_steps=-1)
+    with pytest.raises(ConfigError, match="bc_learning_rate must be > 0, got 0.0"):
+        airl.AIRLConfig(bc_learning_rate=0.0)
     env = envs.make("cartpole")
     assert adversarial.training_env(gail.GAILConfig(), env).fixed_horizon
     assert not adversarial.training_env(gail.GAILConfig(fixed_horizon=False), env).fixed_horizon
@@ -381,3 +385,22 @@ def test_retrain_keeps_the_runs_physics_backend():
     env = target_env(run, "hopper")
     assert env.options_dict() == {"backend": "positional"} and env.fixed_horizon
     assert target_env(ExperimentConfig(algo="gail", env="cartpole"), "cartpole").options == ()
+
+
+def test_a_bc_warm_start_imitates_before_the_first_round(cartpole_expert):
+    """`bc_steps` clones the demonstrations into the generator's policy in `init`: it acts
+    like the expert before any adversarial round, where the default starts at random."""
+    from jirl.evaluation import episode_returns
+
+    demos, _ = _demos(cartpole_expert, 4)
+    env = envs.make("cartpole")
+    returns = {}
+    for steps in (0, 2000):
+        for make, config in ((gail.make, gail.GAILConfig), (airl.make, airl.AIRLConfig)):
+            algo = make(config(bc_steps=steps), env, demos)
+            state = jax.jit(algo.init)(jax.random.PRNGKey(0))
+            act = lambda obs, key: algo.act(state, obs, key)  # noqa: B023
+            ret = episode_returns(env, act, jax.random.PRNGKey(1), 16)
+            returns[steps, config.__name__] = float(ret.mean())
+    assert all(returns[0, name] < 100 for name in ("GAILConfig", "AIRLConfig")), returns
+    assert all(returns[2000, name] > 450 for name in ("GAILConfig", "AIRLConfig")), returns

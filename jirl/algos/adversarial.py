@@ -62,6 +62,7 @@ import numpy as np
 import optax
 from flax import struct
 
+from jirl.algos import bc
 from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, DataError, check_types, require
@@ -263,6 +264,10 @@ class AdversarialConfig(GeneratorConfig):
     was trained on log π of the clipped one; the two differ for samples outside the bounds,
     where the reward is f − α·w·log π(a_sampled), the entropy bonus that lets the spread grow.
     A squashed policy's actions are never clipped, so there the two agree.
+
+    `bc_steps`: Adam steps of behavioural cloning on the demonstrations (`jirl.algos.bc`'s
+    loss, minibatches of `BCConfig.batch_size`, at `bc_learning_rate`) that start the policy
+    before the first round; 0 (the default, as the papers) starts it at random.
     """
 
     disc_hidden: tuple[int, ...] = (64, 64)
@@ -277,9 +282,15 @@ class AdversarialConfig(GeneratorConfig):
     reward_log_pi_weight: float = 1.0
     absorbing: bool = False
     disc_actions: str = "executed"
+    bc_steps: int = 0
+    bc_learning_rate: float = 1e-3
 
     def __post_init__(self):
         super().__post_init__()
+        require(self.bc_steps >= 0, f"bc_steps must be >= 0 (0: none), got {self.bc_steps}")
+        require(
+            self.bc_learning_rate > 0, f"bc_learning_rate must be > 0, got {self.bc_learning_rate}"
+        )
         require(
             self.disc_actions in DISC_ACTIONS,
             f"disc_actions must be one of {', '.join(DISC_ACTIONS)}, got '{self.disc_actions}'",
@@ -603,12 +614,33 @@ def make(
         shapes = jax.eval_shape(collect, learner_state, env_state, key)
         return jax.tree.map(lambda x: jnp.zeros((config.replay_rounds, *x.shape), x.dtype), shapes)
 
+    def warm_start(learner_state: LearnerState, key: Array) -> LearnerState:
+        """The policy after `config.bc_steps` steps of behavioural cloning on the demos."""
+        params = learner_state.params["policy"]
+        bc_optimizer = optax.adam(config.bc_learning_rate)
+        params, _, _ = bc.sgd_steps(
+            params,
+            bc_optimizer.init(params),
+            bc_optimizer,
+            policy,
+            learner_state.normalizer,
+            jnp.asarray(demos.obs),
+            jnp.asarray(demos.actions),
+            demos.obs.shape[0],
+            jax.random.fold_in(key, 1),
+            config.bc_steps,
+            bc.BCConfig.batch_size,
+        )
+        return learner_state.replace(params={**learner_state.params, "policy": params})
+
     def init(key: Array) -> AdversarialState:
         key, key_learner, key_env, key_disc = jax.random.split(key, 4)
         disc_params = model.init(key_disc)
         learner_state = learner.init(key_learner)
         if config.normalize_obs:
             learner_state = learner_state.replace(normalizer=demo_normalizer)
+        if config.bc_steps:
+            learner_state = warm_start(learner_state, key_learner)
         env_state = batch_reset(env, key_env, config.num_envs)
         return AdversarialState(
             learner=learner_state,
