@@ -75,8 +75,10 @@ def check_count(name: str, value: Any, low: int = 1, high: int = MAX_INT) -> int
     2.5 or a string is refused with ConfigError): a loop count or size a Python caller passes."""
     if not is_int(value):
         raise ConfigError(f"{name} must be an integer >= {low}, got {short(value)}")
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be in [{low}, {high:,}], got {short(value)}")
+    if value < low:
+        raise ConfigError(f"{name} must be >= {low}, got {value}")
+    if value > high:
+        raise ConfigError(f"{name} must be at most {high:,}, got {short(value)}")
     return int(value)
 
 

@@ -133,7 +133,7 @@ def test_episode_counts_and_tabular_demos_of_the_wrong_kind_are_refused(loaded):
     for bad in (0, -1, 2.5, 2**31):  # (past int32, a count wraps inside jit)
         with pytest.raises(ConfigError, match="num_episodes must be"):
             data.collect(env, lambda obs, key: 0, jax.random.PRNGKey(0), bad)
-    with pytest.raises(ConfigError, match="num_updates must be in \\[1, 2,147,483,647\\]"):
+    with pytest.raises(ConfigError, match="num_updates must be at most 2,147,483,647"):
         jirl.run(Algorithm(lambda k: {}, lambda s: (s, {}), None), jax.random.PRNGKey(0), 2**40)
     with pytest.raises(DataError, match="asked for 2.5 demonstration episodes"):
         data.take_episodes(demos.trajectories, 2.5)
