@@ -72,8 +72,10 @@ state, metrics = jax.jit(jirl.make_train(ppo.make(ppo.PPOConfig(), envs.make("ca
 jax.block_until_ready(state)
 print("ok", sorted(metrics)[:3], envs.make("hopper", backend="positional").spec)
 ' 2>&1 | tee "$OUT/smoke.log" || exit 4
-    # the JSON is written once time-to-0.9 is measured, again after the seed timings; what is
-    # left of 570 s (the command's 600, less a margin to write and fetch $OUT)
+    # the JSON is written once time-to-0.9 is measured, again after the seed timings (as
+    # adversarial_speed_hopper_gpu.partial.json until the run finishes: a run the timeout cuts
+    # leaves only that, as every benchmark does); what is left of 570 s (the command's 600,
+    # less a margin to write and fetch $OUT)
     timeout $((570 - SECONDS)) python3 benchmarks/adversarial.py --envs --speed hopper \
         --out "$OUT/adversarial_speed_hopper_gpu.json" 2>&1 | tee "$OUT/speed.log"
     ;;

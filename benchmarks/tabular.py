@@ -45,7 +45,7 @@ from scipy import special
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from jirl.cli import ScriptParser, script_main  # noqa: E402
-from jirl.files import out_file, write_results  # noqa: E402
+from jirl.files import out_file, partial_path, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.tabular import mdp as mdp_lib  # noqa: E402
 from jirl.tabular import planning  # noqa: E402
@@ -447,19 +447,27 @@ def main(argv=None) -> None:
 
 
 def earlier_sections(path, settings: dict, keep: set[str]) -> dict:
-    """The sections named in `keep` of the results file at `path`, with their provenance
-    (`measured`; none for a file written before it was recorded), where it was written with
-    the same `settings` (mode, backend, devices, precision); nothing from a file of other
-    settings, an unreadable one, or none."""
-    try:
-        old = json.loads(pathlib.Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(old, dict) or any(old.get(k) != v for k, v in settings.items()):
-        return {}
-    measured = old.get("measured") if isinstance(old.get("measured"), dict) else {}
-    kept = {name: old[name] for name in sorted(keep) if name in old}
-    return {**kept, "measured": {name: measured[name] for name in kept if name in measured}}
+    """The sections named in `keep` of the results file at `path` and of the partial file a
+    run cut short left beside it (`jirl.files.partial_path`; its sections are the newer), with
+    their provenance (`measured`; none for a file written before it was recorded), from each
+    file written with the same `settings` (mode, backend, devices, precision); nothing from a
+    file of other settings, an unreadable one, or none."""
+    kept, measured = {}, {}
+    for source in (pathlib.Path(path), partial_path(path)):
+        try:
+            old = json.loads(source.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(old, dict) or any(old.get(k) != v for k, v in settings.items()):
+            continue
+        provenance_of = old.get("measured") if isinstance(old.get("measured"), dict) else {}
+        for name in sorted(keep):
+            if name in old:
+                kept[name] = old[name]
+                measured.pop(name, None)
+                if name in provenance_of:
+                    measured[name] = provenance_of[name]
+    return {**kept, "measured": measured}
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def collect(
         def step(carry, key_t):
             state, running = carry
             action = jax.vmap(act_fn)(state.obs, jax.random.split(key_t, num_episodes))
-            action = env.spec.executed(action)
+            action = env.spec.executed(action)  # recorded as executed (`Env.step` clips too)
             nxt = jax.vmap(env.step)(state, action)
             record = (state.obs, action, nxt.reward, nxt.obs, nxt.terminated, nxt.truncated)
             return (nxt, running & ~nxt.done), (record, running)

@@ -1,7 +1,7 @@
 """What runs below the host driver needs of the devices and the host: `seed_map` (vmap over
 seeds, or shard_map over the devices they are laid over) and the memory this process may use
 (`host_memory`, `memory_limit`). Here, not in `jirl.run`, so that `jirl.data` and
-`jirl.evaluation` import nothing above them (DESIGN.md § Layers); `jirl.run` re-exports them."""
+`jirl.evaluation` import nothing above them (DESIGN.md § Layers)."""
 
 from __future__ import annotations
 

@@ -397,7 +397,14 @@ def _read_metrics(path: Path, update: int) -> dict[str, np.ndarray]:
                 frame = unseal(f.read(length))
             except ValueError as e:
                 raise ValueError(f"{path.name}'s frame to update {updates}: {e}") from None
-            parts.append(serialization.msgpack_restore(frame))
+            part = serialization.msgpack_restore(frame)
+            rows = {len(np.asarray(v)) for v in part.values()}
+            if rows and rows != {updates - last}:  # its header's count, outside the seal
+                raise ValueError(
+                    f"{path.name}'s frame to update {updates} holds {sorted(rows)} updates' "
+                    f"rows, not {updates - last}"
+                )
+            parts.append(part)
             last = updates
     if last != update or not parts:
         raise ValueError(f"{path.name} holds {last} updates' metrics, not {update}")

@@ -261,9 +261,12 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     assert written["partial"] is True and written["dense"] == [{"S": 4}]
     assert "stale" not in written and "batch" not in written
     assert json.loads(out.read_text()) == {"stale": True}
-    monkeypatch.setattr(tabular, "SECTIONS", {"dense": lambda full: [{"S": 4}]})
-    tabular.main(["--out", str(out)])
-    assert json.loads(out.read_text())["partial"] is False
+    # finishing the cut run with `--sections batch` keeps the section it had finished
+    monkeypatch.setattr(tabular, "SECTIONS", {"dense": crash, "batch": lambda full: [2]})
+    tabular.main(["--out", str(out), "--sections", "batch"])
+    finished = json.loads(out.read_text())
+    assert finished["dense"] == [{"S": 4}] and finished["batch"] == [2]
+    assert set(finished["measured"]) == {"dense", "batch"} and finished["partial"] is False
     assert not (tmp_path / "tabular.partial.json").exists()
 
 

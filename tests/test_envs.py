@@ -193,10 +193,17 @@ def test_a_custom_env_is_checked_against_its_spec():
     ):
         with pytest.raises(EnvError, match=match):
             run(env)
-    with pytest.raises(EnvError, match="horizon must be an integer >= 1, got 0"):
+    with pytest.raises(EnvError, match="integer in \\[1, 1,073,741,824\\], got 0"):
         envs.make("cartpole").with_options(horizon=0)
-    with pytest.raises(EnvError, match="horizon must be an integer >= 1, got 2.5"):
-        Env("custom", Spec((1,), True, num_actions=2), 2.5, lambda k: None, lambda *a: None)
+    with pytest.raises(EnvError, match="horizon must be an integer in .*, got 2147483648"):
+        envs.make("cartpole", horizon=2**31)  # (overflowed at the first jitted step)
+    discrete = Spec((1,), True, num_actions=2)
+    with pytest.raises(EnvError, match="horizon must be an integer in .*, got 2.5"):
+        Env("custom", discrete, 2.5, lambda k: None, lambda *a: None)
+    with pytest.raises(EnvError, match="Env.spec must be a jirl.envs.Spec, got dict"):
+        Env("custom", {"obs_shape": (1,)}, 5, lambda k: None, lambda *a: None)
+    with pytest.raises(EnvError, match="custom: raw_step must be a function"):
+        Env("custom", discrete, 5, lambda k: None, None)
     for spec, match in (
         ({"obs_shape": (0,), "discrete": True, "num_actions": 2}, "obs_shape must be"),
         ({"obs_shape": (1,), "discrete": True}, "num_actions must be an integer >= 1 for a"),
@@ -214,6 +221,12 @@ def test_a_custom_env_is_checked_against_its_spec():
             | {"action_low": (-1.0, -1.0, -1.0), "action_high": 1.0},
             "must be numbers or 2 of them",
         ),
+        (
+            {"obs_shape": (1,), "discrete": False, "action_dim": 1}
+            | {"action_low": -np.inf, "action_high": np.inf},
+            "both finite.*leave both out for an unbounded space",
+        ),
+        ({"obs_shape": (1,), "discrete": "yes", "num_actions": 2}, "discrete must be True or"),
     ):
         with pytest.raises(EnvError, match=match):
             Spec(**spec)

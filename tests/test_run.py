@@ -196,6 +196,17 @@ def test_a_bit_changed_on_disk_is_found(tmp_path):
         assert name in str(caught.value) and "checksum does not match" in str(caught.value)
         path.write_bytes(good)
         load_checkpoint(tmp_path, template)
+    # a frame's update count sits outside its seal: checked against the payload's rows
+    log = tmp_path / "metrics.log"
+    good = log.read_bytes()
+    length, updates = struct.unpack("<QQ", good[:16])
+    log.write_bytes(struct.pack("<QQ", length, updates + 256) + good[16:])
+    with pytest.raises(ConfigError, match="damaged"):
+        load_checkpoint(tmp_path, template)
+    # frames written before the seal load as they are
+    log.write_bytes(struct.pack("<QQ", length - 44, updates) + unseal(good[16:]))
+    assert len(unseal(good[16:])) == length - 44
+    load_checkpoint(tmp_path, template)
 
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):

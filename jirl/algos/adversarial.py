@@ -170,6 +170,8 @@ class GeneratorConfig:
             other = {
                 f: "the TRPO generator does not read it (generator: ppo does)" for f in PPO_ONLY
             }
+        if not self.bc_steps:
+            other["bc_learning_rate"] = "read only with bc_steps > 0"
         return {**other, **self.never_read()}
 
     def never_read(self) -> dict[str, str]:

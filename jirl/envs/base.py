@@ -95,7 +95,8 @@ class Spec:
             if not (np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()):
                 raise EnvError(
                     f"Spec.action_low must be below action_high, both finite, got "
-                    f"{short(self.action_low)} and {short(self.action_high)}"
+                    f"{short(self.action_low)} and {short(self.action_high)} (leave both out "
+                    "for an unbounded space)"
                 )
 
     @property
@@ -190,6 +191,11 @@ def _strong(x):
     return x
 
 
+#: The longest time limit: step counters are int32, and gymnax's own limit is set past it
+#: (`horizon + 10**6`); 2**31 was accepted and overflowed at the first jitted step.
+MAX_HORIZON = 2**30
+
+
 @dataclass(frozen=True)
 class Env:
     """A functional environment: pure `reset`/`step` on one unbatched `EnvState`.
@@ -197,6 +203,9 @@ class Env:
     Backends provide two raw functions (`raw_reset(key) -> (inner, obs)` and
     `raw_step(key, inner, action) -> (inner, obs, reward, terminated)`); this class adds the
     horizon, the fixed-horizon option and the bookkeeping fields, so every backend behaves alike.
+    The contract, checked when they are traced: `obs` of shape `spec.obs_shape`, a scalar
+    reward and a scalar bool `terminated` (compare a 0/1 flag: `done > 0.5`); `raw_step` gets
+    the action as executed (`spec.executed`: a continuous one already clipped to its bounds).
 
     Attributes:
       name: registered name, e.g. `"cartpole"`.
@@ -227,9 +236,10 @@ class Env:
         return is checked against `spec` when they are traced (`_checked`)."""
         if not isinstance(self.spec, Spec):
             raise EnvError(f"Env.spec must be a jirl.envs.Spec, got {type(self.spec).__name__}")
-        if not (is_int(self.horizon) and self.horizon >= 1):
+        if not (is_int(self.horizon) and 1 <= self.horizon <= MAX_HORIZON):
             raise EnvError(
-                f"{self.name}: horizon must be an integer >= 1, got {short(self.horizon)}"
+                f"{self.name}: horizon must be an integer in [1, {MAX_HORIZON:,}], got "
+                f"{short(self.horizon)}"
             )
         object.__setattr__(self, "horizon", int(self.horizon))
         for name in ("raw_reset", "raw_step"):
