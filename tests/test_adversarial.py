@@ -85,15 +85,16 @@ def test_gail_ppo_learns_cartpole(cartpole_expert, score_seeds):
 @pytest.mark.slow
 def test_gail_learns_pendulum_from_its_shipped_config(pendulum_expert, score_seeds):
     """Continuous actions, `configs/gail-pendulum.yaml` as shipped (4 seeds, 300 updates,
-    4 demos), the committed expert: here 0.89 (every seed 0.88-0.92); 0.84 and 0.89 in two CLI
-    runs of 4 seeds, 0.91 on 8 (0.89 before the discriminator saw actions as executed)."""
+    4 demos, the policy started by behavioural cloning), the committed expert: here 0.92
+    (0.90-0.95); through the CLI 0.94 and 0.96 on two sets of 16 seeds, none below 0.82. Before
+    the warm start it scored 0.89 here and 0.87 and 0.92 on those sets (one seed at 0.60)."""
     cfg = experiment_config(read_yaml("gail-pendulum"), gail.GAILConfig)
     env = envs.make("pendulum")
     loaded = data.load(pendulum_expert / "demos.npz", env=env)
     demos = data.take_episodes(loaded.trajectories, cfg.num_demos)
     algo = gail.make(cfg.algo_config, env, demos)
     _, _, scores = score_seeds(algo, cfg.updates, loaded.header, seeds=cfg.seeds, env="pendulum")
-    assert scores.mean() >= 0.7, scores
+    assert scores.mean() >= 0.8, scores
 
 
 @pytest.mark.slow
