@@ -55,6 +55,9 @@ def test_config_validation_and_defaults():
     # a sweep of the warm start's rate without a warm start would run one setting many times
     assert "bc_learning_rate" in gail.GAILConfig().unread_fields()
     assert "bc_learning_rate" not in gail.GAILConfig(bc_steps=10).unread_fields()
+    from jirl.algos.apprenticeship import FEMConfig  # (shares the generator's fields, not these)
+
+    assert "max_kl" in FEMConfig().unread_fields()
     env = envs.make("cartpole")
     assert adversarial.training_env(gail.GAILConfig(), env).fixed_horizon
     assert not adversarial.training_env(gail.GAILConfig(fixed_horizon=False), env).fixed_horizon

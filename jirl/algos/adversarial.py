@@ -170,8 +170,6 @@ class GeneratorConfig:
             other = {
                 f: "the TRPO generator does not read it (generator: ppo does)" for f in PPO_ONLY
             }
-        if not self.bc_steps:
-            other["bc_learning_rate"] = "read only with bc_steps > 0"
         return {**other, **self.never_read()}
 
     def never_read(self) -> dict[str, str]:
@@ -332,6 +330,13 @@ class AdversarialConfig(GeneratorConfig):
             self.disc_activation in ACTIVATIONS,
             f"disc_activation must be one of {sorted(ACTIVATIONS)}, got '{self.disc_activation}'",
         )
+
+    def unread_fields(self) -> dict[str, str]:
+        """`GeneratorConfig.unread_fields`, and the warm start's rate where there is none."""
+        unread = super().unread_fields()
+        if not self.bc_steps:
+            unread["bc_learning_rate"] = "read only with bc_steps > 0"
+        return unread
 
 
 class RewardModel:
