@@ -618,6 +618,8 @@ def main(argv=None) -> None:
     unknown = [e for e in args.envs or () if e not in (*CLASSIC, *BRAX)]
     if unknown:  # before any row: a misspelt last env failed after all the others had run
         parser.error(f"--envs {unknown[0]}: not one of {', '.join((*CLASSIC, *BRAX))}")
+    if args.envs == [] and args.speed in (None, "none"):  # it wrote an empty results file
+        parser.error("nothing to run: --envs names no env; name one, or pass --speed ENV")
     MEASURE_THROUGHPUT["on"] = not args.no_throughput
     if args.cpu_devices != 0:
         jirl.use_cpu_cores(args.cpu_devices)  # before JAX starts (nothing imported above does)
@@ -630,8 +632,6 @@ def main(argv=None) -> None:
 
     default_envs = list(CLASSIC) + (list(BRAX) if args.full else [])
     env_names = default_envs if args.envs is None else args.envs
-    if not env_names and args.speed in (None, "none"):  # it wrote an empty results file
-        parser.error("nothing to run: --envs names no env; name one, or pass --speed ENV")
     rows, notes = [], []
     out = Path(args.out)
 
