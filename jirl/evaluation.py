@@ -113,7 +113,8 @@ def random_act_fn(env: Env) -> ActFn:
 
 
 def normalized_score(ret, expert_return: float, random_return: float):
-    """(return − random) / (expert − random): 1 is the expert, 0 a uniformly random policy.
+    """(return − random) / (expert − random): 1 is the expert, 0 a uniformly random policy (a
+    standard normal on an unbounded action space, `random_act_fn`).
     ValueError where the two are equal (no scale: the score would be inf or NaN)."""
     gap = expert_return - random_return
     if isinstance(gap, int | float | np.number) and gap == 0:

@@ -73,14 +73,15 @@ RANDOM_EPISODES = 256
 
 
 def random_returns(env: Env, key: jax.Array, episodes: int = RANDOM_EPISODES) -> np.ndarray:
-    """Returns `[episodes]` of a uniformly random policy, whose mean is the 0 of the
-    normalized score (`random_return`)."""
+    """Returns `[episodes]` of the random policy (`evaluation.random_act_fn`), whose mean is
+    the 0 of the normalized score (`random_return`)."""
     fn = jax.jit(lambda k: episode_returns(env, random_act_fn(env), k, episodes))
     return np.asarray(fn(key), np.float64)
 
 
 def random_return(env: Env, key: jax.Array, episodes: int = RANDOM_EPISODES) -> float:
-    """Mean return of a uniformly random policy (the 0 of the normalized score)."""
+    """Mean return of the random policy (`evaluation.random_act_fn`): the 0 of the normalized
+    score."""
     return float(random_returns(env, key, episodes).mean())
 
 

@@ -301,8 +301,9 @@ def save_checkpoint(
     """Write a checkpoint: the metrics of updates `logged + 1 .. update` (`metrics`, each
     `[update - logged, seeds, ...]`) appended to the metrics log (`METRICS_LOG`, flushed to
     disk), then, atomically, the state, the update count, the number of devices the seeds were
-    laid over and the run's `timing` so far (msgpack, no pickle), each file behind its SHA-256
-    (`jirl.files.seal`: a bit that changes on disk is found on load). The state file is the commit:
+    laid over and the run's `timing` so far (msgpack, no pickle); the state file, and each
+    metrics frame's payload, behind its SHA-256 (`jirl.files.seal`: a bit that changes on disk
+    is found on load). The state file is the commit:
     a kill between the two leaves the checkpoint before, whose log frames are all there.
     `logged = 0` starts the log anew, so a checkpoint already in `directory` (another run's) is
     removed first: a kill before the new state is written then leaves no checkpoint, not the
