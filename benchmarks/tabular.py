@@ -42,17 +42,15 @@ import numpy as np
 from jax import lax
 from scipy import special
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from jirl.cli import ScriptParser, script_main  # noqa: E402
-from jirl.files import out_file, partial_path, write_results  # noqa: E402
-from jirl.provenance import provenance  # noqa: E402
-from jirl.tabular import mdp as mdp_lib  # noqa: E402
-from jirl.tabular import planning  # noqa: E402
-from jirl.tabular.deep_maxent import reward_table_gradient  # noqa: E402
-from jirl.tabular.maxent import maxent_gradient  # noqa: E402
-from jirl.tabular.options import build_world  # noqa: E402
-from jirl.tabular_run import make_run, resolve_options  # noqa: E402
+from jirl.cli import ScriptParser, script_main
+from jirl.files import out_file, partial_path, write_results
+from jirl.provenance import provenance
+from jirl.tabular import mdp as mdp_lib
+from jirl.tabular import planning
+from jirl.tabular.deep_maxent import reward_table_gradient
+from jirl.tabular.maxent import maxent_gradient
+from jirl.tabular.options import build_world
+from jirl.tabular_run import make_run, resolve_options
 
 ALGOS = ("maxent", "maxcausalent", "deep_maxent", "max_margin", "mwal")
 
