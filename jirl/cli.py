@@ -182,32 +182,6 @@ def _check_algo_kept(algo, command_algo: str | None) -> None:
         )
 
 
-def _anneal_over_updates(data: dict, file_data: dict) -> None:
-    """When the flags or --set change `updates`, a learning rate that the config file anneals
-    over its whole run (`ALGO.anneal_updates` equal to its `updates`, and left alone by --set)
-    is annealed over the new run instead; any other value is kept (and `ExperimentConfig`
-    refuses one below the updates). `file_data`: the defaults and the --config file alone."""
-    from jirl.config import ExperimentConfig, exponent_form
-
-    def count(value):  # as the config will read it: YAML reads `1e2` as a string
-        value = exponent_form(value)
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-
-    algo = data.get("algo")
-    if not isinstance(algo, str):
-        return  # a bad algo is refused, by name, when the config is built
-    section, file_section = data.get(algo), file_data.get(algo)
-    updates = count(data.get("updates", ExperimentConfig.updates))
-    file_updates = count(file_data.get("updates", ExperimentConfig.updates))
-    if not (isinstance(section, dict) and isinstance(file_section, dict)):
-        return
-    if type(updates) is not int or updates < 1:
-        return  # a bad updates is refused, by name, when the config is built
-    anneal = count(file_section.get("anneal_updates"))
-    if anneal and anneal == file_updates and count(section.get("anneal_updates")) == anneal:
-        data[algo] = {**section, "anneal_updates": updates}
-
-
 def _merged_sweep(data: dict, args) -> dict:
     """The config file's `sweep:` with `--sweep`'s fields replacing its own (flags win over the
     file, whether or not a key names the algorithm's section); a field that `--set` gives too
@@ -249,7 +223,13 @@ def _merged_sweep(data: dict, args) -> dict:
 def _experiment_config(args, defaults: dict, complete=None):
     """Defaults < --config file < flags < --set, then `complete(data)`, built strictly."""
     from jirl import algos
-    from jirl.config import apply_overrides, experiment_config, hint_unknown_section, read_yaml
+    from jirl.config import (
+        anneal_over_updates,
+        apply_overrides,
+        experiment_config,
+        hint_unknown_section,
+        read_yaml,
+    )
 
     data = dict(defaults)
     if args.config:
@@ -264,7 +244,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
-    _anneal_over_updates(data, file_data)
+    anneal_over_updates(data, file_data)
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
     if hasattr(args, "sweep") and (args.sweep or data.get("sweep")):  # (`expert` refuses one)
         data["sweep"] = _merged_sweep(data, args)

@@ -212,6 +212,34 @@ def exponent_form(value: Any) -> Any:
     return value
 
 
+def whole_number(value: Any) -> Any:
+    """A count as the config will read it: an int for a whole float or a string in exponent
+    form (YAML reads `1e3` as a string), anything else unchanged (refused, by name, later)."""
+    value = exponent_form(value)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def anneal_over_updates(data: dict, file_data: dict) -> None:
+    """When the flags, --set or a caller's changes alter `updates`, a learning rate that the
+    config file anneals over its whole run (`ALGO.anneal_updates` equal to its `updates`, and
+    left alone by the changes) is annealed over the new run instead; any other value is kept
+    (and `ExperimentConfig` refuses one below the updates). `data`: the raw config, changed in
+    place; `file_data`: the defaults and the config file alone."""
+    algo = data.get("algo")
+    if not isinstance(algo, str):
+        return  # a bad algo is refused, by name, when the config is built
+    section, file_section = data.get(algo), file_data.get(algo)
+    updates = whole_number(data.get("updates", ExperimentConfig.updates))
+    file_updates = whole_number(file_data.get("updates", ExperimentConfig.updates))
+    if not (isinstance(section, dict) and isinstance(file_section, dict)):
+        return
+    if type(updates) is not int or updates < 1:
+        return  # a bad updates is refused, by name, when the config is built
+    anneal = whole_number(file_section.get("anneal_updates"))
+    if anneal and anneal == file_updates and whole_number(section.get("anneal_updates")) == anneal:
+        data[algo] = {**section, "anneal_updates": updates}
+
+
 def coerce(value: Any, hint: Any, name: str) -> Any:
     """Convert a YAML or command-line value to the annotated type `hint`."""
     origin = typing.get_origin(hint)

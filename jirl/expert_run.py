@@ -13,9 +13,11 @@ from jirl.algos import expert as experts
 from jirl.config import (
     CONFIG_DIR,
     ExperimentConfig,
+    anneal_over_updates,
     check_episodes,
     experiment_config,
     read_yaml,
+    whole_number,
 )
 from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
@@ -30,8 +32,9 @@ from jirl.run import run
 #: falling (README, Known issues).
 MAX_FALL_RATE = 0.1
 
-#: what `jirl expert` runs unless told otherwise: 4 PPO seeds of 480 updates, the best kept
-EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40}
+#: what `jirl expert` runs unless told otherwise: 4 PPO seeds of 480 updates, the best kept,
+#: each seed scored on 64 evaluation episodes
+EXPERT_DEFAULTS = {"algo": "ppo", "seeds": 4, "updates": 480, "chunk": 40, "eval_episodes": 64}
 
 
 def with_annealing(data: dict) -> dict:
@@ -39,19 +42,25 @@ def with_annealing(data: dict) -> dict:
     unless `ppo.anneal_updates` is set (measured on cartpole, 4 seeds, on an earlier session's
     CPU: returns 500, 486, 291, 500 with annealing; 238, 119, 500, 176 without; the figures
     move with the machine's rounding). The keys of learners from data (`demos`,
-    `expert`, `num_demos`) and a `sweep` are refused."""
+    `expert`, `num_demos`), a `sweep` and `checkpoint_every` (an expert keeps no checkpoint)
+    are refused."""
     unused = [k for k in ("demos", "expert", "num_demos", "sweep") if data.get(k) is not None]
     if unused:  # an expert learns from the true reward alone, one setting at a time
         raise ConfigError(
             f"{', '.join(unused)}: not for jirl expert, which trains PPO on the true reward; "
             "drop it (--episodes N sets how many demonstrations it records)"
         )
+    if data.get("checkpoint_every") is not None:
+        raise ConfigError(
+            "checkpoint_every: not for jirl expert, which keeps no checkpoint (it writes the "
+            "expert once trained); drop it"
+        )
     section = data.get("ppo")
     section = {} if section is None else section
     if not isinstance(section, dict):
         raise ConfigError(f"ppo must be a mapping of PPO options to values, got {section!r}")
     section = dict(section)
-    updates = data.get("updates", EXPERT_DEFAULTS["updates"])
+    updates = whole_number(data.get("updates", EXPERT_DEFAULTS["updates"]))  # `1e3` too
     if type(updates) is int and updates >= 1:  # a bad one is refused, by name, when built
         section.setdefault("anneal_updates", updates)
     return {**data, "ppo": section}
@@ -64,12 +73,21 @@ def shipped_config(env: str) -> str | None:
 
 def expert_config(env: str, **changes) -> ExperimentConfig:
     """What `jirl expert --env ENV` runs without other flags: `EXPERT_DEFAULTS`, then the
-    shipped `configs/expert-ENV.yaml` if any, then `changes` (e.g. `backend="spring"`), with
-    the annealed rate of `with_annealing`. The benchmarks train their experts with it."""
+    shipped `configs/expert-ENV.yaml` if any, then `changes` as `--set` would give them (e.g.
+    `backend="spring"`; a mapping for `ppo` is merged into the shipped section, not put in its
+    place; new `updates` re-anneal a rate the file anneals over its run), with the annealed
+    rate of `with_annealing`. The benchmarks train their experts with it."""
     data = {**EXPERT_DEFAULTS, "env": env}
     if shipped_config(env):
         data.update(read_yaml(shipped_config(env)))
-    return experiment_config(with_annealing({**data, **changes}), ppo.PPOConfig)
+    shipped = dict(data)
+    for key, value in changes.items():
+        section = data.get(key)
+        data[key] = (
+            {**section, **value} if isinstance(section, dict) and isinstance(value, dict) else value
+        )
+    anneal_over_updates(data, shipped)
+    return experiment_config(with_annealing(data), ppo.PPOConfig)
 
 
 #: how many standard errors of the difference the expert's mean return must beat the random
@@ -117,13 +135,15 @@ def train_expert(
     episodes: int = 20,
     overwrite: bool = False,
     progress: bool = False,
-    eval_episodes: int = 64,
+    eval_episodes: int | None = None,
 ) -> dict:
     """Train `cfg.seeds` PPO seeds, keep the best (`choose_seed`), save it and its demos.
 
-    Each seed is scored on `eval_episodes` episodes; the kept seed's `expert_return` (the 1 of
-    every normalized score) is its mean over `eval_episodes` fresh ones, so that the choice
-    does not inflate it (the best of several noisy means is biased upwards).
+    Each seed is scored on `eval_episodes` episodes (default `cfg.eval_episodes`: 64 in
+    `EXPERT_DEFAULTS`, what `jirl expert` and `expert_config` start from); the kept
+    seed's `expert_return` (the 1 of every normalized score) is its mean over as many fresh
+    ones when there are several seeds, so that the choice does not inflate it (the best of
+    several noisy means is biased upwards).
 
     Writes `out/expert.msgpack`, `out/expert.json`, `out/demos.npz`, `out/summary.json`; an
     expert already in `out` (`overwrite`) is kept until the new one has trained and beaten the
@@ -135,6 +155,7 @@ def train_expert(
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
     check_episodes("episodes", episodes)
+    eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
     check_episodes("eval_episodes", eval_episodes)
     out = Path(out)
     check_out_dir(out, overwrite, names=EXPERT_NAMES, command="jirl expert")

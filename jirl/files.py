@@ -147,6 +147,30 @@ def check_out_dir(
             f"{out} holds {shown}, which {command} does not write, so --overwrite will not "
             "delete it; move them out or choose another --out"
         )
+    other = written_by(out) if taken else None
+    if other is not None and other != command:  # the same file names, another command's
+        raise ConfigError(
+            f"{out} holds the output of {other}, not of {command}, so --overwrite will not "
+            "replace it; choose another --out"
+        )
+
+
+def written_by(out: str | os.PathLike) -> str | None:
+    """Which command wrote the directory `out`, told by its `config.yaml`: "jirl retrain" (it
+    names the `reward_run`), "jirl train" (an `algo`), None (no such file, or not one of
+    theirs). A retrain's two files are among a run's names, so the names alone do not tell a
+    retrain's output from a run's."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((Path(out) / "config.yaml").read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    if "reward_run" in config:
+        return "jirl retrain"
+    return "jirl train" if "algo" in config else None
 
 
 def check_writable(out: str | os.PathLike) -> None:

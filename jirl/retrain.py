@@ -140,17 +140,20 @@ def retrain(
         )
     if not has_checkpoint(run_dir / "checkpoint"):
         raise ConfigError(f"{run_dir}: no checkpoint/state.msgpack to take the reward from")
+    try:  # built before its paths are used: an edited `demos: 5` was a TypeError's traceback
+        cfg = experiment_config(data, algos.get(algo_name).config_cls)
+    except ConfigError as e:
+        raise ConfigError(f"{run_dir / 'config.yaml'}: {e}") from None
     check_out_dir(
         out_dir,
         overwrite,
-        inputs=(run_dir, data.get("demos"), data.get("expert")),
+        inputs=(run_dir, cfg.demos, cfg.expert),
         names=RETRAIN_NAMES,
         command="jirl retrain",
     )
     if run_dir.resolve() in out_dir.resolve().parents:  # a file the run's --overwrite refuses
         raise ConfigError(f"--out {out_dir} lies inside the run {run_dir}; write beside it")
 
-    cfg = experiment_config(data, algos.get(algo_name).config_cls)
     if cfg.sweep:
         raise ConfigError(
             f"{run_dir} is a sweep (one reward per setting); retrain a run of the chosen "

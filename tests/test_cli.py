@@ -421,6 +421,55 @@ def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path)
     assert [p.name for p in out.iterdir()] == ["summary.json"]
 
 
+@pytest.mark.parametrize("line", ["demos: 5", "demos: [a, b]", "demos: true", "expert: [x]"])
+def test_retrain_of_a_run_whose_config_has_a_bad_input_path_is_a_user_error(capsys, tmp_path, line):
+    """An edited config.yaml's `demos: 5` reached `os.fspath` before the config was checked:
+    a TypeError's traceback, exit 1."""
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.msgpack").write_bytes(b"")
+    (run / "config.yaml").write_text(f"algo: gail\nenv: cartpole\n{line}\n")
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
+    one_line_error(code, err)
+    assert f"{run / 'config.yaml'}: " in err and not (tmp_path / "o").exists()
+
+
+def test_overwrite_never_replaces_the_other_commands_output_of_the_same_names(
+    capsys, tmp_path, cartpole_expert
+):
+    """A retrain writes config.yaml and summary.json, both among a run's names: `jirl train
+    --overwrite` deleted a retrain's output; and a retrain's --overwrite a run that stopped
+    before its first checkpoint. Which command wrote a directory is read from its config.yaml."""
+    retrained = tmp_path / "retrained"
+    retrained.mkdir()
+    (retrained / "config.yaml").write_text("reward_run: /runs/airl\nenv: cartpole\nkind: g\n")
+    (retrained / "summary.json").write_text('{"algo": "retrain"}')
+    demos = str(cartpole_expert / "demos.npz")
+    argv = ["train", "bc", "--env", "cartpole", "--demos", demos, "--out", str(retrained)]
+    code, _, err = run_cli(capsys, *argv, "--overwrite", "--updates", "1")
+    one_line_error(code, err)
+    assert "holds the output of jirl retrain, not of jirl train" in err
+    assert json.loads((retrained / "summary.json").read_text()) == {"algo": "retrain"}
+
+    run = tmp_path / "run"  # the retrain's own input, a run to take a reward from
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.msgpack").write_bytes(b"")
+    (run / "config.yaml").write_text("algo: gail\nenv: cartpole\n")
+    started = tmp_path / "started"  # a run stopped before it wrote anything but its config
+    started.mkdir()
+    (started / "config.yaml").write_text("algo: bc\nenv: cartpole\n")
+    argv = ["retrain", "--reward", str(run), "--out", str(started), "--overwrite"]
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert "holds the output of jirl train, not of jirl retrain" in err
+    assert [p.name for p in started.iterdir()] == ["config.yaml"]
+    # a retrain's output is the retrain's to replace: past the check, to the run's own flaw
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(retrained),
+                           "--overwrite")  # fmt: skip
+    one_line_error(code, err)
+    assert "holds" not in err and "learns from demonstrations: pass --demos" in err
+
+
 def train_briefly(capsys, algo: str, config: str, expert_dir, run) -> None:
     """`jirl train ALGO --config CONFIG` on the expert's demos: 2 seeds, 2 updates, into `run`."""
     demos = str(expert_dir / "demos.npz")
@@ -928,6 +977,57 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys, tmp_path):
     assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
     moved = config("train", "gail", "--config", str(written), "--set", "updates=2e2")
     assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
+
+
+def test_an_experts_rate_anneals_over_updates_however_they_are_written(capsys, tmp_path):
+    """`jirl expert --set updates=1e3` (a string to YAML) or `updates: 1000.0` in a file left
+    the rate constant (anneal_updates 0) where `--updates 1000` annealed it; `expert_config`'s
+    changes replaced the shipped `ppo` section whole, and new `updates` kept the file's
+    annealing (a sixth of the way at 100 updates, refused at 1000)."""
+    from jirl.cli import _experiment_config, build_parser
+    from jirl.expert_run import EXPERT_DEFAULTS, expert_config, with_annealing
+
+    def expert(*argv):
+        args = build_parser().parse_args(["expert", "--env", "cartpole", *argv, "--out", "x"])
+        return _experiment_config(args, EXPERT_DEFAULTS, with_annealing)
+
+    written = tmp_path / "exp.yaml"
+    written.write_text("algo: ppo\nenv: cartpole\nupdates: 1000.0\n")
+    for argv in (["--updates", "1000"], ["--set", "updates=1e3"], ["--config", str(written)]):
+        cfg = expert(*argv)
+        assert (cfg.updates, cfg.algo_config.anneal_updates) == (1000, 1000), argv
+    assert expert_config("pendulum", updates=100).algo_config.anneal_updates == 100
+    assert expert_config("pendulum", updates=1000).algo_config.anneal_updates == 1000
+    shipped = expert_config("hopper").algo_config
+    changed = expert_config("hopper", ppo={"ent_coef": 0.0}).algo_config
+    assert changed.ent_coef == 0.0
+    assert dataclasses.replace(changed, ent_coef=shipped.ent_coef) == shipped
+
+
+def test_jirl_expert_scores_its_seeds_on_eval_episodes_and_refuses_checkpoint_every(
+    capsys, tmp_path, monkeypatch
+):
+    """`--set eval_episodes=8` was accepted and ignored (every seed scored on 64 episodes);
+    `checkpoint_every`, which an expert (no checkpoint) never reads, was accepted too."""
+    import jirl.expert_run
+
+    class Scored(Exception):
+        pass
+
+    asked = []
+
+    def spy(algo, env, episodes):
+        asked.append(episodes)
+        raise Scored  # enough: the count is known before any episode runs
+
+    monkeypatch.setattr(jirl.expert_run, "seed_outcomes", spy)
+    argv = ["expert", "--env", "cartpole", "--out", str(tmp_path / "e"), "--quiet"]
+    with pytest.raises(Scored):
+        main([*argv, "--updates", "1", "--seeds", "1", "--set", "eval_episodes=8"])
+    assert asked == [8]
+    code, _, err = run_cli(capsys, *argv, "--set", "checkpoint_every=5")
+    one_line_error(code, err)
+    assert "checkpoint_every: not for jirl expert" in err and not (tmp_path / "e").exists()
 
 
 def test_retrain_updates_must_be_positive(capsys, tmp_path):
