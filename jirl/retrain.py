@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -237,7 +238,7 @@ def retrain(
     expert_return, rand = reference["expert_return"], reference["random_return"]
     summary = {
         "algo": "retrain",
-        "reward_run": str(run_dir),
+        "reward_run": os.path.abspath(run_dir),  # as a run records its inputs
         "reward_algo": algo_name,
         "reward_kind": kind,
         "env": env_name,
@@ -256,7 +257,7 @@ def retrain(
         scores = [float(normalized_score(r, expert_return, rand)) for r in returns]
         summary["normalized_score"] = {"mean": float(np.mean(scores)), "per_seed": scores}
     resolved = {
-        "reward_run": str(run_dir),
+        "reward_run": os.path.abspath(run_dir),  # as a run records its inputs
         "env": env_name,
         "backend": env.options_dict().get("backend"),
         "kind": kind,

@@ -478,7 +478,9 @@ def train_briefly(capsys, algo: str, config: str, expert_dir, run) -> None:
     assert code == 0, err
 
 
-def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, cartpole_expert):
+def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(
+    capsys, tmp_path, cartpole_expert, monkeypatch
+):
     run, out, experts = tmp_path / "gcl", tmp_path / "retrain", tmp_path / "expert"
     experts.mkdir()
     shutil.copy(cartpole_expert / "demos.npz", experts / "demos.npz")
@@ -503,10 +505,17 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(capsys, tmp_path, c
     one_line_error(code, err)
     assert "stopped at update 2 of 4: finish it first" in err and not out.exists()
     (run / "config.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)  # the run given relative: recorded absolute, as a run's inputs
+    argv = ["retrain", "--reward", "gcl", "--out", str(out)]
     code, _, err = run_cli(capsys, *argv, "--updates", "2", "--quiet")
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["reward_algo"] == "gcl" and summary["reward_kind"] == "reward"
+    assert (
+        summary["reward_run"]
+        == str(run)
+        == yaml.safe_load((out / "config.yaml").read_text())["reward_run"]
+    )
     assert len(summary["return"]["per_seed"]) == 2
 
 
