@@ -42,6 +42,7 @@ from jirl.config import (
 from jirl.errors import MAX_INT, ConfigError
 from jirl.evaluation import episode_returns, normalized_score
 from jirl.experiment import (
+    INPUT_KEYS,
     added_settings,
     check_inputs_unchanged,
     make_env,
@@ -160,6 +161,14 @@ def retrain(
             f"{run_dir} is a sweep (one reward per setting); retrain a run of the chosen "
             f"setting, trained without --sweep"
         )
+    for key in INPUT_KEYS:  # (`prepare` would say "record one with jirl expert")
+        path = getattr(cfg, key)
+        if path and not Path(path).exists():
+            raise ConfigError(
+                f"{run_dir}: the run's {key} {path} are gone (moved or deleted); put them back, "
+                f"or write their new path as {key}: in {run_dir / 'config.yaml'} (their "
+                "contents are checked against the run's)"
+            )
     check_inputs_unchanged(run_dir, cfg, to="retrain")  # scored against the run's own expert
     warn_added_settings(run_dir, added_settings(data, cfg.to_dict()), "is retrained")
     updates = cfg.updates if updates is None else updates

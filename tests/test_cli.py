@@ -434,6 +434,20 @@ def test_retrain_of_a_run_whose_config_has_a_bad_input_path_is_a_user_error(caps
     assert f"{run / 'config.yaml'}: " in err and not (tmp_path / "o").exists()
 
 
+def test_retrain_of_a_run_whose_demos_moved_says_how_to_point_at_them(capsys, tmp_path):
+    """A run's demonstrations moved away: the error told the user to record new ones with
+    `jirl expert`, not that the run's config.yaml can name their new place."""
+    run = tmp_path / "run"
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.msgpack").write_bytes(b"")
+    gone = tmp_path / "moved" / "demos.npz"
+    (run / "config.yaml").write_text(f"algo: gail\nenv: cartpole\ndemos: {gone}\n")
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(tmp_path / "o"))
+    one_line_error(code, err)
+    assert f"the run's demos {gone} are gone (moved or deleted)" in err
+    assert f"demos: in {run / 'config.yaml'}" in err and "jirl expert" not in err
+
+
 def test_overwrite_never_replaces_the_other_commands_output_of_the_same_names(
     capsys, tmp_path, cartpole_expert
 ):
