@@ -174,7 +174,11 @@ def save(
     expert_return: float | None = None,
     random_return: float | None = None,
 ) -> Path:
-    """Write demonstrations atomically (`jirl.files.atomic_write`)."""
+    """Write demonstrations atomically (`jirl.files.atomic_write`); `trajectories` must hold
+    at least one episode (DataError otherwise, as for anything `load` would refuse)."""
+    check_trajectories(trajectories)
+    if trajectories.num_episodes < 1:  # (its mean return was NaN, blamed on the header)
+        raise DataError(f"{path}: not written: the demonstrations hold no episode")
     path = Path(path)
     if expert_return is None:
         expert_return = float(episode_returns(trajectories).mean())

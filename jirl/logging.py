@@ -12,6 +12,10 @@ import numpy as np
 
 from jirl.files import atomic_write_text
 
+#: the keys each metrics.jsonl row leads with; no metric may take one of these names
+#: (`jirl.run` refuses an algorithm whose update returns one: it replaced the row's step)
+ROW_KEYS = ("step", "env_steps", "wall_time")
+
 
 class JsonlWriter:
     """`metrics.jsonl`: one line per update with step, env_steps, wall time and every metric
@@ -38,7 +42,7 @@ class JsonlWriter:
         """Make the file hold exactly updates 1..`update`, the checkpoint's: its own rows where
         it has them, the others rebuilt from the checkpoint's `metrics` `[update, seeds, ...]`."""
         rows = {}
-        keys = {"step", "env_steps", "wall_time", *metrics}  # a row of another shape is damaged
+        keys = {*ROW_KEYS, *metrics}  # a row of another shape is damaged
         for row in map(parse_row, self.lines):
             if row and 1 <= row["step"] <= update and set(row) == keys:
                 rows[row["step"]] = row

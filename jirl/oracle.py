@@ -63,6 +63,12 @@ def check_acts_in(oracle: Oracle, spec: Spec, env_name: str) -> None:
         fits = False
     else:
         fits = shape == () if spec.discrete else math.prod(shape) == spec.action_dim
+    dtype = getattr(action, "dtype", None)
+    if fits and spec.discrete and not jnp.issubdtype(dtype, jnp.integer) and dtype != jnp.bool_:
+        raise ConfigError(  # `label` cast 1.5 to 1 without a word (a bool is taken: 0 or 1)
+            f"the expert returns {dtype} actions; {env_name}'s are action indices: return an "
+            f"integer in [0, {spec.num_actions})"
+        )
     if not fits:  # (`label` takes one index, or a vector it reshapes)
         raise ConfigError(
             f"the expert returns actions of shape {shape}, "

@@ -14,7 +14,7 @@ import yaml
 from jirl.config import load_yaml
 from jirl.errors import ConfigError
 from jirl.files import atomic_write, check_parents
-from jirl.logging import parse_row, setting_name
+from jirl.logging import ROW_KEYS, parse_row, setting_name
 from jirl.sweep import settings as sweep_settings
 
 PREFERRED = (
@@ -91,6 +91,15 @@ def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
     ]
 
 
+def legend_labels(run_dirs: list[Path]) -> dict[Path, str]:
+    """Each run's label in the legend: its directory's name (`.`'s and `..`'s resolved: they
+    have none, and `jirl plot .` drew a curve without a label), its path where two runs share
+    a name."""
+    own = {r: r.resolve().name if r.name in ("", "..") else r.name for r in run_dirs}
+    names = list(own.values())
+    return {r: own[r] if names.count(own[r]) == 1 else str(r) for r in run_dirs}
+
+
 def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     """Draw one metric of several runs and save the figure to `out` (PNG).
 
@@ -107,15 +116,13 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     run_dirs = [Path(r) for r in run_dirs]
-    names = [r.name for r in run_dirs]  # the legend's; the path where two runs share a name
-    label = {r: r.name if names.count(r.name) == 1 else str(r) for r in run_dirs}
+    label = legend_labels(run_dirs)
     panels: dict[tuple[str, str], list] = {}
     for run_dir in run_dirs:
         m = read_metrics(run_dir)
         name = metric or next((k for k in PREFERRED if k in m), None)
         if name is None and metric is None:
-            skip = ("step", "env_steps", "wall_time")
-            name = next((k for k in sorted(m) if k not in skip), None)
+            name = next((k for k in sorted(m) if k not in ROW_KEYS), None)
         if name is None:
             raise ConfigError(f"{run_dir}: its metrics.jsonl logs no metric to plot")
         if name not in m:

@@ -26,6 +26,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jirl.devices import memory_limit, seed_map
 from jirl.errors import ConfigError, RunError, check_count
 from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, seal, sync_dir, unseal
+from jirl.logging import ROW_KEYS
 from jirl.types import Algorithm, Array
 
 CHECKPOINT_FILE = "state.msgpack"
@@ -616,6 +617,12 @@ def run(
         raise ConfigError(
             "algo.update returned no metrics; return at least one (its loss, say): the logs "
             "and the NaN guard read them"
+        )
+    taken = sorted(set(logged or ()) & set(ROW_KEYS))
+    if taken:  # a metric named `step` replaced metrics.jsonl's own, and every row was refused
+        raise ConfigError(
+            f"algo.update returns a metric named {', '.join(map(repr, taken))}, a name each "
+            f"metrics.jsonl row gives its own {'/'.join(ROW_KEYS)}: rename it"
         )
     compile_seconds = time.perf_counter() - t0
     if resuming:

@@ -198,7 +198,7 @@ def test_train_bc_writes_run_directory_and_refuses_to_overwrite(capsys, tmp_path
     assert list((tmp_path / "fresh" / "tensorboard").glob("events.out.tfevents.*"))
 
 
-def test_plot_command(capsys, tmp_path, cartpole_expert):
+def test_plot_command(capsys, tmp_path, cartpole_expert, monkeypatch):
     out = tmp_path / "run"
     assert (
         main(
@@ -233,6 +233,14 @@ def test_plot_command(capsys, tmp_path, cartpole_expert):
     code, _, err = run_cli(capsys, "plot", str(out), "--metric", "bogus")
     one_line_error(code, err)
     assert "no metric 'bogus'; it has [" in err and "'bc_loss'" in err
+    monkeypatch.chdir(out)  # `jirl plot .` from inside the run: its curve had no legend label
+    code, _, err = run_cli(capsys, "plot", ".", "--out", str(tmp_path / "here.png"))
+    assert code == 0, err
+    from jirl.plots import legend_labels
+
+    here, up, other = pathlib.Path("."), pathlib.Path(".."), tmp_path / "x" / "run"
+    assert legend_labels([here, up]) == {here: "run", up: tmp_path.name}
+    assert legend_labels([here, other]) == {here: ".", other: str(other)}  # the same name
 
 
 def test_retrain_without_a_run_is_a_user_error(capsys, tmp_path):

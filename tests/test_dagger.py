@@ -192,6 +192,12 @@ def test_bad_oracle_and_too_many_demos_raise(cartpole_expert):
     small = dagger.DAggerConfig(buffer_capacity=1024)
     with pytest.raises(ConfigError, match="buffer_capacity"):
         dagger.make(small, env, demos, expert=cartpole_controller)
+    # a float for a discrete env was cast to an index without a word (1.5 -> 1); a bool is 0/1
+    fractional = lambda obs, key: cartpole_controller(obs, key) + 0.5
+    with pytest.raises(ConfigError, match="float32 actions; cartpole's are action indices"):
+        dagger.make(dagger.DAggerConfig(), env, demos, expert=fractional)
+    pushes_right = lambda obs, key: obs[2] > 0
+    dagger.make(dagger.DAggerConfig(), env, demos, expert=pushes_right)
 
 
 def test_yaml_config_loads_and_bad_section_value_is_config_error():

@@ -741,3 +741,17 @@ def test_an_options_hint_names_only_a_backend_one_could_set():
     said = options_mismatch({"backend": [1, 2]}, env)
     assert "backend=[1, 2]" in said and "--set" not in said
     assert "(jirl CLI: --set backend=spring)" in options_mismatch({"backend": "spring"}, env)
+
+
+def test_save_refuses_what_is_not_trajectories_or_holds_no_episode(tmp_path, cartpole_expert):
+    """`data.save` of a `Demos` (what `load` returns) raised an AttributeError; of no episode,
+    a DataError blaming the header's expert_return (the mean of no returns)."""
+    cartpole = envs.make("cartpole")
+    loaded = data.load(cartpole_expert / "demos.npz", env=cartpole)
+    with pytest.raises(DataError, match=r"got Demos \(pass its .trajectories\)"):
+        data.save(tmp_path / "d.npz", loaded, cartpole)
+    none = data.take_episodes(loaded.trajectories, 1)
+    none = jax.tree.map(lambda x: x[:0], none)
+    with pytest.raises(DataError, match="the demonstrations hold no episode"):
+        data.save(tmp_path / "d.npz", none, cartpole)
+    assert not (tmp_path / "d.npz").exists()

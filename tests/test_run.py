@@ -415,6 +415,16 @@ def test_an_update_without_metrics_is_refused_before_running():
         jirl.run(algo, jax.random.PRNGKey(0), 4, chunk_size=2)
 
 
+@pytest.mark.parametrize("name", ["step", "env_steps", "wall_time"])
+def test_a_metric_named_as_a_metrics_rows_own_key_is_refused(name):
+    """A metric named `step` replaced metrics.jsonl's own step with a list: every row was then
+    refused as damaged (`jirl plot`: "no update logged"; a resume, every row rebuilt)."""
+    init = lambda key: {"x": jnp.zeros(())}
+    algo = Algorithm(init, lambda s: (s, {"loss": s["x"], name: s["x"]}), lambda s, o, k: o)
+    with pytest.raises(ConfigError, match=f"returns a metric named '{name}'"):
+        jirl.run(algo, jax.random.PRNGKey(0), 4, chunk_size=2)
+
+
 def test_checkpoints_append_each_chunks_metrics_once(tmp_path):
     """Every checkpoint rewrote the whole metrics history (8,000 updates of 64 seeds: 39 s of
     checkpoints for a 1.9 s run). Each now appends its own updates to the metrics log; a frame
