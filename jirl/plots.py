@@ -72,13 +72,14 @@ def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
     consecutive columns). A sweep still running, or cut short, has no summary: its
     config.yaml's grid gives the same settings."""
     summary = run_dir / "summary.json"
+    source = summary if summary.is_file() else run_dir / "config.yaml"  # (the one it blames)
     settings = read_summary(summary).get("sweep") if summary.is_file() else _config_sweep(run_dir)
     if settings and not (
         isinstance(settings, list)
         and all(isinstance(x, dict) and isinstance(x.get("setting"), dict) for x in settings)
         and all(type(v) in (int, float) for x in settings for v in x["setting"].values())
     ):
-        raise ConfigError(f"{summary}: 'sweep' is not a list of settings; rerun the sweep")
+        raise ConfigError(f"{source}: 'sweep' is not a list of numeric settings; rerun the sweep")
     if not settings or runs % len(settings):
         return [(label, slice(None))]
     seeds = runs // len(settings)

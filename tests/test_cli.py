@@ -808,8 +808,10 @@ def test_plot_draws_the_finite_runs_and_refuses_a_metric_with_none(capsys, tmp_p
         ({"metrics.jsonl": b"\xff\xfe\x00"}, "metrics.jsonl: unreadable"),
         ({"summary.json": b"{cut"}, "summary.json: not a jirl summary file"),
         ({"summary.json": b"[1]"}, "summary.json: not a jirl summary file"),
-        ({"summary.json": b'{"sweep": [3]}'}, "'sweep' is not a list of settings"),
-        ({"summary.json": b'{"sweep": [{"setting": {"lr": "x"}}]}'}, "not a list of settings"),
+        ({"summary.json": b'{"sweep": [3]}'}, "summary.json: 'sweep' is not a list of numeric"),
+        ({"summary.json": b'{"sweep": [{"setting": {"lr": "x"}}]}'}, "not a list of numeric"),
+        # a sweep still running has no summary: the grid of its config.yaml is the one blamed
+        ({"config.yaml": b"sweep: {activation: [tanh, relu]}\n"}, "config.yaml: 'sweep' is not"),
     ],
 )
 def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
