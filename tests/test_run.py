@@ -234,7 +234,7 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     with pytest.raises(ConfigError, match="checkpoint_every must be >= 1"):
         jirl.run(algo, jax.random.PRNGKey(0), 8, checkpoint_dir=late, checkpoint_every=0)
     # the state alone goes NaN (no metric shows it): its leaf and the chunk are named
-    silent = Algorithm(init, lambda s: (doubling(s)[0], {"step": s["step"]}), lambda s, o, k: o)
+    silent = Algorithm(init, lambda s: (doubling(s)[0], {"count": s["step"]}), lambda s, o, k: o)
     message = r"the state's \['x'\] became NaN or inf in the chunk of updates 5-6 in run\(s\) \[0\]"
     with pytest.raises(NonFiniteError, match=message + " of the seed axis; no checkpoint is"):
         jirl.run(silent, jax.random.PRNGKey(0), 8, chunk_size=2)
