@@ -207,7 +207,7 @@ BRAX_GAIL_TRPO = {"disc_learning_rate": 3e-4}
 #: Walker2d starts from 2000 steps of behavioural cloning (`bc_steps`; thirty-third session,
 #: expert 3129.0, 6 seeds, 1200 updates, δ constant at 0.01, the same keys through the CLI,
 #: `walker2d_gail_trpo_bc_warm_start_6seeds.json`): 0.92 (0.88-0.96) against 0.61 (0.26-0.90)
-#: without; the training return passes 2,200 by update 50 (430 without). Not measured on the
+#: without; the training return is 2,500 at update 50 (410 without). Not measured on the
 #: other three, nor in this benchmark's own row (δ annealed over the run).
 BRAX_GAIL_TRPO_ENV = {"halfcheetah": {"max_kl": 0.1}, "walker2d": {"bc_steps": 2000}}
 #: `--termination`: "auto" (absorbing states on `GOAL_TERMINATED` tasks, fixed horizons
