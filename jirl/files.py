@@ -22,6 +22,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import yaml
 
 from jirl.errors import ConfigError, short
 
@@ -160,8 +161,6 @@ def written_by(out: str | os.PathLike) -> str | None:
     names the `reward_run`), "jirl train" (an `algo`), None (no such file, or not one of
     theirs). A retrain's two files are among a run's names, so the names alone do not tell a
     retrain's output from a run's."""
-    import yaml
-
     try:
         config = yaml.safe_load((Path(out) / "config.yaml").read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
