@@ -486,7 +486,8 @@ def test_overwrite_never_replaces_the_other_commands_output_of_the_same_names(
     assert "holds the output of jirl train, not of jirl retrain" in err
     assert [p.name for p in started.iterdir()] == ["config.yaml"]
     # a retrain's output is the retrain's to replace: past the check, to the run's own flaw
-    with pytest.warns(UserWarning, match="added to jirl since the run started"):  # (so terse)
+    # (this run's config.yaml is terse: the retrain warns of the settings it lacks)
+    with pytest.warns(UserWarning, match="added to jirl since the run started"):
         code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", str(retrained),
                                "--overwrite")  # fmt: skip
     one_line_error(code, err)
