@@ -213,10 +213,13 @@ def exponent_form(value: Any) -> Any:
 
 
 def whole_number(value: Any) -> Any:
-    """A count as the config will read it: an int for a whole float or a string in exponent
-    form (YAML reads `1e3` as a string), anything else unchanged (refused, by name, later)."""
-    value = exponent_form(value)
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    """A count as the config will read it (`coerce` to int: `1e3`, which YAML reads as a
+    string, and `1000.0` are 1000), or `value` unchanged where the config will refuse it (by
+    name, when it is built)."""
+    try:
+        return coerce(value, int, "count")
+    except ConfigError:
+        return value
 
 
 def anneal_over_updates(data: dict, file_data: dict) -> None:
