@@ -72,8 +72,10 @@ def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
     consecutive columns). A sweep still running, or cut short, has no summary: its
     config.yaml's grid gives the same settings."""
     summary = run_dir / "summary.json"
-    source = summary if summary.is_file() else run_dir / "config.yaml"  # (the one it blames)
-    settings = read_summary(summary).get("sweep") if summary.is_file() else _config_sweep(run_dir)
+    if summary.is_file():
+        source, settings = summary, read_summary(summary).get("sweep")
+    else:
+        source, settings = run_dir / "config.yaml", _config_sweep(run_dir)
     if settings and not (
         isinstance(settings, list)
         and all(isinstance(x, dict) and isinstance(x.get("setting"), dict) for x in settings)
