@@ -117,7 +117,7 @@ def normalized_score(ret, expert_return: float, random_return: float):
     standard normal on an unbounded action space, `random_act_fn`).
     ValueError where the two are equal (no scale: the score would be inf or NaN)."""
     gap = expert_return - random_return
-    if isinstance(gap, int | float | np.number) and gap == 0:
+    if not isinstance(gap, jax.core.Tracer) and np.size(gap) == 1 and float(np.asarray(gap)) == 0:
         raise ValueError(
             f"the expert's return equals the random policy's ({expert_return}): a score "
             "cannot be normalized by it; train a better expert"

@@ -195,6 +195,10 @@ def test_a_custom_env_is_checked_against_its_spec():
             run(env)
     with pytest.raises(EnvError, match="integer in \\[1, 1,073,741,824\\], got 0"):
         envs.make("cartpole").with_options(horizon=0)
+    with pytest.raises(EnvError, match="fixed_horizon must be True or False, got 'no'"):
+        envs.make("cartpole").with_options(fixed_horizon="no")  # was kept, and truthy
+    with pytest.raises(EnvError, match="with_options takes horizon and fixed_horizon, got"):
+        envs.make("cartpole").with_options(horizn=5)
     with pytest.raises(EnvError, match="horizon must be an integer in .*, got 2147483648"):
         envs.make("cartpole", horizon=2**31)  # (overflowed at the first jitted step)
     discrete = Spec((1,), True, num_actions=2)
@@ -206,6 +210,7 @@ def test_a_custom_env_is_checked_against_its_spec():
         Env("custom", discrete, 5, lambda k: None, None)
     for spec, match in (
         ({"obs_shape": (0,), "discrete": True, "num_actions": 2}, "obs_shape must be"),
+        ({"obs_shape": (), "discrete": True, "num_actions": 2}, "a scalar observation is"),
         ({"obs_shape": (1,), "discrete": True}, "num_actions must be an integer >= 1 for a"),
         ({"obs_shape": (1,), "discrete": True, "num_actions": 0}, "num_actions must be"),
         ({"obs_shape": (1,), "discrete": False}, "action_dim must be an integer >= 1"),
@@ -258,6 +263,10 @@ def test_a_score_cannot_be_normalized_by_an_expert_no_better_than_random():
     assert normalized_score(-200.0, -150.0, -1200.0) == pytest.approx(1000 / 1050)
     with pytest.raises(ValueError, match="expert's return equals the random policy's"):
         normalized_score(10.0, 20.0, 20.0)
+    with pytest.raises(ValueError, match="expert's return equals the random policy's"):
+        normalized_score(10.0, jnp.float32(20.0), jnp.float32(20.0))  # was inf
+    traced = jax.jit(normalized_score)(jnp.float32(3.0), 5.0, 1.0)  # (checked by its caller)
+    assert float(traced) == pytest.approx(0.5)
 
 
 def test_a_gymnax_box_keeps_each_dimensions_bounds():

@@ -101,6 +101,31 @@ def test_natural_step_estimates_the_fisher_on_every_kth_sample():
     assert float(jnp.abs(ravel_pytree(full)[0] - expected).max()) > 1e-3
 
 
+def test_a_rejected_step_keeps_the_policy_exactly():
+    """A radius so large that the full step overflows float32 fails every trial of the line
+    search; the policy is then the old one, bit for bit (0 · inf made it NaN)."""
+    from jax.flatten_util import ravel_pytree
+
+    from jirl.nets import Normalizer, Policy
+    from jirl.rl.ppo import PPOBatch
+
+    env = envs.make("cartpole")
+    policy = Policy(env.spec, (16,), "tanh", -0.5)
+    params = policy.init(jax.random.PRNGKey(0))
+    normalizer = Normalizer.create(env.spec.obs_shape)
+    keys = jax.random.split(jax.random.PRNGKey(1), 3)
+    obs = jax.random.normal(keys[0], (64, *env.spec.obs_shape))
+    action = jax.random.randint(keys[1], (64,), 0, 2)
+    batch = PPOBatch(obs, action, jnp.zeros(64), jax.random.normal(keys[2], (64,)), jnp.zeros(64))
+    old_log_prob = policy.dist(params, normalizer, obs).log_prob(action)
+    new, metrics = trpo.natural_step(
+        policy, params, normalizer, batch, old_log_prob, trpo.TRPOConfig(), max_kl=jnp.inf
+    )
+    assert float(metrics["step_accepted"]) == 0.0
+    assert float(metrics["expected_improvement"]) == 0.0
+    np.testing.assert_array_equal(ravel_pytree(new)[0], ravel_pytree(params)[0])
+
+
 def test_fisher_samples_reach_every_environment():
     """Every k-th sample of a time-major [T·B] batch, moved along where k shares a factor with
     B (a plain stride would sample B / gcd(k, B) environments only)."""
@@ -126,6 +151,8 @@ def test_fisher_samples_reach_every_environment():
 def test_config_validation():
     with pytest.raises(ConfigError, match="max_kl"):
         trpo.TRPOConfig(max_kl=0.0)
+    with pytest.raises(ConfigError, match=r"max_kl must be in \(0, 10\]"):
+        trpo.TRPOConfig(max_kl=1e38)  # δ / sᵀFs overflows float32
     with pytest.raises(ConfigError, match="backtrack_coef"):
         trpo.TRPOConfig(backtrack_coef=1.0)
     with pytest.raises(ConfigError, match="vf_minibatches"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jirl.envs.base import Env, EnvState, Spec, batch_reset, batch_step
+from jirl.envs.base import Env, EnvState, Spec, batch_reset, batch_step, check_fixed_horizon
 from jirl.envs.brax import BACKENDS, BRAX
 from jirl.envs.classic import CLASSIC
 from jirl.errors import EnvError, closest
@@ -44,9 +44,7 @@ def make(name: str, *, horizon: int | None = None, fixed_horizon: bool = False, 
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise EnvError(f"horizon must be a positive integer, got {horizon!r}")
         horizon = int(horizon)
-    if not isinstance(fixed_horizon, (bool, np.bool_)):  # "no" is truthy
-        raise EnvError(f"fixed_horizon must be True or False, got {fixed_horizon!r}")
-    fixed_horizon = bool(fixed_horizon)
+    fixed_horizon = check_fixed_horizon(fixed_horizon)  # before a Brax system is built
     if name in CLASSIC:
         if options:
             hint = "; backend is for Brax envs only, drop it" if "backend" in options else ""

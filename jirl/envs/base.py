@@ -60,8 +60,13 @@ class Spec:
         discrete space without actions built a 0-way categorical, bounds low > high sampled
         outside them). `obs_shape` is kept as a tuple of ints."""
         shape = self.obs_shape
-        if not isinstance(shape, tuple | list) or not all(is_int(n) and n >= 1 for n in shape):
-            raise EnvError(f"Spec.obs_shape must be a tuple of integers >= 1, got {short(shape)}")
+        if not (
+            isinstance(shape, tuple | list) and shape and all(is_int(n) and n >= 1 for n in shape)
+        ):
+            raise EnvError(
+                f"Spec.obs_shape must be a non-empty tuple of integers >= 1 (a scalar observation "
+                f"is (1,)), got {short(shape)}"
+            )
         object.__setattr__(self, "obs_shape", tuple(int(n) for n in shape))
         if not isinstance(self.discrete, bool | np.bool_):
             raise EnvError(f"Spec.discrete must be True or False, got {short(self.discrete)}")
@@ -242,6 +247,7 @@ class Env:
                 f"{short(self.horizon)}"
             )
         object.__setattr__(self, "horizon", int(self.horizon))
+        object.__setattr__(self, "fixed_horizon", check_fixed_horizon(self.fixed_horizon))
         for name in ("raw_reset", "raw_step"):
             if not callable(getattr(self, name)):
                 raise EnvError(f"{self.name}: {name} must be a function")
@@ -358,10 +364,23 @@ class Env:
         )
 
     def with_options(self, **changes) -> Env:
-        """A copy with other `horizon` / `fixed_horizon`."""
+        """A copy with other `horizon` / `fixed_horizon` (checked as `make` checks them);
+        EnvError for any other key."""
         from dataclasses import replace
 
+        unknown = sorted(set(changes) - {"horizon", "fixed_horizon"})
+        if unknown:
+            raise EnvError(
+                f"{self.name}: with_options takes horizon and fixed_horizon, got {unknown}"
+            )
         return replace(self, **changes)
+
+
+def check_fixed_horizon(value) -> bool:
+    """`value` as a bool; EnvError for anything but True or False ("no" is truthy)."""
+    if not isinstance(value, bool | np.bool_):
+        raise EnvError(f"fixed_horizon must be True or False, got {value!r}")
+    return bool(value)
 
 
 def batch_reset(env: Env, key: Array, num_envs: int) -> EnvState:

@@ -38,6 +38,10 @@ from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
 from jirl.rl.ppo import PPOBatch, advantage_batch
 from jirl.types import Algorithm, Array, Metrics, Transition
 
+#: Largest trust-region radius δ a config may ask for, in nats of mean KL: far above the
+#: 0.01–0.1 of the papers, and small enough that δ/sᵀFs stays finite in float32.
+MAX_KL = 10.0
+
 
 @dataclass(frozen=True)
 class TRPOConfig:
@@ -118,7 +122,10 @@ class TRPOConfig:
         require(
             (0.0 <= self.gae_lambda) & (self.gae_lambda <= 1.0), "trpo.gae_lambda must be in [0, 1]"
         )
-        require(self.max_kl > 0, f"trpo.max_kl must be > 0, got {self.max_kl}")
+        require(
+            (0.0 < self.max_kl) & (self.max_kl <= MAX_KL),
+            f"trpo.max_kl must be in (0, {MAX_KL:g}] nats, got {self.max_kl}",
+        )
         require(
             self.anneal_updates >= 0, f"trpo.anneal_updates must be >= 0, got {self.anneal_updates}"
         )
@@ -305,13 +312,14 @@ def natural_step(
     _, accepted, fraction, kl, improve = jax.lax.while_loop(
         cond, body, (jnp.zeros((), jnp.int32), jnp.zeros((), bool), zero, zero, zero)
     )
-    new_flat = flat_old + fraction * full_step
+    # a rejected step keeps the old policy exactly (0 · inf would be NaN)
+    new_flat = jnp.where(accepted, flat_old + fraction * full_step, flat_old)
     metrics = {
         "kl": jnp.where(accepted, kl, 0.0),
         "step_accepted": accepted.astype(jnp.float32),
         "step_fraction": fraction,
         "surrogate_improvement": jnp.where(accepted, improve, 0.0),
-        "expected_improvement": expected,
+        "expected_improvement": jnp.where(accepted, fraction * expected, 0.0),
         "entropy": aux_old["entropy"],
     }
     return unravel(new_flat), metrics
