@@ -341,3 +341,85 @@ def test_deep_maxent_vmapped_over_seeds_is_each_seed_alone():
     both = jax.jit(jax.vmap(lambda k, d: deep_maxent_irl(k, mdp, d, config)))(keys, demos)
     alone = deep_maxent_irl(keys[0], mdp, jax.tree.map(lambda x: x[0], demos), config)
     np.testing.assert_allclose(both.reward[0], alone.reward, atol=1e-5)
+
+
+def test_every_tabular_irl_algorithm_runs_under_x64_as_in_float32():
+    """(A review: under `jax_enable_x64` every tabular IRL crashed: weights made float32 met
+    counts from a `jnp.zeros` without a dtype, float64 there; and `sample_demos` carried an
+    int64 start state into a loop whose sparse successors are int32.) They compute in float32
+    either way; MaxEnt learns the same reward (compiling each twice would double the test)."""
+    mdp = mdp_lib.gridworld(4, features="onehot")
+    policy = planning.soft_value_iteration(mdp, mdp.reward, horizon=6).policy
+    demos = metrics.sample_demos(jax.random.PRNGKey(0), mdp, policy, 8, 6)
+    key = jax.random.PRNGKey(1)
+    runs = (
+        (maxent_irl, MaxEntConfig(horizon=6, num_iterations=3, causal=True, one_pass=True)),
+        (deep_maxent_irl, DeepMaxEntConfig(horizon=6, num_iterations=3, hidden_sizes=(8,))),
+        (
+            max_margin_irl,
+            MaxMarginConfig(method="planning", horizon=6, num_iterations=3, qp_steps=20),
+        ),
+        (mwal_irl, MWALConfig(horizon=6, num_iterations=3)),
+    )
+    single = maxent_irl(key, mdp, demos, runs[0][1]).reward
+    with jax.enable_x64(True):
+        double = [irl(key, mdp, demos, config).reward for irl, config in runs]
+        world = mdp_lib.gridworld(4, format="sparse")  # int32 successors
+        sampled = metrics.sample_demos(key, world, policy, 2, 6)
+        metrics.validate_demos(world, sampled)
+        assert sampled.states.dtype == sampled.actions.dtype == jnp.int32
+        gap = metrics.random_policy_gap(mdp, jnp.asarray(mdp.reward, jnp.float64), horizon=6)
+        assert gap.dtype == jnp.float64
+    for (irl, config), got in zip(runs, double, strict=True):
+        assert got.dtype == jnp.float32 and bool(jnp.isfinite(got).all()), (irl.__name__, config)
+    np.testing.assert_allclose(double[0], single, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: MWALConfig(num_iterations=0), r"^mwal.num_iterations must be >= 1, got 0$"),
+        (lambda: MWALConfig(discount=float("nan")), r"mwal.discount must be in \[0, 1\]"),
+        (lambda: MWALConfig(horizon=0), "mwal.horizon must be >= 1"),
+        (lambda: MaxMarginConfig(margin_c=-1.0), "max_margin.margin_c must be > 0, got -1.0"),
+        (lambda: MaxMarginConfig(margin_c=0), "max_margin.margin_c must be > 0"),
+        (lambda: MaxMarginConfig(loss_scale=0.0), "max_margin.loss_scale must be > 0"),
+        (lambda: MaxMarginConfig(qp_steps=0), "max_margin.qp_steps must be >= 1"),
+        (lambda: MaxMarginConfig(method="projecton"), "max_margin.method must be one of"),
+        (lambda: MaxMarginConfig(num_iterations=2.5), "max_margin.num_iterations must be an int"),
+        (lambda: MaxEntConfig(num_iterations=-1), "maxent.num_iterations must be >= 1, got -1"),
+        (lambda: MaxEntConfig(learning_rate=-0.1), "maxent.learning_rate must be > 0"),
+        (lambda: MaxEntConfig(l2=-1.0), "maxent.l2 must be >= 0"),
+        (lambda: MaxEntConfig(causal=True, l2=-1.0), "maxcausalent.l2 must be >= 0"),
+        (lambda: MaxEntConfig(horizon=8.0), "maxent.horizon must be an integer, got 8.0"),
+        (lambda: MaxEntConfig(discount=1.5), r"maxent.discount must be in \[0, 1\], got 1.5"),
+        (lambda: MaxEntConfig(horizon=None), "maxent.horizon: null .* maxent.discount < 1"),
+        (
+            lambda: MaxEntConfig(horizon=None, discount=0.9, one_pass=True),
+            "maxent.one_pass needs a finite maxent.horizon",
+        ),
+        (lambda: MaxEntConfig(causal="yes"), "maxent.causal must be true or false"),
+        (lambda: DeepMaxEntConfig(hidden_sizes=(0,)), "deep_maxent.hidden_sizes must list"),
+        (lambda: DeepMaxEntConfig(hidden_sizes=(8.5,)), "deep_maxent.hidden_sizes must be a"),
+        (lambda: DeepMaxEntConfig(weight_decay=-1.0), "deep_maxent.weight_decay must be >= 0"),
+        (lambda: DeepMaxEntConfig(learning_rate=0.0), "deep_maxent.learning_rate must be > 0"),
+        (lambda: DeepMaxEntConfig(num_iterations=0), "deep_maxent.num_iterations must be >= 1"),
+    ],
+)
+def test_bad_tabular_configs_raise_one_line_config_errors(make, match):
+    """(A review: MWAL with 0 rounds returned NaN weights, max-margin with C <= 0 kept no
+    margin, MaxEnt with -1 iterations raised an MLIRError and took a negative learning rate,
+    descending the likelihood.)"""
+    from jirl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match) as err:
+        make()
+    assert "\n" not in str(err.value)
+
+
+def test_a_list_of_hidden_sizes_is_kept_as_a_tuple():
+    """A config is static (`jit`'s static argument): a list left it unhashable."""
+    config = DeepMaxEntConfig(hidden_sizes=[8, 8])
+    assert config.hidden_sizes == (8, 8) and hash(config) == hash(
+        DeepMaxEntConfig(hidden_sizes=(8, 8))
+    )

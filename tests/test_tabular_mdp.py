@@ -177,6 +177,29 @@ def dense_t():
             "num_colours must be an integer, got 2.0",
         ),
         (lambda: mdp_lib.garnet(4, 2, 2.0, jax.random.PRNGKey(0)), "branching must be an int"),
+        # (a review: (3.9, 4) was a 3x4 grid, (3, 4, 1) "too many values to unpack", and a
+        # complex reward or features lost their imaginary part in silence)
+        (
+            lambda: mdp_lib.grid_mdp((3.9, 4), np.eye(5), np.ones(12) / 12),
+            r"grid_shape must be two sizes >= 1, got \(3.9, 4\); pass \(rows, cols\)",
+        ),
+        (
+            lambda: mdp_lib.grid_mdp((3, 4, 1), np.eye(5), np.ones(12) / 12),
+            r"grid_shape must be two sizes >= 1, got \(3, 4, 1\)",
+        ),
+        (lambda: mdp_lib.grid_mdp(12, np.eye(5), np.ones(12) / 12), "got 12"),
+        (
+            lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, features=np.ones((3, 2)) * 1j),
+            "features must hold real numbers, got dtype complex128",
+        ),
+        (
+            lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, reward=np.ones(3) * (1 + 2j)),
+            "reward must hold real numbers, got dtype complex128",
+        ),
+        (
+            lambda: mdp_lib.dense_mdp(dense_t(), np.ones(3) / 3, features=np.full((3, 1), "a")),
+            "features must hold real numbers",
+        ),
     ],
 )
 def test_bad_mdps_raise_one_line_errors(make, match):
@@ -207,6 +230,22 @@ def test_sampled_demos_follow_the_dynamics():
     cols = np.asarray(demos.states) % 4
     assert (np.diff(cols, axis=1) >= 0).all() and (cols[:, -1] == 3).all()
     assert (np.asarray(demos.actions) == 4).all()
+
+
+def test_sample_demos_needs_counts_of_at_least_one():
+    """(A review: `horizon=0` returned empty demos, which every IRL then refused.)"""
+    mdp = mdp_lib.gridworld(3)
+    policy = jnp.full((mdp.num_states, mdp.num_actions), 0.2)
+    key = jax.random.PRNGKey(0)
+    for kw, match in (
+        (dict(num_demos=2, horizon=0), "horizon must be >= 1, got 0"),
+        (dict(num_demos=0, horizon=3), "num_demos must be >= 1, got 0"),
+        (dict(num_demos=2, horizon=3.0), "horizon must be an integer >= 1, got 3.0"),
+        (dict(num_demos=True, horizon=3), "num_demos must be an integer >= 1, got True"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            metrics.sample_demos(key, mdp, policy, **kw)
+    assert metrics.sample_demos(key, mdp, policy, np.int64(2), 3).states.shape == (2, 3)
 
 
 def test_make_gridworld_rejects_unknown_options():

@@ -475,3 +475,97 @@ def test_a_masked_action_has_probability_and_value_zero():
         np.testing.assert_allclose(values, best.values, rtol=1e-5, atol=1e-5)
         soft = planning.soft_value_iteration(mdp, r, **plan)
         assert np.isfinite(soft.values).all() and float(soft.policy[..., 0].max()) == 0.0
+
+
+# --------------------------------------------------------------------------- dtypes and shapes
+
+
+def _plans(mdp, reward, features):
+    """Every planner's output on one reward, finite and infinite horizon: {name: array}."""
+    out = {}
+    for name, kw in (("finite", dict(horizon=HORIZON, discount=0.9)), ("inf", dict(discount=0.8))):
+        soft = planning.soft_value_iteration(mdp, reward, **kw)
+        log_z, vis = planning.soft_visitation(mdp, reward, **kw)
+        out |= {
+            f"{name} soft values": soft.values,
+            f"{name} hard values": planning.value_iteration(mdp, reward, **kw).values,
+            f"{name} log partition": log_z,
+            f"{name} soft visitation": vis.state_action,
+            f"{name} visitation": planning.visitation(mdp, soft.policy, **kw).state_action,
+            f"{name} evaluation": planning.policy_evaluation(mdp, reward, soft.policy, **kw).values,
+        }
+    time_indexed = planning.visitation(mdp, soft.policy, horizon=HORIZON, time_indexed=True)
+    out["time-indexed visitation"] = time_indexed.state
+    out["one pass"] = planning.soft_expected_features(mdp, reward, features, horizon=HORIZON)[0]
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["dense", "sparse"])  # (the shared loops: two formats suffice)
+def test_a_float64_reward_plans_in_float64_under_x64_as_in_float32(fmt):
+    """(A review: the planners' doc tells users to plan in float64 for γ ≳ 0.995, but under
+    `jax_enable_x64` a float64 reward crashed `soft_visitation` and `visitation`: the start
+    `mdp.initial` stayed float32 in a loop carry that the reward made float64.)"""
+    mdp = random_mdp(fmt)
+    reward = random_reward(mdp, False)
+    features = jax.random.uniform(jax.random.PRNGKey(3), (mdp.num_states, 2))  # float32
+    single = _plans(mdp, reward, features)
+    with jax.enable_x64(True):
+        double = _plans(mdp, jnp.asarray(reward, jnp.float64), features)
+        gap = metrics.expected_value_difference(
+            mdp, reward, jnp.asarray(reward, jnp.float64), horizon=HORIZON
+        )
+        assert float(gap) == pytest.approx(0.0, abs=1e-6)
+    for name, value in double.items():
+        assert value.dtype == jnp.float64, name
+        assert single[name].dtype == jnp.float32, name
+        np.testing.assert_allclose(value, single[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_a_half_precision_reward_plans_in_float32(dtype):
+    """(A review: a bfloat16 or float16 reward crashed every value iteration, its values carried
+    in the reward's dtype but updated in float32 by the float32 transitions.)"""
+    mdp = mdp_lib.gridworld(4)
+    reward = (mdp.reward * 0.7 + 0.1).astype(dtype)
+    features = jnp.ones((mdp.num_states, 2), dtype)
+    double = _plans(mdp, reward, features)
+    single = _plans(mdp, reward.astype(jnp.float32), features.astype(jnp.float32))
+    for name, value in double.items():
+        assert value.dtype == jnp.float32, name
+        np.testing.assert_allclose(value, single[name], rtol=1e-6, atol=1e-6, err_msg=name)
+    grad = jax.grad(lambda r: planning.soft_visitation(mdp, r, horizon=4)[0])(reward)
+    assert grad.dtype == dtype
+    gap = metrics.expected_value_difference(mdp, mdp.reward, reward, horizon=4)
+    assert float(gap) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_policy_of_another_shape_is_refused_in_one_line():
+    """(A review: a `[S, A − 1]` or transposed `[A, S]` policy gave a broadcasting TypeError in
+    `visitation`, `policy_evaluation` and `policy_value_difference`, and `sample_demos` drew
+    actions out of range from it without a word.)"""
+    mdp = mdp_lib.gridworld(4)
+    s, a = mdp.num_states, mdp.num_actions
+    key = jax.random.PRNGKey(0)
+    uses = {
+        "visitation": lambda p: planning.visitation(mdp, p, horizon=3),
+        "policy_evaluation": lambda p: planning.policy_evaluation(mdp, mdp.reward, p, horizon=3),
+        "policy_value_difference": lambda p: metrics.policy_value_difference(
+            mdp, mdp.reward, p, horizon=3
+        ),
+        "sample_demos": lambda p: metrics.sample_demos(key, mdp, p, 2, 3),
+    }
+    bad = (
+        jnp.full((s, a - 1), 1.0 / (a - 1)),
+        jnp.full((a, s), 1.0 / s),
+        jnp.full((3, a, s), 1.0 / s),
+        jnp.full((s,), 1.0),
+    )
+    for name, use in uses.items():
+        for policy in bad:
+            with pytest.raises(
+                ValueError, match=r"policy must have shape \[S, A\] = \(16, 5\) or "
+            ) as err:
+                use(policy)
+            assert "\n" not in str(err.value), name
+        use(jnp.full((s, a), 1.0 / a))  # the right shape still runs
+        use(jnp.full((3, s, a), 1.0 / a))

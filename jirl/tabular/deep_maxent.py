@@ -19,11 +19,13 @@ import optax
 from flax import struct
 from jax import lax
 
+from jirl.errors import require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
     Demos,
     check_demo_horizon,
+    check_irl_config,
     discounted_length,
     empirical_visitation,
     validate_demos,
@@ -74,6 +76,17 @@ class DeepMaxEntConfig:
     num_iterations: int = 200
     learning_rate: float = 1e-2
     weight_decay: float = 10.0
+
+    def __post_init__(self):
+        from jirl.nets import check_hidden  # (distrax and all: not for every tabular import)
+
+        check_irl_config(self, "deep_maxent.")
+        # a list (YAML's) kept as a tuple: the config is static, so hashable
+        object.__setattr__(self, "hidden_sizes", tuple(int(w) for w in self.hidden_sizes))
+        check_hidden("deep_maxent.hidden_sizes", self.hidden_sizes)
+        lr, decay = self.learning_rate, self.weight_decay
+        require(lr > 0, f"deep_maxent.learning_rate must be > 0, got {lr}")
+        require(decay >= 0, f"deep_maxent.weight_decay must be >= 0, got {decay}; 0 disables it")
 
 
 @struct.dataclass

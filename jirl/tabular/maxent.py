@@ -28,11 +28,13 @@ import optax
 from flax import struct
 from jax import lax
 
+from jirl.errors import require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP, state_action_features
 from jirl.tabular.metrics import (
     Demos,
     check_demo_horizon,
+    check_irl_config,
     discounted_length,
     empirical_visitation,
     feature_counts,
@@ -66,6 +68,18 @@ class MaxEntConfig:
     l2: float = 0.0
     causal: bool = False
     one_pass: bool = False
+
+    def __post_init__(self):
+        prefix = "maxcausalent." if self.causal is True else "maxent."
+        check_irl_config(self, prefix)
+        lr = self.learning_rate
+        require(lr > 0, f"{prefix}learning_rate must be > 0, got {lr}")
+        require(self.l2 >= 0, f"{prefix}l2 must be >= 0, got {self.l2}; use 0 to disable it")
+        require(
+            not (self.one_pass and self.horizon is None),
+            f"{prefix}one_pass needs a finite {prefix}horizon (it counts features backwards); "
+            f"set one, or {prefix}one_pass: false",
+        )
 
 
 @struct.dataclass

@@ -31,11 +31,13 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from jirl.errors import require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
     Demos,
     check_demo_horizon,
+    check_irl_config,
     discounted_length,
     empirical_visitation,
     validate_demos,
@@ -64,6 +66,19 @@ class MaxMarginConfig:
     margin_c: float = 10.0
     loss_scale: float = 1.0
     qp_steps: int = 500
+
+    def __post_init__(self):
+        check_irl_config(self, "max_margin.")
+        methods = ("projection", "planning")
+        require(
+            self.method in methods,
+            f"max_margin.method must be one of {', '.join(methods)}, got {self.method!r}",
+        )
+        # C <= 0 or D = 0 leaves no margin to keep: the QP's optimum is w = 0 whatever the demos
+        for name in ("margin_c", "loss_scale"):
+            value = getattr(self, name)
+            require(value > 0, f"max_margin.{name} must be > 0, got {value}")
+        require(self.qp_steps >= 1, f"max_margin.qp_steps must be >= 1, got {self.qp_steps}")
 
 
 @struct.dataclass
@@ -196,7 +211,8 @@ def solve_margin_qp(
         return (alpha_new, y_new, momentum_new), None
 
     alpha0 = jnp.zeros_like(losses)
-    (alpha, _, _), _ = lax.scan(step, (alpha0, alpha0, jnp.ones(())), None, length=num_steps)
+    momentum0 = jnp.ones((), losses.dtype)
+    (alpha, _, _), _ = lax.scan(step, (alpha0, alpha0, momentum0), None, length=num_steps)
     w = g.T @ alpha
     violation = jnp.where(mask, losses - g @ w, 0.0)
     return w, jnp.maximum(0.0, violation.max()), alpha
@@ -257,15 +273,12 @@ def max_margin_irl(
     """
     if mdp.features is None:
         raise ValueError("max-margin IRL needs mdp.features [S, F]; build the MDP with features")
-    if config.method not in ("projection", "planning"):
-        raise ValueError(f"method must be 'projection' or 'planning', got {config.method!r}")
     validate_demos(mdp, demos)
     features = mdp.features
     kw = dict(horizon=config.horizon, discount=config.discount)
     mu_expert = demo_feature_expectations(demos, features, mdp.num_actions, **kw)
-    first = optimal_occupancy(
-        mdp, features @ jax.random.normal(key, (features.shape[1],)), features, **kw
-    )
+    first_weights = jax.random.normal(key, (features.shape[1],), jnp.float32)  # (x64 or not)
+    first = optimal_occupancy(mdp, features @ first_weights, features, **kw)
     if config.method == "projection":
         return _projection(mdp, features, mu_expert, first, config)
     loss = config.loss_scale * expert_action_loss(demos, mdp.num_states, mdp.num_actions)
@@ -304,8 +317,8 @@ def _planning(mdp, features, mu_expert, loss, first: Occupancy, config) -> MaxMa
     def loss_of(occ: Occupancy):
         return jnp.sum(discounted_sum(occ.state_action, config.discount) * loss) / scale
 
-    mus = jnp.zeros((capacity, features.shape[1])).at[0].set(first.features)
-    losses = jnp.zeros(capacity).at[0].set(loss_of(first))
+    mus = jnp.zeros((capacity, features.shape[1]), jnp.float32).at[0].set(first.features)
+    losses = jnp.zeros(capacity, jnp.float32).at[0].set(loss_of(first))
     mask = jnp.zeros(capacity, bool).at[0].set(True)
 
     def solve(mus, losses, mask):

@@ -134,8 +134,8 @@ def dense_mdp(
             if transposed
             else None
         ),
-        features=_opt(features),
-        reward=_opt(reward),
+        features=_opt("features", features),
+        reward=_opt("reward", reward),
         num_actions_static=transition.shape[1],
     )
     validate_mdp(mdp)
@@ -188,8 +188,8 @@ def sparse_mdp(
         initial=jnp.asarray(_normalised("initial", initial, axis=0)),
         next_state=jnp.asarray(next_state, jnp.int32),
         prob=jnp.asarray(prob),
-        features=_opt(features),
-        reward=_opt(reward),
+        features=_opt("features", features),
+        reward=_opt("reward", reward),
         num_actions_static=next_state.shape[1],
     )
     validate_mdp(mdp)
@@ -211,9 +211,7 @@ def grid_mdp(
     grid_shape, move_prob, initial, *, moves=GRID_MOVES, features=None, reward=None
 ) -> TabularMDP:
     """A validated translation-invariant grid MDP (see module doc). `move_prob: [A, D]`."""
-    rows, cols = (int(n) for n in grid_shape)
-    if rows < 1 or cols < 1:
-        raise ConfigError(f"grid_shape must be two sizes >= 1, got {(rows, cols)}")
+    rows, cols = _grid_shape(grid_shape)
     move_prob = _real("move_prob", move_prob)
     moves = tuple((int(dr), int(dc)) for dr, dc in moves)
     if move_prob.ndim != 2 or move_prob.shape[1] != len(moves):
@@ -226,14 +224,27 @@ def grid_mdp(
     mdp = TabularMDP(
         initial=jnp.asarray(_normalised("initial", initial, axis=0)),
         move_prob=jnp.asarray(_normalised("move_prob", move_prob, axis=1)),
-        features=_opt(features),
-        reward=_opt(reward),
+        features=_opt("features", features),
+        reward=_opt("reward", reward),
         grid_shape=(rows, cols),
         moves=moves,
         num_actions_static=move_prob.shape[0],
     )
     validate_mdp(mdp)
     return mdp
+
+
+def _grid_shape(grid_shape) -> tuple[int, int]:
+    """`(rows, cols)`, two ints >= 1 (`(3.9, 4)` was a 3x4 grid, three sizes an unpacking
+    error)."""
+    sequence = isinstance(grid_shape, (tuple, list, np.ndarray, jax.Array))
+    shape = tuple(grid_shape) if sequence and getattr(grid_shape, "ndim", 1) == 1 else ()
+    if len(shape) != 2 or not all(is_int(n) and n >= 1 for n in shape):
+        raise ConfigError(
+            f"grid_shape must be two sizes >= 1, got {short(grid_shape)}; pass (rows, cols) as "
+            "integers"
+        )
+    return int(shape[0]), int(shape[1])
 
 
 def _check_derived_tables(mdp: TabularMDP) -> None:
@@ -262,8 +273,9 @@ def _check_derived_tables(mdp: TabularMDP) -> None:
         )
 
 
-def _opt(x):
-    return None if x is None else jnp.asarray(x, jnp.float32)
+def _opt(name: str, x):
+    """An optional `features` or `reward` as float32, checked by `_real` (None stays None)."""
+    return None if x is None else jnp.asarray(_real(name, x))
 
 
 def predecessor_table(next_state: np.ndarray, prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import DataError, short, tracer_errors
+from jirl.errors import DataError, check_count, check_types, require, short, tracer_errors
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 
@@ -92,21 +92,25 @@ def _check_range(name: str, arr: np.ndarray, bound: int) -> None:
 
 
 def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, horizon: int) -> Demos:
-    """Sample `num_demos` trajectories of length `horizon` (static ints).
+    """Sample `num_demos` trajectories of length `horizon` (static ints >= 1).
 
     Args:
       policy: [H', S, A] time-indexed (H' ≥ horizon; step t uses π_t) or [S, A] stationary.
     Returns:
-      `Demos` with states and actions [num_demos, horizon].
+      `Demos` with states and actions [num_demos, horizon], int32.
+    Raises:
+      ValueError: a policy of another shape, or counts that are no integers >= 1.
     """
-    chex.assert_rank(policy, {2, 3})
+    planning.check_policy(mdp, policy)
+    num_demos, horizon = check_count("num_demos", num_demos), check_count("horizon", horizon)
     if policy.ndim == 3 and policy.shape[0] < horizon:
         raise ValueError(f"policy covers {policy.shape[0]} steps, fewer than horizon={horizon}")
     successors, probs = successor_sampler(mdp)
 
     def one(key):
         key_start, key_steps = jax.random.split(key)
-        s0 = jax.random.choice(key_start, mdp.num_states, p=mdp.initial)
+        # int32 like the successor tables (the choice is int64 under `jax_enable_x64`)
+        s0 = jax.random.choice(key_start, mdp.num_states, p=mdp.initial).astype(jnp.int32)
 
         def step(s, inputs):
             t, key_t = inputs
@@ -114,7 +118,7 @@ def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, hor
             pi = policy[t] if policy.ndim == 3 else policy
             a = jax.random.categorical(key_a, jnp.log(pi[s]))
             k = jax.random.categorical(key_s, jnp.log(probs(s, a)))
-            return successors(s, a, k), (s, a)
+            return successors(s, a, k).astype(jnp.int32), (s, a)
 
         steps = (jnp.arange(horizon), jax.random.split(key_steps, horizon))
         _, (states, actions) = jax.lax.scan(step, s0, steps)
@@ -159,9 +163,12 @@ def empirical_visitation(demos: Demos, num_states: int, num_actions: int, discou
     # int32 (checked in range above): s·A + a overflowed in the demos' own uint8 or int16
     states, actions = jnp.asarray(states, jnp.int32), jnp.asarray(actions, jnp.int32)
     inside = (states >= 0) & (states < num_states) & (actions >= 0) & (actions < num_actions)
-    weights = jnp.broadcast_to(discount ** jnp.arange(demos.horizon), states.shape) * inside
+    # float32 with `jax_enable_x64` on too, the dtype of the IRL weights that these counts meet
+    steps = jnp.arange(demos.horizon, dtype=jnp.float32)
+    weights = jnp.broadcast_to(discount**steps, states.shape) * inside
     flat = jnp.where(inside, states * num_actions + actions, 0)
-    counts = jnp.zeros(num_states * num_actions).at[flat.reshape(-1)].add(weights.reshape(-1))
+    counts = jnp.zeros(num_states * num_actions, jnp.float32)
+    counts = counts.at[flat.reshape(-1)].add(weights.reshape(-1))
     return (counts / demos.num_demos).reshape(num_states, num_actions)
 
 
@@ -196,6 +203,29 @@ def check_demo_horizon(demo_steps: int, horizon: int | None, discount: float) ->
         )
 
 
+def check_irl_config(config, prefix: str) -> None:
+    """The checks every tabular IRL config's `__post_init__` shares, each a one-line
+    `ConfigError` naming the field as `{prefix}name` (`"mwal."`, the YAML section): the fields'
+    annotated types, `horizon` >= 1 or None (infinite, which needs `discount` < 1), `discount`
+    in [0, 1], `num_iterations` >= 1."""
+    check_types(config, prefix)
+    horizon, discount = config.horizon, config.discount
+    if horizon is not None:
+        require(horizon >= 1, f"{prefix}horizon must be >= 1, got {horizon}")
+    require(
+        (0.0 <= discount) & (discount <= 1.0), f"{prefix}discount must be in [0, 1], got {discount}"
+    )
+    require(
+        (horizon is not None) | (discount < 1.0),
+        f"{prefix}horizon: null (infinite) needs {prefix}discount < 1, got {discount}; or set a "
+        f"finite {prefix}horizon",
+    )
+    require(
+        config.num_iterations >= 1,
+        f"{prefix}num_iterations must be >= 1, got {config.num_iterations}",
+    )
+
+
 def discounted_length(horizon: int | None, discount: float):
     """Σ_t γ^t over the horizon (1/(1−γ) when infinite): the scale of a visitation."""
     if horizon is None:
@@ -224,6 +254,7 @@ def policy_value_difference(
 ):
     """V*(true) − V^π(true) from the initial distribution (≥ 0); EVD of a given policy. A
     time-indexed policy `[H, S, A]` sets the horizon of both (V* over H steps too)."""
+    planning.check_policy(mdp, policy)
     if policy.ndim == 3 and horizon is None:  # not an infinite-horizon V* against H steps
         horizon = policy.shape[0]
     best = optimal_value(mdp, true_reward, horizon=horizon, discount=discount)
@@ -245,7 +276,7 @@ def expected_value_difference(
 
 def random_policy_gap(mdp: TabularMDP, true_reward: Array, *, horizon=None, discount=1.0):
     """V*(true) − V^{uniform}(true): the scale against which an EVD is small or large."""
-    uniform = jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions)
+    uniform = jnp.full((mdp.num_states, mdp.num_actions), 1.0 / mdp.num_actions, jnp.float32)
     return policy_value_difference(mdp, true_reward, uniform, horizon=horizon, discount=discount)
 
 
@@ -276,6 +307,7 @@ def feature_expectation_gap(
     for an infinite discounted one) raise `ValueError`: the gap would not vanish at the
     expert's own policy.
     """
+    planning.check_policy(mdp, policy)
     if horizon is None and policy.ndim == 2 and discount == 1.0:
         horizon = demos.horizon
     check_demo_horizon(demos.horizon, policy.shape[0] if policy.ndim == 3 else horizon, discount)

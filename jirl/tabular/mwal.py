@@ -33,7 +33,7 @@ from jirl.tabular.maxmargin import (
     optimal_occupancy,
 )
 from jirl.tabular.mdp import TabularMDP
-from jirl.tabular.metrics import Demos, validate_demos
+from jirl.tabular.metrics import Demos, check_irl_config, validate_demos
 
 Array = jax.Array
 
@@ -50,6 +50,9 @@ class MWALConfig:
     horizon: int | None = 20
     discount: float = 1.0
     num_iterations: int = 100
+
+    def __post_init__(self):
+        check_irl_config(self, "mwal.")
 
 
 @struct.dataclass
@@ -87,8 +90,9 @@ def complement(scaled: Array) -> Array:
 
 
 def mw_beta(num_features: int, num_rounds: int) -> Array:
-    """β = 1 / (1 + sqrt(2 ln k / T)), Syed & Schapire 2007, Algorithm 1."""
-    return 1.0 / (1.0 + jnp.sqrt(2.0 * jnp.log(num_features) / num_rounds))
+    """β = 1 / (1 + sqrt(2 ln k / T)), Syed & Schapire 2007, Algorithm 1; float32 (the log of
+    an int is float64 under `jax_enable_x64`, which made the float32 weights float64)."""
+    return 1.0 / (1.0 + jnp.sqrt(2.0 * jnp.log(jnp.float32(num_features)) / num_rounds))
 
 
 def mw_update(log_w: Array, mu: Array, mu_expert: Array, beta: Array) -> Array:
@@ -143,10 +147,10 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
         return carry, metrics
 
     init = (
-        jnp.zeros(num_features),
-        jnp.zeros(state_action_shape),
-        jnp.zeros(num_features),
-        jnp.zeros(num_features),
+        jnp.zeros(num_features, jnp.float32),
+        jnp.zeros(state_action_shape, jnp.float32),
+        jnp.zeros(num_features, jnp.float32),
+        jnp.zeros(num_features, jnp.float32),
     )
     (_, rho_sum, mu_sum, w_sum), metrics = lax.scan(step, init, jnp.arange(config.num_iterations))
     mean_w = w_sum / config.num_iterations

@@ -11,9 +11,11 @@ Principle of Maximum Causal Entropy", eq. 4-5, the soft Bellman recursion):
 * visitation: D_0 = initial, D_{t+1} = Σ_a D_t π_t T (time-indexed), or Σ_t γ^t D_t (summed).
 
 The hard planners replace logsumexp by max and π_t by the greedy one-hot policy (ties: lowest
-action index). `reward` is `[S]` or `[S, A]` everywhere. A reward of −inf masks an action (every
-planner gives it probability 0, its value counts 0), as long as each state keeps a finite one; a
-state with no finite action has no value (NaN): give it a large finite negative reward instead.
+action index). `reward` is `[S]` or `[S, A]` everywhere, planned in its dtype promoted with the
+MDP's (`compute_dtype`: float32, or float64 for a float64 reward under `jax_enable_x64`). A
+reward of −inf masks an action (every planner gives it probability 0, its value counts 0), as
+long as each state keeps a finite one; a state with no finite action has no value (NaN): give
+it a large finite negative reward instead.
 
 Every planner is one `lax.scan` (or `while_loop`) body written against two linear maps,
 `Operators(expect, push)` (E_{s'~T(s,a)} V(s') and its transpose Σ_{s,a} flow T), built once per
@@ -263,19 +265,37 @@ def _unpad_edge(padded: Array) -> Array:
     return fold(fold(padded, 0), 1)
 
 
+def compute_dtype(mdp: TabularMDP, *arrays: Array) -> np.dtype:
+    """The float dtype planners compute in: the MDP's (its initial distribution's and transition
+    table's, float32 as the builders make them) promoted with each array's. A bfloat16, float16
+    or integer reward plans in float32, a float64 one (under `jax_enable_x64`) in float64."""
+    tables = (mdp.initial, mdp.transition, mdp.prob, mdp.band_prob, mdp.move_prob)
+    return jnp.result_type(*(t for t in tables if t is not None), *arrays)
+
+
+def check_policy(mdp: TabularMDP, policy: Array) -> None:
+    """Raise ValueError unless `policy` is `[S, A]` or `[H, S, A]` for this MDP (a transposed
+    `[A, S]` or one action short broadcast into a TypeError, or sampled out-of-range actions)."""
+    shape = tuple(getattr(policy, "shape", ()))
+    want = (mdp.num_states, mdp.num_actions)
+    if len(shape) not in (2, 3) or shape[-2:] != want:
+        raise ValueError(f"policy must have shape [S, A] = {want} or [H, S, A], got {shape}")
+
+
 def state_action_reward(mdp: TabularMDP, reward: Array) -> Array:
-    """`[S]` or `[S, A]` reward as `[S, A]` (an integer one as float32). Raises ValueError for
-    another shape (a transposed `[A, S]`, one state short) or a dtype that is no number."""
+    """`[S]` or `[S, A]` reward as `[S, A]`, in `compute_dtype` (an integer one as float32).
+    Raises ValueError for another shape (a transposed `[A, S]`, one state short) or a dtype that
+    is no number."""
     reward = jnp.asarray(reward)
     shapes = ((mdp.num_states,), (mdp.num_states, mdp.num_actions))
     if reward.shape not in shapes:
         raise ValueError(
             f"reward must have shape [S] = {shapes[0]} or [S, A] = {shapes[1]}, got {reward.shape}"
         )
-    if not jnp.issubdtype(reward.dtype, jnp.floating):
-        if not (jnp.issubdtype(reward.dtype, jnp.integer) or reward.dtype == jnp.bool_):
-            raise ValueError(f"reward must hold real numbers, got {reward.dtype}")
-        reward = reward.astype(jnp.float32)
+    real = (jnp.floating, jnp.integer, jnp.bool_)
+    if not any(jnp.issubdtype(reward.dtype, kind) for kind in real):
+        raise ValueError(f"reward must hold real numbers, got {reward.dtype}")
+    reward = reward.astype(compute_dtype(mdp, reward))
     if reward.ndim == 1:
         return jnp.broadcast_to(reward[:, None], (mdp.num_states, mdp.num_actions))
     return reward
@@ -432,7 +452,8 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm, unit
     Precision: the bound needs ‖Δ‖ ≤ tol·(1−γ)/γ·‖x‖, below one float32 ulp of x once
     tol·(1−γ) ≲ 6e-8 (γ ≳ 0.995 at tol = 1e-5). There x stops changing from rounding and the
     loop stops with an error up to ~γ/(1−γ)·ε·‖x‖ (measured: 2.4× tol at γ = 0.999), or runs
-    to the cap. For such discounts plan in float64 (`jax_enable_x64`) or with a finite horizon.
+    to the cap. For such discounts plan in float64 (`jax_enable_x64` and a float64 reward: see
+    `compute_dtype`) or with a finite horizon.
 
     Raises ValueError for a concrete discount outside [0, 1): there is no fixed point to reach
     (the loop would run `max_iterations` and return whatever it held)."""
@@ -528,8 +549,9 @@ def policy_evaluation(
     Returns:
       `Plan(values, q_values, policy)` with the same time layout as the policy's horizon.
     """
-    chex.assert_rank(policy, {2, 3})
+    check_policy(mdp, policy)
     r = state_action_reward(mdp, reward)
+    r = r.astype(compute_dtype(mdp, r, policy))  # (a float64 policy of a float32 reward)
     expect = transition_operators(mdp).expect
     horizon = _policy_horizon(policy, horizon)
     if horizon is None:
@@ -606,10 +628,10 @@ def visitation(
     Returns:
       `Visitation(state, state_action)`.
     """
-    chex.assert_rank(policy, {2, 3})
+    check_policy(mdp, policy)
     horizon = _policy_horizon(policy, horizon)
     push = transition_operators(mdp).push
-    d0 = mdp.initial
+    d0 = mdp.initial.astype(compute_dtype(mdp, policy))  # the dtype that the flow comes in
     if horizon is None:
         if time_indexed:
             raise ValueError("time_indexed visitation needs a finite horizon")
@@ -726,7 +748,7 @@ def _soft_visitation_columns(mdp, r, *, horizon, discount, tol, max_iterations):
     )
     ops = transition_operators(mdp, materialised_flow=recompute or r.ndim > 2)
     plan = _plan(ops.expect, r, _soft_backup, horizon, discount, tol, max_iterations)
-    d0 = jnp.broadcast_to(_expand_like(mdp.initial, r[:, 0]), r[:, 0].shape)  # [S, ...]
+    d0 = jnp.broadcast_to(_expand_like(mdp.initial.astype(r.dtype), r[:, 0]), r[:, 0].shape)
     if horizon is None:
         vis = _forward_discounted(ops.push, d0, plan.policy, discount, tol, max_iterations)
         return _log_partition(mdp, plan.values), vis
@@ -860,6 +882,8 @@ def soft_expected_features(
     horizon = _check_horizon(horizon)
     check_finite_discount(discount)
     r = state_action_reward(mdp, reward)
+    dtype = compute_dtype(mdp, r, features)  # the values and counts share one carry dtype
+    r, features = r.astype(dtype), features.astype(dtype)
     expect = transition_operators(mdp).expect
     v_last, pi_last = _soft_backup(r)
     # Σ_a as unrolled elementwise sums: an einsum here is S batched [1, A] @ [A, F] products.
