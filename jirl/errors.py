@@ -114,6 +114,16 @@ def check_types(config: Any, prefix: str = "") -> None:
                 want = ("a list of integers", _is_int_list)
         if want is not None and not want[1](value):
             raise ConfigError(f"{prefix}{field.name} must be {want[0]}, got {short(value)}")
+        if hint is float and not _finite(value):  # (the YAML path refuses them in `coerce`)
+            raise ConfigError(f"{prefix}{field.name} must be a finite number, got {short(value)}")
+
+
+def _finite(value: Any) -> bool:
+    """False for a concrete inf or NaN; True for a finite number and for a traced one."""
+    try:
+        return bool(np.all(np.isfinite(np.asarray(value))))
+    except tracer_errors():
+        return True
 
 
 def is_int(value: Any) -> bool:

@@ -98,6 +98,10 @@ def test_another_learners_config_is_refused_by_name(loaded, make, config, name):
         (lambda: gail.GAILConfig(disc_updates=True), "disc_updates must be an integer, got"),
         (lambda: smile.SMILeConfig(max_rounds="3"), "smile.max_rounds must be an integer"),
         (lambda: GTALConfig(num_rounds=2.5), "num_rounds must be an integer, got 2.5"),
+        # (a review: NaN or inf from Python trained to NaN; the YAML path refused them)
+        (lambda: ppo.PPOConfig(init_log_std=float("nan")), "ppo.init_log_std must be a finite"),
+        (lambda: trpo.TRPOConfig(vf_learning_rate=np.inf), "trpo.vf_learning_rate must be a fin"),
+        (lambda: gail.GAILConfig(ent_coef=jax.numpy.inf), "ent_coef must be a finite number"),
     ],
 )
 def test_a_config_field_of_the_wrong_kind_is_refused_at_construction(build, message):
