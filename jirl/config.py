@@ -222,12 +222,17 @@ def whole_number(value: Any) -> Any:
         return value
 
 
+#: Section fields that count the run's updates: a learning rate's (TRPO: δ's) annealing, and
+#: GTAL's T of the multiplicative-weights step size (`num_rounds`).
+RUN_LENGTH_FIELDS = ("anneal_updates", "num_rounds")
+
+
 def anneal_over_updates(data: dict, file_data: dict) -> None:
-    """When the flags, --set or a caller's changes alter `updates`, a learning rate that the
-    config file anneals over its whole run (`ALGO.anneal_updates` equal to its `updates`, and
-    left alone by the changes) is annealed over the new run instead; any other value is kept
-    (and `ExperimentConfig` refuses one below the updates). `data`: the raw config, changed in
-    place; `file_data`: the defaults and the config file alone."""
+    """When the flags, --set or a caller's changes alter `updates`, a field of
+    `RUN_LENGTH_FIELDS` that the config file sets to its whole run (`ALGO.anneal_updates` equal
+    to its `updates`, and left alone by the changes) follows the new run instead; any other
+    value is kept (and `ExperimentConfig` refuses an annealing below the updates). `data`: the
+    raw config, changed in place; `file_data`: the defaults and the config file alone."""
     algo = data.get("algo")
     if not isinstance(algo, str):
         return  # a bad algo is refused, by name, when the config is built
@@ -238,9 +243,10 @@ def anneal_over_updates(data: dict, file_data: dict) -> None:
         return
     if type(updates) is not int or updates < 1:
         return  # a bad updates is refused, by name, when the config is built
-    anneal = whole_number(file_section.get("anneal_updates"))
-    if anneal and anneal == file_updates and whole_number(section.get("anneal_updates")) == anneal:
-        data[algo] = {**section, "anneal_updates": updates}
+    for field in RUN_LENGTH_FIELDS:
+        length = whole_number(file_section.get(field))
+        if length and length == file_updates and whole_number(section.get(field)) == length:
+            section = data[algo] = {**section, field: updates}
 
 
 def coerce(value: Any, hint: Any, name: str) -> Any:

@@ -1012,6 +1012,14 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys, tmp_path):
     assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
     moved = config("train", "gail", "--config", str(written), "--set", "updates=2e2")
     assert (moved.updates, moved.algo_config.anneal_updates) == (200, 200)
+    # GTAL's T (`num_rounds`), which its config keeps equal to updates, follows them too
+    gtal = config("train", "gtal", "--config", "gtal-cartpole", "--updates", "300")
+    assert (gtal.updates, gtal.algo_config.num_rounds) == (300, 300)
+    kept = config(
+        "train", "gtal", "--config", "gtal-cartpole", "--updates", "300",
+        "--set", "gtal.num_rounds=50",
+    )  # fmt: skip
+    assert kept.algo_config.num_rounds == 50
 
 
 def test_an_experts_rate_anneals_over_updates_however_they_are_written(capsys, tmp_path):

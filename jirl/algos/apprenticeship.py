@@ -112,7 +112,8 @@ class FEMConfig(ApprenticeshipConfig):
 @dataclass(frozen=True)
 class GTALConfig(ApprenticeshipConfig):
     """GTAL (MWAL) plus `num_rounds`, the T in β = 1 / (1 + sqrt(2 ln k / T)): set it to the
-    number of updates."""
+    number of updates (a config file that does follows `--updates`,
+    `jirl.config.anneal_over_updates`)."""
 
     num_rounds: int = 100
 
