@@ -243,10 +243,10 @@ def anneal_over_updates(data: dict, file_data: dict) -> None:
         return
     if type(updates) is not int or updates < 1:
         return  # a bad updates is refused, by name, when the config is built
-    for field in RUN_LENGTH_FIELDS:
-        length = whole_number(file_section.get(field))
-        if length and length == file_updates and whole_number(section.get(field)) == length:
-            section = data[algo] = {**section, field: updates}
+    for name in RUN_LENGTH_FIELDS:
+        length = whole_number(file_section.get(name))
+        if length and length == file_updates and whole_number(section.get(name)) == length:
+            section = data[algo] = {**section, name: updates}
 
 
 def coerce(value: Any, hint: Any, name: str) -> Any:
