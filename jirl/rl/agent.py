@@ -47,6 +47,21 @@ class Learner(NamedTuple):
     learn: Callable[[LearnerState, Transition, Array], tuple[LearnerState, Metrics]]
 
 
+def sgd_epochs(step, carry, data, key: Array, num_epochs: int, num_minibatches: int):
+    """`num_epochs` passes of `step(carry, minibatch) -> (carry, metrics)` over `data`, a pytree
+    of `[N, ...]` arrays, each pass a fresh permutation cut into `num_minibatches` minibatches
+    `[N / num_minibatches, ...]`: PPO's updates and TRPO's value fit.
+    Returns `(carry, metrics [num_epochs, num_minibatches, ...])`."""
+    size = jax.tree.leaves(data)[0].shape[0]
+
+    def epoch(carry, key_epoch):
+        perm = jax.random.permutation(key_epoch, size)
+        shuffle = lambda x: x[perm].reshape((num_minibatches, -1, *x.shape[1:]))  # noqa: E731
+        return jax.lax.scan(step, carry, jax.tree.map(shuffle, data))
+
+    return jax.lax.scan(epoch, carry, jax.random.split(key, num_epochs))
+
+
 @struct.dataclass
 class AgentState:
     """State of an RL agent: learner, batched environments, key, update count, and the mean

@@ -16,7 +16,7 @@ from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
 from jirl.rl.advantages import batched_gae
-from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
+from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
 from jirl.rl.rollout import merge_leading
 from jirl.types import Algorithm, Array, Metrics, Transition
 
@@ -182,13 +182,13 @@ def ppo_learner(config: PPOConfig, env: Env) -> Learner:
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), metrics
 
-        def epoch(carry, key_epoch):
-            perm = jax.random.permutation(key_epoch, config.batch_size)
-            shuffle = lambda x: x[perm].reshape((config.num_minibatches, -1, *x.shape[1:]))
-            return jax.lax.scan(sgd_step, carry, jax.tree.map(shuffle, data))
-
-        (params, opt_state), metrics = jax.lax.scan(
-            epoch, (state.params, state.opt_state), jax.random.split(key, config.num_epochs)
+        (params, opt_state), metrics = sgd_epochs(
+            sgd_step,
+            (state.params, state.opt_state),
+            data,
+            key,
+            config.num_epochs,
+            config.num_minibatches,
         )
         normalizer = (
             state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer

@@ -34,7 +34,7 @@ from jax.flatten_util import ravel_pytree
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
-from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent
+from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
 from jirl.rl.ppo import PPOBatch, advantage_batch
 from jirl.types import Algorithm, Array, Metrics, Transition
 
@@ -384,13 +384,13 @@ def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), m
 
-        def epoch(carry, key_epoch):
-            perm = jax.random.permutation(key_epoch, config.batch_size)
-            shuffle = lambda x: x[perm].reshape((config.vf_minibatches, -1, *x.shape[1:]))
-            return jax.lax.scan(sgd_step, carry, jax.tree.map(shuffle, data))
-
-        (value_params, opt_state), value_metrics = jax.lax.scan(
-            epoch, (state.params["value"], state.opt_state), jax.random.split(key, config.vf_epochs)
+        (value_params, opt_state), value_metrics = sgd_epochs(
+            sgd_step,
+            (state.params["value"], state.opt_state),
+            data,
+            key,
+            config.vf_epochs,
+            config.vf_minibatches,
         )
         normalizer = (
             state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer
