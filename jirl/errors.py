@@ -83,9 +83,10 @@ def check_count(name: str, value: Any, low: int = 1, high: int = MAX_INT) -> int
 
 
 def check_config(config: Any, cls: type) -> None:
-    """Raise ConfigError unless `config` is a `cls` (a learner's `make` given another
-    learner's config, or a dict, failed later with an AttributeError)."""
-    if not isinstance(config, cls):
+    """Raise ConfigError unless `config` is a `cls`, exactly (a learner's `make` given another
+    learner's config, or a dict, failed later with an AttributeError; `gcl.make` given a
+    `GANGCLConfig`, a subclass, trained GCL and ignored GAN-GCL's fields)."""
+    if type(config) is not cls:
         raise ConfigError(f"expected a config of type {cls.__name__}, got {type(config).__name__}")
 
 

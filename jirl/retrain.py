@@ -173,10 +173,18 @@ def retrain(
     warn_added_settings(run_dir, added_settings(data, cfg.to_dict()), "is retrained")
     updates = cfg.updates if updates is None else updates
     eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
-    base = dataclasses.asdict(cfg.algo_config.ppo_config)
+    base = cfg.algo_config.ppo_fields()
     if base["anneal_updates"]:  # the run's rate decayed over its run; this one's over this run
         base["anneal_updates"] = updates
-    ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
+    try:
+        ppo_config = build(ppo.PPOConfig, {**base, **(ppo_overrides or {})})
+    except ConfigError as e:
+        if getattr(cfg.algo_config, "generator", "ppo") == "ppo":
+            raise
+        raise ConfigError(  # (a small TRPO run: 4 minibatches of its 8-step batch, say)
+            f"{e} (the run's generator was TRPO, so its PPO settings were never used); retrain "
+            "with other ones: --set KEY=VALUE"
+        ) from None
     check_anneal("ppo", ppo_config.anneal_updates, updates)
     if getattr(cfg.algo_config, "absorbing", False) and ppo_config.gamma >= 1.0:
         raise ConfigError(  # the absorbing state's value γ r(s_a) / (1 − γ) (`relabel`)

@@ -586,6 +586,27 @@ def test_retrain_takes_airls_f_the_env_and_ppo_overrides(capsys, tmp_path, cartp
     assert saved["kind"] == "f" and saved["ppo"]["learning_rate"] == 0.001
 
 
+def test_retrain_of_a_small_trpo_run_takes_ppo_settings_that_fit_it(
+    capsys, tmp_path, cartpole_expert
+):
+    """A TRPO run's PPO fields were never used, nor checked: a valid GAIL (TRPO) run of an
+    8-step batch could not be retrained, its 4 PPO minibatches refused before `--set` could
+    change them (a review). They are now checked with the changes, and the error says so."""
+    run, out = tmp_path / "gail", tmp_path / "retrain"
+    small = ["generator=trpo", "num_envs=1", "num_steps=8", "fisher_subsample=1"]
+    demos = str(cartpole_expert / "demos.npz")
+    train = ["train", "gail", "--config", "gail-cartpole", "--demos", demos, "--out", str(run)]
+    sets = [arg for item in small for arg in ("--set", f"gail.{item}")]
+    code, _, err = run_cli(capsys, *train, *sets, "--seeds", "1", "--updates", "2", "--quiet")
+    assert code == 0, err
+    argv = ["retrain", "--reward", str(run), "--out", str(out), "--updates", "2", "--quiet"]
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert "the run's generator was TRPO" in err and "--set KEY=VALUE" in err
+    code, _, err = run_cli(capsys, *argv, "--set", "num_minibatches=1")
+    assert code == 0, err
+
+
 @pytest.mark.slow
 def test_retrain_takes_a_reward_learned_with_absorbing_states(capsys, tmp_path, acrobot_expert):
     """A GAIL run with absorbing states (flagged discriminator inputs) retrains end to end;

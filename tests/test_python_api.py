@@ -11,7 +11,7 @@ import pytest
 
 import jirl
 from jirl import data, envs
-from jirl.algos import airl, bc, dagger, gail, gcl, smile
+from jirl.algos import airl, bc, dagger, gail, gan_gcl, gcl, smile
 from jirl.algos import expert as experts
 from jirl.algos.apprenticeship import FEMConfig, GTALConfig, make_fem, make_gtal
 from jirl.errors import ConfigError, DataError
@@ -79,6 +79,8 @@ def test_an_expert_of_another_environment_is_refused_by_dagger_and_smile(loaded,
         (lambda c, env, d: ppo.make(c, env), bc.BCConfig(), "PPOConfig"),
         (lambda c, env, d: trpo.make(c, env), ppo.PPOConfig(), "TRPOConfig"),
         (lambda c, env, d: make_gtal(c, env, d), FEMConfig(), "GTALConfig"),
+        # a subclass too: GCL given GAN-GCL's config trained GCL, ignoring GAN-GCL's fields
+        (lambda c, env, d: gcl.make(c, env, d), gan_gcl.GANGCLConfig(), "GCLConfig"),
     ],
 )
 def test_another_learners_config_is_refused_by_name(loaded, make, config, name):

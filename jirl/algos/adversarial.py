@@ -180,7 +180,12 @@ class GeneratorConfig:
 
     @property
     def ppo_config(self) -> ppo.PPOConfig:
-        return ppo.PPOConfig(
+        return ppo.PPOConfig(**self.ppo_fields())
+
+    def ppo_fields(self) -> dict:
+        """The PPO generator's fields, unchecked: what `jirl retrain` starts from, its own
+        changes applied before `PPOConfig` checks them (a TRPO run's PPO fields never were)."""
+        return dict(
             num_envs=self.num_envs,
             num_steps=self.num_steps,
             num_epochs=self.num_epochs,
