@@ -272,7 +272,9 @@ class AdversarialConfig(GeneratorConfig):
 
     `bc_steps`: Adam steps of behavioural cloning on the demonstrations (`jirl.algos.bc`'s
     loss, minibatches of `BCConfig.batch_size`, at `bc_learning_rate`) that start the policy
-    before the first round; 0 (the default, as the papers) starts it at random.
+    before the first round; 0 (the default, as the papers) starts it at random. The loss fits
+    a Gaussian policy's log σ too, so the warm-started policy is narrower than `init_log_std`
+    (pendulum: log σ −0.5 → −1.9 after 2000 steps).
     """
 
     disc_hidden: tuple[int, ...] = (64, 64)
@@ -767,6 +769,8 @@ def make(
             **learner_metrics,
             **disc_metrics,
             **episodes,
+            # the generator's mean reward: with absorbing states a terminal step's includes
+            # the lump γ·r(s_a)/(1 − γ) (`relabel`), so it is no per-step mean there
             "learned_reward": learned.mean(),
             "true_reward": batch.reward.mean(),
         }
