@@ -379,7 +379,8 @@ def test_every_tabular_irl_algorithm_runs_under_x64_as_in_float32():
     "make, match",
     [
         (lambda: MWALConfig(num_iterations=0), r"^mwal.num_iterations must be >= 1, got 0$"),
-        (lambda: MWALConfig(discount=float("nan")), r"mwal.discount must be in \[0, 1\]"),
+        (lambda: MWALConfig(discount=float("nan")), "mwal.discount must be a finite number"),
+        (lambda: MWALConfig(discount=-0.1), r"mwal.discount must be in \[0, 1\], got -0.1"),
         (lambda: MWALConfig(horizon=0), "mwal.horizon must be >= 1"),
         (lambda: MaxMarginConfig(margin_c=-1.0), "max_margin.margin_c must be > 0, got -1.0"),
         (lambda: MaxMarginConfig(margin_c=0), "max_margin.margin_c must be > 0"),

@@ -52,7 +52,8 @@ CASES = [
     ("ppo", ["ppo.hidden=[0]"], "ppo.hidden must list 1 to 64 positive layer widths"),
     ("ppo", ["ppo.activation=gelu2"], "ppo.activation must be one of"),
     # TRPO
-    ("trpo", ["trpo.max_kl=0"], "trpo.max_kl must be > 0"),
+    ("trpo", ["trpo.max_kl=0"], "trpo.max_kl must be in (0, 10] nats, got 0.0"),
+    ("trpo", ["trpo.max_kl=100"], "trpo.max_kl must be in (0, 10] nats, got 100.0"),
     ("trpo", ["trpo.gamma=2"], "trpo.gamma must be in [0, 1]"),
     ("trpo", ["trpo.gae_lambda=2"], "trpo.gae_lambda must be in [0, 1]"),
     ("trpo", ["trpo.cg_damping=-1"], "trpo.cg_damping must be >= 0"),
@@ -84,7 +85,7 @@ CASES = [
     ("gail", ["gail.absorbing=true", "gail.fixed_horizon=false", "gail.gamma=1"], "gamma < 1"),
     ("gail", ["gail.disc_updates=0"], "gail.disc_updates must be >= 1, got 0"),
     ("gail", ["gail.learning_rate=-1"], "gail.learning_rate must be > 0, got -1.0"),
-    ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "gail.max_kl must be > 0, got 0.0"),
+    ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "gail.max_kl must be in (0, 10] nats"),
     ("gail", ["gail.disc_batch_size=0"], "gail.disc_batch_size must be >= 1, got 0"),
     ("gail", ["gail.replay_rounds=0"], "replay_rounds must be >= 1"),
     ("gail", ["gail.disc_learning_rate=0"], "gail.disc_learning_rate must be > 0, got 0.0"),
