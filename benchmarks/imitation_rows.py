@@ -235,7 +235,7 @@ def smile_row(
 ) -> dict:
     """SMILe whose first member is cloned from the first `num_demos` episodes of `demos`."""
     demos = data.take_episodes(demos, num_demos)
-    config = config or smile.SMILeConfig(max_rounds=updates + 1, num_envs=envs_per_round(env, 1024))
+    config = config or smile.SMILeConfig(max_rounds=updates, num_envs=envs_per_round(env, 1024))
     algo = smile.make(config, env, demos, expert=expert)
     key = jax.random.PRNGKey(0) if key is None else key
     result = evaluate(algo, env, expert, updates, seeds=seeds, episodes=episodes, key=key)

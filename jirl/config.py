@@ -164,6 +164,13 @@ class ExperimentConfig:
         )
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
         check_anneal(self.algo, getattr(self.algo_config, "anneal_updates", 0), self.updates)
+        rounds = getattr(self.algo_config, "max_rounds", None)
+        require(
+            rounds is None or rounds >= self.updates,
+            f"{self.algo}.max_rounds ({rounds}) is below updates ({self.updates}): each of the "
+            f"last {self.updates - (rounds or 0)} rounds would fit a policy and discard it; set "
+            f"it to {self.updates}",
+        )
 
     @property
     def runs(self) -> int:
@@ -222,9 +229,10 @@ def whole_number(value: Any) -> Any:
         return value
 
 
-#: Section fields that count the run's updates: a learning rate's (TRPO: δ's) annealing, and
-#: GTAL's T of the multiplicative-weights step size (`num_rounds`).
-RUN_LENGTH_FIELDS = ("anneal_updates", "num_rounds")
+#: Section fields that count the run's updates: a learning rate's (TRPO: δ's) annealing,
+#: GTAL's T of the multiplicative-weights step size (`num_rounds`), and SMILe's rounds that
+#: each add a member to its mixture (`max_rounds`).
+RUN_LENGTH_FIELDS = ("anneal_updates", "num_rounds", "max_rounds")
 
 
 def anneal_over_updates(data: dict, file_data: dict) -> None:

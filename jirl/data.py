@@ -148,6 +148,35 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
             f"{env_name} takes continuous actions of shape {spec.action_shape}, but the demos' "
             f"are {actions.dtype} of shape {tuple(actions.shape[1:])} per step"
         )
+    _check_arrays(demos, spec)
+
+
+def _check_arrays(demos: Trajectories, spec: Spec) -> None:
+    """The checks `load` makes of a file's arrays (`_validate`: one row per step in every
+    field, whole episodes, finite values, actions in range) on trajectories built in Python,
+    against a header made from `spec`: rows paired wrongly, an action out of range or a NaN
+    would otherwise train silently (JAX clamps an out-of-range gather) or to NaN."""
+
+    def fail(msg: str):
+        raise DataError(f"demos: {msg}")
+
+    t = jax.tree.map(np.asarray, demos)  # host copies
+    lengths, n = t.episode_lengths, int(np.shape(t.obs)[0])
+    whole = lengths.ndim == 1 and lengths.dtype.kind in "iu" and (lengths >= 1).all()
+    if whole and lengths.size and sum(lengths.tolist()) != n:
+        fail(
+            f"field 'episode_lengths' sums to {sum(lengths.tolist()):,} steps, but 'obs' holds "
+            f"{n:,}: pass whole episodes (data.take_episodes cuts them so)"
+        )
+    header = DemoHeader(
+        env="",
+        obs_shape=tuple(spec.obs_shape),
+        action=spec.to_dict()["action"],
+        num_episodes=int(lengths.shape[0]) if lengths.ndim == 1 else 0,
+        num_transitions=n,
+        expert_return=0.0,
+    )
+    _validate(t, header, fail)
 
 
 def take_episodes(trajectories: Trajectories, count: int) -> Trajectories:

@@ -1041,6 +1041,9 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys, tmp_path):
         "--set", "gtal.num_rounds=50",
     )  # fmt: skip
     assert kept.algo_config.num_rounds == 50
+    # and SMILe's rounds that add a member (past them a round fit one and discarded it)
+    smile_run = config("train", "smile", "--config", "smile-cartpole", "--updates", "30")
+    assert (smile_run.updates, smile_run.algo_config.max_rounds) == (30, 30)
 
 
 def test_an_experts_rate_anneals_over_updates_however_they_are_written(capsys, tmp_path):

@@ -60,6 +60,37 @@ def test_discrete_demos_on_continuous_actions_are_refused(loaded):
         data.check_fits(floats, spec, "cartpole")
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # (a review: BC paired rows 10..499 with the 10th action, JAX clamping the gather)
+        (lambda t: t.replace(actions=t.actions[:10]), r"'actions' has shape \(10,\), expected"),
+        (lambda t: t.replace(actions=t.actions.at[3].set(7)), r"discrete action outside \[0, 2\)"),
+        (lambda t: t.replace(actions=t.actions.at[0].set(-1)), r"discrete action outside \[0, 2\)"),
+        (lambda t: t.replace(obs=t.obs.at[5, 1].set(np.nan)), "'obs' contains NaN or inf"),
+        (lambda t: t.replace(obs=t.obs[:0], actions=t.actions[:0]), "sums to 500 steps, but 'ob"),
+        (lambda t: t.replace(episode_lengths=t.episode_lengths[:0]), "holds zero episodes"),
+    ],
+    ids=["short-actions", "action-7", "action-minus-1", "nan-obs", "no-rows", "no-episodes"],
+)
+def test_demos_built_in_python_are_checked_as_a_file_is(loaded, change, message):
+    """(Each trained without a word, to an infinite or NaN loss, or failed deep in JAX: BC,
+    DAgger and SMILe checked only the shapes per step of the demos a Python caller passes.)"""
+    env, demos = loaded
+    t = take_jax(data.take_episodes(demos.trajectories, 1))
+    for make in (
+        lambda d: bc.make(bc.BCConfig(), env, d),
+        lambda d: smile.make(smile.SMILeConfig(), env, d, expert=lambda obs, key: 0),
+    ):
+        with pytest.raises(DataError, match=f"^demos: .*{message}"):
+            make(change(t))
+
+
+def take_jax(t):
+    """`t` with JAX arrays, whose `.at` makes the changes above one-liners."""
+    return jax.tree.map(jax.numpy.asarray, t)
+
+
 def test_an_expert_of_another_environment_is_refused_by_dagger_and_smile(loaded, acrobot_expert):
     env, demos = loaded
     other = experts.load(acrobot_expert, envs.make("acrobot"))

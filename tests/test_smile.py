@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jirl
-from jirl import cli, envs
+from jirl import cli, data, envs
 from jirl.algos import smile
 from jirl.errors import ConfigError
 
@@ -99,6 +99,19 @@ def test_rounds_stack_new_members_and_stop_at_max_rounds():
     assert not np.allclose(jax.tree.leaves(state0.params)[0][0], jax.tree.leaves(first)[0])
     action = algo.act(state, jnp.zeros(4), jax.random.PRNGKey(3))
     assert action.shape == () and action.dtype == jnp.int32
+
+
+def test_demonstrations_add_a_member_so_every_round_adds_one():
+    """With demos the first member is theirs, and `max_rounds` rounds each add one more: the
+    mixture held `max_rounds` members, so the run's last round fit one and discarded it."""
+    env = envs.make("cartpole", horizon=16)
+    demos = data.collect(env, cartpole_controller, jax.random.PRNGKey(1), 2)
+    config = smile.SMILeConfig(beta=0.5, max_rounds=2, num_envs=2, sgd_steps=5, batch_size=16)
+    algo = smile.make(config, env, demos, expert=cartpole_controller)
+    state, metrics = jax.jit(jirl.make_train(algo, 3))(jax.random.PRNGKey(0))
+    assert state.normalizers.mean.shape == (3, 4)
+    np.testing.assert_array_equal(metrics["rounds"], [2, 3, 3])
+    np.testing.assert_array_equal(metrics["expert_queries"], [32, 64, 64])
 
 
 @pytest.mark.parametrize(

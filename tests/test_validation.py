@@ -107,6 +107,8 @@ CASES = [
     ("smile", ["smile.beta=0"], "smile.beta must be in (0, 1]"),
     ("smile", ["smile.beta=1.5"], "smile.beta must be in (0, 1]"),
     ("smile", ["smile.max_rounds=10001"], "smile.max_rounds must be at most 10,000"),
+    # rounds past max_rounds fit a member and discarded it, without a word (a review)
+    ("smile", ["smile.max_rounds=50"], "smile.max_rounds (50) is below updates (100): each of"),
     # sample-based IRL: a field's own check is named as the user writes it, `gcl.field`
     ("gcl", ["gcl.segment_length=0"], "gcl.segment_length must be >= 1, got 0"),
     ("gtal", ["gtal.num_rounds=0"], "gtal.num_rounds must be >= 1, got 0"),

@@ -15,10 +15,11 @@ After k rounds the expert has weight (1 − β)^k and policy i ≤ k has weight 
 (`mixture_weights`, the closed form): earlier policies, trained nearer the expert's
 distribution, weigh more.
 
-Members are stored as stacked parameters `[max_rounds, ...]` (each with its own observation
-normaliser); rounds past `max_rounds` change nothing: the member they fit is discarded and no
+Members are stored as stacked parameters `[M, ...]` (each with its own observation
+normaliser; M is `max_rounds`, plus one for the demonstrations' member if there are any);
+rounds past the M-th member change nothing: the member they fit is discarded and no
 query is counted (the fit still runs: under vmap a `cond` would run it anyway), and they roll
-out the mixture for metrics, where the expert acts with weight (1 − β)^max_rounds.
+out the mixture for metrics, where the expert acts with weight (1 − β)^M.
 `expert_queries` counts the states labelled, not the steps the expert acted in a roll-out.
 
 Every round starts its environments from the initial distribution: carrying them over from the
@@ -68,7 +69,11 @@ class SMILeConfig:
 
     Attributes:
       beta: mixing rate β in (0, 1]: the weight the first new policy takes from the expert.
-      max_rounds: capacity of the mixture (stacked members), at most `MAX_ROUNDS`; static.
+      max_rounds: the rounds (updates) that each add a member, at most `MAX_ROUNDS`; static.
+        The mixture stacks that many members, one more when demonstrations train the first.
+        The default is `jirl train`'s default `updates`; it refuses fewer than its `updates`,
+        and a config file's `max_rounds` equal to its `updates` follows `--updates`
+        (`jirl.config.RUN_LENGTH_FIELDS`).
       num_envs: parallel environments of the rollout.
       steps_per_round: steps per environment per round (dataset = num_envs * steps_per_round),
         at least the environment's horizon; None (default): the horizon, one whole episode
@@ -80,7 +85,7 @@ class SMILeConfig:
     """
 
     beta: float = 0.3
-    max_rounds: int = 10
+    max_rounds: int = 100
     num_envs: int = 8
     steps_per_round: int | None = None
     sgd_steps: int = 300
@@ -153,8 +158,8 @@ class SMILeState:
     """The mixture's members, batched environments, counters, key and round count.
 
     Attributes:
-      params: member policy parameters, every leaf stacked `[max_rounds, ...]`.
-      normalizers: Normalizer with leaves `[max_rounds, *obs_shape]` (count `[max_rounds]`).
+      params: member policy parameters, every leaf stacked `[M, ...]` (M members: `make`).
+      normalizers: Normalizer with leaves `[M, *obs_shape]` (count `[M]`).
       expert_queries: [] int32, states labelled by the expert so far.
       last_return: [] mean true return of the last round's first episodes (one per environment).
       key: PRNG key; step: [] int32, rounds done (= members trained).
@@ -189,7 +194,7 @@ def make(
         check_fits(demos, spec, env.name)
     policy = Policy(spec, config.hidden, config.activation)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
-    num_members = config.max_rounds
+    num_members = config.max_rounds + (demos is not None)  # the demos' member is round 1's
     steps = round_steps(config.steps_per_round, env, "smile")
     per_round = config.num_envs * steps
 
