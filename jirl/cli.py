@@ -187,7 +187,7 @@ def _merged_sweep(data: dict, args) -> dict:
     file, whether or not a key names the algorithm's section); a field that `--set` gives too
     (`--set ALGO.KEY=v`, `--set KEY=v` or inside `--set ALGO={KEY: v}`) is refused: the sweep's
     values would silently win over it."""
-    from jirl.config import load_yaml
+    from jirl.config import set_keys
     from jirl.errors import ConfigError
     from jirl.sweep import parse_items
 
@@ -200,23 +200,13 @@ def _merged_sweep(data: dict, args) -> dict:
     flagged = {bare(k) for k in flags}
     merged = {k: v for k, v in in_file.items() if bare(k) not in flagged} | flags
     swept = {bare(k): k for k in merged}
-    for item in args.set or []:
-        key, _, raw = item.partition("=")
-        key = key.strip()
-        given = [key]
-        if key == algo:  # a mapping given to the section sets each of its keys
-            try:
-                value = load_yaml(raw)
-            except Exception:  # (refused with its own message when the config is built)
-                value = None
-            given = [f"{algo}.{k}" for k in value] if isinstance(value, dict) else []
-        for name in given:
-            if bare(name) in swept:
-                where = "--sweep" if bare(name) in flagged else "the config's sweep:"
-                raise ArgumentError(
-                    f"--set {name} and {where} {swept[bare(name)]} both give it; the sweep's "
-                    "values would win: drop one"
-                )
+    for name in sorted(set_keys(args.set, algo)):  # `--set ALGO={KEY: v}` gives ALGO.KEY
+        if bare(name) in swept:
+            where = "--sweep" if bare(name) in flagged else "the config's sweep:"
+            raise ArgumentError(
+                f"--set {name} and {where} {swept[bare(name)]} both give it; the sweep's "
+                "values would win: drop one"
+            )
     return merged
 
 
@@ -229,6 +219,7 @@ def _experiment_config(args, defaults: dict, complete=None):
         experiment_config,
         hint_unknown_section,
         read_yaml,
+        set_keys,
     )
 
     data = dict(defaults)
@@ -244,7 +235,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
-    anneal_over_updates(data, file_data)
+    anneal_over_updates(data, file_data, set_keys(args.set, data.get("algo")))
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
     if hasattr(args, "sweep") and (args.sweep or data.get("sweep")):  # (`expert` refuses one)
         data["sweep"] = _merged_sweep(data, args)
@@ -306,8 +297,8 @@ def _given(value) -> bool:
 
 
 def _train_tabular(args) -> int:
-    """`jirl train maxent|...`: options from --config, then --set (flat, or under the
-    algorithm's section: `--set maxent.learning_rate=0.2`), then the flags; `--updates` is the
+    """`jirl train maxent|...`: options from --config, then the flags, then --set (flat, or
+    under the algorithm's section: `--set maxent.learning_rate=0.2`); `--updates` is the
     tabular `num_iterations`, `--num-demos` the number of demonstrations sampled from the MDP's
     expert (`num_demos`)."""
     from jirl.tabular_run import train_tabular
@@ -320,15 +311,15 @@ def _train_tabular(args) -> int:
             f"('{args.algo}' samples its own demos from the MDP and runs every seed in one call, "
             f"without checkpoints){rerun}"
         )
-    options = _tabular_options(args.config, args.algo, args.set)
+    flags = {
+        "env": args.env,
+        "seeds": args.seeds,
+        "seed": args.seed,
+        "num_iterations": args.updates,
+        "num_demos": args.num_demos,
+    }
+    options = _tabular_options(args.config, args.algo, args.set, flags)
     env, seeds, seed = (options.pop(k, d) for k, d in (("env", None), ("seeds", 1), ("seed", 0)))
-    env = args.env or env  # flags over the config file
-    seeds = seeds if args.seeds is None else args.seeds
-    seed = seed if args.seed is None else args.seed
-    if args.updates is not None:
-        options["num_iterations"] = args.updates
-    if args.num_demos is not None:
-        options["num_demos"] = args.num_demos
     if env is None:
         raise ArgumentError("--env is required: gridworld or objectworld")
     summary = train_tabular(
@@ -339,18 +330,27 @@ def _train_tabular(args) -> int:
     return 0
 
 
-def _tabular_options(config: str | None, algo: str, sets: list[str]) -> dict:
+def _tabular_options(
+    config: str | None, algo: str, sets: list[str], flags: dict | None = None
+) -> dict:
     """One flat map of a tabular run's options: the config file's (flat, or under its `algo:`
-    section; a key in both is refused), then each `--set` in order, `--set maxent.size=4` being
-    `--set size=4`, so the last given of a key wins."""
+    section; a key in both is refused), then the flags given (`flags`, None values not
+    given), then each `--set` in order, as for the other learners (`--set` has the last word);
+    `--set maxent.size=4` is `--set size=4` and `--set maxent={size: 4}` sets each key of the
+    mapping so, so the last given of a key wins."""
     from jirl.config import apply_overrides, read_yaml
 
     options = read_yaml(config) if config else {}
     if config:
         _check_config_algo(config, options, algo)
     options = _flat(options, algo, config)
-    options = apply_overrides(options, [s.lstrip().removeprefix(f"{algo}.") for s in sets])
-    options = _flat(options, algo, "--set")  # `--set maxent={size: 4}`: a whole section
+    options.update({k: v for k, v in (flags or {}).items() if v is not None})
+    for item in sets:
+        options = apply_overrides(options, [item.lstrip().removeprefix(f"{algo}.")])
+        section = options.pop(algo, None)  # `--set maxent={size: 4}`: each key set
+        if section is not None and not isinstance(section, dict):
+            raise ArgumentError(f"--set: '{algo}' must be a mapping of option: value")
+        options.update(section or {})
     _check_algo_kept(options.get("algo", algo), algo)
     options.pop("algo", None)
     return options

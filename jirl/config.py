@@ -235,12 +235,33 @@ def whole_number(value: Any) -> Any:
 RUN_LENGTH_FIELDS = ("anneal_updates", "num_rounds", "max_rounds")
 
 
-def anneal_over_updates(data: dict, file_data: dict) -> None:
+def set_keys(overrides: list[str] | None, section: str) -> set[str]:
+    """The keys that `--set` items give: `KEY` at the top, `SECTION.KEY` in the section (each
+    key of a mapping given to it, `--set SECTION={KEY: v}`, too). An item `apply_overrides`
+    refuses gives none here."""
+    keys = set()
+    for item in overrides or []:
+        key, _, raw = item.partition("=")
+        key = key.strip()
+        if key != section:
+            keys.add(key)
+            continue
+        try:
+            value = load_yaml(raw)
+        except yaml.YAMLError:
+            continue
+        if isinstance(value, dict):
+            keys.update(f"{section}.{k}" for k in value)
+    return keys
+
+
+def anneal_over_updates(data: dict, file_data: dict, given: set[str] = frozenset()) -> None:
     """When the flags, --set or a caller's changes alter `updates`, a field of
     `RUN_LENGTH_FIELDS` that the config file sets to its whole run (`ALGO.anneal_updates` equal
-    to its `updates`, and left alone by the changes) follows the new run instead; any other
-    value is kept (and `ExperimentConfig` refuses an annealing below the updates). `data`: the
-    raw config, changed in place; `file_data`: the defaults and the config file alone."""
+    to its `updates`) and the changes do not give (`given`: `ALGO.FIELD` keys, `set_keys`)
+    follows the new run instead; any other value is kept (and `ExperimentConfig` refuses an
+    annealing below the updates). `data`: the raw config, changed in place; `file_data`: the
+    defaults and the config file alone."""
     algo = data.get("algo")
     if not isinstance(algo, str):
         return  # a bad algo is refused, by name, when the config is built
@@ -253,7 +274,8 @@ def anneal_over_updates(data: dict, file_data: dict) -> None:
         return  # a bad updates is refused, by name, when the config is built
     for name in RUN_LENGTH_FIELDS:
         length = whole_number(file_section.get(name))
-        if length and length == file_updates and whole_number(section.get(name)) == length:
+        kept = whole_number(section.get(name)) == length and f"{algo}.{name}" not in given
+        if length and length == file_updates and kept:
             section = data[algo] = {**section, name: updates}
 
 

@@ -86,7 +86,8 @@ def expert_config(env: str, **changes) -> ExperimentConfig:
         data[key] = (
             {**section, **value} if isinstance(section, dict) and isinstance(value, dict) else value
         )
-    anneal_over_updates(data, shipped)
+    given = {f"{k}.{field}" for k, v in changes.items() if isinstance(v, dict) for field in v}
+    anneal_over_updates(data, shipped, given)
     return experiment_config(with_annealing(data), ppo.PPOConfig)
 
 

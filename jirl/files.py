@@ -54,9 +54,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def temporary_prefix(name: str) -> str:
-    """How the temporaries of writes to `name` begin (`.NAME.`): `atomic_write`'s files and
-    `write_dir`'s and `Aside`'s directories, so that what a kill left can be told apart."""
-    return f".{name}."
+    """How the temporaries of writes to `name` begin (`.NAME.jirl-`): `atomic_write`'s files
+    and `write_dir`'s and `Aside`'s directories, so that what a kill left can be told apart
+    from a user's own files (`.config.yaml.orig` was deleted by a resume as a temporary)."""
+    return f".{name}.jirl-"
 
 
 def sync_dir(directory: Path) -> None:
@@ -75,8 +76,8 @@ def sync_dir(directory: Path) -> None:
 
 
 def remove_temporaries(directory: str | os.PathLike, names) -> None:
-    """Delete what a kill left of `atomic_write`s of `names` in `directory` (`.NAME.x1y2`
-    files): a resumed run starts clean."""
+    """Delete what a kill left of `atomic_write`s of `names` in `directory`
+    (`.NAME.jirl-x1y2` files): a resumed run starts clean."""
     for name in names:
         for stale in Path(directory).glob(glob.escape(temporary_prefix(name)) + "*"):
             if stale.is_file():
@@ -90,7 +91,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 #: the names each command writes at the top of its output directory: `--overwrite` replaces
 #: only a directory that holds nothing else (bar `atomic_write`'s temporaries of them,
-#: `.summary.json.x1y2`), so never someone's files, nor another command's output (`jirl
+#: `.summary.json.jirl-x1y2`), so never someone's files, nor another command's output (`jirl
 #: expert --overwrite` replaced a training run, checkpoint and all, or a whole quickstart)
 RUN_NAMES = frozenset(
     {
@@ -277,11 +278,11 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     """Write the directory `out` whole: `fill(tmp)` writes into a fresh sibling directory,
     which then takes `out`'s place, the old `out` (if any) removed after. A kill leaves the old
     directory or the new one, never a part of the new one beside nothing of the old (bar the
-    instant between two renames, when the old one waits beside it as `.NAME.old-*`).
+    instant between two renames, when the old one waits beside it as `.NAME.jirl-old-*`).
 
     Returns what `fill` returns; if it raises, `out` is left as it was. What a killed write
-    of `out` left beside it (`.NAME.new-*`, `.NAME.old-*`) is named in a warning, not removed:
-    another process may be writing it now."""
+    of `out` left beside it (`.NAME.jirl-new-*`, `.NAME.jirl-old-*`) is named in a warning,
+    not removed: another process may be writing it now."""
     out = Path(out)
     check_below_working_dir(out)
     for kind, what in (("new-", "a part of a new"), ("old-", "the old")):
@@ -407,7 +408,7 @@ class Aside:
 
     Attributes:
       out: the run directory.
-      path: the hidden sibling (`.NAME.old-*`) that holds the old run, or None (none was
+      path: the hidden sibling (`.NAME.jirl-old-*`) that holds the old run, or None (none was
         there, or it has been discarded or restored).
     """
 
@@ -415,7 +416,7 @@ class Aside:
         self.out, self.path = Path(out), path
 
     def take(self) -> Aside:
-        """Move `out`, if it is a directory, into a new hidden sibling (`.NAME.old-*`)."""
+        """Move `out`, if it is a directory, into a new hidden sibling (`.NAME.jirl-old-*`)."""
         if self.out.is_dir():
             prefix = temporary_prefix(self.out.name) + "old-"
             path = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
@@ -444,12 +445,12 @@ class Aside:
 
 def stranded_asides(out: str | os.PathLike) -> list[Path]:
     """Runs an earlier `--overwrite` of `out` set aside and could not finish with (the process
-    was killed): `.NAME.old-*` siblings of `out`."""
+    was killed): `.NAME.jirl-old-*` siblings of `out`."""
     return leftovers(out, "old-")
 
 
 def leftovers(out: str | os.PathLike, kind: str) -> list[Path]:
-    """The `.NAME.<kind>*` siblings of `out` (`kind`: "old-" for an old directory set aside,
+    """The `.NAME.jirl-<kind>*` siblings of `out` (`kind`: "old-" for an old directory set aside,
     "new-" for a new one being filled), which a killed replacement of `out` leaves."""
     out = Path(out)
     pattern = glob.escape(temporary_prefix(out.name) + kind) + "*"

@@ -733,6 +733,10 @@ def test_an_out_that_is_a_file_is_a_user_error(capsys, tmp_path, argv):
     code, _, err = run_cli(capsys, *argv, "--out", str(taken), "--overwrite")
     one_line_error(code, err)
     assert "is a file; --out names a directory" in err and taken.read_text() == "mine"
+    if argv[1] == "ppo":  # (--resume said "nothing to resume ...; pass --overwrite")
+        code, _, err = run_cli(capsys, *argv, "--out", str(taken), "--resume")
+        one_line_error(code, err)
+        assert "is a file; --out names a run's directory" in err and taken.read_text() == "mine"
 
 
 @pytest.mark.parametrize(
@@ -1044,6 +1048,13 @@ def test_updates_flag_moves_a_rate_annealed_over_the_run(capsys, tmp_path):
     # and SMILe's rounds that add a member (past them a round fit one and discarded it)
     smile_run = config("train", "smile", "--config", "smile-cartpole", "--updates", "30")
     assert (smile_run.updates, smile_run.algo_config.max_rounds) == (30, 30)
+    # a value --set gives is the user's even where it equals the file's (a review: it followed
+    # --updates, 150 given and 2 kept, while 149 was kept as given)
+    for given in ("gail.anneal_updates=1200", "gail={anneal_updates: 1200}"):
+        explicit = config(
+            "train", "gail", "--config", "gail-hopper", "--updates", "300", "--set", given
+        )  # fmt: skip
+        assert (explicit.updates, explicit.algo_config.anneal_updates) == (300, 1200)
 
 
 def test_an_experts_rate_anneals_over_updates_however_they_are_written(capsys, tmp_path):
@@ -1722,10 +1733,10 @@ def test_a_resume_without_an_input_the_run_read_is_refused(capsys, tmp_path, car
 def test_a_run_an_earlier_overwrite_left_aside_is_reported(capsys, tmp_path, cartpole_expert):
     """A SIGKILL while --overwrite held the old run aside left it hidden beside the new one."""
     run = tmp_path / "run"
-    stranded = tmp_path / ".run.old-k1ll3d" / "run"
+    stranded = tmp_path / ".run.jirl-old-k1ll3d" / "run"
     stranded.mkdir(parents=True)
     argv = ["train", "bc", "--env", "cartpole", "--demos", str(cartpole_expert / "demos.npz")]
-    with pytest.warns(UserWarning, match=r"\.run\.old-k1ll3d holds a run that an earlier"):
+    with pytest.warns(UserWarning, match=r"\.run\.jirl-old-k1ll3d holds a run that an earlier"):
         code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--quiet")
     assert code == 0, err
     assert stranded.is_dir()  # reported, never deleted
@@ -1744,6 +1755,14 @@ def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_p
     options = _tabular_options(str(config), "maxent", ["maxent.size=5"])
     assert (options["size"], options["l2"]) == (5, 0.5) and "algo" not in options
     assert _tabular_options(None, "maxent", ["maxent={size: 4}"])["size"] == 4
+    # a mapping over a flat file, as the shipped ones are (refused: "given both at the top")
+    config.write_text("algo: maxent\nsize: 8\n")
+    assert _tabular_options(str(config), "maxent", ["maxent={size: 4}"])["size"] == 4
+    # --set has the last word over a flag, as for the other learners (here the flag had it)
+    flags = {"env": "gridworld", "num_iterations": 3, "seeds": None}
+    options = _tabular_options(str(config), "maxent", ["env=objectworld"], flags)
+    assert (options["env"], options["num_iterations"], options["size"]) == ("objectworld", 3, 8)
+    assert "seeds" not in options
     config.write_text("size: 8\nmaxent:\n  size: 4\n")
     with pytest.raises(ArgumentError, match=r"'size' given both at the top and under 'maxent:'"):
         _tabular_options(str(config), "maxent", [])

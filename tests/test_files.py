@@ -36,6 +36,19 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
 
 
+def test_a_users_hidden_file_named_like_an_output_is_not_a_temporary(tmp_path):
+    """A resume deleted `.config.yaml.orig` (a user's copy) as a temporary of `config.yaml`,
+    and `--overwrite` counted it as the run's own: temporaries now carry jirl's own mark."""
+    from jirl.files import OUTPUT_NAMES, foreign_entries, remove_temporaries
+
+    (tmp_path / "config.yaml").write_text("algo: ppo")
+    (tmp_path / ".config.yaml.orig").write_text("notes")
+    (tmp_path / ".summary.json.jirl-k1ll3d").write_text("half")  # what a SIGKILL leaves
+    assert foreign_entries(tmp_path) == [".config.yaml.orig"]
+    remove_temporaries(tmp_path, OUTPUT_NAMES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".config.yaml.orig", "config.yaml"]
+
+
 def test_leaf_mismatch_names_the_first_leaf_that_differs_in_shape_or_dtype():
     template = {"a": np.zeros(3, np.float32), "b": {"w": jax.ShapeDtypeStruct((2, 2), np.int32)}}
     same = {"a": np.ones(3, np.float32), "b": {"w": np.zeros((2, 2), np.int32)}}
@@ -80,9 +93,9 @@ def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatc
     assert write_dir(tmp_path / "a" / "fresh", whole) == "done"  # parents made, none before
     assert (tmp_path / "a" / "fresh" / "expert.msgpack").read_text() == "new"
     # what a SIGKILL in the middle of a write left (no handler ran) is named, and kept
-    killed = tmp_path / ".expert.new-abc123"
+    killed = tmp_path / ".expert.jirl-new-abc123"
     killed.mkdir()
-    with pytest.warns(UserWarning, match=r"\.expert\.new-abc123 holds a part of a new expert"):
+    with pytest.warns(UserWarning, match=r"\.expert\.jirl-new-abc123 holds a part of a new expert"):
         write_dir(out, whole)
     assert killed.is_dir()
 

@@ -79,8 +79,8 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path):
         f.write(json.dumps({"step": stopped_at + 1, "env_steps": 0, "wall_time": 0.0}) + "\n")
         f.write('{"step": 9')
     # and the temporary files of writes it cut short
-    (killed / ".metrics.jsonl.k1ll3d").write_text("half")
-    (killed / ".summary.json.k1ll3d").write_text("half")
+    (killed / ".metrics.jsonl.jirl-k1ll3d").write_text("half")
+    (killed / ".summary.json.jirl-k1ll3d").write_text("half")
     resumed = jirl(*ARGS, "--out", str(killed), "--resume")
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
