@@ -300,16 +300,26 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
         raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
     old = Aside(out)
     try:
+        _check_unlocked(out)  # before `fill` works, and again at the swap
         result = fill(new)
-        old.take()
-        os.replace(new, out)
-        sync_dir(out.parent)
+        with parent_locked(out):
+            _check_unlocked(out)
+            old.take()
+            os.replace(new, out)
+            sync_dir(out.parent)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         old.restore()  # the swap failed half way: the old one back (left aside if that fails)
         raise
     old.discard()
     return result
+
+
+def _check_unlocked(out: Path) -> None:
+    """Refuse (ConfigError) to replace a directory that a running `jirl train` holds locked
+    (`lock_dir`): a tabular run's `--overwrite` replaced one, and the run died."""
+    if out.is_dir():
+        lock_dir(out).close()
 
 
 class DirLock:

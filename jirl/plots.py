@@ -61,7 +61,7 @@ def _config_sweep(run_dir: Path) -> list[dict] | None:
         grid = config["sweep"]
         if not isinstance(grid, dict) or not all(isinstance(v, list) for v in grid.values()):
             return None
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError):  # (not UTF-8: ValueError)
         return None
     return [{"setting": setting} for setting in sweep_settings(grid)]
 
@@ -92,6 +92,20 @@ def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
         )
         for i, s in enumerate(settings)
     ]
+
+
+def before_first_episode(m: dict[str, np.ndarray], name: str, values: np.ndarray) -> np.ndarray:
+    """`values [updates, runs]` of an `episode_*` metric with NaN (no point) at the updates
+    before each run's first finished episode, where the log holds 0 (carried from the start,
+    `EpisodeStats.metrics_carried`): pendulum's GAIL curve started at 0, above the expert,
+    and halfcheetah's stayed there for 15 updates. Other metrics, and logs without
+    `episodes`, unchanged."""
+    if not name.startswith("episode_") or "episodes" not in m:
+        return values
+    episodes = m["episodes"].reshape(len(m["episodes"]), -1)
+    if episodes.shape != values.shape:
+        return values
+    return np.where(np.cumsum(episodes, 0) > 0, values, np.nan)
 
 
 def legend_labels(run_dirs: list[Path]) -> dict[Path, str]:
@@ -146,7 +160,9 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
         axis = "env steps" if by_steps else "update"
-        y = np.where(finite, values, np.nan)  # an infinite point is a missing one
+        y = before_first_episode(m, name, np.where(finite, values, np.nan))  # (inf: missing)
+        if np.isnan(y).all():
+            raise ConfigError(f"{run_dir}: no episode has ended yet; plot '{name}' later")
         panels.setdefault((name, axis), []).append((run_dir, x, y))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, ((name, axis), curves) in zip(axes[0], panels.items(), strict=True):

@@ -17,7 +17,7 @@ from jirl.config import MAX_SEEDS, experiment_config, read_yaml
 from jirl.errors import MAX_INT, ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
-from jirl.files import atomic_write_text, holds_files
+from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, holds_files
 
 ENV = "cartpole"
 DEMO_EPISODES = 10
@@ -72,12 +72,15 @@ def quickstart(
             f"{out} holds files but is not a quickstart directory (no quickstart.json or "
             "expert/); choose another --out"
         )
-    for name in ("bc", "gail"):
-        if (out / name).exists() and not overwrite:
-            raise ConfigError(
-                f"{out / name} exists; pass --overwrite to rerun (the expert in "
-                f"{out / 'expert'} is reused)"
-            )
+    for name in ("bc", "gail"):  # both, before either is replaced (`--overwrite` retrained
+        # bc, then refused gail for a file of the user's, leaving a mix of two runs)
+        check_out_dir(
+            out / name,
+            overwrite,
+            exists_hint=f"pass --overwrite to rerun (the expert in {out / 'expert'} is reused)",
+            names=RUN_NAMES,
+            command="jirl train",
+        )
     expert_dir = _expert_dir(out, progress=progress)
     demos = str(expert_dir / "demos.npz")
     gail_raw = read_yaml("gail-cartpole")

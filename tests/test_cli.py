@@ -829,6 +829,36 @@ def test_plot_draws_the_finite_runs_and_refuses_a_metric_with_none(capsys, tmp_p
     assert "its metrics.jsonl logs no metric to plot" in err
 
 
+def test_plot_draws_no_return_before_a_runs_first_episode(capsys, tmp_path, monkeypatch):
+    """The log carries a return of 0 until an episode ends (pendulum's GAIL: its first update,
+    halfcheetah's: 15): the curve started at 0, above the expert's return."""
+    import jirl.plots
+
+    drawn = []
+    monkeypatch.setattr(jirl.plots, "save_png", lambda fig, path: drawn.append(fig) or path)
+    rows = [
+        '{"step": 1, "env_steps": 8, "episodes": [0, 0], "episode_return": [0.0, 0.0]}',
+        '{"step": 2, "env_steps": 16, "episodes": [2, 0], "episode_return": [-900.0, 0.0]}',
+        '{"step": 3, "env_steps": 24, "episodes": [0, 1], "episode_return": [-900.0, -700.0]}',
+    ]
+    run = write_metrics(tmp_path / "run", rows)
+    jirl.plots.plot_runs([run], tmp_path / "c.png")
+    (line,) = drawn[0].axes[0].lines
+    np.testing.assert_array_equal(line.get_ydata(), [np.nan, -900.0, -800.0])
+    none_yet = write_metrics(tmp_path / "new", rows[:1])
+    code, _, err = run_cli(capsys, "plot", str(none_yet), "--out", str(tmp_path / "d.png"))
+    one_line_error(code, err)
+    assert "no episode has ended yet; plot 'episode_return' later" in err
+
+
+def test_plot_draws_a_run_whose_config_is_not_text(capsys, tmp_path):
+    """(A traceback: UnicodeDecodeError.) Unreadable, the config names no sweep: one curve."""
+    run = write_metrics(tmp_path / "run", ['{"step": 1, "x": [1, 2]}', '{"step": 2, "x": [2, 3]}'])
+    (run / "config.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    code, _, err = run_cli(capsys, "plot", str(run), "--out", str(tmp_path / "c.png"))
+    assert code == 0, err
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [

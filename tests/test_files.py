@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 
@@ -98,6 +99,24 @@ def test_write_dir_replaces_a_directory_whole_or_not_at_all(tmp_path, monkeypatc
     with pytest.warns(UserWarning, match=r"\.expert\.jirl-new-abc123 holds a part of a new expert"):
         write_dir(out, whole)
     assert killed.is_dir()
+    killed.rmdir()
+    # a directory a running `jirl train` holds is not replaced: a tabular --overwrite replaced
+    # one, and the run died; refused before the fill works, and at the swap
+    from jirl.errors import ConfigError
+    from jirl.files import lock_dir
+
+    filled = []
+    with lock_dir(out), pytest.raises(ConfigError, match="in use by another jirl process"):
+        write_dir(out, filled.append)
+    assert not filled and (out / "expert.msgpack").read_text() == "new"
+
+    def locked_meanwhile(directory):
+        stack.enter_context(lock_dir(out))  # a run that started while this one filled
+
+    with contextlib.ExitStack() as stack, pytest.raises(ConfigError, match="in use by another"):
+        write_dir(out, locked_meanwhile)
+    assert (out / "expert.msgpack").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "expert"]
 
 
 def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path, monkeypatch):

@@ -49,6 +49,14 @@ def test_quickstart_reuses_the_expert_and_writes_every_run_directory(
     err = capsys.readouterr().err
     assert "pass --overwrite" in err and err.count("\n") == 1
     assert (out / "gail" / "summary.json").read_text() == before
+    # --overwrite checks both runs before replacing either: it retrained bc, then refused
+    # gail for a file of the user's in it, leaving the runs of two calls side by side
+    (out / "gail" / "notes.txt").write_text("mine")
+    bc_before = (out / "bc" / "summary.json").read_text()
+    assert main([*argv, "--quiet", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and err.count("\n") == 1
+    assert (out / "bc" / "summary.json").read_text() == bc_before
 
 
 def test_quickstart_rejects_bad_flags(tmp_path, capsys):
