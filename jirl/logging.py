@@ -154,6 +154,14 @@ class ProgressBar:
         self.progress.stop()
 
 
+def before_first_episode(returns: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+    """`returns [updates, ...]` (an `episode_*` metric) with NaN at the updates before each
+    run's first finished episode (`episodes`, the same shape: episodes ended per update),
+    where the log holds the 0 that `EpisodeStats.metrics_carried` starts from: pendulum's
+    GAIL curve started at 0, above the expert's return."""
+    return np.where(np.cumsum(episodes, axis=0) > 0, returns, np.nan)
+
+
 def setting_name(setting: dict[str, float]) -> str:
     """`learning_rate=0.001,ent_coef=0`: a sweep setting's label in figures and TensorBoard."""
     return ",".join(f"{k}={v:g}" for k, v in setting.items())

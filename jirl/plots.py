@@ -14,7 +14,7 @@ import yaml
 from jirl.config import load_yaml
 from jirl.errors import ConfigError
 from jirl.files import atomic_write, check_parents
-from jirl.logging import ROW_KEYS, parse_row, setting_name
+from jirl.logging import ROW_KEYS, before_first_episode, parse_row, setting_name
 from jirl.sweep import settings as sweep_settings
 
 PREFERRED = (
@@ -94,18 +94,14 @@ def _groups(run_dir: Path, runs: int, label: str) -> list[tuple[str, slice]]:
     ]
 
 
-def before_first_episode(m: dict[str, np.ndarray], name: str, values: np.ndarray) -> np.ndarray:
-    """`values [updates, runs]` of an `episode_*` metric with NaN (no point) at the updates
-    before each run's first finished episode, where the log holds 0 (carried from the start,
-    `EpisodeStats.metrics_carried`): pendulum's GAIL curve started at 0, above the expert,
-    and halfcheetah's stayed there for 15 updates. Other metrics, and logs without
-    `episodes`, unchanged."""
+def no_point_before_an_episode(m: dict[str, np.ndarray], name: str, values: np.ndarray):
+    """`values [updates, runs]` of an `episode_*` metric without a point (NaN) before each
+    run's first finished episode (`jirl.logging.before_first_episode`: halfcheetah's GAIL
+    curve sat at 0 for 15 updates); other metrics, and logs without `episodes`, as they are."""
     if not name.startswith("episode_") or "episodes" not in m:
         return values
     episodes = m["episodes"].reshape(len(m["episodes"]), -1)
-    if episodes.shape != values.shape:
-        return values
-    return np.where(np.cumsum(episodes, 0) > 0, values, np.nan)
+    return before_first_episode(values, episodes) if episodes.shape == values.shape else values
 
 
 def legend_labels(run_dirs: list[Path]) -> dict[Path, str]:
@@ -160,9 +156,10 @@ def plot_runs(run_dirs, out: Path, metric: str | None = None) -> Path:
         by_steps = "env_steps" in m and m["env_steps"].max() > 0
         x = m["env_steps"] if by_steps else m["step"]
         axis = "env steps" if by_steps else "update"
-        y = before_first_episode(m, name, np.where(finite, values, np.nan))  # (inf: missing)
-        if np.isnan(y).all():
-            raise ConfigError(f"{run_dir}: no episode has ended yet; plot '{name}' later")
+        y = no_point_before_an_episode(m, name, np.where(finite, values, np.nan))  # inf: none
+        if np.isnan(y).all():  # (a warning: `jirl train` draws its curves after a short run)
+            message = f"{run_dir}: no episode has ended yet: '{name}' has no point"
+            warnings.warn(message, stacklevel=2)
         panels.setdefault((name, axis), []).append((run_dir, x, y))
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, ((name, axis), curves) in zip(axes[0], panels.items(), strict=True):

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import jax
@@ -51,6 +52,7 @@ from jirl.experiment import (
     warn_added_settings,
 )
 from jirl.files import RETRAIN_NAMES, atomic_write_text, check_out_dir, write_dir
+from jirl.logging import before_first_episode
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
@@ -85,6 +87,18 @@ def target_env(cfg: ExperimentConfig, env_name: str) -> envs.Env:
     learned on `positional` is not retrained on Brax's default, `generalized`)."""
     backend = cfg.backend if env_name in envs.BRAX else None
     return make_env(dataclasses.replace(cfg, env=env_name, backend=backend))
+
+
+def return_curve(metrics: dict) -> list[float | None]:
+    """The mean over seeds of the training return at each update, from `metrics` `[seeds,
+    updates]`, over the seeds that have finished an episode by then; None before any has
+    (the log's placeholder 0 was counted as a return, above pendulum's expert)."""
+    returns = np.asarray(metrics["episode_return"], np.float64).T  # [updates, seeds]
+    ended = before_first_episode(returns, np.asarray(metrics["episodes"]).T)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (an update no seed has reached)
+        mean = np.nanmean(ended, axis=1)
+    return [None if np.isnan(x) else float(x) for x in mean]
 
 
 def retrain(
@@ -266,7 +280,7 @@ def retrain(
         "normalized_score": None,
         "expert_return": expert_return,
         "random_return": rand,
-        "learned_return_curve": [float(x) for x in np.asarray(metrics["episode_return"]).mean(0)],
+        "learned_return_curve": return_curve(metrics),
         "env_steps": ppo_config.batch_size * updates,
         "wall_seconds": wall,
     }

@@ -845,10 +845,11 @@ def test_plot_draws_no_return_before_a_runs_first_episode(capsys, tmp_path, monk
     jirl.plots.plot_runs([run], tmp_path / "c.png")
     (line,) = drawn[0].axes[0].lines
     np.testing.assert_array_equal(line.get_ydata(), [np.nan, -900.0, -800.0])
+    # a run too short to end one draws an empty curve, with a word, and is no error: `jirl
+    # train` draws its curves after the run (a GCL run of 3 updates exited 2 on this)
     none_yet = write_metrics(tmp_path / "new", rows[:1])
-    code, _, err = run_cli(capsys, "plot", str(none_yet), "--out", str(tmp_path / "d.png"))
-    one_line_error(code, err)
-    assert "no episode has ended yet; plot 'episode_return' later" in err
+    with pytest.warns(UserWarning, match="no episode has ended yet: 'episode_return' has no"):
+        jirl.plots.plot_runs([none_yet], tmp_path / "d.png")
 
 
 def test_plot_draws_a_run_whose_config_is_not_text(capsys, tmp_path):

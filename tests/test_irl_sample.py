@@ -3,6 +3,7 @@ GCL, GAN-GCL, FEM and GTAL learning cartpole from a few demonstrations."""
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -338,3 +339,13 @@ def test_policy_segments_cut_by_a_reset_are_left_out():
     algo = adversarial.make(config, env, demos, model, counting, "gcl", segment_length=4)
     _, metrics = jax.jit(algo.update)(algo.init(jax.random.PRNGKey(3)))
     assert float(metrics["cut"]) == 0.0
+    np.testing.assert_allclose(metrics["disc_whole_segments"], 4 / 6)  # 2 of 6 cut
+    # segments longer than every episode are all cut: the reward is left as it was (it was
+    # trained on them, drawn uniformly, without a word: a review)
+    longer = data.collect(envs.make("cartpole", horizon=12), policy, jax.random.PRNGKey(4), 2)
+    algo = adversarial.make(config, env, longer, model, inner, "gcl", segment_length=12)
+    state = algo.init(jax.random.PRNGKey(3))
+    new, metrics = jax.jit(algo.update)(state)
+    assert float(metrics["disc_whole_segments"]) == 0.0
+    chex.assert_trees_all_equal(new.disc_params, state.disc_params)
+    chex.assert_trees_all_equal(new.disc_opt_state, state.disc_opt_state)

@@ -192,3 +192,15 @@ def test_metrics_lines_reach_the_disk_before_the_checkpoint(tmp_path, monkeypatc
     run_module.run(toy, jax.random.PRNGKey(0), 5, chunk_size=2, callbacks=[writer],
                  checkpoint_dir=tmp_path / "checkpoint")  # fmt: skip
     assert lines_at_checkpoint == [(2, 2), (4, 4), (5, 5)]
+
+
+def test_retrains_return_curve_counts_no_return_before_an_episode_ends():
+    """`learned_return_curve` averaged the log's placeholder 0 (no episode ended yet) with the
+    seeds' returns: [0.0, 0.0, 0.0] where the evaluated return was 39.5."""
+    from jirl.retrain import return_curve
+
+    metrics = {  # [seeds, updates]
+        "episode_return": np.array([[0.0, 0.0, -900.0, -800.0], [0.0, -700.0, -700.0, -600.0]]),
+        "episodes": np.array([[0, 0, 2, 1], [0, 1, 0, 3]]),
+    }
+    assert return_curve(metrics) == [None, -700.0, -800.0, -700.0]

@@ -46,8 +46,10 @@ for every policy sample with the current policy. R = 1 (the default) is the pape
 Trajectory segments: trajectory-level methods see fixed-length segments rather than whole
 episodes, so that every round has many samples of one shape. Policy segments are the rollout cut
 into `num_steps / L` consecutive pieces per environment, those that an automatic reset cuts
-left out (`segment_weights`: none under a fixed horizon that L divides); demonstration segments
-are all windows of L steps inside one demonstration episode.
+left out (`segment_weights`: none under a fixed horizon that L divides); a round in which every
+one is cut (episodes shorter than L) leaves the reward as it was, and the metric
+`disc_whole_segments` is the fraction of this round's policy segments kept. Demonstration
+segments are all windows of L steps inside one demonstration episode.
 """
 
 from __future__ import annotations
@@ -680,7 +682,7 @@ def make(
         samples."""
         if not (config.absorbing or cut_segments):
             return jax.random.randint(key, (n,), 0, live)
-        total = weights.sum()  # no segment inside one episode (all cross a reset): uniform
+        total = weights.sum()  # none inside one episode: uniform (the step is then undone)
         p = jnp.where(total > 0, weights / jnp.maximum(total, 1e-30), 1.0 / weights.shape[0])
         return jax.random.choice(key, weights.shape[0], (n,), p=p)
 
@@ -741,7 +743,15 @@ def make(
             (state.disc_params, state.disc_opt_state),
             jax.random.split(key, config.disc_updates),
         )
-        return params, opt_state, jax.tree.map(jnp.mean, metrics)
+        metrics = jax.tree.map(jnp.mean, metrics)
+        if segment_length is not None:
+            metrics["disc_whole_segments"] = current_weights.mean()
+        if cut_segments:  # every policy segment crossed a reset: no sample to learn from
+            learned = current_weights.sum() > 0
+            keep = lambda new, old: jnp.where(learned, new, old)  # noqa: E731
+            params = jax.tree.map(keep, params, state.disc_params)
+            opt_state = jax.tree.map(keep, opt_state, state.disc_opt_state)
+        return params, opt_state, metrics
 
     def update(state: AdversarialState) -> tuple[AdversarialState, Metrics]:
         key, key_rollout, key_disc, key_learn = jax.random.split(state.key, 4)
