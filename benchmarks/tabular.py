@@ -277,7 +277,7 @@ def bench_quality(full: bool) -> dict:
                 jnp.arange(seeds)
             )
             out = jax.block_until_ready(run(keys))
-            table[algo][num_demos] = {
+            table[algo][str(num_demos)] = {  # (JSON keys are strings: kept files too)
                 "evd_mean": float(out["evd"].mean()),
                 "evd_per_seed": [float(x) for x in out["evd"]],
                 "random_policy_gap": float(out["random_policy_gap"][0]),
@@ -382,7 +382,7 @@ def print_quality(result: dict) -> None:
     print("| algorithm | " + " | ".join(f"N={n}" for n in q["demo_counts"]) + " |")
     print("|---|" + "---|" * len(q["demo_counts"]))
     for algo, per_n in q["evd"].items():
-        cells = " | ".join(fmt(per_n[n]["evd_mean"], 3) for n in q["demo_counts"])
+        cells = " | ".join(fmt(per_n[str(n)]["evd_mean"], 3) for n in q["demo_counts"])
         print(f"| {algo} | {cells} |")
     first = next(iter(next(iter(q["evd"].values())).values()))
     gaps = f"value gap of the uniformly random policy: {first['random_policy_gap']:.3f}"

@@ -33,6 +33,14 @@ def test_imitation_python_must_be_an_executable(capsys):
         adversarial.main(["--envs", "--imitation-python", "/no/such/python"])
     assert exit_info.value.code == 2
     assert "not an executable Python" in capsys.readouterr().err
+    # one that runs but has no imitation (`/bin/true`) failed at the run's end, writing nothing
+    with pytest.raises(SystemExit) as exit_info:
+        adversarial.main(["--envs", "--imitation-python", "true"])
+    assert exit_info.value.code == 2
+    assert "--imitation-python true: cannot import imitation" in capsys.readouterr().err
+    assert adversarial.imitation_reference("true", Path("demos.npz")) == {
+        "error": "true exited 0 without a result (FileNotFoundError)"
+    }
 
 
 def test_adversarial_refuses_to_run_nothing(tmp_path, capsys):
@@ -108,6 +116,26 @@ def test_failed_reference_run_is_reported_not_raised(tmp_path):
     result = adversarial.imitation_reference(sys.executable, tmp_path / "demos.npz")  # missing
     assert result["error"].startswith("exit 2: ")
     assert "no such file" in result["error"]
+
+
+def test_throughput_times_the_updates_not_init():
+    """`init` (a BC warm start's 2000 steps on walker2d) ran inside each timed run, charged to
+    10 updates: walker2d's GAIL (TRPO) and AIRL throughput were understated."""
+    from jirl.types import Algorithm
+
+    inits, updates = [], []
+
+    def init(key):
+        jax.debug.callback(lambda: inits.append(1))
+        return {"x": jax.random.uniform(key)}
+
+    def update(state):
+        jax.debug.callback(lambda: updates.append(1))
+        return {"x": state["x"] + 1.0}, {}
+
+    algo = Algorithm(init, update, lambda s, o, k: 0, "counted", 8)
+    adversarial.train_seconds(algo, 2, jax.devices()[:1], updates=3)
+    assert (len(inits), len(updates)) == (1, 3 * 3)  # (once per vmapped call) 3 runs of 3
 
 
 def test_throughput_as_multiples_of_the_reference():
@@ -270,6 +298,18 @@ def test_tabular_benchmark_keeps_finished_sections_when_a_later_one_crashes(monk
     assert finished["dense"] == [{"S": 4}] and finished["batch"] == [2]
     assert set(finished["measured"]) == {"dense", "batch"} and finished["partial"] is False
     assert not (tmp_path / "tabular.partial.json").exists()
+
+
+def test_tabular_quality_table_prints_from_its_json(capsys):
+    """The quality section's demo counts were int keys when measured and string keys once
+    read back, so a rerun of another section that kept it died at its table (KeyError: 8)."""
+    import json
+
+    import tabular
+
+    committed = Path(tabular.__file__).parent / "results" / "tabular.json"
+    tabular.print_quality(json.loads(committed.read_text()))
+    assert "| maxent |" in capsys.readouterr().out
 
 
 def test_tabular_benchmark_reruns_sections_keeping_the_others(monkeypatch, tmp_path):
