@@ -38,7 +38,7 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     full = jirl.run(algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2)
     ckpt = tmp_path / "ckpt"
     part = jirl.run(algo, jax.random.PRNGKey(0), 4, seeds=2, chunk_size=2, checkpoint_dir=ckpt)
-    (ckpt / ".state.msgpack.k1ll3d").write_bytes(b"half a checkpoint")  # a write a kill cut
+    (ckpt / ".state.msgpack.jirl-k1ll3d").write_bytes(b"half a checkpoint")  # a write a kill cut
     resumed = jirl.run(
         algo, jax.random.PRNGKey(0), 6, seeds=2, chunk_size=2, checkpoint_dir=ckpt, resume=True
     )
