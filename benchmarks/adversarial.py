@@ -36,6 +36,7 @@ Writes JSON (`--out`, default benchmarks/results/adversarial.json).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import platform
@@ -62,6 +63,7 @@ from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import out_file, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.run import seed_layout  # noqa: E402
+from jirl.train import run_updates  # noqa: E402
 
 CLASSIC = ("cartpole", "acrobot", "mountaincar")
 BRAX = ("hopper", "halfcheetah", "walker2d", "ant")
@@ -274,10 +276,7 @@ def train_seconds(algo, seeds: int, devices: list, updates: int = 10) -> float:
     layout = seed_layout(seeds, devices)  # a padded seed's copy is work, not counted
     keys = layout.pad(jax.random.split(jax.random.PRNGKey(0), seeds))
     states = jax.block_until_ready(jax.jit(seed_map(algo.init, layout.sharding))(keys))
-
-    def run(state):
-        return jax.lax.scan(lambda s, _: algo.update(s), state, None, length=updates)
-
+    run = functools.partial(run_updates, algo.update, num_updates=updates)
     compiled = jax.jit(seed_map(run, layout.sharding)).lower(states).compile()
     times = []
     for _ in range(3):

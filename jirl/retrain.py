@@ -57,6 +57,7 @@ from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
 from jirl.run import has_checkpoint, load_checkpoint, state_template
+from jirl.train import run_updates
 
 #: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward, GCL's and GAN-GCL's
 #: per-step reward r_θ (the cost's negative, without the −λ log π the policy was trained with).
@@ -253,7 +254,7 @@ def retrain(
             algo_name, cfg.algo_config, env, params, normalizer, kind, ppo_config.gamma
         )
         agent = agent_for(agent_state.learner.normalizer, reward)
-        final, metrics = jax.lax.scan(lambda s, _: agent.update(s), agent_state, None, updates)
+        final, metrics = run_updates(agent.update, agent_state, updates)
         act = lambda o, k: agent.act(final, o, k)
         return episode_returns(env, act, key, eval_episodes).mean(), metrics
 

@@ -27,6 +27,7 @@ from jirl.devices import memory_limit, seed_map
 from jirl.errors import ConfigError, RunError, check_count
 from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, seal, sync_dir, unseal
 from jirl.logging import ROW_KEYS
+from jirl.train import run_updates
 from jirl.types import Algorithm, Array
 
 CHECKPOINT_FILE = "state.msgpack"
@@ -273,7 +274,7 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     [leaves])`, whether each floating-point leaf of the state (`_float_leaves`) is finite."""
 
     def chunk(state):
-        state, metrics = jax.lax.scan(lambda s, _: algo.update(s), state, None, length=length)
+        state, metrics = run_updates(algo.update, state, length)
         flags = [jnp.all(jnp.isfinite(x)) for _, x in _float_leaves(state)]
         return state, metrics, jnp.stack(flags) if flags else jnp.ones((0,), bool)
 
