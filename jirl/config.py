@@ -165,12 +165,13 @@ class ExperimentConfig:
         require(self.num_demos is None or self.num_demos >= 1, "num_demos must be >= 1")
         check_anneal(self.algo, getattr(self.algo_config, "anneal_updates", 0), self.updates)
         rounds = getattr(self.algo_config, "max_rounds", None)
-        require(
-            rounds is None or rounds >= self.updates,
-            f"{self.algo}.max_rounds ({rounds}) is below updates ({self.updates}): each of the "
-            f"last {self.updates - (rounds or 0)} rounds would fit a policy and discard it; set "
-            f"it to {self.updates}",
-        )
+        if rounds is not None:
+            require(
+                rounds >= self.updates,
+                f"{self.algo}.max_rounds ({rounds}) is below updates ({self.updates}): each of "
+                f"the last {self.updates - rounds} rounds would fit a policy and discard it; set "
+                f"it to {self.updates}",
+            )
 
     @property
     def runs(self) -> int:

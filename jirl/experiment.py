@@ -36,6 +36,7 @@ from jirl.files import (
     Aside,
     atomic_write_text,
     check_out_dir,
+    check_unlocked,
     digest,
     foreign_entries,
     holds_files,
@@ -439,13 +440,12 @@ def train(
             stack.enter_context(lock_dir(out))
         else:
             with parent_locked(out):  # another process's run may have appeared since the checks
-                if out.is_dir():
-                    lock_dir(out).close()  # a run another process is writing is never replaced
-                    if not overwrite and holds_files(out):
-                        raise ConfigError(
-                            f"{out} exists (made by another process since this one started); "
-                            "pass --resume to continue it or --overwrite to replace it"
-                        )
+                check_unlocked(out)  # a run another process is writing is never replaced
+                if out.is_dir() and not overwrite and holds_files(out):
+                    raise ConfigError(
+                        f"{out} exists (made by another process since this one started); "
+                        "pass --resume to continue it or --overwrite to replace it"
+                    )
                 aside.take()
                 replace_dir(out)
                 stack.enter_context(lock_dir(out))

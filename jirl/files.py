@@ -300,10 +300,10 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
         raise ConfigError(f"cannot write --out {out}: {e.strerror}; choose another") from None
     old = Aside(out)
     try:
-        _check_unlocked(out)  # before `fill` works, and again at the swap
+        check_unlocked(out)  # before `fill` works, and again at the swap
         result = fill(new)
         with parent_locked(out):
-            _check_unlocked(out)
+            check_unlocked(out)
             old.take()
             os.replace(new, out)
             sync_dir(out.parent)
@@ -315,9 +315,10 @@ def write_dir(out: str | os.PathLike, fill: Callable[[Path], Any]) -> Any:
     return result
 
 
-def _check_unlocked(out: Path) -> None:
+def check_unlocked(out: Path) -> None:
     """Refuse (ConfigError) to replace a directory that a running `jirl train` holds locked
-    (`lock_dir`): a tabular run's `--overwrite` replaced one, and the run died."""
+    (`lock_dir`): a tabular run's `--overwrite` replaced one, and the run died. `write_dir`
+    and a new `jirl train` run check it before they replace `out`."""
     if out.is_dir():
         lock_dir(out).close()
 
