@@ -19,6 +19,7 @@ Action bounds (continuous), two conventions (`Policy.squash`):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -219,6 +220,20 @@ class TanhNormal(distrax.Transformed):
 
     def mode(self) -> Array:
         return self.bijector.forward(self.distribution.mode())
+
+
+def check_policy_config(config, env_name: str, spec: Spec) -> None:
+    """Refuse a PPO or TRPO config's `init_log_std` other than its default on discrete
+    actions: a categorical policy has no log std, so the setting would change nothing, without
+    a word (a sweep of it is refused there too, `jirl.sweep.check_read`). A traced value (a
+    swept field) is left to the sweep's own checks."""
+    default = {f.name: f.default for f in dataclasses.fields(config)}["init_log_std"]
+    require(
+        not spec.discrete or config.init_log_std == default,
+        f"init_log_std: {short(config.init_log_std)} sets a Gaussian policy's initial log std; "
+        f"{env_name}'s actions are discrete (a categorical policy, no std), so it would change "
+        f"nothing: drop it",
+    )
 
 
 @dataclass(frozen=True)

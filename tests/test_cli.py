@@ -924,6 +924,34 @@ def test_empty_paths_and_a_resume_of_another_directory_say_so(capsys, tmp_path, 
         (["train", "ppo", "--config", "BINARY"], "not a text file; pass a YAML config"),
         (["train", "ppo", "--env", "cartpole", "--set", "ppo.squash=true"], "squash: true needs"),
         (["train", "trpo", "--env", "acrobot", "--set", "trpo.squash=true"], "are discrete"),
+        # a categorical policy has no std, and discrete actions are executed as sampled
+        (["train", "trpo", "--env", "acrobot", "--set", "trpo.init_log_std=0"], "no std"),
+        (
+            [
+                "train",
+                "gail",
+                "--config",
+                "gail-cartpole",
+                "--demos",
+                "DEMOS",
+                "--set",
+                "gail.init_log_std=0",
+            ],
+            "no std",
+        ),
+        (
+            [
+                "train",
+                "airl",
+                "--config",
+                "airl-cartpole",
+                "--demos",
+                "DEMOS",
+                "--set",
+                "airl.disc_actions=sampled",
+            ],
+            "cartpole's are discrete",
+        ),
         (["expert", "--env", "cartpole", "--set", "ppo=5"], "ppo must be a mapping of PPO"),
         (["train", "ppo", "--env", "cartpole", "--set", "ppo=0"], "ppo must be a mapping of"),
         (["train", "ppo", "--env", "cartpole", "--set", "ppo=[]"], "ppo must be a mapping of"),
@@ -964,6 +992,7 @@ def test_more_bad_inputs_are_user_errors(capsys, tmp_path, argv, message):
     files["NULL_ALGO"] = tmp_path / "null_algo.yaml"
     (tmp_path / "sweep.yaml").write_text("sweep: {learning_rate: [0.001, 0.0001]}\n")
     files["SWEEP"] = tmp_path / "sweep.yaml"
+    files["DEMOS"] = pathlib.Path(__file__).parent / "data" / "cartpole" / "demos.npz"
     argv = [str(files.get(a, a)) for a in argv]
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, *argv, "--out", str(out))

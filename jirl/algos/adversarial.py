@@ -585,6 +585,13 @@ def make(
         "horizon (fixed_horizon: true at the top of the config): set it false",
     )
     spec = env.spec
+    kind = "discrete" if spec.discrete else "unbounded"
+    require(
+        config.disc_actions == "executed" or spec.clips_actions,
+        f"disc_actions: {config.disc_actions} is for continuous actions the environment clips "
+        f"to bounds; {env.name}'s are {kind}, so executed and sampled actions are the same: "
+        "drop it",
+    )
     disc_spec = model_spec(config, spec)
     learner = make_generator(config, env)
     policy = learner.policy

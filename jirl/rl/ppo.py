@@ -14,7 +14,7 @@ from flax import struct
 
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
 from jirl.rl.advantages import batched_gae
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
 from jirl.rl.rollout import merge_leading
@@ -154,6 +154,7 @@ def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTr
 
 def ppo_learner(config: PPOConfig, env: Env) -> Learner:
     """The PPO `Learner` for `env`'s spaces."""
+    check_policy_config(config, env.name, env.spec)
     policy = Policy.of(env.spec, config)
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = make_optimizer(config, config.num_epochs * config.num_minibatches)

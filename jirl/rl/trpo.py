@@ -33,7 +33,7 @@ from jax.flatten_util import ravel_pytree
 
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
 from jirl.rl.ppo import PPOBatch, advantage_batch
 from jirl.types import Algorithm, Array, Metrics, Transition
@@ -347,6 +347,7 @@ def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: P
 
 def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
     """The TRPO `Learner` for `env`'s spaces; `opt_state` is the value function's Adam state."""
+    check_policy_config(config, env.name, env.spec)
     policy = Policy.of(env.spec, config)
     value_fn = ValueFn(env.spec.obs_shape, config.hidden, config.activation)
     optimizer = optax.chain(
