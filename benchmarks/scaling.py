@@ -3,7 +3,8 @@ each), compile seconds of every registered algorithm's train function, and the o
 `jirl.run` (progress bar, metrics.jsonl, checkpoints between chunks) over a bare
 `jax.jit(jax.vmap(train))` doing the same work, and, where JAX sees several devices (on a CPU,
 one per core: `--cpu-devices`), `jirl.run`'s 5 seeds on one device against all of them, which
-they do not divide (`jirl.run.seed_layout` pads the seed axis with repeats).
+they do not divide (`jirl.run.seed_layout` pads the seed axis with repeats); and a whole
+`jirl train` process without and with JAX's persistent compilation cache.
 
     python benchmarks/scaling.py            # quick CPU mode (cartpole)
     python benchmarks/scaling.py --full     # accelerator: longer runs, more seeds
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -146,6 +148,52 @@ def driver_overhead(updates: int, seeds: int, chunk: int) -> dict:
     }
 
 
+def compile_cache(updates: int, seeds: int = 4) -> dict:
+    """Wall seconds of whole `jirl train gail --config gail-cartpole` processes (the cartpole
+    expert's demos, `updates` updates, `seeds` seeds), each a fresh Python: one without JAX's
+    persistent compilation cache, then two sharing one (`JAX_COMPILATION_CACHE_DIR`, a fresh
+    temporary directory, JAX's default thresholds): the first fills it, the second loads the
+    executables it holds instead of compiling them."""
+    expert = imitation_rows.ensure_expert("cartpole", EXPERT)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+
+    def process(tmp: str, name: str, cache: str | None) -> float:
+        argv = ["train", "gail", "--config", "gail-cartpole", "--demos", str(expert / "demos.npz"),
+                "--updates", str(updates), "--seeds", str(seeds), "--out", f"{tmp}/{name}",
+                "--quiet"]  # fmt: skip
+        env = clean if cache is None else {**clean, "JAX_COMPILATION_CACHE_DIR": cache}
+        command = [sys.executable, "-c", "import sys; from jirl.cli import main; sys.exit(main())"]
+        t = time.perf_counter()
+        subprocess.run([*command, *argv], env=env, check=True)
+        return time.perf_counter() - t
+
+    with tempfile.TemporaryDirectory() as tmp:
+        without = process(tmp, "without", None)
+        filling = process(tmp, "filling", f"{tmp}/cache")
+        loading = process(tmp, "loading", f"{tmp}/cache")
+    return {
+        "command": "jirl train gail --config gail-cartpole",
+        "updates": updates,
+        "seeds": seeds,
+        "without_cache_seconds": without,
+        "cache_filling_seconds": filling,
+        "cache_loading_seconds": loading,
+    }
+
+
+def print_compile_cache(cache: dict) -> None:
+    print(
+        f"\n### `{cache['command']}`, {cache['updates']} updates, {cache['seeds']} seeds: "
+        "whole process, JAX's persistent compilation cache\n"
+    )
+    print("| no cache s | cache filled s | cache loaded s |")
+    print("| ---: | ---: | ---: |")
+    print(
+        f"| {cache['without_cache_seconds']:.1f} | {cache['cache_filling_seconds']:.1f} "
+        f"| {cache['cache_loading_seconds']:.1f} |"
+    )
+
+
 def padded_seeds(updates: int, seeds: int = 5) -> dict | None:
     """Run seconds (compile excluded) of `jirl.run`'s `seeds` PPO cartpole seeds on one device
     and over all visible devices, the seed axis padded to a multiple of those it uses (None
@@ -252,6 +300,9 @@ def main(argv=None) -> None:
         f"| {overhead['bare_seconds']:.2f} | {overhead['driver_seconds']:.2f} "
         f"| {100 * overhead['overhead']:+.1f}% |"
     )
+    cache = compile_cache(updates=5)
+    keep(compile_cache=cache)
+    print_compile_cache(cache)
     padded = padded_seeds(updates=200 if not args.full else 960)
     print_padded(padded)
     result["padded_seeds"] = padded
