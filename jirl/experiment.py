@@ -365,6 +365,7 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
             raise ConfigError(f"{out}: no such run to resume; drop --resume to start it")
         if not out.is_dir():
             raise ConfigError(f"{out} is a file; --out names a run's directory")
+        check_unlocked(out)  # a run still before its first checkpoint is in use, not empty
         if not has_checkpoint(out / "checkpoint"):
             foreign = foreign_entries(out, RUN_NAMES) if out.is_dir() else []
             if foreign:  # someone's other files: --overwrite would refuse them too

@@ -1508,6 +1508,13 @@ def test_a_run_another_process_holds_is_neither_resumed_nor_replaced(
             one_line_error(code, err)
             assert "is in use by another jirl process" in err
     assert (run / "metrics.jsonl").read_text() == before
+    # one still before its first checkpoint: in use (it said "nothing to resume, pass
+    # --overwrite", which then said it is in use)
+    shutil.rmtree(run / "checkpoint")
+    with lock_dir(run):
+        code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--resume")
+        one_line_error(code, err)
+        assert "is in use by another jirl process" in err
     code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "2", "--overwrite")
     assert code == 0, err  # released: the run is the user's again
 
