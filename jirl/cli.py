@@ -251,6 +251,13 @@ def _experiment_config(args, defaults: dict, complete=None):
     from jirl import envs
 
     envs.check_name(data["env"])
+    file_env = file_data.get("env") if args.config else None
+    if isinstance(file_env, str) and file_env != data["env"]:
+        warnings.warn(
+            f"--config {args.config} is written for {file_env} and runs on {data['env']} here: "
+            f"its settings were chosen for {file_env}, so they may not suit {data['env']}",
+            stacklevel=1,
+        )
     spec = algos.get(algo)
     hint_unknown_section(data, algo)
     return experiment_config(data, spec.config_cls)

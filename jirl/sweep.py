@@ -161,14 +161,18 @@ def sweepable_field(key: str, config, section: str = "") -> str:
     other generator's, say) is refused with a one-line `ConfigError`."""
     names = {f.name for f in dataclasses.fields(config)}
     floats = sweepable_fields(type(config))
+    unread = config.unread_fields() if hasattr(config, "unread_fields") else {}
     name = str(key).removeprefix(f"{section}.") if section else str(key)
     if "." in name or name not in names:
-        close = closest(name, floats, cutoff=0.5)
+        # (the float fields these settings read; the env and tracing may refuse more,
+        # `check_traceable`, so they are not promised to sweep)
+        listed = [f for f in floats if f not in unread]
+        close = closest(name, listed, cutoff=0.5)
         hint = f"; did you mean '{_qualified(section, close)}'?" if close else ""
         owner = f"{section}'s config" if section else type(config).__name__
         raise ConfigError(
             f"cannot sweep '{key}': not a field of {owner}{hint} "
-            f"(sweepable: {', '.join(_qualified(section, f) for f in floats)})"
+            f"(its float fields: {', '.join(_qualified(section, f) for f in listed)})"
         )
     if name not in floats:
         raise ConfigError(
@@ -176,7 +180,6 @@ def sweepable_field(key: str, config, section: str = "") -> str:
             f"shapes or control flow, so each value needs its own compile); run separate "
             f"runs with --set {_qualified(section, name)}=..."
         )
-    unread = config.unread_fields() if hasattr(config, "unread_fields") else {}
     if name in unread:  # every setting would run the same
         raise ConfigError(f"cannot sweep '{key}': {unread[name]}")
     return name

@@ -1833,3 +1833,27 @@ def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_p
     config.write_text("size: 8\nmaxent:\n  size: 4\n")
     with pytest.raises(ArgumentError, match=r"'size' given both at the top and under 'maxent:'"):
         _tabular_options(str(config), "maxent", [])
+
+
+def test_a_config_written_for_another_env_warns(capsys, tmp_path, cartpole_expert):
+    """`--env` overrides the config file's `env:`, as flags override the file; the settings
+    tuned for one env then ran on another without a word (acrobot's absorbing states on
+    cartpole, an acrobot expert's PPO on cartpole)."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")  # refused after the config is read: nothing trains
+    demos = str(cartpole_expert / "demos.npz")
+    for argv in (
+        ["train", "gail", "--config", "gail-acrobot", "--env", "cartpole", "--demos", demos],
+        ["expert", "--config", "expert-acrobot", "--env", "cartpole"],
+    ):
+        with pytest.warns(UserWarning, match="is written for acrobot and runs on cartpole"):
+            code, _, err = run_cli(capsys, *argv, "--out", str(taken))
+        assert code == 2 and "exists" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, _, err = run_cli(
+            capsys, "train", "gail", "--config", "gail-cartpole", "--demos", demos, "--out",
+            str(taken),
+        )  # fmt: skip
+    assert code == 2 and "exists" in err

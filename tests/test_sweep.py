@@ -432,3 +432,16 @@ def test_plot_groups_a_sweep_still_running_by_its_config(tmp_path):
     assert "0.1" in groups[0][0] and "0.2" in groups[1][0]
     (run / "config.yaml").write_text("algo: bc\n")  # no sweep: one curve
     assert _groups(run, 4, "sweep") == [("sweep", slice(None))]
+
+
+def test_a_misspelt_field_is_answered_with_the_floats_these_settings_read():
+    """The list after a misspelt field was every float field, "sweepable", among them the other
+    generator's and the warm start's rate without a warm start, each then refused."""
+    from jirl.algos import gail
+
+    config = gail.GAILConfig(generator="ppo", bc_steps=0)
+    with pytest.raises(ConfigError, match="did you mean 'gail.learning_rate'") as refused:
+        sweep.sweepable_field("gail.learning_rat", config, "gail")
+    listed = str(refused.value).split("its float fields: ")[1]
+    assert "gail.ent_coef" in listed
+    assert "max_kl" not in listed and "bc_learning_rate" not in listed
