@@ -106,7 +106,7 @@ class PolicyNet(nn.Module):
         if self.discrete:
             return out, None
         log_std = self.param(
-            "log_std", nn.initializers.constant(self.init_log_std), (self.action_size,)
+            "log_std", nn.initializers.constant(self.init_log_std), (self.action_size,), jnp.float32
         )
         return out, jnp.broadcast_to(log_std, out.shape)
 
@@ -125,7 +125,8 @@ class Normalizer:
 
     @classmethod
     def create(cls, obs_shape: Sequence[int]) -> Normalizer:
-        return cls(jnp.zeros(obs_shape), jnp.ones(obs_shape), jnp.zeros(()))
+        f32 = jnp.float32  # (float32 under jax_enable_x64 too: the carries of every scan)
+        return cls(jnp.zeros(obs_shape, f32), jnp.ones(obs_shape, f32), jnp.zeros((), f32))
 
     def update(self, batch: Array) -> Normalizer:
         """Merge a batch `[N, *obs_shape]` into the running statistics."""
@@ -159,7 +160,8 @@ TANH_EDGE = 1e-6
 #: of degree < 2·64. `TanhNormal.entropy` integrates its tanh term with it: within 0.005 nats of
 #: the exact integral per dimension for pre-squash scales σ ≤ 5 (0.1 with 16 nodes).
 _HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
-_HERMITE_WEIGHTS = _HERMITE_WEIGHTS / np.sqrt(2.0 * np.pi)
+_HERMITE_WEIGHTS = (_HERMITE_WEIGHTS / np.sqrt(2.0 * np.pi)).astype(np.float32)
+_HERMITE_NODES = _HERMITE_NODES.astype(np.float32)
 
 
 class _EdgeTanh(distrax.Tanh):
@@ -168,6 +170,14 @@ class _EdgeTanh(distrax.Tanh):
     def inverse_and_log_det(self, y: Array) -> tuple[Array, Array]:
         x = jnp.arctanh(jnp.clip(y, -1.0 + TANH_EDGE, 1.0 - TANH_EDGE))
         return x, -self.forward_log_det_jacobian(x)
+
+
+class Gaussian(distrax.MultivariateNormalDiag):
+    """distrax's diagonal Gaussian, its entropy in the dtype of its mean (distrax's is float64
+    under `jax_enable_x64`, which TRPO's line search carried as float32)."""
+
+    def entropy(self) -> Array:
+        return super().entropy().astype(self.loc.dtype)
 
 
 class TanhNormal(distrax.Transformed):
@@ -197,7 +207,7 @@ class TanhNormal(distrax.Transformed):
         low, high = jnp.asarray(low, jnp.float32), jnp.asarray(high, jnp.float32)
         self._half = jnp.broadcast_to((high - low) / 2.0, loc.shape[-1:])
         squash = distrax.Chain([distrax.ScalarAffine((high + low) / 2.0, self._half), _EdgeTanh()])
-        super().__init__(distrax.MultivariateNormalDiag(loc, scale), distrax.Block(squash, 1))
+        super().__init__(Gaussian(loc, scale), distrax.Block(squash, 1))
 
     def _sample_n_and_log_prob(self, key: Array, n: int) -> tuple[Array, Array]:
         """`n` samples `[n, ..., D]` and `log_prob` of each `[n, ...]` (class docstring)."""
@@ -274,7 +284,7 @@ class Policy:
         )
 
     def init(self, key: Array):
-        return self.net.init(key, jnp.zeros(self.spec.obs_shape))
+        return self.net.init(key, jnp.zeros(self.spec.obs_shape, jnp.float32))
 
     def outputs(self, params, norm: Normalizer, obs: Array) -> tuple[Array, Array | None]:
         """The head's outputs for `obs: [..., *obs_shape]`: `(logits [..., A], None)` or
@@ -288,7 +298,7 @@ class Policy:
             return distrax.Categorical(logits=out)
         if self.squash:
             return TanhNormal(out, jnp.exp(log_std), self.spec.action_low, self.spec.action_high)
-        return distrax.MultivariateNormalDiag(out, jnp.exp(log_std))
+        return Gaussian(out, jnp.exp(log_std))
 
     def dist(self, params, norm: Normalizer, obs: Array) -> distrax.Distribution:
         """Action distribution for `obs: [..., *obs_shape]`."""
@@ -316,7 +326,7 @@ class ValueFn:
         return MLP(tuple(self.hidden), 1, self.activation, out_scale=1.0)
 
     def init(self, key: Array):
-        return self.net.init(key, jnp.zeros(self.obs_shape))
+        return self.net.init(key, jnp.zeros(self.obs_shape, jnp.float32))
 
     def __call__(self, params, norm: Normalizer, obs: Array) -> Array:
         """Values `[...]` for `obs: [..., *obs_shape]`."""

@@ -100,7 +100,7 @@ def action_features(spec: Spec, action: Array) -> Array:
     model's spec has no bounds under `disc_actions: sampled` (`adversarial.model_spec`), and
     the vector is then taken as drawn."""
     if spec.discrete:
-        return jax.nn.one_hot(action, spec.num_actions)
+        return jax.nn.one_hot(action, spec.num_actions, dtype=jnp.float32)
     return spec.executed(action.astype(jnp.float32))
 
 
@@ -143,7 +143,7 @@ class Discriminator:
         return MLP(tuple(self.hidden), 1, self.activation, out_scale=1.0)
 
     def init(self, key: Array) -> dict:
-        return self.net.init(key, jnp.zeros((_input_dim(self.spec, self.inputs),)))
+        return self.net.init(key, jnp.zeros((_input_dim(self.spec, self.inputs),), jnp.float32))
 
     def logits(self, params, normalizer: Normalizer, t: Transition) -> Array:
         """Logits `[...]` for transitions of any leading shape."""
@@ -184,8 +184,9 @@ class ShapedReward:
         return ShapedNet(tuple(self.hidden), self.activation)
 
     def init(self, key: Array) -> dict:
-        obs = jnp.zeros((self.spec.obs_dim,))
-        return self.net.init(key, jnp.zeros((_input_dim(self.spec, self.g_inputs),)), obs, obs)
+        obs = jnp.zeros((self.spec.obs_dim,), jnp.float32)
+        inputs = jnp.zeros((_input_dim(self.spec, self.g_inputs),), jnp.float32)
+        return self.net.init(key, inputs, obs, obs)
 
     def _terms(self, params, normalizer: Normalizer, t: Transition):
         g_in = features(self.spec, normalizer, t, self.g_inputs)
@@ -404,8 +405,8 @@ class TrajectoryReward:
         return MLP(tuple(self.hidden), 1, self.activation, out_scale=1.0)
 
     def init(self, key: Array) -> dict:
-        x = jnp.zeros((_input_dim(self.spec, self.inputs),))
-        return {"reward": self.net.init(key, x), "log_z": jnp.zeros(())}
+        x = jnp.zeros((_input_dim(self.spec, self.inputs),), jnp.float32)
+        return {"reward": self.net.init(key, x), "log_z": jnp.zeros((), jnp.float32)}
 
     def reward(self, params, normalizer: Normalizer, t: Transition) -> Array:
         """r_θ `[...]` per step, for transitions of any leading shape."""

@@ -403,11 +403,11 @@ def demo_transitions(demos: Trajectories) -> Transition:
     return Transition(
         obs=jnp.asarray(demos.obs, jnp.float32),
         action=jnp.asarray(demos.actions),
-        reward=jnp.zeros(n),
+        reward=jnp.zeros(n, jnp.float32),
         next_obs=jnp.asarray(demos.next_obs, jnp.float32),
         terminated=jnp.asarray(demos.terminated, bool),
         truncated=jnp.asarray(demos.truncated, bool),
-        log_prob=jnp.zeros(n),
+        log_prob=jnp.zeros(n, jnp.float32),
     )
 
 
@@ -447,10 +447,11 @@ def with_flag(spec: Spec, obs: Array, flag: float = 0.0) -> Array:
 def absorbing_loop(spec: Spec) -> Transition:
     """The self-loop s_a → s_a as one unbatched transition of the flagged spaces: observation
     (0, …, 0, 1), action 0, log π 0, not terminal."""
-    s_a = with_flag(spec, jnp.zeros(spec.obs_shape), 1.0)
+    s_a = with_flag(spec, jnp.zeros(spec.obs_shape, jnp.float32), 1.0)
     false = jnp.zeros((), bool)
     action = jnp.zeros(spec.action_shape, spec.action_dtype)
-    return Transition(s_a, action, jnp.zeros(()), s_a, false, false, jnp.zeros(()))
+    zero = jnp.zeros((), jnp.float32)
+    return Transition(s_a, action, zero, s_a, false, false, zero)
 
 
 def into_absorbing(spec: Spec, t: Transition) -> Transition:
@@ -488,12 +489,13 @@ def sample_pool(config: AdversarialConfig, spec: Spec, t: Transition) -> tuple[T
     sample weighted by the number of episodes that terminated in `t` (`[N + 1]`)."""
     n = t.reward.shape[0]
     if not config.absorbing:
-        return t, jnp.ones(n)
+        return t, jnp.ones(n, jnp.float32)
     loop = jax.tree.map(lambda x: x[None], absorbing_loop(spec))
     pool = jax.tree.map(
         lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), into_absorbing(spec, t), loop
     )
-    return pool, jnp.concatenate([jnp.ones(n), t.terminated.sum(keepdims=True)])
+    terminated = t.terminated.sum(keepdims=True).astype(jnp.float32)
+    return pool, jnp.concatenate([jnp.ones(n, jnp.float32), terminated])
 
 
 def replay_pool(
@@ -673,7 +675,7 @@ def make(
             disc_normalizer=disc_normalizer,
             key=key,
             step=jnp.zeros((), jnp.int32),
-            last_return=jnp.zeros(()),
+            last_return=jnp.zeros((), jnp.float32),
             replay=empty_replay(learner_state, env_state, key),
         )
 

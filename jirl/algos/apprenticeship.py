@@ -141,7 +141,7 @@ def feature_bounds(spec: Spec, obs: Array) -> FeatureBounds:
     """Bounds from demonstration observations `[N, *obs_shape]` and the action space."""
     flat = jnp.asarray(obs, jnp.float32).reshape((obs.shape[0], -1))
     if spec.discrete:
-        low = high = jnp.zeros((0,))
+        low = high = jnp.zeros((0,), jnp.float32)
     else:
         low = jnp.broadcast_to(jnp.asarray(spec.action_low, jnp.float32), spec.action_shape)
         high = jnp.broadcast_to(jnp.asarray(spec.action_high, jnp.float32), spec.action_shape)
@@ -162,7 +162,7 @@ def sa_features(
     batch = obs.shape[: obs.ndim - len(spec.obs_shape)]
     f_obs = _rescale(obs.reshape((*batch, -1)), bounds.obs_low, bounds.obs_high)
     if spec.discrete:
-        f_act = jax.nn.one_hot(action, spec.num_actions)
+        f_act = jax.nn.one_hot(action, spec.num_actions, dtype=jnp.float32)
         squared = [(2.0 * f_obs - 1.0) ** 2]
     else:
         f_act = _rescale(action.astype(jnp.float32), bounds.action_low, bounds.action_high)
@@ -177,8 +177,8 @@ def discounted_feature_expectations(phi: Array, gamma: float, horizon: int) -> A
     Σ_t γ^t φ_t / Σ_{t<H} γ^t."""
     chex.assert_rank(phi, 3)
     steps, envs = phi.shape[:2]
-    discount = gamma ** (jnp.arange(steps) % horizon)  # [T]
-    normaliser = jnp.sum(gamma ** jnp.arange(horizon))
+    discount = gamma ** (jnp.arange(steps) % horizon).astype(jnp.float32)  # [T]
+    normaliser = jnp.sum(gamma ** jnp.arange(horizon, dtype=jnp.float32))
     return jnp.einsum("t,tbf->f", discount, phi) / (normaliser * envs * (steps // horizon))
 
 
@@ -253,10 +253,10 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         mu_expert_game = complement(mu_expert)  # [2F]
         beta = mw_beta(2 * num_features, config.num_rounds)
         reward_of = lambda log_w, phi: complement(phi) @ jax.nn.softmax(log_w)
-        initial_weights = jnp.zeros(2 * num_features)
+        initial_weights = jnp.zeros(2 * num_features, jnp.float32)
     elif method == "projection":
         reward_of = lambda w, phi: phi @ w
-        initial_weights = jnp.zeros(num_features)
+        initial_weights = jnp.zeros(num_features, jnp.float32)
     else:
         raise ValueError(f"method must be 'projection' or 'mw', got {method!r}")
 
@@ -269,13 +269,13 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             learner=learner_state,
             env_state=batch_reset(env, key_env, config.num_envs),
             weights=initial_weights,
-            mu_bar=jnp.zeros(num_features),
+            mu_bar=jnp.zeros(num_features, jnp.float32),
             chosen_policy=learner_state.params["policy"],
             chosen_normalizer=learner_state.normalizer,
             chosen_gap=jnp.full((), jnp.inf, jnp.float32),
             key=key,
             step=jnp.zeros((), jnp.int32),
-            last_return=jnp.zeros(()),
+            last_return=jnp.zeros((), jnp.float32),
         )
 
     def update(state: ApprenticeshipState) -> tuple[ApprenticeshipState, Metrics]:

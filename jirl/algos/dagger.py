@@ -287,7 +287,7 @@ def make(
             normalizer=normalizer,
             buffer=buffer,
             expert_queries=jnp.zeros((), jnp.int32),
-            last_return=jnp.zeros(()),
+            last_return=jnp.zeros((), jnp.float32),
             key=key,
             # demonstrations are the expert's round: the first update is the learner's
             step=jnp.asarray(0 if seed_obs is None else 1, jnp.int32),

@@ -253,7 +253,7 @@ def make(
             params=params,
             normalizers=normalizers,
             expert_queries=jnp.zeros((), jnp.int32),
-            last_return=jnp.zeros(()),
+            last_return=jnp.zeros((), jnp.float32),
             key=key,
             step=step,
         )

@@ -128,7 +128,8 @@ class Spec:
         are compared as executed."""
         if not self.clips_actions:
             return action
-        return jnp.clip(action, jnp.asarray(self.action_low), jnp.asarray(self.action_high))
+        low, high = (jnp.asarray(b, jnp.float32) for b in (self.action_low, self.action_high))
+        return jnp.clip(action, low, high)
 
     def to_dict(self) -> dict:
         """JSON form, as stored in demonstration headers."""

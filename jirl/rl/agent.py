@@ -105,7 +105,7 @@ def make_agent(
             env_state=batch_reset(env, key_env, num_envs),
             key=key,
             step=jnp.zeros((), jnp.int32),
-            last_return=jnp.zeros(()),
+            last_return=jnp.zeros((), jnp.float32),
         )
 
     def update(state: AgentState) -> tuple[AgentState, Metrics]:

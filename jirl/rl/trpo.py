@@ -308,7 +308,7 @@ def natural_step(
         ok, kl, improve = trial(fraction)
         return i + 1, ok, jnp.where(ok, fraction, 0.0), kl, improve
 
-    zero = jnp.zeros(())
+    zero = jnp.zeros((), jnp.float32)
     _, accepted, fraction, kl, improve = jax.lax.while_loop(
         cond, body, (jnp.zeros((), jnp.int32), jnp.zeros((), bool), zero, zero, zero)
     )
