@@ -526,7 +526,8 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
     got_leaves = jax.tree.leaves(tree)
     paths = jax.tree_util.tree_flatten_with_path(template)[0]
     for (path, want), got in zip(paths, got_leaves, strict=True):
-        got_sig = (tuple(np.shape(got)), np.result_type(got))
+        dtype = got.dtype if hasattr(got, "dtype") else np.result_type(got)  # (a JAX array's)
+        got_sig = (tuple(np.shape(got)), np.dtype(dtype))
         want_sig = (tuple(np.shape(want)), np.result_type(want.dtype))
         if got_sig != want_sig:
             return (

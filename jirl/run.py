@@ -141,6 +141,12 @@ def raw_key(key: Array) -> Array:
     default's (its data would be read as the default's)."""
     key = jnp.asarray(key)
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        expected = jax.random.key_data(jax.random.key(0))
+        if key.shape != expected.shape or key.dtype != expected.dtype:
+            raise ConfigError(
+                f"key must be a PRNG key (jax.random.PRNGKey(seed) or jax.random.key(seed)), "
+                f"got an array {key.dtype} {list(key.shape)}"
+            )
         return key
     impl, default = jax.random.key_impl(key), jax.random.key_impl(jax.random.key(0))
     if str(impl) != str(default):
@@ -519,6 +525,32 @@ def _metric_names(program) -> list[str]:
     return list(jax.tree_util.tree_unflatten(tree, [None] * tree.num_leaves)[1])
 
 
+def check_initial_state(algo: Algorithm, state: Any) -> int:
+    """The seed count of `state`, a batch of `algo`'s states `[seeds, ...]` (`run`'s
+    `initial_state`), or ConfigError naming the first leaf that is not one: an unbatched state
+    failed in `device_put`, another algorithm's with an AttributeError inside its update."""
+    leaves = jax.tree.leaves(state)
+    if not leaves or any(np.ndim(x) == 0 for x in leaves):
+        raise ConfigError(
+            "initial_state must be a batch of states, every leaf [seeds, ...]: pass "
+            "jax.vmap(algo.init)(keys), or jirl.sweep.init_sweep's"
+        )
+    seeds = int(np.shape(leaves[0])[0])
+    template = state_template(algo, seeds)
+    if jax.tree.structure(template) != jax.tree.structure(state):
+        raise ConfigError(
+            f"initial_state is not a state of '{algo.name}' (its tree is not algo.init's): pass "
+            "jax.vmap(algo.init)(keys)"
+        )
+    mismatch = leaf_mismatch(template, state)
+    if mismatch:
+        raise ConfigError(
+            f"initial_state is not {seeds} states of '{algo.name}' ({mismatch}): pass "
+            "jax.vmap(algo.init)(keys), whose leaves are [seeds, ...]"
+        )
+    return seeds
+
+
 def has_checkpoint(directory: Path | None) -> bool:
     return directory is not None and (Path(directory) / CHECKPOINT_FILE).is_file()
 
@@ -572,9 +604,12 @@ def run(
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.is_dir():  # a write that a kill cut short left its temporary
         remove_temporaries(ckpt, [CHECKPOINT_FILE])
+    if callable(callbacks):
+        raise ConfigError("callbacks takes a list of callbacks: pass [callback]")
+    callbacks = list(callbacks)
     t0 = time.perf_counter()
     if initial_state is not None:
-        seeds = jax.tree.leaves(initial_state)[0].shape[0]
+        seeds = check_initial_state(algo, initial_state)
     layout = seed_layout(seeds, devices)
     sharding = layout.sharding
     resuming = resume and has_checkpoint(ckpt)

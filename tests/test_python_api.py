@@ -194,3 +194,38 @@ def test_jirl_imports_on_a_jax_that_removed_the_table_tfp_writes_into():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert abs(float(done.stdout) + 0.9189385) < 1e-5  # log N(0; 0, 1) = -log √(2π)
+
+
+def test_jirl_run_refuses_what_is_not_a_key_a_batch_of_states_or_a_list_of_callbacks(
+    loaded, acrobot_expert
+):
+    """(A review as a notebook user: JAX's "invalid PRNG key data", a `device_put` sharding
+    error for an unbatched state, an AttributeError deep in the update for another learner's
+    states, "'function' object is not iterable".)"""
+    env, demos = loaded
+    algo = bc.make(bc.BCConfig(), env, demos.trajectories)
+    key = jax.random.PRNGKey(0)
+    for bad in (0, jax.numpy.zeros(2), jax.numpy.zeros(3, jax.numpy.uint32)):
+        with pytest.raises(ConfigError, match="key must be a PRNG key"):
+            jirl.run(algo, bad, 1)
+    states = jax.vmap(algo.init)(jax.random.split(key, 2))
+    unbatched = algo.init(key)
+    other = jax.vmap(ppo.make(ppo.PPOConfig(num_envs=2, num_steps=8), env).init)(
+        jax.random.split(key, 2)
+    )
+    acrobot = envs.make("acrobot")
+    acrobot_demos = data.load(acrobot_expert / "demos.npz", env=acrobot).trajectories
+    for_acrobot = jax.vmap(bc.make(bc.BCConfig(), acrobot, acrobot_demos).init)(
+        jax.random.split(key, 2)
+    )
+    for bad, message in (
+        (unbatched, "must be a batch of states"),
+        (for_acrobot, "is not 2 states of 'bc' \\(at .*: shape \\(2, 6, 64\\) float32 where"),
+        (other, "is not a state of 'bc'"),
+        ({}, "must be a batch of states"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            jirl.run(algo, key, 1, initial_state=bad)
+    with pytest.raises(ConfigError, match="callbacks takes a list"):
+        jirl.run(algo, key, 1, callbacks=lambda *a: None)
+    assert jirl.run(algo, key, 1, initial_state=states).layout.seeds == 2
