@@ -130,6 +130,12 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
     passes (`load(path, env=...)` checks a file's header against the env besides; a loaded
     `Demos` is not itself the trajectories: its `.trajectories` is)."""
     check_trajectories(demos)
+    check_spaces(demos, spec, env_name)
+    _check_arrays(demos, spec)
+
+
+def check_spaces(demos: Trajectories, spec: Spec, env_name: str) -> None:
+    """DataError unless the observations and actions of `demos` are of `spec`'s spaces."""
     obs_shape = tuple(np.shape(demos.obs)[1:])
     if obs_shape != tuple(spec.obs_shape):
         raise DataError(
@@ -148,7 +154,6 @@ def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> Non
             f"{env_name} takes continuous actions of shape {spec.action_shape}, but the demos' "
             f"are {actions.dtype} of shape {tuple(actions.shape[1:])} per step"
         )
-    _check_arrays(demos, spec)
 
 
 def _check_arrays(demos: Trajectories, spec: Spec) -> None:
@@ -209,6 +214,10 @@ def save(
     if trajectories.num_episodes < 1:  # (its mean return was NaN, blamed on the header)
         raise DataError(f"{path}: not written: the demonstrations hold no episode")
     path = Path(path)
+    try:  # (the header is made from `env`: other spaces were blamed on a field it sets)
+        check_spaces(trajectories, env.spec, env.name)
+    except DataError as e:
+        raise DataError(f"{path}: not written: {e}") from None
     if expert_return is None:
         expert_return = float(episode_returns(trajectories).mean())
     spec = env.spec.to_dict()

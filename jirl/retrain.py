@@ -67,7 +67,13 @@ KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": (
 def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str, gamma: float):
     """`reward(transitions) -> rewards` of a learned reward model with frozen parameters (with
     the absorbing state's value on terminal steps where the run used absorbing states,
-    discounted by the retrained learner's `gamma`; AIRL's shaping γh(s') keeps the run's)."""
+    discounted by the retrained learner's `gamma`; AIRL's shaping γh(s') keeps the run's).
+    `algo_name` and `kind` as `KINDS` pairs them (ConfigError otherwise: "q" was AIRL's f)."""
+    if algo_name not in KINDS or kind not in KINDS[algo_name]:
+        offered = "; ".join(f"{a}: {', '.join(k)}" for a, k in KINDS.items())
+        raise ConfigError(
+            f"no reward {kind!r} of a run of {algo_name!r}: the runs and kinds are {offered}"
+        )
     if algo_name == "airl":
         model = airl.shaped_reward(config, env)
         fn = model.g if kind == "g" else model.f

@@ -229,3 +229,23 @@ def test_jirl_run_refuses_what_is_not_a_key_a_batch_of_states_or_a_list_of_callb
     with pytest.raises(ConfigError, match="callbacks takes a list"):
         jirl.run(algo, key, 1, callbacks=lambda *a: None)
     assert jirl.run(algo, key, 1, initial_state=states).layout.seeds == 2
+
+
+def test_retrain_reward_fn_refuses_a_kind_the_run_does_not_offer(loaded):
+    """(`reward_fn("airl", ..., "q", ...)` returned AIRL's f without a word.)"""
+    from jirl import retrain
+
+    env, _ = loaded
+    for algo_name, kind in (("airl", "q"), ("gail", "g"), ("bc", "disc")):
+        with pytest.raises(ConfigError, match=f"no reward '{kind}' of a run of '{algo_name}'"):
+            retrain.reward_fn(algo_name, airl.AIRLConfig(), env, {}, None, kind, 0.99)
+
+
+def test_demos_saved_with_another_env_are_refused_for_their_spaces(loaded, tmp_path):
+    """(Cartpole's demos saved with pendulum were refused for an episode longer than
+    pendulum's horizon, a field the header sets from the env.)"""
+    env, demos = loaded
+    out = tmp_path / "d.npz"
+    with pytest.raises(DataError, match="not written: demos have observations of shape \\(4,\\)"):
+        data.save(out, demos.trajectories, envs.make("pendulum"))
+    assert not out.exists()
