@@ -37,6 +37,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     are created. The file gets the usual permissions (0o666 less the umask), not mkstemp's
     0o600. Returns `path` as a `Path`."""
     path = Path(path)
+    if path.is_dir():  # (os.replace's IsADirectoryError, after the temporary was written)
+        raise ConfigError(f"{path} is a directory; name the file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path.name))
     try:

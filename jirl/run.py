@@ -602,6 +602,8 @@ def run(
     checkpoint_every = check_count("checkpoint_every", checkpoint_every)
     chunk_size = min(check_count("chunk_size", chunk_size), num_updates)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None and ckpt.exists() and not ckpt.is_dir():
+        raise ConfigError(f"checkpoint_dir {ckpt} is a file; name a directory")
     if ckpt is not None and ckpt.is_dir():  # a write that a kill cut short left its temporary
         remove_temporaries(ckpt, [CHECKPOINT_FILE])
     if callable(callbacks):

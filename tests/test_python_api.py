@@ -249,3 +249,17 @@ def test_demos_saved_with_another_env_are_refused_for_their_spaces(loaded, tmp_p
     with pytest.raises(DataError, match="not written: demos have observations of shape \\(4,\\)"):
         data.save(out, demos.trajectories, envs.make("pendulum"))
     assert not out.exists()
+
+
+def test_a_directory_for_a_file_and_a_file_for_a_directory_are_refused(loaded, tmp_path):
+    """(`data.save` into a directory raised IsADirectoryError, `jirl.run` with a file for
+    its checkpoint_dir FileExistsError.)"""
+    env, demos = loaded
+    with pytest.raises(ConfigError, match="is a directory; name the file to write"):
+        data.save(tmp_path, demos.trajectories, env)
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    algo = Algorithm(lambda k: {"x": jax.numpy.zeros(())}, lambda s: (s, {"loss": s["x"]}), None)
+    with pytest.raises(ConfigError, match="checkpoint_dir .* is a file; name a directory"):
+        jirl.run(algo, jax.random.PRNGKey(0), 1, checkpoint_dir=taken)
+    assert taken.read_text() == "mine"
