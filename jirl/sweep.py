@@ -32,7 +32,7 @@ import numpy as np
 from flax import struct
 
 from jirl.config import as_float32
-from jirl.errors import ConfigError, closest, short, tracer_errors
+from jirl.errors import ConfigError, check_count, closest, short, tracer_errors
 from jirl.logging import setting_name
 from jirl.run import raw_key
 from jirl.types import Algorithm, Array
@@ -284,6 +284,12 @@ def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptS
             f"{sorted(swept.fields)})"
         )
     host = {f: np.asarray(v, np.float64) for f, v in values.items()}
+    wrong = {f: v.shape for f, v in host.items() if v.shape != (len(keys),)}
+    if wrong:  # (an IndexError, or a silent broadcast inside the vmap)
+        raise ConfigError(
+            f"values must give each field one value per key, [{len(keys)}]; got shapes "
+            f"{short(wrong)}"
+        )
     for setting in {tuple(float(host[f][i]) for f in host) for i in range(len(keys))}:
         swept.build(dict(zip(host, setting, strict=True)))
 
@@ -305,6 +311,10 @@ def batch(
     Returns:
       keys `[S·seeds, 2]`, values `{field: [S·seeds]}`, and the settings list.
     """
+    seeds = check_count("seeds", seeds)
+    empty = [f for f, v in grid.items() if not len(v)]
+    if empty:  # (no setting: JAX's "need at least one array to concatenate")
+        raise ConfigError(f"the grid gives {short(empty)} no values: give each field at least one")
     grid_settings = settings(grid)
     split = jax.random.split(raw_key(key), seeds)  # (a typed key's data: states msgpack stores)
     keys = jnp.concatenate([split] * len(grid_settings))

@@ -263,3 +263,24 @@ def test_a_directory_for_a_file_and_a_file_for_a_directory_are_refused(loaded, t
     with pytest.raises(ConfigError, match="checkpoint_dir .* is a file; name a directory"):
         jirl.run(algo, jax.random.PRNGKey(0), 1, checkpoint_dir=taken)
     assert taken.read_text() == "mine"
+
+
+def test_sweep_batches_and_reward_functions_of_the_wrong_kind_are_refused(loaded):
+    """(A grid field without values: JAX's "need at least one array to concatenate"; 0 seeds:
+    empty arrays; `init_sweep` given fewer values than keys: an IndexError; a `reward_fn` that
+    is not a function: accepted, then a TypeError inside the trace.)"""
+    from jirl import sweep
+
+    env, _ = loaded
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ConfigError, match="gives \\['learning_rate'\\] no values"):
+        sweep.batch({"learning_rate": ()}, key, 2)
+    with pytest.raises(ConfigError, match="seeds must be"):
+        sweep.batch({"learning_rate": (1e-3,)}, key, 0)
+    swept = sweep.sweep_algorithm(lambda c: bc.make(c, env, loaded[1].trajectories),
+                                  bc.BCConfig(), ("learning_rate",), "bc")  # fmt: skip
+    keys, values, _ = sweep.batch({"learning_rate": (1e-3, 1e-4)}, key, 2)
+    with pytest.raises(ConfigError, match="one value per key, \\[4\\]"):
+        sweep.init_sweep(swept, keys, {"learning_rate": values["learning_rate"][:3]})
+    with pytest.raises(ConfigError, match="reward_fn must be a function"):
+        ppo.make(ppo.PPOConfig(), env, reward_fn=3)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.errors import ConfigError, short
 from jirl.nets import Normalizer, Policy, ValueFn
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Transition
@@ -97,6 +98,10 @@ def make_agent(
       reward_fn: reward to optimise instead of the environment's (metrics still report the
         true return).
     """
+    if reward_fn is not None and not callable(reward_fn):
+        raise ConfigError(
+            f"reward_fn must be a function of transitions returning rewards, got {short(reward_fn)}"
+        )
 
     def init(key: Array) -> AgentState:
         key, key_learner, key_env = jax.random.split(key, 3)
