@@ -249,6 +249,12 @@ def save(
 def load(path: str | os.PathLike, env: Env | None = None) -> Demos:
     """Load and validate a demonstration file; with `env`, also check it matches `env`.
 
+    A file recorded with a fixed horizon (`header.fixed_horizon`: episodes run on past a fall,
+    unflagged) loads into an env without one, as the adversarial learners want it (they fix
+    their own horizon); for a learner whose episodes end at a termination (BC, DAgger, SMILe, or
+    GAIL and AIRL with absorbing states) check the header first, as `jirl train` does
+    (`jirl.experiment.check_fixed_horizon`): such demos teach the steps after a fall.
+
     Raises:
       DataError: naming the file and the field, for any missing, malformed or mismatched part.
     """

@@ -289,6 +289,12 @@ class Policy:
     def outputs(self, params, norm: Normalizer, obs: Array) -> tuple[Array, Array | None]:
         """The head's outputs for `obs: [..., *obs_shape]`: `(logits [..., A], None)` or
         `(mean [..., D], log_std [..., D])`, what `dist_of` turns into a distribution."""
+        shape, per_step = tuple(np.shape(obs)), tuple(self.spec.obs_shape)
+        if shape[len(shape) - len(per_step) :] != per_step or len(shape) < len(per_step):
+            raise ConfigError(  # (at trace time; a broadcast error from the normaliser before)
+                f"observations of shape {shape} for a policy of observations {per_step} (one "
+                f"observation {per_step}, or a batch [..., *{per_step}])"
+            )
         return self.net.apply(params, norm(obs))
 
     def dist_of(self, outputs: tuple[Array, Array | None]) -> distrax.Distribution:

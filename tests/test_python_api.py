@@ -284,3 +284,14 @@ def test_sweep_batches_and_reward_functions_of_the_wrong_kind_are_refused(loaded
         sweep.init_sweep(swept, keys, {"learning_rate": values["learning_rate"][:3]})
     with pytest.raises(ConfigError, match="reward_fn must be a function"):
         ppo.make(ppo.PPOConfig(), env, reward_fn=3)
+
+
+def test_act_on_an_observation_of_another_shape_is_refused(loaded):
+    """(`act(state, zeros(3), key)` on cartpole: "sub got incompatible shapes" from the
+    normaliser.)"""
+    env, demos = loaded
+    algo = bc.make(bc.BCConfig(), env, demos.trajectories)
+    state = algo.init(jax.random.PRNGKey(0))
+    with pytest.raises(ConfigError, match="observations of shape \\(3,\\) for a policy of"):
+        algo.act(state, jax.numpy.zeros(3), jax.random.PRNGKey(1))
+    assert algo.act(state, jax.numpy.zeros(4), jax.random.PRNGKey(1)).shape == ()
