@@ -90,6 +90,17 @@ def check_config(config: Any, cls: type) -> None:
         raise ConfigError(f"expected a config of type {cls.__name__}, got {type(config).__name__}")
 
 
+def check_state(state: Any, cls: type, name: str) -> None:
+    """Raise ConfigError unless `state` is a `cls`, the state `name`'s init returns (another
+    learner's state failed inside the update with an AttributeError). Checked at trace time;
+    two learners of one state class (GAIL and AIRL) are not told apart."""
+    if not isinstance(state, cls):
+        raise ConfigError(
+            f"{name}'s update takes the state its init returns ({cls.__name__}), got "
+            f"{type(state).__name__}: another algorithm's?"
+        )
+
+
 def check_types(config: Any, prefix: str = "") -> None:
     """Raise ConfigError for a field of the dataclass `config` whose value is not of its
     annotated kind, before its range checks compare it (`"1e-3" > 0` was a TypeError) or a

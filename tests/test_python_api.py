@@ -295,3 +295,15 @@ def test_act_on_an_observation_of_another_shape_is_refused(loaded):
     with pytest.raises(ConfigError, match="observations of shape \\(3,\\) for a policy of"):
         algo.act(state, jax.numpy.zeros(3), jax.random.PRNGKey(1))
     assert algo.act(state, jax.numpy.zeros(4), jax.random.PRNGKey(1)).shape == ()
+
+
+def test_an_update_given_another_algorithms_state_says_so(loaded):
+    """(An AttributeError from inside the update: "'AgentState' object has no attribute ...".)"""
+    env, demos = loaded
+    key = jax.random.PRNGKey(0)
+    learner = bc.make(bc.BCConfig(), env, demos.trajectories)
+    agent = ppo.make(ppo.PPOConfig(num_envs=2, num_steps=8), env)
+    with pytest.raises(ConfigError, match="bc's update takes the state its init returns \\(BCSt"):
+        learner.update(agent.init(key))
+    with pytest.raises(ConfigError, match="ppo's update takes .* got BCState"):
+        jax.jit(agent.update)(learner.init(key))

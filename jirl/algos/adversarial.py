@@ -67,7 +67,7 @@ from flax import struct
 from jirl.algos import bc
 from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import ConfigError, DataError, check_types, require
+from jirl.errors import ConfigError, DataError, check_state, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, check_hidden
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
@@ -763,6 +763,7 @@ def make(
         return params, opt_state, metrics
 
     def update(state: AdversarialState) -> tuple[AdversarialState, Metrics]:
+        check_state(state, AdversarialState, name)
         key, key_rollout, key_disc, key_learn = jax.random.split(state.key, 4)
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps

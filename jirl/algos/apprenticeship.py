@@ -57,7 +57,7 @@ from flax import struct
 from jirl.algos.adversarial import GeneratorConfig, demo_transitions, make_generator, training_env
 from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
-from jirl.errors import ConfigError, DataError, check_config, require
+from jirl.errors import ConfigError, DataError, check_config, check_state, require
 from jirl.nets import Normalizer
 from jirl.rl.agent import LearnerState, sampler
 from jirl.rl.rollout import rollout
@@ -259,6 +259,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         initial_weights = jnp.zeros(num_features, jnp.float32)
     else:
         raise ValueError(f"method must be 'projection' or 'mw', got {method!r}")
+    name = "fem" if method == "projection" else "gtal"
 
     def init(key: Array) -> ApprenticeshipState:
         key, key_learner, key_env = jax.random.split(key, 3)
@@ -279,6 +280,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         )
 
     def update(state: ApprenticeshipState) -> tuple[ApprenticeshipState, Metrics]:
+        check_state(state, ApprenticeshipState, name)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
@@ -343,9 +345,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             return policy.sample(state.chosen_policy, state.chosen_normalizer, obs, key)[0]
         return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
 
-    return Algorithm(
-        init, update, act, "fem" if method == "projection" else "gtal", config.batch_size
-    )
+    return Algorithm(init, update, act, name, config.batch_size)
 
 
 def make_fem(config: FEMConfig, env: Env, demos: Trajectories) -> Algorithm:

@@ -16,7 +16,7 @@ from flax import struct
 
 from jirl.data import check_fits
 from jirl.envs.base import Env
-from jirl.errors import check_config, check_types, require
+from jirl.errors import check_config, check_state, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, check_hidden
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
@@ -167,6 +167,7 @@ def make(config: BCConfig, env: Env, demos: Trajectories) -> Algorithm:
         return BCState(params, optimizer.init(params), normalizer, key, jnp.zeros((), jnp.int32))
 
     def update(state: BCState) -> tuple[BCState, Metrics]:
+        check_state(state, BCState, "bc")
         key, key_sgd = jax.random.split(state.key)
         params, opt_state, metrics = sgd_steps(
             state.params,

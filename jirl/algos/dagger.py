@@ -51,7 +51,7 @@ from flax import struct
 from jirl.algos.bc import sgd_steps, validate_policy_fit
 from jirl.data import check_fits
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import ConfigError, check_config, check_types, require
+from jirl.errors import ConfigError, check_config, check_state, check_types, require
 from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, check_acts_in, label, round_steps
 from jirl.rl.rollout import rollout_with
@@ -298,6 +298,7 @@ def make(
     expert_never_acts = seed_obs is not None and config.beta_schedule == "first"
 
     def update(state: DAggerState) -> tuple[DAggerState, Metrics]:
+        check_state(state, DAggerState, "dagger")
         key, key_env, key_rollout, _, key_fit = jax.random.split(state.key, 5)
         beta = jnp.zeros((), jnp.float32) if expert_never_acts else beta_at(config, state.step)
 

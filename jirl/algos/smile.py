@@ -51,7 +51,7 @@ from flax import struct
 from jirl.algos.bc import sgd_steps, validate_policy_fit
 from jirl.data import check_fits
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import check_config, check_types, require
+from jirl.errors import check_config, check_state, check_types, require
 from jirl.nets import Normalizer, Policy
 from jirl.oracle import Oracle, as_oracle, check_acts_in, label, round_steps
 from jirl.rl.rollout import rollout_with
@@ -259,6 +259,7 @@ def make(
         )
 
     def update(state: SMILeState) -> tuple[SMILeState, Metrics]:
+        check_state(state, SMILeState, "smile")
         key, key_env, key_rollout, _, key_train = jax.random.split(state.key, 5)
         weights = mixture_weights(config.beta, state.step, num_members)  # π_{k−1}
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jirl.envs.base import Env, EnvState, batch_reset
-from jirl.errors import ConfigError, short
+from jirl.errors import ConfigError, check_state, short
 from jirl.nets import Normalizer, Policy, ValueFn
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Transition
@@ -114,6 +114,7 @@ def make_agent(
         )
 
     def update(state: AgentState) -> tuple[AgentState, Metrics]:
+        check_state(state, AgentState, name)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
         env_state, batch, stats = rollout(
             env, sampler(learner.policy, state.learner), state.env_state, key_rollout, num_steps
