@@ -593,7 +593,9 @@ def run(
         chunk is kept (written then if `checkpoint_every` had left it unsaved; none when the
         first chunk diverged).
       ConfigError: `num_updates`, `seeds`, `chunk_size` or `checkpoint_every` not an int >= 1,
-        `devices` empty, or a checkpoint to resume that holds more updates than `num_updates`.
+        `devices` empty, a checkpoint to resume that holds more updates than `num_updates`,
+        `key` not a PRNG key, `initial_state` not a batch of `algo`'s states
+        (`check_initial_state`), `callbacks` not a list, or `checkpoint_dir` a file.
 
     Warns when resuming a checkpoint trained on another number of devices (not bit for bit).
     """
