@@ -93,7 +93,8 @@ def check_config(config: Any, cls: type) -> None:
 def check_state(state: Any, cls: type, name: str) -> None:
     """Raise ConfigError unless `state` is a `cls`, the state `name`'s init returns (another
     learner's state failed inside the update with an AttributeError). Checked at trace time;
-    two learners of one state class (GAIL and AIRL) are not told apart."""
+    learners of one state class are not told apart (PPO and TRPO; GAIL, AIRL, GCL and GAN-GCL;
+    FEM and GTAL): `jirl.run` compares a whole initial state with `init`'s tree."""
     if not isinstance(state, cls):
         raise ConfigError(
             f"{name}'s update takes the state its init returns ({cls.__name__}), got "

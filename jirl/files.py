@@ -528,9 +528,12 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
     got_leaves = jax.tree.leaves(tree)
     paths = jax.tree_util.tree_flatten_with_path(template)[0]
     for (path, want), got in zip(paths, got_leaves, strict=True):
-        dtype = got.dtype if hasattr(got, "dtype") else np.result_type(got)  # (a JAX array's)
-        got_sig = (tuple(np.shape(got)), np.dtype(dtype))
-        want_sig = (tuple(np.shape(want)), np.result_type(want.dtype))
+        # (dtypes as they are: a JAX array's, a typed PRNG key's, which NumPy cannot read)
+        got_sig = (
+            tuple(np.shape(got)),
+            got.dtype if hasattr(got, "dtype") else np.result_type(got),
+        )
+        want_sig = (tuple(np.shape(want)), want.dtype)
         if got_sig != want_sig:
             return (
                 f"at {jax.tree_util.keystr(path)}: shape {got_sig[0]} {got_sig[1]} where "

@@ -525,6 +525,13 @@ def _metric_names(program) -> list[str]:
     return list(jax.tree_util.tree_unflatten(tree, [None] * tree.num_leaves)[1])
 
 
+def raw_key_leaf(x: Any) -> Any:
+    """A typed PRNG key array `x` as its data (`raw_key`, leaf by leaf); any other leaf as it is."""
+    if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(x)
+    return x
+
+
 def check_initial_state(algo: Algorithm, state: Any) -> int:
     """The seed count of `state`, a batch of `algo`'s states `[seeds, ...]` (`run`'s
     `initial_state`), or ConfigError naming the first leaf that is not one: an unbatched state
@@ -612,7 +619,8 @@ def run(
         raise ConfigError("callbacks takes a list of callbacks: pass [callback]")
     callbacks = list(callbacks)
     t0 = time.perf_counter()
-    if initial_state is not None:
+    if initial_state is not None:  # (typed keys as their data: what init gives and msgpack stores)
+        initial_state = jax.tree.map(raw_key_leaf, initial_state)
         seeds = check_initial_state(algo, initial_state)
     layout = seed_layout(seeds, devices)
     sharding = layout.sharding

@@ -296,7 +296,10 @@ def init_sweep(swept: Swept, keys: Array, values: Mapping[str, Array]) -> SweptS
     def one(key, hyperparams):
         return SweptState(hyperparams, swept.build(hyperparams).init(key))
 
-    return jax.jit(jax.vmap(one))(keys, _as_arrays(values))
+    # a field left out carries the base config's value, so that every state has the tree of
+    # `swept.algo.init`'s (what `jirl.run` and a checkpoint's restore compare it with)
+    full = {f: np.full(len(keys), swept.defaults[f]) for f in swept.fields} | dict(values)
+    return jax.jit(jax.vmap(one))(keys, _as_arrays(full))
 
 
 def batch(

@@ -307,3 +307,27 @@ def test_an_update_given_another_algorithms_state_says_so(loaded):
         learner.update(agent.init(key))
     with pytest.raises(ConfigError, match="ppo's update takes .* got BCState"):
         jax.jit(agent.update)(learner.init(key))
+
+
+def test_jirl_run_takes_a_partial_sweep_and_states_made_from_typed_keys(loaded, tmp_path):
+    """(A review: `init_sweep` given some of the swept fields, as documented, made a state
+    whose tree `jirl.run`'s new check refused; states initialised from `jax.random.key`s
+    failed in NumPy's dtype reading.)"""
+    from jirl import sweep
+
+    env, demos = loaded
+    swept = sweep.sweep_algorithm(lambda c: bc.make(c, env, demos.trajectories), bc.BCConfig(),
+                                  ("learning_rate", "ent_coef"), "bc")  # fmt: skip
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    partial = sweep.init_sweep(swept, keys, {"learning_rate": np.array([1e-3, 1e-4])})
+    assert float(partial.hyperparams["ent_coef"][1]) == bc.BCConfig().ent_coef
+    result = jirl.run(swept.algo, keys[0], 2, initial_state=partial, checkpoint_dir=tmp_path)
+    assert result.layout.seeds == 2
+    algo = bc.make(bc.BCConfig(), env, demos.trajectories)
+    typed = jax.vmap(algo.init)(jax.random.split(jax.random.key(0), 2))
+    from_typed = jirl.run(algo, keys[0], 2, initial_state=typed, checkpoint_dir=tmp_path / "t")
+    from_raw = jirl.run(algo, keys[0], 2, initial_state=jax.vmap(algo.init)(keys))
+    for a, b in zip(
+        jax.tree.leaves(from_typed.state), jax.tree.leaves(from_raw.state), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
