@@ -162,7 +162,7 @@ def compile_cache(updates: int, seeds: int = 4) -> dict:
                 "--updates", str(updates), "--seeds", str(seeds), "--out", f"{tmp}/{name}",
                 "--quiet"]  # fmt: skip
         env = clean if cache is None else {**clean, "JAX_COMPILATION_CACHE_DIR": cache}
-        command = [sys.executable, "-c", "import sys; from jirl.cli import main; sys.exit(main())"]
+        command = [sys.executable, "-c", "from jirl.cli import console; console()"]  # `jirl`'s
         t = time.perf_counter()
         subprocess.run([*command, *argv], env=env, check=True)
         return time.perf_counter() - t

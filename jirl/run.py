@@ -528,7 +528,7 @@ def _metric_names(program) -> list[str]:
 def raw_key_leaf(x: Any) -> Any:
     """A typed PRNG key array `x` as its data (`raw_key`, leaf by leaf); any other leaf as it is."""
     if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-        return jax.random.key_data(x)
+        return raw_key(x)
     return x
 
 
