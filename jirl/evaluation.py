@@ -11,6 +11,7 @@ from flax import struct
 
 from jirl.devices import seed_map
 from jirl.envs.base import Env, batch_reset
+from jirl.errors import DataError
 from jirl.types import Algorithm, Array
 
 #: `act_fn(obs [*obs_shape], key) -> action`, one unbatched observation.
@@ -105,8 +106,7 @@ def random_act_fn(env: Env) -> ActFn:
             return jax.random.randint(key, (), 0, spec.num_actions)
         if spec.action_low is None:
             return jax.random.normal(key, spec.action_shape)
-        low = jnp.broadcast_to(jnp.asarray(spec.action_low, jnp.float32), spec.action_shape)
-        high = jnp.broadcast_to(jnp.asarray(spec.action_high, jnp.float32), spec.action_shape)
+        low, high = spec.bounds
         return jax.random.uniform(key, spec.action_shape, minval=low, maxval=high)
 
     return act
@@ -115,10 +115,10 @@ def random_act_fn(env: Env) -> ActFn:
 def normalized_score(ret, expert_return: float, random_return: float):
     """(return − random) / (expert − random): 1 is the expert, 0 a uniformly random policy (a
     standard normal on an unbounded action space, `random_act_fn`).
-    ValueError where the two are equal (no scale: the score would be inf or NaN)."""
+    `DataError` where the two are equal (no scale: the score would be inf or NaN)."""
     gap = expert_return - random_return
     if not isinstance(gap, jax.core.Tracer) and np.size(gap) == 1 and float(np.asarray(gap)) == 0:
-        raise ValueError(
+        raise DataError(
             f"the expert's return equals the random policy's ({expert_return}): a score "
             "cannot be normalized by it; train a better expert"
         )

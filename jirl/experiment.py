@@ -46,6 +46,7 @@ from jirl.files import (
     replace_dir,
     replacing,
     stranded_asides,
+    write_json,
 )
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
@@ -312,7 +313,7 @@ def upgrade_config_digest(out: Path, cfg: ExperimentConfig) -> None:
     started = json.loads(path.read_text()) if path.is_file() else None  # checked already
     current = {"sha256": config_digest(cfg)}
     if isinstance(started, dict) and started.get("config", current) != current:
-        atomic_write_text(path, json.dumps({**started, "config": current}, indent=2))
+        write_json(path, {**started, "config": current})
 
 
 def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume") -> None:
@@ -461,7 +462,7 @@ def train(
             upgrade_config_digest(out, cfg)
         else:
             inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
-            atomic_write_text(out / INPUTS_FILE, json.dumps(inputs, indent=2))
+            write_json(out / INPUTS_FILE, inputs)
         atomic_write_text(out / "config.yaml", dump_yaml(cfg.to_dict()))
         writer = JsonlWriter(out / "metrics.jsonl", algo.env_steps_per_update, resume=resume)
         callbacks = [writer]
@@ -507,7 +508,7 @@ def train(
             algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
         )
         summary = summarize(cfg, algo, returns, reference, result, wall, settings)
-        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+        write_json(out / "summary.json", summary)
         from jirl.plots import plot_runs
 
         plot_runs([out], out / "curves.png")

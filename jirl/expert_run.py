@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jax
@@ -22,7 +21,7 @@ from jirl.config import (
 from jirl.errors import ConfigError, RunError
 from jirl.evaluation import seed_outcomes
 from jirl.experiment import make_env, random_returns
-from jirl.files import EXPERT_NAMES, atomic_write_text, check_out_dir, write_dir
+from jirl.files import EXPERT_NAMES, check_out_dir, write_dir, write_json
 from jirl.logging import ProgressBar
 from jirl.rl import ppo
 from jirl.run import run
@@ -229,7 +228,7 @@ def train_expert(
             expert_return=expert.expert_return,
             random_return=rand,
         )
-        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+        write_json(directory / "summary.json", summary)
 
     write_dir(out, fill)
     return summary

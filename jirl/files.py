@@ -91,6 +91,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, text.encode())
 
 
+def write_json(path: str | os.PathLike, value) -> Path:
+    """`atomic_write_text` of `value` as indented JSON: every summary, inputs and results
+    file a run or benchmark writes."""
+    return atomic_write_text(path, json.dumps(value, indent=2))
+
+
 #: the names each command writes at the top of its output directory: `--overwrite` replaces
 #: only a directory that holds nothing else (bar `atomic_write`'s temporaries of them,
 #: `.summary.json.jirl-x1y2`), so never someone's files, nor another command's output (`jirl
@@ -220,7 +226,7 @@ def write_results(out: str | os.PathLike, document: dict) -> Path:
     a committed result is never replaced by another run's first rows. Returns the path
     written."""
     path = partial_path(out) if document.get("partial") else Path(out)
-    atomic_write_text(path, json.dumps(document, indent=2))
+    write_json(path, document)
     if not document.get("partial"):
         partial_path(out).unlink(missing_ok=True)
     return path

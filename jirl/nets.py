@@ -264,10 +264,9 @@ class Policy:
 
     def __post_init__(self):
         if self.squash and not self.spec.clips_actions:
-            kind = "discrete" if self.spec.discrete else "unbounded"
             raise ConfigError(
-                f"squash: true needs bounded continuous actions; this environment's are {kind}"
-                " (set squash: false)"
+                "squash: true needs bounded continuous actions; this environment's are "
+                f"{self.spec.action_kind} (set squash: false)"
             )
 
     @classmethod

@@ -15,8 +15,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jirl.envs.base import Spec
+from jirl.envs.base import Env, Spec, batch_reset
 from jirl.errors import ConfigError
+from jirl.rl.rollout import EpisodeStats, merge_leading, rollout_with
 from jirl.types import Array
 
 #: `oracle(obs [*obs_shape], key) -> action [*action_shape]`, unbatched and jittable.
@@ -94,6 +95,32 @@ def label(oracle: Oracle, spec: Spec, obs: Array, key: Array) -> Array:
         return actions.astype(jnp.int32)
     actions = actions.astype(jnp.float32).reshape((obs.shape[0], *spec.action_shape))
     return spec.executed(actions)
+
+
+def labelled_round(
+    env: Env,
+    mixture: Callable[[Array, Array], tuple[Array, Array, Array]],
+    num_envs: int,
+    num_steps: int,
+    key_env: Array,
+    key_rollout: Array,
+) -> tuple[Array, Array, EpisodeStats]:
+    """One round of DAgger or SMILe: `num_envs` fresh episodes run `mixture` for `num_steps`
+    steps, every visited state labelled with the expert's action, whoever acted.
+
+    Args:
+      mixture: `(obs [B, *obs_shape], key) -> (action, log_prob [B], label)`, the round's
+        policy and the oracle's label of each state (`label`).
+
+    Returns:
+      obs [T·B, *obs_shape], labels [T·B, *action_shape] (one query per visited state), and
+      the rollout's episode statistics (every env starts afresh: `first_episodes` is the
+      unbiased return).
+    """
+    fresh = batch_reset(env, key_env, num_envs)
+    _, batch, stats, labels = rollout_with(env, mixture, fresh, key_rollout, num_steps)
+    obs, labels = merge_leading((batch.obs, labels))
+    return obs, labels, stats
 
 
 def round_steps(steps_per_round: int | None, env, section: str) -> int:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from jirl import algos, data, envs
@@ -17,7 +16,7 @@ from jirl.config import MAX_SEEDS, experiment_config, read_yaml
 from jirl.errors import MAX_INT, ConfigError, DataError
 from jirl.experiment import train
 from jirl.expert_run import EXPERT_DEFAULTS, train_expert, with_annealing
-from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, holds_files
+from jirl.files import RUN_NAMES, check_out_dir, holds_files, write_json
 
 ENV = "cartpole"
 DEMO_EPISODES = 10
@@ -124,7 +123,7 @@ def quickstart(
             for name, s in rows.items()
         },
     }
-    atomic_write_text(out / "quickstart.json", json.dumps(table, indent=2))
+    write_json(out / "quickstart.json", table)
     return table
 
 

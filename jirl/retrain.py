@@ -20,7 +20,6 @@ as the adversarial loop does; the PPO settings default to the run's generator se
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 import warnings
@@ -51,7 +50,7 @@ from jirl.experiment import (
     read_run_config,
     warn_added_settings,
 )
-from jirl.files import RETRAIN_NAMES, atomic_write_text, check_out_dir, write_dir
+from jirl.files import RETRAIN_NAMES, atomic_write_text, check_out_dir, write_dir, write_json
 from jirl.logging import before_first_episode
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
@@ -309,7 +308,7 @@ def retrain(
 
     def fill(directory: Path) -> None:
         atomic_write_text(directory / "config.yaml", dump_yaml(resolved))
-        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+        write_json(directory / "summary.json", summary)
 
     write_dir(out_dir, fill)  # trained: only now is an old output (--overwrite) replaced, whole
     return summary

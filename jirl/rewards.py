@@ -68,7 +68,7 @@ class DiscriminatorBatch:
 
 def log_d(logit: Array) -> Array:
     """log D = log σ(ℓ) = −softplus(−ℓ) (≤ 0)."""
-    return -jax.nn.softplus(-logit)
+    return jax.nn.log_sigmoid(logit)
 
 
 def neg_log_one_minus_d(logit: Array) -> Array:
@@ -454,9 +454,10 @@ def gcl_loss(model: TrajectoryReward, mixture_density: bool = True) -> DiscLoss:
     def loss(params, normalizer: Normalizer, batch: DiscriminatorBatch, key: Array):
         del key
         mixture = jax.tree.map(lambda e, p: jnp.concatenate([e, p]), batch.expert, batch.policy)
-        demo_return = model.segment_returns(params, normalizer, batch.expert)
-        returns = model.segment_returns(params, normalizer, mixture)
-        log_q = returns - model.segment_log_ratio(params, normalizer, mixture)
+        returns = model.segment_returns(params, normalizer, mixture)  # [N + N]
+        n = batch.expert.log_prob.shape[0]
+        demo_return = returns[:n]
+        log_q = mixture.log_prob.sum(-1)
         log_density = log_q
         if mixture_density:
             r = jax.lax.stop_gradient(returns)
@@ -466,7 +467,6 @@ def gcl_loss(model: TrajectoryReward, mixture_density: bool = True) -> DiscLoss:
         log_z = importance_log_partition(log_ratio)
         value = -demo_return.mean() + log_z
         weights = jnp.exp(importance_log_weights(jax.lax.stop_gradient(log_ratio)))
-        n = demo_return.shape[0]
         return value, {
             "disc_loss": value,
             "log_z": log_z,

@@ -30,7 +30,7 @@ import numpy as np
 
 from jirl.config import MAX_SEED, MAX_SEEDS, coerce, dump_yaml
 from jirl.errors import ConfigError
-from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir
+from jirl.files import RUN_NAMES, atomic_write_text, check_out_dir, write_dir, write_json
 from jirl.nets import check_hidden
 from jirl.plots import save_png
 from jirl.run import NonFiniteError, check_memory
@@ -165,7 +165,7 @@ def train_tabular(
             env,
         )
         summary["wall_seconds"] = time.perf_counter() - start
-        atomic_write_text(directory / "summary.json", json.dumps(summary, indent=2))
+        write_json(directory / "summary.json", summary)
 
     # a whole new directory: an earlier run's files (plots) never stay beside these, and a
     # kill while writing leaves the earlier run as it was

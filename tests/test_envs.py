@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jirl import EnvError, envs
+from jirl import DataError, EnvError, envs
 
 
 def test_unknown_env_lists_known_names():
@@ -257,13 +257,22 @@ def test_every_backend_executes_the_clipped_action_and_random_acts_without_bound
     assert np.isfinite(episode_returns(unbounded, act, jax.random.PRNGKey(1), 4)).all()
 
 
+def test_action_kind_names_each_space_for_the_refusals_that_quote_it():
+    """`Spec.action_kind` is what a refused option (`squash`, `disc_actions`) says the actions
+    are: an unbounded box is not "discrete"."""
+    assert envs.make("cartpole").spec.action_kind == "discrete"
+    assert envs.make("pendulum").spec.action_kind == "bounded"
+    assert _custom_env().spec.action_kind == "unbounded"
+    assert _custom_env(action_low=-1.0, action_high=1.0).spec.action_kind == "bounded"
+
+
 def test_a_score_cannot_be_normalized_by_an_expert_no_better_than_random():
     from jirl.evaluation import normalized_score
 
     assert normalized_score(-200.0, -150.0, -1200.0) == pytest.approx(1000 / 1050)
-    with pytest.raises(ValueError, match="expert's return equals the random policy's"):
+    with pytest.raises(DataError, match="expert's return equals the random policy's"):
         normalized_score(10.0, 20.0, 20.0)
-    with pytest.raises(ValueError, match="expert's return equals the random policy's"):
+    with pytest.raises(DataError, match="expert's return equals the random policy's"):
         normalized_score(10.0, jnp.float32(20.0), jnp.float32(20.0))  # was inf
     traced = jax.jit(normalized_score)(jnp.float32(3.0), 5.0, 1.0)  # (checked by its caller)
     assert float(traced) == pytest.approx(0.5)

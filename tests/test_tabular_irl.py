@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from jirl.errors import ConfigError, DataError
 from jirl.tabular import (
     DeepMaxEntConfig,
     MaxEntConfig,
@@ -110,7 +111,7 @@ def test_maxent_gradient_vanishes_at_the_truth_and_one_pass_agrees(causal):
     # The gradient is the gradient of the dual objective θ·μ_E − log Z(θ).
     auto = jax.grad(lambda w: maxent_gradient(mdp, w, feats, counts, horizon=HORIZON)[1])(other)
     np.testing.assert_allclose(two, auto, atol=1e-4)
-    with pytest.raises(ValueError, match="one_pass counts features backwards over a finite"):
+    with pytest.raises(ConfigError, match="one_pass counts features backwards over a finite"):
         maxent_gradient(mdp, other, feats, counts, horizon=None, discount=0.9, one_pass=True)
 
 
@@ -216,9 +217,9 @@ def test_mwal_mixed_policy_matches_the_experts_feature_expectations():
     random_gap = float(metrics.feature_expectation_gap(mdp, uniform, demos, phi))
     assert gaps[1] < 0.5 * gaps[0] and gaps[1] < 0.1 * random_gap
     # counts that the demos do not cover are refused, not compared
-    with pytest.raises(ValueError, match="hold only"):
+    with pytest.raises(ConfigError, match="hold only"):
         metrics.feature_expectation_gap(mdp, uniform, demos, phi, discount=0.99)
-    with pytest.raises(ValueError, match=f"pass horizon={HORIZON}"):
+    with pytest.raises(ConfigError, match=f"pass horizon={HORIZON}"):
         metrics.feature_expectation_gap(mdp, uniform, demos, phi, horizon=HORIZON + 1)
 
 
@@ -258,22 +259,22 @@ def test_demos_must_cover_the_visitation_the_model_counts():
     mdp = linear_gridworld()
     demos = expert_demos(mdp, 4)
     key = jax.random.PRNGKey(0)
-    with pytest.raises(ValueError, match=f"the demos have {HORIZON} steps but horizon=12"):
+    with pytest.raises(ConfigError, match=f"the demos have {HORIZON} steps but horizon=12"):
         maxent_irl(key, mdp, demos, MaxEntConfig(horizon=12, num_iterations=1))
-    with pytest.raises(ValueError, match="hold only 65% .* demos of >= 44 steps"):
+    with pytest.raises(ConfigError, match="hold only 65% .* demos of >= 44 steps"):
         maxent_irl(key, mdp, demos, MaxEntConfig(horizon=None, discount=0.9, num_iterations=1))
     for irl, config in (
         (deep_maxent_irl, DeepMaxEntConfig(horizon=None, discount=0.9, num_iterations=1)),
         (max_margin_irl, MaxMarginConfig(horizon=None, discount=0.9, num_iterations=1)),
         (mwal_irl, MWALConfig(horizon=None, discount=0.9, num_iterations=1)),
     ):
-        with pytest.raises(ValueError, match="of the discounted visitation"):
+        with pytest.raises(ConfigError, match="of the discounted visitation"):
             irl(key, mdp, demos, config)
     # demos long enough for γ^H <= 1%: accepted
     long = metrics.sample_demos(key, mdp, jnp.full((25, 5), 0.2), 2, 44)
     maxent_irl(key, mdp, long, MaxEntConfig(horizon=None, discount=0.9, num_iterations=1))
     for discount in (1.0, np.float32(1.0), jnp.float32(1.5)):  # NumPy and JAX scalars too
-        with pytest.raises(ValueError, match="needs 0 <= discount < 1, got 1.[05]"):
+        with pytest.raises(ConfigError, match="needs 0 <= discount < 1, got 1.[05]"):
             planning.value_iteration(mdp, mdp.reward, horizon=None, discount=discount)
 
 
@@ -301,7 +302,6 @@ def test_demos_out_of_the_mdps_range_are_refused_and_never_counted_elsewhere():
     """A state or action index outside the MDP once wrapped into another state's count (a
     negative state into the last, action A into the next state's action 0): every IRL refuses
     such demos; traced inside `jit`, where it cannot raise, the step is left out."""
-    from jirl.errors import DataError
 
     mdp = mdp_lib.gridworld(3, features="onehot")
     zeros = jnp.zeros((2, 4), jnp.int32)

@@ -243,7 +243,7 @@ def test_sample_demos_needs_counts_of_at_least_one():
         (dict(num_demos=2, horizon=3.0), "horizon must be an integer >= 1, got 3.0"),
         (dict(num_demos=True, horizon=3), "num_demos must be an integer >= 1, got True"),
     ):
-        with pytest.raises(ValueError, match=match):
+        with pytest.raises(ConfigError, match=match):
             metrics.sample_demos(key, mdp, policy, **kw)
     assert metrics.sample_demos(key, mdp, policy, np.int64(2), 3).states.shape == (2, 3)
 

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jirl.errors import ConfigError
 from jirl.tabular import mdp as mdp_lib
 from jirl.tabular import metrics, planning
 
@@ -400,7 +401,7 @@ def test_a_numpy_integer_horizon_is_taken_and_a_bool_or_float_is_refused():
     _, visits = planning.soft_visitation(mdp, reward, horizon=np.int32(5))
     np.testing.assert_allclose(visits.state.sum(), 5.0, rtol=1e-5)
     for bad in (True, 5.0, 0):
-        with pytest.raises(ValueError, match="horizon must be a positive int"):
+        with pytest.raises(ConfigError, match="horizon must be a positive int"):
             planning.soft_value_iteration(mdp, reward, horizon=bad)
 
 
@@ -410,9 +411,9 @@ def test_a_reward_of_another_shape_or_a_bad_discount_is_refused_and_an_int_rewar
     mdp = mdp_lib.gridworld(3)
     s, a = mdp.num_states, mdp.num_actions
     for bad in (jnp.zeros((a, s)), jnp.zeros(s - 1), jnp.zeros(()), jnp.zeros((s, a, 1))):
-        with pytest.raises(ValueError, match=r"reward must have shape \[S\] = \(9,\) or"):
+        with pytest.raises(ConfigError, match=r"reward must have shape \[S\] = \(9,\) or"):
             planning.soft_value_iteration(mdp, bad, horizon=4)
-    with pytest.raises(ValueError, match="reward must hold real numbers"):
+    with pytest.raises(ConfigError, match="reward must hold real numbers"):
         planning.value_iteration(mdp, jnp.zeros(s, jnp.complex64), horizon=4)
     whole = jnp.arange(s)
     np.testing.assert_array_equal(
@@ -431,7 +432,7 @@ def test_a_reward_of_another_shape_or_a_bad_discount_is_refused_and_an_int_rewar
     )
     for bad in (1.5, -0.5, float("nan")):
         for plan in plans:
-            with pytest.raises(ValueError, match="discount must be in \\[0, 1\\], got"):
+            with pytest.raises(ConfigError, match="discount must be in \\[0, 1\\], got"):
                 plan(bad)
 
 

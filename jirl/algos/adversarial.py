@@ -55,6 +55,7 @@ segments are all windows of L steps inside one demonstration episode.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields, replace
 
@@ -348,7 +349,7 @@ class AdversarialConfig(GeneratorConfig):
         return unread
 
 
-class RewardModel:
+class RewardModel(typing.Protocol):
     """What the loop needs of a discriminator (`jirl.rewards.Discriminator`, `ShapedReward`):
     `init(key) -> params`, `logits(params, normalizer, t) -> [...]`. The reward a fresh agent
     is retrained on is `jirl.retrain.reward_fn`'s."""
@@ -587,12 +588,11 @@ def make(
         "horizon (fixed_horizon: true at the top of the config): set it false",
     )
     spec = env.spec
-    kind = "discrete" if spec.discrete else "unbounded"
     require(
         config.disc_actions == "executed" or spec.clips_actions,
         f"disc_actions: {config.disc_actions} is for continuous actions the environment clips "
-        f"to bounds; {env.name}'s are {kind}, so executed and sampled actions are the same: "
-        "drop it",
+        f"to bounds; {env.name}'s are {spec.action_kind}, so executed and sampled actions are "
+        "the same: drop it",
     )
     disc_spec = model_spec(config, spec)
     learner = make_generator(config, env)

@@ -143,8 +143,7 @@ def feature_bounds(spec: Spec, obs: Array) -> FeatureBounds:
     if spec.discrete:
         low = high = jnp.zeros((0,), jnp.float32)
     else:
-        low = jnp.broadcast_to(jnp.asarray(spec.action_low, jnp.float32), spec.action_shape)
-        high = jnp.broadcast_to(jnp.asarray(spec.action_high, jnp.float32), spec.action_shape)
+        low, high = spec.bounds
     return FeatureBounds(flat.min(0), flat.max(0), low, high)
 
 

@@ -36,20 +36,14 @@ class BCConfig:
 
     def __post_init__(self):
         check_types(self, "bc.")
-        require(self.learning_rate > 0, f"bc.learning_rate must be > 0, got {self.learning_rate}")
+        validate_policy_fit(self, "bc")
         require(self.batch_size >= 1, f"bc.batch_size must be >= 1, got {self.batch_size}")
         require(self.steps_per_update >= 1, "bc.steps_per_update must be >= 1")
-        for name in ("ent_coef", "l2_coef"):
-            value = getattr(self, name)
-            require(value >= 0, f"bc.{name} must be >= 0, got {value}")
-        check_hidden("bc.hidden", self.hidden)
-        require(
-            self.activation in ACTIVATIONS, f"bc.activation must be one of {sorted(ACTIVATIONS)}"
-        )
 
 
 def validate_policy_fit(config, prefix: str) -> None:
-    """Range checks shared by every config that fits a policy with `sgd_steps` (DAgger, SMILe)."""
+    """Range checks shared by every config that fits a policy with `sgd_steps` (BC, DAgger,
+    SMILe)."""
     require(
         config.learning_rate > 0, f"{prefix}.learning_rate must be > 0, got {config.learning_rate}"
     )
@@ -144,7 +138,9 @@ def sgd_steps(
     return params, opt_state, jax.tree.map(jnp.mean, metrics)
 
 
-def make_policy(config: BCConfig, env: Env) -> Policy:
+def make_policy(config, env: Env) -> Policy:
+    """The categorical or Gaussian policy of a BC, DAgger or SMILe config (`hidden`,
+    `activation`) for `env`'s spaces."""
     return Policy(env.spec, config.hidden, config.activation)
 
 

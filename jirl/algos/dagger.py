@@ -48,13 +48,12 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jirl.algos.bc import sgd_steps, validate_policy_fit
+from jirl.algos.bc import make_policy, sgd_steps, validate_policy_fit
 from jirl.data import check_fits
-from jirl.envs.base import Env, batch_reset
+from jirl.envs.base import Env
 from jirl.errors import ConfigError, check_config, check_state, check_types, require
-from jirl.nets import Normalizer, Policy
-from jirl.oracle import Oracle, as_oracle, check_acts_in, label, round_steps
-from jirl.rl.rollout import rollout_with
+from jirl.nets import Normalizer
+from jirl.oracle import Oracle, as_oracle, check_acts_in, label, labelled_round, round_steps
 from jirl.types import Algorithm, Array, Metrics, Trajectories
 
 BETA_SCHEDULES = ("constant", "linear", "exponential", "first")
@@ -230,7 +229,7 @@ def make(
     check_acts_in(oracle, spec, env.name)
     if demos is not None:
         check_fits(demos, spec, env.name)
-    policy = Policy(spec, config.hidden, config.activation)
+    policy = make_policy(config, env)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     steps = round_steps(config.steps_per_round, env, "dagger")
     per_round = config.num_envs * steps
@@ -313,10 +312,9 @@ def make(
             action = jnp.where(use_expert, expert_action, learner_action.astype(spec.action_dtype))
             return action, jnp.zeros(obs.shape[0]), expert_action
 
-        fresh = batch_reset(env, key_env, config.num_envs)
-        _, batch, stats, labels = rollout_with(env, mixture, fresh, key_rollout, steps)
-        obs = batch.obs.reshape((per_round, *spec.obs_shape))  # [T * B, *obs_shape]
-        labels = labels.reshape((per_round, *spec.action_shape))  # one query per visited state
+        obs, labels, stats = labelled_round(
+            env, mixture, config.num_envs, steps, key_env, key_rollout
+        )
         buffer = buffer_add(state.buffer, obs, labels)
         normalizer = observe(state.normalizer, obs)
         params, opt_state, fit_metrics = fit(

@@ -8,7 +8,6 @@ An expert directory holds
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from flax import serialization
 from jirl.data import MAX_MAGNITUDE, horizon_mismatch, is_number, options_mismatch
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError
-from jirl.files import atomic_write, leaf_mismatch, strict_json
+from jirl.files import atomic_write, leaf_mismatch, strict_json, write_json
 from jirl.nets import Normalizer, Policy
 from jirl.rl.agent import AgentState
 from jirl.rl.ppo import PPOConfig
@@ -78,7 +77,7 @@ def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConf
         "expert_return": expert.expert_return,
         "random_return": expert.random_return,
     }
-    atomic_write(directory / "expert.json", json.dumps(meta, indent=2).encode())
+    write_json(directory / "expert.json", meta)
 
 
 def network_config(ppo: dict) -> PPOConfig:

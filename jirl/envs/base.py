@@ -121,6 +121,23 @@ class Spec:
         """Whether `executed` changes an action: continuous with bounds."""
         return not self.discrete and self.action_low is not None
 
+    @property
+    def action_kind(self) -> str:
+        """`"discrete"`, `"bounded"` (continuous, clipped to bounds) or `"unbounded"`, for
+        messages that refuse an option the space has no use for."""
+        if self.discrete:
+            return "discrete"
+        return "bounded" if self.clips_actions else "unbounded"
+
+    @property
+    def bounds(self) -> tuple[Array, Array]:
+        """(low, high) `[action_dim]` float32 each, of a bounded continuous space (per
+        dimension: a scalar bound broadcast)."""
+        return tuple(
+            jnp.broadcast_to(jnp.asarray(b, jnp.float32), self.action_shape)
+            for b in (self.action_low, self.action_high)
+        )
+
     def executed(self, action: Array) -> Array:
         """The action the environment executes: a continuous one clipped to its bounds (a
         Gaussian policy samples outside them), a discrete one as it is. Demonstrations, oracle
@@ -128,7 +145,7 @@ class Spec:
         are compared as executed."""
         if not self.clips_actions:
             return action
-        low, high = (jnp.asarray(b, jnp.float32) for b in (self.action_low, self.action_high))
+        low, high = self.bounds
         return jnp.clip(action, low, high)
 
     def to_dict(self) -> dict:

@@ -48,6 +48,12 @@ def gae(
     return adv_t, adv_t + v_t
 
 
+def standardize(x: Array) -> Array:
+    """`(x − mean) / (std + 1e-8)` over all of `x`: advantages on a common scale, as PPO (per
+    minibatch) and TRPO (per batch) take them."""
+    return (x - x.mean()) / (x.std() + 1e-8)
+
+
 def batched_gae(r, v, v_next, terminated, done, gamma, lam) -> tuple[Array, Array]:
     """`gae` over a `[T, B]` batch (time first, as a rollout returns it)."""
     return jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(

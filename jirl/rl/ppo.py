@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import chex
 import jax
 import jax.numpy as jnp
 import optax
@@ -15,7 +16,7 @@ from flax import struct
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
-from jirl.rl.advantages import batched_gae
+from jirl.rl.advantages import batched_gae, standardize
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
 from jirl.rl.rollout import merge_leading
 from jirl.types import Algorithm, Array, Metrics, Transition
@@ -83,10 +84,6 @@ class PPOConfig:
     def batch_size(self) -> int:
         return self.num_envs * self.num_steps
 
-    @property
-    def minibatch_size(self) -> int:
-        return self.batch_size // self.num_minibatches
-
 
 @struct.dataclass
 class PPOBatch:
@@ -97,6 +94,14 @@ class PPOBatch:
     log_prob: Array
     advantage: Array
     target: Array
+
+
+def value_regression(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: PPOBatch):
+    """½ mean (V(s) − target)² on a minibatch `obs [N, ...]`, `target [N]`: PPO's value term
+    and TRPO's separately fitted value function."""
+    chex.assert_rank(batch.target, 1)
+    loss = 0.5 * jnp.mean((value_fn(value_params, normalizer, batch.obs) - batch.target) ** 2)
+    return loss, {"value_loss": loss}
 
 
 def ppo_loss(
@@ -114,12 +119,10 @@ def ppo_loss(
     log_prob = dist.log_prob(batch.action)
     log_ratio = log_prob - batch.log_prob
     ratio = jnp.exp(log_ratio)
-    adv = (batch.advantage - batch.advantage.mean()) / (batch.advantage.std() + 1e-8)
+    adv = standardize(batch.advantage)
     surrogate = jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
     policy_loss = -surrogate.mean()
-    value_loss = 0.5 * jnp.mean(
-        (value_fn(params["value"], normalizer, batch.obs) - batch.target) ** 2
-    )
+    value_loss, _ = value_regression(params["value"], value_fn, normalizer, batch)
     entropy = dist.entropy().mean()
     loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
     return loss, {
@@ -195,7 +198,7 @@ def ppo_learner(config: PPOConfig, env: Env) -> Learner:
             state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer
         )
         metrics = jax.tree.map(jnp.mean, metrics)
-        metrics["learning_rate"] = opt_state[1].hyperparams["learning_rate"]
+        metrics["learning_rate"] = optax.tree_utils.tree_get(opt_state, "learning_rate")
         return LearnerState(params, opt_state, normalizer), metrics
 
     return Learner(policy, value_fn, init, learn)

@@ -34,8 +34,9 @@ from jax.flatten_util import ravel_pytree
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
+from jirl.rl.advantages import standardize
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
-from jirl.rl.ppo import PPOBatch, advantage_batch
+from jirl.rl.ppo import PPOBatch, advantage_batch, value_regression
 from jirl.types import Algorithm, Array, Metrics, Transition
 
 #: Largest trust-region radius δ a config may ask for, in nats of mean KL: far above the
@@ -338,13 +339,6 @@ def kl_radius(config: TRPOConfig, opt_state) -> Array:
     return config.max_kl * jnp.clip(1.0 - update / config.anneal_updates, 0.0, 1.0)
 
 
-def value_loss(value_params, value_fn: ValueFn, normalizer: Normalizer, batch: PPOBatch):
-    """½ mean (V(s) − target)² on a minibatch `obs [N, ...]`, `target [N]`."""
-    chex.assert_rank(batch.target, 1)
-    loss = 0.5 * jnp.mean((value_fn(value_params, normalizer, batch.obs) - batch.target) ** 2)
-    return loss, {"value_loss": loss}
-
-
 def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
     """The TRPO `Learner` for `env`'s spaces; `opt_state` is the value function's Adam state."""
     check_policy_config(config, env.name, env.spec)
@@ -365,8 +359,7 @@ def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
     def learn(state: LearnerState, batch: Transition, key: Array) -> tuple[LearnerState, Metrics]:
         data = advantage_batch(state, value_fn, batch, config.gamma, config.gae_lambda)
         if config.normalize_advantages:
-            adv = (data.advantage - data.advantage.mean()) / (data.advantage.std() + 1e-8)
-            data = data.replace(advantage=adv)
+            data = data.replace(advantage=standardize(data.advantage))
         old_params = state.params["policy"]
         old_log_prob = jax.lax.stop_gradient(
             policy.dist(old_params, state.normalizer, data.obs).log_prob(data.action)
@@ -377,7 +370,7 @@ def trpo_learner(config: TRPOConfig, env: Env) -> Learner:
         )
         metrics["max_kl"] = max_kl
 
-        grad_fn = jax.grad(value_loss, has_aux=True)
+        grad_fn = jax.grad(value_regression, has_aux=True)
 
         def sgd_step(carry, minibatch: PPOBatch):
             params, opt_state = carry

@@ -19,7 +19,7 @@ import optax
 from flax import struct
 from jax import lax
 
-from jirl.errors import require
+from jirl.errors import ConfigError, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
@@ -135,7 +135,7 @@ def deep_maxent_irl(
       demos: [N, H] state and action indices.
     """
     if mdp.features is None:
-        raise ValueError("deep MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
+        raise ConfigError("deep MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)
     check_demo_horizon(demos.horizon, config.horizon, config.discount)
     inputs = standardise(mdp.features)

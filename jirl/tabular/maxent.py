@@ -28,7 +28,7 @@ import optax
 from flax import struct
 from jax import lax
 
-from jirl.errors import require
+from jirl.errors import ConfigError, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP, state_action_features
 from jirl.tabular.metrics import (
@@ -105,7 +105,7 @@ def reward_features(mdp: TabularMDP, causal: bool) -> Array:
     (`causal=False`; never broadcast over actions, which took S·A·F floats three times over in
     the compiled gradient), or φ(s, a) = f(s) ⊗ e_a `[S, A, F·A]` for a state-action reward."""
     if mdp.features is None:
-        raise ValueError("MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
+        raise ConfigError("MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
     if not causal:
         return mdp.features
     return state_action_features(mdp.features, mdp.num_actions, per_action=True)
@@ -134,7 +134,7 @@ def maxent_gradient(
     reward = features @ weights  # [S] or [S, A]
     if one_pass:
         if horizon is None:
-            raise ValueError(
+            raise ConfigError(
                 "one_pass counts features backwards over a finite horizon; set a horizon, or "
                 "one_pass=False for a discounted infinite-horizon problem"
             )

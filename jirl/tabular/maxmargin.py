@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
-from jirl.errors import require
+from jirl.errors import ConfigError, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
@@ -272,7 +272,7 @@ def max_margin_irl(
       demos: [N, H] state and action indices.
     """
     if mdp.features is None:
-        raise ValueError("max-margin IRL needs mdp.features [S, F]; build the MDP with features")
+        raise ConfigError("max-margin IRL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)
     features = mdp.features
     kw = dict(horizon=config.horizon, discount=config.discount)

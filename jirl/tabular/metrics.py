@@ -19,7 +19,15 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jirl.errors import DataError, check_count, check_types, require, short, tracer_errors
+from jirl.errors import (
+    ConfigError,
+    DataError,
+    check_count,
+    check_types,
+    require,
+    short,
+    tracer_errors,
+)
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 
@@ -99,12 +107,12 @@ def sample_demos(key: Array, mdp: TabularMDP, policy: Array, num_demos: int, hor
     Returns:
       `Demos` with states and actions [num_demos, horizon], int32.
     Raises:
-      ValueError: a policy of another shape, or counts that are no integers >= 1.
+      ConfigError: a policy of another shape, or counts that are no integers >= 1.
     """
     planning.check_policy(mdp, policy)
     num_demos, horizon = check_count("num_demos", num_demos), check_count("horizon", horizon)
     if policy.ndim == 3 and policy.shape[0] < horizon:
-        raise ValueError(f"policy covers {policy.shape[0]} steps, fewer than horizon={horizon}")
+        raise ConfigError(f"policy covers {policy.shape[0]} steps, fewer than horizon={horizon}")
     successors, probs = successor_sampler(mdp)
 
     def one(key):
@@ -184,19 +192,19 @@ def feature_counts(state_action_visitation: Array, features: Array) -> Array:
 def check_demo_horizon(demo_steps: int, horizon: int | None, discount: float) -> None:
     """Refuse demos whose `demo_steps` steps do not cover the visitation the model counts (its
     `horizon`, None: infinite and discounted); else the two feature counts differ even at the
-    true reward. Static ints only, so it runs inside `jit`. Raises `ValueError`."""
+    true reward. Static ints only, so it runs inside `jit`. Raises `ConfigError`."""
     if horizon is not None:
         if horizon != demo_steps:
-            raise ValueError(
+            raise ConfigError(
                 f"the demos have {demo_steps} steps but horizon={horizon}; pass "
                 f"horizon={demo_steps} so the model counts the steps the demos do"
             )
         return
     if not discount < 1.0:
-        raise ValueError(f"horizon=None (infinite) needs discount < 1, got {discount}")
+        raise ConfigError(f"horizon=None (infinite) needs discount < 1, got {discount}")
     if discount**demo_steps > 0.01:
         need = math.ceil(math.log(0.01) / math.log(discount))
-        raise ValueError(
+        raise ConfigError(
             f"demos of {demo_steps} steps hold only {1 - discount**demo_steps:.0%} of the "
             f"discounted visitation an infinite horizon counts (discount {discount}); pass "
             f"horizon={demo_steps}, or sample demos of >= {need} steps"
@@ -304,7 +312,7 @@ def feature_expectation_gap(
     `features`: `[S, F]` or `[S, A, F]`. The policy's counts use the demos' horizon when
     `horizon` is None and the policy is stationary with `discount == 1`. Demos that do not
     cover the counted visitation (`check_demo_horizon`: another finite horizon, or too short
-    for an infinite discounted one) raise `ValueError`: the gap would not vanish at the
+    for an infinite discounted one) raise `ConfigError`: the gap would not vanish at the
     expert's own policy.
     """
     planning.check_policy(mdp, policy)

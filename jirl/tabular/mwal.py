@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from jirl.errors import ConfigError
 from jirl.tabular.maxmargin import (
     demo_feature_expectations,
     mixture_policy,
@@ -120,7 +121,7 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
     """
     del key
     if mdp.features is None:
-        raise ValueError("MWAL needs mdp.features [S, F]; build the MDP with features")
+        raise ConfigError("MWAL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)
     kw = dict(horizon=config.horizon, discount=config.discount)
     phi = complemented_features(mdp.features)  # [S, k]

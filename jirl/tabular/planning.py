@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jirl.errors import tracer_errors
+from jirl.errors import ConfigError, tracer_errors
 from jirl.tabular.mdp import TabularMDP
 
 Array = jax.Array
@@ -274,27 +274,27 @@ def compute_dtype(mdp: TabularMDP, *arrays: Array) -> np.dtype:
 
 
 def check_policy(mdp: TabularMDP, policy: Array) -> None:
-    """Raise ValueError unless `policy` is `[S, A]` or `[H, S, A]` for this MDP (a transposed
+    """Raise ConfigError unless `policy` is `[S, A]` or `[H, S, A]` for this MDP (a transposed
     `[A, S]` or one action short broadcast into a TypeError, or sampled out-of-range actions)."""
     shape = tuple(getattr(policy, "shape", ()))
     want = (mdp.num_states, mdp.num_actions)
     if len(shape) not in (2, 3) or shape[-2:] != want:
-        raise ValueError(f"policy must have shape [S, A] = {want} or [H, S, A], got {shape}")
+        raise ConfigError(f"policy must have shape [S, A] = {want} or [H, S, A], got {shape}")
 
 
 def state_action_reward(mdp: TabularMDP, reward: Array) -> Array:
     """`[S]` or `[S, A]` reward as `[S, A]`, in `compute_dtype` (an integer one as float32).
-    Raises ValueError for another shape (a transposed `[A, S]`, one state short) or a dtype that
+    Raises ConfigError for another shape (a transposed `[A, S]`, one state short) or a dtype that
     is no number."""
     reward = jnp.asarray(reward)
     shapes = ((mdp.num_states,), (mdp.num_states, mdp.num_actions))
     if reward.shape not in shapes:
-        raise ValueError(
+        raise ConfigError(
             f"reward must have shape [S] = {shapes[0]} or [S, A] = {shapes[1]}, got {reward.shape}"
         )
     real = (jnp.floating, jnp.integer, jnp.bool_)
     if not any(jnp.issubdtype(reward.dtype, kind) for kind in real):
-        raise ValueError(f"reward must hold real numbers, got {reward.dtype}")
+        raise ConfigError(f"reward must hold real numbers, got {reward.dtype}")
     reward = reward.astype(compute_dtype(mdp, reward))
     if reward.ndim == 1:
         return jnp.broadcast_to(reward[:, None], (mdp.num_states, mdp.num_actions))
@@ -363,14 +363,14 @@ def _hard_backup(q: Array, unit: Array | float = 1.0) -> tuple[Array, Array]:
 
 
 def check_finite_discount(discount) -> None:
-    """Raise ValueError for a concrete discount outside [0, 1] (NaN included) with a finite
+    """Raise ConfigError for a concrete discount outside [0, 1] (NaN included) with a finite
     horizon; a traced one is not checked."""
     try:
         concrete = float(discount)
     except (*tracer_errors(), TypeError):
         return
     if not 0.0 <= concrete <= 1.0:
-        raise ValueError(f"discount must be in [0, 1], got {discount}")
+        raise ConfigError(f"discount must be in [0, 1], got {discount}")
 
 
 def _backward(expect, r, backup, horizon, discount) -> Plan:
@@ -455,14 +455,14 @@ def _fixed_point(update, x0, discount, tol, max_iterations, norm=_sup_norm, unit
     to the cap. For such discounts plan in float64 (`jax_enable_x64` and a float64 reward: see
     `compute_dtype`) or with a finite horizon.
 
-    Raises ValueError for a concrete discount outside [0, 1): there is no fixed point to reach
+    Raises ConfigError for a concrete discount outside [0, 1): there is no fixed point to reach
     (the loop would run `max_iterations` and return whatever it held)."""
     try:  # a Python, NumPy or concrete JAX scalar; a traced one is not checked
         concrete = float(discount)
     except (*tracer_errors(), TypeError):
         concrete = 0.0
     if not 0.0 <= concrete < 1.0:
-        raise ValueError(
+        raise ConfigError(
             f"an infinite horizon (horizon=None) needs 0 <= discount < 1, got {discount}; pass "
             f"a finite horizon for an undiscounted problem"
         )
@@ -487,7 +487,7 @@ def _check_horizon(horizon) -> int:
     """`horizon` as a Python int (a NumPy integer is taken; a bool, a float or a traced value
     is refused: the horizon is a scan length, static)."""
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon must be a positive int (static), got {horizon!r}")
+        raise ConfigError(f"horizon must be a positive int (static), got {horizon!r}")
     return int(horizon)
 
 
@@ -584,7 +584,7 @@ def _expected_value(policy: Array, q: Array) -> Array:
 def _policy_horizon(policy: Array, horizon: int | None) -> int | None:
     if policy.ndim == 3:
         if horizon is not None and horizon != policy.shape[0]:
-            raise ValueError(
+            raise ConfigError(
                 f"policy has {policy.shape[0]} time steps but horizon={horizon}; pass one of them"
             )
         return policy.shape[0]
@@ -634,7 +634,7 @@ def visitation(
     d0 = mdp.initial.astype(compute_dtype(mdp, policy))  # the dtype that the flow comes in
     if horizon is None:
         if time_indexed:
-            raise ValueError("time_indexed visitation needs a finite horizon")
+            raise ConfigError("time_indexed visitation needs a finite horizon")
         return _forward_discounted(push, d0, policy, discount, tol, max_iterations)
     check_finite_discount(discount)
     if time_indexed:
