@@ -295,6 +295,8 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
             raise ConfigError(f"{name} must be a list, got {short(value)}")
         return tuple(coerce(v, typing.get_args(hint)[0], name) for v in value)
     try:
+        if hint in (int, float) and isinstance(value, str) and not value.isascii():
+            raise ValueError  # (int("٢") is 2, float("１") 1.0: numbers are written in ASCII)
         if hint is bool:
             if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
                 return value.lower() in ("true", "1", "yes")
@@ -498,7 +500,10 @@ def read_yaml(path: str | Path) -> dict:
         path = CONFIG_DIR / f"{path}.yaml"
     if path.is_dir():
         raise ConfigError(f"config '{path}' is a directory; pass a YAML file or a config name")
-    if not path.is_file():
+    if path.exists():  # (a FIFO or a device would block or never end: /dev/zero)
+        if not path.is_file():
+            raise ConfigError(f"config '{path}' is not a regular file; pass a YAML file")
+    else:
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
         raise ConfigError(f"config '{path}' not found; known configs: {', '.join(known) or 'none'}")
     try:
@@ -531,8 +536,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         key, raw = item.split("=", 1)
         try:
             value = load_yaml(raw) if raw else ""
-        except yaml.YAMLError:
-            value = raw
+        except yaml.YAMLError as e:
+            if raw.lstrip().startswith(("{", "[")):  # meant as a mapping or list, not a string
+                problem = str(e).splitlines()[0]
+                raise ConfigError(f"--set {item}: invalid YAML ({problem})") from None
+            value = raw  # (a string YAML cannot read as one: `a: b`)
         parts = key.strip().split(".")
         if len(parts) > 2 or not all(parts):
             raise ConfigError(f"--set key must be 'key' or 'section.key', got '{key}'")

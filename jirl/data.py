@@ -577,6 +577,13 @@ def options_mismatch(recorded: dict | None, env: Env) -> str | None:
     want = env.options_dict()
     if recorded is None or recorded == want:
         return None
+    foreign = sorted(set(recorded) - set(want))
+    if foreign:  # no make of this env takes them: the file is another env's, or was edited
+        said = ", ".join(f"{k}={short(recorded[k])}" for k in foreign[:4])
+        return (
+            f"recorded with {said}, which {env.name} does not take (it takes "
+            f"{', '.join(sorted(want)) or 'no options'}); the file is not {env.name}'s"
+        )
     keys = sorted(set(recorded) | set(want))
     differ = [k for k in keys if recorded.get(k) != want.get(k)]
     more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""

@@ -45,11 +45,14 @@ from jirl.files import (
     remove_temporaries,
     replace_dir,
     replacing,
+    sealed,
     stranded_asides,
+    strict_json,
     write_json,
 )
 from jirl.logging import JsonlWriter, ProgressBar, TensorBoardWriter, setting_name
 from jirl.run import (
+    CHECKPOINT_FILE,
     NonFiniteError,
     check_metric_names,
     check_state_fits,
@@ -310,7 +313,7 @@ def upgrade_config_digest(out: Path, cfg: ExperimentConfig) -> None:
     config's (a run started before the input paths were left out of it): a resume rewrites
     config.yaml with absolute paths, which that older digest would refuse next time."""
     path = out / INPUTS_FILE
-    started = json.loads(path.read_text()) if path.is_file() else None  # checked already
+    started = strict_json(path.read_text()) if path.is_file() else None  # checked already
     current = {"sha256": config_digest(cfg)}
     if isinstance(started, dict) and started.get("config", current) != current:
         write_json(path, {**started, "config": current})
@@ -320,19 +323,24 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume")
     """Refuse to resume a run whose config, demonstrations or expert changed since it started
     (the config names the same paths, and `RUN/config.yaml` could have been edited, but the
     resumed run would not be the one it continues). A run started before `INPUTS_FILE` was
-    written is not checked, nor the config of one started before it was recorded there.
-    `to`: what the caller would do with the run, for the message (`jirl retrain`: "retrain")."""
+    written is not checked, nor the config of one started before it was recorded there; one
+    whose checkpoint is sealed (`files.seal`, which came later) has lost the file, and is
+    refused. `to`: what the caller would do with the run, for the message (`jirl retrain`:
+    "retrain")."""
     tail = ", or pass --overwrite" if to == "resume" else ""  # which starts the run again
     try:
-        started = json.loads((out / INPUTS_FILE).read_text())
+        started = strict_json((out / INPUTS_FILE).read_text())
     except FileNotFoundError:
+        if sealed(out / "checkpoint" / CHECKPOINT_FILE):
+            raise ConfigError(
+                f"{out / INPUTS_FILE} is missing, so the inputs the run started with cannot be "
+                f"checked: restore it{tail}"
+            ) from None
         return
     except (OSError, ValueError):
-        raise ConfigError(
-            f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite"
-        ) from None
+        raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it{tail}") from None
     if not isinstance(started, dict):
-        raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it, or pass --overwrite")
+        raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it{tail}")
     # (a run started before the digest left the input paths out: the whole config's, with the
     # paths as the run recorded them, relative ones included; and the digest of config.yaml as
     # written, where a later jirl reads it with settings added since, which change `cfg`'s)
@@ -373,6 +381,12 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
                 raise ConfigError(
                     f"{out} is no run of jirl train (it holds {short(foreign)}); pass the "
                     "run's directory to --out"
+                )
+            path = out / "checkpoint" / CHECKPOINT_FILE
+            if path.exists() or path.is_symlink():  # a directory, a FIFO, a broken link
+                raise ConfigError(
+                    f"{path} is not a checkpoint file: restore it, or pass --overwrite instead "
+                    "of --resume to start the run again"
                 )
             raise ConfigError(
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "

@@ -24,6 +24,7 @@ import jax
 import numpy as np
 import yaml
 
+from jirl.config import load_yaml
 from jirl.errors import ConfigError, short
 
 # The process's umask, read once (os.umask can only be read by setting it).
@@ -171,7 +172,7 @@ def written_by(out: str | os.PathLike) -> str | None:
     theirs). A retrain's two files are among a run's names, so the names alone do not tell a
     retrain's output from a run's."""
     try:
-        config = yaml.safe_load((Path(out) / "config.yaml").read_text())
+        config = load_yaml((Path(out) / "config.yaml").read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     if not isinstance(config, dict):
@@ -550,7 +551,9 @@ def leaf_mismatch(template: Any, tree: Any) -> str | None:
 
 def strict_json(text: str | bytes) -> Any:
     """`json.loads` that refuses a key given twice in one object (ValueError), as the YAML
-    reader does: otherwise the last one would win without a word."""
+    reader does: otherwise the last one would win without a word. Every JSON file jirl reads
+    back goes through it; one nested too deeply for Python's recursion (100,000 `[`) is a
+    ValueError too, not a RecursionError traceback."""
 
     def unique(pairs):
         found = dict(pairs)
@@ -560,7 +563,10 @@ def strict_json(text: str | bytes) -> Any:
             raise ValueError(f"key {short(twice)} is given twice")
         return found
 
-    return json.loads(text, object_pairs_hook=unique)
+    try:
+        return json.loads(text, object_pairs_hook=unique)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a file jirl wrote") from None
 
 
 #: how a sealed file begins: then the SHA-256 of the rest (32 bytes), then the rest
@@ -572,6 +578,15 @@ def seal(data: bytes) -> bytes:
     """`data` behind `SEAL` and its SHA-256, so that `unseal` finds a bit that changed on disk
     (a checkpoint's arrays would load with it, and the run go on from a state it never had)."""
     return SEAL + hashlib.sha256(data).digest() + data
+
+
+def sealed(path: str | os.PathLike) -> bool:
+    """Whether `path` is a file `seal` wrote (False: missing, unreadable, or older)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SEAL)) == SEAL
+    except OSError:
+        return False
 
 
 def unseal(data: bytes) -> bytes:

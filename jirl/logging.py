@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jirl.files import atomic_write_text
+from jirl.files import atomic_write_text, strict_json
 
 #: the keys each metrics.jsonl row leads with; no metric may take one of these names
 #: (`jirl.run` refuses an algorithm whose update returns one: it replaced the row's step)
@@ -89,8 +89,8 @@ def parse_row(line: str) -> dict | None:
     """A metrics.jsonl row, or None for a blank line, one cut short by a crash, or one that is
     not a row this module wrote (no integer `step`, or a `wall_time` that is not a number)."""
     try:
-        row = json.loads(line) if line.strip() else None
-    except json.JSONDecodeError:
+        row = strict_json(line) if line.strip() else None
+    except ValueError:
         return None
     if not isinstance(row, dict) or type(row.get("step")) is not int:
         return None

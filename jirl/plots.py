@@ -4,7 +4,6 @@ run (per setting for a sweep)."""
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import yaml
 
 from jirl.config import load_yaml
 from jirl.errors import ConfigError
-from jirl.files import atomic_write, check_parents
+from jirl.files import atomic_write, check_parents, strict_json
 from jirl.logging import ROW_KEYS, before_first_episode, parse_row, setting_name
 from jirl.sweep import settings as sweep_settings
 
@@ -28,9 +27,21 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no metrics.jsonl; is this a jirl run directory?")
     try:
-        rows = [row for row in map(parse_row, path.read_text().splitlines()) if row]
+        lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: unreadable ({e}); is this a jirl run directory?") from None
+    parsed = [parse_row(line) for line in lines]
+    rows = [row for row in parsed if row]
+    # the last line may be one a crash (or the run still writing) cut short; one before it is
+    # damage, which the curves would hide by joining its neighbours
+    damaged = [i + 1 for i, row in enumerate(parsed[:-1]) if row is None and lines[i].strip()]
+    if damaged and rows:
+        warnings.warn(
+            f"{path}: line{'s' * (len(damaged) > 1)} {', '.join(map(str, damaged[:5]))}"
+            f"{' ...' * (len(damaged) > 5)} not a metrics row, left out of the plot "
+            "(`jirl train --resume` rewrites the file from the run's checkpoint)",
+            stacklevel=2,
+        )
     if not rows:
         raise ConfigError(f"{path}: no update logged (empty, or not a jirl metrics file)")
     if not all(r.keys() == rows[0].keys() for r in rows):
@@ -44,7 +55,7 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
 def read_summary(path: Path) -> dict:
     """A run's summary.json as a dict; `ConfigError` when it is not one."""
     try:
-        summary = json.loads(Path(path).read_text())
+        summary = strict_json(Path(path).read_text())
     except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ConfigError(f"{path}: not a jirl summary file ({e})") from None
     if not isinstance(summary, dict):

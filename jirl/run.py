@@ -24,7 +24,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.devices import memory_limit, seed_map
-from jirl.errors import ConfigError, RunError, check_count
+from jirl.errors import ConfigError, RunError, check_count, short
 from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, seal, sync_dir, unseal
 from jirl.logging import ROW_KEYS
 from jirl.train import run_updates
@@ -448,17 +448,17 @@ def _restore(
             state = serialization.from_state_dict(template, saved)
         except (ValueError, KeyError, TypeError) as e:
             raise _DoesNotFit(str(e).splitlines()[0][:200]) from None
-        update = int(raw["update"])
+        update = _recorded(raw["update"], "update", int, 1)
         if "metrics" in raw:  # written before the metrics log: the whole history inside
             metrics = {k: np.asarray(v) for k, v in raw["metrics"].items()}
         else:
             metrics = _read_metrics(Path(directory) / METRICS_LOG, update)
-        devices = int(raw["devices"]) if "devices" in raw else None
+        devices = _recorded(raw["devices"], "devices", int, 1) if "devices" in raw else None
         timing = (
             Timing(
-                float(raw["timing"]["compile_seconds"]),
-                float(raw["timing"]["wall_seconds"]),
-                int(raw["timing"]["updates"]),
+                _recorded(raw["timing"]["compile_seconds"], "compile_seconds", float, 0),
+                _recorded(raw["timing"]["wall_seconds"], "wall_seconds", float, 0),
+                _recorded(raw["timing"]["updates"], "timing's updates", int, 0),
             )
             if "timing" in raw
             else Timing()
@@ -467,8 +467,6 @@ def _restore(
         if mismatch:  # a whole checkpoint of another config: its metrics differ in seeds too
             raise _DoesNotFit(mismatch)
         seeds = jax.tree.leaves(template)[0].shape[0]
-        if update < 1:
-            raise ValueError(f"update {update}")
         for k, v in metrics.items():  # [update, seeds, ...] numbers, as `run` concatenates
             if v.dtype.kind not in "biuf" or v.shape[:2] != (update, seeds):
                 raise ValueError(f"metric '{k}' of shape {v.shape} {v.dtype}")
@@ -484,6 +482,19 @@ def _restore(
             "or run that training again (--overwrite)"
         ) from None
     return state, metrics, update, devices, timing
+
+
+def _recorded(value, name: str, kind: type, least: int):
+    """A number a checkpoint records (a 0-d array as `save_checkpoint` writes it, of `kind` int
+    or float), checked: finite, at least `least`, and an int where an int was written (4.7
+    updates is not 4). ValueError otherwise."""
+    x = np.asarray(value)
+    said = f"{name} {short(x.item() if x.ndim == 0 else value)}"
+    if x.ndim or x.dtype.kind not in ("iu" if kind is int else "iuf"):
+        raise ValueError(said)
+    if not (np.isfinite(x) and x >= least):
+        raise ValueError(said)
+    return kind(x)
 
 
 class _DoesNotFit(Exception):

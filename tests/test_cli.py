@@ -1,4 +1,6 @@
+import copy
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -11,9 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import yaml
+from flax import serialization
 
 from jirl import algos, data
 from jirl.cli import main
+from jirl.files import seal, unseal
 from jirl.run import load_checkpoint, state_template
 from jirl.types import Algorithm
 
@@ -411,6 +415,35 @@ def test_an_out_that_holds_an_input_and_a_damaged_checkpoint_are_user_errors(
         code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", out)
         one_line_error(code, err)
         assert "damaged or not a jirl checkpoint" in err
+    # sealed, so no bit changed on disk, but numbers no run writes: a summary of NaN seconds
+    # (invalid JSON), "trained on -1 device(s)", 2.5 updates read as 2
+    raw = serialization.msgpack_restore(unseal(whole))
+    for field, value, said in (
+        (("timing", "compile_seconds"), np.nan, "compile_seconds nan"),
+        (("update",), 2.5, "update 2.5"),
+        (("devices",), -1, "devices -1"),
+    ):
+        edited = copy.deepcopy(raw)
+        *parents, leaf = field
+        functools.reduce(dict.__getitem__, parents, edited)[leaf] = np.asarray(value)
+        checkpoint.write_bytes(seal(serialization.msgpack_serialize(edited)))
+        code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
+        one_line_error(code, err)
+        assert f"damaged or not a jirl checkpoint (ValueError: {said})" in err
+    checkpoint.unlink()
+    checkpoint.mkdir()  # ("nothing to resume (no checkpoint was written yet)")
+    code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
+    one_line_error(code, err)
+    assert "state.msgpack is not a checkpoint file: restore it" in err
+    checkpoint.rmdir()
+    checkpoint.write_bytes(whole)
+    (run / "inputs.json").write_text("[" * 100_000 + "]" * 100_000)  # (a RecursionError)
+    code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--updates", "2", "--resume")
+    one_line_error(code, err)
+    assert "inputs.json is damaged: restore it, or pass --overwrite" in err
+    code, _, err = run_cli(capsys, "retrain", "--reward", str(run), "--out", out)
+    one_line_error(code, err)
+    assert err.rstrip().endswith("inputs.json is damaged: restore it")
 
 
 def test_retrain_refusal_leaves_the_output_directory_as_it_was(capsys, tmp_path):
@@ -524,7 +557,17 @@ def test_retrain_takes_a_gcl_reward_and_refuses_another_kind(
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)  # an edited config is told apart from the one the run started
     assert "the config differs from the one the run started with" in err
-    (run / "inputs.json").unlink()  # as a run from before inputs.json: its config is trusted
+    (run / "inputs.json").unlink()  # lost: the sealed checkpoint is newer than inputs.json
+    code, _, err = run_cli(capsys, *argv)
+    one_line_error(code, err)
+    assert (
+        "inputs.json is missing, so the inputs the run started with cannot be checked: restore it"
+        in err
+        and "--overwrite" not in err
+    )  # (retrain's is for its own --out)
+    # as a run from before inputs.json (and before sealed checkpoints): its config is trusted
+    checkpoint = run / "checkpoint" / "state.msgpack"
+    checkpoint.write_bytes(unseal(checkpoint.read_bytes()))
     code, _, err = run_cli(capsys, *argv)
     one_line_error(code, err)
     assert "stopped at update 2 of 4: finish it first" in err and not out.exists()
@@ -866,6 +909,23 @@ def test_plot_draws_no_return_before_a_runs_first_episode(capsys, tmp_path, monk
         jirl.plots.plot_runs([none_yet], tmp_path / "d.png")
 
 
+def test_plot_warns_of_a_damaged_metrics_line_but_not_of_a_torn_last_one(capsys, tmp_path):
+    """A line that is no row, before the last, was left out of the curve without a word (so
+    was one nested too deeply, after a RecursionError was caught); the last line may be one
+    a crash or the writing run cut short."""
+    import jirl.plots
+
+    rows = [f'{{"step": {i}, "x": [{i}.0]}}' for i in (1, 2, 3)]
+    torn = write_metrics(tmp_path / "torn", [*rows, '{"step": 4, "x'])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jirl.plots.read_metrics(torn)["step"].tolist() == [1, 2, 3]
+    for name, bad in (("garbage", "garbage{"), ("deep", "[" * 100_000 + "]" * 100_000)):
+        damaged = write_metrics(tmp_path / name, [rows[0], bad, *rows[1:]])
+        with pytest.warns(UserWarning, match="line 2 not a metrics row, left out of the plot"):
+            assert jirl.plots.read_metrics(damaged)["step"].tolist() == [1, 2, 3]
+
+
 def test_plot_draws_a_run_whose_config_is_not_text(capsys, tmp_path):
     """(A traceback: UnicodeDecodeError.) Unreadable, the config names no sweep: one curve."""
     run = write_metrics(tmp_path / "run", ['{"step": 1, "x": [1, 2]}', '{"step": 2, "x": [2, 3]}'])
@@ -884,6 +944,8 @@ def test_plot_draws_a_run_whose_config_is_not_text(capsys, tmp_path):
         ({"summary.json": b'{"sweep": [{"setting": {"lr": "x"}}]}'}, "not a list of numeric"),
         # a sweep still running has no summary: the grid of its config.yaml is the one blamed
         ({"config.yaml": b"sweep: {activation: [tanh, relu]}\n"}, "config.yaml: 'sweep' is not"),
+        # (a RecursionError traceback)
+        ({"summary.json": b"[" * 100_000 + b"]" * 100_000}, "file (nested too deeply"),
     ],
 )
 def test_plot_refuses_damaged_run_files(capsys, tmp_path, damage, message):
@@ -987,6 +1049,14 @@ def test_empty_paths_and_a_resume_of_another_directory_say_so(capsys, tmp_path, 
         (["train", "maxent", "--env", "gridworld", "--set", "maxent=[1]"], "--set: 'maxent' must"),
         (["train", "ppo", "--env", "cartpole", "--set", "sweep={}"], "(--sweep key=v1,v2,... or"),
         (["train", "ppo", "--config", "NULL_ALGO"], "is a config for 'None', not 'ppo'"),
+        # (the syntax error was hidden: the text taken as a string, "bc must be a mapping")
+        (["train", "bc", "--env", "cartpole", "--set", "bc={learning_rate: [}"], "invalid YAML"),
+        (["train", "bc", "--env", "cartpole", "--set", "bc.hidden=[32"], "invalid YAML"),
+        # int("٢") is 2: a quoted digit of another script ran 2 updates
+        (["train", "bc", "--env", "cartpole", "--set", "updates='٢'"], "must be of type int"),
+        (["train", "bc", "--env", "cartpole", "--set", "bc.learning_rate=１"], "of type float"),
+        # "not found; known configs: ...", of a path that exists (/dev/zero never ends)
+        (["train", "bc", "--config", "/dev/zero"], "is not a regular file; pass a YAML file"),
         # expert's own refusal of a sweep, not a --set conflict with it
         (
             ["expert", "--env", "cartpole", "--config", "SWEEP", "--set", "ppo.learning_rate=0.01"],

@@ -18,7 +18,7 @@ from flax import serialization
 
 from jirl.data import MAX_MAGNITUDE, horizon_mismatch, is_number, options_mismatch
 from jirl.envs.base import Env
-from jirl.errors import ConfigError, DataError
+from jirl.errors import ConfigError, DataError, short
 from jirl.files import atomic_write, leaf_mismatch, strict_json, write_json
 from jirl.nets import Normalizer, Policy
 from jirl.rl.agent import AgentState
@@ -60,6 +60,13 @@ def from_agent(
         expert_return,
         random_return,
     )
+
+
+#: the fields `save` writes into expert.json
+EXPERT_FIELDS = frozenset(
+    {"format_version", "env", "env_options", "horizon", "fixed_horizon", "ppo"}
+    | {"expert_return", "random_return"}
+)
 
 
 def save(directory: str | os.PathLike, expert: Expert, env: Env, config: PPOConfig) -> None:
@@ -109,12 +116,17 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
         raise DataError(f"{directory} is a file; pass the expert's directory, {directory.parent}")
     meta_path, params_path = directory / "expert.json", directory / "expert.msgpack"
     for p in (meta_path, params_path):
+        if p.exists() and not p.is_file():
+            raise DataError(f"{p}: not a regular file; restore the expert's files (jirl expert)")
         if not p.is_file():
             raise DataError(f"{p}: missing; train an expert with `jirl expert --env ENV --out DIR`")
     try:
         meta = strict_json(meta_path.read_text())
         if not isinstance(meta, dict):
             raise TypeError("not a JSON object")
+        unknown = sorted(set(meta) - EXPERT_FIELDS)
+        if unknown:  # (`save` writes these; anything else is another file's, or an edit)
+            raise TypeError(f"unknown field {short(unknown[0])}")
         ppo = meta["ppo"]
         if not isinstance(ppo, dict):
             raise TypeError("'ppo' is not an object")
@@ -126,10 +138,12 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
                 f"±{MAX_MAGNITUDE:.0e}, got {returns}"
             )
         expert_return, random_return = (float(r) for r in returns)
-        for key, kind in (("env_options", dict), ("horizon", int)):
+        for key, kind in (("env_options", dict), ("horizon", int), ("fixed_horizon", bool)):
             if meta.get(key) is not None and type(meta[key]) is not kind:
                 raise TypeError(f"{key!r} must be a JSON {kind.__name__}, got {meta[key]!r}")
-    except (ConfigError, KeyError, TypeError, ValueError, OverflowError, RecursionError) as e:
+    except KeyError as e:
+        raise DataError(f"{meta_path}: malformed expert header (field {e} is missing)") from None
+    except (ConfigError, TypeError, ValueError, OverflowError, RecursionError) as e:
         # (OverflowError: a 400-digit integer no float holds; RecursionError: nesting)
         raise DataError(f"{meta_path}: malformed expert header ({e})") from None
     if not expert_return > random_return:

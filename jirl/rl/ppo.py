@@ -155,6 +155,14 @@ def make_optimizer(config: PPOConfig, steps_per_update: int) -> optax.GradientTr
     )
 
 
+def current_learning_rate(opt_state) -> Array:
+    """The rate `make_optimizer`'s Adam steps with now (`inject_hyperparams`), found by name:
+    the array, not the schedule's state of the same name an annealed rate also keeps."""
+    return optax.tree_utils.tree_get(
+        opt_state, "learning_rate", filtering=lambda _, value: isinstance(value, jax.Array)
+    )
+
+
 def ppo_learner(config: PPOConfig, env: Env) -> Learner:
     """The PPO `Learner` for `env`'s spaces."""
     check_policy_config(config, env.name, env.spec)
@@ -198,7 +206,7 @@ def ppo_learner(config: PPOConfig, env: Env) -> Learner:
             state.normalizer.update(batch.obs) if config.normalize_obs else state.normalizer
         )
         metrics = jax.tree.map(jnp.mean, metrics)
-        metrics["learning_rate"] = optax.tree_utils.tree_get(opt_state, "learning_rate")
+        metrics["learning_rate"] = current_learning_rate(opt_state)
         return LearnerState(params, opt_state, normalizer), metrics
 
     return Learner(policy, value_fn, init, learn)
