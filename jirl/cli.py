@@ -621,7 +621,17 @@ def console() -> None:
             f"JAX cannot start its devices ({hint}{first}); unset JAX_PLATFORMS, or install "
             "the jax for that platform"
         )
-    sys.exit(main())
+    code = main()
+    # past `main`, a SIGTERM ends the process as by default: raised in the interpreter's
+    # shutdown, it printed a threading traceback and exited 0
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if code in (130, 143):  # interrupted, its one line printed and every file closed
+        # XLA may still be compiling or running on its own threads; tearing the interpreter
+        # down under them aborted now and then ("pure virtual method called", exit 134)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _kept(e: BaseException) -> str:

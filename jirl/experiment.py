@@ -388,6 +388,13 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
                     f"{path} is not a checkpoint file: restore it, or pass --overwrite instead "
                     "of --resume to start the run again"
                 )
+            stranded = stranded_asides(out)
+            if stranded:  # an --overwrite killed before its first checkpoint: the old run
+                raise ConfigError(
+                    f"{out}: nothing to resume (an --overwrite of it was stopped before its "
+                    f"first checkpoint); the run it was replacing is kept in {stranded[-1]}: "
+                    "move it back to resume that one, or pass --overwrite to start again"
+                )
             raise ConfigError(
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
                 f"instead of --resume to start it again"
@@ -537,11 +544,12 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
     upwards by the choice (as a kept expert's would be: `jirl.expert_run` re-evaluates that)."""
     expert_return, rand = reference["expert_return"], reference["random_return"]
     env_steps = int(algo.env_steps_per_update * cfg.updates)
-    # every session of a resumed run: this one's setup and evaluation, and the compile and
-    # training time of all of them (`RunResult.total`; the checkpoint carries the earlier ones')
+    # every session of a resumed run: this one's setup and evaluation, and the time all of
+    # them spent in `jirl.run` (`RunResult.total`; the checkpoint carries the earlier ones'):
+    # resuming a finished run took the earlier sessions' checkpoints and callbacks out
     total = result.total
-    wall = wall - (result.compile_seconds + result.wall_seconds)
-    wall += total.compile_seconds + total.wall_seconds
+    wall -= result.compile_seconds + result.wall_seconds + result.other_seconds
+    wall += total.compile_seconds + total.wall_seconds + total.other_seconds
     timed_steps = algo.env_steps_per_update * total.updates * cfg.runs
     summary = {
         "algo": cfg.algo,

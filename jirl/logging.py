@@ -170,9 +170,13 @@ def setting_name(setting: dict[str, float]) -> str:
 class TensorBoardWriter:
     """TensorBoard event files (tensorboardX): the seed mean of every metric, per update; for a
     sweep (`groups`: one name per setting, the runs setting-major), one curve per setting,
-    tagged `metric/setting` (TensorBoard writes its "=" and "," as "_"). On resume, the events
-    a crashed run wrote past the checkpoint are purged (tensorboardX's `purge_step`:
-    TensorBoard hides them), as `JsonlWriter` drops its lines."""
+    tagged `metric/setting` (TensorBoard writes its "=" and "," as "_"). On resume, every
+    update the checkpoint holds is written again from its metrics (`resumed`) after a purge
+    from step 1 (tensorboardX's `purge_step`: TensorBoard hides the earlier files' events from
+    that step on): a crash loses the events tensorboardX still held in its queue (its `flush`
+    does not wait for them), which may be updates the checkpoint covers, and which ones is not
+    known. The rebuilt events carry the resume's wall time. Resumed without `resumed` (a
+    caller's own loop), the events past the first chunk's step are purged instead."""
 
     def __init__(
         self,
@@ -187,14 +191,23 @@ class TensorBoardWriter:
         self.groups = groups
         self.writer = None  # opened at the first chunk, whose first step a resume purges from
 
+    def _open(self, purge_step: int | None) -> None:
+        from tensorboardX import SummaryWriter
+
+        # a file of its own: the default name (seconds and host) can be the crashed run's
+        suffix = f".{time.time_ns()}"
+        self.writer = SummaryWriter(str(self.logdir), purge_step=purge_step, filename_suffix=suffix)
+
+    def resumed(self, update: int, metrics: dict[str, np.ndarray]) -> None:
+        """Write updates 1..`update` again from the checkpoint's `metrics` `[update, seeds,
+        ...]`, hiding every event the earlier sessions wrote."""
+        self._open(purge_step=1)
+        if update and metrics:
+            self(0, metrics, None)
+
     def __call__(self, first: int, metrics: dict[str, np.ndarray], state) -> None:
         if self.writer is None:
-            from tensorboardX import SummaryWriter
-
-            purge = first + 1 if self.resume else None
-            # a file of its own: the default name (seconds and host) can be the crashed run's
-            suffix = f".{time.time_ns()}"
-            self.writer = SummaryWriter(str(self.logdir), purge_step=purge, filename_suffix=suffix)
+            self._open(first + 1 if self.resume else None)
         length = next(iter(metrics.values())).shape[0]
         for i in range(length):
             for k, v in metrics.items():

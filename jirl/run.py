@@ -59,18 +59,21 @@ class NonFiniteError(RunError):
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds a run spent compiling and training, and the updates trained in them; summed over
+    """Seconds a run spent compiling and training, the updates trained in them, and the
+    seconds `run` spent between chunks (callbacks, checkpoints: `other_seconds`); summed over
     the sessions of a resumed run (`save_checkpoint` records the sum so far)."""
 
     compile_seconds: float = 0.0
     wall_seconds: float = 0.0
     updates: int = 0
+    other_seconds: float = 0.0
 
     def __add__(self, other: Timing) -> Timing:
         return Timing(
             self.compile_seconds + other.compile_seconds,
             self.wall_seconds + other.wall_seconds,
             self.updates + other.updates,
+            self.other_seconds + other.other_seconds,
         )
 
 
@@ -89,6 +92,7 @@ class RunResult:
       layout: how the seeds lay on devices (`seed_layout`): how many ran, how many per device.
       total: this call's timing added to the earlier sessions' that the checkpoint recorded
         (a checkpoint written before it was recorded counts from this call on).
+      other_seconds: time this call spent between chunks: callbacks and checkpoints.
     """
 
     state: Any
@@ -98,6 +102,7 @@ class RunResult:
     updates_run: int
     layout: SeedLayout
     total: Timing = Timing()
+    other_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -335,6 +340,7 @@ def save_checkpoint(
             "compile_seconds": np.asarray(timing.compile_seconds),
             "wall_seconds": np.asarray(timing.wall_seconds),
             "updates": np.asarray(timing.updates),
+            "other_seconds": np.asarray(timing.other_seconds),
         },
     }
     atomic_write(directory / CHECKPOINT_FILE, seal(serialization.msgpack_serialize(payload)))
@@ -459,6 +465,8 @@ def _restore(
                 _recorded(raw["timing"]["compile_seconds"], "compile_seconds", float, 0),
                 _recorded(raw["timing"]["wall_seconds"], "wall_seconds", float, 0),
                 _recorded(raw["timing"]["updates"], "timing's updates", int, 0),
+                # (absent from checkpoints written before it was recorded)
+                _recorded(raw["timing"].get("other_seconds", 0.0), "other_seconds", float, 0),
             )
             if "timing" in raw
             else Timing()
@@ -690,11 +698,11 @@ def run(
         for callback in callbacks:  # (after the check: a refused resume rewrites no log)
             if hasattr(callback, "resumed"):
                 callback.resumed(done, saved)
-    wall = 0.0
+    wall = other = 0.0
     chunks_run = 0
 
     def timing() -> Timing:
-        return earlier + Timing(compile_seconds, wall, done - start)
+        return earlier + Timing(compile_seconds, wall, done - start, other)
 
     saved_at = done  # the update the checkpoint on disk holds
     # the metrics log holds the first `logged` updates, the first `logged_chunks` entries of
@@ -763,6 +771,7 @@ def run(
         for k, v in metrics.items():
             history.setdefault(k, []).append(v)
         chunks += 1
+        t = time.perf_counter()
         stop = False
         seeds_state = layout.unpad(state) if callbacks else None
         for callback in callbacks:
@@ -771,10 +780,18 @@ def run(
         chunks_run += 1
         last = done == num_updates or stop
         if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
-            checkpoint()
+            checkpoint()  # (its own write is counted in the next one's)
+        other += time.perf_counter() - t
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}
     return RunResult(
-        layout.unpad(state), all_metrics, compile_seconds, wall, done - start, layout, timing()
+        layout.unpad(state),
+        all_metrics,
+        compile_seconds,
+        wall,
+        done - start,
+        layout,
+        timing(),
+        other,
     )

@@ -1891,6 +1891,11 @@ def test_a_run_an_earlier_overwrite_left_aside_is_reported(capsys, tmp_path, car
         code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--quiet")
     assert code == 0, err
     assert stranded.is_dir()  # reported, never deleted
+    # killed before the new run's first checkpoint: --resume said only "nothing to resume"
+    shutil.rmtree(run / "checkpoint")
+    code, _, err = run_cli(capsys, *argv, "--out", str(run), "--updates", "1", "--resume")
+    one_line_error(code, err)
+    assert "the run it was replacing is kept in " in err and ".run.jirl-old-k1ll3d" in err
 
 
 def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_path):

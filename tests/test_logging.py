@@ -44,6 +44,24 @@ def test_tensorboard_logs_seed_means_and_a_resume_purges_past_the_checkpoint(tmp
     assert scalars(after) == [(3, "loss", 4.0)]
 
 
+def test_a_resume_rewrites_every_checkpointed_update_the_crash_may_have_lost(tmp_path):
+    """tensorboardX writes from a queue that its `flush` does not wait for: a `kill -9` lost
+    the events of updates the checkpoint already held, and the resume, which purged only past
+    the checkpoint, never wrote them again. Now the checkpoint's metrics are written again."""
+    logdir = tmp_path / "tb"
+    crashed = TensorBoardWriter(logdir, 8)
+    crashed(0, {"loss": np.array([[1.0, 3.0]])}, None)  # update 1; update 2's events were lost
+    crashed.close()
+    resumed = TensorBoardWriter(logdir, 8, resume=True)
+    resumed.resumed(2, {"loss": np.array([[1.0, 3.0], [5.0, 7.0]])})  # the checkpoint's 1-2
+    resumed(2, {"loss": np.array([[4.0, 4.0]])}, None)  # update 3
+    resumed.close()
+    after = [e for e in events(logdir) if e.HasField("session_log") or e.summary.value][1:]
+    # TensorBoard drops every earlier event from step 1 on when it reads this START
+    assert after[0].session_log.status == SessionLog.START and after[0].step == 1
+    assert scalars(after) == [(1, "loss", 2.0), (2, "loss", 6.0), (3, "loss", 4.0)]
+
+
 def test_tensorboard_draws_one_curve_per_sweep_setting(tmp_path):
     """Runs are setting-major: 2 settings × 2 seeds log 2 curves, not one mean over all four."""
     logdir = tmp_path / "tb"

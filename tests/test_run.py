@@ -54,6 +54,8 @@ def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
     assert total.updates == 6 and part.total.updates == 4
     assert total.wall_seconds == pytest.approx(part.wall_seconds + resumed.wall_seconds)
     assert total.compile_seconds == pytest.approx(part.compile_seconds + resumed.compile_seconds)
+    # (between chunks: the first session's checkpoints but the last one's own write)
+    assert 0 < total.other_seconds - resumed.other_seconds <= part.other_seconds
 
 
 @pytest.mark.parametrize("updates", [4, 8])
@@ -313,8 +315,10 @@ def test_resuming_a_finished_run_returns_it_on_the_device(tmp_path):
     again = jirl.run(
         algo, jax.random.PRNGKey(0), 5, seeds=2, chunk_size=2, checkpoint_dir=tmp_path, resume=True
     )
-    assert again.updates_run == 0 and again.wall_seconds == 0.0
+    assert again.updates_run == 0 and again.wall_seconds == again.other_seconds == 0.0
     assert (again.total.updates, again.total.wall_seconds) == (5, full.wall_seconds)
+    # (checkpoints and callbacks too: a resumed finished run's summary.json had less wall time)
+    assert 0 < again.total.other_seconds <= full.other_seconds
     for a, b in zip(jax.tree.leaves(full.state), jax.tree.leaves(again.state), strict=True):
         assert isinstance(b, jax.Array)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
