@@ -1,4 +1,5 @@
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -304,6 +305,11 @@ def test_env_options_must_be_an_object(tmp_path, demos, cartpole):
     path = write(tmp_path / "d.npz", demos, cartpole, header=header)
     with pytest.raises(DataError, match="header.env_options"):
         data.load(path, env=cartpole)
+    # options cartpole has none of: the advice was "make the environment with backend=5"
+    header = header_with(demos, cartpole, env_options={"backend": 5})
+    path = write(tmp_path / "e.npz", demos, cartpole, header=header)
+    with pytest.raises(DataError, match="backend=5, which cartpole does not take .*not cartpole's"):
+        data.load(path, env=cartpole)
 
 
 def test_an_expert_records_the_physics_backend_and_refuses_another(tmp_path):
@@ -460,14 +466,24 @@ def test_expert_files_are_checked_at_load(tmp_path, cartpole_expert):
         ),
         ("ppo", {**good["ppo"], "init_log_std": "x"}, "ppo.init_log_std must be a number"),
         ("ppo", {**good["ppo"], "activation": "gelu2"}, "ppo.activation must be one of"),
+        # (accepted: a field `save` never writes, and a fixed_horizon of "maybe")
+        ("zzz", 1, "unknown field 'zzz'"),
+        ("fixed_horizon", "maybe", "'fixed_horizon' must be a JSON bool, got 'maybe'"),
     ):
         with pytest.raises(DataError, match=f"malformed expert header .*{match}"):
             experts.load(fresh(meta=json.dumps({**good, field: value})), cartpole)
+    without_ppo = {k: v for k, v in good.items() if k != "ppo"}  # (it said only "('ppo')")
+    with pytest.raises(DataError, match=r"malformed expert header \(field 'ppo' is missing\)"):
+        experts.load(fresh(meta=json.dumps(without_ppo)), cartpole)
+    (fresh() / "expert.json").unlink()
+    os.mkfifo(broken / "expert.json")  # (said "missing")
+    with pytest.raises(DataError, match="expert.json: not a regular file"):
+        experts.load(broken, cartpole)
     with pytest.raises(DataError, match="malformed expert header .*given twice"):
         experts.load(fresh(meta=json.dumps(good)[:-1] + ', "env": "cartpole"}'), cartpole)
     for key, raw, match in (
         ("expert_return", "1" + "0" * 400, "must be finite numbers within ±1e\\+18"),
-        ("env_options", "[" * 10**5 + "]" * 10**5, "maximum recursion depth"),
+        ("env_options", "[" * 10**5 + "]" * 10**5, "nested too deeply"),
     ):
         meta = json.dumps({**good, key: "@@"}).replace('"@@"', raw)
         with pytest.raises(DataError, match=f"malformed expert header .*{match}"):
