@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import platform
 import shutil
 import subprocess
@@ -60,7 +59,7 @@ from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
 from jirl.cli import ScriptParser, script_main  # noqa: E402
 from jirl.devices import seed_map  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
-from jirl.files import out_file, write_results  # noqa: E402
+from jirl.files import out_file, strict_json, write_results  # noqa: E402
 from jirl.provenance import provenance  # noqa: E402
 from jirl.run import seed_layout  # noqa: E402
 from jirl.train import run_updates  # noqa: E402
@@ -546,7 +545,7 @@ def imitation_reference(python: str, demos: Path, rounds: int = 5) -> dict:
             lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
             return {"error": f"exit {done.returncode}: {lines[-1]}"}
         try:
-            return json.loads(out.read_text())
+            return strict_json(out.read_text())
         except (OSError, ValueError) as e:  # (it exited 0 and wrote nothing: a traceback)
             return {"error": f"{python} exited 0 without a result ({type(e).__name__})"}
 

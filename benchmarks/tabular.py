@@ -29,7 +29,6 @@ Sections:
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sys
 import time
@@ -43,7 +42,7 @@ from jax import lax
 from scipy import special
 
 from jirl.cli import ScriptParser, script_main
-from jirl.files import out_file, partial_path, write_results
+from jirl.files import out_file, partial_path, strict_json, write_results
 from jirl.provenance import provenance
 from jirl.tabular import mdp as mdp_lib
 from jirl.tabular import planning
@@ -453,7 +452,7 @@ def earlier_sections(path, settings: dict, keep: set[str]) -> dict:
     kept, measured = {}, {}
     for source in (pathlib.Path(path), partial_path(path)):
         try:
-            old = json.loads(source.read_text())
+            old = strict_json(source.read_text())
         except (OSError, ValueError):
             continue
         if not isinstance(old, dict) or any(old.get(k) != v for k, v in settings.items()):

@@ -13,6 +13,7 @@ jirl quickstart
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import json
@@ -32,6 +33,16 @@ class ArgumentError(JirlError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler's stop, `kill`), raised where the process is so that it ends as an
     interrupt does: one line saying what can be resumed, exit 143."""
+
+
+def whole(text: str) -> int:
+    """argparse's `type=int` for numbers in ASCII digits only (`int("٢")` is 2)."""
+    if not text.isascii():
+        raise ValueError(text)
+    return int(text)
+
+
+whole.__name__ = "int"  # argparse's message names the type: "invalid int value: '٢'"
 
 
 def _terminate(signum, frame):
@@ -84,11 +95,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set seeds=8 --set ALGO.learning_rate=3e-4",
     )
-    p.add_argument("--seeds", type=int, help="number of seeds, vmapped in one compile")
-    p.add_argument("--seed", type=int, help="base PRNG seed")
+    p.add_argument("--seeds", type=whole, help="number of seeds, vmapped in one compile")
+    p.add_argument("--seed", type=whole, help="base PRNG seed")
     p.add_argument(
         "--updates",
-        type=int,
+        type=whole,
         help="number of updates per seed (a rate the config anneals over its run follows it)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
@@ -103,14 +114,14 @@ def build_parser() -> Parser:
     p = sub.add_parser("expert", help="train a PPO expert and record its demonstrations")
     p.add_argument("--env", required=True, help="environment name, e.g. cartpole")
     p.add_argument("--out", required=True, help="expert directory to write")
-    p.add_argument("--episodes", type=int, default=20, help="demonstration episodes to record")
+    p.add_argument("--episodes", type=whole, default=20, help="demonstration episodes to record")
     _add_common(p)
 
     p = sub.add_parser("train", help="train an algorithm and write a run directory")
     p.add_argument("algo", help="algorithm name, e.g. bc, ppo, maxent")
     p.add_argument("--env", help="environment name")
     p.add_argument("--demos", help="demonstrations .npz (from `jirl expert`)")
-    p.add_argument("--num-demos", type=int, help="use only the first N demonstration episodes")
+    p.add_argument("--num-demos", type=whole, help="use only the first N demonstration episodes")
     p.add_argument("--expert", help="expert directory (from `jirl expert`)")
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -123,15 +134,15 @@ def build_parser() -> Parser:
         help="run every value of a float hyperparameter side by side in one compile, e.g. "
         "--sweep gail.learning_rate=1e-3,3e-4 (repeat for a grid)",
     )
-    p.add_argument("--devices", type=int, help="shard the runs over at most the first N devices")
+    p.add_argument("--devices", type=whole, help="shard the runs over at most the first N devices")
     _add_common(p)
 
     p = sub.add_parser(
         "quickstart", help="train a cartpole expert, then BC and GAIL from its demos (CPU, minutes)"
     )
     p.add_argument("--out", default="runs/quickstart", help="directory to write")
-    p.add_argument("--seeds", type=int, default=4, help="seeds of BC and of GAIL")
-    p.add_argument("--updates", type=int, help="GAIL updates per seed (default: the config's)")
+    p.add_argument("--seeds", type=whole, default=4, help="seeds of BC and of GAIL")
+    p.add_argument("--updates", type=whole, help="GAIL updates per seed (default: the config's)")
     p.add_argument("--overwrite", action="store_true", help="rerun BC and GAIL in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars or table")
 
@@ -144,8 +155,8 @@ def build_parser() -> Parser:
         choices=["g", "f", "disc", "reward"],
         help="AIRL: g (default) or f; GAIL: disc; GCL, GAN-GCL: reward",
     )
-    p.add_argument("--updates", type=int, help="PPO updates per seed (default: the run's)")
-    p.add_argument("--seed", type=int, default=0, help="base PRNG seed")
+    p.add_argument("--updates", type=whole, help="PPO updates per seed (default: the run's)")
+    p.add_argument("--seed", type=whole, default=0, help="base PRNG seed")
     p.add_argument(
         "--set",
         action="append",
@@ -601,7 +612,9 @@ def console() -> None:
     from jirl.run import use_cpu_cores
 
     count = os.environ.get("JAX_NUM_CPU_DEVICES")
-    if count is not None and not (count.strip().isdecimal() and int(count) >= 1):
+    if count is not None and not (
+        count.strip().isascii() and count.strip().isdecimal() and int(count) >= 1
+    ):
         _fail(f"JAX_NUM_CPU_DEVICES must be a whole number >= 1, got {count!r}; unset it")
     use_cpu_cores()
     signal.signal(signal.SIGTERM, _terminate)
@@ -628,8 +641,9 @@ def console() -> None:
     if code in (130, 143):  # interrupted, its one line printed and every file closed
         # XLA may still be compiling or running on its own threads; tearing the interpreter
         # down under them aborted now and then ("pure virtual method called", exit 134)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        with contextlib.suppress(OSError):  # (a closed pipe: `jirl train ... | head`)
+            sys.stdout.flush()
+            sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
 

@@ -210,7 +210,7 @@ def _suggest(key, valid, prefix: str = "") -> str:
 
 #: a number in exponent form (`3e-4`, `1E6`, `1.0e4`, `.5e3`): YAML 1.1 (PyYAML) reads those
 #: without both a dot and a signed exponent as strings; configs take them as numbers
-EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+EXPONENT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+", re.ASCII)
 
 
 def exponent_form(value: Any) -> Any:

@@ -45,7 +45,6 @@ from jirl.files import (
     remove_temporaries,
     replace_dir,
     replacing,
-    sealed,
     stranded_asides,
     strict_json,
     write_json,
@@ -323,19 +322,19 @@ def check_inputs_unchanged(out: Path, cfg: ExperimentConfig, to: str = "resume")
     """Refuse to resume a run whose config, demonstrations or expert changed since it started
     (the config names the same paths, and `RUN/config.yaml` could have been edited, but the
     resumed run would not be the one it continues). A run started before `INPUTS_FILE` was
-    written is not checked, nor the config of one started before it was recorded there; one
-    whose checkpoint is sealed (`files.seal`, which came later) has lost the file, and is
-    refused. `to`: what the caller would do with the run, for the message (`jirl retrain`:
-    "retrain")."""
+    written (or whose file was lost) is not checked, with a warning; a resume records the
+    inputs it continues with (`train`), so that the next one is checked. `to`: what the caller
+    would do with the run, for the message (`jirl retrain`: "retrain")."""
     tail = ", or pass --overwrite" if to == "resume" else ""  # which starts the run again
     try:
         started = strict_json((out / INPUTS_FILE).read_text())
     except FileNotFoundError:
-        if sealed(out / "checkpoint" / CHECKPOINT_FILE):
-            raise ConfigError(
-                f"{out / INPUTS_FILE} is missing, so the inputs the run started with cannot be "
-                f"checked: restore it{tail}"
-            ) from None
+        # (a run from before the file, or one that lost it: which, nothing on disk tells)
+        warnings.warn(
+            f"{out / INPUTS_FILE} is missing, so this {to} cannot check that the config, demos "
+            "and expert are the ones the run started with",
+            stacklevel=2,
+        )
         return
     except (OSError, ValueError):
         raise ConfigError(f"{out / INPUTS_FILE} is damaged: restore it{tail}") from None
@@ -390,10 +389,11 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool, inputs=()) -> Non
                 )
             stranded = stranded_asides(out)
             if stranded:  # an --overwrite killed before its first checkpoint: the old run
+                latest = max(stranded, key=lambda p: p.stat().st_mtime) / out.name
                 raise ConfigError(
                     f"{out}: nothing to resume (an --overwrite of it was stopped before its "
-                    f"first checkpoint); the run it was replacing is kept in {stranded[-1]}: "
-                    "move it back to resume that one, or pass --overwrite to start again"
+                    f"first checkpoint); the run it was replacing is kept in {latest}: move it "
+                    "back to resume that one, or pass --overwrite to start again"
                 )
             raise ConfigError(
                 f"{out}: nothing to resume (no checkpoint was written yet); pass --overwrite "
@@ -481,7 +481,7 @@ def train(
         if resume:
             remove_temporaries(out, OUTPUT_NAMES)  # what a kill left of the last session
             upgrade_config_digest(out, cfg)
-        else:
+        if not resume or not (out / INPUTS_FILE).is_file():  # (missing: recorded from now on)
             inputs = {**input_digests(cfg), "config": {"sha256": config_digest(cfg)}}
             write_json(out / INPUTS_FILE, inputs)
         atomic_write_text(out / "config.yaml", dump_yaml(cfg.to_dict()))

@@ -580,15 +580,6 @@ def seal(data: bytes) -> bytes:
     return SEAL + hashlib.sha256(data).digest() + data
 
 
-def sealed(path: str | os.PathLike) -> bool:
-    """Whether `path` is a file `seal` wrote (False: missing, unreadable, or older)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SEAL)) == SEAL
-    except OSError:
-        return False
-
-
 def unseal(data: bytes) -> bytes:
     """The bytes `seal` wrapped, checked against their SHA-256 (ValueError where they differ);
     bytes without `SEAL` in front (a file written before checksums) come back as they are."""

@@ -26,9 +26,9 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no metrics.jsonl; is this a jirl run directory?")
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
+    try:  # (bytes that are not UTF-8: their line is a damaged one, as below)
+        lines = path.read_bytes().decode("utf-8", "replace").splitlines()
+    except OSError as e:
         raise ConfigError(f"{path}: unreadable ({e}); is this a jirl run directory?") from None
     parsed = [parse_row(line) for line in lines]
     rows = [row for row in parsed if row]
@@ -38,8 +38,7 @@ def read_metrics(run_dir: Path) -> dict[str, np.ndarray]:
     if damaged and rows:
         warnings.warn(
             f"{path}: line{'s' * (len(damaged) > 1)} {', '.join(map(str, damaged[:5]))}"
-            f"{' ...' * (len(damaged) > 5)} not a metrics row, left out of the plot "
-            "(`jirl train --resume` rewrites the file from the run's checkpoint)",
+            f"{' ...' * (len(damaged) > 5)} not a metrics row, left out of the plot",
             stacklevel=2,
         )
     if not rows:

@@ -484,7 +484,8 @@ def _restore(
             "config or another version of jirl; use the config.yaml it was run with, and that "
             "version"
         ) from None
-    except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:  # cut short, not ours
+    # (RecursionError: a msgpack map nested ~1000 deep, unsealed or sealed again by hand)
+    except (ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as e:
         raise ConfigError(
             f"{path} is damaged or not a jirl checkpoint ({type(e).__name__}: {e}): restore it, "
             "or run that training again (--overwrite)"
@@ -779,9 +780,11 @@ def run(
         done += length
         chunks_run += 1
         last = done == num_updates or stop
-        if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
-            checkpoint()  # (its own write is counted in the next one's)
         other += time.perf_counter() - t
+        if ckpt is not None and (chunks_run % checkpoint_every == 0 or last):
+            t = time.perf_counter()
+            checkpoint()  # (its own write is counted in the next one's)
+            other += time.perf_counter() - t
         if stop:
             break
     all_metrics = {k: np.concatenate(v) for k, v in history.items()}

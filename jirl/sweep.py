@@ -109,6 +109,8 @@ def check_grid(
         try:
             if any(isinstance(v, bool) for v in values):  # YAML's true is not a rate of 1.0
                 raise TypeError
+            if any(isinstance(v, str) and not v.isascii() for v in values):  # float("١") is 1.0
+                raise ValueError
             numbers = tuple(float(v) for v in values)
         except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
             raise ConfigError(

@@ -257,7 +257,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         reward_of = lambda w, phi: phi @ w
         initial_weights = jnp.zeros(num_features, jnp.float32)
     else:
-        raise ValueError(f"method must be 'projection' or 'mw', got {method!r}")
+        raise ConfigError(f"method must be 'projection' or 'mw', got {method!r}")
     name = "fem" if method == "projection" else "gtal"
 
     def init(key: Array) -> ApprenticeshipState:
