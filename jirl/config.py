@@ -539,7 +539,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         except yaml.YAMLError as e:
             if raw.lstrip().startswith(("{", "[")):  # meant as a mapping or list, not a string
                 problem = str(e).splitlines()[0]
-                raise ConfigError(f"--set {item}: invalid YAML ({problem})") from None
+                raise ConfigError(f"--set {short(item)}: invalid YAML ({problem})") from None
             value = raw  # (a string YAML cannot read as one: `a: b`)
         parts = key.strip().split(".")
         if len(parts) > 2 or not all(parts):

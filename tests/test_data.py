@@ -595,7 +595,7 @@ def test_headers_and_lengths_no_float_holds_are_data_errors(tmp_path, demos, car
         ),
         (
             dict(header=raw_header(demos, cartpole, "env_options", "[" * 10**5 + "]" * 10**5)),
-            "'header' is not valid JSON: maximum recursion depth",
+            "'header' is not valid JSON: nested too deeply",
         ),
         # no horizon in the header (older files): 4 · 2^62 + n wraps round to n
         (
@@ -753,7 +753,7 @@ def test_an_options_hint_names_only_a_backend_one_could_set():
     from jirl import envs
     from jirl.data import options_mismatch
 
-    env = envs.make("cartpole")
+    env = envs.make("inverted_pendulum", backend="positional")
     said = options_mismatch({"backend": [1, 2]}, env)
     assert "backend=[1, 2]" in said and "--set" not in said
     assert "(jirl CLI: --set backend=spring)" in options_mismatch({"backend": "spring"}, env)
