@@ -56,7 +56,7 @@ import imitation_rows as base  # noqa: E402  (sibling benchmark module, shares r
 import jirl  # noqa: E402
 from jirl import data, envs  # noqa: E402
 from jirl.algos import airl, apprenticeship, gail, gan_gcl, gcl  # noqa: E402
-from jirl.cli import ScriptParser, script_main  # noqa: E402
+from jirl.cli import ScriptParser, script_main, whole  # noqa: E402
 from jirl.devices import seed_map  # noqa: E402
 from jirl.evaluation import mean_returns, normalized_score  # noqa: E402
 from jirl.files import out_file, strict_json, write_results  # noqa: E402
@@ -573,9 +573,9 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--envs", nargs="*", help="environments (default: by mode; none named: no table)"
     )
-    parser.add_argument("--demos", nargs="+", type=int, help="demo episode counts")
+    parser.add_argument("--demos", nargs="+", type=whole, help="demo episode counts")
     parser.add_argument("--algos", nargs="+", default=list(DEFAULT_ALGOS), choices=sorted(ROWS))
-    parser.add_argument("--seeds", type=int, default=5, help="seeds, vmapped (default 5)")
+    parser.add_argument("--seeds", type=whole, default=5, help="seeds, vmapped (default 5)")
     parser.add_argument("--experts", default="benchmarks/results/experts", help="expert cache")
     parser.add_argument("--out", type=out_file, default="benchmarks/results/adversarial.json")
     parser.add_argument(
@@ -586,7 +586,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--replay-rounds",
-        type=int,
+        type=whole,
         default=1,
         help="GAIL/AIRL: draw half of the discriminator's policy samples from the last R rounds "
         "(default 1: this round's only)",
@@ -599,7 +599,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--cpu-devices",
-        type=int,
+        type=whole,
         default=None,
         help="CPU devices for the throughput figure over all devices (default: one per core; "
         "0: leave JAX's count alone)",

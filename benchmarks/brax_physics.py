@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jirl import envs
-from jirl.cli import ScriptParser, script_main
+from jirl.cli import ScriptParser, script_main, whole
 from jirl.envs.brax import BACKENDS
 from jirl.evaluation import episode_outcomes, random_act_fn
 from jirl.files import out_file, write_results
@@ -112,8 +112,8 @@ def main(argv=None) -> None:
     parser = ScriptParser(__doc__)
     parser.add_argument("--envs", nargs="+", default=list(FOUR), choices=sorted(envs.BRAX))
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
-    parser.add_argument("--episodes", type=int, default=64, help="episodes per policy, batched")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=whole, default=64, help="episodes per policy, batched")
+    parser.add_argument("--seed", type=whole, default=0)
     parser.add_argument("--out", type=out_file, default="benchmarks/results/brax_physics.json")
     args = parser.parse_args(argv)
     if args.episodes < 1:

@@ -31,7 +31,7 @@ import jirl
 from jirl import data, envs
 from jirl.algos import bc, dagger, smile
 from jirl.algos import expert as experts
-from jirl.cli import ScriptParser, script_main
+from jirl.cli import ScriptParser, script_main, whole
 from jirl.config import read_yaml
 from jirl.devices import seed_map
 from jirl.envs.base import Env
@@ -261,7 +261,7 @@ def main(argv=None) -> None:
     parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="1, 4, 7, 10 demos, 5 seeds")
     parser.add_argument("--envs", nargs="+", default=list(ENVS), help="environments to run")
-    parser.add_argument("--demos", nargs="+", type=int, help="demo counts (override the mode)")
+    parser.add_argument("--demos", nargs="+", type=whole, help="demo counts (override the mode)")
     parser.add_argument(
         "--experts",
         default="benchmarks/results/experts",

@@ -27,7 +27,7 @@ import numpy as np
 
 import jirl
 from jirl import envs
-from jirl.cli import ScriptParser, script_main
+from jirl.cli import ScriptParser, script_main, whole
 from jirl.devices import seed_map
 from jirl.files import out_file, write_results
 from jirl.provenance import provenance
@@ -84,10 +84,10 @@ def main(argv=None) -> None:
     parser = ScriptParser(__doc__)
     parser.add_argument("--full", action="store_true", help="accelerator mode: Brax envs too")
     parser.add_argument("--out", type=out_file, default="benchmarks/results/ppo.json")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=whole, default=3)
     parser.add_argument(
         "--cpu-devices",
-        type=int,
+        type=whole,
         default=None,
         help="CPU devices for the rows over all devices (default: one per core; 0: JAX's count)",
     )
@@ -102,12 +102,12 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--seeds",
-        type=int,
+        type=whole,
         nargs="+",
         help="cartpole's seed counts (default: 1 8 64; with --full 256 too); Brax's are 1 and 8",
     )
     parser.add_argument(
-        "--updates", type=int, help="updates per timed run (default: 20, 50 with --full; Brax 10)"
+        "--updates", type=whole, help="updates per timed run (default: 20, 50 with --full; Brax 10)"
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:

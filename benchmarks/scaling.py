@@ -33,7 +33,7 @@ import imitation_rows  # noqa: E402  (sibling benchmark module: the expert cache
 
 import jirl  # noqa: E402
 from jirl import algos, envs, sweep  # noqa: E402
-from jirl.cli import ScriptParser, script_main  # noqa: E402
+from jirl.cli import ScriptParser, script_main, whole  # noqa: E402
 from jirl.config import experiment_config  # noqa: E402
 from jirl.experiment import prepare  # noqa: E402
 from jirl.files import out_file, write_results  # noqa: E402
@@ -244,7 +244,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=out_file, default="benchmarks/results/scaling.json")
     parser.add_argument(
         "--cpu-devices",
-        type=int,
+        type=whole,
         default=None,
         help="CPU devices for the padded-seeds figure (default: one per core; 0: leave JAX's "
         "count alone); the other figures use one device",

@@ -385,6 +385,8 @@ def test_every_benchmark_reports_a_user_error_on_one_line(tmp_path, capsys):
     a_file.write_text("not a cache")
     cases = [
         (adversarial, ["--seeds", "-1"], "--seeds must be >= 1, got -1"),
+        (adversarial, ["--seeds", "٢"], "invalid int value: '٢'"),  # (int("٢") is 2)
+        (ppo_bench, ["--repeats", "٣"], "invalid int value: '٣'"),
         (adversarial, ["--envs", "cartpole", "--experts", str(a_file)], "is a file; pass the"),
         (imitation_rows, ["--experts", str(a_file)], "is a file; pass the directory"),
         (imitation_rows, ["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
