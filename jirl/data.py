@@ -387,7 +387,7 @@ def _parse_header(raw: np.ndarray, fail) -> DemoHeader:
         fail(f"field 'header' must be uint8 JSON bytes, got {raw.dtype} {raw.shape}")
     try:
         data = strict_json(raw.tobytes().decode())
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+    except (UnicodeDecodeError, ValueError) as e:  # (nested too deeply: `strict_json`'s)
         fail(f"field 'header' is not valid JSON: {str(e) or type(e).__name__}")
     if not isinstance(data, dict):
         fail("field 'header' must be a JSON object")

@@ -143,8 +143,8 @@ def load(directory: str | os.PathLike, env: Env) -> Expert:
                 raise TypeError(f"{key!r} must be a JSON {kind.__name__}, got {meta[key]!r}")
     except KeyError as e:
         raise DataError(f"{meta_path}: malformed expert header (field {e} is missing)") from None
-    except (ConfigError, TypeError, ValueError, OverflowError, RecursionError) as e:
-        # (OverflowError: a 400-digit integer no float holds; RecursionError: nesting)
+    except (ConfigError, TypeError, ValueError, OverflowError) as e:
+        # (OverflowError: a 400-digit integer no float holds; nesting: `strict_json`'s ValueError)
         raise DataError(f"{meta_path}: malformed expert header ({e})") from None
     if not expert_return > random_return:
         raise DataError(
