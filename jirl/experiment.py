@@ -562,8 +562,8 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         "env_steps": env_steps,
         "wall_seconds": wall,
         "compile_seconds": total.compile_seconds,
-        # the devices the runs were sharded over (`jirl.run.seed_layout`)
-        "devices": result.layout.devices,
+        # the devices the runs' last updates were sharded over (`jirl.run.seed_layout`)
+        "devices": result.devices,
         "env_steps_per_second": timed_steps / total.wall_seconds if total.wall_seconds else None,
     }
     if settings:

@@ -93,6 +93,8 @@ class RunResult:
       total: this call's timing added to the earlier sessions' that the checkpoint recorded
         (a checkpoint written before it was recorded counts from this call on).
       other_seconds: time this call spent between chunks: callbacks and checkpoints.
+      devices: the devices the run's last updates ran on: `layout`'s, or, after a resume with
+        nothing left to train, the checkpoint's (where it records them).
     """
 
     state: Any
@@ -103,6 +105,11 @@ class RunResult:
     layout: SeedLayout
     total: Timing = Timing()
     other_seconds: float = 0.0
+    devices: int | None = None
+
+    def __post_init__(self):
+        if self.devices is None:
+            self.devices = self.layout.devices
 
 
 @dataclass(frozen=True)
@@ -624,7 +631,8 @@ def run(
         `key` not a PRNG key, `initial_state` not a batch of `algo`'s states
         (`check_initial_state`), `callbacks` not a list, or `checkpoint_dir` a file.
 
-    Warns when resuming a checkpoint trained on another number of devices (not bit for bit).
+    Warns when a resume with updates left to train runs on another number of devices than
+    the checkpoint's (not bit for bit).
     """
     num_updates = check_count("num_updates", num_updates)
     key = raw_key(key) if initial_state is None else key  # (unused with an initial state)
@@ -648,6 +656,7 @@ def run(
     history: dict[str, list[np.ndarray]] = {}
     done = start = 0
     earlier = Timing()  # the sessions before this call's
+    saved_devices = None
     if resuming:  # the checkpoint replaces every leaf: its shapes are all init must give
         template = initial_state if initial_state is not None else state_template(algo, seeds)
         check_state_fits(template, layout)
@@ -657,7 +666,7 @@ def run(
                 f"{ckpt} holds {done} updates, more than the {num_updates} asked: ask for at "
                 f"least {done}, or start afresh"
             )
-        if saved_devices is not None and saved_devices != layout.devices:
+        if saved_devices is not None and saved_devices != layout.devices and done < num_updates:
             warnings.warn(
                 f"{ckpt} was trained on {saved_devices} device(s) and resumes on "
                 f"{layout.devices}: float rounding differs between layouts, so the resumed run "
@@ -797,4 +806,5 @@ def run(
         layout,
         timing(),
         other,
+        saved_devices if done == start and saved_devices is not None else layout.devices,
     )

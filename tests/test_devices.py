@@ -75,9 +75,20 @@ SCRIPT = textwrap.dedent(
     for k in padded.metrics:
         np.testing.assert_array_equal(resumed.metrics[k], padded.metrics[k])
     # resuming on another layout runs, but warns that it is not bit for bit
+    jirl.run(algo, key, 3, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/w")
     with pytest.warns(UserWarning, match="trained on 3 device.s. and resumes on 1"):
-        jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
-                 resume=True, devices=jax.devices()[:1])
+        moved = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/w",
+                         resume=True, devices=jax.devices()[:1])
+    assert moved.updates_run == 3 and moved.devices == 1
+    # a finished run has nothing left to train: no warning, and its devices stay the
+    # checkpoint's (what summary.json reports)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
+                         resume=True, devices=jax.devices()[:1])
+    assert again.updates_run == 0 and again.devices == 3 and again.layout.devices == 1
+    assert resumed.devices == 3
     # one device named that is not the default: the runs go there
     third = jirl.run(algo, key, 3, seeds=2, chunk_size=3, devices=jax.devices()[2:3])
     assert jax.tree.leaves(third.state)[0].sharding.device_set == {jax.devices()[2]}
