@@ -67,6 +67,8 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_array_equal(a, b)
     first = jirl.run(algo, key, 3, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r")
     assert first.layout.padded == 6
+    import shutil
+    shutil.copytree(ckpt + "/r", ckpt + "/w")  # (3 updates: resumed on one device below)
     resumed = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
                        resume=True)
     assert resumed.updates_run == 3
@@ -75,7 +77,6 @@ SCRIPT = textwrap.dedent(
     for k in padded.metrics:
         np.testing.assert_array_equal(resumed.metrics[k], padded.metrics[k])
     # resuming on another layout runs, but warns that it is not bit for bit
-    jirl.run(algo, key, 3, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/w")
     with pytest.warns(UserWarning, match="trained on 3 device.s. and resumes on 1"):
         moved = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/w",
                          resume=True, devices=jax.devices()[:1])
