@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 from flax import struct
 
 Array = jax.Array
@@ -101,3 +103,21 @@ class Algorithm(NamedTuple):
     act: Callable[[State, Array, PRNGKey], Array]
     name: str = "algorithm"
     env_steps_per_update: int = 0
+
+
+def owned(init: Callable[[PRNGKey], State]) -> Callable[[PRNGKey], State]:
+    """`init` whose every call returns a state that owns its buffers, so that
+    `jax.jit(algo.update, donate_argnums=0)` may donate a state `init` made outside jit.
+
+    Outside jit a state can hold one array twice (an env's `obs` and `final_obs` after the
+    reset; a policy's and a discriminator's normaliser fitted to the same demonstrations), which
+    XLA refuses to donate twice, or an array `make` computed once and every `init` returns (BC's
+    normaliser), which a donated update deletes from under later calls. Every array leaf is
+    copied; under jit the copies are elided.
+    """
+
+    @functools.wraps(init)
+    def fresh(key: PRNGKey) -> State:
+        return jax.tree.map(lambda x: jnp.copy(x) if isinstance(x, jax.Array) else x, init(key))
+
+    return fresh

@@ -331,3 +331,28 @@ def test_jirl_run_takes_a_partial_sweep_and_states_made_from_typed_keys(loaded, 
         jax.tree.leaves(from_typed.state), jax.tree.leaves(from_raw.state), strict=True
     ):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda env, d: bc.make(bc.BCConfig(batch_size=32), env, d),
+        lambda env, d: ppo.make(ppo.PPOConfig(num_envs=2, num_steps=8), env),
+        lambda env, d: gail.make(
+            gail.GAILConfig(num_envs=2, num_steps=8, disc_batch_size=16), env, d
+        ),
+    ],
+    ids=["bc", "ppo", "gail"],
+)
+def test_an_update_may_donate_a_state_init_made_outside_jit(loaded, make):
+    """An eager init's state held one array twice (obs and final_obs after the reset; GAIL's
+    two normalisers) and XLA refused to donate it ("donate the same buffer twice"); BC's
+    normaliser was the array `make` fitted, deleted for every later init by a donated update."""
+    env, demos = loaded
+    algo = make(env, demos.trajectories)
+    step = jax.jit(algo.update, donate_argnums=0)
+    state, _ = step(algo.init(jax.random.PRNGKey(0)))
+    state, _ = step(state)
+    again = algo.init(jax.random.PRNGKey(1))  # nothing of it was donated
+    jax.block_until_ready(jax.tree.leaves(again))
+    assert int(algo.act(again, np.zeros(4, np.float32), jax.random.PRNGKey(2))) in (0, 1)

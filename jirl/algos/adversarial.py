@@ -74,7 +74,7 @@ from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
 from jirl.rl.agent import Learner, LearnerState, sampler
 from jirl.rl.rollout import merge_leading, rollout
-from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition
+from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
 
 GENERATORS = ("ppo", "trpo")
 #: the fields of `GeneratorConfig` that only one generator reads
@@ -810,4 +810,4 @@ def make(
     def act(state: AdversarialState, obs: Array, key: Array) -> Array:
         return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
 
-    return Algorithm(init, update, act, name, config.batch_size)
+    return Algorithm(owned(init), update, act, name, config.batch_size)

@@ -63,7 +63,7 @@ from jirl.rl.agent import LearnerState, sampler
 from jirl.rl.rollout import rollout
 from jirl.tabular.maxmargin import projection_step
 from jirl.tabular.mwal import complement, mw_beta, mw_update
-from jirl.types import Algorithm, Array, Metrics, Trajectories
+from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
 FEATURES = ("linear", "quadratic")
 
@@ -344,7 +344,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             return policy.sample(state.chosen_policy, state.chosen_normalizer, obs, key)[0]
         return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
 
-    return Algorithm(init, update, act, name, config.batch_size)
+    return Algorithm(owned(init), update, act, name, config.batch_size)
 
 
 def make_fem(config: FEMConfig, env: Env, demos: Trajectories) -> Algorithm:

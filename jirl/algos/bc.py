@@ -18,7 +18,7 @@ from jirl.data import check_fits
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_state, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, check_hidden
-from jirl.types import Algorithm, Array, Metrics, Trajectories
+from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
 
 @dataclass(frozen=True)
@@ -187,4 +187,4 @@ def make(config: BCConfig, env: Env, demos: Trajectories) -> Algorithm:
     def act(state: BCState, obs: Array, key: Array) -> Array:
         return policy.sample(state.params, state.normalizer, obs, key)[0]
 
-    return Algorithm(init, update, act, "bc", 0)
+    return Algorithm(owned(init), update, act, "bc", 0)

@@ -54,7 +54,7 @@ from jirl.envs.base import Env
 from jirl.errors import ConfigError, check_config, check_state, check_types, require
 from jirl.nets import Normalizer
 from jirl.oracle import Oracle, as_oracle, check_acts_in, label, labelled_round, round_steps
-from jirl.types import Algorithm, Array, Metrics, Trajectories
+from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
 BETA_SCHEDULES = ("constant", "linear", "exponential", "first")
 
@@ -346,4 +346,4 @@ def make(
         """The learner alone (no expert): a sample of π̂ on one observation."""
         return policy.sample(state.params, state.normalizer, obs, key)[0]
 
-    return Algorithm(init, update, act, "dagger", per_round)
+    return Algorithm(owned(init), update, act, "dagger", per_round)

@@ -54,7 +54,7 @@ from jirl.envs.base import Env
 from jirl.errors import check_config, check_state, check_types, require
 from jirl.nets import Normalizer
 from jirl.oracle import Oracle, as_oracle, check_acts_in, label, labelled_round, round_steps
-from jirl.types import Algorithm, Array, Metrics, Trajectories
+from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
 #: One policy network per round is kept on the device, and every step samples a member among
 #: them: beyond this many, a mixture is memory and time spent on members of weight ~0 (at β =
@@ -314,4 +314,4 @@ def make(
         weights = learner_weights(mixture_weights(config.beta, state.step, num_members))
         return member_act(state, sample_member(key_member, weights), obs, key_policy)
 
-    return Algorithm(init, update, act, "smile", per_round)
+    return Algorithm(owned(init), update, act, "smile", per_round)

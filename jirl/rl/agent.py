@@ -18,7 +18,7 @@ from jirl.envs.base import Env, EnvState, batch_reset
 from jirl.errors import ConfigError, check_state, short
 from jirl.nets import Normalizer, Policy, ValueFn
 from jirl.rl.rollout import rollout
-from jirl.types import Algorithm, Array, Metrics, Transition
+from jirl.types import Algorithm, Array, Metrics, Transition, owned
 
 #: `reward_fn(transitions) -> rewards` with matching leading shape.
 RewardFn = Callable[[Transition], Array]
@@ -131,4 +131,4 @@ def make_agent(
             state.learner.params["policy"], state.learner.normalizer, obs, key
         )[0]
 
-    return Algorithm(init, update, act, name, num_envs * num_steps)
+    return Algorithm(owned(init), update, act, name, num_envs * num_steps)
