@@ -7,6 +7,7 @@ updates once and loops over chunks on the host. Nothing inside jit knows about f
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import struct
@@ -287,6 +288,30 @@ def _float_leaves(state) -> list:
     return [(path, x) for path, x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
 
 
+#: Jitted programs `run` keeps (the least recently used dropped first), each with JAX's cache
+#: of its compiled executables: `run` called again on the same algorithm and layout (a run
+#: continued from its `initial_state`, a notebook's second run) compiles nothing. Each keeps its
+#: algorithm (and what that holds: demonstrations, an expert) alive.
+KEPT_PROGRAMS = 16
+
+
+def _kept(build):
+    """`build(algo, ...)`, kept (`KEPT_PROGRAMS`) where `algo` can be hashed (an `Algorithm`
+    of functions can; one holding, say, a list cannot, and is built afresh each time)."""
+    kept = functools.lru_cache(maxsize=KEPT_PROGRAMS)(build)
+
+    @functools.wraps(build)
+    def get(algo, *args):
+        try:
+            hash(algo)
+        except TypeError:
+            return build(algo, *args)
+        return kept(algo, *args)
+
+    return get
+
+
+@_kept
 def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     """`jit(vmap(chunk))`: `length` updates, then `(state, metrics [length, ...], finite
     [leaves])`, whether each floating-point leaf of the state (`_float_leaves`) is finite."""
@@ -299,11 +324,17 @@ def _chunk_fn(algo: Algorithm, length: int, sharding: NamedSharding | None):
     return jax.jit(seed_map(chunk, sharding))
 
 
+@_kept
+def _init_fn(algo: Algorithm, sharding: NamedSharding | None):
+    """`jit(vmap(algo.init))` over the seed axis that `sharding` lays out."""
+    return jax.jit(seed_map(algo.init, sharding))
+
+
 def _init(algo: Algorithm, keys: Array, layout: SeedLayout):
     """`vmap(algo.init)(keys)` on the padded seed axis, each device initialising its slice,
     once `check_state_fits` has seen the shapes it will allocate."""
     keys = layout.pad(keys)
-    lowered = jax.jit(seed_map(algo.init, layout.sharding)).lower(keys)
+    lowered = _init_fn(algo, layout.sharding).lower(keys)
     check_state_fits(lowered.out_info, layout)
     return lowered.compile()(keys)
 

@@ -1,3 +1,4 @@
+import dataclasses
 import importlib
 import re
 import struct
@@ -31,6 +32,35 @@ def test_run_matches_make_train():
         result.metrics["policy_loss"], np.asarray(metrics["policy_loss"]).T, rtol=1e-5, atol=1e-6
     )
     assert result.metrics["policy_loss"].shape == (6, 2)
+
+
+def test_run_again_on_the_same_algorithm_traces_nothing_again():
+    """A notebook's second `jirl.run` of one algorithm, or a run continued from its state,
+    compiled everything again (10 s for a small GAIL); its programs are now kept."""
+    algo = small_ppo()
+    traces = []
+
+    def update(state):
+        traces.append(1)  # (Python side effect: runs when JAX traces the update)
+        return algo.update(state)
+
+    counted = algo._replace(update=update)
+    first = jirl.run(counted, jax.random.PRNGKey(0), 4, seeds=2, chunk_size=2)
+    traced = len(traces)
+    assert traced >= 1
+    again = jirl.run(counted, jax.random.PRNGKey(1), 4, seeds=2, chunk_size=2)
+    continued = jirl.run(counted, None, 2, initial_state=first.state, chunk_size=2)
+    assert len(traces) == traced
+    assert not np.array_equal(first.metrics["policy_loss"], again.metrics["policy_loss"])
+    assert continued.metrics["policy_loss"].shape == (2, 2)
+    @dataclasses.dataclass
+    class Update:  # a dataclass compared by value: no hash, so its programs are not kept
+        def __call__(self, state):
+            return update(state)
+
+    unhashable = counted._replace(update=Update())
+    jirl.run(unhashable, jax.random.PRNGKey(0), 2, seeds=2, chunk_size=2)  # built afresh
+    assert len(traces) > traced
 
 
 def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):
