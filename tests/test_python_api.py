@@ -286,6 +286,27 @@ def test_sweep_batches_and_reward_functions_of_the_wrong_kind_are_refused(loaded
         ppo.make(ppo.PPOConfig(), env, reward_fn=3)
 
 
+@pytest.mark.parametrize(
+    "reward_fn, got",
+    [
+        (lambda t: -jax.numpy.linalg.norm(t.obs), r"float32\[\]"),  # one number for the batch
+        (lambda t: t.obs[..., :1], r"float32\[16, 4, 1\]"),  # a trailing axis
+        (lambda t: t.action, r"int32\[16, 4\]"),  # integer rewards
+    ],
+)
+def test_a_reward_fn_of_the_wrong_shape_or_kind_is_refused_at_make(loaded, reward_fn, got):
+    """(A scalar reward failed with a vmap rank error 7 frames deep in the advantages, a
+    trailing axis with a chex AssertionError, an int reward in the scan's carry types.)"""
+    env, _ = loaded
+    config = ppo.PPOConfig(num_envs=4, num_steps=16)
+    for make in (ppo.make, trpo.make):
+        with pytest.raises(ConfigError, match=r"one float reward per transition, \[T, B\] = "
+                           rf"\[16, 4\] .*got {got}"):  # fmt: skip
+            make(config if make is ppo.make else trpo.TRPOConfig(num_envs=4, num_steps=16),
+                 env, reward_fn)  # fmt: skip
+    ppo.make(config, env, lambda t: -jax.numpy.sum(t.obs**2, -1))  # [T, B]: taken
+
+
 def test_act_on_an_observation_of_another_shape_is_refused(loaded):
     """(`act(state, zeros(3), key)` on cartpole: "sub got incompatible shapes" from the
     normaliser.)"""

@@ -14,14 +14,47 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jirl.envs.base import Env, EnvState, batch_reset
+from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, check_state, short
 from jirl.nets import Normalizer, Policy, ValueFn
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Transition, owned
 
-#: `reward_fn(transitions) -> rewards` with matching leading shape.
+#: `reward_fn(transitions [T, B]) -> rewards [T, B]` float: a rollout's `num_steps` × `num_envs`
+#: transitions at once, a reward for each.
 RewardFn = Callable[[Transition], Array]
+
+
+def check_reward_fn(reward_fn: RewardFn, spec: Spec, num_steps: int, num_envs: int) -> None:
+    """ConfigError unless `reward_fn` maps a rollout's transitions `[num_steps, num_envs]` in
+    `spec`'s spaces to float rewards of that shape; checked on shapes only (`jax.eval_shape`),
+    before a trace would fail deep in the advantages or the scan."""
+    if not callable(reward_fn):
+        raise ConfigError(
+            f"reward_fn must be a function of transitions returning rewards, got {short(reward_fn)}"
+        )
+    lead = (num_steps, num_envs)
+
+    def shaped(shape, dtype):
+        return jax.ShapeDtypeStruct((*lead, *shape), dtype)
+
+    batch = Transition(
+        obs=shaped(spec.obs_shape, jnp.float32),
+        action=shaped(spec.action_shape, spec.action_dtype),
+        reward=shaped((), jnp.float32),
+        next_obs=shaped(spec.obs_shape, jnp.float32),
+        terminated=shaped((), jnp.bool_),
+        truncated=shaped((), jnp.bool_),
+        log_prob=shaped((), jnp.float32),
+    )
+    out = jax.eval_shape(reward_fn, batch)
+    shaped_like = hasattr(out, "shape") and hasattr(out, "dtype")
+    if not (shaped_like and out.shape == lead and jnp.issubdtype(out.dtype, jnp.floating)):
+        got = f"{out.dtype}{list(out.shape)}" if shaped_like else short(out)
+        raise ConfigError(
+            f"reward_fn must return one float reward per transition, [T, B] = {list(lead)} for "
+            f"transitions [T, B, ...] (num_steps × num_envs), got {got}"
+        )
 
 
 @struct.dataclass
@@ -96,12 +129,11 @@ def make_agent(
       env: environment; `num_envs` copies run in parallel for `num_steps` steps per update.
       learner: PPO or TRPO learner.
       reward_fn: reward to optimise instead of the environment's (metrics still report the
-        true return).
+        true return): `RewardFn`, transitions `[num_steps, num_envs]` to float rewards of that
+        shape (`check_reward_fn`).
     """
-    if reward_fn is not None and not callable(reward_fn):
-        raise ConfigError(
-            f"reward_fn must be a function of transitions returning rewards, got {short(reward_fn)}"
-        )
+    if reward_fn is not None:
+        check_reward_fn(reward_fn, env.spec, num_steps, num_envs)
 
     def init(key: Array) -> AgentState:
         key, key_learner, key_env = jax.random.split(key, 3)
