@@ -505,7 +505,7 @@ def train(
                 algo,
                 key,
                 cfg.updates,
-                seeds=cfg.seeds,
+                seeds=cfg.runs,  # (a sweep's settings × seeds)
                 chunk_size=cfg.chunk,
                 callbacks=[*callbacks, discard],
                 checkpoint_dir=out / "checkpoint",

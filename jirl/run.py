@@ -625,7 +625,7 @@ def run(
     key: Array,
     num_updates: int,
     *,
-    seeds: int = 1,
+    seeds: int | None = None,
     chunk_size: int = 10,
     callbacks: Sequence[Callback] = (),
     checkpoint_dir: str | os.PathLike | None = None,
@@ -640,6 +640,7 @@ def run(
       algo: any `Algorithm`.
       key: base key; seed `i` uses `jax.random.split(key, seeds)[i]` (a typed
         `jax.random.key` is taken as its data, `raw_key`: the same run as `PRNGKey`'s).
+      seeds: runs, vmapped (default 1; with `initial_state`, its leading axis).
       chunk_size: updates per jitted call; callbacks and checkpoints happen between calls.
       callbacks: `Callback`s, called after every chunk; one returning True stops the run there
         (the checkpoint, if any, is written first).
@@ -651,7 +652,7 @@ def run(
         they allow, a seed axis they do not divide padded with repeats (`seed_layout`).
       initial_state: a batched state `[seeds, ...]` to start from instead of
         `vmap(algo.init)(split(key, seeds))`, e.g. the runs of a sweep (`jirl.sweep`); `seeds`
-        is then its leading axis.
+        is then its leading axis (a `seeds` given must equal it).
 
     Raises:
       NonFiniteError: a parameter or metric became NaN/inf; the checkpoint of the last good
@@ -660,7 +661,8 @@ def run(
       ConfigError: `num_updates`, `seeds`, `chunk_size` or `checkpoint_every` not an int >= 1,
         `devices` empty, a checkpoint to resume that holds more updates than `num_updates`,
         `key` not a PRNG key, `initial_state` not a batch of `algo`'s states
-        (`check_initial_state`), `callbacks` not a list, or `checkpoint_dir` a file.
+        (`check_initial_state`) or not `seeds` of them, `callbacks` not a list, or
+        `checkpoint_dir` a file.
 
     Warns when a resume with updates left to train runs on another number of devices than
     the checkpoint's (not bit for bit).
@@ -680,7 +682,15 @@ def run(
     t0 = time.perf_counter()
     if initial_state is not None:  # (typed keys as their data: what init gives and msgpack stores)
         initial_state = jax.tree.map(raw_key_leaf, initial_state)
-        seeds = check_initial_state(algo, initial_state)
+        batch = check_initial_state(algo, initial_state)
+        if seeds is not None and seeds != batch:
+            raise ConfigError(
+                f"seeds={seeds} but initial_state holds {batch} states: pass seeds={batch}, or "
+                "leave seeds out (the initial state's leading axis)"
+            )
+        seeds = batch
+    elif seeds is None:
+        seeds = 1
     layout = seed_layout(seeds, devices)
     sharding = layout.sharding
     resuming = resume and has_checkpoint(ckpt)

@@ -229,6 +229,9 @@ def test_jirl_run_refuses_what_is_not_a_key_a_batch_of_states_or_a_list_of_callb
     with pytest.raises(ConfigError, match="callbacks takes a list"):
         jirl.run(algo, key, 1, callbacks=lambda *a: None)
     assert jirl.run(algo, key, 1, initial_state=states).layout.seeds == 2
+    assert jirl.run(algo, key, 1, seeds=2, initial_state=states).layout.seeds == 2
+    with pytest.raises(ConfigError, match="seeds=3 but initial_state holds 2 states"):
+        jirl.run(algo, key, 1, seeds=3, initial_state=states)  # (ran 2 without a word)
 
 
 def test_retrain_reward_fn_refuses_a_kind_the_run_does_not_offer(loaded):
