@@ -53,6 +53,7 @@ def test_run_again_on_the_same_algorithm_traces_nothing_again():
     assert len(traces) == traced
     assert not np.array_equal(first.metrics["policy_loss"], again.metrics["policy_loss"])
     assert continued.metrics["policy_loss"].shape == (2, 2)
+
     @dataclasses.dataclass
     class Update:  # a dataclass compared by value: no hash, so its programs are not kept
         def __call__(self, state):

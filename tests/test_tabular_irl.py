@@ -424,3 +424,23 @@ def test_a_list_of_hidden_sizes_is_kept_as_a_tuple():
     assert config.hidden_sizes == (8, 8) and hash(config) == hash(
         DeepMaxEntConfig(hidden_sizes=(8, 8))
     )
+
+
+def test_each_tabular_irl_function_refuses_another_ones_config():
+    """(`maxent_irl(..., MWALConfig())`: AttributeError 'MWALConfig' has no attribute 'causal'.)"""
+    mdp = linear_gridworld()
+    demos = expert_demos(mdp, 2)
+    key = jax.random.PRNGKey(0)
+    irls = {
+        maxent_irl: MaxEntConfig,
+        deep_maxent_irl: DeepMaxEntConfig,
+        max_margin_irl: MaxMarginConfig,
+        mwal_irl: MWALConfig,
+    }
+    for irl, cls in irls.items():
+        other = MWALConfig if cls is not MWALConfig else MaxEntConfig
+        expected = f"expected a config of type {cls.__name__}, got"
+        with pytest.raises(ConfigError, match=f"{expected} {other.__name__}"):
+            irl(key, mdp, demos, other(num_iterations=1))
+        with pytest.raises(ConfigError, match=f"{expected} dict"):
+            irl(key, mdp, demos, {"num_iterations": 1})

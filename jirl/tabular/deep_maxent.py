@@ -19,7 +19,7 @@ import optax
 from flax import struct
 from jax import lax
 
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, check_config, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
@@ -134,6 +134,7 @@ def deep_maxent_irl(
       mdp: the MDP, with `features [S, F]`.
       demos: [N, H] state and action indices.
     """
+    check_config(config, DeepMaxEntConfig)
     if mdp.features is None:
         raise ConfigError("deep MaxEnt IRL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)

@@ -28,7 +28,7 @@ import optax
 from flax import struct
 from jax import lax
 
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, check_config, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP, state_action_features
 from jirl.tabular.metrics import (
@@ -159,6 +159,7 @@ def maxent_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MaxEntConfig) 
       `MaxEntResult`.
     """
     del key
+    check_config(config, MaxEntConfig)
     features = reward_features(mdp, config.causal)
     validate_demos(mdp, demos)
     check_demo_horizon(demos.horizon, config.horizon, config.discount)

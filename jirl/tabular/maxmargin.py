@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
-from jirl.errors import ConfigError, require
+from jirl.errors import ConfigError, check_config, require
 from jirl.tabular import planning
 from jirl.tabular.mdp import TabularMDP
 from jirl.tabular.metrics import (
@@ -271,6 +271,7 @@ def max_margin_irl(
       mdp: the MDP, with `features [S, F]`.
       demos: [N, H] state and action indices.
     """
+    check_config(config, MaxMarginConfig)
     if mdp.features is None:
         raise ConfigError("max-margin IRL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)

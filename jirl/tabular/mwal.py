@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
-from jirl.errors import ConfigError
+from jirl.errors import ConfigError, check_config
 from jirl.tabular.maxmargin import (
     demo_feature_expectations,
     mixture_policy,
@@ -120,6 +120,7 @@ def mwal_irl(key: Array, mdp: TabularMDP, demos: Demos, config: MWALConfig) -> M
       demos: [N, H] state and action indices.
     """
     del key
+    check_config(config, MWALConfig)
     if mdp.features is None:
         raise ConfigError("MWAL needs mdp.features [S, F]; build the MDP with features")
     validate_demos(mdp, demos)
