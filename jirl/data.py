@@ -15,6 +15,7 @@ File format (version 1): one `.npz` written with `np.savez` and read with
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -122,6 +123,21 @@ def check_trajectories(demos: Any) -> None:
             f"demos must be jirl Trajectories, e.g. data.load(path, env=env).trajectories; "
             f"got {type(demos).__name__}{hint}"
         )
+    for field in dataclasses.fields(demos):
+        value = getattr(demos, field.name)
+        if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+            raise DataError(
+                f"demos.{field.name} must be an array (NumPy or JAX), got "
+                f"{type(value).__name__}: build the Trajectories from np.asarray(...)"
+            )
+        try:
+            np.asarray(value)
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            raise DataError(
+                "demos are traced (jit or vmap over demonstrations): a learner checks them and "
+                "fits its statistics once, when it is made, so they must be concrete arrays; "
+                "make one learner per set of demos, and vmap over seeds"
+            ) from None
 
 
 def check_fits(demos: Any, spec: Spec, env_name: str = "the environment") -> None:

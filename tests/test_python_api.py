@@ -380,3 +380,15 @@ def test_an_update_may_donate_a_state_init_made_outside_jit(loaded, make):
     again = algo.init(jax.random.PRNGKey(1))  # nothing of it was donated
     jax.block_until_ready(jax.tree.leaves(again))
     assert int(algo.act(again, np.zeros(4, np.float32), jax.random.PRNGKey(2))) in (0, 1)
+
+
+def test_traced_demos_and_fields_that_are_not_arrays_are_refused(loaded):
+    """(vmap over demonstrations: a TracerArrayConversionError from NumPy inside the checks;
+    a list for `obs`: AttributeError 'list' object has no attribute 'dtype'.)"""
+    env, demos = loaded
+    t = data.take_episodes(demos.trajectories, 1)
+    stacked = jax.tree.map(lambda x: np.stack([x, x]), t)
+    with pytest.raises(DataError, match="demos are traced .* make one learner per set of demos"):
+        jax.vmap(lambda d: bc.make(bc.BCConfig(), env, d).init(jax.random.PRNGKey(0)))(stacked)
+    with pytest.raises(DataError, match="demos.obs must be an array .*, got list"):
+        bc.make(bc.BCConfig(), env, t.replace(obs=np.asarray(t.obs).tolist()))
