@@ -24,7 +24,28 @@ from jirl.types import Algorithm, Array, Metrics, Transition
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters. `batch_size = num_envs * num_steps` per update."""
+    """PPO hyperparameters (Schulman et al. 2017). `batch_size = num_envs * num_steps` per update.
+
+    Attributes:
+      num_envs: environments stepped in parallel (vmapped).
+      num_steps: steps of each per update (the rollout's T).
+      num_epochs: passes of SGD over each batch.
+      num_minibatches: minibatches each pass is cut into.
+      gamma: discount γ.
+      gae_lambda: GAE's λ (Schulman et al. 2016).
+      clip_eps: the clipped surrogate's ε (eq. 7).
+      ent_coef: weight of the policy's entropy bonus (causal entropy weight λ under GAIL).
+      vf_coef: weight of the value loss in the one loss both networks descend.
+      max_grad_norm: global norm the gradient is clipped to.
+      learning_rate: Adam's rate.
+      anneal_updates: decay the rate linearly to 0 over this many updates (0: constant).
+      hidden: hidden layer sizes of the policy and of the value network (separate MLPs).
+      activation: their activation (`jirl.nets.ACTIVATIONS`: tanh, relu, gelu, swish).
+      normalize_obs: scale observations by running statistics (updated after each update's SGD).
+      init_log_std: initial log standard deviation of a Gaussian policy (continuous actions).
+      squash: a tanh-squashed Gaussian inside the action box (`jirl.nets.TanhNormal`) instead
+        of a Gaussian the environment clips.
+    """
 
     num_envs: int = 16
     num_steps: int = 64
