@@ -24,7 +24,7 @@ else:
     from jirl.compat import restore_pytype_aval_mappings
 
     restore_pytype_aval_mappings()  # before distrax's TFP is imported (`jirl.compat`)
-    from jirl.run import RunResult, run, use_cpu_cores
+    from jirl.run import RunResult, clear_programs, run, use_cpu_cores
     from jirl.train import make_train
     from jirl.types import Algorithm, Trajectories, Transition
 
@@ -40,6 +40,7 @@ __all__ = [
     "RunResult",
     "Trajectories",
     "Transition",
+    "clear_programs",
     "make_train",
     "run",
     "use_cpu_cores",

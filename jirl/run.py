@@ -7,6 +7,7 @@ updates once and loops over chunks on the host. Nothing inside jit knows about f
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import os
@@ -288,25 +289,41 @@ def _float_leaves(state) -> list:
     return [(path, x) for path, x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
 
 
-#: Jitted programs `run` keeps (the least recently used dropped first), each with JAX's cache
-#: of its compiled executables: `run` called again on the same algorithm and layout (a run
-#: continued from its `initial_state`, a notebook's second run) compiles nothing. Each keeps its
-#: algorithm (and what that holds: demonstrations, an expert) alive.
+#: Jitted programs `run` keeps, of both kinds (init, chunk) together, the least recently used
+#: dropped first, each with JAX's cache of its compiled executables: `run` called again on the
+#: same algorithm and layout (a run continued from its `initial_state`, a notebook's second
+#: run) traces and compiles nothing. As with `jax.jit`, an algorithm whose functions read
+#: mutable Python state when traced keeps what they read then: make a new algorithm instead.
+#: Each program keeps its algorithm (and what that holds: demonstrations, an expert) alive until
+#: dropped, or until `clear_programs`.
 KEPT_PROGRAMS = 16
+_programs: collections.OrderedDict = collections.OrderedDict()
+
+
+def clear_programs() -> None:
+    """Drop the programs `run` keeps (`KEPT_PROGRAMS`), and the algorithms they hold."""
+    _programs.clear()
 
 
 def _kept(build):
-    """`build(algo, ...)`, kept (`KEPT_PROGRAMS`) where `algo` can be hashed (an `Algorithm`
-    of functions can; one holding, say, a list cannot, and is built afresh each time)."""
-    kept = functools.lru_cache(maxsize=KEPT_PROGRAMS)(build)
+    """`build(algo, ...)`, kept among `_programs` where `algo` can be hashed (an `Algorithm` of
+    functions can; one holding, say, a dataclass compared by value cannot, and is built afresh
+    each time)."""
 
     @functools.wraps(build)
     def get(algo, *args):
+        key = (build.__name__, algo, *args)
         try:
-            hash(algo)
+            hash(key)
         except TypeError:
             return build(algo, *args)
-        return kept(algo, *args)
+        if key in _programs:
+            _programs.move_to_end(key)
+            return _programs[key]
+        program = _programs[key] = build(algo, *args)
+        while len(_programs) > KEPT_PROGRAMS:
+            _programs.popitem(last=False)
+        return program
 
     return get
 

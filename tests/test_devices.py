@@ -85,7 +85,7 @@ SCRIPT = textwrap.dedent(
     # checkpoint's (what summary.json reports)
     import warnings
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message=".*trained on")
         again = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
                          resume=True, devices=jax.devices()[:1])
     assert again.updates_run == 0 and again.devices == 3 and again.layout.devices == 1

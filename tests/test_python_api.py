@@ -308,6 +308,8 @@ def test_a_reward_fn_of_the_wrong_shape_or_kind_is_refused_at_make(loaded, rewar
             make(config if make is ppo.make else trpo.TRPOConfig(num_envs=4, num_steps=16),
                  env, reward_fn)  # fmt: skip
     ppo.make(config, env, lambda t: -jax.numpy.sum(t.obs**2, -1))  # [T, B]: taken
+    with pytest.raises(ConfigError, match=r"reward_fn failed on transitions .*AttributeError"):
+        ppo.make(config, env, lambda t: t.state)  # its own error, as one line
 
 
 def test_act_on_an_observation_of_another_shape_is_refused(loaded):

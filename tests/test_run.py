@@ -62,6 +62,10 @@ def test_run_again_on_the_same_algorithm_traces_nothing_again():
     unhashable = counted._replace(update=Update())
     jirl.run(unhashable, jax.random.PRNGKey(0), 2, seeds=2, chunk_size=2)  # built afresh
     assert len(traces) > traced
+    traced = len(traces)
+    jirl.clear_programs()  # dropped: the next run traces again
+    jirl.run(counted, jax.random.PRNGKey(1), 4, seeds=2, chunk_size=2)
+    assert len(traces) > traced
 
 
 def test_resume_from_checkpoint_is_bit_for_bit(tmp_path):

@@ -47,7 +47,14 @@ def check_reward_fn(reward_fn: RewardFn, spec: Spec, num_steps: int, num_envs: i
         truncated=shaped((), jnp.bool_),
         log_prob=shaped((), jnp.float32),
     )
-    out = jax.eval_shape(reward_fn, batch)
+    try:
+        out = jax.eval_shape(reward_fn, batch)
+    except Exception as e:  # the user's function, traced: its own error, said as one line
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ConfigError(
+            f"reward_fn failed on transitions [T, B, ...] = {list(lead)} + each field's shape "
+            f"(num_steps × num_envs): {type(e).__name__}: {short(first)}"
+        ) from e
     shaped_like = hasattr(out, "shape") and hasattr(out, "dtype")
     if not (shaped_like and out.shape == lead and jnp.issubdtype(out.dtype, jnp.floating)):
         got = f"{out.dtype}{list(out.shape)}" if shaped_like else short(out)
