@@ -29,7 +29,7 @@ import jax
 import numpy as np
 
 from jirl import algos, envs
-from jirl.algos import adversarial, airl, gail, gcl
+from jirl.algos import KINDS, adversarial, reward_fn
 from jirl.config import (
     ExperimentConfig,
     build,
@@ -52,39 +52,10 @@ from jirl.experiment import (
 )
 from jirl.files import RETRAIN_NAMES, atomic_write_text, check_out_dir, write_dir, write_json
 from jirl.logging import before_first_episode
-from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo
 from jirl.rl.agent import Learner, make_agent
 from jirl.run import has_checkpoint, load_checkpoint, state_template
 from jirl.train import run_updates
-
-#: reward kinds a run offers: AIRL's g and f, GAIL's discriminator reward, GCL's and GAN-GCL's
-#: per-step reward r_θ (the cost's negative, without the −λ log π the policy was trained with).
-KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": ("reward",)}
-
-
-def reward_fn(algo_name: str, config, env: envs.Env, params, normalizer, kind: str, gamma: float):
-    """`reward(transitions) -> rewards` of a learned reward model with frozen parameters (with
-    the absorbing state's value on terminal steps where the run used absorbing states,
-    discounted by the retrained learner's `gamma`; AIRL's shaping γh(s') keeps the run's).
-    `algo_name` and `kind` as `KINDS` pairs them (ConfigError otherwise: "q" was AIRL's f)."""
-    if algo_name not in KINDS or kind not in KINDS[algo_name]:
-        offered = "; ".join(f"{a}: {', '.join(k)}" for a, k in KINDS.items())
-        raise ConfigError(
-            f"no reward {kind!r} of a run of {algo_name!r}: the runs and kinds are {offered}"
-        )
-    if algo_name == "airl":
-        model = airl.shaped_reward(config, env)
-        fn = model.g if kind == "g" else model.f
-        reward_of = lambda t: fn(params, normalizer, t)
-    elif algo_name in ("gcl", "gan_gcl"):
-        model = gcl.trajectory_reward(config, env)
-        reward_of = lambda t: model.transfer_reward(params, normalizer, t)
-    else:
-        model = gail.discriminator(config, env)
-        reward_map = REWARD_MAPS[config.reward_map]
-        reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
-    return lambda t: adversarial.relabel(config, env.spec, reward_of, t, gamma)
 
 
 def target_env(cfg: ExperimentConfig, env_name: str) -> envs.Env:

@@ -161,6 +161,41 @@ def test_ppo_learns_cartpole_from_airl_reward(airl_run, tmp_path):
 
 
 @pytest.mark.slow  # with the other users of `airl_run`: the slow tests run first (conftest)
+def test_learned_reward_is_the_runs_own_model_per_seed(airl_run, cartpole_expert):
+    """`jirl.algos.learned_reward`: the public way to the reward a run learned (only the CLI's
+    retrain reached it before); that this reward is learned, PPO retrained on it shows
+    (`test_ppo_learns_cartpole_from_airl_reward`). Here: it is the run's g (or f), one seed's,
+    or every seed's under vmap, and misuse is refused."""
+    from jirl.run import load_checkpoint, state_template
+
+    run_dir, _ = airl_run
+    cfg = experiment_config(yaml.safe_load((run_dir / "config.yaml").read_text()), airl.AIRLConfig)
+    env = envs.make("cartpole")
+    demos, _ = _demos(cartpole_expert, cfg.num_demos)
+    algo = airl.make(cfg.algo_config, env, demos)
+    state, _, _ = load_checkpoint(run_dir / "checkpoint", state_template(algo, AIRL_SEEDS))
+    expert_t = adversarial.demo_transitions(demos)
+    rewards = jax.vmap(lambda s: algos.learned_reward(cfg.algo_config, env, s)(expert_t))(state)
+    assert rewards.shape == (AIRL_SEEDS, expert_t.reward.shape[0])
+    assert np.isfinite(rewards).all() and np.abs(np.diff(rewards, axis=0)).max() > 1e-3
+    # one seed's g and f are the model's own (no absorbing states on cartpole: no value added)
+    one = jax.tree.map(lambda x: x[0], state)
+    model = airl.shaped_reward(cfg.algo_config, env)
+    for kind, fn in (("g", model.g), ("f", model.f)):
+        np.testing.assert_allclose(
+            algos.learned_reward(cfg.algo_config, env, one, kind)(expert_t),
+            fn(one.disc_params, one.disc_normalizer, expert_t),
+            rtol=1e-6,
+        )
+    with pytest.raises(ConfigError, match="state holds \\(5,\\) runs, not one"):
+        algos.learned_reward(cfg.algo_config, env, state)
+    with pytest.raises(ConfigError, match="no reward 'disc' of a run of 'airl'"):
+        algos.learned_reward(cfg.algo_config, env, one, "disc")
+    with pytest.raises(ConfigError, match="takes the config of a GAIL, AIRL, GCL or GAN-GCL"):
+        algos.learned_reward(algos.ppo.PPOConfig(), env, one)
+
+
+@pytest.mark.slow  # with the other users of `airl_run`: the slow tests run first (conftest)
 def test_retrain_refuses_a_run_whose_demos_changed_since_it_started(airl_run, tmp_path):
     """A retrained reward is scored against the expert return of the demos the run names: a
     file replaced since (another expert) gave a score of 1.09 for about 0.01."""

@@ -236,12 +236,12 @@ def test_jirl_run_refuses_what_is_not_a_key_a_batch_of_states_or_a_list_of_callb
 
 def test_retrain_reward_fn_refuses_a_kind_the_run_does_not_offer(loaded):
     """(`reward_fn("airl", ..., "q", ...)` returned AIRL's f without a word.)"""
-    from jirl import retrain
+    from jirl import algos
 
     env, _ = loaded
     for algo_name, kind in (("airl", "q"), ("gail", "g"), ("bc", "disc")):
         with pytest.raises(ConfigError, match=f"no reward '{kind}' of a run of '{algo_name}'"):
-            retrain.reward_fn(algo_name, airl.AIRLConfig(), env, {}, None, kind, 0.99)
+            algos.reward_fn(algo_name, airl.AIRLConfig(), env, {}, None, kind, 0.99)
 
 
 def test_demos_saved_with_another_env_are_refused_for_their_spaces(loaded, tmp_path):

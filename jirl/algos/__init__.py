@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from jirl.algos import airl, apprenticeship, bc, dagger, gail, gan_gcl, gcl, smile
+from jirl.algos import adversarial, airl, apprenticeship, bc, dagger, gail, gan_gcl, gcl, smile
 from jirl.envs.base import Env
-from jirl.errors import ConfigError, closest
+from jirl.errors import ConfigError, closest, short
+from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo, trpo
+from jirl.rl.agent import RewardFn
 from jirl.types import Algorithm, Trajectories
 
 
@@ -136,3 +138,79 @@ def get(name: str) -> AlgoSpec:
         hint = f" Did you mean '{close}'?" if close else ""
         raise ConfigError(f"unknown algorithm '{name}'.{hint} Known: {', '.join(names())}")
     return REGISTRY[name]
+
+
+#: reward kinds each reward-learning run offers: AIRL's g and f, GAIL's discriminator reward,
+#: GCL's and GAN-GCL's per-step reward r_θ (the cost's negative, without the −λ log π the policy
+#: was trained with). The first is the default.
+KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": ("reward",)}
+
+
+def reward_fn(algo_name: str, config, env: Env, params, normalizer, kind: str, gamma: float):
+    """`reward(transitions) -> rewards` of a learned reward model with frozen parameters (with
+    the absorbing state's value on terminal steps where the run used absorbing states,
+    discounted by `gamma`; AIRL's shaping γh(s') keeps the run's). `algo_name` and `kind` as
+    `KINDS` pairs them (ConfigError otherwise: "q" was AIRL's f). `learned_reward` takes a
+    state instead of its parameters."""
+    if algo_name not in KINDS or kind not in KINDS[algo_name]:
+        offered = "; ".join(f"{a}: {', '.join(k)}" for a, k in KINDS.items())
+        raise ConfigError(
+            f"no reward {kind!r} of a run of {algo_name!r}: the runs and kinds are {offered}"
+        )
+    if algo_name == "airl":
+        model = airl.shaped_reward(config, env)
+        fn = model.g if kind == "g" else model.f
+        reward_of = lambda t: fn(params, normalizer, t)  # noqa: E731
+    elif algo_name in ("gcl", "gan_gcl"):
+        model = gcl.trajectory_reward(config, env)
+        reward_of = lambda t: model.transfer_reward(params, normalizer, t)  # noqa: E731
+    else:
+        model = gail.discriminator(config, env)
+        reward_map = REWARD_MAPS[config.reward_map]
+        reward_of = lambda t: reward_map(model.logits(params, normalizer, t))  # noqa: E731
+    return lambda t: adversarial.relabel(config, env.spec, reward_of, t, gamma)
+
+
+def learned_reward(
+    config, env: Env, state: adversarial.AdversarialState, kind: str | None = None, *, gamma=None
+) -> RewardFn:
+    """The reward a GAIL, AIRL, GCL or GAN-GCL learner has learned, frozen at `state`:
+    `reward(transitions [...]) -> rewards [...]` (any leading shape; a `Transition` of the
+    env's spaces), what `jirl retrain` trains a fresh agent on.
+
+    Args:
+      config: the learner's config (`AIRLConfig`, ...): it names the learner and its model.
+      env: the env the learner was made with.
+      state: one run's state (`AdversarialState`); from `jirl.run`'s `[seeds, ...]` result
+        take one, `jax.tree.map(lambda x: x[i], result.state)`, or vmap this over them.
+      kind: which reward (`KINDS`): AIRL's "g" (the default, the disentangled reward) or "f"
+        (g + γh(s') − h(s)); GAIL's "disc" (its reward map of the logit); GCL's and GAN-GCL's
+        "reward".
+      gamma: the discount of the absorbing state's value, where the learner used absorbing
+        states (default: the learner's own).
+
+    Raises:
+      ConfigError: a config of another learner, a kind the learner does not offer, or a
+        state that is not one run of it.
+    """
+    names = {gail.GAILConfig: "gail", airl.AIRLConfig: "airl", gcl.GCLConfig: "gcl"}
+    names[gan_gcl.GANGCLConfig] = "gan_gcl"
+    algo_name = names.get(type(config))
+    if algo_name is None:
+        raise ConfigError(
+            "learned_reward takes the config of a GAIL, AIRL, GCL or GAN-GCL learner, got "
+            f"{type(config).__name__}"
+        )
+    if not isinstance(state, adversarial.AdversarialState):
+        raise ConfigError(
+            f"learned_reward takes the {algo_name} learner's state (AdversarialState), got "
+            f"{type(state).__name__}"
+        )
+    if getattr(state.step, "ndim", 0) != 0:
+        raise ConfigError(
+            f"state holds {short(state.step.shape)} runs, not one: take one, "
+            "jax.tree.map(lambda x: x[i], state), or vmap learned_reward over them"
+        )
+    kind = KINDS[algo_name][0] if kind is None else kind
+    gamma = config.gamma if gamma is None else gamma
+    return reward_fn(algo_name, config, env, state.disc_params, state.disc_normalizer, kind, gamma)

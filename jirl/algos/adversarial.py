@@ -352,7 +352,7 @@ class AdversarialConfig(GeneratorConfig):
 class RewardModel(typing.Protocol):
     """What the loop needs of a discriminator (`jirl.rewards.Discriminator`, `ShapedReward`):
     `init(key) -> params`, `logits(params, normalizer, t) -> [...]`. The reward a fresh agent
-    is retrained on is `jirl.retrain.reward_fn`'s."""
+    is retrained on is `jirl.algos.reward_fn`'s."""
 
     init: Callable[[Array], dict]
     logits: LogitFn
