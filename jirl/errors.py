@@ -90,15 +90,23 @@ def check_config(config: Any, cls: type) -> None:
         raise ConfigError(f"expected a config of type {cls.__name__}, got {type(config).__name__}")
 
 
-def check_state(state: Any, cls: type, name: str) -> None:
+def check_state(state: Any, cls: type, name: str, num_envs: int | None = None) -> None:
     """Raise ConfigError unless `state` is a `cls`, the state `name`'s init returns (another
-    learner's state failed inside the update with an AttributeError). Checked at trace time;
-    learners of one state class are not told apart (PPO and TRPO; GAIL, AIRL, GCL and GAN-GCL;
-    FEM and GTAL): `jirl.run` compares a whole initial state with `init`'s tree."""
+    learner's state failed inside the update with an AttributeError), and, given `num_envs`,
+    its `env_state` a batch of that many (a state of `num_envs=4` trained on 4 under an
+    algorithm made for 8, which reported 8's env steps). Checked at trace time; learners of one
+    state class are not told apart otherwise (PPO and TRPO; GAIL, AIRL, GCL and GAN-GCL; FEM
+    and GTAL): `jirl.run` compares a whole initial state with `init`'s tree."""
     if not isinstance(state, cls):
         raise ConfigError(
             f"{name}'s update takes the state its init returns ({cls.__name__}), got "
             f"{type(state).__name__}: another algorithm's?"
+        )
+    batch = getattr(getattr(state, "env_state", None), "time", None)
+    if num_envs is not None and batch is not None and tuple(batch.shape) != (num_envs,):
+        raise ConfigError(
+            f"{name}'s update steps {num_envs} environments, but the state holds a batch of "
+            f"{short(tuple(batch.shape))}: pass a state this algorithm's init made"
         )
 
 

@@ -333,6 +333,15 @@ def test_an_update_given_another_algorithms_state_says_so(loaded):
         learner.update(agent.init(key))
     with pytest.raises(ConfigError, match="ppo's update takes .* got BCState"):
         jax.jit(agent.update)(learner.init(key))
+    # a state of another config of the same learner: 4 environments trained under one made
+    # for 2 (reporting 2's env steps), without a word
+    four = ppo.make(ppo.PPOConfig(num_envs=4, num_steps=8), env).init(key)
+    with pytest.raises(ConfigError, match="steps 2 environments, but the state holds a batch"):
+        jax.jit(agent.update)(four)
+    gail_two = gail.make(gail.GAILConfig(num_envs=2, num_steps=8), env, demos.trajectories)
+    gail_four = gail.make(gail.GAILConfig(num_envs=4, num_steps=8), env, demos.trajectories)
+    with pytest.raises(ConfigError, match="gail's update steps 2 environments"):
+        jax.eval_shape(gail_two.update, gail_four.init(key))
 
 
 def test_jirl_run_takes_a_partial_sweep_and_states_made_from_typed_keys(loaded, tmp_path):

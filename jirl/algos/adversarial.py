@@ -763,7 +763,7 @@ def make(
         return params, opt_state, metrics
 
     def update(state: AdversarialState) -> tuple[AdversarialState, Metrics]:
-        check_state(state, AdversarialState, name)
+        check_state(state, AdversarialState, name, config.num_envs)
         key, key_rollout, key_disc, key_learn = jax.random.split(state.key, 4)
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps

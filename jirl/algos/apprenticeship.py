@@ -279,7 +279,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         )
 
     def update(state: ApprenticeshipState) -> tuple[ApprenticeshipState, Metrics]:
-        check_state(state, ApprenticeshipState, name)
+        check_state(state, ApprenticeshipState, name, config.num_envs)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
         env_state, batch, stats = rollout(
             env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps

@@ -153,7 +153,7 @@ def make_agent(
         )
 
     def update(state: AgentState) -> tuple[AgentState, Metrics]:
-        check_state(state, AgentState, name)
+        check_state(state, AgentState, name, num_envs)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
         env_state, batch, stats = rollout(
             env, sampler(learner.policy, state.learner), state.env_state, key_rollout, num_steps
