@@ -144,6 +144,13 @@ def get(name: str) -> AlgoSpec:
 #: GCL's and GAN-GCL's per-step reward r_θ (the cost's negative, without the −λ log π the policy
 #: was trained with). The first is the default.
 KINDS = {"airl": ("g", "f"), "gail": ("disc",), "gcl": ("reward",), "gan_gcl": ("reward",)}
+#: the reward-learning learner each config class builds (`learned_reward`)
+REWARD_LEARNERS = {
+    gail.GAILConfig: "gail",
+    airl.AIRLConfig: "airl",
+    gcl.GCLConfig: "gcl",
+    gan_gcl.GANGCLConfig: "gan_gcl",
+}
 
 
 def reward_fn(algo_name: str, config, env: Env, params, normalizer, kind: str, gamma: float):
@@ -160,14 +167,14 @@ def reward_fn(algo_name: str, config, env: Env, params, normalizer, kind: str, g
     if algo_name == "airl":
         model = airl.shaped_reward(config, env)
         fn = model.g if kind == "g" else model.f
-        reward_of = lambda t: fn(params, normalizer, t)  # noqa: E731
+        reward_of = lambda t: fn(params, normalizer, t)
     elif algo_name in ("gcl", "gan_gcl"):
         model = gcl.trajectory_reward(config, env)
-        reward_of = lambda t: model.transfer_reward(params, normalizer, t)  # noqa: E731
+        reward_of = lambda t: model.transfer_reward(params, normalizer, t)
     else:
         model = gail.discriminator(config, env)
         reward_map = REWARD_MAPS[config.reward_map]
-        reward_of = lambda t: reward_map(model.logits(params, normalizer, t))  # noqa: E731
+        reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
     return lambda t: adversarial.relabel(config, env.spec, reward_of, t, gamma)
 
 
@@ -181,7 +188,8 @@ def learned_reward(
     Args:
       config: the learner's config (`AIRLConfig`, ...): it names the learner and its model.
       env: the env the learner was made with.
-      state: one run's state (`AdversarialState`); from `jirl.run`'s `[seeds, ...]` result
+      state: one run's state (`AdversarialState`) of the learner `config` made; from
+        `jirl.run`'s `[seeds, ...]` result
         take one, `jax.tree.map(lambda x: x[i], result.state)`, or vmap this over them.
       kind: which reward (`KINDS`): AIRL's "g" (the default, the disentangled reward) or "f"
         (g + γh(s') − h(s)); GAIL's "disc" (its reward map of the logit); GCL's and GAN-GCL's
@@ -193,9 +201,7 @@ def learned_reward(
       ConfigError: a config of another learner, a kind the learner does not offer, or a
         state that is not one run of it.
     """
-    names = {gail.GAILConfig: "gail", airl.AIRLConfig: "airl", gcl.GCLConfig: "gcl"}
-    names[gan_gcl.GANGCLConfig] = "gan_gcl"
-    algo_name = names.get(type(config))
+    algo_name = REWARD_LEARNERS.get(type(config))
     if algo_name is None:
         raise ConfigError(
             "learned_reward takes the config of a GAIL, AIRL, GCL or GAN-GCL learner, got "

@@ -4,8 +4,9 @@
   Learning", ICML 2004, §3.1 (the projection algorithm, eq. 7-8): w^(i) = μ_E − μ̄^(i−1), π^(i)
   optimal for r = w·φ, and μ̄^(i) the orthogonal projection of μ_E onto the segment from μ̄^(i−1)
   to μ(π^(i)) (the paper's line, with α clipped to [0, 1], so that the mixture's weights stay
-  weights when a sampled μ_E lies outside the feasible set). The returned policy is the mixture of the π^(i) whose feature expectations are
-  μ̄ (§3, "mix the policies"), represented by its occupancy-equivalent time-indexed policy.
+  weights when a sampled μ_E lies outside the feasible set). The returned policy is the
+  mixture of the π^(i) whose feature expectations are μ̄ (§3, "mix the policies"),
+  represented by its occupancy-equivalent time-indexed policy.
 * `method="planning"`: Ratliff, Bagnell & Zinkevich, "Maximum Margin Planning", ICML 2006, eq. 2
   with one demonstration and a shared slack:
 
