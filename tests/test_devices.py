@@ -22,7 +22,10 @@ SCRIPT = textwrap.dedent(
     from jirl.rl import ppo
 
     assert len(jax.devices()) == 4, jax.devices()
-    algo = ppo.make(ppo.PPOConfig(num_envs=4, num_steps=16), envs.make("cartpole"))
+    # (one epoch of one minibatch: what is checked is the sharding, and a smaller program
+    # compiles faster on each of the layouts below)
+    config = ppo.PPOConfig(num_envs=4, num_steps=16, num_epochs=1, num_minibatches=1)
+    algo = ppo.make(config, envs.make("cartpole"))
     key = jax.random.PRNGKey(0)
     sharded = jirl.run(algo, key, 6, seeds=8, chunk_size=3)
     assert len(jax.tree.leaves(sharded.state)[0].sharding.device_set) == 4
@@ -109,7 +112,9 @@ CORES_SCRIPT = textwrap.dedent(
     random_policy = lambda obs, key: jax.random.randint(key, (), 0, 2)
     demos = data.collect(env, random_policy, jax.random.PRNGKey(2), num_episodes=2)
     # fixed horizons: the rollout's scan carries start from constants
-    algo = gail.make(gail.GAILConfig(num_envs=4, num_steps=16, disc_batch_size=32), env, demos)
+    config = gail.GAILConfig(num_envs=4, num_steps=16, disc_batch_size=32, num_epochs=1,
+                             num_minibatches=1, disc_updates=1)
+    algo = gail.make(config, env, demos)
     key = jax.random.PRNGKey(0)
     sharded = jirl.run(algo, key, 3, seeds=4, chunk_size=3)
     assert len(jax.tree.leaves(sharded.state)[0].sharding.device_set) == 2
