@@ -72,7 +72,7 @@ from jirl.errors import ConfigError, DataError, check_state, check_types, requir
 from jirl.nets import ACTIVATIONS, Normalizer, check_hidden
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
-from jirl.rl.agent import Learner, LearnerState, sampler
+from jirl.rl.agent import Learner, LearnerState, generator_round, sampler
 from jirl.rl.rollout import merge_leading, rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
 
@@ -765,44 +765,46 @@ def make(
     def update(state: AdversarialState) -> tuple[AdversarialState, Metrics]:
         check_state(state, AdversarialState, name, config.num_envs)
         key, key_rollout, key_disc, key_learn = jax.random.split(state.key, 4)
-        env_state, batch, stats = rollout(
-            env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
+
+        def round_rewards(batch: Transition):
+            """The discriminator's update on this rollout, then the rollout's rewards under
+            it; aux `(disc_params, disc_opt_state, disc_metrics, replay)`."""
+            # log π as the discriminator's logits see it (α log π); the learner keeps the raw one.
+            weighted = batch.replace(log_prob=config.log_pi_weight * batch.log_prob)
+            samples = policy_samples(weighted)
+            replay = state.replay
+            if replay is not None:
+                slot = state.step % config.replay_rounds
+                replay = jax.tree.map(lambda buf, x: buf.at[slot].set(x), replay, samples)
+            disc_params, disc_opt_state, disc_metrics = update_discriminator(
+                state, samples, replay, key_disc
+            )
+            scaled = weighted.replace(log_prob=config.reward_log_pi_weight * weighted.log_prob)
+            reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
+            learned = relabel(config, spec, reward_of, scaled)  # [T, B]
+            return learned, (disc_params, disc_opt_state, disc_metrics, replay)
+
+        out = generator_round(
+            env, learner, state, round_rewards, key_rollout, key_learn, config.num_steps
         )
-        # log π as the discriminator's logits see it (α log π); the learner keeps the raw one.
-        weighted = batch.replace(log_prob=config.log_pi_weight * batch.log_prob)
-        samples = policy_samples(weighted)
-        replay = state.replay
-        if replay is not None:
-            slot = state.step % config.replay_rounds
-            replay = jax.tree.map(lambda buf, x: buf.at[slot].set(x), replay, samples)
-        disc_params, disc_opt_state, disc_metrics = update_discriminator(
-            state, samples, replay, key_disc
-        )
-        scaled = weighted.replace(log_prob=config.reward_log_pi_weight * weighted.log_prob)
-        reward_of = lambda t: reward_map(model.logits(disc_params, state.disc_normalizer, t))
-        learned = relabel(config, spec, reward_of, scaled)  # [T, B]
-        learner_state, learner_metrics = learner.learn(
-            state.learner, batch.replace(reward=learned), key_learn
-        )
-        episodes, last_return = stats.metrics_carried(state.last_return)
+        disc_params, disc_opt_state, disc_metrics, replay = out.aux
         metrics = {
-            **learner_metrics,
+            **out.metrics,
             **disc_metrics,
-            **episodes,
             # the generator's mean reward: with absorbing states a terminal step's includes
             # the lump γ·r(s_a)/(1 − γ) (`relabel`), so it is no per-step mean there
-            "learned_reward": learned.mean(),
-            "true_reward": batch.reward.mean(),
+            "learned_reward": out.reward.mean(),
+            "true_reward": out.batch.reward.mean(),
         }
         new_state = AdversarialState(
-            learner=learner_state,
-            env_state=env_state,
+            learner=out.learner,
+            env_state=out.env_state,
             disc_params=disc_params,
             disc_opt_state=disc_opt_state,
             disc_normalizer=state.disc_normalizer,
             key=key,
             step=state.step + 1,
-            last_return=last_return,
+            last_return=out.last_return,
             replay=replay,
         )
         return new_state, metrics

@@ -59,11 +59,10 @@ from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, DataError, check_config, check_state, require
 from jirl.nets import Normalizer
-from jirl.rl.agent import LearnerState, sampler
-from jirl.rl.rollout import rollout
+from jirl.rl.agent import LearnerState, generator_round
 from jirl.tabular.maxmargin import projection_step
 from jirl.tabular.mwal import complement, mw_beta, mw_update
-from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
+from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
 
 FEATURES = ("linear", "quadratic")
 
@@ -281,32 +280,32 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
     def update(state: ApprenticeshipState) -> tuple[ApprenticeshipState, Metrics]:
         check_state(state, ApprenticeshipState, name, config.num_envs)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
-        env_state, batch, stats = rollout(
-            env, sampler(policy, state.learner), state.env_state, key_rollout, config.num_steps
+
+        def round_rewards(batch: Transition):
+            """This round's reward weights from the rollout's feature expectations, and the
+            rollout's rewards under them; aux `(weights, mu_bar, mu)`."""
+            phi = featurize(batch.obs, batch.action)  # [T, B, F]
+            mu = discounted_feature_expectations(phi, config.feature_gamma, env.horizon)
+            if method == "projection":
+                # Abbeel & Ng: μ̄⁰ = μ(π⁰), then project; this round's reward is w = μ_E − μ̄.
+                projected, _ = projection_step(mu_expert, state.mu_bar, mu)
+                mu_bar = jnp.where(state.step == 0, mu, projected)
+                weights = mu_expert - mu_bar
+            else:
+                # MWAL (Algorithm 1): W^(t+1) = W^(t)·β^G(μ(π^(t))), π^(t) the response to
+                # W^(t): the policy that collected this round was trained on W^(t) last round
+                # (on round 0 it is the random initialisation, not a response to the uniform
+                # W^(0); it enters μ̄ like the others). This round it trains on W^(t+1),
+                # towards π^(t+1).
+                weights = mw_update(state.weights, complement(mu), mu_expert_game, beta)
+                rounds = state.step.astype(jnp.float32)
+                mu_bar = (state.mu_bar * rounds + mu) / (rounds + 1.0)
+            return reward_of(weights, phi), (weights, mu_bar, mu)  # [T, B]
+
+        out = generator_round(
+            env, learner, state, round_rewards, key_rollout, key_learn, config.num_steps
         )
-        phi = featurize(batch.obs, batch.action)  # [T, B, F]
-        mu = discounted_feature_expectations(phi, config.feature_gamma, env.horizon)
-        first = state.step == 0
-        if method == "projection":
-            # Abbeel & Ng: μ̄⁰ = μ(π⁰), then project; this round's reward is w = μ_E − μ̄.
-            projected, _ = projection_step(mu_expert, state.mu_bar, mu)
-            mu_bar = jnp.where(first, mu, projected)
-            weights = mu_expert - mu_bar
-            reward_weights = weights
-        else:
-            # MWAL (Algorithm 1): W^(t+1) = W^(t)·β^G(μ(π^(t))), π^(t) the response to W^(t):
-            # the policy that collected this round was trained on W^(t) last round (on round 0
-            # it is the random initialisation, not a response to the uniform W^(0); it enters
-            # μ̄ like the others). This round it trains on W^(t+1), towards π^(t+1).
-            weights = mw_update(state.weights, complement(mu), mu_expert_game, beta)
-            reward_weights = weights
-            rounds = state.step.astype(jnp.float32)
-            mu_bar = (state.mu_bar * rounds + mu) / (rounds + 1.0)
-        learned = reward_of(reward_weights, phi)  # [T, B]
-        learner_state, learner_metrics = learner.learn(
-            state.learner, batch.replace(reward=learned), key_learn
-        )
-        episodes, last_return = stats.metrics_carried(state.last_return)
+        weights, mu_bar, mu = out.aux
         # μ measured the policy that collected this round, before `learn` moved it.
         gap = jnp.linalg.norm(mu_expert - mu)
         chosen_gap = jnp.minimum(gap, state.chosen_gap)
@@ -317,17 +316,16 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             (state.chosen_policy, state.chosen_normalizer),
         )
         metrics = {
-            **learner_metrics,
-            **episodes,
+            **out.metrics,
             "feature_gap": gap,
             "chosen_gap": chosen_gap,
             "mixture_gap": jnp.linalg.norm(mu_expert - mu_bar),
-            "learned_reward": learned.mean(),
-            "true_reward": batch.reward.mean(),
+            "learned_reward": out.reward.mean(),
+            "true_reward": out.batch.reward.mean(),
         }
         new_state = ApprenticeshipState(
-            learner=learner_state,
-            env_state=env_state,
+            learner=out.learner,
+            env_state=out.env_state,
             weights=weights,
             mu_bar=mu_bar,
             chosen_policy=chosen_policy,
@@ -335,7 +333,7 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
             chosen_gap=chosen_gap,
             key=key,
             step=state.step + 1,
-            last_return=last_return,
+            last_return=out.last_return,
         )
         return new_state, metrics
 

@@ -8,7 +8,7 @@ in (a frozen learned reward, say), so IRL plugs rewards in without touching the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -122,6 +122,59 @@ def sampler(policy: Policy, learner_state: LearnerState):
     )
 
 
+class GeneratorRound(NamedTuple):
+    """What one `generator_round` returns.
+
+    Attributes:
+      learner: the learner's state after its update.
+      env_state: the environments after the rollout `[B]`.
+      batch: the rollout `[T, B]` as collected (true rewards, the policy's log π).
+      reward: `[T, B]` the rewards the learner optimised.
+      last_return: `[]` the return to carry into the next round (`metrics_carried`).
+      metrics: the learner's metrics and the episodes' (`episode_return`, ...).
+      aux: whatever `relabel` returned beside the rewards.
+    """
+
+    learner: LearnerState
+    env_state: EnvState
+    batch: Transition
+    reward: Array
+    last_return: Array
+    metrics: Metrics
+    aux: Any
+
+
+def generator_round(
+    env: Env,
+    learner: Learner,
+    state,
+    relabel: Callable[[Transition], tuple[Array, Any]],
+    key_rollout: Array,
+    key_learn: Array,
+    num_steps: int,
+) -> GeneratorRound:
+    """The inner RL step that every on-policy learner shares: collect `num_steps` steps with
+    the current policy, relabel their rewards, one `learner.learn` on the relabelled batch.
+
+    `make_agent` (a fixed or no `reward_fn`), the adversarial loop (the discriminator updated
+    inside `relabel`) and FEM/GTAL (the feature-matching reward) each call it once per update.
+
+    Args:
+      state: any state with `learner`, `env_state` `[B]` and `last_return` `[]` fields.
+      relabel: `relabel(batch [T, B]) -> (rewards [T, B], aux)`, computed before the learner
+        moves; `aux` is returned as it is.
+    """
+    env_state, batch, stats = rollout(
+        env, sampler(learner.policy, state.learner), state.env_state, key_rollout, num_steps
+    )
+    reward, aux = relabel(batch)
+    learner_state, metrics = learner.learn(state.learner, batch.replace(reward=reward), key_learn)
+    episodes, last_return = stats.metrics_carried(state.last_return)
+    return GeneratorRound(
+        learner_state, env_state, batch, reward, last_return, {**metrics, **episodes}, aux
+    )
+
+
 def make_agent(
     env: Env,
     learner: Learner,
@@ -155,15 +208,13 @@ def make_agent(
     def update(state: AgentState) -> tuple[AgentState, Metrics]:
         check_state(state, AgentState, name, num_envs)
         key, key_rollout, key_learn = jax.random.split(state.key, 3)
-        env_state, batch, stats = rollout(
-            env, sampler(learner.policy, state.learner), state.env_state, key_rollout, num_steps
-        )
-        if reward_fn is not None:
-            batch = batch.replace(reward=reward_fn(batch))
-        learner_state, metrics = learner.learn(state.learner, batch, key_learn)
-        episodes, last_return = stats.metrics_carried(state.last_return)
-        metrics = {**metrics, **episodes}
-        return AgentState(learner_state, env_state, key, state.step + 1, last_return), metrics
+
+        def relabel(batch: Transition) -> tuple[Array, None]:
+            return (batch.reward if reward_fn is None else reward_fn(batch)), None
+
+        out = generator_round(env, learner, state, relabel, key_rollout, key_learn, num_steps)
+        new_state = AgentState(out.learner, out.env_state, key, state.step + 1, out.last_return)
+        return new_state, out.metrics
 
     def act(state: AgentState, obs: Array, key: Array) -> Array:
         return learner.policy.sample(
