@@ -1,5 +1,5 @@
-"""Multi-device: the seed axis sharded over 4 (forced host) devices gives the runs of one device,
-padded with repeats where the devices do not divide it;
+"""Multi-device: the seed axis sharded over 4 (forced host) devices, padded with repeats where
+the devices do not divide it, gives the runs of one device;
 `jirl.use_cpu_cores` makes a CPU device per core, and the adversarial loop (whose scans start
 from constants) runs sharded over them.
 
@@ -8,32 +8,48 @@ The device count is fixed when JAX starts, so each check runs in a subprocess.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from conftest import subprocess_env
 
 SCRIPT = textwrap.dedent(
     """
-    import jax, numpy as np, jirl
+    import shutil, tempfile, warnings
+    import jax, numpy as np, pytest, jirl
     from jirl import envs
     from jirl.rl import ppo
+    from jirl.run import load_checkpoint, seed_layout, state_template
 
     assert len(jax.devices()) == 4, jax.devices()
+    # the seeds go over the devices as evenly as they allow, padded with repeats
+    layouts = {n: seed_layout(n) for n in (1, 2, 5, 6, 7, 8)}
+    assert [(n, l.devices, l.padded) for n, l in layouts.items()] == [
+        (1, 1, 1), (2, 2, 2), (5, 3, 6), (6, 3, 6), (7, 4, 8), (8, 4, 8)]
+    assert seed_layout(5, jax.devices()[:2]).padded == 6
+    assert seed_layout(1).sharding is None
+    with pytest.raises(jirl.ConfigError, match="no devices named"):
+        seed_layout(4, [])
     # (one epoch of one minibatch: what is checked is the sharding, and a smaller program
-    # compiles faster on each of the layouts below)
+    # compiles faster; each layout below is one more compile, so there are three)
     config = ppo.PPOConfig(num_envs=4, num_steps=16, num_epochs=1, num_minibatches=1)
     algo = ppo.make(config, envs.make("cartpole"))
     key = jax.random.PRNGKey(0)
-    sharded = jirl.run(algo, key, 6, seeds=8, chunk_size=3)
-    assert len(jax.tree.leaves(sharded.state)[0].sharding.device_set) == 4
-    one = jirl.run(algo, key, 6, seeds=8, chunk_size=3, devices=jax.devices()[:1])
-    assert len(jax.tree.leaves(one.state)[0].sharding.device_set) == 1
     leaves = lambda r: [np.asarray(x) for x in jax.tree.leaves(r.state)]
+    # 7 seeds over 4 devices, padded to 8, checkpointed: the 7 runs of one device, and a
+    # checkpoint that holds those 7 only
+    ckpt = tempfile.mkdtemp()
+    sharded = jirl.run(algo, key, 6, seeds=7, chunk_size=3, checkpoint_dir=ckpt)
+    assert len(jax.tree.leaves(sharded.state)[0].sharding.device_set) == 4
+    assert sharded.layout.devices == 4 and sharded.layout.padded == 8
+    assert all(x.shape[0] == 7 for x in jax.tree.leaves(sharded.state))
+    assert all(v.shape == (6, 7) for v in sharded.metrics.values())
+    one = jirl.run(algo, key, 6, seeds=7, chunk_size=3, devices=jax.devices()[:1])
+    assert len(jax.tree.leaves(one.state)[0].sharding.device_set) == 1
     # The same runs, to XLA:CPU's rounding: a 4-device program vectorises 2 seeds per device
-    # where one device vectorises 8, which changes float32 results by a few ulps (measured:
+    # where one device vectorises 7, which changes float32 results by a few ulps (measured:
     # at most 9e-8 on parameters after 6 updates), never more.
     for a, b in zip(leaves(sharded), leaves(one), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -42,57 +58,34 @@ SCRIPT = textwrap.dedent(
     # and the seeds differ from each other by far more, so the comparison is not vacuous
     biggest = max(leaves(one), key=lambda x: x.size)
     assert np.abs(biggest[0] - biggest[1]).max() > 1e-3
-    # the seeds go over the devices as evenly as they allow, padded with repeats
-    from jirl.run import seed_layout
-    layouts = {n: seed_layout(n) for n in (1, 2, 5, 6, 7, 8)}
-    assert [(n, l.devices, l.padded) for n, l in layouts.items()] == [
-        (1, 1, 1), (2, 2, 2), (5, 3, 6), (6, 3, 6), (7, 4, 8), (8, 4, 8)]
-    assert seed_layout(5, jax.devices()[:2]).padded == 6
-    assert seed_layout(1).sharding is None
-    import pytest
-    with pytest.raises(jirl.ConfigError, match="no devices named"):
-        seed_layout(4, [])
-    # 5 seeds padded to 6 on 3 devices: the same 5 runs as on one device, and a checkpoint
-    # that holds those 5 only, from which a resumed run continues bit for bit
-    import tempfile
-    ckpt = tempfile.mkdtemp()
-    padded = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt)
-    assert padded.layout.devices == 3 and padded.layout.padded == 6
-    assert all(x.shape[0] == 5 for x in jax.tree.leaves(padded.state))
-    assert all(v.shape == (6, 5) for v in padded.metrics.values())
-    one = jirl.run(algo, key, 6, seeds=5, chunk_size=3, devices=jax.devices()[:1])
-    for a, b in zip(leaves(padded), leaves(one), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    from jirl.run import load_checkpoint, state_template
-    saved, _, update = load_checkpoint(ckpt, state_template(algo, 5))
+    saved, _, update = load_checkpoint(ckpt, state_template(algo, 7))
     assert update == 6
-    for a, b in zip(jax.tree.leaves(saved), leaves(padded), strict=True):
+    for a, b in zip(jax.tree.leaves(saved), leaves(sharded), strict=True):
         np.testing.assert_array_equal(a, b)
-    first = jirl.run(algo, key, 3, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r")
-    assert first.layout.padded == 6
-    import shutil
+    # stopped after 3 updates, then resumed: bit for bit
+    first = jirl.run(algo, key, 3, seeds=7, chunk_size=3, checkpoint_dir=ckpt + "/r")
+    assert first.layout.padded == 8
     shutil.copytree(ckpt + "/r", ckpt + "/w")  # (3 updates: resumed on one device below)
-    resumed = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
+    resumed = jirl.run(algo, key, 6, seeds=7, chunk_size=3, checkpoint_dir=ckpt + "/r",
                        resume=True)
     assert resumed.updates_run == 3
-    for a, b in zip(leaves(resumed), leaves(padded), strict=True):
+    for a, b in zip(leaves(resumed), leaves(sharded), strict=True):
         np.testing.assert_array_equal(a, b)
-    for k in padded.metrics:
-        np.testing.assert_array_equal(resumed.metrics[k], padded.metrics[k])
+    for k in sharded.metrics:
+        np.testing.assert_array_equal(resumed.metrics[k], sharded.metrics[k])
     # resuming on another layout runs, but warns that it is not bit for bit
-    with pytest.warns(UserWarning, match="trained on 3 device.s. and resumes on 1"):
-        moved = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/w",
+    with pytest.warns(UserWarning, match="trained on 4 device.s. and resumes on 1"):
+        moved = jirl.run(algo, key, 6, seeds=7, chunk_size=3, checkpoint_dir=ckpt + "/w",
                          resume=True, devices=jax.devices()[:1])
     assert moved.updates_run == 3 and moved.devices == 1
     # a finished run has nothing left to train: no warning, and its devices stay the
     # checkpoint's (what summary.json reports)
-    import warnings
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*trained on")
-        again = jirl.run(algo, key, 6, seeds=5, chunk_size=3, checkpoint_dir=ckpt + "/r",
+        again = jirl.run(algo, key, 6, seeds=7, chunk_size=3, checkpoint_dir=ckpt + "/r",
                          resume=True, devices=jax.devices()[:1])
-    assert again.updates_run == 0 and again.devices == 3 and again.layout.devices == 1
-    assert resumed.devices == 3
+    assert again.updates_run == 0 and again.devices == 4 and again.layout.devices == 1
+    assert resumed.devices == 4
     # one device named that is not the default: the runs go there
     third = jirl.run(algo, key, 3, seeds=2, chunk_size=3, devices=jax.devices()[2:3])
     assert jax.tree.leaves(third.state)[0].sharding.device_set == {jax.devices()[2]}
@@ -154,9 +147,8 @@ CORES_SCRIPT = textwrap.dedent(
 )
 
 
-def run_script(script: str, **variables: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    env.update(JAX_PLATFORMS="cpu", **variables)
+def run_script(script: str, xla_flags: str = "") -> None:
+    env = subprocess_env(xla_flags)
     proc = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
@@ -166,7 +158,7 @@ def run_script(script: str, **variables: str) -> None:
 
 @pytest.mark.slow
 def test_sharded_run_over_four_devices_equals_one_device():
-    run_script(SCRIPT, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    run_script(SCRIPT, "--xla_force_host_platform_device_count=4")
 
 
 @pytest.mark.slow

@@ -7,11 +7,12 @@ blamed the files. x64 is fixed when JAX starts, so the check runs in a subproces
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from conftest import subprocess_env
 
 SCRIPT = textwrap.dedent(
     """
@@ -52,8 +53,7 @@ SCRIPT = textwrap.dedent(
 
 def test_learners_train_in_float32_with_x64_on():
     data = Path(__file__).parent / "data"
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    env.update(JAX_PLATFORMS="cpu", JAX_ENABLE_X64="1")
+    env = subprocess_env(JAX_ENABLE_X64="1")
     script = f"from pathlib import Path\nDATA = Path({str(data)!r})\n{SCRIPT}"
     proc = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
