@@ -120,6 +120,10 @@ class ExperimentConfig:
       chunk: updates per jitted chunk (logging, progress and checkpoints happen between).
       checkpoint_every: write a checkpoint every N chunks.
       eval_episodes: episodes per seed for the final score.
+      eval_greedy: score the final policies by their most likely action (`Algorithm.mode`;
+        SB3's and Brax's deterministic evaluation) instead of a sampled one. The expert's
+        return that normalizes the score stays the one recorded, of the expert's sampled
+        actions.
       sweep: `{field: [values]}` of the algorithm's float hyperparameters; every setting of
         the grid runs `seeds` seeds, all in one compile (`jirl.sweep`). None: no sweep.
       algo_config: the algorithm's own frozen config (YAML section named after `algo`).
@@ -139,6 +143,7 @@ class ExperimentConfig:
     chunk: int = 10
     checkpoint_every: int = 1
     eval_episodes: int = 32
+    eval_greedy: bool = False
     sweep: Any = None
     algo_config: Any = field(default=None)
 

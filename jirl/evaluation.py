@@ -11,7 +11,7 @@ from flax import struct
 
 from jirl.devices import seed_map
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import DataError
+from jirl.errors import ConfigError, DataError
 from jirl.types import Algorithm, Array
 
 #: `act_fn(obs [*obs_shape], key) -> action`, one unbatched observation.
@@ -73,23 +73,49 @@ def episode_returns(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> A
     return episode_outcomes(env, act_fn, key, num_episodes).returns
 
 
-def mean_returns(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
+def check_greedy(algo: Algorithm, greedy: bool) -> None:
+    """ConfigError where greedy evaluation is asked of an algorithm without `mode`."""
+    if greedy and algo.mode is None:
+        raise ConfigError(
+            f"{algo.name}'s policy has no most likely action in closed form (a mixture of "
+            "Gaussians): evaluate it by sampling (eval_greedy: false)"
+        )
+
+
+def policy_act_fn(algo: Algorithm, state, greedy: bool = False) -> ActFn:
+    """`algo`'s current policy at `state` as an `ActFn`: `algo.act`, or with `greedy` its most
+    likely action `algo.mode` (the key unused)."""
+    check_greedy(algo, greedy)
+    if greedy:
+        return lambda obs, key: algo.mode(state, obs)
+    return lambda obs, key: algo.act(state, obs, key)
+
+
+def mean_returns(
+    algo: Algorithm, env: Env, episodes: int, sharding=None, *, greedy: bool = False
+) -> Callable:
     """`f(states, keys) -> [seeds]`, jitted once: each seed's mean true return over `episodes`
-    episodes of its `algo.act` (`states` and `keys` with a leading seed axis, over `sharding`,
-    `jirl.run.SeedLayout.sharding`; None: one device). Build it once to evaluate repeatedly."""
+    episodes of its `algo.act` (`algo.mode` with `greedy`; `states` and `keys` with a leading
+    seed axis, over `sharding`, `jirl.run.SeedLayout.sharding`; None: one device). Build it once
+    to evaluate repeatedly."""
+    check_greedy(algo, greedy)
 
     def mean_return(state, key):
-        return episode_returns(env, lambda o, k: algo.act(state, o, k), key, episodes).mean()
+        return episode_returns(env, policy_act_fn(algo, state, greedy), key, episodes).mean()
 
     return jax.jit(seed_map(mean_return, sharding))
 
 
-def seed_outcomes(algo: Algorithm, env: Env, episodes: int, sharding=None) -> Callable:
+def seed_outcomes(
+    algo: Algorithm, env: Env, episodes: int, sharding=None, *, greedy: bool = False
+) -> Callable:
     """`f(states, keys) -> Outcomes` with `[seeds, episodes]` fields, jitted once: each seed's
-    `episodes` episodes of its `algo.act` (leading seed axes as in `mean_returns`)."""
+    `episodes` episodes of its `algo.act` (`algo.mode` with `greedy`; leading seed axes as in
+    `mean_returns`)."""
+    check_greedy(algo, greedy)
 
     def outcomes(state, key):
-        return episode_outcomes(env, lambda o, k: algo.act(state, o, k), key, episodes)
+        return episode_outcomes(env, policy_act_fn(algo, state, greedy), key, episodes)
 
     return jax.jit(seed_map(outcomes, sharding))
 

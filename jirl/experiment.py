@@ -29,7 +29,13 @@ from jirl.algos import expert as experts
 from jirl.config import ExperimentConfig, dump_yaml, experiment_config, load_yaml
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, DataError, short
-from jirl.evaluation import episode_returns, mean_returns, normalized_score, random_act_fn
+from jirl.evaluation import (
+    check_greedy,
+    episode_returns,
+    mean_returns,
+    normalized_score,
+    random_act_fn,
+)
 from jirl.files import (
     OUTPUT_NAMES,
     RUN_NAMES,
@@ -180,9 +186,17 @@ def check_fixed_horizon(header: data.DemoHeader, cfg: ExperimentConfig, path) ->
 
 
 def evaluate_seeds(
-    algo: Algorithm, env: Env, state, key: jax.Array, episodes: int, seeds: int | None = None
+    algo: Algorithm,
+    env: Env,
+    state,
+    key: jax.Array,
+    episodes: int,
+    seeds: int | None = None,
+    *,
+    greedy: bool = False,
 ) -> np.ndarray:
-    """Mean true return of each run's final policy, `[runs]`, in one vmapped call.
+    """Mean true return of each run's final policy, `[runs]`, in one vmapped call (of its most
+    likely actions with `greedy`).
 
     Run `i` is evaluated with `jax.random.split(key, seeds)[i % seeds]`, so the runs of a sweep
     (`seeds` consecutive runs per setting) are scored as plain runs of their setting would be.
@@ -190,7 +204,7 @@ def evaluate_seeds(
     runs = jax.tree.leaves(state)[0].shape[0]
     seeds = seeds or runs
     keys = jax.numpy.tile(jax.random.split(key, seeds), (runs // seeds, 1))
-    return np.asarray(mean_returns(algo, env, episodes)(state, keys))
+    return np.asarray(mean_returns(algo, env, episodes, greedy=greedy)(state, keys))
 
 
 def read_run_config(run_dir: Path, missing: str) -> dict:
@@ -445,6 +459,7 @@ def train(
     # Every input is checked (data loaded, algorithm built, the state's size against the
     # devices' memory) before the directory is touched.
     env, algo, reference, initial_state, settings = prepare(cfg)
+    check_greedy(algo, cfg.eval_greedy)
     if initial_state is None:
         template = state_template(algo, cfg.seeds)
     else:
@@ -526,7 +541,13 @@ def train(
                 callback.close()
         wall = time.perf_counter() - start
         returns = evaluate_seeds(
-            algo, env, result.state, jax.random.PRNGKey(cfg.seed + 2), cfg.eval_episodes, cfg.seeds
+            algo,
+            env,
+            result.state,
+            jax.random.PRNGKey(cfg.seed + 2),
+            cfg.eval_episodes,
+            cfg.seeds,
+            greedy=cfg.eval_greedy,
         )
         summary = summarize(cfg, algo, returns, reference, result, wall, settings)
         write_json(out / "summary.json", summary)
@@ -559,6 +580,8 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         **_scores(returns, expert_return, rand),
         "expert_return": expert_return,
         "random_return": rand,
+        # the returns above: of the policies' sampled actions, or of their most likely ones
+        "eval_greedy": cfg.eval_greedy,
         "env_steps": env_steps,
         "wall_seconds": wall,
         "compile_seconds": total.compile_seconds,

@@ -154,6 +154,11 @@ def train_expert(
         raise ConfigError(f"experts are trained with ppo, not '{cfg.algo}'")
     if cfg.sweep:
         raise ConfigError("an expert is one PPO config: remove sweep: from its config")
+    if cfg.eval_greedy:
+        raise ConfigError(
+            "eval_greedy is for `jirl train`: an expert's return, the 1 of every normalized "
+            "score, is that of the sampled actions its demonstrations record; remove it"
+        )
     check_episodes("episodes", episodes)
     eval_episodes = cfg.eval_episodes if eval_episodes is None else eval_episodes
     check_episodes("eval_episodes", eval_episodes)

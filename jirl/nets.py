@@ -20,7 +20,7 @@ Action bounds (continuous), two conventions (`Policy.squash`):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import distrax
@@ -316,6 +316,20 @@ class Policy:
     def mode(self, params, norm: Normalizer, obs: Array) -> Array:
         """The most likely action (greedy evaluation)."""
         return self.dist(params, norm, obs).mode()
+
+
+def acting(policy: Policy, params_of: Callable) -> tuple[Callable, Callable]:
+    """`(act, mode)` of an `Algorithm` whose current policy is `policy` at
+    `params_of(state) -> (params, normalizer)`: `act(state, obs, key)` samples an action,
+    `mode(state, obs)` is the most likely one."""
+
+    def act(state, obs: Array, key: Array) -> Array:
+        return policy.sample(*params_of(state), obs, key)[0]
+
+    def mode(state, obs: Array) -> Array:
+        return policy.mode(*params_of(state), obs)
+
+    return act, mode
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from jirl.config import (
     experiment_config,
 )
 from jirl.errors import MAX_INT, ConfigError
-from jirl.evaluation import episode_returns, normalized_score
+from jirl.evaluation import episode_returns, normalized_score, policy_act_fn
 from jirl.experiment import (
     INPUT_KEYS,
     added_settings,
@@ -231,7 +231,7 @@ def retrain(
         )
         agent = agent_for(agent_state.learner.normalizer, reward)
         final, metrics = run_updates(agent.update, agent_state, updates)
-        act = lambda o, k: agent.act(final, o, k)
+        act = policy_act_fn(agent, final, cfg.eval_greedy)  # (as the run was scored)
         return episode_returns(env, act, key, eval_episodes).mean(), metrics
 
     keys = jax.random.split(jax.random.PRNGKey(seed), cfg.seeds)

@@ -228,7 +228,11 @@ def sweep_algorithm(
     def act(state: SweptState, obs: Array, key: Array) -> Array:
         return rebuild(state.hyperparams).act(state.inner, obs, key)
 
-    algo = Algorithm(init, update, act, base.name, base.env_steps_per_update)
+    def mode(state: SweptState, obs: Array) -> Array:
+        return rebuild(state.hyperparams).mode(state.inner, obs)
+
+    mode_fn = None if base.mode is None else mode
+    algo = Algorithm(init, update, act, base.name, base.env_steps_per_update, mode_fn)
     swept = Swept(algo, rebuild, fields, defaults)
     check_traceable(swept, section)
     return swept

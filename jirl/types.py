@@ -93,9 +93,14 @@ class Algorithm(NamedTuple):
     Attributes:
       init: `init(key) -> State`, all randomness from the key.
       update: `update(state) -> (state, metrics)`, one iteration (collect, learn); jittable.
-      act: `act(state, obs, key) -> action`, the current policy on one unbatched observation.
+      act: `act(state, obs, key) -> action`, the current policy on one unbatched observation,
+        sampled.
       name: algorithm name (static).
       env_steps_per_update: environment steps one `update` takes (0 for offline methods).
+      mode: `mode(state, obs) -> action`, the current policy's most likely action (the
+        argmax of a categorical, a Gaussian's mean, squashed for `TanhNormal`): greedy
+        evaluation, as SB3's and Brax's deterministic evaluators do. None where the policy
+        has none in closed form (SMILe's mixture of Gaussians).
     """
 
     init: Callable[[PRNGKey], State]
@@ -103,6 +108,7 @@ class Algorithm(NamedTuple):
     act: Callable[[State, Array, PRNGKey], Array]
     name: str = "algorithm"
     env_steps_per_update: int = 0
+    mode: Callable[[State, Array], Array] | None = None
 
 
 def owned(init: Callable[[PRNGKey], State]) -> Callable[[PRNGKey], State]:

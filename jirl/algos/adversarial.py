@@ -69,10 +69,10 @@ from jirl.algos import bc
 from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, DataError, check_state, check_types, require
-from jirl.nets import ACTIVATIONS, Normalizer, check_hidden
+from jirl.nets import ACTIVATIONS, Normalizer, acting, check_hidden
 from jirl.rewards import REWARD_MAPS, DiscLoss, DiscriminatorBatch, LogitFn
 from jirl.rl import ppo, trpo
-from jirl.rl.agent import Learner, LearnerState, generator_round, sampler
+from jirl.rl.agent import Learner, LearnerState, generator_round, learner_policy, sampler
 from jirl.rl.rollout import merge_leading, rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
 
@@ -809,7 +809,5 @@ def make(
         )
         return new_state, metrics
 
-    def act(state: AdversarialState, obs: Array, key: Array) -> Array:
-        return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
-
-    return Algorithm(owned(init), update, act, name, config.batch_size)
+    act, mode = acting(policy, learner_policy)
+    return Algorithm(owned(init), update, act, name, config.batch_size, mode)

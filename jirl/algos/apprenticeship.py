@@ -58,8 +58,8 @@ from jirl.algos.adversarial import GeneratorConfig, demo_transitions, make_gener
 from jirl.data import check_fits
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, DataError, check_config, check_state, require
-from jirl.nets import Normalizer
-from jirl.rl.agent import LearnerState, generator_round
+from jirl.nets import Normalizer, acting
+from jirl.rl.agent import LearnerState, generator_round, learner_policy
 from jirl.tabular.maxmargin import projection_step
 from jirl.tabular.mwal import complement, mw_beta, mw_update
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
@@ -337,12 +337,15 @@ def make(config: ApprenticeshipConfig, env: Env, demos: Trajectories, method: st
         )
         return new_state, metrics
 
-    def act(state: ApprenticeshipState, obs: Array, key: Array) -> Array:
+    def acting_policy(state: ApprenticeshipState):
+        """FEM acts with the policy nearest the expert's features so far, GTAL with the
+        current one."""
         if method == "projection":
-            return policy.sample(state.chosen_policy, state.chosen_normalizer, obs, key)[0]
-        return policy.sample(state.learner.params["policy"], state.learner.normalizer, obs, key)[0]
+            return state.chosen_policy, state.chosen_normalizer
+        return learner_policy(state)
 
-    return Algorithm(owned(init), update, act, name, config.batch_size)
+    act, mode = acting(policy, acting_policy)
+    return Algorithm(owned(init), update, act, name, config.batch_size, mode)
 
 
 def make_fem(config: FEMConfig, env: Env, demos: Trajectories) -> Algorithm:

@@ -17,7 +17,7 @@ from flax import struct
 from jirl.data import check_fits
 from jirl.envs.base import Env
 from jirl.errors import check_config, check_state, check_types, require
-from jirl.nets import ACTIVATIONS, Normalizer, Policy, check_hidden
+from jirl.nets import ACTIVATIONS, Normalizer, Policy, acting, check_hidden
 from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
 
@@ -184,7 +184,5 @@ def make(config: BCConfig, env: Env, demos: Trajectories) -> Algorithm:
             params=params, opt_state=opt_state, key=key, step=state.step + 1
         ), metrics
 
-    def act(state: BCState, obs: Array, key: Array) -> Array:
-        return policy.sample(state.params, state.normalizer, obs, key)[0]
-
-    return Algorithm(owned(init), update, act, "bc", 0)
+    act, mode = acting(policy, lambda state: (state.params, state.normalizer))
+    return Algorithm(owned(init), update, act, "bc", 0, mode)

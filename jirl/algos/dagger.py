@@ -52,7 +52,7 @@ from jirl.algos.bc import make_policy, sgd_steps, validate_policy_fit
 from jirl.data import check_fits
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, check_config, check_state, check_types, require
-from jirl.nets import Normalizer
+from jirl.nets import Normalizer, acting
 from jirl.oracle import Oracle, as_oracle, check_acts_in, label, labelled_round, round_steps
 from jirl.types import Algorithm, Array, Metrics, Trajectories, owned
 
@@ -342,8 +342,6 @@ def make(
         )
         return new_state, metrics
 
-    def act(state: DAggerState, obs: Array, key: Array) -> Array:
-        """The learner alone (no expert): a sample of π̂ on one observation."""
-        return policy.sample(state.params, state.normalizer, obs, key)[0]
-
-    return Algorithm(owned(init), update, act, "dagger", per_round)
+    # the learner alone (no expert): π̂
+    act, mode = acting(policy, lambda state: (state.params, state.normalizer))
+    return Algorithm(owned(init), update, act, "dagger", per_round, mode)

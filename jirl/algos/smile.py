@@ -314,4 +314,15 @@ def make(
         weights = learner_weights(mixture_weights(config.beta, state.step, num_members))
         return member_act(state, sample_member(key_member, weights), obs, key_policy)
 
-    return Algorithm(owned(init), update, act, "smile", per_round)
+    def mode(state: SMILeState, obs: Array) -> Array:
+        """The learned mixture's most likely action: argmax_a Σ_k w_k π_k(a | s), over the
+        members' categorical probabilities (discrete actions only: a mixture of Gaussians has
+        no closed-form mode)."""
+        weights = learner_weights(mixture_weights(config.beta, state.step, num_members))  # [M]
+        probs = jax.vmap(lambda p, n: policy.dist(p, n, obs).probs)(
+            state.params, state.normalizers
+        )  # [M, A]
+        return jnp.argmax(weights @ probs).astype(spec.action_dtype)
+
+    mode_fn = mode if spec.discrete else None
+    return Algorithm(owned(init), update, act, "smile", per_round, mode_fn)

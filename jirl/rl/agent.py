@@ -16,7 +16,7 @@ from flax import struct
 
 from jirl.envs.base import Env, EnvState, Spec, batch_reset
 from jirl.errors import ConfigError, check_state, short
-from jirl.nets import Normalizer, Policy, ValueFn
+from jirl.nets import Normalizer, Policy, ValueFn, acting
 from jirl.rl.rollout import rollout
 from jirl.types import Algorithm, Array, Metrics, Transition, owned
 
@@ -113,6 +113,11 @@ class AgentState:
     key: Array
     step: Array
     last_return: Array
+
+
+def learner_policy(state) -> tuple[dict, Normalizer]:
+    """`(params, normalizer)` of the policy of a state with a `learner` field."""
+    return state.learner.params["policy"], state.learner.normalizer
 
 
 def sampler(policy: Policy, learner_state: LearnerState):
@@ -216,9 +221,5 @@ def make_agent(
         new_state = AgentState(out.learner, out.env_state, key, state.step + 1, out.last_return)
         return new_state, out.metrics
 
-    def act(state: AgentState, obs: Array, key: Array) -> Array:
-        return learner.policy.sample(
-            state.learner.params["policy"], state.learner.normalizer, obs, key
-        )[0]
-
-    return Algorithm(owned(init), update, act, name, num_envs * num_steps)
+    act, mode = acting(learner.policy, learner_policy)
+    return Algorithm(owned(init), update, act, name, num_envs * num_steps, mode)
