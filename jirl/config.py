@@ -120,7 +120,7 @@ class ExperimentConfig:
       chunk: updates per jitted chunk (logging, progress and checkpoints happen between).
       checkpoint_every: write a checkpoint every N chunks.
       eval_episodes: episodes per seed for the final score.
-      eval_greedy: score the final policies by their most likely action (`Algorithm.mode`;
+      eval_greedy: score the final policies by their greedy action (`Algorithm.mode`;
         SB3's and Brax's deterministic evaluation) instead of a sampled one. The expert's
         return that normalizes the score stays the one recorded, of the expert's sampled
         actions.

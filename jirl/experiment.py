@@ -580,7 +580,7 @@ def summarize(cfg, algo, returns, reference, result, wall, settings=None) -> dic
         **_scores(returns, expert_return, rand),
         "expert_return": expert_return,
         "random_return": rand,
-        # the returns above: of the policies' sampled actions, or of their most likely ones
+        # the returns above: of the policies' sampled actions, or of their greedy ones (`mode`)
         "eval_greedy": cfg.eval_greedy,
         "env_steps": env_steps,
         "wall_seconds": wall,

@@ -257,6 +257,8 @@ def retrain(
         "normalized_score": None,
         "expert_return": expert_return,
         "random_return": rand,
+        # scored as the run was: sampled actions, or the greedy ones (`eval_greedy`)
+        "eval_greedy": cfg.eval_greedy,
         "learned_return_curve": return_curve(metrics),
         "env_steps": ppo_config.batch_size * updates,
         "wall_seconds": wall,

@@ -97,10 +97,11 @@ class Algorithm(NamedTuple):
         sampled.
       name: algorithm name (static).
       env_steps_per_update: environment steps one `update` takes (0 for offline methods).
-      mode: `mode(state, obs) -> action`, the current policy's most likely action (the
-        argmax of a categorical, a Gaussian's mean, squashed for `TanhNormal`): greedy
-        evaluation, as SB3's and Brax's deterministic evaluators do. None where the policy
-        has none in closed form (SMILe's mixture of Gaussians).
+      mode: `mode(state, obs) -> action`, the current policy's greedy action: the argmax of a
+        categorical, a Gaussian's mean (under `squash: true` the squashed mean, the greedy
+        action of SAC and Brax, not the maximum of the squashed density), as SB3's and Brax's
+        deterministic evaluators act. None where the policy has none in closed form (SMILe's
+        mixture of Gaussians).
     """
 
     init: Callable[[PRNGKey], State]
