@@ -24,6 +24,27 @@ CASES = [
     ("ppo", ["horizon=0"], "horizon must be >= 1"),
     ("ppo", ["num_demos=0"], "num_demos must be >= 1"),
     ("ppo", ["updates=200", "ppo.anneal_updates=100"], "anneal_updates (100) is below updates"),
+    # products of counts past int32 (each count in range; the first trace overflowed)
+    (
+        "ppo",
+        ["ppo.num_envs=200", "ppo.num_steps=20000000"],
+        "ppo.num_envs * ppo.num_steps (4,000,000,000) must be at most 2,147,483,647",
+    ),
+    (
+        "ppo",
+        ["updates=200000000", "ppo.anneal_updates=200000000"],
+        "(3,200,000,000 optimiser steps) must be at most 2,147,483,647: anneal over fewer",
+    ),
+    (
+        "trpo",
+        ["trpo.num_envs=200", "trpo.num_steps=20000000"],
+        "trpo.num_envs * trpo.num_steps (4,000,000,000) must be at most 2,147,483,647",
+    ),
+    (
+        "gail",
+        ["gail.num_envs=200", "gail.num_steps=20000000"],
+        "gail.num_envs * num_steps (4,000,000,000) must be at most 2,147,483,647",
+    ),
     # types as YAML or the command line give them
     ("ppo", ["seeds=1.5e0"], "seeds must be of type int, got '1.5e0'"),
     ("ppo", ["algo_config=5"], "unknown config key 'algo_config'; the algorithm's settings go"),

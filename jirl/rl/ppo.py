@@ -14,7 +14,7 @@ import optax
 from flax import struct
 
 from jirl.envs.base import Env
-from jirl.errors import check_config, check_types, require
+from jirl.errors import MAX_INT, check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
 from jirl.rl.advantages import batched_gae, standardize
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
@@ -69,6 +69,19 @@ class PPOConfig:
         check_types(self, "ppo.")
         for name in ("num_envs", "num_steps", "num_epochs", "num_minibatches"):
             require(getattr(self, name) >= 1, f"ppo.{name} must be >= 1, got {getattr(self, name)}")
+        # products of counts each in range: XLA's sizes and the schedule's count are int32, and
+        # past it the first trace failed with an OverflowError traceback (after the run
+        # directory was written)
+        require(
+            self.batch_size <= MAX_INT,
+            f"ppo.num_envs * ppo.num_steps ({self.batch_size:,}) must be at most {MAX_INT:,}",
+        )
+        steps = self.anneal_updates * self.num_epochs * self.num_minibatches
+        require(
+            steps <= MAX_INT,
+            f"ppo.anneal_updates * ppo.num_epochs * ppo.num_minibatches ({steps:,} optimiser "
+            f"steps) must be at most {MAX_INT:,}: anneal over fewer updates",
+        )
         require(
             self.batch_size % self.num_minibatches == 0,
             f"ppo.num_envs * ppo.num_steps ({self.batch_size}) must be divisible by "

@@ -32,7 +32,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from jirl.envs.base import Env
-from jirl.errors import check_config, check_types, require
+from jirl.errors import MAX_INT, check_config, check_types, require
 from jirl.nets import ACTIVATIONS, Normalizer, Policy, ValueFn, check_hidden, check_policy_config
 from jirl.rl.advantages import standardize
 from jirl.rl.agent import Learner, LearnerState, RewardFn, make_agent, sgd_epochs
@@ -106,6 +106,10 @@ class TRPOConfig:
         ):
             value = getattr(self, name)
             require(value >= 1, f"trpo.{name} must be >= 1, got {value}")
+        require(  # (XLA's sizes are int32: past it the first trace failed with a traceback)
+            self.batch_size <= MAX_INT,
+            f"trpo.num_envs * trpo.num_steps ({self.batch_size:,}) must be at most {MAX_INT:,}",
+        )
         require(
             self.fisher_subsample <= self.batch_size,
             f"trpo.fisher_subsample ({self.fisher_subsample}) must be <= num_envs * num_steps "
