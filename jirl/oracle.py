@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jirl.envs.base import Env, Spec, batch_reset
-from jirl.errors import ConfigError
+from jirl.errors import MAX_INT, ConfigError
 from jirl.rl.rollout import EpisodeStats, merge_leading, rollout_with
 from jirl.types import Array
 
@@ -123,7 +123,7 @@ def labelled_round(
     return obs, labels, stats
 
 
-def round_steps(steps_per_round: int | None, env, section: str) -> int:
+def round_steps(steps_per_round: int | None, env, section: str, num_envs: int = 1) -> int:
     """Steps per environment of one interactive round: `steps_per_round`, or the horizon.
 
     Each round of DAgger and SMILe rolls its current policy out from fresh episodes, as the
@@ -131,8 +131,16 @@ def round_steps(steps_per_round: int | None, env, section: str) -> int:
     episode out of the round's data, so they are refused.
 
     Raises:
-      ConfigError: `steps_per_round` is below the horizon of `env`.
+      ConfigError: `steps_per_round` is below the horizon of `env`, or a round of `num_envs`
+        environments would hold more states than int32 counts (XLA's sizes: the first trace
+        failed with an OverflowError traceback).
     """
+    steps = env.horizon if steps_per_round is None else steps_per_round
+    if num_envs * steps > MAX_INT:
+        raise ConfigError(
+            f"{section}.num_envs * steps per round ({num_envs:,} * {steps:,}) must be at most "
+            f"{MAX_INT:,}: lower num_envs or steps_per_round"
+        )
     if steps_per_round is None:
         return env.horizon
     if steps_per_round < env.horizon:

@@ -157,3 +157,19 @@ def test_cli_smile_takes_num_demos_of_its_demos(tmp_path, capsys, cartpole_exper
     rows = [json.loads((tmp_path / n / "metrics.jsonl").read_text()) for n in "ab"]
     assert rows[0]["rounds"] == [2.0]  # the demonstrations were round 1 (without them: 1.0)
     assert {**rows[0], "wall_time": 0} == {**rows[1], "wall_time": 0}  # the same run
+
+
+@pytest.mark.parametrize("algo", ["smile", "dagger"])
+def test_a_round_past_int32_states_is_refused_before_anything_is_written(
+    algo, tmp_path, capsys, cartpole_expert
+):
+    """`num_envs * steps_per_round` past int32 failed in the first trace with an OverflowError
+    traceback; it is one line now, exit 2, and no run directory."""
+    out = tmp_path / "run"
+    sets = [f"{algo}.num_envs=200", f"{algo}.steps_per_round=20000000"]
+    argv = ["train", algo, "--env", "cartpole", "--expert", str(cartpole_expert), "--quiet"]
+    code = cli.main([*argv, "--out", str(out), *[a for s in sets for a in ("--set", s)]])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{algo}.num_envs * steps per round (200 * 20,000,000) must be at most" in err
+    assert not out.exists()

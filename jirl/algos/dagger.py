@@ -231,7 +231,7 @@ def make(
         check_fits(demos, spec, env.name)
     policy = make_policy(config, env)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
-    steps = round_steps(config.steps_per_round, env, "dagger")
+    steps = round_steps(config.steps_per_round, env, "dagger", config.num_envs)
     per_round = config.num_envs * steps
     if config.buffer_capacity < per_round:
         raise ConfigError(

@@ -194,7 +194,7 @@ def make(
     policy = make_policy(config, env)
     optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate)
     num_members = config.max_rounds + (demos is not None)  # the demos' member is round 1's
-    steps = round_steps(config.steps_per_round, env, "smile")
+    steps = round_steps(config.steps_per_round, env, "smile", config.num_envs)
     per_round = config.num_envs * steps
 
     def train_member(obs: Array, actions: Array, key: Array) -> tuple[dict, Normalizer, Metrics]:
