@@ -430,13 +430,15 @@ class Aside:
       out: the run directory.
       path: the hidden sibling (`.NAME.jirl-old-*`) that holds the old run, or None (none was
         there, or it has been discarded or restored).
+      made: whether `take` found no `out` at all, so that the new run makes it.
     """
 
     def __init__(self, out: str | os.PathLike, path: Path | None = None):
-        self.out, self.path = Path(out), path
+        self.out, self.path, self.made = Path(out), path, False
 
     def take(self) -> Aside:
         """Move `out`, if it is a directory, into a new hidden sibling (`.NAME.jirl-old-*`)."""
+        self.made = not self.out.exists() and not self.out.is_symlink()
         if self.out.is_dir():
             prefix = temporary_prefix(self.out.name) + "old-"
             path = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
@@ -482,20 +484,32 @@ def replacing(aside: Aside, saved: Callable[[], bool]):
     """Around the run that replaces `aside.out` (the old run taken aside inside the block or
     before): the old run is discarded when the block ends with `saved()` true (the new run
     finished, or has a checkpoint to resume from), restored if it fails before that. The
-    exception then carries `restored = aside.out`, or, where restoring failed too,
-    `kept_at = aside.path` (the old run waits there, never deleted)."""
+    exception then carries `restored = aside.out` (unless `out` was an empty directory), or, where restoring failed too,
+    `kept_at = aside.path` (the old run waits there, never deleted). Where there was no old
+    run (`aside.made`), a new one that fails before it saved is removed whole: it holds
+    nothing to resume, and a directory of its config alone made the next try need
+    --overwrite."""
     try:
         yield aside
     except BaseException as e:
-        if aside.path is None or saved():
+        if saved():
             aside.discard()
             raise
+        if aside.path is None:
+            if aside.made:
+                shutil.rmtree(aside.out, ignore_errors=True)
+            raise
+        try:  # (an empty --out held no run to name)
+            held = any((aside.path / aside.out.name).iterdir())
+        except OSError:
+            held = True
         try:
             aside.restore()
         except BaseException as failed:
             e.kept_at = failed.kept_at = aside.path
             raise
-        e.restored = aside.out
+        if held:
+            e.restored = aside.out
         raise
     aside.discard()
 

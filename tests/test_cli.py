@@ -1710,6 +1710,13 @@ def test_overwrite_keeps_the_run_it_replaces_until_the_new_one_has_saved(
     assert code == 0, err
     assert yaml.safe_load((run / "config.yaml").read_text())["updates"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    # a first run that diverges leaves nothing: the mended one needs no --overwrite
+    fresh = ["--out", str(tmp_path / "new"), "--quiet"]
+    code, _, err = run_cli(capsys, *argv, *fresh, "--set", "bc.learning_rate=1e30")
+    assert code == 1 and "no checkpoint was written" in err and "holds the run" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    code, _, err = run_cli(capsys, *argv, *fresh, "--updates", "2")
+    assert code == 0, err
 
 
 def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartpole_expert):

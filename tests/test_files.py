@@ -153,6 +153,40 @@ def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path,
     assert aside.path is None and stranded_asides(out) == []
 
 
+def test_a_new_run_that_fails_before_it_saved_leaves_no_directory(tmp_path):
+    """A first run that diverged (or ran out of memory) in its first chunk left config.yaml,
+    inputs.json and an empty metrics.jsonl: `--resume` found nothing to resume and the run
+    with a mended config needed `--overwrite`. An empty `--out` is left empty, not named as a
+    run that was put back."""
+    from jirl.files import Aside, replacing
+
+    out = tmp_path / "run"
+    for before in (None, []):
+        if before is not None:
+            out.mkdir()
+        aside = Aside(out).take()
+        out.mkdir()
+        (out / "config.yaml").write_text("new")
+        with pytest.raises(KeyError) as info, replacing(aside, saved=lambda: False):
+            raise KeyError("diverged")
+        assert not hasattr(info.value, "restored")
+        assert sorted(tmp_path.iterdir()) == ([] if before is None else [out])
+        assert before is None or list(out.iterdir()) == []
+        if before is not None:
+            out.rmdir()
+    # one that saved stays
+    aside = Aside(out).take()
+    out.mkdir()
+    (out / "config.yaml").write_text("new")
+    with pytest.raises(KeyError), replacing(aside, saved=lambda: True):
+        raise KeyError("diverged in a later chunk")
+    assert (out / "config.yaml").read_text() == "new"
+    # a resumed run (nothing taken aside) is never removed
+    with pytest.raises(KeyError), replacing(Aside(out), saved=lambda: False):
+        raise KeyError("diverged")
+    assert (out / "config.yaml").read_text() == "new"
+
+
 def test_a_file_system_without_flock_warns_and_runs_unlocked(tmp_path, monkeypatch):
     """Lustre without -o flock raises ENOSYS: every `jirl train` failed (exit 1)."""
     import errno
