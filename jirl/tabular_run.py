@@ -306,7 +306,10 @@ def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
     float64; `[S, A, F·A]` for a state-action reward), a policy `[H, S, A]` for the expert and
     one for each seed's learner (vmapped side by side), the demonstrations `[seeds, N, H]`
     (states and actions), and deep MaxEnt's reward network for each seed (weights, gradient
-    and Adam's two moments; its activations over every state, kept for the backward pass)."""
+    and Adam's two moments; its activations over every state, kept for the backward pass),
+    and each seed's per-iteration metrics `[num_iterations]` (three; `--updates 2147483647`
+    passed and was killed), max-margin planning's constraint set besides (`[I + 1, F]` feature
+    expectations and its QP's `[I + 1, I + 1]` Gram matrix)."""
     s, a, f = world_size(env, opts)
     h, n = opts["horizon"], opts["num_demos"]
     # features: built in float64 for objectworld, float32 for gridworld, then kept in float32
@@ -318,12 +321,18 @@ def check_fits(algo: str, env: str, opts: dict, seeds: int) -> None:
         widths = [f, *opts["hidden_sizes"], 1]
         weights = sum(i * o + o for i, o in zip(widths, widths[1:], strict=False))
         network = seeds * (16 * weights + 8 * s * sum(opts["hidden_sizes"]))
+    iterations = opts["num_iterations"]
+    history = 3 * 4 * seeds * iterations
+    if algo == "max_margin" and opts["method"] == "planning":
+        c = iterations + 1
+        history += 4 * seeds * (c * f + c * c)
     check_memory(
-        world + network + 4 * h * s * a * (seeds + 1) + 8 * seeds * n * h,
+        world + network + history + 4 * h * s * a * (seeds + 1) + 8 * seeds * n * h,
         jax.devices()[:1],
-        f"{s:,} states x {a} actions with {f:,} features, horizon {h:,} and {n:,} demos for "
-        f"each of {seeds} seed(s) need at least",
-        "use a shorter horizon, a smaller world or network, or fewer features, demos or seeds",
+        f"{s:,} states x {a} actions with {f:,} features, horizon {h:,}, {n:,} demos and "
+        f"{iterations:,} iterations for each of {seeds} seed(s) need at least",
+        "use fewer iterations (--updates), a shorter horizon, a smaller world or network, or "
+        "fewer features, demos or seeds",
     )
 
 

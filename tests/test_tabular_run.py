@@ -234,6 +234,15 @@ def test_a_horizon_beyond_the_devices_memory_is_refused_before_planning(tmp_path
         ("mwal", "gridworld", {"size": 64, "features": "blocks", "block": 8}, "of 65536 seed"),
         # deep MaxEnt's network: 10¹⁰ weights with Adam's moments, 149 GiB (it passed)
         ("deep_maxent", "gridworld", {"hidden_sizes": [100000, 100000]}, "a smaller world or net"),
+        # three metrics per iteration, 26 GB (`--updates 2147483647` passed and was killed)
+        ("maxent", "gridworld", {"num_iterations": 2**31 - 1}, "2,147,483,647 iterations"),
+        # max-margin planning's QP over every policy found: a [10⁵, 10⁵] Gram matrix, 40 GB
+        (
+            "max_margin",
+            "gridworld",
+            {"method": "planning", "num_iterations": 100_000},
+            "use fewer iterations",
+        ),
     ],
 )
 def test_a_world_beyond_the_devices_memory_is_refused_before_it_is_built(
