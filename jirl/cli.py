@@ -210,6 +210,14 @@ def _merged_sweep(data: dict, args) -> dict:
     bare = lambda key: str(key).removeprefix(f"{algo}.")  # noqa: E731
     flagged = {bare(k) for k in flags}
     merged = {k: v for k, v in in_file.items() if bare(k) not in flagged} | flags
+    for name in sorted(set_keys(args.set, "sweep")):  # `--set sweep.KEY=[...]`
+        key = name.removeprefix("sweep.")
+        flag = [k for k in flags if bare(k) == bare(key)] if key != name else []
+        if flag:
+            raise ArgumentError(
+                f"--set {name} and --sweep {flag[0]} both give its values; --sweep's would "
+                "win: drop one"
+            )
     swept = {bare(k): k for k in merged}
     for name in sorted(set_keys(args.set, algo)):  # `--set ALGO={KEY: v}` gives ALGO.KEY
         if bare(name) in swept:
@@ -355,9 +363,10 @@ def _tabular_options(
     section; a key in both is refused), then the flags given (`flags`, None values not
     given), then each `--set` in order, as for the other learners (`--set` has the last word);
     `--set maxent.size=4` is `--set size=4` and `--set maxent={size: 4}` sets each key of the
-    mapping so, so the last given of a key wins."""
-    from jirl.config import apply_overrides, read_yaml
+    mapping so; two items that give one key are refused."""
+    from jirl.config import apply_overrides, check_no_repeats, read_yaml
 
+    check_no_repeats(sets, lambda key: key.removeprefix(f"{algo}."))
     options = read_yaml(config) if config else {}
     if config:
         _check_config_algo(config, options, algo)

@@ -528,12 +528,44 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+def item_keys(item: str) -> list[str]:
+    """The keys one `--set` item gives: `KEY` or `SECTION.KEY`, and `SECTION.K` for each key
+    of a mapping given to a section (`--set gail={learning_rate: 3e-4}`; a `sweep` mapping
+    replaces the grid whole, and is the one key `sweep`)."""
+    key, _, raw = item.partition("=")
+    key = key.strip()
+    if "." not in key and key != "sweep":
+        try:
+            value = load_yaml(raw)
+        except yaml.YAMLError:
+            value = None
+        if isinstance(value, dict):
+            return [f"{key}.{k}" for k in value]
+    return [key]
+
+
+def check_no_repeats(overrides: list[str], same=lambda key: key) -> None:
+    """Refuse two `--set` items that give one key (`same(key)`: the name both stand for): the
+    last won without a word, whichever the user meant."""
+    given: dict[str, str] = {}
+    for item in overrides or []:
+        for key in item_keys(item):
+            name = same(key)
+            if name in given:
+                raise ConfigError(
+                    f"--set {short(given[name])} and --set {short(item)} both give {name}; keep one"
+                )
+            given[name] = item
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply `key=value` / `section.key=value` overrides (values parsed as YAML scalars). A
     mapping given to a section (`--set gail={learning_rate: 3e-4}`) is merged into the one the
     config file gave, as `--set gail.learning_rate=3e-4` would be: it replaced the whole
     section, the file's other settings falling back to their defaults without a word. A
-    `sweep` mapping is a grid, and replaces the file's whole."""
+    `sweep` mapping is a grid, and replaces the file's whole. Two items that give one key are
+    refused (`check_no_repeats`)."""
+    check_no_repeats(overrides)
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for item in overrides:
         if "=" not in item:

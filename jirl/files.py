@@ -484,8 +484,9 @@ def replacing(aside: Aside, saved: Callable[[], bool]):
     """Around the run that replaces `aside.out` (the old run taken aside inside the block or
     before): the old run is discarded when the block ends with `saved()` true (the new run
     finished, or has a checkpoint to resume from), restored if it fails before that. The
-    exception then carries `restored = aside.out` (unless `out` was an empty directory), or, where restoring failed too,
-    `kept_at = aside.path` (the old run waits there, never deleted). Where there was no old
+    exception then carries `restored = aside.out` (unless `out` was an empty directory), or,
+    where restoring failed too, `kept_at = aside.path` (the old run waits there, never
+    deleted). Where there was no old
     run (`aside.made`), a new one that fails before it saved is removed whole: it holds
     nothing to resume, and a directory of its config alone made the next try need
     --overwrite."""

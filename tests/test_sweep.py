@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import jax
 import jax.numpy as jnp
@@ -360,6 +361,47 @@ def test_a_key_both_set_and_swept_is_refused(capsys, tmp_path):
         ])  # fmt: skip
         err = capsys.readouterr().err
         assert code == 2 and f"--set {set_key} and --sweep {sweep_key} both give it" in err
+    # the sweep's own values given by --set and by --sweep: --sweep's won without a word
+    for item, said in (
+        ("sweep.learning_rate=[5e-3]", "--set sweep.learning_rate and --sweep bc.learning_rate"),
+        ("sweep={bc.learning_rate: [5e-3]}", "--set sweep.bc.learning_rate and --sweep bc.lea"),
+    ):
+        code = main([
+            "train", "bc", "--env", "cartpole", "--demos", "x.npz", "--out", str(tmp_path / "r"),
+            "--sweep", "bc.learning_rate=1e-3,2e-3", "--set", item,
+        ])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and said in err and "both give its values" in err
+        assert err.count("\n") == 1
+
+
+def test_a_key_set_twice_is_refused(capsys, tmp_path):
+    """`--set K=a --set K=b` ran with b, whichever was meant; `--set bc={K: a}` and
+    `--set bc.K=b` too, and a tabular run's `--set size=4 --set maxent.size=5`."""
+    from jirl.config import apply_overrides
+
+    for items, said in (
+        (["bc.learning_rate=1e-3", "bc.learning_rate=1e-2"], "both give bc.learning_rate"),
+        (["bc={learning_rate: 1e-3, batch_size: 8}", "bc.batch_size=4"], "both give bc.batch"),
+        (["seeds=2", "seeds=2"], "--set 'seeds=2' and --set 'seeds=2' both give seeds; keep one"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            apply_overrides({"algo": "bc"}, items)
+    # keys of one section, and a sweep given whole then added to, are not repeats
+    data = apply_overrides(
+        {"algo": "bc"},
+        ["bc.learning_rate=0.5", "bc.batch_size=4", "sweep={seed: [0, 1]}", "sweep.x=[1]"],
+    )
+    assert data["bc"] == {"learning_rate": 0.5, "batch_size": 4}
+    for argv in (
+        ["train", "bc", "--env", "cartpole", "--set", "bc.epochs=2", "--set", "bc.epochs=2"],
+        ["train", "maxent", "--env", "gridworld", "--set", "size=4", "--set", "maxent.size=5"],
+        ["train", "maxent", "--env", "gridworld", "--set", "maxent={size: 4}", "--set", "size=5"],
+    ):
+        code = main([*argv[:4], "--out", str(tmp_path / "r"), *argv[4:]])
+        err = capsys.readouterr().err
+        assert code == 2 and "both give" in err and "keep one" in err, err
+        assert not (tmp_path / "r").exists()
 
 
 def test_the_config_files_sweep_meets_set_and_sweep_flags_alike(capsys, tmp_path):
