@@ -108,6 +108,9 @@ RUN_NAMES = frozenset(
         *("tensorboard", "curves.png", "reward.png"),
     }
 )
+#: what a run's `checkpoint/` holds: its state, and its metrics log (`jirl.run`)
+CHECKPOINT_FILE, METRICS_LOG = "state.msgpack", "metrics.log"
+CHECKPOINT_NAMES = frozenset({CHECKPOINT_FILE, METRICS_LOG})
 EXPERT_NAMES = frozenset({"expert.msgpack", "expert.json", "demos.npz", "summary.json"})
 RETRAIN_NAMES = frozenset({"config.yaml", "summary.json"})
 QUICKSTART_NAMES = frozenset({"quickstart.json", "curves.png", "bc", "gail", "expert"})
@@ -150,6 +153,11 @@ def check_out_dir(
         )
     check_inputs_outside(out, inputs)
     foreign = foreign_entries(out, names) if taken else []
+    if foreign and set(foreign) <= CHECKPOINT_NAMES:  # (named as "not jirl's" before)
+        raise ConfigError(
+            f"{out} holds a run's checkpoint ({', '.join(sorted(foreign))}); --out names a run's "
+            f"directory, not its checkpoint/ (the run is {Path(out).parent}?): choose another"
+        )
     if foreign:
         shown = ", ".join(foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""

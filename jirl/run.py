@@ -27,15 +27,23 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jirl.devices import memory_limit, seed_map
 from jirl.errors import ConfigError, RunError, check_count, short
-from jirl.files import atomic_write, leaf_mismatch, remove_temporaries, seal, sync_dir, unseal
+from jirl.files import (
+    CHECKPOINT_FILE,
+    METRICS_LOG,
+    atomic_write,
+    leaf_mismatch,
+    remove_temporaries,
+    seal,
+    sync_dir,
+    unseal,
+)
 from jirl.logging import ROW_KEYS
 from jirl.train import run_updates
 from jirl.types import Algorithm, Array
 
-CHECKPOINT_FILE = "state.msgpack"
-#: the metrics so far, appended to at each checkpoint (each write holds only the updates since
-#: the one before: rewriting the whole history at every checkpoint grew with the run's square)
-METRICS_LOG = "metrics.log"
+# CHECKPOINT_FILE: the state. METRICS_LOG: the metrics so far, appended to at each checkpoint
+# (each write holds only the updates since the one before: rewriting the whole history at
+# every checkpoint grew with the run's square)
 #: a frame of the metrics log: its payload's bytes, and the updates the log holds after it;
 #: then the payload, msgpack of `{name: [updates, seeds, ...]}` behind its checksum
 #: (`jirl.files.seal`; frames written before the thirty-second session have none)
@@ -513,7 +521,10 @@ def _restore(
         if "metrics" in raw:  # written before the metrics log: the whole history inside
             metrics = {k: np.asarray(v) for k, v in raw["metrics"].items()}
         else:
-            metrics = _read_metrics(Path(directory) / METRICS_LOG, update)
+            try:
+                metrics = _read_metrics(Path(directory) / METRICS_LOG, update)
+            except (ValueError, OSError, RecursionError) as e:  # the log's, not the state's
+                raise _LogDamaged(e) from None
         devices = _recorded(raw["devices"], "devices", int, 1) if "devices" in raw else None
         timing = (
             Timing(
@@ -533,6 +544,14 @@ def _restore(
         for k, v in metrics.items():  # [update, seeds, ...] numbers, as `run` concatenates
             if v.dtype.kind not in "biuf" or v.shape[:2] != (update, seeds):
                 raise ValueError(f"metric '{k}' of shape {v.shape} {v.dtype}")
+    except _LogDamaged as e:
+        log = Path(directory) / METRICS_LOG
+        cause = e.args[0]
+        said = "is missing" if isinstance(cause, FileNotFoundError) else "is damaged"
+        raise ConfigError(
+            f"{log} {said} ({type(cause).__name__}: {cause}), while {path.name} beside it "
+            "needs its history: restore it, or run that training again (--overwrite)"
+        ) from None
     except _DoesNotFit as e:
         raise ConfigError(
             f"{path} does not fit this config ({e}): it was written by a run of another "
@@ -563,6 +582,10 @@ def _recorded(value, name: str, kind: type, least: int):
 
 class _DoesNotFit(Exception):
     """A checkpoint whose leaves differ from the template's (`_restore`): another config's."""
+
+
+class _LogDamaged(Exception):
+    """A checkpoint whose metrics log cannot give its history (`_restore`): the log's fault."""
 
 
 def checkpoint_metric_names(directory: Path) -> set[str] | None:

@@ -197,8 +197,9 @@ def resolve_options(algo: str, env: str, options: dict) -> dict:
     horizon = 2 * opts["size"] if opts["horizon"] is None else opts["horizon"]
     opts["horizon"] = integer("horizon", horizon, low=1)
     opts["discount"] = number("discount", opts["discount"])
-    if not 0.0 < opts["discount"] <= 1.0:
-        raise ConfigError(f"discount must be in (0, 1], got {opts['discount']}")
+    tiny = float(np.finfo(np.float32).tiny)  # (1e-50 was 0 in float32: accepted, ignored)
+    if not tiny <= opts["discount"] <= 1.0:
+        raise ConfigError(f"discount must be in [{tiny:.2e}, 1] (float32), got {opts['discount']}")
     opts["num_demos"] = integer("num_demos", opts["num_demos"], low=1)
     iterations = _ITERATIONS[algo] if opts["num_iterations"] is None else opts["num_iterations"]
     opts["num_iterations"] = integer("num_iterations", iterations, low=1)

@@ -1420,6 +1420,12 @@ def test_overwrite_never_deletes_the_working_directory_or_someone_elses_files(
     one_line_error(code, err)
     assert "which jirl expert does not write, so --overwrite will not delete it" in err
     assert (run / "checkpoint").is_dir()
+    # a run's checkpoint/ given as --out: its files were named as not jirl's
+    for command in (argv[:-1], ["expert", "--env", "cartpole", "--out"]):
+        code, _, err = run_cli(capsys, *command, str(run / "checkpoint"), "--overwrite")
+        one_line_error(code, err)
+        assert "holds a run's checkpoint (metrics.log, state.msgpack); --out names a run" in err
+        assert f"(the run is {run}?)" in err and (run / "checkpoint" / "state.msgpack").is_file()
 
 
 def test_an_unwritable_out_is_a_one_line_error(capsys, tmp_path, cartpole_expert):
@@ -1928,14 +1934,17 @@ def test_a_run_an_earlier_overwrite_left_aside_is_reported(capsys, tmp_path, car
     assert f"the run it was replacing is kept in {stranded}: move it back" in err
 
 
-def test_tabular_options_take_the_last_set_of_a_key_flat_or_in_the_section(tmp_path):
-    """`--set maxent.size=4` is `--set size=4`: the later of the two wins, whichever form; a
-    config file giving a key both flat and under the algorithm's section is refused."""
+def test_tabular_options_take_a_key_flat_or_in_the_section_once(tmp_path):
+    """`--set maxent.size=4` is `--set size=4`: both given are refused, whichever form (the
+    later won without a word); a config file giving a key both flat and under the
+    algorithm's section is refused."""
     from jirl.cli import ArgumentError, _tabular_options
+    from jirl.errors import ConfigError
 
-    sets = ["maxent.size=4", "size=6"]
-    assert _tabular_options(None, "maxent", sets)["size"] == 6
-    assert _tabular_options(None, "maxent", sets[::-1])["size"] == 4
+    for sets in (["maxent.size=4", "size=6"], ["size=6", "maxent={size: 4, l2: 0.5}"]):
+        with pytest.raises(ConfigError, match="both give size; keep one"):
+            _tabular_options(None, "maxent", sets)
+    assert _tabular_options(None, "maxent", ["maxent.size=4", "l2=0.5"])["size"] == 4
     config = tmp_path / "c.yaml"
     config.write_text("algo: maxent\nsize: 8\nmaxent:\n  l2: 0.5\n")
     options = _tabular_options(str(config), "maxent", ["maxent.size=5"])

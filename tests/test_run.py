@@ -192,11 +192,13 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
         return bad
 
     one_row = serialization.msgpack_serialize({name: np.zeros((1, 2), np.float32)})
+    # (a log cut short blamed the state file: "state.msgpack is damaged (... metrics.log ...)")
+    log_damaged = r"metrics.log is damaged \(ValueError: .*\), while state.msgpack beside it"
     damaged = [
-        ({**good, "update": np.asarray(-4)}, good_log, "damaged"),
-        (good, good_log[:-3], "damaged"),  # the log cut short
-        (good, b"", "damaged"),
-        (good, struct.pack("<QQ", len(one_row), 2) + one_row, "damaged"),  # 1 row, says 2
+        ({**good, "update": np.asarray(-4)}, good_log, "state.msgpack is damaged"),
+        (good, good_log[:-3], log_damaged),  # the log cut short
+        (good, b"", log_damaged),
+        (good, struct.pack("<QQ", len(one_row), 2) + one_row, log_damaged),  # 1 row, says 2
         # a checkpoint from before the log, with its metrics inside: read, and checked
         ({**good, "metrics": {name: np.zeros((1, 2), np.float32)}}, b"", "damaged"),
         ({**good, "metrics": {name: np.asarray(["a", "b"])}}, b"", "damaged"),
@@ -208,9 +210,12 @@ def test_a_checkpoint_with_impossible_contents_is_refused(tmp_path):
         log.write_bytes(log_bytes)
         with pytest.raises(ConfigError, match=message):
             load_checkpoint(tmp_path, state_template(algo, 2))
+    path.write_bytes(serialization.msgpack_serialize(good))
+    log.unlink()
+    with pytest.raises(ConfigError, match=r"metrics.log is missing \(FileNotFoundError"):
+        load_checkpoint(tmp_path, state_template(algo, 2))
     log.write_bytes(good_log)
     # a whole checkpoint of another seed count is another config's, not a damaged file
-    path.write_bytes(serialization.msgpack_serialize(good))
     with pytest.raises(ConfigError, match="does not fit this config"):
         load_checkpoint(tmp_path, state_template(algo, 3))
 

@@ -54,6 +54,7 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
         ("deep_maxent", "objectworld", {"weight_decay": -1.0}, "weight_decay must be >= 0"),
         ("max_margin", "gridworld", {"method": "projectin"}, "did you mean 'projection'"),
         ("mwal", "gridworld", {"discount": 1.5}, "discount"),
+        ("maxent", "gridworld", {"discount": 1e-50}, r"discount must be in \[1.18e-38, 1\]"),
         ("mwal", "gridworld", {"slip": "high"}, "slip must be a number"),
         ("mwal", "gridworld", {"goal": [9, 9]}, "goal"),
         ("mwal", "objectworld", {"num_objects": 1}, "num_objects"),

@@ -107,6 +107,12 @@ CASES = [
     ("gail", ["gail.disc_updates=0"], "gail.disc_updates must be >= 1, got 0"),
     ("gail", ["gail.learning_rate=-1"], "gail.learning_rate must be > 0, got -1.0"),
     ("gail", ["gail.generator=trpo", "gail.max_kl=0"], "gail.max_kl must be in (0, 10] nats"),
+    # the other generator's fields, kept for a switch: checked as it checks them (written to
+    # config.yaml unchecked before, to fail once switched)
+    ("gail", ["gail.max_kl=-1"], "max_kl must be in (0, 10] nats, got -1.0 (a field of the TRPO"),
+    ("fem", ["fem.cg_iters=0"], "cg_iters must be >= 1, got 0 (a field of the TRPO generator"),
+    ("airl", ["airl.vf_minibatches=3"], "divisible by vf_minibatches (3) (a field of the TRPO"),
+    ("gail", ["gail.generator=trpo", "gail.clip_eps=0"], "clip_eps must be > 0, got 0.0 (a fi"),
     ("gail", ["gail.disc_batch_size=0"], "gail.disc_batch_size must be >= 1, got 0"),
     ("gail", ["gail.replay_rounds=0"], "replay_rounds must be >= 1"),
     ("gail", ["gail.disc_learning_rate=0"], "gail.disc_learning_rate must be > 0, got 0.0"),
@@ -283,6 +289,18 @@ def test_the_generators_messages_name_the_algorithms_own_fields():
         with pytest.raises(ConfigError) as caught:
             experiment_config(data, algos.get("gail").config_cls)
         assert "ppo." not in str(caught.value) and "trpo." not in str(caught.value)
+
+
+def test_the_other_generators_fields_are_refused_only_for_their_own_faults():
+    """A PPO run whose batch TRPO's default `vf_minibatches` (4) does not divide is the PPO
+    generator's to run: the TRPO fields it keeps, at their defaults, are not refused; nor are
+    PPO's minibatches that divide a TRPO run's batch."""
+    for items in (
+        ["gail.num_envs=2", "gail.num_steps=9", "gail.num_minibatches=2"],  # a batch of 18
+        ["gail.generator=trpo", "gail.num_steps=96", "gail.num_minibatches=3"],
+    ):
+        data = apply_overrides({"algo": "gail", "env": "cartpole"}, items)
+        experiment_config(data, algos.get("gail").config_cls)
 
 
 def cli_error(capsys, tmp_path, *argv) -> str:

@@ -105,7 +105,8 @@ class GeneratorConfig:
     `vf_coef`. TRPO only (`TRPO_ONLY`): `max_kl`, `cg_iters`, `cg_damping`, `fisher_subsample`,
     `backtrack_iters`, `backtrack_coef`, `vf_learning_rate`, `vf_epochs`, `vf_minibatches` (see
     `jirl.rl.trpo`). The other generator's fields are kept, not refused, so that one config can
-    switch generators (`--set gail.generator=trpo`); a sweep of one is refused (`unread_fields`).
+    switch generators (`--set gail.generator=trpo`), and are checked as that generator checks
+    them (`_check_other_generator`); a sweep of one is refused (`unread_fields`).
     `fixed_horizon`: collect with fixed-horizon episodes (module docstring).
     """
 
@@ -152,6 +153,7 @@ class GeneratorConfig:
             _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
         except ConfigError as e:
             raise ConfigError(re.sub(r"\b(ppo|trpo)\.", "", str(e))) from None
+        self._check_other_generator()
         by_name = {f.name: f for f in fields(self)}
         for name, why in self.never_read().items():
             field = by_name[name]
@@ -160,6 +162,35 @@ class GeneratorConfig:
                 getattr(self, name) == default,
                 f"{name} is not read ({why}); drop it, or leave it at {default}",
             )
+
+    def _check_other_generator(self) -> None:
+        """The other generator's own fields (`TRPO_ONLY` beside `generator: ppo`, `PPO_ONLY`
+        beside `trpo`), checked as that generator checks them: a config keeps them so that
+        `generator` can switch, and `max_kl: -1` beside the PPO generator was written to
+        config.yaml, to fail only once switched (and a TRPO run's PPO fields are `jirl
+        retrain`'s). Refused where the other generator's config fails with them and builds
+        with them at their defaults: a failure the shared fields alone bring (a batch smaller
+        than TRPO's `fisher_subsample`) is not this generator's to refuse."""
+        other, only = ("trpo", TRPO_ONLY) if self.generator == "ppo" else ("ppo", PPO_ONLY)
+        make, given = (
+            (trpo.TRPOConfig, self.trpo_fields())
+            if other == "trpo"
+            else (ppo.PPOConfig, self.ppo_fields())
+        )
+        try:
+            make(**given)
+            return
+        except ConfigError as e:
+            problem = re.sub(r"\b(ppo|trpo)\.", "", str(e))
+        defaults = {f.name: f.default for f in fields(self) if f.name in only}
+        try:
+            make(**{**given, **defaults})
+        except ConfigError:
+            return
+        raise ConfigError(
+            f"{problem} (a field of the {other.upper()} generator, kept for generator: "
+            f"{other}; mend it or leave it out)"
+        )
 
     def unread_fields(self) -> dict[str, str]:
         """`{field: why}` for the fields these settings never read (a sweep of one would run the
@@ -210,7 +241,11 @@ class GeneratorConfig:
 
     @property
     def trpo_config(self) -> trpo.TRPOConfig:
-        return trpo.TRPOConfig(
+        return trpo.TRPOConfig(**self.trpo_fields())
+
+    def trpo_fields(self) -> dict:
+        """The TRPO generator's fields, unchecked."""
+        return dict(
             num_envs=self.num_envs,
             num_steps=self.num_steps,
             gamma=self.gamma,
