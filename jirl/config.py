@@ -307,6 +307,8 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
                 return value.lower() in ("true", "1", "yes")
             if isinstance(value, bool):
                 return value
+            if type(value) is int and value in (0, 1):  # (YAML's `1`; the text "1" was taken)
+                return bool(value)
             raise ValueError
         if hint is int:
             # YAML reads 1e6 as a string: a whole number written so is taken, 1.5e0 is not
@@ -323,6 +325,8 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
                 raise ValueError
             return value
     except (TypeError, ValueError, OverflowError):  # (a 400-digit int is no float)
+        if hint is bool:
+            raise ConfigError(f"{name} must be true or false, got {short(value)}") from None
         kind = getattr(hint, "__name__", str(hint))
         raise ConfigError(f"{name} must be of type {kind}, got {short(value)}") from None
     if hint is int and abs(number) > MAX_INT:

@@ -52,7 +52,8 @@ CASES = [
     ("ppo", ["ppo.learning_rate=.inf"], "ppo.learning_rate must be a finite number"),
     ("ppo", ["ppo.init_log_std=.nan"], "ppo.init_log_std must be a finite number"),
     ("ppo", ["ppo.hidden=[64, x]"], "ppo.hidden must be of type int"),
-    ("ppo", ["ppo.normalize_obs=maybe"], "ppo.normalize_obs must be of type bool"),
+    ("ppo", ["ppo.normalize_obs=maybe"], "ppo.normalize_obs must be true or false, got 'maybe'"),
+    ("ppo", ["ppo.normalize_obs=2"], "ppo.normalize_obs must be true or false, got 2"),
     # PPO
     ("ppo", ["ppo.num_envs=0"], "ppo.num_envs must be >= 1"),
     ("ppo", ["ppo.num_minibatches=3"], "must be divisible by"),
@@ -490,3 +491,12 @@ def test_a_mapping_set_on_a_section_is_merged_into_the_files():
     # a sweep's mapping is a grid: replaced whole, not grown into a product with the file's
     swept = apply_overrides({"sweep": {"learning_rate": [1e-3, 1e-4]}}, ["sweep={l2_coef: [0, 1]}"])
     assert swept["sweep"] == {"l2_coef": [0, 1]}
+
+
+def test_a_switch_takes_one_and_zero_as_yaml_writes_them():
+    """`--set eval_greedy=1` was refused ("must be of type bool, got 1") while `=yes` and the
+    text "1" were taken: YAML reads `1` as an int."""
+    for value, meant in ((1, True), (0, False), ("1", True), ("no", False), (True, True)):
+        data = {"algo": "ppo", "env": "cartpole", "eval_greedy": value, "ppo": {"squash": value}}
+        cfg = experiment_config(data, algos.get("ppo").config_cls)
+        assert cfg.eval_greedy is meant and cfg.algo_config.squash is meant
