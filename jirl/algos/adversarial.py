@@ -77,7 +77,9 @@ from jirl.rl.rollout import merge_leading, rollout
 from jirl.types import Algorithm, Array, Metrics, Trajectories, Transition, owned
 
 GENERATORS = ("ppo", "trpo")
-#: the fields of `GeneratorConfig` that only one generator reads
+#: the fields of `GeneratorConfig` that both generators read, and those only one reads
+BOTH = ("num_envs", "num_steps", "gamma", "gae_lambda", "ent_coef", "max_grad_norm")
+BOTH += ("anneal_updates", "hidden", "activation", "init_log_std", "squash")
 PPO_ONLY = ("learning_rate", "num_epochs", "num_minibatches", "clip_eps", "vf_coef")
 TRPO_ONLY = (
     "max_kl",
@@ -218,26 +220,8 @@ class GeneratorConfig:
 
     def ppo_fields(self) -> dict:
         """The PPO generator's fields, unchecked: what `jirl retrain` starts from, its own
-        changes applied before `PPOConfig` checks them (a TRPO run's PPO fields never were)."""
-        return dict(
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            num_epochs=self.num_epochs,
-            num_minibatches=self.num_minibatches,
-            gamma=self.gamma,
-            gae_lambda=self.gae_lambda,
-            clip_eps=self.clip_eps,
-            ent_coef=self.ent_coef,
-            vf_coef=self.vf_coef,
-            max_grad_norm=self.max_grad_norm,
-            learning_rate=self.learning_rate,
-            anneal_updates=self.anneal_updates,
-            hidden=self.hidden,
-            activation=self.activation,
-            normalize_obs=False,
-            init_log_std=self.init_log_std,
-            squash=self.squash,
-        )
+        changes applied before `PPOConfig` checks them."""
+        return {**self._shared_fields(), **{f: getattr(self, f) for f in PPO_ONLY}}
 
     @property
     def trpo_config(self) -> trpo.TRPOConfig:
@@ -245,29 +229,12 @@ class GeneratorConfig:
 
     def trpo_fields(self) -> dict:
         """The TRPO generator's fields, unchecked."""
-        return dict(
-            num_envs=self.num_envs,
-            num_steps=self.num_steps,
-            gamma=self.gamma,
-            gae_lambda=self.gae_lambda,
-            max_kl=self.max_kl,
-            anneal_updates=self.anneal_updates,
-            cg_iters=self.cg_iters,
-            cg_damping=self.cg_damping,
-            fisher_subsample=self.fisher_subsample,
-            backtrack_iters=self.backtrack_iters,
-            backtrack_coef=self.backtrack_coef,
-            ent_coef=self.ent_coef,
-            vf_learning_rate=self.vf_learning_rate,
-            vf_epochs=self.vf_epochs,
-            vf_minibatches=self.vf_minibatches,
-            max_grad_norm=self.max_grad_norm,
-            hidden=self.hidden,
-            activation=self.activation,
-            normalize_obs=False,
-            init_log_std=self.init_log_std,
-            squash=self.squash,
-        )
+        return {**self._shared_fields(), **{f: getattr(self, f) for f in TRPO_ONLY}}
+
+    def _shared_fields(self) -> dict:
+        """The fields both generators read (`BOTH`); observations reach the generator
+        normalised already, by the loop's `Normalizer`."""
+        return {**{f: getattr(self, f) for f in BOTH}, "normalize_obs": False}
 
     @property
     def batch_size(self) -> int:
