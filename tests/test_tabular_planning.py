@@ -570,3 +570,20 @@ def test_a_policy_of_another_shape_is_refused_in_one_line():
             assert "\n" not in str(err.value), name
         use(jnp.full((s, a), 1.0 / a))  # the right shape still runs
         use(jnp.full((3, s, a), 1.0 / a))
+    # the right shape but no distribution: a plan's q_values gave a value difference of
+    # -1.5e8, a NaN policy sampled action 0 throughout (a Python-API review)
+    q_values = planning.value_iteration(mdp, mdp.reward, horizon=3).q_values
+    uniform = jnp.full((3, s, a), 1.0 / a)
+    not_distributions = (
+        (q_values, r"policy row \[0, 0\] sums to .*, not 1"),
+        (uniform.at[2, 5].set(jnp.nan), "policy contains NaN or inf"),
+        (uniform.at[1, 3, 0].set(-0.1).at[1, 3, 1].set(0.5), r"policy\[1, 3, 0\] = -0.1 is neg"),
+        (jnp.zeros((s, a)), r"policy row \[0\] sums to 0, not 1"),
+    )
+    for use in uses.values():
+        for policy, said in not_distributions:
+            with pytest.raises(ValueError, match=said):
+                use(policy)
+    # traced, only its shape is checked: a jitted use compiles and runs
+    jax.jit(uses["visitation"])(uniform)
+    jax.jit(uses["policy_value_difference"])(uniform)

@@ -44,7 +44,7 @@ Array = jax.Array
 
 #: Displacements (row, col) of the five gridworld actions: stay, up, down, left, right.
 GRID_MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
-_ROW_TOL = 1e-4
+ROW_TOL = 1e-4
 
 
 @struct.dataclass
@@ -331,7 +331,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
     if initial.ndim != 1 or initial.size == 0:
         raise ConfigError(f"initial must be a non-empty vector [S], got shape {initial.shape}")
     num_states, num_actions = initial.size, mdp.num_actions
-    _check_distribution("initial", initial, axis=0)
+    check_distribution("initial", initial, axis=0)
     if mdp.format == "dense":
         t = np.asarray(mdp.transition, np.float64)
         if t.shape != (num_states, num_actions, num_states):
@@ -339,7 +339,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"transition has shape {t.shape} but initial has {num_states} states; "
                 f"expected {(num_states, num_actions, num_states)}"
             )
-        _check_distribution("transition", t, axis=2)
+        check_distribution("transition", t, axis=2)
         if mdp.transition_t is not None and not np.array_equal(
             np.asarray(mdp.transition_t), np.asarray(mdp.transition).reshape(-1, num_states).T
         ):
@@ -356,7 +356,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"expected [{num_states}, {num_actions}, K]"
             )
         _check_successors(idx, num_states)
-        _check_distribution("prob", p, axis=2)
+        check_distribution("prob", p, axis=2)
         _check_derived_tables(mdp)
     else:
         if mdp.grid_shape is None or mdp.move_prob is None:
@@ -367,7 +367,7 @@ def validate_mdp(mdp: TabularMDP) -> None:
                 f"grid_shape {mdp.grid_shape} has {rows * cols} cells but initial has "
                 f"{num_states} states"
             )
-        _check_distribution("move_prob", np.asarray(mdp.move_prob, np.float64), axis=1)
+        check_distribution("move_prob", np.asarray(mdp.move_prob, np.float64), axis=1)
     _check_features_and_reward(mdp)
 
 
@@ -412,17 +412,19 @@ def _real(name: str, x) -> np.ndarray:
 
 
 def _normalised(name: str, p, axis: int) -> np.ndarray:
-    """`p` as float32, checked by `_check_distribution`, then divided by its sums along `axis`
+    """`p` as float32, checked by `check_distribution`, then divided by its sums along `axis`
     (summed in float64): distributions within the tolerance of 1 are made to sum to 1, so that mass
     does not drift over long horizons (rows of 1.00009: visitation mass 1.2 at t = 2,000)."""
     p = _real(name, p)
     if p.ndim != axis + 1 or p.size == 0:  # a wrong shape: `validate_mdp` says which
         return p
-    _check_distribution(name, p, axis)
+    check_distribution(name, p, axis)
     return p / p.sum(axis=axis, dtype=np.float64, keepdims=True).astype(np.float32)
 
 
-def _check_distribution(name: str, p: np.ndarray, axis: int) -> None:
+def check_distribution(name: str, p: np.ndarray, axis: int) -> None:
+    """ConfigError naming the first entry of `p` that is not finite or is negative, or the
+    first distribution along `axis` whose sum is more than `ROW_TOL` from 1."""
     if not np.isfinite(p).all():
         raise ConfigError(f"{name} contains NaN or inf; probabilities must be finite")
     if (p < 0).any():
@@ -431,7 +433,7 @@ def _check_distribution(name: str, p: np.ndarray, axis: int) -> None:
             f"{name}{list(where)} = {p[where]:.4g} is negative; probabilities must be >= 0"
         )
     sums = p.sum(axis=axis)
-    bad = np.abs(sums - 1.0) > _ROW_TOL
+    bad = np.abs(sums - 1.0) > ROW_TOL
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if sums.ndim else ()
         total = sums[where] if sums.ndim else float(sums)

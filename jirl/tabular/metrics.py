@@ -275,11 +275,17 @@ def expected_value_difference(
     """EVD: V*(true) − V^{π*(learned)}(true), π*(learned) the optimal policy for the learned
     reward. Rewards `[S]` or `[S, A]`; returns a scalar, NaN if the learned reward holds a NaN
     or an infinity (its greedy policy would be all zeros there, and its value gap finite)."""
+    finite = jnp.isfinite(learned_reward).all()
+    try:  # a concrete one: its all-zero policy is no distribution (`check_policy` refuses it)
+        if not bool(finite):
+            return jnp.asarray(jnp.nan, planning.compute_dtype(mdp, true_reward, learned_reward))
+    except tracer_errors():
+        pass
     policy = planning.value_iteration(
         mdp, learned_reward, horizon=horizon, discount=discount
     ).policy
     gap = policy_value_difference(mdp, true_reward, policy, horizon=horizon, discount=discount)
-    return jnp.where(jnp.isfinite(learned_reward).all(), gap, jnp.nan)
+    return jnp.where(finite, gap, jnp.nan)
 
 
 def random_policy_gap(mdp: TabularMDP, true_reward: Array, *, horizon=None, discount=1.0):
