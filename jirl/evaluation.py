@@ -11,7 +11,7 @@ from flax import struct
 
 from jirl.devices import seed_map
 from jirl.envs.base import Env, batch_reset
-from jirl.errors import ConfigError, DataError
+from jirl.errors import ConfigError, DataError, check_count
 from jirl.types import Algorithm, Array
 
 #: `act_fn(obs [*obs_shape], key) -> action`, one unbatched observation.
@@ -43,6 +43,7 @@ def episode_outcomes(env: Env, act_fn: ActFn, key: Array, num_episodes: int) -> 
     every episode has ended (a `lax.while_loop`; step t's key is `fold_in(key, t)`), so the
     cost follows how long the episodes last, not the horizon they are allowed.
     """
+    num_episodes = check_count("num_episodes", num_episodes)  # (0: a NaN mean, no error)
     key_reset, key_act = jax.random.split(key)
     state = batch_reset(env, key_reset, num_episodes)
 
@@ -99,11 +100,12 @@ def mean_returns(
     seed axis, over `sharding`, `jirl.run.SeedLayout.sharding`; None: one device). Build it once
     to evaluate repeatedly."""
     check_greedy(algo, greedy)
+    episodes = check_count("episodes", episodes)
 
     def mean_return(state, key):
         return episode_returns(env, policy_act_fn(algo, state, greedy), key, episodes).mean()
 
-    return jax.jit(seed_map(mean_return, sharding))
+    return _seed_batched(jax.jit(seed_map(mean_return, sharding)))
 
 
 def seed_outcomes(
@@ -113,11 +115,30 @@ def seed_outcomes(
     `episodes` episodes of its `algo.act` (`algo.mode` with `greedy`; leading seed axes as in
     `mean_returns`)."""
     check_greedy(algo, greedy)
+    episodes = check_count("episodes", episodes)
 
     def outcomes(state, key):
         return episode_outcomes(env, policy_act_fn(algo, state, greedy), key, episodes)
 
-    return jax.jit(seed_map(outcomes, sharding))
+    return _seed_batched(jax.jit(seed_map(outcomes, sharding)))
+
+
+def _seed_batched(evaluate: Callable) -> Callable:
+    """`evaluate(states, keys)`, refusing (ConfigError) states without the keys' leading seed
+    axis (one unbatched state failed inside vmap: "rank should be at least 1")."""
+
+    def call(states, keys):
+        seeds = np.shape(keys)[:1]
+        leaves = jax.tree.leaves(states)
+        if not seeds or not leaves or any(np.shape(x)[:1] != seeds for x in leaves):
+            raise ConfigError(
+                f"states and keys need one leading seed axis each, keys {np.shape(keys)}: pass "
+                "a batch of states [seeds, ...] (jirl.run's, or jax.vmap(algo.init)(keys)) and "
+                "jax.random.split(key, seeds)"
+            )
+        return evaluate(states, keys)
+
+    return call
 
 
 def random_act_fn(env: Env) -> ActFn:

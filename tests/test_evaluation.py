@@ -96,3 +96,29 @@ def test_an_expert_must_beat_the_random_policy_by_more_than_noise():
         check_beats_random(np.full(64, -200.0), np.full(64, -200.0))
     check_beats_random(np.full(64, 500.0), random)  # a clear expert
     check_beats_random(random + 10.0, random)  # 10 above, where the standard error is about 2
+
+
+def test_an_evaluation_refuses_a_count_or_states_it_cannot_use():
+    """`mean_returns(algo, env, 0)` gave NaN means, -1 and 2.0 tracebacks from inside JAX, and
+    one unbatched state vmap's "rank should be at least 1" (a Python-API review)."""
+    from jirl.errors import ConfigError
+    from jirl.evaluation import mean_returns, seed_outcomes
+    from jirl.types import Algorithm
+
+    env = envs.make("cartpole")
+    algo = Algorithm(
+        lambda key: {"w": jnp.zeros(2)}, lambda s: (s, {}), lambda s, obs, key: jnp.int32(0)
+    )
+    for episodes, said in ((0, "episodes must be >= 1, got 0"), (2.0, "an integer >= 1")):
+        for build in (mean_returns, seed_outcomes):
+            with pytest.raises(ConfigError, match=said):
+                build(algo, env, episodes)
+    with pytest.raises(ConfigError, match="num_episodes must be >= 1, got -1"):
+        episode_outcomes(env, lambda obs, key: jnp.int32(0), jax.random.PRNGKey(0), -1)
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)  # (3 seeds: one raw key is [2])
+    states = jax.vmap(algo.init)(keys)
+    evaluate = mean_returns(algo, env, 2)
+    assert evaluate(states, keys).shape == (3,)
+    for bad_states, bad_keys in ((algo.init(keys[0]), keys), (states, keys[:1]), (states, keys[0])):
+        with pytest.raises(ConfigError, match="need one leading seed axis each"):
+            evaluate(bad_states, bad_keys)
