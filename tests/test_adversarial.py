@@ -4,6 +4,7 @@ config checks, and GAIL learning acrobot with them)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -193,6 +194,20 @@ def test_learned_reward_is_the_runs_own_model_per_seed(airl_run, cartpole_expert
         algos.learned_reward(cfg.algo_config, env, one, "disc")
     with pytest.raises(ConfigError, match="takes the config of a GAIL, AIRL, GCL or GAN-GCL"):
         algos.learned_reward(algos.ppo.PPOConfig(), env, one)
+    # another config's network, another learner's, another env's: one line, here, not
+    # flax's ScopeParamShapeError or a broadcasting error once the reward was called
+    wider = dataclasses.replace(cfg.algo_config, disc_hidden=(8,))
+    with pytest.raises(ConfigError, match="not one of a airl learner made with this config on "):
+        algos.learned_reward(wider, env, one)
+    with pytest.raises(ConfigError, match="reward network's tree is not the one this config"):
+        algos.learned_reward(gail.GAILConfig(), env, one)
+    with pytest.raises(ConfigError, match=r"on acrobot \(at "):
+        algos.learned_reward(cfg.algo_config, envs.make("acrobot"), one)
+    reward = algos.learned_reward(cfg.algo_config, env, one)
+    with pytest.raises(
+        ConfigError, match=r"transitions' obs are \(\d+, 2\), not \[..., \*\(4,\)\]"
+    ):
+        reward(expert_t.replace(obs=expert_t.obs[:, :2]))
 
 
 @pytest.mark.slow  # with the other users of `airl_run`: the slow tests run first (conftest)

@@ -11,9 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import jax
+import jax.numpy as jnp
+import numpy as np
+
 from jirl.algos import adversarial, airl, apprenticeship, bc, dagger, gail, gan_gcl, gcl, smile
 from jirl.envs.base import Env
 from jirl.errors import ConfigError, closest, short
+from jirl.files import leaf_mismatch
 from jirl.rewards import REWARD_MAPS
 from jirl.rl import ppo, trpo
 from jirl.rl.agent import RewardFn
@@ -175,7 +180,41 @@ def reward_fn(algo_name: str, config, env: Env, params, normalizer, kind: str, g
         model = gail.discriminator(config, env)
         reward_map = REWARD_MAPS[config.reward_map]
         reward_of = lambda t: reward_map(model.logits(params, normalizer, t))
-    return lambda t: adversarial.relabel(config, env.spec, reward_of, t, gamma)
+    _check_reward_state(algo_name, config, env, model, params, normalizer)
+    obs_shape = tuple(env.spec.obs_shape)
+
+    def reward(t):
+        for name in ("obs", "next_obs"):  # (another env's: a broadcasting error inside)
+            shape = tuple(np.shape(getattr(t, name)))
+            if shape[len(shape) - len(obs_shape) :] != obs_shape:
+                raise ConfigError(
+                    f"transitions' {name} are {shape}, not [..., *{obs_shape}] of "
+                    f"{env.name}'s observations"
+                )
+        return adversarial.relabel(config, env.spec, reward_of, t, gamma)
+
+    return reward
+
+
+def _check_reward_state(algo_name: str, config, env: Env, model, params, normalizer) -> None:
+    """ConfigError unless `params` and `normalizer` are what the reward model of `config` on
+    `env` holds (another config's `disc_hidden`, another learner's state, or a state of
+    another env failed inside flax, or only once the reward was called)."""
+    want = jax.eval_shape(model.init, jax.random.PRNGKey(0))
+    if jax.tree.structure(want) != jax.tree.structure(params):
+        problem = "its reward network's tree is not the one this config builds"
+    else:
+        problem = leaf_mismatch(want, params)
+    obs = jnp.zeros(env.spec.obs_shape, jnp.float32)
+    if getattr(config, "absorbing", False):
+        obs = adversarial.with_flag(env.spec, obs)
+    if problem is None and tuple(np.shape(normalizer.mean)) != obs.shape:
+        problem = f"observation statistics {tuple(np.shape(normalizer.mean))} where {obs.shape}"
+    if problem is not None:
+        raise ConfigError(
+            f"the state is not one of a {algo_name} learner made with this config on "
+            f"{env.name} ({problem}): pass the config and env the run was made with"
+        )
 
 
 def learned_reward(
