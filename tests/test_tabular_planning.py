@@ -375,6 +375,11 @@ def test_soft_visitation_log_partition_gradient_is_visitation(horizon, discount)
         jax.grad(lambda r: planning.soft_visitation(mdp, r, horizon=HORIZON)[1].state.sum())(
             rewards[0]
         )
+    # a traced discount: a ConcretizationTypeError from `float` (the other planners take one)
+    with pytest.raises(ValueError, match="takes discount as a Python float, not a traced"):
+        jax.vmap(lambda d: planning.soft_visitation(mdp, rewards[0], horizon=3, discount=d))(
+            jnp.asarray([0.9, 0.99])
+        )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -742,7 +742,14 @@ def soft_visitation(
     if horizon is not None:
         horizon = _check_horizon(horizon)
         check_finite_discount(discount)
-    solve = _batched_soft_visitation(horizon, float(discount), tol, max_iterations)
+    try:  # (compiled into the custom vmap and vjp rules: one program per discount)
+        discount = float(discount)
+    except tracer_errors():
+        raise ConfigError(
+            "soft_visitation takes discount as a Python float, not a traced value; to vmap or "
+            "differentiate over the discount use soft_value_iteration and visitation"
+        ) from None
+    solve = _batched_soft_visitation(horizon, discount, tol, max_iterations)
     planned = mdp.replace(features=None, reward=None)  # only dynamics and initial are read
     return solve(lax.stop_gradient(planned), state_action_reward(mdp, reward))
 
