@@ -32,7 +32,7 @@ import numpy as np
 from flax import struct
 
 from jirl.config import as_float32
-from jirl.errors import ConfigError, check_count, closest, short, tracer_errors
+from jirl.errors import ConfigError, check_count, closest, is_real, short, tracer_errors
 from jirl.logging import setting_name
 from jirl.run import raw_key
 from jirl.types import Algorithm, Array
@@ -210,6 +210,8 @@ def sweep_algorithm(
       ConfigError: a field that is not a float field of `config`, or one that `build` branches
         on in Python (`check_traceable`).
     """
+    if isinstance(fields, str):  # (iterated letter by letter: "cannot sweep 'l'")
+        raise ConfigError(f"fields must be a list of field names, got the string {fields!r}")
     fields = tuple(sweepable_field(f, config, section) for f in fields)
 
     def rebuild(hyperparams: Mapping[str, Array]) -> Algorithm:
@@ -321,9 +323,13 @@ def batch(
       keys `[S·seeds, 2]`, values `{field: [S·seeds]}`, and the settings list.
     """
     seeds = check_count("seeds", seeds)
+    for f, v in grid.items():  # (a float: "has no len()"; "1e-3": 0.001 run, '1e-3' reported)
+        if isinstance(v, str | bytes) or np.ndim(v) != 1 or not all(map(is_real, v)):
+            raise ConfigError(f"the grid's {f} must be a list of numbers, got {short(v)}")
     empty = [f for f, v in grid.items() if not len(v)]
     if empty:  # (no setting: JAX's "need at least one array to concatenate")
         raise ConfigError(f"the grid gives {short(empty)} no values: give each field at least one")
+    grid = {f: [float(x) for x in v] for f, v in grid.items()}
     grid_settings = settings(grid)
     split = jax.random.split(raw_key(key), seeds)  # (a typed key's data: states msgpack stores)
     keys = jnp.concatenate([split] * len(grid_settings))

@@ -312,6 +312,23 @@ def test_a_batch_of_typed_keys_is_settings_by_seeds_like_raw_ones():
     np.testing.assert_array_equal(typed, raw)  # its data: a sweep's states checkpoint
 
 
+def test_the_python_sweep_api_refuses_what_it_cannot_sweep_in_one_line():
+    """(A Python-API review.) `batch` given a float for a list raised "object of type 'float'
+    has no len()", and ran ("1e-3",) as 0.001 while its settings reported the string;
+    `sweep_algorithm` given one field name as a string swept its letters ("cannot sweep 'l'")."""
+    from jirl.algos import bc
+
+    key = jax.random.PRNGKey(0)
+    for bad in (1e-3, ("1e-3",), "1e-3", [True], [[1e-3]]):
+        with pytest.raises(ConfigError, match="the grid's learning_rate must be a list of numb"):
+            sweep.batch({"learning_rate": bad}, key, 2)
+    _, values, settings = sweep.batch({"learning_rate": np.array([1, 2.5])}, key, 2)
+    assert settings == [{"learning_rate": 1.0}, {"learning_rate": 2.5}]
+    np.testing.assert_array_equal(values["learning_rate"], [1, 1, 2.5, 2.5])
+    with pytest.raises(ConfigError, match="fields must be a list of field names, got the string"):
+        sweep.sweep_algorithm(lambda c: None, bc.BCConfig(), "learning_rate")
+
+
 def test_each_combination_of_a_grid_must_be_a_valid_config():
     from jirl.rl import trpo
 
