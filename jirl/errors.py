@@ -116,7 +116,9 @@ def check_types(config: Any, prefix: str = "") -> None:
     trace uses it (`batch_size=32.0` failed inside jit): an `int` field takes ints (NumPy's
     too), a `float` field any real number or a JAX/NumPy array of one (a swept value is
     traced), `bool` a bool, `str` a string, `tuple[int, ...]` a tuple or list of ints; None
-    where the annotation allows it. `prefix` (`"bc."`) goes before the field's name."""
+    where the annotation allows it. `prefix` (`"bc."`) goes before the field's name. A list
+    (or array) given to a tuple field is stored as the tuple of ints it stands for: a list made
+    the frozen config unhashable, and so no static argument of `jax.jit`."""
     try:
         hints = typing.get_type_hints(type(config))
     except NameError:  # a subclass annotated with a name its module cannot resolve: unchecked
@@ -135,6 +137,8 @@ def check_types(config: Any, prefix: str = "") -> None:
                 want = ("a list of integers", _is_int_list)
         if want is not None and not want[1](value):
             raise ConfigError(f"{prefix}{field.name} must be {want[0]}, got {short(value)}")
+        if want is not None and want[1] is _is_int_list and not isinstance(value, tuple):
+            object.__setattr__(config, field.name, tuple(int(v) for v in value))
         if hint is float and not _finite(value):  # (the YAML path refuses them in `coerce`)
             raise ConfigError(f"{prefix}{field.name} must be a finite number, got {short(value)}")
 

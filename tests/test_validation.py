@@ -500,3 +500,20 @@ def test_a_switch_takes_one_and_zero_as_yaml_writes_them():
         data = {"algo": "ppo", "env": "cartpole", "eval_greedy": value, "ppo": {"squash": value}}
         cfg = experiment_config(data, algos.get("ppo").config_cls)
         assert cfg.eval_greedy is meant and cfg.algo_config.squash is meant
+
+
+def test_a_list_given_to_a_tuple_field_is_kept_as_a_tuple():
+    """`BCConfig(hidden=[32, 32])` was accepted and left the config unhashable, so no static
+    argument of `jax.jit` (a Python-API review)."""
+    import jax
+    import numpy as np
+
+    from jirl.algos import bc
+
+    for given in ([32, 32], np.array([32, 32]), (32, 32)):
+        config = bc.BCConfig(hidden=given)
+        assert config.hidden == (32, 32) and all(type(h) is int for h in config.hidden)
+        assert config == bc.BCConfig(hidden=(32, 32))
+        assert hash(config) == hash(bc.BCConfig(hidden=(32, 32)))
+    width = jax.jit(lambda x, c: x * c.hidden[0], static_argnums=1)
+    assert width(2, bc.BCConfig(hidden=[3])) == 6
