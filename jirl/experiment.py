@@ -46,9 +46,11 @@ from jirl.files import (
     digest,
     foreign_entries,
     holds_files,
+    is_nonempty,
     lock_dir,
     parent_locked,
     remove_temporaries,
+    removed_on_failure,
     replace_dir,
     replacing,
     stranded_asides,
@@ -487,6 +489,9 @@ def train(
                 aside.take()
                 replace_dir(out)
                 stack.enter_context(lock_dir(out))
+            if aside.made:  # no run was here: one that fails with nothing kept leaves none
+                logged = lambda: is_nonempty(out / "metrics.jsonl")
+                stack.enter_context(removed_on_failure(out, lambda: saved() or logged()))
         for stranded in sorted(set(stranded_asides(out)) - {aside.path}):
             warnings.warn(
                 f"{stranded} holds a run that an earlier --overwrite of {out} set aside and "

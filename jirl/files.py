@@ -494,19 +494,12 @@ def replacing(aside: Aside, saved: Callable[[], bool]):
     finished, or has a checkpoint to resume from), restored if it fails before that. The
     exception then carries `restored = aside.out` (unless `out` was an empty directory), or,
     where restoring failed too, `kept_at = aside.path` (the old run waits there, never
-    deleted). Where there was no old
-    run (`aside.made`), a new one that fails before it saved is removed whole: it holds
-    nothing to resume, and a directory of its config alone made the next try need
-    --overwrite."""
+    deleted)."""
     try:
         yield aside
     except BaseException as e:
-        if saved():
+        if aside.path is None or saved():
             aside.discard()
-            raise
-        if aside.path is None:
-            if aside.made:
-                shutil.rmtree(aside.out, ignore_errors=True)
             raise
         try:  # (an empty --out held no run to name)
             held = any((aside.path / aside.out.name).iterdir())
@@ -521,6 +514,30 @@ def replacing(aside: Aside, saved: Callable[[], bool]):
             e.restored = aside.out
         raise
     aside.discard()
+
+
+@contextlib.contextmanager
+def removed_on_failure(out: str | os.PathLike, kept: Callable[[], bool]):
+    """Around a new run in the directory `out`, made for it (`Aside.made`): `out` is removed
+    whole if the block fails while `kept()` is false (no checkpoint, no logged metrics), so
+    that the run with its config mended needs no --overwrite; a diverged first chunk left
+    config.yaml, inputs.json and an empty metrics.jsonl, which `--resume` called nothing to
+    resume. Entered inside the run's lock (`lock_dir`), so that it removes `out` before the
+    lock is released."""
+    try:
+        yield
+    except BaseException:
+        if not kept():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def is_nonempty(path: str | os.PathLike) -> bool:
+    """Whether `path` is a file that holds at least one byte."""
+    try:
+        return Path(path).stat().st_size > 0
+    except OSError:
+        return False
 
 
 def holds_files(out: str | os.PathLike) -> bool:

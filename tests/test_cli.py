@@ -1698,7 +1698,7 @@ def test_a_run_resumes_from_any_directory_and_with_its_inputs_moved(
 
 
 def test_overwrite_keeps_the_run_it_replaces_until_the_new_one_has_saved(
-    capsys, tmp_path, cartpole_expert
+    capsys, tmp_path, cartpole_expert, monkeypatch
 ):
     """`--overwrite` deleted a finished run first: a replacement that diverged (or ran out of
     memory) before its first checkpoint left neither. The old run waits aside until then."""
@@ -1723,6 +1723,28 @@ def test_overwrite_keeps_the_run_it_replaces_until_the_new_one_has_saved(
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
     code, _, err = run_cli(capsys, *argv, *fresh, "--updates", "2")
     assert code == 0, err
+
+    # one that logged metrics before its first checkpoint (chunks of 1, a checkpoint every 5)
+    # and then stopped keeps them: only a run with nothing in it goes
+    import jirl.experiment
+
+    real_run = jirl.experiment.run
+
+    def stopped_at_chunk_3(*args, callbacks, **kwargs):
+        def stop(first_update, metrics, state):
+            if first_update >= 2:
+                raise KeyboardInterrupt
+
+        return real_run(*args, callbacks=[*callbacks, stop], **kwargs)
+
+    monkeypatch.setattr(jirl.experiment, "run", stopped_at_chunk_3)
+    logged = ["--out", str(tmp_path / "logged"), "--quiet", "--updates", "8"]
+    code, _, err = run_cli(
+        capsys, *argv, *logged, "--set", "chunk=1", "--set", "checkpoint_every=5"
+    )
+    assert code == 130, err
+    rows = (tmp_path / "logged" / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) == 3 and not (tmp_path / "logged" / "checkpoint" / "state.msgpack").exists()
 
 
 def test_odd_paths_are_one_line_user_errors(capsys, tmp_path, monkeypatch, cartpole_expert):

@@ -153,38 +153,40 @@ def test_a_run_set_aside_is_never_deleted_unless_its_replacement_saved(tmp_path,
     assert aside.path is None and stranded_asides(out) == []
 
 
-def test_a_new_run_that_fails_before_it_saved_leaves_no_directory(tmp_path):
-    """A first run that diverged (or ran out of memory) in its first chunk left config.yaml,
-    inputs.json and an empty metrics.jsonl: `--resume` found nothing to resume and the run
-    with a mended config needed `--overwrite`. An empty `--out` is left empty, not named as a
-    run that was put back."""
+def test_an_empty_out_put_back_is_not_named_as_a_run(tmp_path):
+    """An `--overwrite` of an empty directory that failed said "holds the run it was to
+    replace, as it was"; there was none."""
     from jirl.files import Aside, replacing
 
     out = tmp_path / "run"
-    for before in (None, []):
-        if before is not None:
-            out.mkdir()
-        aside = Aside(out).take()
-        out.mkdir()
-        (out / "config.yaml").write_text("new")
-        with pytest.raises(KeyError) as info, replacing(aside, saved=lambda: False):
-            raise KeyError("diverged")
-        assert not hasattr(info.value, "restored")
-        assert sorted(tmp_path.iterdir()) == ([] if before is None else [out])
-        assert before is None or list(out.iterdir()) == []
-        if before is not None:
-            out.rmdir()
-    # one that saved stays
+    out.mkdir()
     aside = Aside(out).take()
+    assert not aside.made
     out.mkdir()
     (out / "config.yaml").write_text("new")
-    with pytest.raises(KeyError), replacing(aside, saved=lambda: True):
-        raise KeyError("diverged in a later chunk")
-    assert (out / "config.yaml").read_text() == "new"
-    # a resumed run (nothing taken aside) is never removed
-    with pytest.raises(KeyError), replacing(Aside(out), saved=lambda: False):
+    with pytest.raises(KeyError) as info, replacing(aside, saved=lambda: False):
         raise KeyError("diverged")
-    assert (out / "config.yaml").read_text() == "new"
+    assert not hasattr(info.value, "restored") and list(out.iterdir()) == []
+    assert Aside(tmp_path / "none").take().made
+
+
+def test_a_new_run_that_fails_with_nothing_kept_leaves_no_directory(tmp_path):
+    """A first run that diverged (or ran out of memory) in its first chunk left config.yaml,
+    inputs.json and an empty metrics.jsonl: `--resume` found nothing to resume and the run
+    with a mended config needed `--overwrite`. One that kept something (a checkpoint, metrics
+    logged before its first checkpoint) stays."""
+    from jirl.files import removed_on_failure
+
+    out = tmp_path / "run"
+    for kept in (False, True):
+        out.mkdir()
+        (out / "config.yaml").write_text("new")
+        with pytest.raises(KeyError), removed_on_failure(out, lambda k=kept: k):
+            raise KeyError("diverged")
+        assert out.exists() is kept
+    with removed_on_failure(out, lambda: False):  # it ended well: nothing removed
+        pass
+    assert (out / "config.yaml").is_file()
 
 
 def test_a_file_system_without_flock_warns_and_runs_unlocked(tmp_path, monkeypatch):
