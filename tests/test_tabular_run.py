@@ -1,6 +1,7 @@
 """train_tabular: the run directory, and every bad option raises a one-line ConfigError."""
 
 import json
+import sys
 
 import pytest
 import yaml
@@ -257,6 +258,8 @@ def test_a_world_beyond_the_devices_memory_is_refused_before_it_is_built(
         raise AssertionError("the world was built")
 
     monkeypatch.setattr(tabular_run, "build_world", build_world)
+    # a 24 GiB machine's (this CPU's): the rows of 26 and 40 GB fit a larger one
+    monkeypatch.setattr(sys.modules["jirl.run"], "memory_limit", lambda devices: 24 * 2**30)
     seeds = 2**16 if algo == "mwal" else 1
     with pytest.raises(ConfigError, match=match):
         train_tabular(algo, env, tmp_path / "run", options, seeds=seeds)
