@@ -592,3 +592,15 @@ def test_a_policy_of_another_shape_is_refused_in_one_line():
     # traced, only its shape is checked: a jitted use compiles and runs
     jax.jit(uses["visitation"])(uniform)
     jax.jit(uses["policy_value_difference"])(uniform)
+    # what jirl's own planners make passes: a half-precision soft policy (its rows sum to
+    # 0.9985 in bfloat16), and the greedy policy of a finite reward whose values overflow
+    # (inf − inf made its rows all zero: an EVD refused outside jit, 15.98 inside)
+    soft = planning.soft_value_iteration(mdp, mdp.reward, horizon=3).policy
+    for half in (jnp.bfloat16, jnp.float16):
+        for use in uses.values():
+            use(soft.astype(half))
+    huge = jnp.full(s, 1e37, jnp.float32).at[3].set(-1e37)
+    greedy = planning.value_iteration(mdp, huge, horizon=20).policy
+    np.testing.assert_array_equal(greedy.sum(-1), 1.0)
+    evd = lambda r: metrics.expected_value_difference(mdp, mdp.reward, r, horizon=20)  # noqa: E731
+    assert np.isfinite(evd(huge)) and evd(huge) == jax.jit(evd)(huge)

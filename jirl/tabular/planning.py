@@ -285,7 +285,12 @@ def check_policy(mdp: TabularMDP, policy: Array) -> None:
     if len(shape) not in (2, 3) or shape[-2:] != want:
         raise ConfigError(f"policy must have shape [S, A] = {want} or [H, S, A], got {shape}")
     p = jnp.asarray(policy)
-    ok = jnp.isfinite(p).all() & (p >= 0).all() & (jnp.abs(p.sum(-1) - 1) <= ROW_TOL).all()
+    # (a bfloat16 softmax over 5 actions sums to 0.9985: the tolerance follows the precision)
+    tol = ROW_TOL
+    if jnp.issubdtype(p.dtype, jnp.floating):
+        tol = max(tol, float(jnp.finfo(p.dtype).eps) * p.shape[-1])
+    sums = p.sum(-1, dtype=jnp.promote_types(p.dtype, jnp.float32))
+    ok = jnp.isfinite(p).all() & (p >= 0).all() & (jnp.abs(sums - 1) <= tol).all()
     try:  # (one pass on the device; the host sees the array only to name a bad row)
         ok = bool(ok)
     except tracer_errors():
@@ -368,6 +373,7 @@ def _hard_backup(q: Array, unit: Array | float = 1.0) -> tuple[Array, Array]:
     the lowest action index). q: [S, A]; unit: the tolerance's floor (`_reward_unit`)."""
     best = _over_actions(jnp.maximum, q)
     near = best - TIE_TOLERANCE * jnp.maximum(unit, jnp.abs(best))
+    near = jnp.where(jnp.isinf(best), best, near)  # (inf − inf: NaN, an all-zero row)
     first = jnp.full(best.shape, q.shape[1], jnp.int32)
     for a in reversed(range(q.shape[1])):
         first = jnp.where(q[:, a] >= near, a, first)
