@@ -210,7 +210,7 @@ def _merged_sweep(data: dict, args) -> dict:
     bare = lambda key: str(key).removeprefix(f"{algo}.")  # noqa: E731
     flagged = {bare(k) for k in flags}
     merged = {k: v for k, v in in_file.items() if bare(k) not in flagged} | flags
-    for name in sorted(set_keys(args.set, "sweep")):  # `--set sweep.KEY=[...]`
+    for name in sorted(set_keys(args.set)):  # `--set sweep.KEY=[...]`
         key = name.removeprefix("sweep.")
         flag = [k for k in flags if bare(k) == bare(key)] if key != name else []
         if flag:
@@ -219,7 +219,7 @@ def _merged_sweep(data: dict, args) -> dict:
                 "win: drop one"
             )
     swept = {bare(k): k for k in merged}
-    for name in sorted(set_keys(args.set, algo)):  # `--set ALGO={KEY: v}` gives ALGO.KEY
+    for name in sorted(set_keys(args.set)):  # `--set ALGO={KEY: v}` gives ALGO.KEY
         if bare(name) in swept:
             where = "--sweep" if bare(name) in flagged else "the config's sweep:"
             raise ArgumentError(
@@ -254,7 +254,7 @@ def _experiment_config(args, defaults: dict, complete=None):
     if getattr(args, "num_demos", None) is not None:
         data["num_demos"] = args.num_demos
     data = apply_overrides(data, args.set)
-    anneal_over_updates(data, file_data, set_keys(args.set, data.get("algo")))
+    anneal_over_updates(data, file_data, set_keys(args.set))
     _check_algo_kept(data.get("algo"), defaults.get("algo"))
     if hasattr(args, "sweep") and (args.sweep or data.get("sweep")):  # (`expert` refuses one)
         data["sweep"] = _merged_sweep(data, args)

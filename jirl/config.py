@@ -241,24 +241,11 @@ def whole_number(value: Any) -> Any:
 RUN_LENGTH_FIELDS = ("anneal_updates", "num_rounds", "max_rounds")
 
 
-def set_keys(overrides: list[str] | None, section: str) -> set[str]:
-    """The keys that `--set` items give: `KEY` at the top, `SECTION.KEY` in the section (each
-    key of a mapping given to it, `--set SECTION={KEY: v}`, too). An item `apply_overrides`
-    refuses gives none here."""
-    keys = set()
-    for item in overrides or []:
-        key, _, raw = item.partition("=")
-        key = key.strip()
-        if key != section:
-            keys.add(key)
-            continue
-        try:
-            value = load_yaml(raw)
-        except yaml.YAMLError:
-            continue
-        if isinstance(value, dict):
-            keys.update(f"{section}.{k}" for k in value)
-    return keys
+def set_keys(overrides: list[str] | None) -> set[str]:
+    """The keys that `--set` items give (`item_keys`): `KEY` at the top, `SECTION.KEY` in a
+    section, and each key of a mapping given to a top-level key (`--set SECTION={KEY: v}`,
+    `--set sweep={KEY: [...]}`) as `SECTION.KEY`."""
+    return {key for item in overrides or [] for key in item_keys(item)}
 
 
 def anneal_over_updates(data: dict, file_data: dict, given: set[str] = frozenset()) -> None:
@@ -532,13 +519,14 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def item_keys(item: str) -> list[str]:
-    """The keys one `--set` item gives: `KEY` or `SECTION.KEY`, and `SECTION.K` for each key
-    of a mapping given to a section (`--set gail={learning_rate: 3e-4}`; a `sweep` mapping
-    replaces the grid whole, and is the one key `sweep`)."""
+def item_keys(item: str, *, sweep_whole: bool = False) -> list[str]:
+    """The keys one `--set` item gives: `KEY` or `SECTION.KEY`, and `KEY.K` for each key K of
+    a mapping given to a top-level key (`--set gail={learning_rate: 3e-4}`). With
+    `sweep_whole`, a `sweep` mapping is the one key `sweep`: it replaces the grid whole, where
+    a section's mapping is merged into it (`apply_overrides`)."""
     key, _, raw = item.partition("=")
     key = key.strip()
-    if "." not in key and key != "sweep":
+    if "." not in key and not (sweep_whole and key == "sweep"):
         try:
             value = load_yaml(raw)
         except yaml.YAMLError:
@@ -549,17 +537,21 @@ def item_keys(item: str) -> list[str]:
 
 
 def check_no_repeats(overrides: list[str], same=lambda key: key) -> None:
-    """Refuse two `--set` items that give one key (`same(key)`: the name both stand for): the
-    last won without a word, whichever the user meant."""
+    """Refuse two `--set` items that give one key (`same(key)`: the name both stand for), and
+    a whole `sweep` mapping after an item that gave one of its keys: the last won without a
+    word, whichever the user meant."""
     given: dict[str, str] = {}
     for item in overrides or []:
-        for key in item_keys(item):
+        for key in item_keys(item, sweep_whole=True):
             name = same(key)
-            if name in given:
+            earlier = [given[g] for g in given if g == name or g.startswith(name + ".")]
+            if earlier:
                 raise ConfigError(
-                    f"--set {short(given[name])} and --set {short(item)} both give {name}; keep one"
+                    f"--set {short(earlier[0])} and --set {short(item)} both give {name}; keep one"
                 )
             given[name] = item
+        for key in item_keys(item):  # a `sweep` mapping's own keys, for a later `sweep.K`
+            given.setdefault(same(key), item)
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:

@@ -401,6 +401,9 @@ def test_a_key_set_twice_is_refused(capsys, tmp_path):
         (["bc.learning_rate=1e-3", "bc.learning_rate=1e-2"], "both give bc.learning_rate"),
         (["bc={learning_rate: 1e-3, batch_size: 8}", "bc.batch_size=4"], "both give bc.batch"),
         (["seeds=2", "seeds=2"], "--set 'seeds=2' and --set 'seeds=2' both give seeds; keep one"),
+        # a whole sweep after one of its keys dropped it; one of its keys after it, replaced
+        (["sweep.x=[1]", "sweep={y: [2]}"], "both give sweep; keep one"),
+        (["sweep={y: [2]}", "sweep.y=[3]"], "both give sweep.y; keep one"),
     ):
         with pytest.raises(ConfigError, match=re.escape(said)):
             apply_overrides({"algo": "bc"}, items)
