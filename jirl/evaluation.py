@@ -95,7 +95,8 @@ def policy_act_fn(algo: Algorithm, state, greedy: bool = False) -> ActFn:
 def mean_returns(
     algo: Algorithm, env: Env, episodes: int, sharding=None, *, greedy: bool = False
 ) -> Callable:
-    """`f(states, keys) -> [seeds]`, jitted once: each seed's mean true return over `episodes`
+    """`f(states, keys) -> [seeds]`, compiled once (a Python function that checks its
+    arguments, then calls one jitted program): each seed's mean true return over `episodes`
     episodes of its `algo.act` (`algo.mode` with `greedy`; `states` and `keys` with a leading
     seed axis, over `sharding`, `jirl.run.SeedLayout.sharding`; None: one device). Build it once
     to evaluate repeatedly."""
@@ -111,7 +112,7 @@ def mean_returns(
 def seed_outcomes(
     algo: Algorithm, env: Env, episodes: int, sharding=None, *, greedy: bool = False
 ) -> Callable:
-    """`f(states, keys) -> Outcomes` with `[seeds, episodes]` fields, jitted once: each seed's
+    """`f(states, keys) -> Outcomes` with `[seeds, episodes]` fields, compiled once: each seed's
     `episodes` episodes of its `algo.act` (`algo.mode` with `greedy`; leading seed axes as in
     `mean_returns`)."""
     check_greedy(algo, greedy)

@@ -94,6 +94,12 @@ TRPO_ONLY = (
 )
 
 
+def _own_names(error: ConfigError) -> str:
+    """A generator config's message with the config's own names (`gail.learning_rate`, once
+    prefixed): its fields are the algorithm's, not a `ppo:` or `trpo:` section's."""
+    return re.sub(r"\b(ppo|trpo)\.", "", str(error))
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """Hyperparameters of the policy optimised against a learned reward (the generator), shared
@@ -154,7 +160,7 @@ class GeneratorConfig:
         try:
             _ = self.ppo_config if self.generator == "ppo" else self.trpo_config
         except ConfigError as e:
-            raise ConfigError(re.sub(r"\b(ppo|trpo)\.", "", str(e))) from None
+            raise ConfigError(_own_names(e)) from None
         self._check_other_generator()
         by_name = {f.name: f for f in fields(self)}
         for name, why in self.never_read().items():
@@ -171,8 +177,10 @@ class GeneratorConfig:
         `generator` can switch, and `max_kl: -1` beside the PPO generator was written to
         config.yaml, to fail only once switched (and a TRPO run's PPO fields are `jirl
         retrain`'s). Refused where the other generator's config fails with them and builds
-        with them at their defaults: a failure the shared fields alone bring (a batch smaller
-        than TRPO's `fisher_subsample`) is not this generator's to refuse."""
+        with them at their defaults: a failure the shared fields alone bring (a batch that
+        TRPO's `vf_minibatches` does not divide) is not this generator's to refuse, and then
+        the other generator's own fields go unchecked (a combination of its fields with the
+        shared ones cannot be told apart from a field out of its range)."""
         other, only = ("trpo", TRPO_ONLY) if self.generator == "ppo" else ("ppo", PPO_ONLY)
         make, given = (
             (trpo.TRPOConfig, self.trpo_fields())
@@ -183,7 +191,7 @@ class GeneratorConfig:
             make(**given)
             return
         except ConfigError as e:
-            problem = re.sub(r"\b(ppo|trpo)\.", "", str(e))
+            problem = _own_names(e)
         defaults = {f.name: f.default for f in fields(self) if f.name in only}
         try:
             make(**{**given, **defaults})
