@@ -60,7 +60,8 @@ def test_train_tabular_writes_the_run_directory(tmp_path):
         ("mwal", "gridworld", {"goal": [9, 9]}, "goal"),
         ("mwal", "objectworld", {"num_objects": 1}, "num_objects"),
         ("maxent", "objectworld", {"features": "pixels"}, "features must be one of"),
-        ("maxent", "gridworld", {"absorbing": "yes"}, "absorbing must be true or false"),
+        ("maxent", "gridworld", {"absorbing": "maybe"}, "absorbing must be true or false"),
+        ("maxent", "gridworld", {"absorbing": 2}, "absorbing must be true or false, got 2"),
         ("maxent", "objectworld", {"layout_seed": 2**32}, r"layout_seed must be .* in \[0, "),
         ("maxent", "objectworld", {"num_colours": 20, "size": 4}, "num_colours must be .* 16"),
         (
@@ -146,11 +147,7 @@ def test_max_margin_is_scored_on_the_policy_it_returns(method):
 @pytest.mark.parametrize(
     "name, options, match",
     [
-        (
-            "gridworld",
-            {"absorbing": "false"},
-            "absorbing must be true or false",
-        ),  # bool() said True
+        ("gridworld", {"absorbing": [False]}, "absorbing must be true or false"),
         ("gridworld", {"size": 5.7}, "size must be an integer"),  # int() made it 5
         ("gridworld", {"goal": "3"}, "goal must be a cell index"),
         (
@@ -264,3 +261,11 @@ def test_a_world_beyond_the_devices_memory_is_refused_before_it_is_built(
     with pytest.raises(ConfigError, match=match):
         train_tabular(algo, env, tmp_path / "run", options, seeds=seeds)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_tabular_switch_is_read_as_the_other_configs_read_one():
+    """`--set absorbing=1` (YAML's int) was refused on a tabular run while `--set
+    eval_greedy=1` was taken; the text "false" is False (`bool("false")` was True once)."""
+    for given, meant in ((1, True), (0, False), ("false", False), ("yes", True), (True, True)):
+        opts = resolve_options("maxent", "gridworld", {"absorbing": given, "goal": 0})
+        assert opts["absorbing"] is meant

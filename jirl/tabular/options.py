@@ -15,6 +15,7 @@ from jirl.config import (
     MAX_SEED,
     as_float32,
     check_float32_range,
+    coerce,
     exponent_form,
     short,
 )
@@ -79,10 +80,10 @@ def choice(name: str, value, choices):
 
 
 def boolean(name: str, value) -> bool:
-    """`value` if it is a bool (YAML true/false)."""
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {short(value)}")
-    return value
+    """`value` as a switch, read as the other learners' configs read one (`config.coerce`:
+    true/false, YAML's 1/0, and the text "true", "no", ... ; `bool("false")` was True once).
+    `--set absorbing=1` was refused here while `--set eval_greedy=1` was taken."""
+    return coerce(value, bool, name)
 
 
 def goal_cell(goal, size: int):
