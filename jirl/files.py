@@ -108,7 +108,9 @@ RUN_NAMES = frozenset(
         *("tensorboard", "curves.png", "reward.png"),
     }
 )
-#: what a run's `checkpoint/` holds: its state, and its metrics log (`jirl.run`)
+#: what a run's `checkpoint/` holds (`jirl.run`): its state, and its metrics so far, appended
+#: to at each checkpoint (each write holds only the updates since the one before: rewriting
+#: the whole history at every checkpoint grew with the run's square)
 CHECKPOINT_FILE, METRICS_LOG = "state.msgpack", "metrics.log"
 CHECKPOINT_NAMES = frozenset({CHECKPOINT_FILE, METRICS_LOG})
 EXPERT_NAMES = frozenset({"expert.msgpack", "expert.json", "demos.npz", "summary.json"})

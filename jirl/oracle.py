@@ -141,12 +141,10 @@ def round_steps(steps_per_round: int | None, env, section: str, num_envs: int = 
             f"{section}.num_envs * steps per round ({num_envs:,} * {steps:,}) must be at most "
             f"{MAX_INT:,}: lower num_envs or steps_per_round"
         )
-    if steps_per_round is None:
-        return env.horizon
-    if steps_per_round < env.horizon:
+    if steps < env.horizon:  # (only a given steps_per_round can be)
         raise ConfigError(
-            f"{section}.steps_per_round ({steps_per_round}) is shorter than the episode horizon "
+            f"{section}.steps_per_round ({steps}) is shorter than the episode horizon "
             f"({env.horizon}): each round rolls out whole episodes from their start; leave it "
             "unset (the horizon) or lower num_envs to collect fewer states per round"
         )
-    return steps_per_round
+    return steps

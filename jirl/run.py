@@ -41,9 +41,6 @@ from jirl.logging import ROW_KEYS
 from jirl.train import run_updates
 from jirl.types import Algorithm, Array
 
-# CHECKPOINT_FILE: the state. METRICS_LOG: the metrics so far, appended to at each checkpoint
-# (each write holds only the updates since the one before: rewriting the whole history at
-# every checkpoint grew with the run's square)
 #: a frame of the metrics log: its payload's bytes, and the updates the log holds after it;
 #: then the payload, msgpack of `{name: [updates, seeds, ...]}` behind its checksum
 #: (`jirl.files.seal`; frames written before the thirty-second session have none)
