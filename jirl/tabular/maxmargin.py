@@ -15,7 +15,12 @@
   over a growing set of constraints: after each solve, loss-augmented planning (optimal policy of
   r(s, a) = w·φ(s) + l(s, a)) adds the most violated policy. The loss l(s, a) = 1 − π̂_E(a | s)
   (π̂_E the demos' empirical action frequencies, 0 where the expert never went) makes D(π, π_E)
-  the expected fraction of steps on which π does not act like the expert. The QP is solved in
+  the expected fraction of steps on which π does not act like the expert. Ratliff's loss is
+  a Hamming loss against one deterministic path, 0 on the path itself; demos of a stochastic
+  (soft) expert, the CLI's default, give the expert a loss of its own, D(π_E, π_E) =
+  E[Σ_a π̂_E(a|s)(1 − π̂_E(a|s))] > 0, a margin the demos cannot have over themselves, so the
+  slack stays positive and w small: the direction of w, which is what the planned policy
+  depends on, is what is learned (`loss_scale` weighs the loss). The QP is solved in
   JAX through its dual, max_{α ≥ 0, Σα ≤ C} Σ α_i D_i − ½‖Σ α_i (μ_E − μ_i)‖², by a fixed number
   of accelerated projected-gradient (FISTA) steps; w = Σ α_i (μ_E − μ_i).
 
