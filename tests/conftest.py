@@ -29,17 +29,20 @@ def pytest_configure(config):
     executable a compile would make, so results are unchanged. And `FAST_COMPILE`, unless the
     user's `XLA_FLAGS` set an optimisation level. Set in the controller before the workers start
     (they inherit the environment) and before JAX is imported; a `JAX_COMPILATION_CACHE_DIR` the
-    user set is left alone."""
-    if hasattr(config, "workerinput"):
-        return
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "optimization_level" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {FAST_COMPILE}".strip()
-    if _CACHE in os.environ:
-        return
-    config._jirl_cache = tempfile.mkdtemp(prefix="jirl-tests-xla-")
-    os.environ[_CACHE] = config._jirl_cache
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+    user set is left alone. `JIRL_TEST_COMPILE_TIMES=1` adds the `compile_times` plugin (where the
+    suite's time goes), in the workers as in the controller."""
+    if not hasattr(config, "workerinput"):
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "optimization_level" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} {FAST_COMPILE}".strip()
+        if _CACHE not in os.environ:
+            config._jirl_cache = tempfile.mkdtemp(prefix="jirl-tests-xla-")
+            os.environ[_CACHE] = config._jirl_cache
+            os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+    if os.environ.get("JIRL_TEST_COMPILE_TIMES") == "1":  # imports JAX: after the settings
+        import compile_times  # tests/, which pytest puts on sys.path (no __init__.py)
+
+        config.pluginmanager.register(compile_times, "jirl_compile_times")
 
 
 def subprocess_env(xla_flags: str = "", **variables: str) -> dict[str, str]:
